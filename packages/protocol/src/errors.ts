@@ -1,0 +1,25 @@
+/**
+ * Every error code the server can send, in one place. Codes are a stable contract: clients
+ * switch on them, so a code is never reused for another meaning (a unit test checks uniqueness).
+ */
+export const ERRORS = {
+  bad_json: 'The message is not valid JSON.',
+  invalid_message: 'The message does not match the protocol schema.',
+  unknown_type: 'Unknown message type.',
+  too_large: 'The message is larger than the server accepts.',
+  unsupported_version: 'This protocol version is not supported by the server.',
+  not_authenticated: 'Send hello with a valid session token first.',
+  invalid_token: 'The session token is invalid or expired.',
+  already_authenticated: 'This connection has already said hello.',
+  rules_not_accepted: 'Accept the rules before starting.',
+  out_of_turn: 'That message is not valid in the current state.',
+  not_in_call: 'That call is not your current call.',
+  rate_limited: 'Too many messages; slow down.',
+  session_replaced: 'This account connected from another tab or device.',
+  invalid_request: 'The request is invalid.',
+  internal: 'Something went wrong on the server.',
+} as const satisfies Record<string, string>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];

@@ -1,0 +1,21 @@
+export { END_REASONS, REQUEUE_PARTNER_REASONS, type EndReason } from './endReasons.js';
+export { ERRORS, ERROR_CODES, type ErrorCode } from './errors.js';
+export { LIMITS } from './limits.js';
+export {
+  PROTOCOL_VERSION,
+  REPORT_REASONS,
+  PEER_STATES,
+  CLIENT_MESSAGE_TYPES,
+  clientMessageSchema,
+  serverMessageSchema,
+  iceServerSchema,
+  interestSchema,
+  type ClientMessage,
+  type ClientMessageType,
+  type ClientMessageOf,
+  type ServerMessage,
+  type ServerMessageOf,
+  type IceServer,
+  type ReportReason,
+} from './messages.js';
+export { parseClientMessage, type ParseResult } from './parse.js';

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { END_REASONS } from './endReasons.js';
+import { ERROR_CODES } from './errors.js';
+import { LIMITS } from './limits.js';
+
+/** Bumped on any breaking change to the messages below; sent in `hello` and `welcome`. */
+export const PROTOCOL_VERSION = 1;
+
+const callId = z.string().min(1).max(64);
+
+export const interestSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(LIMITS.maxInterestChars)
+  .regex(/^[\p{L}\p{N}_-]+$/u, 'letters, digits, _ and - only');
+
+const sessionDescription = z.strictObject({
+  type: z.enum(['offer', 'answer', 'pranswer', 'rollback']),
+  sdp: z.string().max(LIMITS.maxSdpChars).optional(),
+});
+
+const iceCandidate = z.strictObject({
+  candidate: z.string().max(LIMITS.maxCandidateChars),
+  sdpMid: z.string().max(64).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+export const REPORT_REASONS = ['nudity', 'harassment', 'underage', 'spam', 'violence', 'other'] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
+
+/** Peer connection states a client reports for its current call. */
+export const PEER_STATES = ['connected', 'disconnected', 'failed'] as const;
+
+// ---- client -> server -------------------------------------------------------------------
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hello'), v: z.number().int(), token: z.string().min(1).max(2048) }),
+  z.strictObject({
+    type: z.literal('join'),
+    interests: z.array(interestSchema).max(LIMITS.maxInterests).optional(),
+  }),
+  z.strictObject({ type: z.literal('next') }),
+  z.strictObject({ type: z.literal('leave') }),
+  z.strictObject({
+    type: z.literal('signal'),
+    callId,
+    description: sessionDescription.optional(),
+    candidate: iceCandidate.nullable().optional(),
+  }),
+  z.strictObject({ type: z.literal('peer_state'), callId, state: z.enum(PEER_STATES) }),
+  z.strictObject({
+    type: z.literal('chat'),
+    callId,
+    text: z.string().trim().min(1).max(LIMITS.maxChatChars),
+  }),
+  z.strictObject({ type: z.literal('block'), callId }),
+  z.strictObject({
+    type: z.literal('report'),
+    callId,
+    reason: z.enum(REPORT_REASONS),
+    comment: z.string().max(500).optional(),
+  }),
+  z.strictObject({ type: z.literal('ping') }),
+]);
+
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type ClientMessageType = ClientMessage['type'];
+export const CLIENT_MESSAGE_TYPES = clientMessageSchema.options.map((o) => o.shape.type.value);
+
+// ---- server -> client -------------------------------------------------------------------
+
+export const iceServerSchema = z.strictObject({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('welcome'), v: z.number().int(), userId: z.string(), online: z.number().int() }),
+  z.strictObject({ type: z.literal('presence'), online: z.number().int(), waiting: z.number().int() }),
+  z.strictObject({ type: z.literal('queued'), waiting: z.number().int() }),
+  z.strictObject({ type: z.literal('idle') }),
+  z.strictObject({
+    type: z.literal('matched'),
+    callId,
+    /** The offerer makes the first offer and is the impolite peer in perfect negotiation. */
+    role: z.enum(['offerer', 'answerer']),
+    iceServers: z.array(iceServerSchema),
+    connectTimeoutMs: z.number().int(),
+  }),
+  z.strictObject({
+    type: z.literal('signal'),
+    callId,
+    description: sessionDescription.optional(),
+    candidate: iceCandidate.nullable().optional(),
+  }),
+  z.strictObject({ type: z.literal('call_connected'), callId }),
+  z.strictObject({
+    type: z.literal('call_ended'),
+    callId,
+    reason: z.enum(END_REASONS),
+    /** Who ended it: this person, their partner, or the server (timeouts, shutdown). */
+    by: z.enum(['you', 'partner', 'server']),
+    /** What happens to this person now: back in the queue, or idle. */
+    then: z.enum(['waiting', 'idle']),
+  }),
+  z.strictObject({
+    type: z.literal('chat'),
+    callId,
+    from: z.enum(['you', 'partner']),
+    text: z.string(),
+    at: z.number(),
+  }),
+  z.strictObject({
+    type: z.literal('error'),
+    code: z.enum(ERROR_CODES as [string, ...string[]]),
+    message: z.string(),
+    /** The type of the message that caused it, when known. */
+    ref: z.string().optional(),
+  }),
+  z.strictObject({ type: z.literal('pong') }),
+]);
+
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
