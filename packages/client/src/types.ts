@@ -1,0 +1,46 @@
+import type { EndReason, ErrorCode } from '@duet/protocol';
+
+/** The call state shown to people; mirrors `call-status[data-state]` in the web app. */
+export type CallState = 'idle' | 'waiting' | 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'failed';
+
+/** Why the last call ended and who ended it, for messages such as "Your partner left". */
+export interface CallEnd {
+  callId: string;
+  reason: EndReason;
+  by: 'you' | 'partner' | 'server';
+}
+
+export interface StateChange {
+  state: CallState;
+  previous: CallState;
+  callId: string | null;
+  /** Set when the change was caused by a call ending. */
+  lastEnd: CallEnd | null;
+}
+
+export interface ChatMessage {
+  callId: string;
+  from: 'you' | 'partner';
+  text: string;
+  at: number;
+}
+
+/** The signaling connection, separate from the call: it can drop and come back between calls. */
+export type ConnectionStatus = 'connecting' | 'open' | 'closed';
+
+export interface DuetErrorEvent {
+  code: ErrorCode | 'network' | 'media';
+  message: string;
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  state: StateChange;
+  presence: { online: number; waiting: number };
+  connection: ConnectionStatus;
+  remoteStream: MediaStream | null;
+  chat: ChatMessage;
+  error: DuetErrorEvent;
+}
+
+/** Why the camera or microphone could not be opened, in terms a person can act on. */
+export type MediaProblem = 'denied' | 'missing' | 'in_use' | 'insecure' | 'unsupported' | 'unknown';

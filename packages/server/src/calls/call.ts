@@ -1,0 +1,86 @@
+import type { EndReason } from '@duet/protocol';
+
+export type CallState = 'matched' | 'connecting' | 'connected' | 'ended';
+
+const NEXT_STATES: Record<CallState, readonly CallState[]> = {
+  matched: ['connecting', 'ended'],
+  connecting: ['connected', 'ended'],
+  connected: ['ended'],
+  ended: [],
+};
+
+export class IllegalTransition extends Error {
+  override name = 'IllegalTransition';
+}
+
+/**
+ * One call between two people, `matched -> connecting -> connected -> ended`. The state changes
+ * only through `transition`, which timestamps each step and rejects illegal moves.
+ * `a` is the offerer (the impolite peer); `b` answers.
+ */
+export class Call {
+  #state: CallState = 'matched';
+  readonly at: { matched: number; connecting?: number; connected?: number; ended?: number };
+  #endReason: EndReason | undefined;
+  #endedBy: string | null = null;
+  /** Users whose browser reported its peer connection as connected. */
+  readonly #peerConnected = new Set<string>();
+
+  constructor(
+    readonly id: string,
+    readonly a: string,
+    readonly b: string,
+    matchedAt: number,
+  ) {
+    this.at = { matched: matchedAt };
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+  get endReason(): EndReason | undefined {
+    return this.#endReason;
+  }
+  /** The user who ended the call, or null when the server did. */
+  get endedBy(): string | null {
+    return this.#endedBy;
+  }
+  get isOver(): boolean {
+    return this.#state === 'ended';
+  }
+
+  has(userId: string): boolean {
+    return userId === this.a || userId === this.b;
+  }
+
+  partnerOf(userId: string): string {
+    if (userId === this.a) return this.b;
+    if (userId === this.b) return this.a;
+    throw new Error(`user ${userId} is not in call ${this.id}`);
+  }
+
+  /** Moves to `to`; false when already there, throws when the move is illegal. */
+  transition(to: CallState, now: number): boolean {
+    if (to === this.#state) return false;
+    if (!NEXT_STATES[this.#state].includes(to)) {
+      throw new IllegalTransition(`call ${this.id}: ${this.#state} -> ${to}`);
+    }
+    this.#state = to;
+    this.at[to] = now;
+    return true;
+  }
+
+  /** Records that one side's peer connection is up; true when both are, i.e. the call is connected. */
+  peerConnected(userId: string): boolean {
+    this.#peerConnected.add(userId);
+    return this.#peerConnected.has(this.a) && this.#peerConnected.has(this.b);
+  }
+
+  end(reason: EndReason, endedBy: string | null, now: number): boolean {
+    if (this.#state === 'ended') return false;
+    this.transition('ended', now);
+    this.#endReason = reason;
+    this.#endedBy = endedBy;
+    return true;
+  }
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Lobby } from '../lobby/lobby.js';
+import type { Clock } from '../util/clock.js';
+import { RULES_VERSION, type UserRepository } from './users.js';
+import type { TokenIssuer } from './tokens.js';
+
+export interface IdentityDeps {
+  users: UserRepository;
+  tokens: TokenIssuer;
+  lobby: Lobby;
+  clock: Clock;
+}
+
+const sessionBody = z.strictObject({ token: z.string().max(2048).optional() }).default({});
+const acceptBody = z.strictObject({ adult: z.literal(true), rulesVersion: z.literal(RULES_VERSION) });
+
+/**
+ * Guest identity. The first visit creates an anonymous user and a signed token the browser keeps;
+ * a returning browser presents it and is the same user. The client never chooses its own id.
+ */
+export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
+  app.post('/api/session', async (req, reply) => {
+    const body = sessionBody.safeParse(req.body ?? {});
+    if (!body.success) return badRequest(reply, 'Body must be {"token"?: string}.');
+    const existingId = body.data.token ? await deps.tokens.verify(body.data.token) : undefined;
+    let user = existingId ? await deps.users.get(existingId) : undefined;
+    let token = body.data.token;
+    if (!user) {
+      user = await deps.users.create(deps.clock.now());
+      token = await deps.tokens.issue(user.id);
+      req.log.info({ userId: user.id }, 'guest created');
+    }
+    return { token, userId: user.id, rulesAccepted: user.rulesAcceptedAt !== null, rulesVersion: RULES_VERSION };
+  });
+
+  app.post('/api/rules/accept', async (req, reply) => {
+    const userId = await authenticate(req, deps.tokens);
+    if (!userId || !(await deps.users.get(userId))) {
+      return reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
+    }
+    const body = acceptBody.safeParse(req.body);
+    if (!body.success) return badRequest(reply, `Confirm you are 18 or older and accept rules version ${RULES_VERSION}.`);
+    await deps.users.acceptRules(userId, deps.clock.now());
+    deps.lobby.rulesAccepted(userId);
+    req.log.info({ userId }, 'rules accepted');
+    return reply.code(204).send();
+  });
+}
+
+async function authenticate(req: FastifyRequest, tokens: TokenIssuer): Promise<string | undefined> {
+  const header = req.headers.authorization;
+  if (!header?.startsWith('Bearer ')) return undefined;
+  return tokens.verify(header.slice('Bearer '.length));
+}
+
+function badRequest(reply: FastifyReply, message: string) {
+  return reply.code(400).send({ error: { code: 'invalid_request', message } });
+}

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../storage/database.js';
+
+export interface User {
+  id: string;
+  createdAt: number;
+  rulesAcceptedAt: number | null;
+}
+
+/** Version of the house rules a person accepts; bump when the rules text changes materially. */
+export const RULES_VERSION = 1;
+
+export class UserRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async create(now: number): Promise<User> {
+    const user = { id: randomUUID(), created_at: now, rules_accepted_at: null, rules_version: null };
+    await this.#db.insertInto('users').values(user).execute();
+    return { id: user.id, createdAt: now, rulesAcceptedAt: null };
+  }
+
+  async get(id: string): Promise<User | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const current = row.rules_version === RULES_VERSION;
+    return { id: row.id, createdAt: row.created_at, rulesAcceptedAt: current ? row.rules_accepted_at : null };
+  }
+
+  async acceptRules(id: string, now: number): Promise<void> {
+    await this.#db
+      .updateTable('users')
+      .set({ rules_accepted_at: now, rules_version: RULES_VERSION })
+      .where('id', '=', id)
+      .execute();
+  }
+}

@@ -1,0 +1,343 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import {
+  REQUEUE_PARTNER_REASONS,
+  type ClientMessageOf,
+  type EndReason,
+  type IceServer,
+  type ReportReason,
+  type ServerMessage,
+} from '@duet/protocol';
+import type { Logger } from 'pino';
+import { Call } from '../calls/call.js';
+import { DuetError } from '../errors.js';
+import type { Matchmaker, QueueEntry } from '../matchmaking/matchmaker.js';
+import type { Clock } from '../util/clock.js';
+import { TokenBucket } from '../util/tokenBucket.js';
+
+export type PresenceStatus = 'idle' | 'waiting' | 'in_call';
+
+interface Participant {
+  readonly userId: string;
+  status: PresenceStatus;
+  call: Call | undefined;
+  interests: readonly string[];
+  rulesAccepted: boolean;
+  /** People this person must never be matched with (blocks in either direction). */
+  readonly blockedWith: Set<string>;
+  /** The partner of the last call, so Next never lands you straight back with them. */
+  lastPartnerId: string | undefined;
+  readonly chat: TokenBucket;
+  readonly log: Logger;
+}
+
+/** What the lobby needs from safety storage; writes happen in the background. */
+export interface SafetyPort {
+  block(blockerId: string, blockedId: string, callId: string | null): void;
+  report(r: { callId: string; reporterId: string; reportedId: string; reason: ReportReason; comment?: string | undefined }): void;
+}
+
+export interface LobbyOptions {
+  matchmaker: Matchmaker;
+  clock: Clock;
+  log: Logger;
+  safety: SafetyPort;
+  /** Delivers a message to a connected person; the lobby never touches sockets. */
+  send: (userId: string, message: ServerMessage) => void;
+  iceServersFor: (userId: string, callId: string) => IceServer[];
+  connectTimeoutMs: number;
+  /** Presence is pushed at most this often. */
+  presenceIntervalMs?: number;
+  chatPerSecond?: number;
+  chatBurst?: number;
+}
+
+/** Monitoring stream: telemetry and call records listen here, never on the signaling path. */
+export interface LobbyEvents {
+  'call:matched': [call: Call];
+  'call:connecting': [call: Call];
+  'call:connected': [call: Call];
+  'call:ended': [call: Call];
+}
+
+/**
+ * Who is here and what each person is doing: idle, waiting, or in exactly one call. Turns
+ * people's intents (join, next, leave, block, ...) into queue and call changes. Single-threaded
+ * by construction: every method runs to completion, so a person can never be in two calls.
+ */
+export class Lobby {
+  readonly observer = new EventEmitter<LobbyEvents>();
+  readonly #participants = new Map<string, Participant>();
+  readonly #calls = new Map<string, Call>();
+  readonly #connectTimers = new Map<string, () => void>();
+  readonly #o: Required<LobbyOptions>;
+  #presenceDirty = false;
+  #cancelPresence: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: LobbyOptions) {
+    this.#o = { presenceIntervalMs: 1000, chatPerSecond: 1, chatBurst: 5, ...options };
+  }
+
+  get online(): number {
+    return this.#participants.size;
+  }
+  get waiting(): number {
+    return this.#o.matchmaker.size;
+  }
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  isOnline(userId: string): boolean {
+    return this.#participants.has(userId);
+  }
+
+  statusOf(userId: string): PresenceStatus | undefined {
+    return this.#participants.get(userId)?.status;
+  }
+
+  callOf(userId: string): Call | undefined {
+    return this.#participants.get(userId)?.call;
+  }
+
+  connect(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string> }): void {
+    if (this.#closed) throw new DuetError('internal', 'The server is shutting down.');
+    if (this.#participants.has(userId)) throw new Error(`user ${userId} is already connected`);
+    const now = this.#o.clock.now();
+    this.#participants.set(userId, {
+      userId,
+      status: 'idle',
+      call: undefined,
+      interests: [],
+      rulesAccepted: info.rulesAccepted,
+      blockedWith: info.blockedWith,
+      lastPartnerId: undefined,
+      chat: new TokenBucket(this.#o.chatPerSecond, this.#o.chatBurst, now),
+      log: this.#o.log.child({ userId }),
+    });
+    this.#presenceChanged();
+  }
+
+  /** The person's connection is gone: their call ends with `reason` and they leave the queue. */
+  disconnect(userId: string, reason: Extract<EndReason, 'connection_lost' | 'heartbeat_timeout'>): void {
+    const p = this.#participants.get(userId);
+    if (!p) return;
+    this.#participants.delete(userId);
+    this.#o.matchmaker.remove(userId);
+    if (p.call) this.#end(p.call, reason, userId);
+    this.#presenceChanged();
+  }
+
+  rulesAccepted(userId: string): void {
+    const p = this.#participants.get(userId);
+    if (p) p.rulesAccepted = true;
+  }
+
+  join(userId: string, interests: readonly string[] = []): void {
+    const p = this.#get(userId);
+    if (!p.rulesAccepted) throw new DuetError('rules_not_accepted');
+    if (p.status === 'in_call') throw new DuetError('out_of_turn', 'You are in a call; use next to move on.');
+    p.interests = interests;
+    this.#enqueue(p);
+    this.#matchWaiting();
+  }
+
+  /** Skip: end the current call and look for someone new; from idle it is the same as join. */
+  next(userId: string): void {
+    const p = this.#get(userId);
+    if (p.call) this.#end(p.call, 'next', userId);
+    else if (p.status === 'idle') this.join(userId, p.interests);
+    else this.#o.send(userId, { type: 'queued', waiting: this.waiting });
+  }
+
+  /** Stop: end the call or leave the queue, and stay idle. */
+  leave(userId: string): void {
+    const p = this.#get(userId);
+    if (p.call) {
+      this.#end(p.call, 'leave', userId);
+      return;
+    }
+    if (p.status === 'waiting') {
+      this.#o.matchmaker.remove(userId);
+      p.status = 'idle';
+      p.log.info('left the queue');
+      this.#presenceChanged();
+    }
+    this.#o.send(userId, { type: 'idle' });
+  }
+
+  signal(userId: string, m: ClientMessageOf<'signal'>): void {
+    const call = this.#currentCall(userId, m.callId);
+    if (call.state === 'matched') {
+      call.transition('connecting', this.#o.clock.now());
+      this.observer.emit('call:connecting', call);
+    }
+    const relay: ServerMessage = { type: 'signal', callId: call.id };
+    if (m.description !== undefined) relay.description = m.description;
+    if (m.candidate !== undefined) relay.candidate = m.candidate;
+    this.#o.send(call.partnerOf(userId), relay);
+  }
+
+  peerState(userId: string, callId: string, state: ClientMessageOf<'peer_state'>['state']): void {
+    const call = this.#currentCall(userId, callId);
+    if (state === 'failed') {
+      if (call.state !== 'connected') this.#end(call, 'ice_failed', null);
+      return;
+    }
+    if (state !== 'connected' || call.state === 'connected') return;
+    if (!call.peerConnected(userId)) return;
+    const now = this.#o.clock.now();
+    if (call.state === 'matched') call.transition('connecting', now);
+    call.transition('connected', now);
+    this.#connectTimers.get(call.id)?.();
+    this.#connectTimers.delete(call.id);
+    this.#get(userId).log.info({ callId: call.id, ms: now - call.at.matched }, 'call connected');
+    for (const u of [call.a, call.b]) this.#o.send(u, { type: 'call_connected', callId: call.id });
+    this.observer.emit('call:connected', call);
+  }
+
+  chat(userId: string, callId: string, text: string): void {
+    const call = this.#currentCall(userId, callId);
+    const p = this.#get(userId);
+    const now = this.#o.clock.now();
+    if (!p.chat.take(now)) throw new DuetError('rate_limited', 'You are sending messages too fast. Wait a moment.');
+    this.#o.send(call.partnerOf(userId), { type: 'chat', callId, from: 'partner', text, at: now });
+    this.#o.send(userId, { type: 'chat', callId, from: 'you', text, at: now });
+  }
+
+  block(userId: string, callId: string): void {
+    const call = this.#currentCall(userId, callId);
+    const partnerId = call.partnerOf(userId);
+    this.#blockPair(userId, partnerId);
+    this.#o.safety.block(userId, partnerId, call.id);
+    this.#end(call, 'blocked', userId);
+  }
+
+  /** Report ends the call and blocks, so the reporter never meets that person again. */
+  report(userId: string, m: ClientMessageOf<'report'>): void {
+    const call = this.#currentCall(userId, m.callId);
+    const partnerId = call.partnerOf(userId);
+    this.#blockPair(userId, partnerId);
+    this.#o.safety.report({ callId: call.id, reporterId: userId, reportedId: partnerId, reason: m.reason, comment: m.comment });
+    this.#o.safety.block(userId, partnerId, call.id);
+    this.#end(call, 'reported', userId);
+  }
+
+  /** Ends every call with `server_shutdown` and accepts nobody new. */
+  shutdown(): void {
+    this.#closed = true;
+    for (const call of [...this.#calls.values()]) this.#end(call, 'server_shutdown', null);
+    for (const p of this.#participants.values()) this.#o.matchmaker.remove(p.userId);
+    this.#cancelPresence?.();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  #get(userId: string): Participant {
+    const p = this.#participants.get(userId);
+    if (!p) throw new DuetError('not_authenticated');
+    return p;
+  }
+
+  #currentCall(userId: string, callId: string): Call {
+    const call = this.#get(userId).call;
+    if (!call || call.id !== callId) throw new DuetError('not_in_call');
+    return call;
+  }
+
+  #blockPair(x: string, y: string): void {
+    this.#participants.get(x)?.blockedWith.add(y);
+    this.#participants.get(y)?.blockedWith.add(x);
+  }
+
+  #enqueue(p: Participant): void {
+    const wasWaiting = p.status === 'waiting';
+    p.status = 'waiting';
+    this.#o.matchmaker.enqueue({ userId: p.userId, interests: p.interests, joinedAt: this.#o.clock.now() });
+    if (!wasWaiting) p.log.info('waiting');
+    this.#o.send(p.userId, { type: 'queued', waiting: this.waiting });
+    this.#presenceChanged();
+  }
+
+  #canPair = (a: QueueEntry, b: QueueEntry): boolean => {
+    const pa = this.#participants.get(a.userId);
+    const pb = this.#participants.get(b.userId);
+    if (!pa || !pb) return false;
+    if (pa.blockedWith.has(b.userId) || pb.blockedWith.has(a.userId)) return false;
+    return pa.lastPartnerId !== b.userId && pb.lastPartnerId !== a.userId;
+  };
+
+  #matchWaiting(): void {
+    if (this.#closed) return;
+    for (const [a, b] of this.#o.matchmaker.takePairs(this.#canPair)) this.#startCall(a, b);
+  }
+
+  #startCall(a: QueueEntry, b: QueueEntry): void {
+    const now = this.#o.clock.now();
+    const aId = a.userId;
+    const bId = b.userId;
+    const call = new Call(randomUUID(), aId, bId, now);
+    const pa = this.#get(aId);
+    const pb = this.#get(bId);
+    for (const p of [pa, pb]) {
+      p.status = 'in_call';
+      p.call = call;
+    }
+    this.#calls.set(call.id, call);
+    this.#connectTimers.set(
+      call.id,
+      this.#o.clock.after(this.#o.connectTimeoutMs, () => this.#end(call, 'ice_failed', null)),
+    );
+    pa.log.info({ callId: call.id, partnerId: bId, waitedMs: now - a.joinedAt }, 'matched');
+    pb.log.info({ callId: call.id, partnerId: aId, waitedMs: now - b.joinedAt }, 'matched');
+    const base = { type: 'matched', callId: call.id, connectTimeoutMs: this.#o.connectTimeoutMs } as const;
+    this.#o.send(aId, { ...base, role: 'offerer', iceServers: this.#o.iceServersFor(aId, call.id) });
+    this.#o.send(bId, { ...base, role: 'answerer', iceServers: this.#o.iceServersFor(bId, call.id) });
+    this.observer.emit('call:matched', call);
+    this.#presenceChanged();
+  }
+
+  #end(call: Call, reason: EndReason, endedBy: string | null): void {
+    const now = this.#o.clock.now();
+    if (!call.end(reason, endedBy, now)) return;
+    this.#calls.delete(call.id);
+    this.#connectTimers.get(call.id)?.();
+    this.#connectTimers.delete(call.id);
+    this.#o.log.info(
+      { callId: call.id, reason, endedBy, connected: call.at.connected !== undefined, durationMs: now - call.at.matched },
+      'call ended',
+    );
+    // The person who pressed Next is requeued before the partner they left, so they meet whoever
+    // has been waiting longest; everyone else requeued goes in call order.
+    const order = endedBy === call.b ? [call.b, call.a] : [call.a, call.b];
+    for (const userId of order) {
+      const p = this.#participants.get(userId);
+      if (!p || p.call !== call) continue;
+      p.call = undefined;
+      p.lastPartnerId = call.partnerOf(userId);
+      const own = userId === endedBy;
+      const requeue = own ? reason === 'next' || reason === 'blocked' || reason === 'reported' : REQUEUE_PARTNER_REASONS.has(reason) && !this.#closed;
+      const by = own ? 'you' : endedBy === null ? 'server' : 'partner';
+      this.#o.send(userId, { type: 'call_ended', callId: call.id, reason, by, then: requeue ? 'waiting' : 'idle' });
+      p.status = 'idle';
+      if (requeue) this.#enqueue(p);
+    }
+    this.observer.emit('call:ended', call);
+    this.#presenceChanged();
+    this.#matchWaiting();
+  }
+
+  #presenceChanged(): void {
+    if (this.#presenceDirty || this.#closed) return;
+    this.#presenceDirty = true;
+    this.#cancelPresence = this.#o.clock.after(this.#o.presenceIntervalMs, () => {
+      this.#presenceDirty = false;
+      this.#cancelPresence = undefined;
+      const message: ServerMessage = { type: 'presence', online: this.online, waiting: this.waiting };
+      for (const p of this.#participants.values()) {
+        if (p.status !== 'in_call') this.#o.send(p.userId, message);
+      }
+    });
+  }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.js';
+import { createDuetServer } from './app.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 78; // EX_CONFIG
+      return;
+    }
+    throw err;
+  }
+  const duet = await createDuetServer(config);
+  const url = await duet.listen();
+  const local = new URL(url);
+  if (config.host === '0.0.0.0' || config.host === '::') local.hostname = 'localhost';
+  duet.log.info({ url: local.origin }, 'Duet is ready: open this address in two browser windows');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    duet.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      duet.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000);
+    force.unref();
+    duet.close().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (err: unknown) => {
+        duet.log.error({ err }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('Duet failed to start:', err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

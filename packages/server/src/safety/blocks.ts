@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import type { ReportReason } from '@duet/protocol';
+import type { Db } from '../storage/database.js';
+
+/** Blocks and reports. A block holds in both directions: the two are never matched again. */
+export class SafetyRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async block(blockerId: string, blockedId: string, callId: string | null, now: number): Promise<void> {
+    await this.#db
+      .insertInto('blocks')
+      .values({ blocker_id: blockerId, blocked_id: blockedId, call_id: callId, created_at: now })
+      .onConflict((oc) => oc.columns(['blocker_id', 'blocked_id']).doNothing())
+      .execute();
+  }
+
+  /** Everyone this user must never be matched with: people they blocked and people who blocked them. */
+  async blockedWith(userId: string): Promise<Set<string>> {
+    const rows = await this.#db
+      .selectFrom('blocks')
+      .select(['blocker_id', 'blocked_id'])
+      .where((eb) => eb.or([eb('blocker_id', '=', userId), eb('blocked_id', '=', userId)]))
+      .execute();
+    return new Set(rows.map((r) => (r.blocker_id === userId ? r.blocked_id : r.blocker_id)));
+  }
+
+  async report(r: { callId: string; reporterId: string; reportedId: string; reason: ReportReason; comment?: string | undefined; now: number }): Promise<string> {
+    const id = randomUUID();
+    await this.#db
+      .insertInto('reports')
+      .values({ id, call_id: r.callId, reporter_id: r.reporterId, reported_id: r.reportedId, reason: r.reason, comment: r.comment ?? null, created_at: r.now })
+      .execute();
+    return id;
+  }
+
+  async reportsAgainst(userId: string): Promise<{ reason: string; callId: string }[]> {
+    const rows = await this.#db.selectFrom('reports').select(['reason', 'call_id']).where('reported_id', '=', userId).execute();
+    return rows.map((r) => ({ reason: r.reason, callId: r.call_id }));
+  }
+}

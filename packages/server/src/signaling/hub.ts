@@ -1,0 +1,268 @@
+import {
+  ERRORS,
+  PROTOCOL_VERSION,
+  parseClientMessage,
+  type ClientMessage,
+  type ErrorCode,
+  type ServerMessage,
+} from '@duet/protocol';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { UserRepository } from '../identity/users.js';
+import type { TokenIssuer } from '../identity/tokens.js';
+import type { Lobby } from '../lobby/lobby.js';
+import type { SafetyRepository } from '../safety/blocks.js';
+import { DuetError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { TokenBucket } from '../util/tokenBucket.js';
+
+export interface HubOptions {
+  lobby: Lobby;
+  users: UserRepository;
+  safety: SafetyRepository;
+  tokens: TokenIssuer;
+  clock: Clock;
+  log: Logger;
+  heartbeatIntervalMs: number;
+  /** A connection that has not said hello by then is closed. */
+  helloTimeoutMs?: number;
+}
+
+/** WebSocket close codes Duet uses beyond the standard ones. */
+export const CLOSE = {
+  goingAway: 1001,
+  policy: 1008,
+  unsupportedVersion: 4000,
+  invalidToken: 4001,
+  replaced: 4002,
+  helloTimeout: 4003,
+} as const;
+
+type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closed';
+
+/**
+ * Owns the signaling sockets: authenticates each, validates every frame at the edge, rate-limits,
+ * and hands intents to the lobby. The only module that knows about WebSockets.
+ */
+export class SignalingHub {
+  readonly #byUser = new Map<string, Connection>();
+  readonly #all = new Set<Connection>();
+  readonly #o: Required<HubOptions>;
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(options: HubOptions) {
+    this.#o = { helloTimeoutMs: 10_000, ...options };
+    this.#heartbeat = setInterval(() => {
+      for (const c of this.#all) c.heartbeat();
+    }, this.#o.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  get connections(): number {
+    return this.#all.size;
+  }
+
+  /** Sends to a person's current connection; a person without one is simply not reached. */
+  send = (userId: string, message: ServerMessage): void => {
+    this.#byUser.get(userId)?.send(message);
+  };
+
+  attach(socket: WebSocket, remoteAddress: string): void {
+    const c = new Connection(this, socket, this.#o, remoteAddress);
+    this.#all.add(c);
+  }
+
+  /** Stops heartbeats and closes every socket after its queued messages are flushed. */
+  closeAll(code: number, reason: string): void {
+    clearInterval(this.#heartbeat);
+    for (const c of this.#all) c.close(code, reason);
+  }
+
+  // Called by connections.
+  register(userId: string, c: Connection): void {
+    const previous = this.#byUser.get(userId);
+    if (previous && previous !== c) {
+      previous.sendError('session_replaced');
+      this.unregister(userId, previous, 'connection_lost');
+      previous.close(CLOSE.replaced, 'session replaced');
+    }
+    this.#byUser.set(userId, c);
+  }
+
+  unregister(userId: string, c: Connection, reason: 'connection_lost' | 'heartbeat_timeout'): void {
+    if (this.#byUser.get(userId) !== c) return;
+    this.#byUser.delete(userId);
+    this.#o.lobby.disconnect(userId, reason);
+  }
+
+  forget(c: Connection): void {
+    this.#all.delete(c);
+  }
+}
+
+class Connection {
+  #state: ConnectionState = 'greeting';
+  #userId: string | undefined;
+  #log: Logger;
+  #alive = true;
+  #timedOut = false;
+  /** All frames: generous for trickle ICE bursts, tight enough that a flood costs little. */
+  readonly #frames: TokenBucket;
+  /** Error replies are rate-limited too, so a flood cannot make the server amplify it. */
+  readonly #errors: TokenBucket;
+  readonly #cancelHelloTimeout: () => void;
+
+  constructor(
+    readonly hub: SignalingHub,
+    readonly socket: WebSocket,
+    readonly o: Required<HubOptions>,
+    remoteAddress: string,
+  ) {
+    const now = o.clock.now();
+    this.#frames = new TokenBucket(50, 200, now);
+    this.#errors = new TokenBucket(5, 20, now);
+    this.#log = o.log.child({ remoteAddress });
+    this.#cancelHelloTimeout = o.clock.after(o.helloTimeoutMs, () => {
+      if (this.#state === 'greeting') this.close(CLOSE.helloTimeout, 'no hello');
+    });
+    socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    socket.on('pong', () => {
+      this.#alive = true;
+    });
+    socket.on('error', (err) => this.#log.debug({ err }, 'socket error'));
+    socket.on('close', () => this.#onClose());
+  }
+
+  send(message: ServerMessage): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  sendError(code: ErrorCode, message: string = ERRORS[code], ref?: string): void {
+    if (!this.#errors.take(this.o.clock.now())) return;
+    this.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+  }
+
+  heartbeat(): void {
+    if (!this.#alive) {
+      this.#timedOut = true;
+      this.#log.info('heartbeat timeout');
+      this.socket.terminate();
+      return;
+    }
+    this.#alive = false;
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+  }
+
+  #onClose(): void {
+    const wasReady = this.#state === 'ready';
+    this.#state = 'closed';
+    this.#cancelHelloTimeout();
+    this.hub.forget(this);
+    if (wasReady && this.#userId) {
+      this.hub.unregister(this.#userId, this, this.#timedOut ? 'heartbeat_timeout' : 'connection_lost');
+      this.#log.info('disconnected');
+    }
+  }
+
+  #onFrame(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    if (!this.#frames.take(this.o.clock.now())) {
+      this.sendError('rate_limited');
+      return;
+    }
+    if (isBinary) {
+      this.sendError('invalid_message', 'Binary frames are not part of the protocol.');
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    const parsed = parseClientMessage(buf.toString('utf8'), buf.byteLength);
+    if (!parsed.ok) {
+      this.sendError(parsed.code, parsed.message, parsed.ref);
+      return;
+    }
+    const m = parsed.message;
+    if (this.#state !== 'ready') {
+      if (m.type === 'hello' && this.#state === 'greeting') void this.#hello(m.v, m.token);
+      else this.sendError('not_authenticated', undefined, m.type);
+      return;
+    }
+    try {
+      this.#dispatch(this.#userId!, m);
+    } catch (err) {
+      if (err instanceof DuetError) {
+        this.sendError(err.code, err.message, m.type);
+      } else {
+        this.#log.error({ err, type: m.type }, 'message handler failed');
+        this.sendError('internal', undefined, m.type);
+      }
+    }
+  }
+
+  #dispatch(userId: string, m: ClientMessage): void {
+    const lobby = this.o.lobby;
+    switch (m.type) {
+      case 'hello':
+        throw new DuetError('already_authenticated');
+      case 'join':
+        return lobby.join(userId, m.interests ?? []);
+      case 'next':
+        return lobby.next(userId);
+      case 'leave':
+        return lobby.leave(userId);
+      case 'signal':
+        return lobby.signal(userId, m);
+      case 'peer_state':
+        return lobby.peerState(userId, m.callId, m.state);
+      case 'chat':
+        return lobby.chat(userId, m.callId, m.text);
+      case 'block':
+        return lobby.block(userId, m.callId);
+      case 'report':
+        return lobby.report(userId, m);
+      case 'ping':
+        return this.send({ type: 'pong' });
+    }
+  }
+
+  async #hello(v: number, token: string): Promise<void> {
+    if (v !== PROTOCOL_VERSION) {
+      this.sendError('unsupported_version', `This server speaks protocol version ${PROTOCOL_VERSION}; reload the page.`);
+      this.close(CLOSE.unsupportedVersion, 'unsupported version');
+      return;
+    }
+    this.#state = 'authenticating';
+    try {
+      const userId = await this.o.tokens.verify(token);
+      const user = userId ? await this.o.users.get(userId) : undefined;
+      if (!user) {
+        this.sendError('invalid_token');
+        this.close(CLOSE.invalidToken, 'invalid token');
+        return;
+      }
+      const blockedWith = await this.o.safety.blockedWith(user.id);
+      if (this.#state !== 'authenticating') return; // closed while we were looking the user up
+      this.#cancelHelloTimeout();
+      this.hub.register(user.id, this);
+      this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith });
+      this.#userId = user.id;
+      this.#state = 'ready';
+      this.#log = this.#log.child({ userId: user.id });
+      this.#log.info('connected');
+      this.send({ type: 'welcome', v: PROTOCOL_VERSION, userId: user.id, online: this.o.lobby.online });
+    } catch (err) {
+      if (err instanceof DuetError) {
+        this.sendError(err.code, err.message);
+      } else {
+        this.#log.error({ err }, 'hello failed');
+        this.sendError('internal');
+      }
+      this.close(CLOSE.policy, 'hello failed');
+    }
+  }
+}

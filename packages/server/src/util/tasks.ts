@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+
+/**
+ * Background writes (call records, blocks, reports) that must not hold up the signaling path
+ * but must all finish before the database closes at shutdown.
+ */
+export class PendingWrites {
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #log: Logger;
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  track(what: string, work: Promise<unknown>): void {
+    const p = work.catch((err: unknown) => this.#log.error({ err, what }, 'background write failed'));
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+}
