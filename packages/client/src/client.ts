@@ -1,0 +1,378 @@
+import {
+  PROTOCOL_VERSION,
+  serverMessageSchema,
+  type ClientMessage,
+  type ReportReason,
+  type ServerMessage,
+  type ServerMessageOf,
+} from '@duet/protocol';
+import { TypedEmitter } from './emitter.js';
+import { openCamera } from './media.js';
+import { PeerSession } from './peer.js';
+import type { CallEnd, CallState, ClientEvents, ConnectionStatus } from './types.js';
+
+export interface DuetClientOptions {
+  /** Origin of the Duet server; defaults to the page's own. */
+  baseUrl?: string;
+  /** Where the session token is kept; defaults to localStorage. */
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  /** Opens camera and microphone; replaceable for tests and custom capture. */
+  getMedia?: () => Promise<MediaStream>;
+}
+
+const TOKEN_KEY = 'duet.token';
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
+/**
+ * The Duet browser SDK: one object per person. It keeps the signaling connection, runs the
+ * RTCPeerConnection of the current call, and reports everything as typed events.
+ *
+ *   const duet = new DuetClient();
+ *   duet.on('state', ({ state }) => render(state));
+ *   await duet.connect();
+ *   await duet.acceptRules();        // once per person
+ *   await duet.openMedia();
+ *   duet.start({ interests: ['chess'] });
+ */
+export class DuetClient extends TypedEmitter<ClientEvents> {
+  readonly #base: URL;
+  readonly #storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  readonly #getMedia: () => Promise<MediaStream>;
+  #ws: WebSocket | undefined;
+  #token: string | undefined;
+  #userId: string | null = null;
+  #rulesAccepted = false;
+  #rulesVersion = 1;
+  #state: CallState = 'idle';
+  #callId: string | null = null;
+  #peer: PeerSession | undefined;
+  #localStream: MediaStream | null = null;
+  #remoteStream: MediaStream | null = null;
+  #lastEnd: CallEnd | null = null;
+  #presence = { online: 0, waiting: 0 };
+  #connection: ConnectionStatus = 'closed';
+  /** True between start() and stop(): after a dropped connection we rejoin the queue. */
+  #wantsToMeet = false;
+  #interests: string[] = [];
+  #closedByUser = false;
+  #reconnectAttempt = 0;
+  #welcomed: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  constructor(options: DuetClientOptions = {}) {
+    super();
+    this.#base = new URL(options.baseUrl ?? globalThis.location.origin);
+    this.#storage = options.storage ?? globalThis.localStorage;
+    this.#getMedia = options.getMedia ?? openCamera;
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+  get callId(): string | null {
+    return this.#callId;
+  }
+  get userId(): string | null {
+    return this.#userId;
+  }
+  get rulesAccepted(): boolean {
+    return this.#rulesAccepted;
+  }
+  get presence(): { online: number; waiting: number } {
+    return this.#presence;
+  }
+  get connection(): ConnectionStatus {
+    return this.#connection;
+  }
+  get localStream(): MediaStream | null {
+    return this.#localStream;
+  }
+  get remoteStream(): MediaStream | null {
+    return this.#remoteStream;
+  }
+  get lastEnd(): CallEnd | null {
+    return this.#lastEnd;
+  }
+  /** The current call's peer connection, for stats panels and diagnostics. */
+  get peerConnection(): RTCPeerConnection | null {
+    return this.#peer?.pc ?? null;
+  }
+
+  /** Gets (or creates) this browser's guest identity and opens the signaling connection. */
+  async connect(): Promise<void> {
+    this.#closedByUser = false;
+    const stored = this.#storage.getItem(TOKEN_KEY) ?? undefined;
+    const session = await this.#post<{ token: string; userId: string; rulesAccepted: boolean; rulesVersion: number }>(
+      '/api/session',
+      stored ? { token: stored } : {},
+    );
+    this.#token = session.token;
+    this.#userId = session.userId;
+    this.#rulesAccepted = session.rulesAccepted;
+    this.#rulesVersion = session.rulesVersion;
+    this.#storage.setItem(TOKEN_KEY, session.token);
+    await this.#openSocket();
+  }
+
+  /** Records that this person is 18 or older and accepts the house rules. */
+  async acceptRules(): Promise<void> {
+    await this.#post('/api/rules/accept', { adult: true, rulesVersion: this.#rulesVersion }, true);
+    this.#rulesAccepted = true;
+  }
+
+  /** Opens camera and microphone (once); throws MediaAccessError with a plain message. */
+  async openMedia(): Promise<MediaStream> {
+    this.#localStream ??= await this.#getMedia();
+    return this.#localStream;
+  }
+
+  /** Join the queue to meet someone. */
+  start(options: { interests?: string[] } = {}): void {
+    if (!this.#localStream) throw new Error('Call openMedia() before start().');
+    this.#wantsToMeet = true;
+    this.#interests = options.interests ?? [];
+    this.#send(this.#interests.length > 0 ? { type: 'join', interests: this.#interests } : { type: 'join' });
+  }
+
+  /** Skip the current person and meet someone new. */
+  next(): void {
+    this.#wantsToMeet = true;
+    this.#closePeer();
+    this.#send({ type: 'next' });
+  }
+
+  /** Leave the call or the queue. */
+  stop(): void {
+    this.#wantsToMeet = false;
+    this.#closePeer();
+    this.#send({ type: 'leave' });
+  }
+
+  block(): void {
+    if (!this.#callId) return;
+    this.#send({ type: 'block', callId: this.#callId });
+    this.#closePeer();
+  }
+
+  report(reason: ReportReason, comment?: string): void {
+    if (!this.#callId) return;
+    this.#send(comment ? { type: 'report', callId: this.#callId, reason, comment } : { type: 'report', callId: this.#callId, reason });
+    this.#closePeer();
+  }
+
+  sendChat(text: string): void {
+    const trimmed = text.trim();
+    if (!this.#callId || trimmed.length === 0) return;
+    this.#send({ type: 'chat', callId: this.#callId, text: trimmed });
+  }
+
+  /** Ends everything: call, signaling, camera. */
+  close(): void {
+    this.#closedByUser = true;
+    this.#wantsToMeet = false;
+    this.#closePeer();
+    this.#ws?.close(1000, 'bye');
+    for (const t of this.#localStream?.getTracks() ?? []) t.stop();
+    this.#localStream = null;
+  }
+
+  // ---- signaling connection -------------------------------------------------------------
+
+  #openSocket(): Promise<void> {
+    const url = new URL('/ws', this.#base);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.#setConnection('connecting');
+    const ws = new WebSocket(url);
+    this.#ws = ws;
+    const welcomed = new Promise<void>((resolve, reject) => {
+      this.#welcomed = { resolve, reject };
+    });
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, token: this.#token }));
+    ws.onmessage = (e) => this.#onMessage(e.data);
+    ws.onclose = (e) => this.#onSocketClose(ws, e.code);
+    return welcomed;
+  }
+
+  #onSocketClose(ws: WebSocket, code: number): void {
+    if (ws !== this.#ws) return;
+    this.#setConnection('closed');
+    this.#welcomed?.reject(new Error(`Could not reach the Duet server (code ${code}).`));
+    this.#welcomed = undefined;
+    if (this.#callId) {
+      this.#endCall({ callId: this.#callId, reason: 'connection_lost', by: 'you' }, 'failed');
+    } else if (this.#state === 'waiting') {
+      this.#setState('idle');
+    }
+    // 4000-4002: wrong version, invalid token, replaced by another tab: retrying would not help.
+    if (this.#closedByUser || (code >= 4000 && code <= 4002)) return;
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.#reconnectAttempt++, RECONNECT_DELAYS_MS.length - 1)]!;
+    setTimeout(() => {
+      if (!this.#closedByUser) this.#openSocket().catch(() => undefined);
+    }, delay);
+  }
+
+  #onMessage(data: unknown): void {
+    if (typeof data !== 'string') return;
+    let message: ServerMessage;
+    try {
+      message = serverMessageSchema.parse(JSON.parse(data));
+    } catch {
+      this.emit('error', { code: 'network', message: 'Received a message this version of Duet does not understand.' });
+      return;
+    }
+    this.#handle(message);
+  }
+
+  #handle(m: ServerMessage): void {
+    switch (m.type) {
+      case 'welcome':
+        this.#userId = m.userId;
+        this.#reconnectAttempt = 0;
+        this.#setConnection('open');
+        this.#setPresence({ online: m.online, waiting: this.#presence.waiting });
+        this.#welcomed?.resolve();
+        this.#welcomed = undefined;
+        if (this.#wantsToMeet && this.#localStream) this.start({ interests: this.#interests });
+        return;
+      case 'presence':
+        return this.#setPresence({ online: m.online, waiting: m.waiting });
+      case 'queued':
+        this.#setPresence({ online: this.#presence.online, waiting: m.waiting });
+        if (!this.#callId) this.#setState('waiting');
+        return;
+      case 'idle':
+        if (!this.#callId) this.#setState('idle');
+        return;
+      case 'matched':
+        return this.#onMatched(m);
+      case 'signal':
+        if (m.callId === this.#callId) {
+          const signal: { description?: { type: RTCSdpType; sdp?: string }; candidate?: RTCIceCandidateInit | null } = {};
+          if (m.description) signal.description = m.description.sdp === undefined ? { type: m.description.type } : { type: m.description.type, sdp: m.description.sdp };
+          if (m.candidate !== undefined) signal.candidate = m.candidate as RTCIceCandidateInit | null;
+          this.#peer?.handleSignal(signal);
+        }
+        return;
+      case 'call_connected':
+        if (m.callId === this.#callId) this.#setState('connected');
+        return;
+      case 'call_ended':
+        if (m.callId !== this.#callId) return;
+        this.#endCall({ callId: m.callId, reason: m.reason, by: m.by }, m.reason === 'ice_failed' ? 'failed' : 'ended');
+        if (m.then === 'waiting') this.#setState('waiting');
+        else this.#wantsToMeet = false;
+        return;
+      case 'chat':
+        if (m.callId === this.#callId) this.emit('chat', { callId: m.callId, from: m.from, text: m.text, at: m.at });
+        return;
+      case 'error':
+        this.emit('error', { code: m.code as ClientEvents['error']['code'], message: m.message });
+        return;
+      case 'pong':
+        return;
+    }
+  }
+
+  #onMatched(m: ServerMessageOf<'matched'>): void {
+    this.#closePeer();
+    const localStream = this.#localStream;
+    if (!localStream) return;
+    const callId = m.callId;
+    this.#callId = callId;
+    this.#lastEnd = null;
+    this.#peer = new PeerSession({
+      iceServers: m.iceServers,
+      polite: m.role === 'answerer',
+      localStream,
+      sendSignal: (s) => {
+        if (this.#callId !== callId) return;
+        const out: ClientMessage = { type: 'signal', callId };
+        if (s.description) out.description = s.description.sdp === undefined ? { type: s.description.type } : { type: s.description.type, sdp: s.description.sdp };
+        if (s.candidate !== undefined) out.candidate = s.candidate === null ? null : toCandidate(s.candidate);
+        this.#send(out);
+      },
+      onRemoteStream: (stream) => {
+        this.#remoteStream = stream;
+        this.emit('remoteStream', stream);
+      },
+      onConnectionState: (state) => this.#onPeerState(callId, state),
+      onError: (err) => this.emit('error', { code: 'network', message: `Call setup problem: ${err instanceof Error ? err.message : String(err)}` }),
+    });
+    this.#setState('connecting');
+    if (m.role === 'offerer') this.#peer.start();
+  }
+
+  #onPeerState(callId: string, state: RTCPeerConnectionState): void {
+    if (callId !== this.#callId) return;
+    if (state === 'connected') {
+      this.#send({ type: 'peer_state', callId, state: 'connected' });
+      if (this.#state === 'reconnecting') this.#setState('connected');
+    } else if (state === 'failed') {
+      this.#send({ type: 'peer_state', callId, state: 'failed' });
+    } else if (state === 'disconnected') {
+      this.#send({ type: 'peer_state', callId, state: 'disconnected' });
+      if (this.#state === 'connected') this.#setState('reconnecting');
+    }
+  }
+
+  #endCall(end: CallEnd, state: 'ended' | 'failed'): void {
+    this.#lastEnd = end;
+    this.#closePeer();
+    this.#setState(state);
+  }
+
+  #closePeer(): void {
+    this.#peer?.close();
+    this.#peer = undefined;
+    if (this.#remoteStream) {
+      this.#remoteStream = null;
+      this.emit('remoteStream', null);
+    }
+    this.#callId = null;
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------
+
+  #send(message: ClientMessage): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+    else this.emit('error', { code: 'network', message: 'Not connected to Duet. Reconnecting…' });
+  }
+
+  /** One place where state changes: ignores no-op changes, then emits. */
+  #setState(state: CallState): void {
+    if (state === this.#state) return;
+    const previous = this.#state;
+    this.#state = state;
+    this.emit('state', { state, previous, callId: this.#callId, lastEnd: this.#lastEnd });
+  }
+
+  #setConnection(status: ConnectionStatus): void {
+    if (status === this.#connection) return;
+    this.#connection = status;
+    this.emit('connection', status);
+  }
+
+  #setPresence(p: { online: number; waiting: number }): void {
+    this.#presence = p;
+    this.emit('presence', p);
+  }
+
+  async #post<T>(path: string, body: unknown, auth = false): Promise<T> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (auth && this.#token) headers.authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.#base), { method: 'POST', headers, body: JSON.stringify(body) });
+    } catch {
+      throw new Error('Could not reach the Duet server. Check your connection and try again.');
+    }
+    if (!res.ok) {
+      const err = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      throw new Error(err?.error?.message ?? `The server answered ${res.status}.`);
+    }
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+}
+
+function toCandidate(c: RTCIceCandidateInit): { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null } {
+  return { candidate: c.candidate ?? '', sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null, usernameFragment: c.usernameFragment ?? null };
+}

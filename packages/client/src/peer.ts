@@ -1,0 +1,139 @@
+import type { IceServer } from '@duet/protocol';
+
+export interface SignalPayload {
+  description?: { type: RTCSdpType; sdp?: string };
+  candidate?: RTCIceCandidateInit | null;
+}
+
+export interface PeerOptions {
+  iceServers: IceServer[];
+  /** The answerer is the polite peer: it yields when offers collide. */
+  polite: boolean;
+  localStream: MediaStream;
+  sendSignal: (signal: SignalPayload) => void;
+  onRemoteStream: (stream: MediaStream) => void;
+  onConnectionState: (state: RTCPeerConnectionState) => void;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * One RTCPeerConnection with perfect negotiation and trickle ICE. The offerer sends its tracks at
+ * once; the polite answerer adds its own when the first offer arrives, so the first exchange is a
+ * single offer and answer, and later renegotiation (ICE restarts) can come from either side.
+ */
+export class PeerSession {
+  readonly pc: RTCPeerConnection;
+  readonly #o: PeerOptions;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #settingRemoteAnswer = false;
+  #tracksAdded = false;
+  #closed = false;
+  /** Signals are applied one at a time, in the order they arrived. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(options: PeerOptions) {
+    this.#o = options;
+    this.pc = new RTCPeerConnection({ iceServers: options.iceServers, bundlePolicy: 'max-bundle' });
+    this.pc.onnegotiationneeded = () => void this.#negotiate();
+    this.pc.onicecandidate = ({ candidate }) => {
+      if (candidate) this.#o.sendSignal({ candidate: candidate.toJSON() });
+    };
+    this.pc.ontrack = ({ track, streams }) => {
+      const stream = streams[0] ?? new MediaStream([track]);
+      this.#o.onRemoteStream(stream);
+    };
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === 'connected') void this.#applySenderPolicy();
+      this.#o.onConnectionState(this.pc.connectionState);
+    };
+  }
+
+  /** The offerer starts negotiation by adding its tracks. */
+  start(): void {
+    this.#addTracks();
+  }
+
+  handleSignal(signal: SignalPayload): void {
+    this.#queue = this.#queue.then(() => this.#apply(signal)).catch((err: unknown) => {
+      if (!this.#closed) this.#o.onError(err);
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.pc.onnegotiationneeded = null;
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+  }
+
+  #addTracks(): void {
+    if (this.#tracksAdded) return;
+    this.#tracksAdded = true;
+    for (const track of this.#o.localStream.getTracks()) this.pc.addTrack(track, this.#o.localStream);
+  }
+
+  async #negotiate(): Promise<void> {
+    try {
+      this.#makingOffer = true;
+      await this.pc.setLocalDescription();
+      const d = this.pc.localDescription;
+      if (d && !this.#closed) this.#o.sendSignal({ description: { type: d.type, sdp: d.sdp } });
+    } catch (err) {
+      if (!this.#closed) this.#o.onError(err);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  async #apply({ description, candidate }: SignalPayload): Promise<void> {
+    if (this.#closed) return;
+    if (description) {
+      const readyForOffer = !this.#makingOffer && (this.pc.signalingState === 'stable' || this.#settingRemoteAnswer);
+      const collision = description.type === 'offer' && !readyForOffer;
+      this.#ignoreOffer = !this.#o.polite && collision;
+      if (this.#ignoreOffer) return;
+      this.#settingRemoteAnswer = description.type === 'answer';
+      await this.pc.setRemoteDescription(description);
+      this.#settingRemoteAnswer = false;
+      if (description.type === 'offer') {
+        this.#addTracks();
+        await this.pc.setLocalDescription();
+        const d = this.pc.localDescription;
+        if (d) this.#o.sendSignal({ description: { type: d.type, sdp: d.sdp } });
+      }
+    } else if (candidate) {
+      try {
+        await this.pc.addIceCandidate(candidate);
+      } catch (err) {
+        if (!this.#ignoreOffer) throw err;
+      }
+    }
+  }
+
+  /**
+   * A bad network should cost picture before voice: audio gets high send and network priority,
+   * video low, and video keeps its frame rate while its resolution drops.
+   */
+  async #applySenderPolicy(): Promise<void> {
+    for (const sender of this.pc.getSenders()) {
+      const kind = sender.track?.kind;
+      if (!kind) continue;
+      const params = sender.getParameters();
+      for (const e of params.encodings ?? []) {
+        const enc = e as RTCRtpEncodingParameters & { priority?: string; networkPriority?: string };
+        enc.priority = kind === 'audio' ? 'high' : 'low';
+        enc.networkPriority = kind === 'audio' ? 'high' : 'low';
+      }
+      if (kind === 'video') (params as { degradationPreference?: string }).degradationPreference = 'maintain-framerate';
+      try {
+        await sender.setParameters(params);
+      } catch {
+        // Older browsers reject some of these fields; the call works without them.
+      }
+    }
+  }
+}
