@@ -1,0 +1,66 @@
+import type { CallEnd, CallState } from '@duet/client';
+
+/** What happened to the last call, said plainly and without blaming the other person. */
+export function endMessage(end: CallEnd | null): string | null {
+  if (!end) return null;
+  const { reason, by } = end;
+  if (by === 'you') {
+    switch (reason) {
+      case 'blocked':
+        return 'Blocked. You won’t be matched with them again.';
+      case 'reported':
+        return 'Thanks for reporting. Our moderators will review it, and you won’t meet them again.';
+      case 'leave':
+        return 'You left the call.';
+      case 'connection_lost':
+      case 'heartbeat_timeout':
+        return 'Your connection dropped. Reconnecting…';
+      default:
+        return null;
+    }
+  }
+  switch (reason) {
+    case 'next':
+      return 'Your partner moved on.';
+    case 'leave':
+    case 'blocked':
+    case 'reported':
+      return 'Your partner left the call.';
+    case 'connection_lost':
+    case 'heartbeat_timeout':
+      return 'Your partner’s connection dropped.';
+    case 'ice_failed':
+      return 'Couldn’t connect to that person — their network or yours blocked the call.';
+    case 'server_shutdown':
+      return 'Duet is restarting. Tap Start again in a moment.';
+    case 'moderator':
+      return 'A moderator ended the call.';
+    case 'banned':
+      return 'The call was ended by Duet’s safety team.';
+    case 'insufficient_credits':
+      return 'The call ended: out of credits.';
+    default:
+      return 'The call ended.';
+  }
+}
+
+export function stateMessage(state: CallState, online: number): string {
+  switch (state) {
+    case 'idle':
+      return 'Ready when you are.';
+    case 'waiting':
+      return online <= 1
+        ? 'Nobody else is online right now. Stay here — we’ll connect you the moment someone arrives.'
+        : 'Looking for someone to talk to…';
+    case 'connecting':
+      return 'Connecting…';
+    case 'connected':
+      return 'Connected';
+    case 'reconnecting':
+      return 'Connection unstable — reconnecting…';
+    case 'ended':
+      return 'Call ended.';
+    case 'failed':
+      return 'Couldn’t connect.';
+  }
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  plugins: [react()],
+  resolve: {
+    // Bundle the SDK and protocol from source: no separate build step, one module graph.
+    alias: {
+      '@duet/client': src('../../packages/client/src/index.ts'),
+      '@duet/protocol': src('../../packages/protocol/src/index.ts'),
+    },
+  },
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
+  server: {
+    // `npm run dev -w apps/web` next to a running server (`npm start`) for hot reload.
+    proxy: {
+      '/api': 'http://localhost:8080',
+      '/healthz': 'http://localhost:8080',
+      '/ws': { target: 'ws://localhost:8080', ws: true },
+    },
+  },
+});
