@@ -317,9 +317,14 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #endCall(end: CallEnd, state: 'ended' | 'failed'): void {
     this.#lastEnd = end;
     this.#closePeer();
+    this.#callId = null;
     this.#setState(state);
   }
 
+  /**
+   * Stops the media of the current call at once (Next, Stop, Block feel instant); the call itself
+   * ends when the server confirms with `call_ended`, which carries the reason.
+   */
   #closePeer(): void {
     this.#peer?.close();
     this.#peer = undefined;
@@ -327,7 +332,6 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
       this.#remoteStream = null;
       this.emit('remoteStream', null);
     }
-    this.#callId = null;
   }
 
   // ---- plumbing --------------------------------------------------------------------------
