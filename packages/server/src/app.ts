@@ -69,20 +69,20 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const tokens = new TokenIssuer(secret);
   const iceServers: IceServer[] = config.stunUrls.length > 0 ? [{ urls: [...config.stunUrls] }] : [];
 
-  let hub: SignalingHub | undefined;
   const lobby = new Lobby({
     matchmaker: new FifoQueue(),
     clock,
     log,
     connectTimeoutMs: config.connectTimeoutMs,
-    send: (userId, message) => hub?.send(userId, message),
+    // The hub is created just below; the lobby only sends once people have connected through it.
+    send: (userId, message) => hub.send(userId, message),
     iceServersFor: () => iceServers,
     safety: {
       block: (blocker, blocked, callId) => writes.track('block', safety.block(blocker, blocked, callId, clock.now())),
       report: (r) => writes.track('report', safety.report({ ...r, now: clock.now() })),
     },
   });
-  hub = new SignalingHub({ lobby, users, safety, tokens, clock, log, heartbeatIntervalMs: config.heartbeatIntervalMs });
+  const hub = new SignalingHub({ lobby, users, safety, tokens, clock, log, heartbeatIntervalMs: config.heartbeatIntervalMs });
   recordCalls(lobby, storage.db, writes);
 
   let closing = false;
@@ -94,7 +94,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   identityRoutes(app, { users, tokens, lobby, clock });
 
   await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });
-  app.get('/ws', { websocket: true }, (socket, req) => hub!.attach(socket, req.ip));
+  app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));
 
   const web = await serveWebApp(app, config.webDir ?? DEFAULT_WEB_DIR);
   if (web === 'missing') log.warn('web app not built: serving API and signaling only');
@@ -104,7 +104,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     (closed ??= (async () => {
       closing = true;
       lobby.shutdown();
-      hub!.closeAll(CLOSE.goingAway, 'server shutting down');
+      hub.closeAll(CLOSE.goingAway, 'server shutting down');
       await app.close();
       await writes.flush();
       await storage.close();

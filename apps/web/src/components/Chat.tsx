@@ -19,7 +19,7 @@ export function Chat({ messages, enabled, onSend }: { messages: ChatMessage[]; e
   return (
     <section className="chat" aria-label="Text chat">
       <ol className="chat-log" data-testid="chat-log" ref={logRef} aria-live="polite">
-        {messages.length === 0 && <li className="chat-empty">{enabled ? 'Say hi 👋' : 'Chat opens when you’re matched.'}</li>}
+        {messages.length === 0 && <li className="chat-empty">{enabled ? 'Say hi!' : 'Chat opens when you’re matched.'}</li>}
         {messages.map((m) => (
           <li key={`${m.at}-${m.from}-${m.text}`} className={`msg ${m.from}`}>
             <span className="who">{m.from === 'you' ? 'You' : 'Stranger'}</span> {m.text}
