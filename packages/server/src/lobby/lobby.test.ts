@@ -1,0 +1,371 @@
+import type { ServerMessage, ServerMessageOf } from '@duet/protocol';
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DuetError } from '../errors.js';
+import { FifoQueue } from '../matchmaking/fifoQueue.js';
+import { FakeClock } from '../testing/fakeClock.js';
+import { Lobby } from './lobby.js';
+
+const CONNECT_TIMEOUT = 15_000;
+
+function setup() {
+  const clock = new FakeClock();
+  const inbox = new Map<string, ServerMessage[]>();
+  const blocks: Array<[string, string]> = [];
+  const reports: string[] = [];
+  const queue = new FifoQueue();
+  const lobby = new Lobby({
+    matchmaker: queue,
+    clock,
+    log: pino({ level: 'silent' }),
+    connectTimeoutMs: CONNECT_TIMEOUT,
+    send: (userId, m) => inbox.get(userId)?.push(m),
+    iceServersFor: () => [{ urls: 'stun:stun.example.test:3478' }],
+    safety: {
+      block: (a, b) => blocks.push([a, b]),
+      report: (r) => reports.push(`${r.reporterId}->${r.reportedId}:${r.reason}`),
+    },
+  });
+  const connect = (...ids: string[]) => {
+    for (const id of ids) {
+      inbox.set(id, []);
+      lobby.connect(id, { rulesAccepted: true, blockedWith: new Set() });
+    }
+  };
+  const sent = <T extends ServerMessage['type']>(id: string, type: T) =>
+    (inbox.get(id) ?? []).filter((m): m is ServerMessageOf<T> => m.type === type);
+  const last = <T extends ServerMessage['type']>(id: string, type: T) => sent(id, type).at(-1);
+  return { clock, lobby, queue, inbox, blocks, reports, connect, sent, last };
+}
+
+type Setup = ReturnType<typeof setup>;
+
+function expectCode(fn: () => void, code: string) {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(DuetError);
+    expect((err as DuetError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected DuetError ${code}`);
+}
+
+describe('Lobby', () => {
+  let t: Setup;
+  beforeEach(() => {
+    t = setup();
+  });
+
+  it('pairs two waiting people at once and tells one of them to offer', () => {
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a');
+    expect(t.last('a', 'queued')).toEqual({ type: 'queued', waiting: 1 });
+    t.lobby.join('b');
+    const ma = t.last('a', 'matched')!;
+    const mb = t.last('b', 'matched')!;
+    expect(ma.callId).toBe(mb.callId);
+    expect([ma.role, mb.role].sort()).toEqual(['answerer', 'offerer']);
+    expect(ma.iceServers).toEqual([{ urls: 'stun:stun.example.test:3478' }]);
+    t.lobby.join('c');
+    expect(t.lobby.statusOf('c')).toBe('waiting');
+    expect(t.sent('c', 'matched')).toHaveLength(0);
+  });
+
+  it('refuses to queue someone who has not accepted the rules', () => {
+    t.inbox.set('x', []);
+    t.lobby.connect('x', { rulesAccepted: false, blockedWith: new Set() });
+    expectCode(() => t.lobby.join('x'), 'rules_not_accepted');
+    t.lobby.rulesAccepted('x');
+    t.lobby.join('x');
+    expect(t.lobby.statusOf('x')).toBe('waiting');
+  });
+
+  it('joining twice keeps one queue entry', () => {
+    t.connect('a');
+    t.lobby.join('a', ['chess']);
+    t.lobby.join('a', ['music']);
+    expect(t.queue.size).toBe(1);
+  });
+
+  it('walks a call through matched -> connecting -> connected with timestamps', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.clock.advance(1_000);
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    const call = t.lobby.callOf('a')!;
+    expect(call.state).toBe('matched');
+    t.clock.advance(100);
+    t.lobby.signal('a', { type: 'signal', callId, description: { type: 'offer', sdp: 'v=0' } });
+    expect(call.state).toBe('connecting');
+    expect(t.last('b', 'signal')).toEqual({ type: 'signal', callId, description: { type: 'offer', sdp: 'v=0' } });
+    t.clock.advance(200);
+    t.lobby.peerState('a', callId, 'connected');
+    expect(call.state).toBe('connecting'); // both sides must report
+    t.lobby.peerState('b', callId, 'connected');
+    expect(call.state).toBe('connected');
+    expect(call.at.connected! - call.at.matched).toBe(300);
+    expect(t.last('a', 'call_connected')).toEqual({ type: 'call_connected', callId });
+    // Connected calls do not time out.
+    t.clock.advance(CONNECT_TIMEOUT * 2);
+    expect(call.isOver).toBe(false);
+  });
+
+  it('ends a call that does not connect in time as ice_failed and requeues both', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.clock.advance(CONNECT_TIMEOUT - 1);
+    expect(t.sent('a', 'call_ended')).toHaveLength(0);
+    t.clock.advance(1);
+    for (const id of ['a', 'b']) {
+      expect(t.last(id, 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'ice_failed', by: 'server', then: 'waiting' });
+      expect(t.lobby.statusOf(id)).toBe('waiting');
+    }
+    // The pair that just failed is not put straight back together.
+    expect(t.lobby.activeCalls).toBe(0);
+  });
+
+  it('a browser reporting ICE failure ends the call at once', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.peerState('b', callId, 'failed');
+    expect(t.last('a', 'call_ended')?.reason).toBe('ice_failed');
+  });
+
+  it('Next with a third person waiting: the skipper meets them, the partner waits', () => {
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const first = t.last('a', 'matched')!.callId;
+    t.lobby.join('c');
+    t.lobby.next('a');
+    expect(t.last('a', 'call_ended')).toEqual({ type: 'call_ended', callId: first, reason: 'next', by: 'you', then: 'waiting' });
+    expect(t.last('b', 'call_ended')).toEqual({ type: 'call_ended', callId: first, reason: 'next', by: 'partner', then: 'waiting' });
+    const second = t.last('a', 'matched')!.callId;
+    expect(second).not.toBe(first);
+    expect(t.last('c', 'matched')!.callId).toBe(second);
+    expect(t.lobby.statusOf('b')).toBe('waiting');
+    expect(t.sent('b', 'matched')).toHaveLength(1);
+  });
+
+  it('Next with nobody else around does not put the same two back together', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    t.lobby.next('b');
+    expect(t.lobby.statusOf('a')).toBe('waiting');
+    expect(t.lobby.statusOf('b')).toBe('waiting');
+    expect(t.lobby.activeCalls).toBe(0);
+    // ...but a newcomer is matched at once, with the one who pressed Next (requeued first).
+    t.connect('c');
+    t.lobby.join('c');
+    expect(t.lobby.callOf('c')?.partnerOf('c')).toBe('b');
+  });
+
+  it('Stop ends the call for both; the partner goes back to waiting, the leaver is idle', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.leave('a');
+    expect(t.last('a', 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'you', then: 'idle' });
+    expect(t.last('b', 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'partner', then: 'waiting' });
+    expect(t.lobby.statusOf('a')).toBe('idle');
+    expect(t.queue.has('a')).toBe(false);
+    expect(t.queue.has('b')).toBe(true);
+  });
+
+  it('Stop while waiting leaves the queue', () => {
+    t.connect('a');
+    t.lobby.join('a');
+    t.lobby.leave('a');
+    expect(t.queue.size).toBe(0);
+    expect(t.last('a', 'idle')).toEqual({ type: 'idle' });
+  });
+
+  it('a disconnect ends the call as connection_lost and removes the person everywhere', () => {
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    t.lobby.join('c');
+    t.lobby.disconnect('a', 'connection_lost');
+    expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'connection_lost', by: 'partner', then: 'waiting' });
+    expect(t.lobby.isOnline('a')).toBe(false);
+    // b is requeued and meets c at once.
+    expect(t.lobby.callOf('b')?.partnerOf('b')).toBe('c');
+  });
+
+  it('only the current partner can be signalled', () => {
+    t.connect('a', 'b', 'c', 'd');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    t.lobby.join('c');
+    t.lobby.join('d');
+    const ab = t.last('a', 'matched')!.callId;
+    expectCode(() => t.lobby.signal('c', { type: 'signal', callId: ab, candidate: null }), 'not_in_call');
+    expectCode(() => t.lobby.chat('c', ab, 'hi'), 'not_in_call');
+    expect(t.sent('a', 'signal')).toHaveLength(0);
+  });
+
+  it('relays chat with a server timestamp and rate-limits it', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.chat('a', callId, 'hi');
+    expect(t.last('b', 'chat')).toEqual({ type: 'chat', callId, from: 'partner', text: 'hi', at: t.clock.now() });
+    expect(t.last('a', 'chat')).toMatchObject({ from: 'you', text: 'hi' });
+    for (let i = 0; i < 4; i++) t.lobby.chat('a', callId, `m${i}`);
+    expectCode(() => t.lobby.chat('a', callId, 'too fast'), 'rate_limited');
+    t.clock.advance(1_000);
+    t.lobby.chat('a', callId, 'later');
+    expect(t.last('b', 'chat')?.text).toBe('later');
+  });
+
+  it('block ends the call and the two are never matched again, in either direction', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.block('b', callId);
+    expect(t.blocks).toEqual([['b', 'a']]);
+    expect(t.last('a', 'call_ended')).toMatchObject({ reason: 'blocked', by: 'partner', then: 'waiting' });
+    expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'blocked', by: 'you', then: 'waiting' });
+    // Give each of them another call, so "last partner" no longer keeps them apart; the block must.
+    t.connect('c', 'd');
+    t.lobby.join('c');
+    t.lobby.join('d');
+    expect(t.lobby.callOf('b')?.partnerOf('b')).toBe('c');
+    expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('d');
+    t.lobby.leave('c');
+    t.lobby.leave('d');
+    expect(t.lobby.statusOf('a')).toBe('waiting');
+    expect(t.lobby.statusOf('b')).toBe('waiting');
+    expect(t.lobby.activeCalls).toBe(0);
+  });
+
+  it('report ends the call, records the report and blocks', () => {
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.report('a', { type: 'report', callId, reason: 'harassment' });
+    expect(t.reports).toEqual(['a->b:harassment']);
+    expect(t.blocks).toEqual([['a', 'b']]);
+    expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'reported', by: 'partner' });
+  });
+
+  it('shutdown tells everyone in a call server_shutdown and matches nobody after', () => {
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    t.lobby.join('c');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.shutdown();
+    for (const id of ['a', 'b']) {
+      expect(t.last(id, 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'server_shutdown', by: 'server', then: 'idle' });
+    }
+    expect(t.queue.size).toBe(0);
+  });
+
+  it('pushes presence at most once per interval', () => {
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a');
+    expect(t.sent('b', 'presence')).toHaveLength(0);
+    t.clock.advance(1_000);
+    expect(t.sent('b', 'presence')).toEqual([{ type: 'presence', online: 3, waiting: 1 }]);
+    t.clock.advance(5_000);
+    expect(t.sent('b', 'presence')).toHaveLength(1); // nothing changed, nothing sent
+  });
+});
+
+describe('Lobby invariants under random operations', () => {
+  it('nobody is ever in two calls, queued while in a call, or told of a second partner', () => {
+    // Small seeded PRNG (mulberry32) so failures reproduce.
+    let seed = 0x5eed;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+    const t = setup();
+    const ids = Array.from({ length: 16 }, (_, i) => `u${i}`);
+    const pick = () => ids[Math.floor(rand() * ids.length)]!;
+    const online = new Set<string>();
+    // Per user, the call they were last told they are in (matched) and not yet told ended.
+    const current = new Map<string, string | undefined>();
+    const seen = new Map<string, number>();
+
+    for (let step = 0; step < 5_000; step++) {
+      const u = pick();
+      const r = rand();
+      try {
+        if (!online.has(u)) {
+          t.connect(u);
+          online.add(u);
+        } else if (r < 0.3) t.lobby.join(u);
+        else if (r < 0.45) t.lobby.next(u);
+        else if (r < 0.55) t.lobby.leave(u);
+        else if (r < 0.62) {
+          t.lobby.disconnect(u, 'connection_lost');
+          online.delete(u);
+          current.set(u, undefined); // a gone connection is told nothing more
+          seen.set(u, t.inbox.get(u)!.length);
+        } else if (r < 0.8) {
+          const call = t.lobby.callOf(u);
+          if (call) {
+            t.lobby.peerState(u, call.id, 'connected');
+            if (rand() < 0.7) t.lobby.peerState(call.partnerOf(u), call.id, 'connected');
+          }
+        } else if (r < 0.805) {
+          const call = t.lobby.callOf(u);
+          if (call) t.lobby.block(u, call.id);
+        } else t.clock.advance(Math.floor(rand() * 20_000));
+      } catch (err) {
+        if (!(err instanceof DuetError)) throw err;
+      }
+
+      // Replay each user's messages: matched and call_ended must alternate, one call at a time.
+      for (const id of ids) {
+        const box = t.inbox.get(id) ?? [];
+        for (let i = seen.get(id) ?? 0; i < box.length; i++) {
+          const m = box[i]!;
+          if (m.type === 'matched') {
+            expect(current.get(id), `${id} matched while in a call (step ${step})`).toBeUndefined();
+            current.set(id, m.callId);
+          } else if (m.type === 'call_ended') {
+            expect(m.callId).toBe(current.get(id));
+            current.set(id, undefined);
+          }
+        }
+        seen.set(id, box.length);
+      }
+      for (const id of online) {
+        const call = t.lobby.callOf(id);
+        const status = t.lobby.statusOf(id);
+        expect(status === 'in_call').toBe(call !== undefined);
+        expect(t.queue.has(id)).toBe(status === 'waiting');
+        if (call) {
+          const partner = call.partnerOf(id);
+          expect(t.lobby.callOf(partner)).toBe(call);
+          expect(current.get(id)).toBe(call.id);
+        }
+      }
+      for (const id of ids) if (!online.has(id)) expect(t.queue.has(id)).toBe(false);
+    }
+    expect(t.lobby.activeCalls).toBeLessThanOrEqual(8);
+    // The run really exercised matching, connecting and ending, not just rejections.
+    const all = [...t.inbox.values()].flat();
+    expect(all.filter((m) => m.type === 'matched').length).toBeGreaterThan(250);
+    expect(all.filter((m) => m.type === 'call_connected').length).toBeGreaterThan(25);
+    expect(new Set(all.flatMap((m) => (m.type === 'call_ended' ? [m.reason] : [])))).toEqual(
+      new Set(['next', 'leave', 'connection_lost', 'blocked', 'ice_failed']),
+    );
+  });
+});
