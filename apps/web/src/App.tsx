@@ -4,7 +4,7 @@ import { Chat } from './components/Chat.js';
 import { ReportMenu } from './components/ReportMenu.js';
 import { RulesGate } from './components/RulesGate.js';
 import { Video } from './components/Video.js';
-import { endMessage, stateMessage } from './messages.js';
+import { endMessage, stateLabel, stateMessage } from './messages.js';
 import { useDuet, type DuetView } from './useDuet.js';
 
 const ACTIVE = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
@@ -49,7 +49,7 @@ export function App() {
             data-ended-by={view.lastEnd?.by}
             role="status"
           >
-            <span className={`pill ${view.state}`}>{stateMessage(view.state, view.online).replace(/….*$/, '…')}</span>
+            {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(view.state)}</span>}
           </div>
           {reporting && inCall && (
             <ReportMenu

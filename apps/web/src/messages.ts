@@ -64,3 +64,17 @@ export function stateMessage(state: CallState, online: number): string {
       return 'Couldn’t connect.';
   }
 }
+
+/** A short label for the status pill. */
+export function stateLabel(state: CallState): string {
+  const labels: Record<CallState, string> = {
+    idle: 'Ready',
+    waiting: 'Waiting',
+    connecting: 'Connecting',
+    connected: 'Connected',
+    reconnecting: 'Reconnecting',
+    ended: 'Call ended',
+    failed: 'Couldn’t connect',
+  };
+  return labels[state];
+}

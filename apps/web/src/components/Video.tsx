@@ -9,5 +9,5 @@ export function Video({ stream, muted, testId, className, label }: { stream: Med
     if (el.srcObject !== stream) el.srcObject = stream;
     if (stream) el.play().catch(() => undefined);
   }, [stream]);
-  return <video ref={ref} data-testid={testId} className={className} autoPlay playsInline muted={muted} aria-label={label} />;
+  return <video ref={ref} data-testid={testId} className={stream ? className : `${className} empty`} autoPlay playsInline muted={muted} aria-label={label} />;
 }

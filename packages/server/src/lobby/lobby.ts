@@ -335,9 +335,7 @@ export class Lobby {
       this.#presenceDirty = false;
       this.#cancelPresence = undefined;
       const message: ServerMessage = { type: 'presence', online: this.online, waiting: this.waiting };
-      for (const p of this.#participants.values()) {
-        if (p.status !== 'in_call') this.#o.send(p.userId, message);
-      }
+      for (const p of this.#participants.values()) this.#o.send(p.userId, message);
     });
   }
 }
