@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import type { IceServer } from '@duet/protocol';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -85,13 +87,44 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const hub = new SignalingHub({ lobby, users, safety, tokens, clock, log, heartbeatIntervalMs: config.heartbeatIntervalMs });
   recordCalls(lobby, storage.db, writes);
 
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        mediaSrc: ["'self'", 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    // Camera and microphone for this origin only; nothing else.
+    permittedCrossDomainPolicies: false,
+    hsts: config.tls ? { maxAge: 15_552_000 } : false,
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('permissions-policy', 'camera=(self), microphone=(self), geolocation=(), payment=()');
+  });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: ctx.statusCode,
+      error: { code: 'rate_limited', message: `Too many requests. Try again in ${ctx.after}.` },
+    }),
+  });
+
   let closing = false;
   app.get('/healthz', async (_req, reply) => {
     const body = { status: closing ? 'shutting_down' : 'ok', storage: storage.kind, online: lobby.online, waiting: lobby.waiting, calls: lobby.activeCalls };
     return reply.code(closing ? 503 : 200).send(body);
   });
 
-  identityRoutes(app, { users, tokens, lobby, clock });
+  identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit });
 
   await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });
   app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));

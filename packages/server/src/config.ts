@@ -24,6 +24,7 @@ const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^stuns?:/, 'STUN_URLS entries start with stun: or stuns:'))),
   WEB_DIR: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
 });
 
 export interface Config {
@@ -41,6 +42,8 @@ export interface Config {
   /** Folder of the built web app; undefined serves no web app (API and signaling only). */
   readonly webDir: string | undefined;
   readonly shutdownGraceMs: number;
+  /** New guest sessions (and rule acceptances) per client address per minute. */
+  readonly sessionRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     stunUrls: Object.freeze([...e.STUN_URLS]),
     webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : undefined,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    sessionRateLimit: e.SESSION_RATE_LIMIT,
     ...defaults,
   });
 }

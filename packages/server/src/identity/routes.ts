@@ -10,6 +10,8 @@ export interface IdentityDeps {
   tokens: TokenIssuer;
   lobby: Lobby;
   clock: Clock;
+  /** Requests per client address per minute on these routes. */
+  rateLimitPerMinute: number;
 }
 
 const sessionBody = z.strictObject({ token: z.string().max(2048).optional() }).default({});
@@ -20,7 +22,9 @@ const acceptBody = z.strictObject({ adult: z.literal(true), rulesVersion: z.lite
  * a returning browser presents it and is the same user. The client never chooses its own id.
  */
 export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
-  app.post('/api/session', async (req, reply) => {
+  // Creating guests is cheap for a client and costs a row each: limit it per address.
+  const limited = { config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: '1 minute' } } };
+  app.post('/api/session', limited, async (req, reply) => {
     const body = sessionBody.safeParse(req.body ?? {});
     if (!body.success) return badRequest(reply, 'Body must be {"token"?: string}.');
     const existingId = body.data.token ? await deps.tokens.verify(body.data.token) : undefined;
@@ -34,7 +38,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
     return { token, userId: user.id, rulesAccepted: user.rulesAcceptedAt !== null, rulesVersion: RULES_VERSION };
   });
 
-  app.post('/api/rules/accept', async (req, reply) => {
+  app.post('/api/rules/accept', limited, async (req, reply) => {
     const userId = await authenticate(req, deps.tokens);
     if (!userId || !(await deps.users.get(userId))) {
       return reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });

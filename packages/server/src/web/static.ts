@@ -17,6 +17,7 @@ export async function serveWebApp(app: FastifyInstance, webDir: string | undefin
   await app.register(fastifyStatic, {
     root: webDir,
     wildcard: false,
+    cacheControl: false, // set below, per file
     setHeaders(res, filePath) {
       const immutable = filePath.includes(`${path.sep}assets${path.sep}`);
       res.setHeader('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
