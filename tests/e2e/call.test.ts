@@ -108,6 +108,9 @@ describe('two strangers in real Chromium', () => {
       db.close();
     }
 
-    for (const p of [alice, bob, carol]) await p.context.close();
+    for (const p of [alice, bob, carol]) {
+      expect(p.errors).toEqual([]);
+      await p.context.close();
+    }
   });
 });

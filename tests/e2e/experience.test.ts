@@ -72,7 +72,10 @@ describe('the experience around the call', () => {
     expect(await bob.page.getByTestId('call-status').getAttribute('data-end-reason')).toBe('reported');
     await expect.poll(() => bob.page.locator('.overlay').textContent()).toContain('Your partner left the call');
 
-    for (const p of [alice, bob]) await p.context.close();
+    for (const p of [alice, bob]) {
+      expect(p.errors).toEqual([]);
+      await p.context.close();
+    }
   });
 
   it('says plainly when the camera is blocked, and offers to try again', async () => {

@@ -95,13 +95,25 @@ const capturePeerConnections = () => {
   } as typeof RTCPeerConnection;
 };
 
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught exceptions and console errors (CSP violations included) seen on the page. */
+  errors: string[];
+}
+
 /** A person: their own browser profile (so their own guest identity) and page. */
-export async function openPerson(browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
+export async function openPerson(browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<Person> {
   const context = await browser.newContext({ viewport });
   await context.addInitScript(capturePeerConnections);
   const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
   await page.goto(url);
-  return { context, page };
+  return { context, page, errors };
 }
 
 /** Accepts the rules and waits until Start can be pressed (camera open, signaling up). */
