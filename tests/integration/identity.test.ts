@@ -102,11 +102,7 @@ describe('guest identity over HTTP', () => {
     }
   });
 
-  // KNOWN SERVER BUG (see the integration report): a body that is not valid JSON is answered by
-  // Fastify's default error handler ({ statusCode, code: 'FST_ERR_CTP_INVALID_JSON_BODY', ... }),
-  // not the { error: { code: 'invalid_request' } } envelope every other API error uses.
-  // `it.fails` keeps the suite green while the bug stands; remove `.fails` once it is fixed.
-  it.fails('answers a body that is not JSON with the invalid_request envelope', async () => {
+  it('answers a body that is not JSON with the invalid_request envelope', async () => {
     const res = await server().request('POST', '/api/session', { rawBody: '{nope' });
     expect(res.body).toMatchObject({ error: { code: 'invalid_request' } });
   });

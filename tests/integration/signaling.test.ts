@@ -318,12 +318,8 @@ describe('sessions', () => {
     await second.roundTrip();
   });
 
-  // KNOWN SERVER BUG (see the integration report): after `session_replaced` the old connection stays
-  // in state 'ready' until its socket has finished closing, so frames it sends in that window are
-  // still dispatched to the lobby as the user, acting on the new connection's session. Here the old
-  // tab's `join` puts the user in the queue although the new tab never joined.
-  // `it.fails` keeps the suite green while the bug stands; remove `.fails` once it is fixed.
-  it.fails('ignores frames a replaced connection sends before its socket has closed', async () => {
+  // The old tab may still send frames between `session_replaced` and its socket closing.
+  it('ignores frames a replaced connection sends before its socket has closed', async () => {
     const s = server();
     const guest = await s.guest();
     const first = await s.client('first', { guest });

@@ -17,6 +17,9 @@ export const ERRORS = {
   rate_limited: 'Too many messages; slow down.',
   session_replaced: 'This account connected from another tab or device.',
   invalid_request: 'The request is invalid.',
+  not_found: 'Nothing here.',
+  unauthorized: 'Sign in first.',
+  admin_disabled: 'The console is off on this server.',
   internal: 'Something went wrong on the server.',
 } as const satisfies Record<string, string>;
 

@@ -19,3 +19,21 @@ export {
   type ReportReason,
 } from './messages.js';
 export { parseClientMessage, type ParseResult } from './parse.js';
+export {
+  CANDIDATE_TYPES,
+  TRANSPORTS,
+  CALL_OUTCOMES,
+  DURATION_BINS_S,
+  FUNNEL_STEPS,
+  mediaPathSchema,
+  qualitySampleSchema,
+  insightsQuerySchema,
+  type MediaPath,
+  type QualitySample,
+  type InsightsQuery,
+  type InsightsResponse,
+  type CallOutcome,
+  type CallSummary,
+  type CallDetail,
+  type FunnelStep,
+} from './telemetry.js';

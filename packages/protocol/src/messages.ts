@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { END_REASONS } from './endReasons.js';
 import { ERROR_CODES } from './errors.js';
 import { LIMITS } from './limits.js';
+import { qualitySampleSchema } from './telemetry.js';
 
 /** Bumped on any breaking change to the messages below; sent in `hello` and `welcome`. */
 export const PROTOCOL_VERSION = 1;
@@ -64,6 +65,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     comment: z.string().max(500).optional(),
   }),
   z.strictObject({ type: z.literal('ping') }),
+  /** A call-quality summary: every 10 s during a call and once more (`final`) when it ends. */
+  z.strictObject({ type: z.literal('stats'), callId, final: z.boolean().optional(), sample: qualitySampleSchema }),
+  /** Funnel steps only the browser can see. */
+  z.strictObject({ type: z.literal('funnel'), step: z.enum(['camera_allowed']) }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;

@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import type { IceServer } from '@duet/protocol';
+import { ERRORS, type IceServer } from '@duet/protocol';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { recordCalls } from './calls/recorder.js';
+import { CallRecords } from './calls/recorder.js';
 import type { Config } from './config.js';
 import { identityRoutes } from './identity/routes.js';
 import { resolveSecret } from './identity/secret.js';
@@ -19,6 +19,12 @@ import { CLOSE, SignalingHub } from './signaling/hub.js';
 import { openStorage, type Storage } from './storage/database.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { PendingWrites } from './util/tasks.js';
+import { Funnel } from './telemetry/funnel.js';
+import { Insights } from './telemetry/insights.js';
+import { DuetMetrics } from './telemetry/metrics.js';
+import { QualityRecorder } from './telemetry/quality.js';
+import { pruneTelemetry } from './telemetry/retention.js';
+import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
 export interface DuetServer {
@@ -27,6 +33,7 @@ export interface DuetServer {
   readonly hub: SignalingHub;
   readonly storage: Storage;
   readonly log: Logger;
+  readonly metrics: DuetMetrics;
   /** Starts listening; resolves to the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: calls told `server_shutdown`, sockets closed, writes flushed, storage closed. Safe to call twice. */
@@ -37,6 +44,8 @@ export interface CreateOptions {
   clock?: Clock;
   /** Overrides the storage file; ':memory:' in tests. */
   sqliteFile?: string;
+  /** Node's process metrics (CPU, heap, event loop) in /metrics; off in tests that count exactly. */
+  defaultMetrics?: boolean;
 }
 
 const MAX_WS_FRAME = 256 * 1024;
@@ -84,8 +93,25 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
       report: (r) => writes.track('report', safety.report({ ...r, now: clock.now() })),
     },
   });
-  const hub = new SignalingHub({ lobby, users, safety, tokens, clock, log, heartbeatIntervalMs: config.heartbeatIntervalMs });
-  recordCalls(lobby, storage.db, writes);
+  const records = new CallRecords(lobby, storage.db, writes);
+  const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
+  const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock });
+  const funnel = new Funnel(lobby, storage.db, clock, writes);
+  const hub = new SignalingHub({
+    lobby,
+    users,
+    safety,
+    tokens,
+    clock,
+    log,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    telemetry: { stats: (userId, m) => quality.accept(userId, m), funnel: (userId, step) => funnel.record(userId, step) },
+  });
+
+  const prune = () => writes.track('retention', pruneTelemetry(storage.db, config.retention, clock.now(), log));
+  prune();
+  const retentionTimer = setInterval(prune, 3_600_000);
+  retentionTimer.unref();
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -118,13 +144,25 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     }),
   });
 
+  // Every HTTP error leaves in one envelope with a code from the catalogue, never a stack trace.
+  app.setErrorHandler((err: Error & { statusCode?: number; error?: { code?: string } }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status === 429) return reply.code(429).send({ error: { code: 'rate_limited', message: err.error ? String((err.error as { message?: string }).message) : 'Too many requests.' } });
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      return reply.code(500).send({ error: { code: 'internal', message: ERRORS.internal } });
+    }
+    return reply.code(status).send({ error: { code: 'invalid_request', message: err.message } });
+  });
+
   let closing = false;
   app.get('/healthz', async (_req, reply) => {
     const body = { status: closing ? 'shutting_down' : 'ok', storage: storage.kind, online: lobby.online, waiting: lobby.waiting, calls: lobby.activeCalls };
     return reply.code(closing ? 503 : 200).send(body);
   });
 
-  identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit });
+  identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened') });
+  telemetryRoutes(app, { metrics, insights: new Insights(storage.db), adminToken: config.adminToken });
 
   await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });
   app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));
@@ -136,6 +174,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const close = () =>
     (closed ??= (async () => {
       closing = true;
+      clearInterval(retentionTimer);
       lobby.shutdown();
       hub.closeAll(CLOSE.goingAway, 'server shutting down');
       await app.close();
@@ -150,6 +189,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     hub,
     storage,
     log,
+    metrics,
     close,
     listen: () => app.listen({ port: config.port, host: config.host }),
   };

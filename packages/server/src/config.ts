@@ -25,6 +25,9 @@ const envSchema = z.object({
   WEB_DIR: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  QUALITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  CALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
 });
 
 export interface Config {
@@ -44,6 +47,9 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** New guest sessions (and rule acceptances) per client address per minute. */
   readonly sessionRateLimit: number;
+  /** Bearer token for the console's APIs; the console is off without one. */
+  readonly adminToken: string | undefined;
+  readonly retention: { readonly qualityDays: number; readonly callDays: number };
 }
 
 export class ConfigError extends Error {
@@ -76,6 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : undefined,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sessionRateLimit: e.SESSION_RATE_LIMIT,
+    adminToken: e.ADMIN_TOKEN,
+    retention: Object.freeze({ qualityDays: e.QUALITY_RETENTION_DAYS, callDays: e.CALL_RETENTION_DAYS }),
     ...defaults,
   });
 }

@@ -31,6 +31,8 @@ export class Call {
     readonly a: string,
     readonly b: string,
     matchedAt: number,
+    /** How long each side waited in the queue for this match (time-to-match). */
+    readonly waitMs: { readonly a: number; readonly b: number } = { a: 0, b: 0 },
   ) {
     this.at = { matched: matchedAt };
   }
@@ -51,6 +53,12 @@ export class Call {
 
   has(userId: string): boolean {
     return userId === this.a || userId === this.b;
+  }
+
+  sideOf(userId: string): 'a' | 'b' {
+    if (userId === this.a) return 'a';
+    if (userId === this.b) return 'b';
+    throw new Error(`user ${userId} is not in call ${this.id}`);
   }
 
   partnerOf(userId: string): string {

@@ -5,43 +5,69 @@ import type { Call } from './call.js';
 
 /**
  * Keeps a stored record of every call by listening to the lobby's observer stream. Writes for one
- * call are chained so an update never overtakes the insert it follows.
+ * call go through one chain, so an update (or a quality sample) never overtakes the insert it
+ * follows; all of them are tracked so shutdown can wait for them.
  */
-export function recordCalls(lobby: Lobby, db: Db, writes: PendingWrites): void {
-  const chains = new Map<string, Promise<unknown>>();
+export class CallRecords {
+  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #db: Db;
+  readonly #writes: PendingWrites;
 
-  const write = (call: Call, work: () => Promise<unknown>) => {
-    const next = (chains.get(call.id) ?? Promise.resolve()).then(work);
-    chains.set(call.id, next);
-    writes.track(`call ${call.id}`, next);
-    if (call.isOver) void next.finally(() => chains.delete(call.id)).catch(() => undefined);
-  };
+  constructor(lobby: Lobby, db: Db, writes: PendingWrites) {
+    this.#db = db;
+    this.#writes = writes;
+    lobby.observer.on('call:matched', (call) => this.write(call.id, () => this.#insert(call)));
+    lobby.observer.on('call:connecting', (call) => this.write(call.id, () => this.#update(call)));
+    lobby.observer.on('call:connected', (call) => this.write(call.id, () => this.#update(call)));
+    lobby.observer.on('call:ended', (call) => {
+      this.write(call.id, () => this.#update(call));
+      // Keep the chain a little longer: final quality samples arrive just after the end.
+      setTimeout(() => this.#chains.delete(call.id), 60_000).unref();
+    });
+  }
 
-  const update = (call: Call) =>
-    write(call, () =>
-      db
-        .updateTable('calls')
-        .set({
-          state: call.state,
-          connecting_at: call.at.connecting ?? null,
-          connected_at: call.at.connected ?? null,
-          ended_at: call.at.ended ?? null,
-          end_reason: call.endReason ?? null,
-          ended_by: call.endedBy,
-        })
-        .where('id', '=', call.id)
-        .execute(),
-    );
+  /** Runs `work` after every earlier write for this call. */
+  write(callId: string, work: () => Promise<unknown>): void {
+    const next = (this.#chains.get(callId) ?? Promise.resolve()).then(work);
+    this.#chains.set(callId, next.catch(() => undefined));
+    this.#writes.track(`call ${callId}`, next);
+  }
 
-  lobby.observer.on('call:matched', (call) =>
-    write(call, () =>
-      db
-        .insertInto('calls')
-        .values({ id: call.id, user_a: call.a, user_b: call.b, state: call.state, matched_at: call.at.matched, connecting_at: null, connected_at: null, ended_at: null, end_reason: null, ended_by: null })
-        .execute(),
-    ),
-  );
-  lobby.observer.on('call:connecting', update);
-  lobby.observer.on('call:connected', update);
-  lobby.observer.on('call:ended', update);
+  #insert(call: Call) {
+    return this.#db
+      .insertInto('calls')
+      .values({
+        id: call.id,
+        user_a: call.a,
+        user_b: call.b,
+        state: call.state,
+        matched_at: call.at.matched,
+        connecting_at: null,
+        connected_at: null,
+        ended_at: null,
+        end_reason: null,
+        ended_by: null,
+        a_wait_ms: call.waitMs.a,
+        b_wait_ms: call.waitMs.b,
+        a_path: null,
+        b_path: null,
+        bytes_relayed: null,
+      })
+      .execute();
+  }
+
+  #update(call: Call) {
+    return this.#db
+      .updateTable('calls')
+      .set({
+        state: call.state,
+        connecting_at: call.at.connecting ?? null,
+        connected_at: call.at.connected ?? null,
+        ended_at: call.at.ended ?? null,
+        end_reason: call.endReason ?? null,
+        ended_by: call.endedBy,
+      })
+      .where('id', '=', call.id)
+      .execute();
+  }
 }

@@ -12,6 +12,8 @@ export interface IdentityDeps {
   clock: Clock;
   /** Requests per client address per minute on these routes. */
   rateLimitPerMinute: number;
+  /** Called for every page load that opens a session (the funnel's first step). */
+  onSession?: (userId: string) => void;
 }
 
 const sessionBody = z.strictObject({ token: z.string().max(2048).optional() }).default({});
@@ -35,6 +37,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
       token = await deps.tokens.issue(user.id);
       req.log.info({ userId: user.id }, 'guest created');
     }
+    deps.onSession?.(user.id);
     return { token, userId: user.id, rulesAccepted: user.rulesAcceptedAt !== null, rulesVersion: RULES_VERSION };
   });
 

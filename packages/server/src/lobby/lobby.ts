@@ -58,6 +58,8 @@ export interface LobbyEvents {
   'call:connecting': [call: Call];
   'call:connected': [call: Call];
   'call:ended': [call: Call];
+  /** Someone entered the queue (not emitted for a repeated join while already waiting). */
+  'queue:joined': [userId: string];
 }
 
 /**
@@ -228,7 +230,12 @@ export class Lobby {
   shutdown(): void {
     this.#closed = true;
     for (const call of [...this.#calls.values()]) this.#end(call, 'server_shutdown', null);
-    for (const p of this.#participants.values()) this.#o.matchmaker.remove(p.userId);
+    for (const p of this.#participants.values()) {
+      if (p.status !== 'waiting') continue;
+      this.#o.matchmaker.remove(p.userId);
+      p.status = 'idle';
+      this.#o.send(p.userId, { type: 'idle' });
+    }
     this.#cancelPresence?.();
   }
 
@@ -255,7 +262,10 @@ export class Lobby {
     const wasWaiting = p.status === 'waiting';
     p.status = 'waiting';
     this.#o.matchmaker.enqueue({ userId: p.userId, interests: p.interests, joinedAt: this.#o.clock.now() });
-    if (!wasWaiting) p.log.info('waiting');
+    if (!wasWaiting) {
+      p.log.info('waiting');
+      this.observer.emit('queue:joined', p.userId);
+    }
     this.#o.send(p.userId, { type: 'queued', waiting: this.waiting });
     this.#presenceChanged();
   }
@@ -277,7 +287,7 @@ export class Lobby {
     const now = this.#o.clock.now();
     const aId = a.userId;
     const bId = b.userId;
-    const call = new Call(randomUUID(), aId, bId, now);
+    const call = new Call(randomUUID(), aId, bId, now, { a: now - a.joinedAt, b: now - b.joinedAt });
     const pa = this.#get(aId);
     const pb = this.#get(bId);
     for (const p of [pa, pb]) {

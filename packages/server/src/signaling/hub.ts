@@ -3,6 +3,7 @@ import {
   PROTOCOL_VERSION,
   parseClientMessage,
   type ClientMessage,
+  type ClientMessageOf,
   type ErrorCode,
   type ServerMessage,
 } from '@duet/protocol';
@@ -16,8 +17,15 @@ import { DuetError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/tokenBucket.js';
 
+/** Where telemetry messages from browsers go; kept off the lobby, which runs the calls. */
+export interface TelemetryPort {
+  stats(userId: string, m: ClientMessageOf<'stats'>): void;
+  funnel(userId: string, step: ClientMessageOf<'funnel'>['step']): void;
+}
+
 export interface HubOptions {
   lobby: Lobby;
+  telemetry: TelemetryPort;
   users: UserRepository;
   safety: SafetyRepository;
   tokens: TokenIssuer;
@@ -38,7 +46,7 @@ export const CLOSE = {
   helloTimeout: 4003,
 } as const;
 
-type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closed';
+type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'closed';
 
 /**
  * Owns the signaling sockets: authenticates each, validates every frame at the edge, rate-limits,
@@ -84,7 +92,7 @@ export class SignalingHub {
     if (previous && previous !== c) {
       previous.sendError('session_replaced');
       this.unregister(userId, previous, 'connection_lost');
-      previous.close(CLOSE.replaced, 'session replaced');
+      previous.retire(CLOSE.replaced, 'session replaced');
     }
     this.#byUser.set(userId, c);
   }
@@ -123,7 +131,7 @@ class Connection {
     this.#errors = new TokenBucket(5, 20, now);
     this.#log = o.log.child({ remoteAddress });
     this.#cancelHelloTimeout = o.clock.after(o.helloTimeoutMs, () => {
-      if (this.#state === 'greeting') this.close(CLOSE.helloTimeout, 'no hello');
+      if (this.#state === 'greeting') this.retire(CLOSE.helloTimeout, 'no hello');
     });
     socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     socket.on('pong', () => {
@@ -140,6 +148,12 @@ class Connection {
   sendError(code: ErrorCode, message: string = ERRORS[code], ref?: string): void {
     if (!this.#errors.take(this.o.clock.now())) return;
     this.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
+  }
+
+  /** Stops acting on anything this socket still sends, then closes it. */
+  retire(code: number, reason: string): void {
+    if (this.#state !== 'closed') this.#state = 'closing';
+    this.close(code, reason);
   }
 
   close(code: number, reason: string): void {
@@ -171,7 +185,7 @@ class Connection {
   }
 
   #onFrame(data: RawData, isBinary: boolean): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#state === 'closing') return;
     if (!this.#frames.take(this.o.clock.now())) {
       this.sendError('rate_limited');
       return;
@@ -227,13 +241,21 @@ class Connection {
         return lobby.report(userId, m);
       case 'ping':
         return this.send({ type: 'pong' });
+      case 'stats':
+        return this.o.telemetry.stats(userId, m);
+      case 'funnel':
+        return this.o.telemetry.funnel(userId, m.step);
+      default: {
+        const unhandled: never = m;
+        throw new Error(`unhandled message ${(unhandled as ClientMessage).type}`);
+      }
     }
   }
 
   async #hello(v: number, token: string): Promise<void> {
     if (v !== PROTOCOL_VERSION) {
       this.sendError('unsupported_version', `This server speaks protocol version ${PROTOCOL_VERSION}; reload the page.`);
-      this.close(CLOSE.unsupportedVersion, 'unsupported version');
+      this.retire(CLOSE.unsupportedVersion, 'unsupported version');
       return;
     }
     this.#state = 'authenticating';
@@ -242,7 +264,7 @@ class Connection {
       const user = userId ? await this.o.users.get(userId) : undefined;
       if (!user) {
         this.sendError('invalid_token');
-        this.close(CLOSE.invalidToken, 'invalid token');
+        this.retire(CLOSE.invalidToken, 'invalid token');
         return;
       }
       const blockedWith = await this.o.safety.blockedWith(user.id);
@@ -262,7 +284,7 @@ class Connection {
         this.#log.error({ err }, 'hello failed');
         this.sendError('internal');
       }
-      this.close(CLOSE.policy, 'hello failed');
+      this.retire(CLOSE.policy, 'hello failed');
     }
   }
 }

@@ -56,6 +56,52 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('reports_reported_id').on('reports').column('reported_id').execute();
     },
   },
+  '0003_telemetry': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('calls')
+        .addColumn('a_wait_ms', 'integer')
+        .execute();
+      // SQLite adds one column per ALTER TABLE statement.
+      for (const [name, type] of [
+        ['b_wait_ms', 'integer'],
+        ['a_path', 'varchar(128)'],
+        ['b_path', 'varchar(128)'],
+        ['bytes_relayed', 'bigint'],
+      ] as const) {
+        await db.schema.alterTable('calls').addColumn(name, type).execute();
+      }
+      await db.schema.createIndex('calls_ended_at').on('calls').column('ended_at').execute();
+      await db.schema
+        .createTable('call_quality')
+        .addColumn('call_id', 'varchar(36)', (c) => c.notNull().references('calls.id').onDelete('cascade'))
+        .addColumn('side', 'varchar(1)', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('final', 'integer', (c) => c.notNull())
+        .addColumn('rtt_ms', 'real')
+        .addColumn('jitter_ms', 'real')
+        .addColumn('packet_loss', 'real')
+        .addColumn('inbound_kbps', 'real')
+        .addColumn('outbound_kbps', 'real')
+        .addColumn('fps', 'real')
+        .addColumn('freeze_count', 'integer')
+        .addColumn('total_freezes_ms', 'real')
+        .addColumn('audio_concealment', 'real')
+        .addColumn('est_delay_ms', 'real')
+        .addColumn('bytes_total', 'bigint')
+        .addPrimaryKeyConstraint('call_quality_pk', ['call_id', 'side', 'seq'])
+        .execute();
+      await db.schema.createIndex('call_quality_at').on('call_quality').column('at').execute();
+      await db.schema
+        .createTable('funnel')
+        .addColumn('day', 'varchar(10)', (c) => c.notNull())
+        .addColumn('step', 'varchar(24)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('funnel_pk', ['day', 'step', 'user_id'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -20,6 +20,40 @@ export interface CallsTable {
   end_reason: string | null;
   /** The user who ended it, or null when the server did (timeouts, shutdown). */
   ended_by: string | null;
+  /** How long each side waited in the queue before this match. */
+  a_wait_ms: number | null;
+  b_wait_ms: number | null;
+  /** JSON MediaPath: the candidate pair each side's browser selected. */
+  a_path: string | null;
+  b_path: string | null;
+  /** Bytes through the relay, when one was used (from the browsers' candidate-pair counters). */
+  bytes_relayed: number | null;
+}
+
+export interface CallQualityTable {
+  call_id: string;
+  side: 'a' | 'b';
+  seq: number;
+  at: number;
+  final: number;
+  rtt_ms: number | null;
+  jitter_ms: number | null;
+  packet_loss: number | null;
+  inbound_kbps: number | null;
+  outbound_kbps: number | null;
+  fps: number | null;
+  freeze_count: number | null;
+  total_freezes_ms: number | null;
+  audio_concealment: number | null;
+  est_delay_ms: number | null;
+  bytes_total: number | null;
+}
+
+/** One row per person, step and day: the funnel counts unique people. */
+export interface FunnelTable {
+  day: string;
+  step: string;
+  user_id: string;
 }
 
 export interface BlocksTable {
@@ -44,4 +78,6 @@ export interface Database {
   calls: CallsTable;
   blocks: BlocksTable;
   reports: ReportsTable;
+  call_quality: CallQualityTable;
+  funnel: FunnelTable;
 }

@@ -14,6 +14,8 @@ export async function serveWebApp(app: FastifyInstance, webDir: string | undefin
     );
     return 'missing';
   }
+  // The console is its own page (apps/web/admin.html), so people never download its charts.
+  const hasAdmin = fs.existsSync(path.join(webDir, 'admin.html'));
   await app.register(fastifyStatic, {
     root: webDir,
     wildcard: false,
@@ -25,7 +27,10 @@ export async function serveWebApp(app: FastifyInstance, webDir: string | undefin
   });
   app.setNotFoundHandler((req, reply) => {
     const wantsPage = req.method === 'GET' && !req.url.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html');
-    if (wantsPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    if (wantsPage) {
+      const page = hasAdmin && /^\/admin(\/|\?|$)/.test(req.url) ? 'admin.html' : 'index.html';
+      return reply.header('cache-control', 'no-cache').sendFile(page);
+    }
     return reply.code(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
   });
   return 'served';

@@ -1,0 +1,59 @@
+import type { FunnelStep } from '@duet/protocol';
+import type { Lobby } from '../lobby/lobby.js';
+import type { Db } from '../storage/database.js';
+import type { Clock } from '../util/clock.js';
+import type { PendingWrites } from '../util/tasks.js';
+
+export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The funnel, page opened → camera allowed → queued → matched → connected → talked 30 s, as unique
+ * people per step per UTC day. Repeats are absorbed in memory first and by the primary key last.
+ */
+export class Funnel {
+  readonly #seen = new Set<string>();
+  #day = '';
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #writes: PendingWrites;
+
+  constructor(lobby: Lobby, db: Db, clock: Clock, writes: PendingWrites) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#writes = writes;
+    lobby.observer.on('queue:joined', (userId) => this.record(userId, 'queued'));
+    lobby.observer.on('call:matched', (call) => {
+      this.record(call.a, 'matched');
+      this.record(call.b, 'matched');
+    });
+    lobby.observer.on('call:connected', (call) => {
+      this.record(call.a, 'connected');
+      this.record(call.b, 'connected');
+    });
+    lobby.observer.on('call:ended', (call) => {
+      if (call.at.connected !== undefined && call.at.ended! - call.at.connected >= 30_000) {
+        this.record(call.a, 'talked_30s');
+        this.record(call.b, 'talked_30s');
+      }
+    });
+  }
+
+  record(userId: string, step: FunnelStep): void {
+    const day = dayOf(this.#clock.now());
+    if (day !== this.#day) {
+      this.#day = day;
+      this.#seen.clear();
+    }
+    const key = `${step}|${userId}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#writes.track(
+      'funnel',
+      this.#db
+        .insertInto('funnel')
+        .values({ day, step, user_id: userId })
+        .onConflict((oc) => oc.columns(['day', 'step', 'user_id']).doNothing())
+        .execute(),
+    );
+  }
+}

@@ -1,0 +1,130 @@
+import type { ClientMessageOf, MediaPath, QualitySample } from '@duet/protocol';
+import type { Call } from '../calls/call.js';
+import type { CallRecords } from '../calls/recorder.js';
+import { DuetError } from '../errors.js';
+import type { Lobby } from '../lobby/lobby.js';
+import type { Db } from '../storage/database.js';
+import type { Clock } from '../util/clock.js';
+import type { DuetMetrics } from './metrics.js';
+
+export interface QualityOptions {
+  lobby: Lobby;
+  records: CallRecords;
+  db: Db;
+  metrics: DuetMetrics;
+  clock: Clock;
+  /** Samples closer together than this are refused (the SDK sends every 10 s). */
+  minIntervalMs?: number;
+  /** Cap per side per call, so one call cannot fill storage (720 = two hours at 10 s). */
+  maxSamplesPerSide?: number;
+  /** How long after a call ends its final samples are still accepted. */
+  graceMs?: number;
+}
+
+interface Side {
+  seq: number;
+  lastAt: number;
+  final: boolean;
+  path: string | null;
+  bytes: number;
+}
+
+interface Tracked {
+  call: Call;
+  sides: { a: Side; b: Side };
+  pathCounted: boolean;
+}
+
+const newSide = (): Side => ({ seq: 0, lastAt: -Infinity, final: false, path: null, bytes: 0 });
+
+export const isRelayed = (p: MediaPath) => p.local === 'relay' || p.remote === 'relay';
+
+/**
+ * Stores the call-quality summaries browsers upload, bounded per call and per side, and learns
+ * from them how each call's media travels (direct or relayed, and how many bytes a relay carried).
+ */
+export class QualityRecorder {
+  readonly #calls = new Map<string, Tracked>();
+  readonly #o: Required<QualityOptions>;
+
+  constructor(options: QualityOptions) {
+    this.#o = { minIntervalMs: 4_000, maxSamplesPerSide: 720, graceMs: 60_000, ...options };
+    const { lobby, clock } = this.#o;
+    lobby.observer.on('call:matched', (call) => this.#calls.set(call.id, { call, sides: { a: newSide(), b: newSide() }, pathCounted: false }));
+    lobby.observer.on('call:ended', (call) => clock.after(this.#o.graceMs, () => this.#calls.delete(call.id)));
+  }
+
+  accept(userId: string, m: ClientMessageOf<'stats'>): void {
+    const t = this.#calls.get(m.callId);
+    if (!t || !t.call.has(userId)) throw new DuetError('not_in_call');
+    const now = this.#o.clock.now();
+    const sideName = t.call.sideOf(userId);
+    const side = t.sides[sideName];
+    const final = m.final === true;
+    const refuse = (why: string) => {
+      this.#o.metrics.qualitySamples.inc({ accepted: 'false' });
+      throw new DuetError('rate_limited', why);
+    };
+    if (side.final) refuse('This call’s final quality sample was already received.');
+    if (!final && t.call.isOver) refuse('The call has ended; only a final sample is accepted.');
+    if (!final && now - side.lastAt < this.#o.minIntervalMs) refuse(`Quality samples at most every ${this.#o.minIntervalMs / 1000} s.`);
+    if (!final && side.seq >= this.#o.maxSamplesPerSide) refuse('This call has reached its quality sample limit.');
+
+    side.seq += 1;
+    side.lastAt = now;
+    side.final = final;
+    const s = m.sample;
+    const seq = side.seq;
+    this.#o.records.write(t.call.id, () =>
+      this.#o.db
+        .insertInto('call_quality')
+        .values({
+          call_id: t.call.id,
+          side: sideName,
+          seq,
+          at: now,
+          final: final ? 1 : 0,
+          rtt_ms: s.rttMs ?? null,
+          jitter_ms: s.jitterMs ?? null,
+          packet_loss: s.packetLoss ?? null,
+          inbound_kbps: s.inboundKbps ?? null,
+          outbound_kbps: s.outboundKbps ?? null,
+          fps: s.fps ?? null,
+          freeze_count: s.freezeCount ?? null,
+          total_freezes_ms: s.totalFreezesMs ?? null,
+          audio_concealment: s.audioConcealment ?? null,
+          est_delay_ms: s.estDelayMs ?? null,
+          bytes_total: s.bytesTotal ?? null,
+        })
+        .execute(),
+    );
+    if (s.path) this.#learnPath(t, sideName, s);
+    this.#o.metrics.observeSample(s);
+    this.#o.metrics.qualitySamples.inc({ accepted: 'true' });
+  }
+
+  #learnPath(t: Tracked, sideName: 'a' | 'b', s: QualitySample): void {
+    const path = s.path!;
+    const side = t.sides[sideName];
+    const relayed = isRelayed(path);
+    if (!t.pathCounted) {
+      t.pathCounted = true;
+      this.#o.metrics.connectedByPath.inc({ path: relayed ? 'relay' : 'direct' });
+    }
+    const json = JSON.stringify(path);
+    const bytes = relayed ? (s.bytesTotal ?? 0) : 0;
+    if (json === side.path && bytes <= side.bytes) return;
+    side.path = json;
+    side.bytes = Math.max(side.bytes, bytes);
+    // Both browsers count the same relayed traffic from their end; the larger count is the truer one.
+    const relayedBytes = Math.max(t.sides.a.bytes, t.sides.b.bytes);
+    this.#o.records.write(t.call.id, () =>
+      this.#o.db
+        .updateTable('calls')
+        .set(sideName === 'a' ? { a_path: json } : { b_path: json })
+        .set({ bytes_relayed: relayedBytes > 0 ? relayedBytes : null })
+        .where('id', '=', t.call.id)
+        .execute(),
+    );
+  }
+}

@@ -1,0 +1,70 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { insightsQuerySchema } from '@duet/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { MAX_BUCKETS, type Insights, toCsv } from './insights.js';
+import type { DuetMetrics } from './metrics.js';
+
+const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
+const exportQuery = z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0), format: z.enum(['csv', 'json']).default('json') });
+
+/**
+ * `/metrics` for Prometheus, and the admin insights API behind the admin token (until the
+ * moderator login of the safety work replaces it).
+ */
+export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; adminToken: string | undefined }): void {
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  const expected = deps.adminToken ? digest(deps.adminToken) : undefined;
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!expected) {
+      return reply.code(404).send({ error: { code: 'admin_disabled', message: 'The console is off: set ADMIN_TOKEN to enable it.' } });
+    }
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? digest(header.slice(7)) : undefined;
+    if (!given || !timingSafeEqual(given, expected)) {
+      return reply.code(401).send({ error: { code: 'unauthorized', message: 'Sign in with the admin token.' } });
+    }
+  };
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', requireAdmin);
+
+    admin.get('/api/admin/insights', async (req, reply) => {
+      const q = insightsQuerySchema.safeParse(req.query);
+      if (!q.success) return badRequest(reply, 'Query must be ?from=<ms>&to=<ms>&bucket=hour|day.');
+      const { from, to, bucket } = q.data;
+      if (to <= from) return badRequest(reply, '`to` must be after `from`.');
+      if ((to - from) / BUCKET_MS[bucket] > MAX_BUCKETS) return badRequest(reply, `At most ${MAX_BUCKETS} ${bucket}s per query; use a wider bucket or a shorter range.`);
+      return deps.insights.overview(q.data);
+    });
+
+    admin.get('/api/admin/calls/export', async (req, reply) => {
+      const q = exportQuery.safeParse(req.query);
+      if (!q.success || q.data.to <= q.data.from) return badRequest(reply, 'Query must be ?from=<ms>&to=<ms>&format=csv|json.');
+      const calls = await deps.insights.export(q.data.from, q.data.to);
+      const name = `duet-calls-${new Date(q.data.from).toISOString().slice(0, 10)}-${new Date(q.data.to).toISOString().slice(0, 10)}`;
+      if (q.data.format === 'csv') {
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(toCsv(calls));
+      }
+      return reply.header('content-disposition', `attachment; filename="${name}.json"`).send({ calls });
+    });
+
+    admin.get<{ Params: { id: string } }>('/api/admin/calls/:id', async (req, reply) => {
+      const id = z.string().uuid().safeParse(req.params.id);
+      if (!id.success) return badRequest(reply, 'Not a call id.');
+      const call = await deps.insights.call(id.data);
+      if (!call) return reply.code(404).send({ error: { code: 'not_found', message: 'No such call (it may be past retention).' } });
+      return call;
+    });
+  });
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+function badRequest(reply: FastifyReply, message: string) {
+  return reply.code(400).send({ error: { code: 'invalid_request', message } });
+}
