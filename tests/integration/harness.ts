@@ -13,7 +13,7 @@ import {
   type ServerMessage,
   type ServerMessageOf,
 } from '@duet/protocol';
-import { createDuetServer, loadConfig, type Config, type DuetServer } from '@duet/server';
+import { createDuetServer, loadConfig, type Config, type CreateOptions, type DuetServer } from '@duet/server';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 
@@ -42,6 +42,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** 'file' keeps SQLite in the temporary data folder so it can be inspected after close. */
   storage?: 'memory' | 'file';
+  /** Passed to createDuetServer: a fake clock, process metrics off, ... */
+  create?: CreateOptions;
 }
 
 export interface ConnectOptions {
@@ -274,7 +276,7 @@ export class TestServer {
         TRUST_PROXY: 'true',
         ...options.env,
       });
-      const duet = await createDuetServer(config, options.storage === 'file' ? {} : { sqliteFile: ':memory:' });
+      const duet = await createDuetServer(config, { ...(options.storage === 'file' ? {} : { sqliteFile: ':memory:' }), ...options.create });
       const httpUrl = await duet.listen();
       return new TestServer(duet, config, httpUrl, dataDir);
     } catch (err) {

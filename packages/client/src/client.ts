@@ -9,6 +9,7 @@ import {
 import { TypedEmitter } from './emitter.js';
 import { openCamera } from './media.js';
 import { PeerSession } from './peer.js';
+import { connectionInfoOf, sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
 import type { CallEnd, CallState, ClientEvents, ConnectionStatus } from './types.js';
 
 export interface DuetClientOptions {
@@ -21,6 +22,8 @@ export interface DuetClientOptions {
 }
 
 const TOKEN_KEY = 'duet.token';
+/** How often a call's quality summary is uploaded. */
+export const QUALITY_INTERVAL_MS = 10_000;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 
 /**
@@ -57,6 +60,10 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #closedByUser = false;
   #reconnectAttempt = 0;
   #welcomed: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Quality sampling of the current call: started when it connects, a final sample at its end. */
+  #quality: { callId: string; timer: ReturnType<typeof setInterval>; snapshot: StatsSnapshot | null } | undefined;
+  #infoSnapshot: StatsSnapshot | null = null;
+  #cameraReported = false;
 
   constructor(options: DuetClientOptions = {}) {
     super();
@@ -122,7 +129,17 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   /** Opens camera and microphone (once); throws MediaAccessError with a plain message. */
   async openMedia(): Promise<MediaStream> {
     this.#localStream ??= await this.#getMedia();
+    this.#reportCamera();
     return this.#localStream;
+  }
+
+  /** How the current call's media travels and how it is doing; null outside a connected call. */
+  async getConnectionInfo(): Promise<ConnectionInfo | null> {
+    const pc = this.#peer?.pc;
+    if (!pc || this.#state === 'connecting') return null;
+    const { sample, snapshot } = await sampleQuality(pc, this.#infoSnapshot);
+    this.#infoSnapshot = snapshot;
+    return connectionInfoOf(sample);
   }
 
   /** Join the queue to meet someone. */
@@ -231,6 +248,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         this.#setPresence({ online: m.online, waiting: this.#presence.waiting });
         this.#welcomed?.resolve();
         this.#welcomed = undefined;
+        if (this.#localStream) this.#reportCamera();
         if (this.#wantsToMeet && this.#localStream) this.start({ interests: this.#interests });
         return;
       case 'presence':
@@ -253,7 +271,10 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         }
         return;
       case 'call_connected':
-        if (m.callId === this.#callId) this.#setState('connected');
+        if (m.callId === this.#callId) {
+          this.#setState('connected');
+          this.#startQuality(m.callId);
+        }
         return;
       case 'call_ended':
         if (m.callId !== this.#callId) return;
@@ -326,12 +347,47 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
    * ends when the server confirms with `call_ended`, which carries the reason.
    */
   #closePeer(): void {
-    this.#peer?.close();
+    const peer = this.#peer;
     this.#peer = undefined;
+    this.#infoSnapshot = null;
+    const quality = this.#quality;
+    this.#quality = undefined;
+    if (quality) clearInterval(quality.timer);
+    if (peer && quality) {
+      // One last summary of the whole call before the connection goes; then close it.
+      sampleQuality(peer.pc, quality.snapshot)
+        .then(({ sample }) => this.#send({ type: 'stats', callId: quality.callId, final: true, sample }))
+        .catch(() => undefined)
+        .finally(() => peer.close());
+    } else {
+      peer?.close();
+    }
     if (this.#remoteStream) {
       this.#remoteStream = null;
       this.emit('remoteStream', null);
     }
+  }
+
+  #startQuality(callId: string): void {
+    const peer = this.#peer;
+    if (!peer || this.#quality) return;
+    const quality = { callId, snapshot: null as StatsSnapshot | null, timer: setInterval(() => upload(), QUALITY_INTERVAL_MS) };
+    const upload = () =>
+      sampleQuality(peer.pc, quality.snapshot)
+        .then(({ sample, snapshot }) => {
+          if (this.#quality !== quality) return;
+          quality.snapshot = snapshot;
+          this.#send({ type: 'stats', callId, sample });
+        })
+        .catch(() => undefined);
+    this.#quality = quality;
+    void upload(); // the first sample, at once, tells the server how the media travels
+  }
+
+  #reportCamera(): void {
+    if (this.#cameraReported || this.#ws?.readyState !== WebSocket.OPEN) return;
+    this.#cameraReported = true;
+    this.#send({ type: 'funnel', step: 'camera_allowed' });
   }
 
   // ---- plumbing --------------------------------------------------------------------------

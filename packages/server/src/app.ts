@@ -34,6 +34,8 @@ export interface DuetServer {
   readonly storage: Storage;
   readonly log: Logger;
   readonly metrics: DuetMetrics;
+  /** Resolves when every background write started so far (call records, samples, ...) is stored. */
+  settled(): Promise<void>;
   /** Starts listening; resolves to the bound URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: calls told `server_shutdown`, sockets closed, writes flushed, storage closed. Safe to call twice. */
@@ -190,6 +192,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     storage,
     log,
     metrics,
+    settled: () => writes.flush(),
     close,
     listen: () => app.listen({ port: config.port, host: config.host }),
   };
