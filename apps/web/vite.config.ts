@@ -13,7 +13,14 @@ export default defineConfig({
       '@duet/protocol': src('../../packages/protocol/src/index.ts'),
     },
   },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    target: 'es2022',
+    // Two pages: the people-facing app, and the insights console (its own bundle, with Chart.js).
+    rolldownOptions: { input: { main: src('./index.html'), admin: src('./admin.html') } },
+  },
   server: {
     // `npm run dev -w apps/web` next to a running server (`npm start`) for hot reload.
     proxy: {

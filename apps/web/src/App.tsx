@@ -1,6 +1,7 @@
 import { LIMITS } from '@duet/protocol';
 import { useState, type ReactNode } from 'react';
 import { Chat } from './components/Chat.js';
+import { ConnectionInfo } from './components/ConnectionInfo.js';
 import { ReportMenu } from './components/ReportMenu.js';
 import { RulesGate } from './components/RulesGate.js';
 import { Video } from './components/Video.js';
@@ -51,6 +52,7 @@ export function App() {
           >
             {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(view.state)}</span>}
           </div>
+          {inCall && view.callId && <ConnectionInfo callId={view.callId} getInfo={duet.getConnectionInfo} />}
           {reporting && inCall && (
             <ReportMenu
               onCancel={() => setReporting(false)}

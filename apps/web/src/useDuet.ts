@@ -119,6 +119,9 @@ export function useDuet() {
     [],
   );
 
+  // Stable, so a component polling it does not restart its timer on every render.
+  const getConnectionInfo = useCallback(() => clientRef.current?.getConnectionInfo() ?? Promise.resolve(null), []);
+
   return {
     view,
     acceptRules,
@@ -129,5 +132,6 @@ export function useDuet() {
     block: act((c) => c.block()),
     report: (reason: Parameters<DuetClient['report']>[0]) => clientRef.current?.report(reason),
     sendChat: (text: string) => clientRef.current?.sendChat(text),
+    getConnectionInfo,
   };
 }

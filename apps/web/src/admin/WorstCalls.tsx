@@ -1,0 +1,70 @@
+import type { InsightsResponse } from '@duet/protocol';
+import { dateTime, duration, ms, pathKind, pct, reasonLabel } from './format.js';
+
+type Row = InsightsResponse['worstCalls'][number];
+
+/** The worst connected calls; a row opens that call's detail. */
+export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: string) => void }) {
+  return (
+    <div className="table-wrap">
+      <table className="table calls" data-testid="worst-calls">
+        <thead>
+          <tr>
+            <th scope="col" className="num">
+              Score
+            </th>
+            <th scope="col">Started</th>
+            <th scope="col" className="num">
+              Length
+            </th>
+            <th scope="col" className="num">
+              RTT p50
+            </th>
+            <th scope="col" className="num">
+              Loss max
+            </th>
+            <th scope="col" className="num">
+              Freezes
+            </th>
+            <th scope="col">Path</th>
+            <th scope="col">Ended</th>
+          </tr>
+        </thead>
+        <tbody>
+          {calls.map((c) => {
+            const kind = pathKind(c);
+            return (
+              <tr key={c.id} className="clickable" data-call-id={c.id} onClick={() => onOpen(c.id)}>
+                <td className="num">
+                  {/* The row's one focusable control, so keyboard users can open it too. */}
+                  <button className="link score" onClick={(e) => (e.stopPropagation(), onOpen(c.id))} aria-label={`Open call ${c.id}`}>
+                    {formatScore(c.score)}
+                  </button>
+                </td>
+                <td>{dateTime(c.matchedAt)}</td>
+                <td className="num">{duration(c.durationMs)}</td>
+                <td className={`num ${tone(c.quality.rttMsP50, 300, 150)}`}>{ms(c.quality.rttMsP50)}</td>
+                <td className={`num ${tone(c.quality.packetLossMax, 0.1, 0.03)}`}>{pct(c.quality.packetLossMax)}</td>
+                <td className={`num ${tone(c.quality.freezeMs, 5000, 1000)}`}>{c.quality.freezeMs === null ? '—' : ms(c.quality.freezeMs)}</td>
+                <td>
+                  <span className={`tag ${kind === 'Relayed' ? 'relay' : kind === 'Direct' ? 'direct' : ''}`}>{kind}</span>
+                </td>
+                <td>{reasonLabel(c.endReason)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function formatScore(score: number): string {
+  return Number.isInteger(score) ? String(score) : score.toFixed(score >= 10 ? 0 : 1);
+}
+
+/** Colours a value that is bad (≥ bad) or worth a look (≥ meh). */
+function tone(v: number | null, bad: number, meh: number): string {
+  if (v === null) return '';
+  return v >= bad ? 'bad' : v >= meh ? 'meh' : '';
+}

@@ -1,0 +1,63 @@
+import type { ReactNode } from 'react';
+
+export function Brand() {
+  return (
+    <div className="brand" aria-label="Duet">
+      <span className="dot a" />
+      <span className="dot b" />
+      Duet
+    </div>
+  );
+}
+
+/** A titled dashboard panel; `empty` replaces the body with a sentence instead of empty axes. */
+export function Card({ title, hint, empty, className, children }: { title: string; hint?: ReactNode; empty?: string | null; className?: string; children: ReactNode }) {
+  return (
+    <section className={`card ${className ?? ''}`} aria-label={title}>
+      <header className="card-head">
+        <h2>{title}</h2>
+        {hint && <span className="card-hint">{hint}</span>}
+      </header>
+      {empty ? <EmptyState text={empty} /> : children}
+    </section>
+  );
+}
+
+export function EmptyState({ text, detail }: { text: string; detail?: string }) {
+  return (
+    <div className="empty" data-testid="empty-state">
+      <EmptyIcon />
+      <p>{text}</p>
+      {detail && <p className="muted">{detail}</p>}
+    </div>
+  );
+}
+
+export function Tile({ label, value, sub, tone, testId }: { label: string; value: ReactNode; sub?: ReactNode; tone?: 'ok' | 'warn' | 'bad'; testId?: string }) {
+  return (
+    <div className={`tile ${tone ?? ''}`} data-testid={testId}>
+      <span className="tile-label">{label}</span>
+      <span className="tile-value">{value}</span>
+      {sub && <span className="tile-sub">{sub}</span>}
+    </div>
+  );
+}
+
+export function Spinner({ label }: { label: string }) {
+  return (
+    <div className="loading" role="status">
+      <div className="spinner" aria-hidden="true" />
+      <p>{label}</p>
+    </div>
+  );
+}
+
+function EmptyIcon() {
+  return (
+    <svg className="empty-icon" viewBox="0 0 48 48" aria-hidden="true">
+      <rect x="6" y="26" width="7" height="14" rx="2" />
+      <rect x="20.5" y="18" width="7" height="22" rx="2" />
+      <rect x="35" y="10" width="7" height="30" rx="2" />
+    </svg>
+  );
+}
