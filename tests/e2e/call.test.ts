@@ -104,6 +104,15 @@ describe('two strangers in real Chromium', () => {
         [secondCall, 'ended', 'leave'],
       ]);
       for (const r of rows) expect(r.connected_at).toBeTypeOf('number');
+      // Both browsers uploaded quality samples, including the final one, and said how media travelled.
+      const first = db.prepare('SELECT a_path, b_path FROM calls WHERE id = ?').get(callId) as { a_path: string; b_path: string };
+      for (const path of [first.a_path, first.b_path]) {
+        expect(JSON.parse(path)).toMatchObject({ local: expect.stringMatching(/^(host|srflx|prflx|relay)$/), protocol: 'udp' });
+      }
+      const samples = db.prepare('SELECT side, final, rtt_ms, inbound_kbps FROM call_quality WHERE call_id = ? ORDER BY at').all(callId) as Array<Record<string, number | string>>;
+      expect(new Set(samples.map((x) => x.side))).toEqual(new Set(['a', 'b']));
+      expect(samples.filter((x) => x.final === 1).length).toBe(2);
+      expect(samples.some((x) => typeof x.rtt_ms === 'number')).toBe(true);
     } finally {
       db.close();
     }
