@@ -18,7 +18,7 @@ describe('matching', () => {
     const a = await s.client('A');
     const b = await s.client('B');
     a.send({ type: 'join' });
-    expect(await a.next('queued')).toEqual({ type: 'queued', waiting: 1 });
+    expect(await a.next('queued')).toMatchObject({ type: 'queued', waiting: 1 });
     b.send({ type: 'join' });
     const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
     expect(ma.callId).toBe(mb.callId);
@@ -30,7 +30,7 @@ describe('matching', () => {
 
     const c = await s.client('C');
     c.send({ type: 'join' });
-    expect(await c.next('queued')).toEqual({ type: 'queued', waiting: 1 });
+    expect(await c.next('queued')).toMatchObject({ type: 'queued', waiting: 1 });
     await expectNotMatched(c);
 
     // Joining again while in a call is out of turn and changes nothing.
@@ -44,8 +44,8 @@ describe('matching', () => {
     const a = await s.client('A');
     a.send({ type: 'join' });
     a.send({ type: 'join' });
-    expect(await a.next('queued')).toEqual({ type: 'queued', waiting: 1 });
-    expect(await a.next('queued')).toEqual({ type: 'queued', waiting: 1 });
+    expect(await a.next('queued')).toMatchObject({ type: 'queued', waiting: 1 });
+    expect(await a.next('queued')).toMatchObject({ type: 'queued', waiting: 1 });
 
     const b = await s.client('B');
     b.send({ type: 'join' });

@@ -42,6 +42,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('join'),
     interests: z.array(interestSchema).max(LIMITS.maxInterests).optional(),
+    /** Language the person wants to talk in (BCP 47 primary subtag, e.g. "en"); default "en". */
+    language: z.string().regex(/^[a-z]{2,3}$/, 'a language code such as "en"').optional(),
+    /** Optional region preference (operator-defined, e.g. "eu"); dropped after a wait. */
+    region: z.string().regex(/^[a-z0-9-]{1,16}$/).optional(),
+    /** Operator-defined mode, e.g. "chat", "language-exchange", "advice"; must be one the server offers. */
+    mode: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
   }),
   z.strictObject({ type: z.literal('next') }),
   z.strictObject({ type: z.literal('leave') }),
@@ -86,8 +92,21 @@ export type IceServer = z.infer<typeof iceServerSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('welcome'), v: z.number().int(), userId: z.string(), online: z.number().int() }),
-  z.strictObject({ type: z.literal('presence'), online: z.number().int(), waiting: z.number().int() }),
-  z.strictObject({ type: z.literal('queued'), waiting: z.number().int() }),
+  z.strictObject({
+    type: z.literal('presence'),
+    online: z.number().int(),
+    waiting: z.number().int(),
+    /** The most common interests among people waiting right now. */
+    topInterests: z.array(z.strictObject({ tag: z.string(), count: z.number().int() })).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('queued'),
+    waiting: z.number().int(),
+    /** An honest estimate from recent matches; null when there is nothing to base one on. */
+    estimatedWaitMs: z.number().int().nullable().optional(),
+  }),
+  /** Matching was widened for this person: interests became a preference, or region was dropped. */
+  z.strictObject({ type: z.literal('widened'), stage: z.enum(['interests', 'region']), interests: z.array(z.string()).optional() }),
   z.strictObject({ type: z.literal('idle') }),
   z.strictObject({
     type: z.literal('matched'),

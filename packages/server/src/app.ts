@@ -13,7 +13,7 @@ import { resolveSecret } from './identity/secret.js';
 import { TokenIssuer } from './identity/tokens.js';
 import { UserRepository } from './identity/users.js';
 import { Lobby } from './lobby/lobby.js';
-import { FifoQueue } from './matchmaking/fifoQueue.js';
+import { MemoryPool } from './matchmaking/memoryPool.js';
 import { SafetyRepository } from './safety/blocks.js';
 import { CLOSE, SignalingHub } from './signaling/hub.js';
 import { openStorage, type Storage } from './storage/database.js';
@@ -83,7 +83,9 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const iceServers: IceServer[] = config.stunUrls.length > 0 ? [{ urls: [...config.stunUrls] }] : [];
 
   const lobby = new Lobby({
-    matchmaker: new FifoQueue(),
+    matchmaker: new MemoryPool(config.matchPolicy),
+    policy: config.matchPolicy,
+    modes: config.modes,
     clock,
     log,
     connectTimeoutMs: config.connectTimeoutMs,

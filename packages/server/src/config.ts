@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { MatchPolicy } from './matchmaking/rules.js';
 
 /** Every setting Duet reads, with its default. Documented in the README's configuration table. */
 const envSchema = z.object({
@@ -28,6 +29,17 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   QUALITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  MATCH_MODES: z
+    .string()
+    .default('chat')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'MATCH_MODES entries are lower-case words such as language-exchange')).min(1)),
+  MATCH_INTERESTS_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  MATCH_REGION_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  MATCH_RECENT_PARTNERS: z.coerce.number().int().min(0).max(100).default(5),
+  MATCH_RECENT_MINUTES: z.coerce.number().int().min(0).max(1440).default(30),
+  MATCH_SMALL_POOL: z.coerce.number().int().min(0).max(100).default(3),
+  MATCH_RELAX_RECENT_AFTER_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
 });
 
 export interface Config {
@@ -50,6 +62,9 @@ export interface Config {
   /** Bearer token for the console's APIs; the console is off without one. */
   readonly adminToken: string | undefined;
   readonly retention: { readonly qualityDays: number; readonly callDays: number };
+  /** Modes people may choose (the first is the default). */
+  readonly modes: readonly string[];
+  readonly matchPolicy: MatchPolicy;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +99,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     sessionRateLimit: e.SESSION_RATE_LIMIT,
     adminToken: e.ADMIN_TOKEN,
     retention: Object.freeze({ qualityDays: e.QUALITY_RETENTION_DAYS, callDays: e.CALL_RETENTION_DAYS }),
+    modes: Object.freeze([...e.MATCH_MODES]),
+    matchPolicy: Object.freeze({
+      interestsRequiredMs: e.MATCH_INTERESTS_WAIT_MS,
+      regionRequiredMs: Math.max(e.MATCH_REGION_WAIT_MS, e.MATCH_INTERESTS_WAIT_MS),
+      recentCount: e.MATCH_RECENT_PARTNERS,
+      recentWindowMs: e.MATCH_RECENT_MINUTES * 60_000,
+      smallPool: e.MATCH_SMALL_POOL,
+      relaxRecentAfterMs: e.MATCH_RELAX_RECENT_AFTER_MS,
+    }),
     ...defaults,
   });
 }

@@ -2,7 +2,8 @@ import type { ServerMessage, ServerMessageOf } from '@duet/protocol';
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DuetError } from '../errors.js';
-import { FifoQueue } from '../matchmaking/fifoQueue.js';
+import { MemoryPool } from '../matchmaking/memoryPool.js';
+import { DEFAULT_POLICY } from '../matchmaking/rules.js';
 import { FakeClock } from '../testing/fakeClock.js';
 import { Lobby } from './lobby.js';
 
@@ -13,9 +14,10 @@ function setup() {
   const inbox = new Map<string, ServerMessage[]>();
   const blocks: Array<[string, string]> = [];
   const reports: string[] = [];
-  const queue = new FifoQueue();
+  const queue = new MemoryPool(DEFAULT_POLICY);
   const lobby = new Lobby({
     matchmaker: queue,
+    policy: DEFAULT_POLICY,
     clock,
     log: pino({ level: 'silent' }),
     connectTimeoutMs: CONNECT_TIMEOUT,
@@ -60,7 +62,8 @@ describe('Lobby', () => {
   it('pairs two waiting people at once and tells one of them to offer', () => {
     t.connect('a', 'b', 'c');
     t.lobby.join('a');
-    expect(t.last('a', 'queued')).toEqual({ type: 'queued', waiting: 1 });
+    // Alone, with no matches yet to learn from: the estimate is honestly unknown.
+    expect(t.last('a', 'queued')).toEqual({ type: 'queued', waiting: 1, estimatedWaitMs: null });
     t.lobby.join('b');
     const ma = t.last('a', 'matched')!;
     const mb = t.last('b', 'matched')!;
@@ -83,8 +86,8 @@ describe('Lobby', () => {
 
   it('joining twice keeps one queue entry', () => {
     t.connect('a');
-    t.lobby.join('a', ['chess']);
-    t.lobby.join('a', ['music']);
+    t.lobby.join('a', { interests: ['chess'] });
+    t.lobby.join('a', { interests: ['music'] });
     expect(t.queue.size).toBe(1);
   });
 
@@ -278,7 +281,7 @@ describe('Lobby', () => {
     t.lobby.join('a');
     expect(t.sent('b', 'presence')).toHaveLength(0);
     t.clock.advance(1_000);
-    expect(t.sent('b', 'presence')).toEqual([{ type: 'presence', online: 3, waiting: 1 }]);
+    expect(t.sent('b', 'presence')).toEqual([{ type: 'presence', online: 3, waiting: 1, topInterests: [] }]);
     t.clock.advance(5_000);
     expect(t.sent('b', 'presence')).toHaveLength(1); // nothing changed, nothing sent
   });

@@ -11,7 +11,8 @@ import {
 import type { Logger } from 'pino';
 import { Call } from '../calls/call.js';
 import { DuetError } from '../errors.js';
-import type { Matchmaker, QueueEntry } from '../matchmaking/matchmaker.js';
+import type { Matchmaker } from '../matchmaking/matchmaker.js';
+import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/tokenBucket.js';
 
@@ -21,15 +22,27 @@ interface Participant {
   readonly userId: string;
   status: PresenceStatus;
   call: Call | undefined;
-  interests: readonly string[];
+  /** What the person asked to be matched on (kept for Next and reconnects). */
+  criteria: MatchCriteria;
   rulesAccepted: boolean;
   /** People this person must never be matched with (blocks in either direction). */
   readonly blockedWith: Set<string>;
-  /** The partner of the last call, so Next never lands you straight back with them. */
-  lastPartnerId: string | undefined;
+  /** Recent partners, newest last (at most the policy's count), so Next never lands you back with them. */
+  readonly recent: Array<{ userId: string; at: number }>;
+  /** Cancels the timers that widen this person's matching while they wait. */
+  cancelWidening: (() => void) | undefined;
   readonly chat: TokenBucket;
   readonly log: Logger;
 }
+
+export interface MatchCriteria {
+  interests: readonly string[];
+  language: string;
+  region: string | undefined;
+  mode: string;
+}
+
+export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat' });
 
 /** What the lobby needs from safety storage; writes happen in the background. */
 export interface SafetyPort {
@@ -46,6 +59,10 @@ export interface LobbyOptions {
   send: (userId: string, message: ServerMessage) => void;
   iceServersFor: (userId: string, callId: string) => IceServer[];
   connectTimeoutMs: number;
+  /** The matching rules' timings and exclusions (the pool applies them; the lobby widens on time). */
+  policy: MatchPolicy;
+  /** Modes people may choose; the first is the default. */
+  modes?: readonly string[];
   /** Presence is pushed at most this often. */
   presenceIntervalMs?: number;
   chatPerSecond?: number;
@@ -78,7 +95,7 @@ export class Lobby {
   #closed = false;
 
   constructor(options: LobbyOptions) {
-    this.#o = { presenceIntervalMs: 1000, chatPerSecond: 1, chatBurst: 5, ...options };
+    this.#o = { presenceIntervalMs: 1000, chatPerSecond: 1, chatBurst: 5, modes: ['chat'], ...options };
   }
 
   get online(): number {
@@ -111,10 +128,11 @@ export class Lobby {
       userId,
       status: 'idle',
       call: undefined,
-      interests: [],
+      criteria: { ...DEFAULT_CRITERIA, mode: this.#o.modes[0] ?? 'chat' },
       rulesAccepted: info.rulesAccepted,
       blockedWith: info.blockedWith,
-      lastPartnerId: undefined,
+      recent: [],
+      cancelWidening: undefined,
       chat: new TokenBucket(this.#o.chatPerSecond, this.#o.chatBurst, now),
       log: this.#o.log.child({ userId }),
     });
@@ -126,7 +144,7 @@ export class Lobby {
     const p = this.#participants.get(userId);
     if (!p) return;
     this.#participants.delete(userId);
-    this.#o.matchmaker.remove(userId);
+    this.#dequeue(p);
     if (p.call) this.#end(p.call, reason, userId);
     this.#presenceChanged();
   }
@@ -136,21 +154,28 @@ export class Lobby {
     if (p) p.rulesAccepted = true;
   }
 
-  join(userId: string, interests: readonly string[] = []): void {
+  join(userId: string, criteria: Partial<MatchCriteria> = {}): void {
     const p = this.#get(userId);
     if (!p.rulesAccepted) throw new DuetError('rules_not_accepted');
     if (p.status === 'in_call') throw new DuetError('out_of_turn', 'You are in a call; use next to move on.');
-    p.interests = interests;
+    const mode = criteria.mode ?? p.criteria.mode;
+    if (!this.#o.modes.includes(mode)) throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
+    p.criteria = {
+      interests: criteria.interests ?? [],
+      language: criteria.language ?? p.criteria.language,
+      region: criteria.region,
+      mode,
+    };
     this.#enqueue(p);
-    this.#matchWaiting();
+    this.#tryMatch(p);
   }
 
   /** Skip: end the current call and look for someone new; from idle it is the same as join. */
   next(userId: string): void {
     const p = this.#get(userId);
     if (p.call) this.#end(p.call, 'next', userId);
-    else if (p.status === 'idle') this.join(userId, p.interests);
-    else this.#o.send(userId, { type: 'queued', waiting: this.waiting });
+    else if (p.status === 'idle') this.join(userId, p.criteria);
+    else this.#o.send(userId, { type: 'queued', waiting: this.waiting, estimatedWaitMs: this.#estimateWait(p) });
   }
 
   /** Stop: end the call or leave the queue, and stay idle. */
@@ -161,7 +186,7 @@ export class Lobby {
       return;
     }
     if (p.status === 'waiting') {
-      this.#o.matchmaker.remove(userId);
+      this.#dequeue(p);
       p.status = 'idle';
       p.log.info('left the queue');
       this.#presenceChanged();
@@ -232,7 +257,7 @@ export class Lobby {
     for (const call of [...this.#calls.values()]) this.#end(call, 'server_shutdown', null);
     for (const p of this.#participants.values()) {
       if (p.status !== 'waiting') continue;
-      this.#o.matchmaker.remove(p.userId);
+      this.#dequeue(p);
       p.status = 'idle';
       this.#o.send(p.userId, { type: 'idle' });
     }
@@ -258,32 +283,82 @@ export class Lobby {
     this.#participants.get(y)?.blockedWith.add(x);
   }
 
+  #ticket(p: Participant, joinedAt: number): Ticket {
+    const { interests, language, region, mode } = p.criteria;
+    return { userId: p.userId, mode, language, region, interests, joinedAt, blocked: p.blockedWith, recent: p.recent };
+  }
+
   #enqueue(p: Participant): void {
     const wasWaiting = p.status === 'waiting';
+    const now = this.#o.clock.now();
     p.status = 'waiting';
-    this.#o.matchmaker.enqueue({ userId: p.userId, interests: p.interests, joinedAt: this.#o.clock.now() });
+    // A repeated join keeps the person's place and wait (the pool keeps the first joinedAt).
+    this.#o.matchmaker.enqueue(this.#ticket(p, now));
     if (!wasWaiting) {
-      p.log.info('waiting');
+      p.log.info({ mode: p.criteria.mode, interests: p.criteria.interests.length }, 'waiting');
       this.observer.emit('queue:joined', p.userId);
     }
-    this.#o.send(p.userId, { type: 'queued', waiting: this.waiting });
+    this.#scheduleWidening(p);
+    this.#o.send(p.userId, { type: 'queued', waiting: this.waiting, estimatedWaitMs: this.#estimateWait(p) });
     this.#presenceChanged();
   }
 
-  #canPair = (a: QueueEntry, b: QueueEntry): boolean => {
-    const pa = this.#participants.get(a.userId);
-    const pb = this.#participants.get(b.userId);
-    if (!pa || !pb) return false;
-    if (pa.blockedWith.has(b.userId) || pb.blockedWith.has(a.userId)) return false;
-    return pa.lastPartnerId !== b.userId && pb.lastPartnerId !== a.userId;
-  };
-
-  #matchWaiting(): void {
-    if (this.#closed) return;
-    for (const [a, b] of this.#o.matchmaker.takePairs(this.#canPair)) this.#startCall(a, b);
+  #dequeue(p: Participant): void {
+    this.#o.matchmaker.remove(p.userId);
+    p.cancelWidening?.();
+    p.cancelWidening = undefined;
   }
 
-  #startCall(a: QueueEntry, b: QueueEntry): void {
+  /**
+   * Matching widens with the wait: interests become a preference, then region is dropped, then (in
+   * a tiny pool) recent partners are allowed again. At each step the person is told, and matched
+   * again against everyone waiting.
+   */
+  #scheduleWidening(p: Participant): void {
+    p.cancelWidening?.();
+    const ticket = this.#o.matchmaker.get(p.userId);
+    if (!ticket) return;
+    const { policy, clock } = this.#o;
+    const steps: Array<[number, () => void]> = [
+      [policy.interestsRequiredMs, () => p.criteria.interests.length > 0 && this.#o.send(p.userId, { type: 'widened', stage: 'interests', interests: [...p.criteria.interests] })],
+      [policy.regionRequiredMs, () => p.criteria.region !== undefined && this.#o.send(p.userId, { type: 'widened', stage: 'region' })],
+      [policy.relaxRecentAfterMs, () => undefined],
+    ];
+    const waited = clock.now() - ticket.joinedAt;
+    const cancels = steps
+      .filter(([at]) => at > waited)
+      .map(([at, announce]) =>
+        clock.after(at - waited, () => {
+          if (p.status !== 'waiting' || this.#participants.get(p.userId) !== p) return;
+          announce();
+          this.#tryMatch(p);
+        }),
+      );
+    p.cancelWidening = () => cancels.forEach((c) => c());
+  }
+
+  #tryMatch(p: Participant): void {
+    if (this.#closed || p.status !== 'waiting') return;
+    const pair = this.#o.matchmaker.matchFor(p.userId, this.#o.clock.now());
+    if (pair) this.#startCall(pair[0], pair[1]);
+  }
+
+  /**
+   * An honest estimate: nearly nothing when a compatible partner may be waiting; otherwise the
+   * median wait of recent matches; null (unknown) when nothing has matched lately.
+   */
+  #estimateWait(p: Participant): number | null {
+    if (this.#o.matchmaker.poolSize(p.criteria.mode, p.criteria.language) > 1) return null;
+    const waits = this.#recentWaits;
+    if (waits.length === 0) return null;
+    const sorted = [...waits].sort((x, y) => x - y);
+    return Math.round(sorted[Math.floor(sorted.length / 2)]!);
+  }
+
+  /** Waits of the last 50 matches, for estimates. */
+  readonly #recentWaits: number[] = [];
+
+  #startCall(a: Ticket, b: Ticket): void {
     const now = this.#o.clock.now();
     const aId = a.userId;
     const bId = b.userId;
@@ -293,7 +368,11 @@ export class Lobby {
     for (const p of [pa, pb]) {
       p.status = 'in_call';
       p.call = call;
+      p.cancelWidening?.();
+      p.cancelWidening = undefined;
     }
+    this.#recentWaits.push(now - a.joinedAt, now - b.joinedAt);
+    if (this.#recentWaits.length > 100) this.#recentWaits.splice(0, this.#recentWaits.length - 100);
     this.#calls.set(call.id, call);
     this.#connectTimers.set(
       call.id,
@@ -325,7 +404,8 @@ export class Lobby {
       const p = this.#participants.get(userId);
       if (!p || p.call !== call) continue;
       p.call = undefined;
-      p.lastPartnerId = call.partnerOf(userId);
+      p.recent.push({ userId: call.partnerOf(userId), at: now });
+      if (p.recent.length > this.#o.policy.recentCount) p.recent.splice(0, p.recent.length - this.#o.policy.recentCount);
       const own = userId === endedBy;
       const requeue = own ? reason === 'next' || reason === 'blocked' || reason === 'reported' : REQUEUE_PARTNER_REASONS.has(reason) && !this.#closed;
       const by = own ? 'you' : endedBy === null ? 'server' : 'partner';
@@ -335,7 +415,10 @@ export class Lobby {
     }
     this.observer.emit('call:ended', call);
     this.#presenceChanged();
-    this.#matchWaiting();
+    for (const userId of order) {
+      const p = this.#participants.get(userId);
+      if (p) this.#tryMatch(p);
+    }
   }
 
   #presenceChanged(): void {
@@ -344,7 +427,7 @@ export class Lobby {
     this.#cancelPresence = this.#o.clock.after(this.#o.presenceIntervalMs, () => {
       this.#presenceDirty = false;
       this.#cancelPresence = undefined;
-      const message: ServerMessage = { type: 'presence', online: this.online, waiting: this.waiting };
+      const message: ServerMessage = { type: 'presence', online: this.online, waiting: this.waiting, topInterests: this.#o.matchmaker.topInterests(5) };
       for (const p of this.#participants.values()) this.#o.send(p.userId, message);
     });
   }

@@ -1,22 +1,23 @@
-export interface QueueEntry {
-  readonly userId: string;
-  readonly interests: readonly string[];
-  readonly joinedAt: number;
-}
+import type { Ticket } from './rules.js';
 
-/** Whether two waiting people may be put together (blocks, the partner just left, ...). */
-export type PairPredicate = (a: QueueEntry, b: QueueEntry) => boolean;
+export type { Ticket } from './rules.js';
 
 /**
- * The waiting pool. The skeleton's FIFO queue implements it; the matchmaking engine
- * (interests, widening, several nodes) will implement the same interface.
+ * The waiting pool. One entry per person; `matchFor` finds a partner for one person and removes
+ * both, or changes nothing. The in-process pool implements it; the Redis pool implements the same
+ * rules for several nodes (see redisPool.ts).
  */
 export interface Matchmaker {
-  /** Adds or replaces the person's entry: one entry per person, ever. */
-  enqueue(entry: QueueEntry): void;
+  /** Adds or replaces the person's entry. A replaced entry keeps its place and wait. */
+  enqueue(ticket: Ticket): void;
   remove(userId: string): boolean;
   has(userId: string): boolean;
+  get(userId: string): Ticket | undefined;
   readonly size: number;
-  /** Removes and returns every pair that can be matched now, longest-waiting first. */
-  takePairs(canPair: PairPredicate): Array<[QueueEntry, QueueEntry]>;
+  /** Finds the best compatible partner for this waiting person now, and removes both from the pool. */
+  matchFor(userId: string, now: number): [Ticket, Ticket] | undefined;
+  /** How many wait in this mode and language: the pool the person can be matched from. */
+  poolSize(mode: string, language: string): number;
+  /** The most common interests among people waiting. */
+  topInterests(n: number): Array<{ tag: string; count: number }>;
 }
