@@ -1,0 +1,266 @@
+import type { Redis } from 'ioredis';
+import { pickPartner, sharedInterests, type MatchPolicy, type Ticket } from './rules.js';
+import type { SharedPool } from './sharedPool.js';
+
+/*
+ * Layout under `prefix` (give it a hash tag, e.g. "duet:{pool}:", so every key shares one slot):
+ *   t:<id>                 hash: json (criteria, blocks, recent), joinedAt, mode, lang, tags, v (version)
+ *   q:<mode>:<lang>        zset: id by joinedAt — everyone waiting in that mode and language
+ *   i:<mode>:<lang>:<tag>  zset: id by joinedAt — the same people by interest
+ *   tags                   zset: tag by how many wait with it
+ *   lease                  zset: id by lease expiry; the owning node renews it, a sweep drops the lapsed
+ *   all                    zset: id by joinedAt — the whole pool
+ * Every change to these is one Lua script, so no node ever sees half of one.
+ */
+const LIB = `
+local function unindex(p, id, mode, lang, tags, joinedAt)
+  redis.call('ZREM', p .. 'q:' .. mode .. ':' .. lang, id)
+  for tag in string.gmatch(tags, '[^,]+') do
+    redis.call('ZREM', p .. 'i:' .. mode .. ':' .. lang .. ':' .. tag, id)
+    if tonumber(redis.call('ZINCRBY', p .. 'tags', -1, tag)) <= 0 then redis.call('ZREM', p .. 'tags', tag) end
+  end
+  redis.call('ZREM', p .. 'lease', id)
+  redis.call('ZREM', p .. 'all', id)
+end
+local function drop(p, id)
+  local key = p .. 't:' .. id
+  local f = redis.call('HMGET', key, 'mode', 'lang', 'tags', 'joinedAt')
+  if not f[1] then return 0 end
+  unindex(p, id, f[1], f[2], f[3], f[4])
+  redis.call('DEL', key)
+  return 1
+end
+`;
+
+/** ARGV: prefix, id, json, mode, lang, tags, joinedAt, leaseUntil → { joinedAt, version } */
+const ENQUEUE = `${LIB}
+local p, id = ARGV[1], ARGV[2]
+local key = p .. 't:' .. id
+local old = redis.call('HMGET', key, 'mode', 'lang', 'tags', 'joinedAt', 'v')
+local joinedAt, v = ARGV[7], 1
+if old[1] then
+  joinedAt = old[4]
+  v = tonumber(old[5]) + 1
+  unindex(p, id, old[1], old[2], old[3], old[4])
+end
+local mode, lang, tags = ARGV[4], ARGV[5], ARGV[6]
+redis.call('HSET', key, 'json', ARGV[3], 'joinedAt', joinedAt, 'mode', mode, 'lang', lang, 'tags', tags, 'v', v)
+redis.call('ZADD', p .. 'q:' .. mode .. ':' .. lang, joinedAt, id)
+for tag in string.gmatch(tags, '[^,]+') do
+  redis.call('ZADD', p .. 'i:' .. mode .. ':' .. lang .. ':' .. tag, joinedAt, id)
+  redis.call('ZINCRBY', p .. 'tags', 1, tag)
+end
+redis.call('ZADD', p .. 'lease', ARGV[8], id)
+redis.call('ZADD', p .. 'all', joinedAt, id)
+return { joinedAt, v }
+`;
+
+/** ARGV: prefix, id → 1 when removed */
+const REMOVE = `${LIB}
+return drop(ARGV[1], ARGV[2])
+`;
+
+/**
+ * The atomic claim. ARGV: prefix, idA, versionA, idB, versionB. Both entries must still be there,
+ * unchanged since they were read; then both leave the pool together. 1 on success, 0 otherwise:
+ * of two nodes racing for the same person, exactly one wins.
+ */
+const CLAIM = `${LIB}
+local p = ARGV[1]
+local va = redis.call('HGET', p .. 't:' .. ARGV[2], 'v')
+local vb = redis.call('HGET', p .. 't:' .. ARGV[4], 'v')
+if va ~= ARGV[3] or vb ~= ARGV[5] then return 0 end
+drop(p, ARGV[2])
+drop(p, ARGV[4])
+return 1
+`;
+
+/** ARGV: prefix, now, limit → how many lapsed entries were dropped */
+const SWEEP = `${LIB}
+local p = ARGV[1]
+local ids = redis.call('ZRANGEBYSCORE', p .. 'lease', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do drop(p, id) end
+return #ids
+`;
+
+interface Stored {
+  ticket: Ticket;
+  version: string;
+}
+
+interface TicketJson {
+  mode: string;
+  language: string;
+  region: string | null;
+  interests: string[];
+  blocked: string[];
+  recent: Array<{ userId: string; at: number }>;
+}
+
+export interface RedisPoolOptions {
+  redis: Redis;
+  /** Key prefix, ideally with a hash tag: "duet:{pool}:". */
+  prefix: string;
+  policy: MatchPolicy;
+  /** An entry whose node stops renewing it leaves the pool this long after its last renewal. */
+  leaseMs?: number;
+  /** Candidates read per page, and at most per index, when looking for a partner. */
+  pageSize?: number;
+  scanLimit?: number;
+  /** Claims lost to another node before giving up on this attempt. */
+  maxClaimAttempts?: number;
+}
+
+/**
+ * The shared waiting pool in Redis, for several Duet nodes. Reads happen outside Lua (so the
+ * rules stay in one TypeScript module); the claim is one Lua script that checks both entries'
+ * versions and removes both, so a person is never handed to two partners.
+ */
+export class RedisPool implements SharedPool {
+  readonly #r: Redis;
+  readonly #p: string;
+  readonly #o: Required<Omit<RedisPoolOptions, 'redis' | 'prefix'>>;
+
+  constructor(options: RedisPoolOptions) {
+    this.#r = options.redis;
+    this.#p = options.prefix;
+    this.#o = { leaseMs: 30_000, pageSize: 32, scanLimit: 256, maxClaimAttempts: 5, ...options };
+    this.#r.defineCommand('duetEnqueue', { numberOfKeys: 0, lua: ENQUEUE });
+    this.#r.defineCommand('duetRemove', { numberOfKeys: 0, lua: REMOVE });
+    this.#r.defineCommand('duetClaim', { numberOfKeys: 0, lua: CLAIM });
+    this.#r.defineCommand('duetSweep', { numberOfKeys: 0, lua: SWEEP });
+  }
+
+  async enqueue(t: Ticket, now: number = Date.now()): Promise<void> {
+    for (const tag of t.interests) if (tag.includes(',')) throw new Error('interest tags cannot contain commas');
+    const json: TicketJson = {
+      mode: t.mode,
+      language: t.language,
+      region: t.region ?? null,
+      interests: [...t.interests],
+      blocked: [...t.blocked],
+      recent: [...t.recent],
+    };
+    await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs);
+  }
+
+  async remove(userId: string): Promise<boolean> {
+    return (await this.#cmd('duetRemove', this.#p, userId)) === 1;
+  }
+
+  async has(userId: string): Promise<boolean> {
+    return (await this.#r.exists(`${this.#p}t:${userId}`)) === 1;
+  }
+
+  async get(userId: string): Promise<Ticket | undefined> {
+    return (await this.#read([userId]))[0]?.ticket;
+  }
+
+  size(): Promise<number> {
+    return this.#r.zcard(`${this.#p}all`);
+  }
+
+  poolSize(mode: string, language: string): Promise<number> {
+    return this.#r.zcard(`${this.#p}q:${mode}:${language}`);
+  }
+
+  async topInterests(n: number): Promise<Array<{ tag: string; count: number }>> {
+    const flat = await this.#r.zrevrange(`${this.#p}tags`, 0, n - 1, 'WITHSCORES');
+    const out: Array<{ tag: string; count: number }> = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ tag: flat[i]!, count: Number(flat[i + 1]) });
+    // Same order as the in-process pool: count, then tag.
+    return out.sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1));
+  }
+
+  /** Renews the lease of people this node still holds (call every few seconds). */
+  async renew(userIds: readonly string[], now: number = Date.now()): Promise<void> {
+    if (userIds.length === 0) return;
+    const args = userIds.flatMap((id) => [now + this.#o.leaseMs, id]);
+    await this.#r.zadd(`${this.#p}lease`, 'XX', ...args);
+  }
+
+  /** Drops entries whose lease lapsed (their node crashed); any node may run it. */
+  async sweep(now: number = Date.now(), limit = 1000): Promise<number> {
+    return Number(await this.#cmd('duetSweep', this.#p, now, limit));
+  }
+
+  async matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined> {
+    for (let attempt = 0; attempt < this.#o.maxClaimAttempts; attempt++) {
+      const self = (await this.#read([userId]))[0];
+      if (!self) return undefined;
+      const partner = await this.#findPartner(self.ticket, now);
+      if (!partner) return undefined;
+      const won = await this.#cmd('duetClaim', this.#p, userId, self.version, partner.ticket.userId, partner.version);
+      if (won === 1) {
+        const t = self.ticket;
+        const other = partner.ticket;
+        return other.joinedAt <= t.joinedAt ? [other, t] : [t, other];
+      }
+      // Another node took one of us first (or an entry changed): look again.
+    }
+    return undefined;
+  }
+
+  async #findPartner(t: Ticket, now: number): Promise<Stored | undefined> {
+    const poolSize = await this.poolSize(t.mode, t.language);
+    const indexes = t.interests.map((tag) => `${this.#p}i:${t.mode}:${t.language}:${tag}`);
+    // Someone sharing an interest outranks anyone else, so those indexes are read first.
+    if (indexes.length > 0) {
+      const best = await this.#bestIn(t, indexes, now, poolSize);
+      if (best) return best;
+    }
+    return this.#bestIn(t, [`${this.#p}q:${t.mode}:${t.language}`], now, poolSize);
+  }
+
+  async #bestIn(t: Ticket, keys: string[], now: number, poolSize: number): Promise<Stored | undefined> {
+    const { pageSize, scanLimit, policy } = this.#o;
+    // Nobody can outrank someone sharing all of t's interests in t's region, except someone older,
+    // and candidates arrive oldest first: finding such a person ends the search.
+    const unbeatable = (c: Ticket) => sharedInterests(t, c) === t.interests.length && (t.region === undefined || c.region === t.region);
+    let best: Stored | undefined;
+    const seen = new Set<string>([t.userId]);
+    for (let start = 0; start < scanLimit; start += pageSize) {
+      const pages = await Promise.all(keys.map((k) => this.#r.zrange(k, start, start + pageSize - 1)));
+      if (pages.every((page) => page.length === 0)) break;
+      const fresh = pages.flat().filter((id) => !seen.has(id));
+      for (const id of fresh) seen.add(id);
+      const stored = await this.#read(fresh);
+      const pick = pickPartner(t, [...(best ? [best.ticket] : []), ...stored.map((s) => s.ticket)], now, policy, poolSize);
+      if (pick && pick !== best?.ticket) best = stored.find((s) => s.ticket === pick);
+      if (best && unbeatable(best.ticket)) break;
+    }
+    return best;
+  }
+
+  async #read(ids: string[]): Promise<Stored[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.#r.pipeline();
+    for (const id of ids) pipeline.hmget(`${this.#p}t:${id}`, 'json', 'joinedAt', 'v');
+    const results = (await pipeline.exec()) ?? [];
+    const out: Stored[] = [];
+    results.forEach(([err, value], i) => {
+      if (err) throw err;
+      const [json, joinedAt, v] = value as [string | null, string | null, string | null];
+      if (json === null || joinedAt === null || v === null) return; // claimed or removed meanwhile
+      const j = JSON.parse(json) as TicketJson;
+      out.push({
+        version: v,
+        ticket: {
+          userId: ids[i]!,
+          mode: j.mode,
+          language: j.language,
+          region: j.region ?? undefined,
+          interests: j.interests,
+          joinedAt: Number(joinedAt),
+          blocked: new Set(j.blocked),
+          recent: j.recent,
+        },
+      });
+    });
+    return out;
+  }
+
+  #cmd(name: string, ...args: Array<string | number>): Promise<unknown> {
+    return (this.#r as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(...args);
+  }
+}
