@@ -2,6 +2,7 @@ import {
   PROTOCOL_VERSION,
   serverMessageSchema,
   type ClientMessage,
+  type ClientMessageOf,
   type ReportReason,
   type ServerMessage,
   type ServerMessageOf,
@@ -10,7 +11,22 @@ import { TypedEmitter } from './emitter.js';
 import { openCamera } from './media.js';
 import { PeerSession } from './peer.js';
 import { connectionInfoOf, sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
-import type { CallEnd, CallState, ClientEvents, ConnectionStatus } from './types.js';
+import type { CallEnd, CallState, ClientEvents, ConnectionStatus, Presence } from './types.js';
+
+export interface StartOptions {
+  interests?: string[];
+  /** Language to talk in (e.g. "en"); defaults to the browser's. */
+  language?: string;
+  region?: string;
+  /** One of the server's modes; defaults to the server's first. */
+  mode?: string;
+}
+
+/** The browser's primary language subtag, when it is one the protocol accepts. */
+export function browserLanguage(): string | undefined {
+  const tag = (globalThis.navigator?.language ?? '').toLowerCase().split('-')[0] ?? '';
+  return /^[a-z]{2,3}$/.test(tag) ? tag : undefined;
+}
 
 export interface DuetClientOptions {
   /** Origin of the Duet server; defaults to the page's own. */
@@ -52,11 +68,11 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #localStream: MediaStream | null = null;
   #remoteStream: MediaStream | null = null;
   #lastEnd: CallEnd | null = null;
-  #presence = { online: 0, waiting: 0 };
+  #presence: Presence = { online: 0, waiting: 0, topInterests: [] };
   #connection: ConnectionStatus = 'closed';
   /** True between start() and stop(): after a dropped connection we rejoin the queue. */
   #wantsToMeet = false;
-  #interests: string[] = [];
+  #criteria: StartOptions = {};
   #closedByUser = false;
   #reconnectAttempt = 0;
   #welcomed: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -84,7 +100,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   get rulesAccepted(): boolean {
     return this.#rulesAccepted;
   }
-  get presence(): { online: number; waiting: number } {
+  get presence(): Presence {
     return this.#presence;
   }
   get connection(): ConnectionStatus {
@@ -143,11 +159,17 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   }
 
   /** Join the queue to meet someone. */
-  start(options: { interests?: string[] } = {}): void {
+  start(options: StartOptions = {}): void {
     if (!this.#localStream) throw new Error('Call openMedia() before start().');
     this.#wantsToMeet = true;
-    this.#interests = options.interests ?? [];
-    this.#send(this.#interests.length > 0 ? { type: 'join', interests: this.#interests } : { type: 'join' });
+    this.#criteria = options;
+    const message: ClientMessageOf<'join'> = { type: 'join' };
+    if (options.interests && options.interests.length > 0) message.interests = options.interests;
+    const language = options.language ?? browserLanguage();
+    if (language) message.language = language;
+    if (options.region) message.region = options.region;
+    if (options.mode) message.mode = options.mode;
+    this.#send(message);
   }
 
   /** Skip the current person and meet someone new. */
@@ -245,17 +267,21 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         this.#userId = m.userId;
         this.#reconnectAttempt = 0;
         this.#setConnection('open');
-        this.#setPresence({ online: m.online, waiting: this.#presence.waiting });
+        this.#setPresence({ ...this.#presence, online: m.online });
         this.#welcomed?.resolve();
         this.#welcomed = undefined;
         if (this.#localStream) this.#reportCamera();
-        if (this.#wantsToMeet && this.#localStream) this.start({ interests: this.#interests });
+        if (this.#wantsToMeet && this.#localStream) this.start(this.#criteria);
         return;
       case 'presence':
-        return this.#setPresence({ online: m.online, waiting: m.waiting });
+        return this.#setPresence({ online: m.online, waiting: m.waiting, topInterests: m.topInterests ?? [] });
       case 'queued':
-        this.#setPresence({ online: this.#presence.online, waiting: m.waiting });
+        this.#setPresence({ ...this.#presence, waiting: m.waiting });
         if (!this.#callId) this.#setState('waiting');
+        this.emit('queue', { waiting: m.waiting, estimatedWaitMs: m.estimatedWaitMs ?? null });
+        return;
+      case 'widened':
+        this.emit('widened', { stage: m.stage, interests: m.interests ?? [] });
         return;
       case 'idle':
         if (!this.#callId) this.#setState('idle');
@@ -411,7 +437,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     this.emit('connection', status);
   }
 
-  #setPresence(p: { online: number; waiting: number }): void {
+  #setPresence(p: Presence): void {
     this.#presence = p;
     this.emit('presence', p);
   }

@@ -33,9 +33,20 @@ export interface DuetErrorEvent {
   message: string;
 }
 
+export interface Presence {
+  online: number;
+  waiting: number;
+  /** The most common interests among people waiting right now. */
+  topInterests: Array<{ tag: string; count: number }>;
+}
+
 export interface ClientEvents extends Record<string, unknown> {
   state: StateChange;
-  presence: { online: number; waiting: number };
+  presence: Presence;
+  /** While waiting: an honest estimate from recent matches, null when there is nothing to go on. */
+  queue: { waiting: number; estimatedWaitMs: number | null };
+  /** Matching was widened: interests became a preference, or region was dropped. */
+  widened: { stage: 'interests' | 'region'; interests: string[] };
   connection: ConnectionStatus;
   remoteStream: MediaStream | null;
   chat: ChatMessage;
