@@ -372,3 +372,76 @@ describe('Lobby invariants under random operations', () => {
     );
   });
 });
+
+describe('Lobby matching criteria and the empty room', () => {
+  it('widens on time, tells the person, and then matches across interests and regions', () => {
+    const t = setup();
+    t.connect('chess', 'music');
+    t.lobby.join('chess', { interests: ['chess'], region: 'eu' });
+    t.lobby.join('music', { interests: ['music'], region: 'us' });
+    expect(t.lobby.activeCalls).toBe(0);
+    t.clock.advance(DEFAULT_POLICY.interestsRequiredMs);
+    expect(t.last('chess', 'widened')).toEqual({ type: 'widened', stage: 'interests', interests: ['chess'] });
+    expect(t.lobby.activeCalls).toBe(0); // regions still differ
+    t.clock.advance(DEFAULT_POLICY.regionRequiredMs - DEFAULT_POLICY.interestsRequiredMs);
+    expect(t.last('chess', 'widened')).toEqual({ type: 'widened', stage: 'region' });
+    expect(t.lobby.callOf('chess')?.partnerOf('chess')).toBe('music');
+  });
+
+  it('matches people who share an interest at once, ahead of someone who waited longer', () => {
+    const t = setup();
+    t.connect('old', 'a', 'b');
+    t.lobby.join('old');
+    t.clock.advance(5_000);
+    t.lobby.join('a', { interests: ['chess'] });
+    expect(t.lobby.activeCalls).toBe(0); // a insists on chess for now
+    t.lobby.join('b', { interests: ['go', 'chess'] });
+    expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('b');
+    expect(t.lobby.statusOf('old')).toBe('waiting');
+  });
+
+  it('keeps modes and languages apart and refuses a mode the server does not offer', () => {
+    const t = setup();
+    t.connect('en', 'fr');
+    t.lobby.join('en', { language: 'en' });
+    t.lobby.join('fr', { language: 'fr' });
+    t.clock.advance(120_000);
+    expect(t.lobby.activeCalls).toBe(0);
+    expectCode(() => t.lobby.join('en', { mode: 'casino' }), 'invalid_message');
+  });
+
+  it('in a tiny pool, lets two people who skipped each other meet again after a wait, but never a blocked pair', () => {
+    const t = setup();
+    t.connect('a', 'b');
+    t.lobby.join('a');
+    t.lobby.join('b');
+    t.lobby.next('a');
+    expect(t.lobby.activeCalls).toBe(0);
+    t.clock.advance(DEFAULT_POLICY.relaxRecentAfterMs);
+    expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('b');
+    const { callId } = t.last('a', 'matched')!;
+    t.lobby.block('b', callId);
+    t.clock.advance(10 * DEFAULT_POLICY.relaxRecentAfterMs);
+    expect(t.lobby.activeCalls).toBe(0);
+  });
+
+  it('estimates the wait honestly: unknown with nothing to go on, the median of recent waits otherwise', () => {
+    const t = setup();
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a');
+    expect(t.last('a', 'queued')?.estimatedWaitMs).toBeNull();
+    t.clock.advance(4_000);
+    t.lobby.join('b'); // waits: a 4 s, b 0 s
+    t.lobby.join('c');
+    expect(t.last('c', 'queued')?.estimatedWaitMs).toBe(4_000);
+  });
+
+  it('pushes the most common interests among people waiting', () => {
+    const t = setup();
+    t.connect('a', 'b', 'c');
+    t.lobby.join('a', { interests: ['music', 'art'] });
+    t.lobby.join('b', { interests: ['music'], language: 'fr' });
+    t.clock.advance(1_000);
+    expect(t.last('c', 'presence')?.topInterests).toEqual([{ tag: 'music', count: 2 }, { tag: 'art', count: 1 }]);
+  });
+});
