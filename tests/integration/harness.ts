@@ -272,6 +272,8 @@ export class TestServer {
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
         LOG_LEVEL: 'silent',
+        // Test servers run side by side: none starts its own relay unless a test asks for one.
+        TURN_MODE: 'off',
         // Requests name their own client address (see `request`), as they would behind a proxy.
         TRUST_PROXY: 'true',
         ...options.env,

@@ -20,6 +20,8 @@ export interface StartOptions {
   region?: string;
   /** One of the server's modes; defaults to the server's first. */
   mode?: string;
+  /** IP privacy: media only through the relay, so the partner never learns this person's address. */
+  privacy?: boolean;
 }
 
 /** The browser's primary language subtag, when it is one the protocol accepts. */
@@ -169,6 +171,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     if (language) message.language = language;
     if (options.region) message.region = options.region;
     if (options.mode) message.mode = options.mode;
+    if (options.privacy) message.privacy = true;
     this.#send(message);
   }
 
@@ -328,6 +331,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     this.#lastEnd = null;
     this.#peer = new PeerSession({
       iceServers: m.iceServers,
+      ...(m.iceTransportPolicy ? { iceTransportPolicy: m.iceTransportPolicy } : {}),
       polite: m.role === 'answerer',
       localStream,
       sendSignal: (s) => {

@@ -7,6 +7,8 @@ export interface SignalPayload {
 
 export interface PeerOptions {
   iceServers: IceServer[];
+  /** 'relay' keeps every address private: only relay candidates are gathered. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** The answerer is the polite peer: it yields when offers collide. */
   polite: boolean;
   localStream: MediaStream;
@@ -34,7 +36,7 @@ export class PeerSession {
 
   constructor(options: PeerOptions) {
     this.#o = options;
-    this.pc = new RTCPeerConnection({ iceServers: options.iceServers, bundlePolicy: 'max-bundle' });
+    this.pc = new RTCPeerConnection({ iceServers: options.iceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all', bundlePolicy: 'max-bundle' });
     this.pc.onnegotiationneeded = () => void this.#negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.#o.sendSignal({ candidate: candidate.toJSON() });

@@ -48,6 +48,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     region: z.string().regex(/^[a-z0-9-]{1,16}$/).optional(),
     /** Operator-defined mode, e.g. "chat", "language-exchange", "advice"; must be one the server offers. */
     mode: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
+    /** IP privacy: media only through the relay, so the partner never learns this person's address. */
+    privacy: z.boolean().optional(),
   }),
   z.strictObject({ type: z.literal('next') }),
   z.strictObject({ type: z.literal('leave') }),
@@ -114,6 +116,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** The offerer makes the first offer and is the impolite peer in perfect negotiation. */
     role: z.enum(['offerer', 'answerer']),
     iceServers: z.array(iceServerSchema),
+    /** 'relay' when either person (or the operator) asked for IP privacy. */
+    iceTransportPolicy: z.enum(['all', 'relay']).optional(),
     connectTimeoutMs: z.number().int(),
   }),
   z.strictObject({

@@ -14,7 +14,7 @@ describe('HTTP edge', () => {
     const webDir = path.join(dir, 'web');
     fs.mkdirSync(webDir);
     fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Duet</title>');
-    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', SESSION_RATE_LIMIT: '3', WEB_DIR: webDir });
+    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', SESSION_RATE_LIMIT: '3', WEB_DIR: webDir, TURN_MODE: 'off' });
     duet = await createDuetServer(config, { sqliteFile: ':memory:' });
   });
 
@@ -60,6 +60,14 @@ describe('HTTP edge', () => {
 
   it('reports health', async () => {
     const res = await duet.app.inject({ method: 'GET', url: '/healthz' });
-    expect(res.json()).toEqual({ status: 'ok', storage: 'sqlite', online: 0, waiting: 0, calls: 0 });
+    expect(res.json()).toEqual({
+      status: 'ok',
+      storage: 'sqlite',
+      relay: { mode: 'off', state: 'off' },
+      warnings: ['No TURN relay: some calls cannot connect.'],
+      online: 0,
+      waiting: 0,
+      calls: 0,
+    });
   });
 });

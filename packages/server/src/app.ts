@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import { ERRORS, type IceServer } from '@duet/protocol';
+import { ERRORS } from '@duet/protocol';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CallRecords } from './calls/recorder.js';
@@ -24,6 +24,7 @@ import { Insights } from './telemetry/insights.js';
 import { DuetMetrics } from './telemetry/metrics.js';
 import { QualityRecorder } from './telemetry/quality.js';
 import { pruneTelemetry } from './telemetry/retention.js';
+import { Relay } from './relay/relay.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -80,7 +81,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const users = new UserRepository(storage.db);
   const safety = new SafetyRepository(storage.db);
   const tokens = new TokenIssuer(secret);
-  const iceServers: IceServer[] = config.stunUrls.length > 0 ? [{ urls: [...config.stunUrls] }] : [];
+  const relay = new Relay(config, log);
+  await relay.start();
 
   const lobby = new Lobby({
     matchmaker: new MemoryPool(config.matchPolicy),
@@ -91,7 +93,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     connectTimeoutMs: config.connectTimeoutMs,
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
-    iceServersFor: () => iceServers,
+    iceServersFor: (userId) => relay.iceServersFor(userId, clock.now()),
+    relay: { available: relay.available, relayOnly: config.relayOnly },
     safety: {
       block: (blocker, blocked, callId) => writes.track('block', safety.block(blocker, blocked, callId, clock.now())),
       report: (r) => writes.track('report', safety.report({ ...r, now: clock.now() })),
@@ -161,7 +164,16 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
 
   let closing = false;
   app.get('/healthz', async (_req, reply) => {
-    const body = { status: closing ? 'shutting_down' : 'ok', storage: storage.kind, online: lobby.online, waiting: lobby.waiting, calls: lobby.activeCalls };
+    const r = relay.status();
+    const body = {
+      status: closing ? 'shutting_down' : 'ok',
+      storage: storage.kind,
+      relay: { mode: r.mode, state: r.state },
+      ...(r.warning ? { warnings: [r.warning] } : {}),
+      online: lobby.online,
+      waiting: lobby.waiting,
+      calls: lobby.activeCalls,
+    };
     return reply.code(closing ? 503 : 200).send(body);
   });
 
@@ -184,6 +196,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
       await app.close();
       await writes.flush();
       await storage.close();
+      await relay.stop();
       log.info('shut down');
     })());
 

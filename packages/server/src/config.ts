@@ -29,6 +29,33 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   QUALITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  TURN_MODE: z.enum(['auto', 'managed', 'external', 'off']).default('auto'),
+  TURN_BINARY: z.string().default('turnserver'),
+  TURN_SECRET: z.string().min(32, 'TURN_SECRET must be at least 32 characters').optional(),
+  TURN_URLS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^turns?:/, 'TURN_URLS entries start with turn: or turns:'))),
+  TURN_HOST: z.string().optional(),
+  TURN_PORT: z.coerce.number().int().min(1).max(65535).default(3478),
+  TURN_TLS_PORT: z.coerce.number().int().min(1).max(65535).default(5349),
+  TURN_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(49160),
+  TURN_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
+  TURN_LISTEN_IPS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  TURN_ALLOWED_PEER_IPS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  TURN_ALLOW_LOOPBACK_PEERS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  TURN_CREDENTIAL_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3_600),
+  TURN_USER_QUOTA: z.coerce.number().int().min(1).max(1000).default(12),
+  TURN_TOTAL_QUOTA: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
+  TURN_MAX_BPS: z.coerce.number().int().min(10_000).max(1e9).default(500_000),
+  RELAY_ONLY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   MATCH_MODES: z
     .string()
     .default('chat')
@@ -62,6 +89,28 @@ export interface Config {
   /** Bearer token for the console's APIs; the console is off without one. */
   readonly adminToken: string | undefined;
   readonly retention: { readonly qualityDays: number; readonly callDays: number };
+  readonly turn: {
+    readonly mode: 'auto' | 'managed' | 'external' | 'off';
+    readonly binary: string;
+    readonly secret: string | undefined;
+    readonly urls: readonly string[];
+    /** Host or IP browsers use to reach the managed relay. */
+    readonly host: string;
+    readonly port: number;
+    readonly tlsPort: number;
+    readonly minPort: number;
+    readonly maxPort: number;
+    readonly listenIps: readonly string[];
+    readonly allowedPeerIps: readonly string[];
+    readonly allowLoopbackPeers: boolean;
+    readonly credentialTtlSeconds: number;
+    readonly userQuota: number;
+    readonly totalQuota: number;
+    readonly maxBytesPerSecond: number;
+    readonly realm: string;
+  };
+  /** IP privacy for everyone: media only through the relay, so nobody learns the other's address. */
+  readonly relayOnly: boolean;
   /** Modes people may choose (the first is the default). */
   readonly modes: readonly string[];
   readonly matchPolicy: MatchPolicy;
@@ -79,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.TURN_MODE === 'external' && (!e.TURN_SECRET || e.TURN_URLS.length === 0)) {
+    throw new ConfigError('Invalid configuration:\n  TURN_MODE=external needs TURN_URLS and TURN_SECRET (the relay fleet\'s static-auth-secret)');
+  }
+  if (e.TURN_MIN_PORT > e.TURN_MAX_PORT) throw new ConfigError('Invalid configuration:\n  TURN_MIN_PORT must not exceed TURN_MAX_PORT');
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }
@@ -99,6 +152,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     sessionRateLimit: e.SESSION_RATE_LIMIT,
     adminToken: e.ADMIN_TOKEN,
     retention: Object.freeze({ qualityDays: e.QUALITY_RETENTION_DAYS, callDays: e.CALL_RETENTION_DAYS }),
+    turn: Object.freeze({
+      mode: e.TURN_MODE,
+      binary: e.TURN_BINARY,
+      secret: e.TURN_SECRET,
+      urls: Object.freeze([...e.TURN_URLS]),
+      host: e.TURN_HOST ?? (e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST),
+      port: e.TURN_PORT,
+      tlsPort: e.TURN_TLS_PORT,
+      minPort: e.TURN_MIN_PORT,
+      maxPort: e.TURN_MAX_PORT,
+      listenIps: Object.freeze([...e.TURN_LISTEN_IPS]),
+      allowedPeerIps: Object.freeze([...e.TURN_ALLOWED_PEER_IPS]),
+      allowLoopbackPeers: e.TURN_ALLOW_LOOPBACK_PEERS,
+      credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_S,
+      userQuota: e.TURN_USER_QUOTA,
+      totalQuota: e.TURN_TOTAL_QUOTA,
+      maxBytesPerSecond: e.TURN_MAX_BPS,
+      realm: 'duet',
+    }),
+    relayOnly: e.RELAY_ONLY,
     modes: Object.freeze([...e.MATCH_MODES]),
     matchPolicy: Object.freeze({
       interestsRequiredMs: e.MATCH_INTERESTS_WAIT_MS,

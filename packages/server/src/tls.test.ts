@@ -27,7 +27,7 @@ describe('HTTPS and WSS with a configured certificate', () => {
       '-addext', 'subjectAltName=IP:127.0.0.1',
     ], { stdio: 'ignore' });
     ca = fs.readFileSync(cert);
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'silent', TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'silent', TURN_MODE: 'off', TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
     duet = await createDuetServer(config, { sqliteFile: ':memory:' });
     base = new URL(await duet.listen());
   });

@@ -23,6 +23,8 @@ export class Call {
   readonly at: { matched: number; connecting?: number; connected?: number; ended?: number };
   #endReason: EndReason | undefined;
   #endedBy: string | null = null;
+  /** Media must go through the relay (IP privacy); set once when the call starts. */
+  relayOnly = false;
   /** Users whose browser reported its peer connection as connected. */
   readonly #peerConnected = new Set<string>();
 

@@ -5,7 +5,7 @@ import { DuetError } from '../errors.js';
 import { MemoryPool } from '../matchmaking/memoryPool.js';
 import { DEFAULT_POLICY } from '../matchmaking/rules.js';
 import { FakeClock } from '../testing/fakeClock.js';
-import { Lobby } from './lobby.js';
+import { Lobby, isRelayCandidate, relayOnlySdp } from './lobby.js';
 
 const CONNECT_TIMEOUT = 15_000;
 
@@ -443,5 +443,20 @@ describe('Lobby matching criteria and the empty room', () => {
     t.lobby.join('b', { interests: ['music'], language: 'fr' });
     t.clock.advance(1_000);
     expect(t.last('c', 'presence')?.topInterests).toEqual([{ tag: 'music', count: 2 }, { tag: 'art', count: 1 }]);
+  });
+});
+
+describe('IP privacy', () => {
+  it('refuses privacy without a relay, and makes calls relay-only when either person asks', () => {
+    const t = setup();
+    t.connect('a', 'b');
+    expectCode(() => t.lobby.join('a', { privacy: true }), 'relay_unavailable');
+  });
+
+  it('strips every non-relay candidate from a relay-only call, from SDP and trickle alike', () => {
+    const sdp = ['v=0', 'a=candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host', 'a=candidate:2 1 udp 1686052607 198.51.100.7 50001 typ srflx raddr 192.168.1.20 rport 50000', 'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001', 'a=end-of-candidates'].join('\r\n');
+    expect(relayOnlySdp(sdp).split('\r\n')).toEqual(['v=0', 'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001', 'a=end-of-candidates']);
+    expect(isRelayCandidate('candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host')).toBe(false);
+    expect(isRelayCandidate('candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 0.0.0.0 rport 0')).toBe(true);
   });
 });

@@ -40,9 +40,11 @@ export interface MatchCriteria {
   language: string;
   region: string | undefined;
   mode: string;
+  /** Relay-only media for this person's calls (not a matching criterion: anyone may be their partner). */
+  privacy: boolean;
 }
 
-export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat' });
+export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat', privacy: false });
 
 /** What the lobby needs from safety storage; writes happen in the background. */
 export interface SafetyPort {
@@ -58,6 +60,8 @@ export interface LobbyOptions {
   /** Delivers a message to a connected person; the lobby never touches sockets. */
   send: (userId: string, message: ServerMessage) => void;
   iceServersFor: (userId: string, callId: string) => IceServer[];
+  /** Whether a relay exists (IP privacy needs one), and whether the operator made every call relay-only. */
+  relay?: { available: boolean; relayOnly: boolean };
   connectTimeoutMs: number;
   /** The matching rules' timings and exclusions (the pool applies them; the lobby widens on time). */
   policy: MatchPolicy;
@@ -95,7 +99,7 @@ export class Lobby {
   #closed = false;
 
   constructor(options: LobbyOptions) {
-    this.#o = { presenceIntervalMs: 1000, chatPerSecond: 1, chatBurst: 5, modes: ['chat'], ...options };
+    this.#o = { presenceIntervalMs: 1000, chatPerSecond: 1, chatBurst: 5, modes: ['chat'], relay: { available: false, relayOnly: false }, ...options };
   }
 
   get online(): number {
@@ -160,11 +164,14 @@ export class Lobby {
     if (p.status === 'in_call') throw new DuetError('out_of_turn', 'You are in a call; use next to move on.');
     const mode = criteria.mode ?? p.criteria.mode;
     if (!this.#o.modes.includes(mode)) throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
+    const privacy = criteria.privacy ?? false;
+    if (privacy && !this.#o.relay.available) throw new DuetError('relay_unavailable');
     p.criteria = {
       interests: criteria.interests ?? [],
       language: criteria.language ?? p.criteria.language,
       region: criteria.region,
       mode,
+      privacy,
     };
     this.#enqueue(p);
     this.#tryMatch(p);
@@ -201,8 +208,12 @@ export class Lobby {
       this.observer.emit('call:connecting', call);
     }
     const relay: ServerMessage = { type: 'signal', callId: call.id };
-    if (m.description !== undefined) relay.description = m.description;
-    if (m.candidate !== undefined) relay.candidate = m.candidate;
+    if (m.description !== undefined) relay.description = call.relayOnly && m.description.sdp !== undefined ? { ...m.description, sdp: relayOnlySdp(m.description.sdp) } : m.description;
+    if (m.candidate !== undefined) {
+      // Defence in depth for IP privacy: even a modified client cannot leak an address to the partner.
+      if (call.relayOnly && m.candidate !== null && !isRelayCandidate(m.candidate.candidate)) return;
+      relay.candidate = m.candidate;
+    }
     this.#o.send(call.partnerOf(userId), relay);
   }
 
@@ -380,7 +391,13 @@ export class Lobby {
     );
     pa.log.info({ callId: call.id, partnerId: bId, waitedMs: now - a.joinedAt }, 'matched');
     pb.log.info({ callId: call.id, partnerId: aId, waitedMs: now - b.joinedAt }, 'matched');
-    const base = { type: 'matched', callId: call.id, connectTimeoutMs: this.#o.connectTimeoutMs } as const;
+    call.relayOnly = this.#o.relay.relayOnly || pa.criteria.privacy || pb.criteria.privacy;
+    const base = {
+      type: 'matched',
+      callId: call.id,
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+      ...(call.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
+    } as const;
     this.#o.send(aId, { ...base, role: 'offerer', iceServers: this.#o.iceServersFor(aId, call.id) });
     this.#o.send(bId, { ...base, role: 'answerer', iceServers: this.#o.iceServersFor(bId, call.id) });
     this.observer.emit('call:matched', call);
@@ -431,4 +448,17 @@ export class Lobby {
       for (const p of this.#participants.values()) this.#o.send(p.userId, message);
     });
   }
+}
+
+/** An ICE candidate line whose type is relay (`... typ relay ...`); end-of-candidates counts as harmless. */
+export function isRelayCandidate(candidate: string): boolean {
+  return candidate === '' || /\btyp relay\b/.test(candidate);
+}
+
+/** The SDP with every non-relay candidate line removed. */
+export function relayOnlySdp(sdp: string): string {
+  return sdp
+    .split(/\r\n/)
+    .filter((line) => !line.startsWith('a=candidate:') || isRelayCandidate(line))
+    .join('\r\n');
 }

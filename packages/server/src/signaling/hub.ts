@@ -224,7 +224,7 @@ class Connection {
       case 'hello':
         throw new DuetError('already_authenticated');
       case 'join':
-        return lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode });
+        return lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode, privacy: m.privacy });
       case 'next':
         return lobby.next(userId);
       case 'leave':

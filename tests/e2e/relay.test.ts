@@ -1,0 +1,72 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectFramesDecoded, getReady, inboundMedia, launchBrowser, openPerson, startServer, waitForState, type RunningServer } from './harness.js';
+
+/**
+ * A real relayed call: Duet starts and supervises coturn (managed mode), hands each browser its own
+ * TURN credentials, and with IP privacy on the browsers gather only relay candidates. On one machine
+ * the relay's peers are loopback addresses, which production denies; the test allows them.
+ */
+let server: RunningServer;
+let browser: Browser;
+const port = 30_000 + Math.floor(Math.random() * 20_000);
+
+beforeAll(async () => {
+  server = await startServer({
+    TURN_MODE: 'managed',
+    TURN_PORT: String(port),
+    TURN_MIN_PORT: String(port + 1),
+    TURN_MAX_PORT: String(port + 60),
+    TURN_LISTEN_IPS: '127.0.0.1',
+    TURN_HOST: '127.0.0.1',
+    TURN_ALLOW_LOOPBACK_PEERS: 'true',
+    RELAY_ONLY: 'true',
+  });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('relay (managed coturn) and IP privacy', () => {
+  it('connects two browsers through TURN, and neither learns any address but the relay’s', async () => {
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { relay: { mode: string; state: string } };
+    expect(health.relay).toEqual({ mode: 'managed', state: 'running' });
+
+    const alice = await openPerson(browser, server.url);
+    const bob = await openPerson(browser, server.url);
+    await Promise.all([getReady(alice.page), getReady(bob.page)]);
+    await alice.page.getByTestId('start').click();
+    await waitForState(alice.page, 'waiting');
+    await bob.page.getByTestId('start').click();
+    const pressed = performance.now();
+    await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
+    console.log(`[e2e] relayed call: Start (both pressed) -> connected: ${Math.round(performance.now() - pressed)} ms`);
+
+    for (const person of [alice, bob]) {
+      const media = await expectFramesDecoded(person.page);
+      expect(media.localCandidateType).toBe('relay');
+      // Everything the partner told this browser about itself is a relay address.
+      const remote = await person.page.evaluate(async () => {
+        const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+        const pc = pcs[pcs.length - 1]!;
+        const types: string[] = [];
+        (await pc.getStats()).forEach((s: { type: string; candidateType?: string }) => {
+          if (s.type === 'remote-candidate' && s.candidateType) types.push(s.candidateType);
+        });
+        const sdpTypes = [...(pc.remoteDescription?.sdp ?? '').matchAll(/typ (\w+)/g)].map((m) => m[1]);
+        return { types, sdpTypes, policy: pc.getConfiguration().iceTransportPolicy };
+      });
+      expect(remote.policy).toBe('relay');
+      expect(remote.types.length).toBeGreaterThan(0);
+      expect(new Set([...remote.types, ...remote.sdpTypes])).toEqual(new Set(['relay']));
+    }
+    expect((await inboundMedia(alice.page)).audioPacketsReceived).toBeGreaterThan(0);
+    for (const p of [alice, bob]) {
+      expect(p.errors).toEqual([]);
+      await p.context.close();
+    }
+  });
+});
