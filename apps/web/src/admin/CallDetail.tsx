@@ -148,7 +148,7 @@ function QualityChart({ call }: { call: CallDetail }) {
         borderDash: dashed ? [5, 4] : [],
         pointRadius: mine.length > 60 ? 0 : 2.5,
         pointHoverRadius: 4,
-        tension: 0.25,
+        cubicInterpolationMode: 'monotone' as const,
         spanGaps: true,
       });
       datasets.push(
@@ -165,9 +165,10 @@ function QualityChart({ call }: { call: CallDetail }) {
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: {
           x: { type: 'linear', ticks: { callback: (v) => clock(Number(v)), maxRotation: 0 }, title: { display: true, text: 'since connected' } },
-          ms: { type: 'linear', position: 'left', stack: 'q', stackWeight: 2, beginAtZero: true, offset: true, title: { display: true, text: 'ms' } },
+          // Stacked axes are laid out bottom-up: the first declared is the lowest panel.
+          kbps: { type: 'linear', position: 'left', stack: 'q', stackWeight: 1.5, beginAtZero: true, offset: true, title: { display: true, text: 'inbound kbps' } },
           loss: { type: 'linear', position: 'left', stack: 'q', stackWeight: 1, beginAtZero: true, suggestedMax: 5, offset: true, title: { display: true, text: 'loss %' } },
-          kbps: { type: 'linear', position: 'left', stack: 'q', stackWeight: 1.5, beginAtZero: true, offset: true, title: { display: true, text: 'kbps' } },
+          ms: { type: 'linear', position: 'left', stack: 'q', stackWeight: 2, beginAtZero: true, offset: true, title: { display: true, text: 'delay ms' } },
         },
         plugins: {
           legend: { display: false },

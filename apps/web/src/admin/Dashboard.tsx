@@ -2,7 +2,7 @@ import { FUNNEL_STEPS, type InsightsResponse } from '@duet/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { AdminApiError, isAbort, type AdminApi } from './api.js';
 import { CallDetailDialog } from './CallDetail.js';
-import { count, dateTime, dayLabel, FUNNEL_LABELS, ms, pct } from './format.js';
+import { count, counted, dateTime, dayLabel, FUNNEL_LABELS, ms, pct } from './format.js';
 import { CallsChart, DurationsChart, ReasonsChart, SuccessChart } from './InsightCharts.js';
 import { Brand, Card, EmptyState, Spinner, Tile } from './parts.js';
 import { RANGE_KEYS, RANGES, rangeFor, type RangeKey } from './ranges.js';
@@ -162,7 +162,7 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
           label="Calls"
           testId="tile-calls"
           value={count(totals.calls)}
-          sub={`${count(totals.connected)} connected · ${count(totals.iceFailed)} failed · ${count(totals.abandoned)} abandoned`}
+          sub={[`${count(totals.connected)} connected`, `${count(totals.iceFailed)} failed`, totals.abandoned > 0 ? `${count(totals.abandoned)} abandoned` : null].filter(Boolean).join(' · ')}
         />
         <Tile
           label="Connection success"
@@ -171,18 +171,23 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
           tone={totals.successRate === null ? undefined : totals.successRate >= 0.95 ? 'ok' : totals.successRate >= 0.85 ? 'warn' : 'bad'}
           sub={totals.successRate === null ? 'no call connected or failed' : `${count(totals.connected)} of ${count(totals.connected + totals.iceFailed)} that tried`}
         />
-        <Tile label="Time to match" testId="tile-match" value={<Pair p50={data.timeToMatchMs.p50} p95={data.timeToMatchMs.p95} />} sub={`${count(data.timeToMatchMs.count)} matches`} />
+        <Tile
+          label="Time to match"
+          testId="tile-match"
+          value={<P50 v={data.timeToMatchMs.p50} />}
+          sub={`p95 ${ms(data.timeToMatchMs.p95)} · ${counted(data.timeToMatchMs.count, 'match', 'matches')}`}
+        />
         <Tile
           label="Time to connect"
           testId="tile-connect"
-          value={<Pair p50={data.timeToConnectMs.p50} p95={data.timeToConnectMs.p95} />}
-          sub={`${count(data.timeToConnectMs.count)} connections`}
+          value={<P50 v={data.timeToConnectMs.p50} />}
+          sub={`p95 ${ms(data.timeToConnectMs.p95)} · ${counted(data.timeToConnectMs.count, 'connection')}`}
         />
         <Tile
           label="Relayed (TURN)"
           testId="tile-relay"
           value={pct(totals.relayShare)}
-          sub={relayedCalls === null ? 'no connected calls' : `${count(relayedCalls)} of ${count(totals.connected)} connected calls`}
+          sub={relayedCalls === null ? 'no connected calls' : `${count(relayedCalls)} of ${counted(totals.connected, 'connected call')}`}
         />
       </section>
 
@@ -206,7 +211,7 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
       {totals.calls > 0 && (
         <Card
           title="Worst calls"
-          hint="connected calls with the worst quality, worst first — open one for its timeline"
+          hint="connected calls by quality penalty, worst first — open one for its timeline"
           empty={data.worstCalls.length === 0 ? (totals.connected === 0 ? 'No connected calls in this range yet' : 'No quality data for these calls yet') : null}
           className="wide"
         >
@@ -217,19 +222,12 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
   );
 }
 
-function Pair({ p50, p95 }: { p50: number | null; p95: number | null }) {
-  if (p50 === null && p95 === null) return <>—</>;
+function P50({ v }: { v: number | null }) {
   return (
-    <span className="pair">
-      <span>
-        {ms(p50)}
-        <small>p50</small>
-      </span>
-      <span className="pair-2">
-        {ms(p95)}
-        <small>p95</small>
-      </span>
-    </span>
+    <>
+      {ms(v)}
+      {v !== null && <small className="unit">p50</small>}
+    </>
   );
 }
 

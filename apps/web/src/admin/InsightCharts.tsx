@@ -22,11 +22,11 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
             label: 'Success rate',
             data: series.map((p) => (p.successRate === null ? null : p.successRate * 100)),
             borderColor: COLORS.ok,
-            backgroundColor: alpha(COLORS.ok, 0.12),
-            fill: 'origin',
+            backgroundColor: COLORS.ok,
             tension: 0.3,
             spanGaps: true,
-            pointRadius: series.length > 40 ? 0 : 3,
+            // Hours without calls are gaps, so a lone bucket must still show as a visible dot.
+            pointRadius: series.length > 40 ? 2 : 4,
             pointHoverRadius: 5,
             pointBackgroundColor: COLORS.ok,
             borderWidth: 2,
@@ -117,7 +117,8 @@ export function DurationsChart({ durations }: { durations: InsightsResponse['dur
         datasets: [{ label: 'Calls', data: durations.map((d) => d.count), backgroundColor: COLORS.accent2, borderRadius: 4, maxBarThickness: 44 }],
       },
       options: {
-        scales: { x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 6 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
+        // Every bin keeps its label (rotated on a phone): a skipped label would name the wrong bar.
+        scales: { x: { grid: { display: false }, ticks: { autoSkip: false, maxRotation: 60 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
         plugins: {
           legend: { display: false },
           tooltip: { callbacks: { label: (ctx) => ` ${count(Number(ctx.raw))} calls (${pct(total ? Number(ctx.raw) / total : null)})` } },

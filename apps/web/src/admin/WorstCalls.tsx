@@ -10,8 +10,8 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
       <table className="table calls" data-testid="worst-calls">
         <thead>
           <tr>
-            <th scope="col" className="num">
-              Score
+            <th scope="col" className="num" title="Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video">
+              Penalty
             </th>
             <th scope="col">Started</th>
             <th scope="col" className="num">
@@ -35,7 +35,7 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
             const kind = pathKind(c);
             return (
               <tr key={c.id} className="clickable" data-call-id={c.id} onClick={() => onOpen(c.id)}>
-                <td className="num">
+                <td className={`num ${tone(c.score, 3, 1)}`}>
                   {/* The row's one focusable control, so keyboard users can open it too. */}
                   <button className="link score" onClick={(e) => (e.stopPropagation(), onOpen(c.id))} aria-label={`Open call ${c.id}`}>
                     {formatScore(c.score)}
@@ -60,7 +60,7 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
 }
 
 function formatScore(score: number): string {
-  return Number.isInteger(score) ? String(score) : score.toFixed(score >= 10 ? 0 : 1);
+  return score >= 100 ? score.toFixed(0) : score.toFixed(score >= 10 ? 1 : 2);
 }
 
 /** Colours a value that is bad (≥ bad) or worth a look (≥ meh). */

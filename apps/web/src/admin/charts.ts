@@ -3,7 +3,6 @@ import {
   BarElement,
   CategoryScale,
   Chart,
-  Filler,
   Legend,
   LinearScale,
   LineController,
@@ -17,7 +16,7 @@ import { useEffect, useRef } from 'react';
 
 // Only what the console draws: lines and bars on category and linear axes. Tree-shaking keeps
 // the rest of Chart.js (and all of it from the people-facing app, which never imports this).
-Chart.register(LineController, LineElement, PointElement, BarController, BarElement, CategoryScale, LinearScale, Filler, Tooltip, Legend);
+Chart.register(LineController, LineElement, PointElement, BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
 /** The palette of styles.css, for the canvas (which cannot read CSS variables cheaply). */
 export const COLORS = {
@@ -42,7 +41,9 @@ Chart.defaults.borderColor = COLORS.grid;
 Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 Chart.defaults.font.size = 12;
 Chart.defaults.maintainAspectRatio = false;
-Chart.defaults.animation = window.matchMedia('(prefers-reduced-motion: reduce)').matches ? false : { duration: 350 };
+// No animation: an operator reads numbers, and a chart caught mid-animation (after a resize, or
+// in a screenshot) shows bars and points in the wrong place.
+Chart.defaults.animation = false;
 Chart.defaults.plugins.legend.labels.boxWidth = 10;
 Chart.defaults.plugins.legend.labels.boxHeight = 10;
 Chart.defaults.plugins.legend.labels.usePointStyle = true;

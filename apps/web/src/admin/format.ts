@@ -22,12 +22,17 @@ export function duration(value: number | null | undefined): string {
 
 export function pct(value: number | null | undefined, digits = 1): string {
   if (value === null || value === undefined) return DASH;
-  const p = value * 100;
-  return `${p === 100 || p === 0 ? p.toFixed(0) : p.toFixed(digits)}%`;
+  // 75%, 97.5%, 0.4%: no trailing ".0".
+  return `${Number((value * 100).toFixed(digits))}%`;
 }
 
 export function count(value: number): string {
   return value.toLocaleString('en');
+}
+
+/** "1 connection", "3 connections". */
+export function counted(value: number, noun: string, plural = `${noun}s`): string {
+  return `${count(value)} ${value === 1 ? noun : plural}`;
 }
 
 export function bytes(value: number | null | undefined): string {
@@ -48,13 +53,16 @@ export function kbps(value: number | null | undefined): string {
 }
 
 const hourFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
+const shortDayFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short' });
 const dayFmt = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
 const dateTimeFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 const fullFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /** The label of a time-series bucket starting at `t`. */
 export function bucketLabel(t: number, bucket: Bucket): string {
-  return bucket === 'hour' ? hourFmt.format(t) : dayFmt.format(t);
+  if (bucket === 'day') return dayFmt.format(t);
+  // Midnight names the day, so a 24-hour axis says where yesterday ends.
+  return new Date(t).getHours() === 0 ? shortDayFmt.format(t) : hourFmt.format(t);
 }
 
 export function dateTime(t: number | null | undefined): string {

@@ -41,10 +41,10 @@ export function ConnectionInfo({ callId, getInfo }: { callId: string; getInfo: (
         aria-expanded={open}
         aria-controls="connection-info"
         onClick={() => setOpen((o) => !o)}
-        title="Connection info"
+        title={open ? 'Hide connection info' : 'Show connection info'}
       >
         <SignalIcon />
-        <span className="conn-toggle-label">{open ? 'Hide' : 'Connection'}</span>
+        <span className="conn-toggle-label">Connection</span>
       </button>
       {open && (
         <dl className="conn-panel" id="connection-info" data-testid="connection-info" aria-live="off">
