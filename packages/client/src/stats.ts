@@ -93,10 +93,13 @@ export async function sampleQuality(pc: RTCPeerConnection, previous: StatsSnapsh
     }
   }
 
-  const base = previous ?? { ...snap, at: snap.at - 1, bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0, concealedSamples: 0, totalSamplesReceived: 0, jitterBufferDelay: 0, jitterBufferEmitted: 0, totalDecodeTime: 0, framesDecoded: 0 };
-  const seconds = Math.max(0.001, (snap.at - base.at) / 1000);
-  sample.inboundKbps = round(Math.max(0, snap.bytesReceived - base.bytesReceived) * 8 / 1000 / seconds);
-  sample.outboundKbps = round(Math.max(0, snap.bytesSent - base.bytesSent) * 8 / 1000 / seconds);
+  // Without a previous snapshot, counts are over the whole call so far; bitrates need an interval.
+  const base = previous ?? { ...snap, bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0, concealedSamples: 0, totalSamplesReceived: 0, jitterBufferDelay: 0, jitterBufferEmitted: 0, totalDecodeTime: 0, framesDecoded: 0 };
+  const seconds = (snap.at - base.at) / 1000;
+  if (previous && seconds >= 0.2) {
+    sample.inboundKbps = round((Math.max(0, snap.bytesReceived - base.bytesReceived) * 8) / 1000 / seconds);
+    sample.outboundKbps = round((Math.max(0, snap.bytesSent - base.bytesSent) * 8) / 1000 / seconds);
+  }
   const received = snap.packetsReceived - base.packetsReceived;
   const lost = snap.packetsLost - base.packetsLost;
   if (received + lost > 0) sample.packetLoss = round(Math.min(1, Math.max(0, lost / (received + lost))), 4);
