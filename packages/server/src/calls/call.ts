@@ -25,6 +25,12 @@ export class Call {
   #endedBy: string | null = null;
   /** Media must go through the relay (IP privacy); set once when the call starts. */
   relayOnly = false;
+  /**
+   * Which node each side is connected to, and whether this node matched them (the primary, which
+   * keeps the call's record) or mirrors a call whose other side is here.
+   */
+  nodes: { a: string; b: string } = { a: 'local', b: 'local' };
+  primary = true;
   /** Users whose browser reported its peer connection as connected. */
   readonly #peerConnected = new Set<string>();
 
@@ -61,6 +67,10 @@ export class Call {
     if (userId === this.a) return 'a';
     if (userId === this.b) return 'b';
     throw new Error(`user ${userId} is not in call ${this.id}`);
+  }
+
+  nodeOf(userId: string): string {
+    return this.nodes[this.sideOf(userId)];
   }
 
   partnerOf(userId: string): string {

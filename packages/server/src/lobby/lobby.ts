@@ -11,7 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { Call } from '../calls/call.js';
 import { DuetError } from '../errors.js';
-import type { Matchmaker } from '../matchmaking/matchmaker.js';
+import type { LobbyPool } from '../matchmaking/matchmaker.js';
 import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/tokenBucket.js';
@@ -31,6 +31,8 @@ interface Participant {
   readonly recent: Array<{ userId: string; at: number }>;
   /** Cancels the timers that widen this person's matching while they wait. */
   cancelWidening: (() => void) | undefined;
+  /** When the current wait began (kept across repeated joins). */
+  waitingSince: number;
   readonly chat: TokenBucket;
   readonly log: Logger;
 }
@@ -52,8 +54,34 @@ export interface SafetyPort {
   report(r: { callId: string; reporterId: string; reportedId: string; reason: ReportReason; comment?: string | undefined }): void;
 }
 
+/** What one node tells another about a call with a side on each (see cluster/cluster.ts). */
+export type ClusterEvent =
+  | {
+      t: 'matched';
+      callId: string;
+      /** The person on the receiving node. */
+      to: string;
+      a: string;
+      b: string;
+      nodes: { a: string; b: string };
+      matchedAt: number;
+      waitMs: { a: number; b: number };
+      relayOnly: boolean;
+    }
+  | { t: 'deliver'; to: string; message: ServerMessage }
+  | { t: 'peer'; callId: string; from: string }
+  | { t: 'ended'; callId: string; reason: EndReason; endedBy: string | null };
+
+/** How the lobby reaches other nodes; absent on a single node. */
+export interface ClusterPort {
+  readonly nodeId: string;
+  send(nodeId: string, event: ClusterEvent): void;
+}
+
 export interface LobbyOptions {
-  matchmaker: Matchmaker;
+  /** The waiting pool: in-process (synchronous) or shared in Redis (asynchronous). */
+  matchmaker: LobbyPool;
+  cluster?: ClusterPort;
   clock: Clock;
   log: Logger;
   safety: SafetyPort;
@@ -67,6 +95,8 @@ export interface LobbyOptions {
   policy: MatchPolicy;
   /** Modes people may choose; the first is the default. */
   modes?: readonly string[];
+  /** Counts shown to people; across a cluster, its totals. */
+  presence?: () => { online: number; waiting: number };
   /** Presence is pushed at most this often. */
   presenceIntervalMs?: number;
   chatPerSecond?: number;
@@ -99,7 +129,35 @@ export class Lobby {
   #closed = false;
 
   constructor(options: LobbyOptions) {
-    this.#o = { presenceIntervalMs: 1000, chatPerSecond: 1, chatBurst: 5, modes: ['chat'], relay: { available: false, relayOnly: false }, ...options };
+    this.#o = {
+      presenceIntervalMs: 1000,
+      chatPerSecond: 1,
+      chatBurst: 5,
+      modes: ['chat'],
+      relay: { available: false, relayOnly: false },
+      cluster: { nodeId: 'local', send: () => undefined },
+      presence: () => ({ online: this.online, waiting: this.waiting }),
+      ...options,
+    };
+    this.#node = this.#o.cluster.nodeId;
+  }
+
+  readonly #node: string;
+
+  /** People waiting on this node (their pool entries' leases are this node's to renew). */
+  waitingHere(): string[] {
+    return [...this.#participants.values()].filter((p) => p.status === 'waiting').map((p) => p.userId);
+  }
+
+  /** Calls whose other side is on another node, for that node's liveness checks. */
+  remoteCalls(): Array<{ callId: string; node: string; partner: string }> {
+    const out: Array<{ callId: string; node: string; partner: string }> = [];
+    for (const call of this.#calls.values()) {
+      for (const side of ['a', 'b'] as const) {
+        if (call.nodes[side] !== this.#node) out.push({ callId: call.id, node: call.nodes[side], partner: call[side] });
+      }
+    }
+    return out;
   }
 
   get online(): number {
@@ -137,6 +195,7 @@ export class Lobby {
       blockedWith: info.blockedWith,
       recent: [],
       cancelWidening: undefined,
+      waitingSince: now,
       chat: new TokenBucket(this.#o.chatPerSecond, this.#o.chatBurst, now),
       log: this.#o.log.child({ userId }),
     });
@@ -214,7 +273,7 @@ export class Lobby {
       if (call.relayOnly && m.candidate !== null && !isRelayCandidate(m.candidate.candidate)) return;
       relay.candidate = m.candidate;
     }
-    this.#o.send(call.partnerOf(userId), relay);
+    this.#toPartner(call, userId, relay);
   }
 
   peerState(userId: string, callId: string, state: ClientMessageOf<'peer_state'>['state']): void {
@@ -224,14 +283,20 @@ export class Lobby {
       return;
     }
     if (state !== 'connected' || call.state === 'connected') return;
-    if (!call.peerConnected(userId)) return;
+    const partnerNode = call.nodeOf(call.partnerOf(userId));
+    if (partnerNode !== this.#node) this.#o.cluster.send(partnerNode, { t: 'peer', callId, from: userId });
+    this.#peerConnected(call, userId);
+  }
+
+  #peerConnected(call: Call, userId: string): void {
+    if (call.isOver || call.state === 'connected' || !call.peerConnected(userId)) return;
     const now = this.#o.clock.now();
     if (call.state === 'matched') call.transition('connecting', now);
     call.transition('connected', now);
     this.#connectTimers.get(call.id)?.();
     this.#connectTimers.delete(call.id);
-    this.#get(userId).log.info({ callId: call.id, ms: now - call.at.matched }, 'call connected');
-    for (const u of [call.a, call.b]) this.#o.send(u, { type: 'call_connected', callId: call.id });
+    this.#o.log.info({ callId: call.id, ms: now - call.at.matched }, 'call connected');
+    for (const u of [call.a, call.b]) if (call.nodeOf(u) === this.#node) this.#o.send(u, { type: 'call_connected', callId: call.id });
     this.observer.emit('call:connected', call);
   }
 
@@ -240,7 +305,7 @@ export class Lobby {
     const p = this.#get(userId);
     const now = this.#o.clock.now();
     if (!p.chat.take(now)) throw new DuetError('rate_limited', 'You are sending messages too fast. Wait a moment.');
-    this.#o.send(call.partnerOf(userId), { type: 'chat', callId, from: 'partner', text, at: now });
+    this.#toPartner(call, userId, { type: 'chat', callId, from: 'partner', text, at: now });
     this.#o.send(userId, { type: 'chat', callId, from: 'you', text, at: now });
   }
 
@@ -260,6 +325,29 @@ export class Lobby {
     this.#o.safety.report({ callId: call.id, reporterId: userId, reportedId: partnerId, reason: m.reason, comment: m.comment });
     this.#o.safety.block(userId, partnerId, call.id);
     this.#end(call, 'reported', userId);
+  }
+
+  /** Applies what another node says about a call with a side here. */
+  handleCluster(e: ClusterEvent): void {
+    switch (e.t) {
+      case 'deliver':
+        return this.#o.send(e.to, e.message);
+      case 'peer': {
+        const call = this.#calls.get(e.callId);
+        if (call?.has(e.from)) this.#peerConnected(call, e.from);
+        return;
+      }
+      case 'ended': {
+        const call = this.#calls.get(e.callId);
+        if (!call) return;
+        if ((e.reason === 'blocked' || e.reason === 'reported') && e.endedBy !== null) {
+          this.#blockPair(e.endedBy, call.partnerOf(e.endedBy));
+        }
+        return this.#end(call, e.reason, e.endedBy, true);
+      }
+      case 'matched':
+        return this.#mirrorCall(e);
+    }
   }
 
   /** Ends every call with `server_shutdown` and accepts nobody new. */
@@ -296,15 +384,16 @@ export class Lobby {
 
   #ticket(p: Participant, joinedAt: number): Ticket {
     const { interests, language, region, mode } = p.criteria;
-    return { userId: p.userId, mode, language, region, interests, joinedAt, blocked: p.blockedWith, recent: p.recent };
+    return { userId: p.userId, mode, language, region, interests, joinedAt, blocked: p.blockedWith, recent: p.recent, node: this.#node };
   }
 
   #enqueue(p: Participant): void {
     const wasWaiting = p.status === 'waiting';
     const now = this.#o.clock.now();
+    if (!wasWaiting) p.waitingSince = now;
     p.status = 'waiting';
-    // A repeated join keeps the person's place and wait (the pool keeps the first joinedAt).
-    this.#o.matchmaker.enqueue(this.#ticket(p, now));
+    // A repeated join keeps the person's place and wait (the pool keeps the first joinedAt too).
+    this.#settle(this.#o.matchmaker.enqueue(this.#ticket(p, p.waitingSince)), 'enqueue');
     if (!wasWaiting) {
       p.log.info({ mode: p.criteria.mode, interests: p.criteria.interests.length }, 'waiting');
       this.observer.emit('queue:joined', p.userId);
@@ -315,7 +404,7 @@ export class Lobby {
   }
 
   #dequeue(p: Participant): void {
-    this.#o.matchmaker.remove(p.userId);
+    this.#settle(this.#o.matchmaker.remove(p.userId), 'remove');
     p.cancelWidening?.();
     p.cancelWidening = undefined;
   }
@@ -327,15 +416,13 @@ export class Lobby {
    */
   #scheduleWidening(p: Participant): void {
     p.cancelWidening?.();
-    const ticket = this.#o.matchmaker.get(p.userId);
-    if (!ticket) return;
     const { policy, clock } = this.#o;
     const steps: Array<[number, () => void]> = [
       [policy.interestsRequiredMs, () => p.criteria.interests.length > 0 && this.#o.send(p.userId, { type: 'widened', stage: 'interests', interests: [...p.criteria.interests] })],
       [policy.regionRequiredMs, () => p.criteria.region !== undefined && this.#o.send(p.userId, { type: 'widened', stage: 'region' })],
       [policy.relaxRecentAfterMs, () => undefined],
     ];
-    const waited = clock.now() - ticket.joinedAt;
+    const waited = clock.now() - p.waitingSince;
     const cancels = steps
       .filter(([at]) => at > waited)
       .map(([at, announce]) =>
@@ -351,7 +438,33 @@ export class Lobby {
   #tryMatch(p: Participant): void {
     if (this.#closed || p.status !== 'waiting') return;
     const pair = this.#o.matchmaker.matchFor(p.userId, this.#o.clock.now());
-    if (pair) this.#startCall(pair[0], pair[1]);
+    if (pair instanceof Promise) {
+      pair.then(
+        (claimed) => claimed && this.#claimed(claimed),
+        (err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'matching failed'),
+      );
+    } else if (pair) {
+      this.#startCall(pair[0], pair[1]);
+    }
+  }
+
+  /**
+   * A shared pool answered after a wait: someone here may have left meanwhile. The claim already
+   * took both out of the pool, so whoever is still waiting goes straight back in.
+   */
+  #claimed([a, b]: [Ticket, Ticket]): void {
+    const stillHere = (t: Ticket) => t.node !== this.#node || this.#participants.get(t.userId)?.status === 'waiting';
+    if (!this.#closed && stillHere(a) && stillHere(b)) return this.#startCall(a, b);
+    for (const t of [a, b]) {
+      if (!stillHere(t)) continue;
+      this.#settle(this.#o.matchmaker.enqueue(t), 'requeue after a lost partner');
+      const p = t.node === this.#node ? this.#participants.get(t.userId) : undefined;
+      if (p) this.#tryMatch(p);
+    }
+  }
+
+  #settle(result: unknown, what: string): void {
+    if (result instanceof Promise) result.catch((err: unknown) => this.#o.log.error({ err }, `pool ${what} failed`));
   }
 
   /**
@@ -371,42 +484,84 @@ export class Lobby {
 
   #startCall(a: Ticket, b: Ticket): void {
     const now = this.#o.clock.now();
-    const aId = a.userId;
-    const bId = b.userId;
-    const call = new Call(randomUUID(), aId, bId, now, { a: now - a.joinedAt, b: now - b.joinedAt });
-    const pa = this.#get(aId);
-    const pb = this.#get(bId);
-    for (const p of [pa, pb]) {
-      p.status = 'in_call';
-      p.call = call;
-      p.cancelWidening?.();
-      p.cancelWidening = undefined;
-    }
+    const call = new Call(randomUUID(), a.userId, b.userId, now, { a: now - a.joinedAt, b: now - b.joinedAt });
+    call.nodes = { a: a.node ?? this.#node, b: b.node ?? this.#node };
+    const local = [a, b].map((t) => this.#participants.get(t.userId)).filter((p): p is Participant => p !== undefined && call.nodeOf(p.userId) === this.#node);
+    call.relayOnly = this.#o.relay.relayOnly || local.some((p) => p.criteria.privacy);
     this.#recentWaits.push(now - a.joinedAt, now - b.joinedAt);
     if (this.#recentWaits.length > 100) this.#recentWaits.splice(0, this.#recentWaits.length - 100);
     this.#calls.set(call.id, call);
-    this.#connectTimers.set(
-      call.id,
-      this.#o.clock.after(this.#o.connectTimeoutMs, () => this.#end(call, 'ice_failed', null)),
-    );
-    pa.log.info({ callId: call.id, partnerId: bId, waitedMs: now - a.joinedAt }, 'matched');
-    pb.log.info({ callId: call.id, partnerId: aId, waitedMs: now - b.joinedAt }, 'matched');
-    call.relayOnly = this.#o.relay.relayOnly || pa.criteria.privacy || pb.criteria.privacy;
-    const base = {
-      type: 'matched',
-      callId: call.id,
-      connectTimeoutMs: this.#o.connectTimeoutMs,
-      ...(call.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
-    } as const;
-    this.#o.send(aId, { ...base, role: 'offerer', iceServers: this.#o.iceServersFor(aId, call.id) });
-    this.#o.send(bId, { ...base, role: 'answerer', iceServers: this.#o.iceServersFor(bId, call.id) });
+    this.#armConnectTimer(call);
+    for (const p of local) this.#enterCall(p, call);
+    for (const side of ['a', 'b'] as const) {
+      const node = call.nodes[side];
+      if (node === this.#node) continue;
+      this.#o.cluster.send(node, { t: 'matched', callId: call.id, to: call[side], a: call.a, b: call.b, nodes: call.nodes, matchedAt: now, waitMs: call.waitMs, relayOnly: call.relayOnly });
+    }
     this.observer.emit('call:matched', call);
     this.#presenceChanged();
   }
 
-  #end(call: Call, reason: EndReason, endedBy: string | null): void {
+  /** Another node matched someone here: keep a mirror of the call and tell them. */
+  #mirrorCall(e: Extract<ClusterEvent, { t: 'matched' }>): void {
+    const p = this.#participants.get(e.to);
+    const call = new Call(e.callId, e.a, e.b, e.matchedAt, e.waitMs);
+    call.nodes = e.nodes;
+    call.primary = false;
+    if (!p || p.status !== 'waiting' || this.#closed) {
+      // They left (or dropped) while the other node was claiming them.
+      const other = call.partnerOf(e.to);
+      this.#o.cluster.send(call.nodeOf(other), { t: 'ended', callId: e.callId, reason: p ? 'leave' : 'connection_lost', endedBy: e.to });
+      return;
+    }
+    call.relayOnly = e.relayOnly || this.#o.relay.relayOnly || p.criteria.privacy;
+    this.#calls.set(call.id, call);
+    this.#armConnectTimer(call);
+    this.#enterCall(p, call);
+    this.observer.emit('call:matched', call);
+    this.#presenceChanged();
+  }
+
+  #armConnectTimer(call: Call): void {
+    this.#connectTimers.set(
+      call.id,
+      this.#o.clock.after(this.#o.connectTimeoutMs, () => this.#end(call, 'ice_failed', null)),
+    );
+  }
+
+  #enterCall(p: Participant, call: Call): void {
+    p.status = 'in_call';
+    p.call = call;
+    p.cancelWidening?.();
+    p.cancelWidening = undefined;
+    const partnerId = call.partnerOf(p.userId);
+    p.log.info({ callId: call.id, partnerId, waitedMs: call.waitMs[call.sideOf(p.userId)] }, 'matched');
+    this.#o.send(p.userId, {
+      type: 'matched',
+      callId: call.id,
+      role: p.userId === call.a ? 'offerer' : 'answerer',
+      iceServers: this.#o.iceServersFor(p.userId, call.id),
+      ...(call.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+    });
+  }
+
+  /** Delivers to the other person of a call, on this node or another. */
+  #toPartner(call: Call, userId: string, message: ServerMessage): void {
+    const partner = call.partnerOf(userId);
+    const node = call.nodeOf(partner);
+    if (node === this.#node) this.#o.send(partner, message);
+    else this.#o.cluster.send(node, { t: 'deliver', to: partner, message });
+  }
+
+  #end(call: Call, reason: EndReason, endedBy: string | null, fromRemote = false): void {
     const now = this.#o.clock.now();
     if (!call.end(reason, endedBy, now)) return;
+    if (!fromRemote) {
+      for (const node of new Set([call.nodes.a, call.nodes.b])) {
+        if (node !== this.#node) this.#o.cluster.send(node, { t: 'ended', callId: call.id, reason, endedBy });
+      }
+    }
     this.#calls.delete(call.id);
     this.#connectTimers.get(call.id)?.();
     this.#connectTimers.delete(call.id);
@@ -444,7 +599,8 @@ export class Lobby {
     this.#cancelPresence = this.#o.clock.after(this.#o.presenceIntervalMs, () => {
       this.#presenceDirty = false;
       this.#cancelPresence = undefined;
-      const message: ServerMessage = { type: 'presence', online: this.online, waiting: this.waiting, topInterests: this.#o.matchmaker.topInterests(5) };
+      const counts = this.#o.presence();
+      const message: ServerMessage = { type: 'presence', online: counts.online, waiting: counts.waiting, topInterests: this.#o.matchmaker.topInterests(5) };
       for (const p of this.#participants.values()) this.#o.send(p.userId, message);
     });
   }

@@ -21,3 +21,16 @@ export interface Matchmaker {
   /** The most common interests among people waiting. */
   topInterests(n: number): Array<{ tag: string; count: number }>;
 }
+
+/**
+ * The pool as the lobby uses it: the in-process pool answers at once; a shared pool (Redis) answers
+ * with promises, and its counts are a recent snapshot.
+ */
+export interface LobbyPool {
+  enqueue(ticket: Ticket): void | Promise<void>;
+  remove(userId: string): boolean | Promise<boolean>;
+  matchFor(userId: string, now: number): [Ticket, Ticket] | undefined | Promise<[Ticket, Ticket] | undefined>;
+  readonly size: number;
+  poolSize(mode: string, language: string): number;
+  topInterests(n: number): Array<{ tag: string; count: number }>;
+}

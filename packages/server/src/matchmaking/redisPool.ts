@@ -95,6 +95,7 @@ interface TicketJson {
   interests: string[];
   blocked: string[];
   recent: Array<{ userId: string; at: number }>;
+  node?: string;
 }
 
 export interface RedisPoolOptions {
@@ -140,6 +141,7 @@ export class RedisPool implements SharedPool {
       interests: [...t.interests],
       blocked: [...t.blocked],
       recent: [...t.recent],
+      ...(t.node ? { node: t.node } : {}),
     };
     await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs);
   }
@@ -254,6 +256,7 @@ export class RedisPool implements SharedPool {
           joinedAt: Number(joinedAt),
           blocked: new Set(j.blocked),
           recent: j.recent,
+          ...(j.node ? { node: j.node } : {}),
         },
       });
     });

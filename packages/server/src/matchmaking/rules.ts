@@ -43,6 +43,8 @@ export interface Ticket {
   readonly blocked: ReadonlySet<string>;
   /** Recent partners, newest last. */
   readonly recent: ReadonlyArray<{ readonly userId: string; readonly at: number }>;
+  /** The Duet node the person is connected to (several nodes share one Redis pool). */
+  readonly node?: string;
 }
 
 export type Stage = 'strict' | 'interests' | 'region';
