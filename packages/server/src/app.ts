@@ -25,6 +25,7 @@ import { DuetMetrics } from './telemetry/metrics.js';
 import { QualityRecorder } from './telemetry/quality.js';
 import { pruneTelemetry } from './telemetry/retention.js';
 import { Relay } from './relay/relay.js';
+import { Cluster } from './cluster/cluster.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -35,6 +36,8 @@ export interface DuetServer {
   readonly storage: Storage;
   readonly log: Logger;
   readonly metrics: DuetMetrics;
+  /** Present when several nodes share Redis (REDIS_URL). */
+  readonly cluster: Cluster | undefined;
   /** Resolves when every background write started so far (call records, samples, ...) is stored. */
   settled(): Promise<void>;
   /** Starts listening; resolves to the bound URL. */
@@ -84,8 +87,12 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const relay = new Relay(config, log);
   await relay.start();
 
+  const cluster = config.cluster
+    ? new Cluster({ ...config.cluster, policy: config.matchPolicy, log })
+    : undefined;
   const lobby = new Lobby({
-    matchmaker: new MemoryPool(config.matchPolicy),
+    matchmaker: cluster?.pool ?? new MemoryPool(config.matchPolicy),
+    ...(cluster ? { cluster, presence: () => cluster.presence() } : {}),
     policy: config.matchPolicy,
     modes: config.modes,
     clock,
@@ -100,6 +107,10 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
       report: (r) => writes.track('report', safety.report({ ...r, now: clock.now() })),
     },
   });
+  if (cluster) {
+    cluster.attach(lobby);
+    await cluster.start();
+  }
   const records = new CallRecords(lobby, storage.db, writes);
   const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
   const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock });
@@ -195,6 +206,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
       hub.closeAll(CLOSE.goingAway, 'server shutting down');
       await app.close();
       await writes.flush();
+      await cluster?.stop();
       await storage.close();
       await relay.stop();
       log.info('shut down');
@@ -207,6 +219,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     storage,
     log,
     metrics,
+    cluster,
     settled: () => writes.flush(),
     close,
     listen: () => app.listen({ port: config.port, host: config.host }),

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { MatchPolicy } from './matchmaking/rules.js';
@@ -29,6 +30,11 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   QUALITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL starts with redis:// or rediss://').optional(),
+  REDIS_PREFIX: z.string().min(1).max(64).default('duet:{pool}:'),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  POOL_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   TURN_MODE: z.enum(['auto', 'managed', 'external', 'off']).default('auto'),
   TURN_BINARY: z.string().default('turnserver'),
   TURN_SECRET: z.string().min(32, 'TURN_SECRET must be at least 32 characters').optional(),
@@ -109,6 +115,8 @@ export interface Config {
     readonly maxBytesPerSecond: number;
     readonly realm: string;
   };
+  /** Several nodes sharing one Redis pool; undefined on a single node. */
+  readonly cluster: { readonly redisUrl: string; readonly prefix: string; readonly nodeId: string; readonly heartbeatMs: number; readonly leaseMs: number } | undefined;
   /** IP privacy for everyone: media only through the relay, so nobody learns the other's address. */
   readonly relayOnly: boolean;
   /** Modes people may choose (the first is the default). */
@@ -172,6 +180,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       realm: 'duet',
     }),
     relayOnly: e.RELAY_ONLY,
+    cluster: e.REDIS_URL
+      ? Object.freeze({
+          redisUrl: e.REDIS_URL,
+          prefix: e.REDIS_PREFIX,
+          nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}`,
+          heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
+          leaseMs: e.POOL_LEASE_MS,
+        })
+      : undefined,
     modes: Object.freeze([...e.MATCH_MODES]),
     matchPolicy: Object.freeze({
       interestsRequiredMs: e.MATCH_INTERESTS_WAIT_MS,

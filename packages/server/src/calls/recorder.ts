@@ -16,11 +16,12 @@ export class CallRecords {
   constructor(lobby: Lobby, db: Db, writes: PendingWrites) {
     this.#db = db;
     this.#writes = writes;
-    lobby.observer.on('call:matched', (call) => this.write(call.id, () => this.#insert(call)));
-    lobby.observer.on('call:connecting', (call) => this.write(call.id, () => this.#update(call)));
-    lobby.observer.on('call:connected', (call) => this.write(call.id, () => this.#update(call)));
+    // With several nodes, the node that matched a call (its primary) keeps its record.
+    lobby.observer.on('call:matched', (call) => call.primary && this.write(call.id, () => this.#insert(call)));
+    lobby.observer.on('call:connecting', (call) => call.primary && this.write(call.id, () => this.#update(call)));
+    lobby.observer.on('call:connected', (call) => call.primary && this.write(call.id, () => this.#update(call)));
     lobby.observer.on('call:ended', (call) => {
-      this.write(call.id, () => this.#update(call));
+      if (call.primary) this.write(call.id, () => this.#update(call));
       // Keep the chain a little longer: final quality samples arrive just after the end.
       setTimeout(() => this.#chains.delete(call.id), 60_000).unref();
     });

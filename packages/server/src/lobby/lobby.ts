@@ -558,8 +558,13 @@ export class Lobby {
     const now = this.#o.clock.now();
     if (!call.end(reason, endedBy, now)) return;
     if (!fromRemote) {
-      for (const node of new Set([call.nodes.a, call.nodes.b])) {
-        if (node !== this.#node) this.#o.cluster.send(node, { t: 'ended', callId: call.id, reason, endedBy });
+      for (const side of ['a', 'b'] as const) {
+        const node = call.nodes[side];
+        if (node === this.#node) continue;
+        // This node stopping is, for the person on another node, a partner whose connection went.
+        const local = call[side === 'a' ? 'b' : 'a'];
+        const shutdown = reason === 'server_shutdown';
+        this.#o.cluster.send(node, { t: 'ended', callId: call.id, reason: shutdown ? 'connection_lost' : reason, endedBy: shutdown ? local : endedBy });
       }
     }
     this.#calls.delete(call.id);

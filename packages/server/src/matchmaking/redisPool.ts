@@ -10,6 +10,7 @@ import type { SharedPool } from './sharedPool.js';
  *   tags                   zset: tag by how many wait with it
  *   lease                  zset: id by lease expiry; the owning node renews it, a sweep drops the lapsed
  *   all                    zset: id by joinedAt — the whole pool
+ *   alive:<node>           string with a TTL, kept by each live node (cluster/cluster.ts)
  * Every change to these is one Lua script, so no node ever sees half of one.
  */
 const LIB = `
@@ -32,7 +33,7 @@ local function drop(p, id)
 end
 `;
 
-/** ARGV: prefix, id, json, mode, lang, tags, joinedAt, leaseUntil → { joinedAt, version } */
+/** ARGV: prefix, id, json, mode, lang, tags, joinedAt, leaseUntil, node → { joinedAt, version } */
 const ENQUEUE = `${LIB}
 local p, id = ARGV[1], ARGV[2]
 local key = p .. 't:' .. id
@@ -44,7 +45,7 @@ if old[1] then
   unindex(p, id, old[1], old[2], old[3], old[4])
 end
 local mode, lang, tags = ARGV[4], ARGV[5], ARGV[6]
-redis.call('HSET', key, 'json', ARGV[3], 'joinedAt', joinedAt, 'mode', mode, 'lang', lang, 'tags', tags, 'v', v)
+redis.call('HSET', key, 'json', ARGV[3], 'joinedAt', joinedAt, 'mode', mode, 'lang', lang, 'tags', tags, 'v', v, 'node', ARGV[9])
 redis.call('ZADD', p .. 'q:' .. mode .. ':' .. lang, joinedAt, id)
 for tag in string.gmatch(tags, '[^,]+') do
   redis.call('ZADD', p .. 'i:' .. mode .. ':' .. lang .. ':' .. tag, joinedAt, id)
@@ -62,14 +63,23 @@ return drop(ARGV[1], ARGV[2])
 
 /**
  * The atomic claim. ARGV: prefix, idA, versionA, idB, versionB. Both entries must still be there,
- * unchanged since they were read; then both leave the pool together. 1 on success, 0 otherwise:
- * of two nodes racing for the same person, exactly one wins.
+ * unchanged since they were read, and (in a cluster) their nodes alive; then both leave the pool
+ * together. 1 on success, 0 otherwise: of two nodes racing for the same person, exactly one wins.
+ * An entry whose node has stopped beating is dropped on the spot, so nobody is matched with a ghost.
  */
 const CLAIM = `${LIB}
 local p = ARGV[1]
-local va = redis.call('HGET', p .. 't:' .. ARGV[2], 'v')
-local vb = redis.call('HGET', p .. 't:' .. ARGV[4], 'v')
-if va ~= ARGV[3] or vb ~= ARGV[5] then return 0 end
+local a = redis.call('HMGET', p .. 't:' .. ARGV[2], 'v', 'node')
+local b = redis.call('HMGET', p .. 't:' .. ARGV[4], 'v', 'node')
+if a[1] ~= ARGV[3] or b[1] ~= ARGV[5] then return 0 end
+local ok = 1
+for i, f in ipairs({ a, b }) do
+  if f[2] and f[2] ~= '' and redis.call('EXISTS', p .. 'alive:' .. f[2]) == 0 then
+    drop(p, ARGV[i * 2])
+    ok = 0
+  end
+end
+if ok == 0 then return 0 end
 drop(p, ARGV[2])
 drop(p, ARGV[4])
 return 1
@@ -143,7 +153,7 @@ export class RedisPool implements SharedPool {
       recent: [...t.recent],
       ...(t.node ? { node: t.node } : {}),
     };
-    await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs);
+    await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs, t.node ?? '');
   }
 
   async remove(userId: string): Promise<boolean> {

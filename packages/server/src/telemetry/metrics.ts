@@ -71,12 +71,14 @@ export class DuetMetrics {
     for (const path of ['direct', 'relay']) this.connectedByPath.inc({ path }, 0);
     for (const accepted of ['true', 'false']) this.qualitySamples.inc({ accepted }, 0);
 
+    // Each call is counted once, by the node that matched it (its primary).
     lobby.observer.on('call:matched', (call) => {
+      if (!call.primary) return;
       this.timeToMatch.observe(call.waitMs.a / 1000);
       this.timeToMatch.observe(call.waitMs.b / 1000);
     });
-    lobby.observer.on('call:connected', (call) => this.timeToConnect.observe((call.at.connected! - call.at.matched) / 1000));
-    lobby.observer.on('call:ended', (call) => this.#ended(call));
+    lobby.observer.on('call:connected', (call) => call.primary && this.timeToConnect.observe((call.at.connected! - call.at.matched) / 1000));
+    lobby.observer.on('call:ended', (call) => call.primary && this.#ended(call));
   }
 
   observeSample(s: QualitySample): void {

@@ -109,7 +109,9 @@ export class QualityRecorder {
     const relayed = isRelayed(path);
     if (!t.pathCounted) {
       t.pathCounted = true;
-      this.#o.metrics.connectedByPath.inc({ path: relayed ? 'relay' : 'direct' });
+      // Counted once cluster-wide, where the call is primary (its record lives there too).
+      if (t.call.primary)
+        this.#o.metrics.connectedByPath.inc({ path: relayed ? 'relay' : 'direct' });
     }
     const json = JSON.stringify(path);
     const bytes = relayed ? (s.bytesTotal ?? 0) : 0;

@@ -1,0 +1,206 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ClusterEvent, ClusterPort, Lobby } from '../lobby/lobby.js';
+import type { LobbyPool } from '../matchmaking/matchmaker.js';
+import { RedisPool } from '../matchmaking/redisPool.js';
+import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
+
+export interface ClusterOptions {
+  redisUrl: string;
+  /** Key prefix with a hash tag, e.g. "duet:{pool}:". */
+  prefix: string;
+  nodeId: string;
+  policy: MatchPolicy;
+  log: Logger;
+  /** How often this node says it is alive; it is presumed dead after three missed beats. */
+  heartbeatMs: number;
+  /** Pool entries of a node that stops renewing them leave the pool this long after (wall-clock time). */
+  leaseMs: number;
+}
+
+interface Envelope {
+  from: string;
+  e: ClusterEvent;
+}
+
+/**
+ * Several Duet nodes sharing one Redis: one waiting pool (atomic claims), and a channel per node
+ * for what happens to a call whose two people are connected to different nodes. Each node
+ * announces it is alive; calls with a side on a node that went silent end as `connection_lost`,
+ * and its pool entries lapse with their leases.
+ */
+export class Cluster implements ClusterPort {
+  readonly nodeId: string;
+  readonly pool: SharedLobbyPool;
+  readonly #o: ClusterOptions;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #log: Logger;
+  #lobby: Lobby | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #online = 0;
+  #stopped = false;
+
+  constructor(options: ClusterOptions) {
+    this.#o = options;
+    this.nodeId = options.nodeId;
+    this.#log = options.log.child({ module: 'cluster', node: options.nodeId });
+    this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+    this.#sub = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+    this.pool = new SharedLobbyPool(new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs }));
+  }
+
+  #key(k: string): string {
+    return `${this.#o.prefix}${k}`;
+  }
+
+  attach(lobby: Lobby): void {
+    this.#lobby = lobby;
+  }
+
+  async start(): Promise<void> {
+    await this.#sub.subscribe(this.#key(`node:${this.nodeId}`));
+    this.#sub.on('message', (_channel, raw: string) => this.#receive(raw));
+    await this.#beat();
+    await this.pool.refresh();
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => fn().catch((err: unknown) => this.#log.warn({ err }, 'cluster housekeeping failed')), ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.#o.heartbeatMs, () => this.#beat());
+    every(this.#o.heartbeatMs, () => this.#checkPartners());
+    every(Math.max(1_000, Math.floor(this.#o.leaseMs / 3)), () => this.pool.renew(this.#lobby?.waitingHere() ?? [], Date.now()));
+    every(Math.max(1_000, Math.floor(this.#o.leaseMs / 6)), () => this.pool.sweep(Date.now()));
+    every(1_000, () => Promise.all([this.pool.refresh(), this.#countOnline()]));
+    this.#log.info({ prefix: this.#o.prefix }, 'joined the cluster');
+  }
+
+  send(nodeId: string, event: ClusterEvent): void {
+    const envelope: Envelope = { from: this.nodeId, e: event };
+    this.#redis.publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope)).catch((err: unknown) => this.#log.error({ err, to: nodeId }, 'cluster publish failed'));
+  }
+
+  /** People online across every live node, and waiting in the shared pool. */
+  presence(): { online: number; waiting: number } {
+    return { online: Math.max(this.#online, this.#lobby?.online ?? 0), waiting: this.pool.size };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#redis.del(this.#key(`alive:${this.nodeId}`), this.#key(`online:${this.nodeId}`)).catch(() => undefined);
+    await this.#redis.srem(this.#key('nodes'), this.nodeId).catch(() => undefined);
+    await Promise.all([this.#sub.quit(), this.#redis.quit()]).catch(() => undefined);
+  }
+
+  /** For tests: vanish without a word, as a crashed node would. */
+  crash(): void {
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#sub.disconnect();
+    this.#redis.disconnect();
+  }
+
+  #receive(raw: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(raw) as Envelope;
+    } catch {
+      this.#log.warn('unreadable cluster message');
+      return;
+    }
+    try {
+      this.#lobby?.handleCluster(envelope.e);
+    } catch (err) {
+      this.#log.error({ err, from: envelope.from, t: envelope.e?.t }, 'cluster message failed');
+    }
+  }
+
+  async #beat(): Promise<void> {
+    await this.#redis
+      .multi()
+      .set(this.#key(`alive:${this.nodeId}`), String(Date.now()), 'PX', this.#o.heartbeatMs * 3)
+      .sadd(this.#key('nodes'), this.nodeId)
+      .exec();
+  }
+
+  async #countOnline(): Promise<void> {
+    const here = this.#lobby?.online ?? 0;
+    await this.#redis.set(this.#key(`online:${this.nodeId}`), String(here), 'PX', 5_000);
+    const nodes = await this.#redis.smembers(this.#key('nodes'));
+    if (nodes.length === 0) return;
+    const counts = await this.#redis.mget(nodes.map((n) => this.#key(`online:${n}`)));
+    this.#online = counts.reduce((sum, c) => sum + (c === null ? 0 : Number(c)), 0);
+  }
+
+  /** Ends calls whose other side is on a node that stopped beating. */
+  async #checkPartners(): Promise<void> {
+    const lobby = this.#lobby;
+    if (!lobby) return;
+    const remote = lobby.remoteCalls();
+    if (remote.length === 0) return;
+    const nodes = [...new Set(remote.map((r) => r.node))];
+    const alive = await this.#redis.mget(nodes.map((n) => this.#key(`alive:${n}`)));
+    const dead = new Set(nodes.filter((_, i) => alive[i] === null));
+    for (const r of remote) {
+      if (!dead.has(r.node)) continue;
+      this.#log.warn({ callId: r.callId, node: r.node }, 'partner node went silent; ending the call');
+      lobby.handleCluster({ t: 'ended', callId: r.callId, reason: 'connection_lost', endedBy: r.partner });
+    }
+  }
+}
+
+/**
+ * The Redis pool as the lobby uses it: claims and changes go to Redis at once; the counts shown to
+ * people (pool sizes, top interests) are a snapshot refreshed every second.
+ */
+export class SharedLobbyPool implements LobbyPool {
+  #size = 0;
+  #buckets = new Map<string, number>();
+  #top: Array<{ tag: string; count: number }> = [];
+
+  constructor(readonly redis: RedisPool) {}
+
+  enqueue(t: Ticket): Promise<void> {
+    this.#buckets.set(`${t.mode}\u0000${t.language}`, this.#buckets.get(`${t.mode}\u0000${t.language}`) ?? 1);
+    return this.redis.enqueue(t);
+  }
+  remove(userId: string): Promise<boolean> {
+    return this.redis.remove(userId);
+  }
+  matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined> {
+    return this.redis.matchFor(userId, now);
+  }
+  get size(): number {
+    return this.#size;
+  }
+  poolSize(mode: string, language: string): number {
+    return this.#buckets.get(`${mode}\u0000${language}`) ?? 0;
+  }
+  topInterests(n: number): Array<{ tag: string; count: number }> {
+    return this.#top.slice(0, n);
+  }
+  renew(userIds: string[], now: number): Promise<void> {
+    return this.redis.renew(userIds, now);
+  }
+  sweep(now: number): Promise<number> {
+    return this.redis.sweep(now);
+  }
+
+  async refresh(): Promise<void> {
+    const buckets = [...this.#buckets.keys()];
+    const [size, top, ...sizes] = await Promise.all([
+      this.redis.size(),
+      this.redis.topInterests(5),
+      ...buckets.map((b) => {
+        const [mode, language] = b.split('\u0000') as [string, string];
+        return this.redis.poolSize(mode, language);
+      }),
+    ]);
+    this.#size = size as number;
+    this.#top = top as Array<{ tag: string; count: number }>;
+    buckets.forEach((b, i) => this.#buckets.set(b, sizes[i] as number));
+  }
+}

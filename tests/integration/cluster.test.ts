@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../packages/server/src/testing/postgres.js';
+import { connectRedis, testPrefix } from '../../packages/server/src/testing/redis.js';
+import { connectCall, TestServer, type TestClient } from './harness.js';
+
+/**
+ * Two Duet nodes sharing one Redis pool and one PostgreSQL: people connected to different nodes
+ * meet, talk, skip and leave as if on one server; a node that goes silent ends its calls on the
+ * other node and its people leave the shared pool.
+ */
+describe('two nodes sharing Redis and PostgreSQL', () => {
+  let n1: TestServer;
+  let n2: TestServer;
+  let dropDb: () => Promise<void>;
+  const redis = connectRedis();
+  const { prefix, cleanup } = testPrefix();
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    dropDb = db.drop;
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: prefix,
+      DUET_SECRET: 'cluster-test-secret-0123456789-abcdef',
+      CLUSTER_HEARTBEAT_MS: '200',
+      POOL_LEASE_MS: '1500',
+      MATCH_INTERESTS_WAIT_MS: '300',
+    };
+    n1 = await TestServer.start({ env: { ...env, NODE_ID: 'n1' } });
+    n2 = await TestServer.start({ env: { ...env, NODE_ID: 'n2' } });
+  });
+
+  afterAll(async () => {
+    await n1?.stop();
+    await n2?.stop();
+    await dropDb?.();
+    await cleanup(redis);
+    redis.disconnect();
+  });
+
+  const release = async () => {
+    await n1.releaseClients();
+    await n2.releaseClients();
+  };
+
+  async function meetAcross(a: TestClient, b: TestClient) {
+    a.send({ type: 'join' });
+    await a.next('queued');
+    b.send({ type: 'join' });
+    const [ma, mb] = await Promise.all([a.next('matched'), b.next('matched')]);
+    expect(ma.callId).toBe(mb.callId);
+    const offerer = ma.role === 'offerer' ? a : b;
+    return { offerer, answerer: offerer === a ? b : a, callId: ma.callId };
+  }
+
+  it('matches people on different nodes and carries their call across', async () => {
+    const a = await n1.client('a');
+    const b = await n2.client('b');
+    const call = await meetAcross(a, b);
+    expect(call.offerer).toBe(a); // a waited longer
+    await connectCall(call); // offer crosses nodes, both peer states meet, both hear call_connected
+    b.send({ type: 'chat', callId: call.callId, text: 'hello from node 2' });
+    expect(await a.next('chat')).toMatchObject({ from: 'partner', text: 'hello from node 2' });
+    b.send({ type: 'signal', callId: call.callId, candidate: { candidate: 'candidate:1 1 udp 1 198.51.100.7 5000 typ srflx', sdpMid: '0', sdpMLineIndex: 0 } });
+    expect((await a.next('signal')).candidate?.candidate).toContain('typ srflx');
+
+    a.send({ type: 'next' });
+    expect(await a.next('call_ended')).toMatchObject({ reason: 'next', by: 'you', then: 'waiting' });
+    expect(await b.next('call_ended')).toMatchObject({ reason: 'next', by: 'partner', then: 'waiting' });
+
+    // The skipper meets the next arrival, wherever it connects.
+    const c = await n2.client('c');
+    c.send({ type: 'join' });
+    const mc = await c.next('matched');
+    const partnerOfC = (await Promise.race([a.next('matched', (m) => m.callId === mc.callId).then(() => 'a'), b.next('matched', (m) => m.callId === mc.callId).then(() => 'b')])) as string;
+    expect(partnerOfC).toBe('a');
+
+    // One record per call, kept by the node that matched it.
+    await Promise.all([n1.duet.settled(), n2.duet.settled()]);
+    const rows = await n1.duet.storage.db.selectFrom('calls').select(['id', 'end_reason']).where('id', '=', call.callId).execute();
+    expect(rows).toEqual([{ id: call.callId, end_reason: 'next' }]);
+    await release();
+  });
+
+  it('Stop and Block work across nodes; a blocked pair never meets again', async () => {
+    const a = await n1.client('a');
+    const b = await n2.client('b');
+    const first = await meetAcross(a, b);
+    b.send({ type: 'leave' });
+    expect(await a.next('call_ended')).toMatchObject({ callId: first.callId, reason: 'leave', by: 'partner', then: 'waiting' });
+    expect(await b.next('call_ended')).toMatchObject({ reason: 'leave', by: 'you', then: 'idle' });
+    a.send({ type: 'leave' });
+    await a.next('idle');
+
+    const c = await n1.client('c');
+    const d = await n2.client('d');
+    const second = await meetAcross(c, d);
+    d.send({ type: 'block', callId: second.callId });
+    expect(await c.next('call_ended')).toMatchObject({ reason: 'blocked', by: 'partner' });
+    // Both wait; with the recent-partner rule relaxed after a wait in a tiny pool, only the block keeps them apart.
+    await c.roundTrip();
+    await d.roundTrip();
+    await new Promise((r) => setTimeout(r, 700)); // past MATCH_INTERESTS_WAIT_MS: both are matched again
+    await c.roundTrip();
+    expect(c.pending('matched')).toEqual([]);
+    expect(d.pending('matched')).toEqual([]);
+    await release();
+  });
+
+  it('hands nobody to two partners when many join on both nodes at once', async () => {
+    const people = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? n1 : n2).client(`p${i}`)));
+    for (const p of people) p.send({ type: 'join' });
+    const matched = await Promise.all(people.map((p) => p.next('matched', undefined, 8_000)));
+    await Promise.all(people.map((p) => p.roundTrip()));
+    for (const p of people) expect(p.all('matched')).toHaveLength(1);
+    const byCall = new Map<string, number>();
+    for (const m of matched) byCall.set(m.callId, (byCall.get(m.callId) ?? 0) + 1);
+    expect([...byCall.values()].every((n) => n === 2)).toBe(true);
+    expect(byCall.size).toBe(15);
+    await release();
+  });
+
+  it('ends calls with a node that went silent, and its people leave the shared pool', async () => {
+    const a = await n1.client('a');
+    const b = await n2.client('b');
+    const call = await meetAcross(a, b);
+    await connectCall(call);
+    const waiter = await n1.client('w');
+    waiter.send({ type: 'join' });
+    await waiter.next('queued');
+    n1.duet.cluster!.crash();
+    const ended = await b.next('call_ended', undefined, 5_000);
+    expect(ended).toMatchObject({ callId: call.callId, reason: 'connection_lost', by: 'partner', then: 'waiting' });
+    // n1's waiting person's lease lapses and a sweep drops them: b is not matched with a ghost.
+    const deadline = Date.now() + 5_000;
+    const pool = n2.duet.cluster!.pool;
+    while (Date.now() < deadline && (await pool.redis.has(waiter.userId))) await new Promise((r) => setTimeout(r, 100));
+    expect(await pool.redis.has(waiter.userId)).toBe(false);
+    await b.roundTrip();
+    expect(b.pending('matched')).toEqual([]);
+    await release();
+  });
+});
