@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../packages/server/src/testing/postgres.js';
 import { connectRedis, testPrefix } from '../../packages/server/src/testing/redis.js';
 import { connectCall, TestServer, type TestClient } from './harness.js';
@@ -43,6 +43,7 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     await n1.releaseClients();
     await n2.releaseClients();
   };
+  afterEach(release);
 
   async function meetAcross(a: TestClient, b: TestClient) {
     a.send({ type: 'join' });
@@ -69,18 +70,19 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     expect(await a.next('call_ended')).toMatchObject({ reason: 'next', by: 'you', then: 'waiting' });
     expect(await b.next('call_ended')).toMatchObject({ reason: 'next', by: 'partner', then: 'waiting' });
 
-    // The skipper meets the next arrival, wherever it connects.
+    // Both went back to the shared pool: the next arrival meets one of them, wherever it connects.
     const c = await n2.client('c');
     c.send({ type: 'join' });
     const mc = await c.next('matched');
-    const partnerOfC = (await Promise.race([a.next('matched', (m) => m.callId === mc.callId).then(() => 'a'), b.next('matched', (m) => m.callId === mc.callId).then(() => 'b')])) as string;
-    expect(partnerOfC).toBe('a');
+    const partnerOfC = (await Promise.race([a.next('matched', (m) => m.callId === mc.callId).then(() => a), b.next('matched', (m) => m.callId === mc.callId).then(() => b)])) as TestClient;
+    const other = partnerOfC === a ? b : a;
+    await other.roundTrip();
+    expect(other.pending('matched')).toEqual([]);
 
     // One record per call, kept by the node that matched it.
     await Promise.all([n1.duet.settled(), n2.duet.settled()]);
     const rows = await n1.duet.storage.db.selectFrom('calls').select(['id', 'end_reason']).where('id', '=', call.callId).execute();
     expect(rows).toEqual([{ id: call.callId, end_reason: 'next' }]);
-    await release();
   });
 
   it('Stop and Block work across nodes; a blocked pair never meets again', async () => {
@@ -105,7 +107,6 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     await c.roundTrip();
     expect(c.pending('matched')).toEqual([]);
     expect(d.pending('matched')).toEqual([]);
-    await release();
   });
 
   it('hands nobody to two partners when many join on both nodes at once', async () => {
@@ -118,7 +119,6 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     for (const m of matched) byCall.set(m.callId, (byCall.get(m.callId) ?? 0) + 1);
     expect([...byCall.values()].every((n) => n === 2)).toBe(true);
     expect(byCall.size).toBe(15);
-    await release();
   });
 
   it('ends calls with a node that went silent, and its people leave the shared pool', async () => {
@@ -139,6 +139,5 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     expect(await pool.redis.has(waiter.userId)).toBe(false);
     await b.roundTrip();
     expect(b.pending('matched')).toEqual([]);
-    await release();
   });
 });

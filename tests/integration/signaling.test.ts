@@ -2,7 +2,7 @@ import { LIMITS } from '@duet/protocol';
 import { describe, expect, it } from 'vitest';
 import { connectCall, matchPair, useTestServer, type TestClient } from './harness.js';
 
-const server = useTestServer();
+const server = useTestServer({ env: { RECONNECT_GRACE_MS: '1000' } });
 
 /** Proves, by a round trip on each client, that none of them has been matched. */
 async function expectNotMatched(...clients: TestClient[]): Promise<void> {
@@ -241,13 +241,45 @@ describe('leaving', () => {
     expect(s.duet.lobby.statusOf(b.userId)).toBe('idle');
   });
 
-  it('ends the call with connection_lost when a socket drops without closing', async () => {
+  it('holds a connected call for the grace window when a socket drops, then ends it as connection_lost', async () => {
     const s = server();
     const { offerer: a, answerer: b, callId } = await matchPair(await s.client('A'), await s.client('B'));
     await connectCall({ offerer: a, answerer: b, callId });
     a.terminate();
-    expect(await b.next('call_ended')).toEqual({ type: 'call_ended', callId, reason: 'connection_lost', by: 'partner', then: 'waiting' });
+    expect(await b.next('call_reconnecting')).toEqual({ type: 'call_reconnecting', callId, graceMs: 1000 });
+    expect(await b.next('call_ended', undefined, 3_000)).toEqual({ type: 'call_ended', callId, reason: 'connection_lost', by: 'partner', then: 'waiting' });
     await b.next('queued');
+  });
+
+  it('resumes the same call when the dropped person reconnects within the grace window', async () => {
+    const s = server();
+    const guest = await s.guest();
+    const { offerer: a, answerer: b, callId } = await matchPair(await s.client('A', { guest }), await s.client('B'));
+    await connectCall({ offerer: a, answerer: b, callId });
+    a.terminate();
+    await b.next('call_reconnecting');
+    const again = await s.rawClient('A again');
+    expect(await again.hello(guest.token)).toMatchObject({ type: 'welcome', callId });
+    // The browser's peer connection never dropped: it says so, and the call is whole again.
+    again.send({ type: 'peer_state', callId, state: 'connected' });
+    await Promise.all([b.next('call_connected'), again.next('call_connected')]);
+    again.send({ type: 'chat', callId, text: 'still here' });
+    expect(await b.next('chat')).toMatchObject({ text: 'still here' });
+  });
+
+  it('survives a media drop that recovers (ICE restart) and ends one that does not', async () => {
+    const s = server();
+    const { offerer: a, answerer: b, callId } = await matchPair(await s.client('A'), await s.client('B'));
+    await connectCall({ offerer: a, answerer: b, callId });
+    a.send({ type: 'peer_state', callId, state: 'disconnected' });
+    await Promise.all([a.next('call_reconnecting'), b.next('call_reconnecting')]);
+    a.send({ type: 'ice_refresh', callId });
+    expect((await a.next('ice_servers')).callId).toBe(callId);
+    a.send({ type: 'peer_state', callId, state: 'connected' });
+    await Promise.all([a.next('call_connected'), b.next('call_connected')]);
+    b.send({ type: 'peer_state', callId, state: 'failed' });
+    await a.next('call_reconnecting');
+    expect(await a.next('call_ended', undefined, 3_000)).toMatchObject({ callId, reason: 'connection_lost', by: 'partner' });
   });
 });
 

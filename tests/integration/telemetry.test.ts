@@ -83,6 +83,8 @@ describe('telemetry of a scripted set of calls', () => {
     await connectCall(call4);
     clock.advance(20_000);
     h!.answeringPings = false;
+    await g!.next('call_reconnecting', undefined, 5_000);
+    clock.advance(15_000); // the reconnect grace window passes without H
     await g!.next('call_ended', (m) => m.reason === 'heartbeat_timeout', 5_000);
     g!.send({ type: 'leave' });
     await g!.next('idle');
@@ -125,7 +127,7 @@ describe('telemetry of a scripted set of calls', () => {
     expect(m('duet_time_to_connect_seconds_bucket{le="0.5"}')).toBe(2);
     expect(m('duet_time_to_connect_seconds_bucket{le="1"}')).toBe(3);
     expect(m('duet_time_to_connect_seconds_count')).toBe(3);
-    // Lengths of connected calls: 45, 5, 20 seconds.
+    // Lengths of connected calls: 45, 5 and 20 seconds (the 15 s reconnect grace after H went silent is no talk time).
     expect(m('duet_call_duration_seconds_bucket{le="10"}')).toBe(1);
     expect(m('duet_call_duration_seconds_bucket{le="30"}')).toBe(2);
     expect(m('duet_call_duration_seconds_bucket{le="60"}')).toBe(3);

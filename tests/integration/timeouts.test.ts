@@ -48,7 +48,7 @@ describe('connect timeout', () => {
 
 describe('heartbeat', () => {
   const HEARTBEAT_INTERVAL_MS = 500;
-  const server = useTestServer({ env: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS) } });
+  const server = useTestServer({ env: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS), RECONNECT_GRACE_MS: '1000' } });
   /** The server pings on one tick and drops on the next: two intervals, plus scheduling slack. */
   const dropWithinMs = 2 * HEARTBEAT_INTERVAL_MS + 1000;
 
@@ -61,7 +61,9 @@ describe('heartbeat', () => {
     await connectCall(pair);
 
     silent.answeringPings = false;
-    const ended = await partner.next('call_ended', undefined, dropWithinMs);
+    // The partner hears at once that the call is reconnecting; the call ends after the grace window.
+    await partner.next('call_reconnecting', undefined, dropWithinMs);
+    const ended = await partner.next('call_ended', undefined, 3_000);
     expect(ended).toEqual({ type: 'call_ended', callId: pair.callId, reason: 'heartbeat_timeout', by: 'partner', then: 'waiting' });
     // terminate(): no closing handshake, so the client sees an abnormal closure.
     expect((await silent.waitForClose(dropWithinMs)).code).toBe(1006);

@@ -81,6 +81,10 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   /** Quality sampling of the current call: started when it connects, a final sample at its end. */
   #quality: { callId: string; timer: ReturnType<typeof setInterval>; snapshot: StatsSnapshot | null } | undefined;
   #infoSnapshot: StatsSnapshot | null = null;
+  /** Pending ICE restart of the current call, and who is waiting for fresh ICE servers. */
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #iceServersWaiter: ((servers: RTCIceServer[] | undefined) => void) | undefined;
+  #role: 'offerer' | 'answerer' | undefined;
   #cameraReported = false;
 
   constructor(options: DuetClientOptions = {}) {
@@ -240,7 +244,8 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     this.#welcomed?.reject(new Error(`Could not reach the Duet server (code ${code}).`));
     this.#welcomed = undefined;
     if (this.#callId) {
-      this.#endCall({ callId: this.#callId, reason: 'connection_lost', by: 'you' }, 'failed');
+      // Media may still flow peer to peer: keep the call and try to resume it on reconnect.
+      this.#setState('reconnecting');
     } else if (this.#state === 'waiting') {
       this.#setState('idle');
     }
@@ -274,6 +279,11 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         this.#welcomed?.resolve();
         this.#welcomed = undefined;
         if (this.#localStream) this.#reportCamera();
+        if (this.#callId && m.callId === this.#callId) {
+          this.#resumed();
+          return;
+        }
+        if (this.#callId) this.#endCall({ callId: this.#callId, reason: 'connection_lost', by: 'you' }, 'failed');
         if (this.#wantsToMeet && this.#localStream) this.start(this.#criteria);
         return;
       case 'presence':
@@ -301,8 +311,18 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         return;
       case 'call_connected':
         if (m.callId === this.#callId) {
+          clearTimeout(this.#restartTimer);
           this.#setState('connected');
           this.#startQuality(m.callId);
+        }
+        return;
+      case 'call_reconnecting':
+        if (m.callId === this.#callId) this.#setState('reconnecting');
+        return;
+      case 'ice_servers':
+        if (m.callId === this.#callId) {
+          this.#iceServersWaiter?.(m.iceServers as RTCIceServer[]);
+          this.#iceServersWaiter = undefined;
         }
         return;
       case 'call_ended':
@@ -348,20 +368,46 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
       onConnectionState: (state) => this.#onPeerState(callId, state),
       onError: (err) => this.emit('error', { code: 'network', message: `Call setup problem: ${err instanceof Error ? err.message : String(err)}` }),
     });
+    this.#role = m.role;
     this.#setState('connecting');
     if (m.role === 'offerer') this.#peer.start();
+  }
+
+  /** The signaling connection came back and the server still holds our call. */
+  #resumed(): void {
+    const callId = this.#callId!;
+    const pc = this.#peer?.pc;
+    if (!pc) return;
+    if (pc.connectionState === 'connected') this.#send({ type: 'peer_state', callId, state: 'connected' });
+    else void this.#restartIce(callId);
+  }
+
+  /** Fresh TURN credentials, then an ICE restart; the server keeps the call for its grace window. */
+  async #restartIce(callId: string): Promise<void> {
+    if (this.#callId !== callId || !this.#peer) return;
+    const servers = await new Promise<RTCIceServer[] | undefined>((resolve) => {
+      this.#iceServersWaiter = resolve;
+      this.#send({ type: 'ice_refresh', callId });
+      setTimeout(() => resolve(undefined), 2_000);
+    });
+    if (this.#callId === callId) this.#peer?.restartIce(servers);
   }
 
   #onPeerState(callId: string, state: RTCPeerConnectionState): void {
     if (callId !== this.#callId) return;
     if (state === 'connected') {
+      clearTimeout(this.#restartTimer);
       this.#send({ type: 'peer_state', callId, state: 'connected' });
-      if (this.#state === 'reconnecting') this.#setState('connected');
     } else if (state === 'failed') {
       this.#send({ type: 'peer_state', callId, state: 'failed' });
+      // Before the call was ever up, the server decides (connect timeout); after, try to recover.
+      if (this.#state === 'connected' || this.#state === 'reconnecting') void this.#restartIce(callId);
     } else if (state === 'disconnected') {
       this.#send({ type: 'peer_state', callId, state: 'disconnected' });
       if (this.#state === 'connected') this.#setState('reconnecting');
+      // Often recovers by itself within a second or two; if not, the offerer restarts ICE.
+      clearTimeout(this.#restartTimer);
+      if (this.#role === 'offerer') this.#restartTimer = setTimeout(() => void this.#restartIce(callId), 2_000);
     }
   }
 
@@ -377,6 +423,9 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
    * ends when the server confirms with `call_ended`, which carries the reason.
    */
   #closePeer(): void {
+    clearTimeout(this.#restartTimer);
+    this.#iceServersWaiter?.(undefined);
+    this.#iceServersWaiter = undefined;
     const peer = this.#peer;
     this.#peer = undefined;
     this.#infoSnapshot = null;

@@ -56,6 +56,16 @@ export class PeerSession {
     this.#addTracks();
   }
 
+  /**
+   * Restarts ICE (a network change, a dropped path), first taking fresh ICE servers when given:
+   * TURN credentials are checked when a relay allocation is created, so a restart needs valid ones.
+   */
+  restartIce(iceServers?: RTCIceServer[]): void {
+    if (this.#closed) return;
+    if (iceServers) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    this.pc.restartIce();
+  }
+
   handleSignal(signal: SignalPayload): void {
     this.#queue = this.#queue.then(() => this.#apply(signal)).catch((err: unknown) => {
       if (!this.#closed) this.#o.onError(err);

@@ -73,6 +73,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     comment: z.string().max(500).optional(),
   }),
   z.strictObject({ type: z.literal('ping') }),
+  /** Fresh ICE servers (TURN credentials) before an ICE restart. */
+  z.strictObject({ type: z.literal('ice_refresh'), callId }),
   /** A call-quality summary: every 10 s during a call and once more (`final`) when it ends. */
   z.strictObject({ type: z.literal('stats'), callId, final: z.boolean().optional(), sample: qualitySampleSchema }),
   /** Funnel steps only the browser can see. */
@@ -93,7 +95,14 @@ export const iceServerSchema = z.strictObject({
 export type IceServer = z.infer<typeof iceServerSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('welcome'), v: z.number().int(), userId: z.string(), online: z.number().int() }),
+  z.strictObject({
+    type: z.literal('welcome'),
+    v: z.number().int(),
+    userId: z.string(),
+    online: z.number().int(),
+    /** Set when this connection resumed a call the previous one left (within the grace window). */
+    callId: callId.optional(),
+  }),
   z.strictObject({
     type: z.literal('presence'),
     online: z.number().int(),
@@ -127,6 +136,9 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     candidate: iceCandidate.nullable().optional(),
   }),
   z.strictObject({ type: z.literal('call_connected'), callId }),
+  /** Media or signaling dropped for one side; the call survives if it recovers within the grace window. */
+  z.strictObject({ type: z.literal('call_reconnecting'), callId, graceMs: z.number().int() }),
+  z.strictObject({ type: z.literal('ice_servers'), callId, iceServers: z.array(iceServerSchema) }),
   z.strictObject({
     type: z.literal('call_ended'),
     callId,

@@ -98,6 +98,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     clock,
     log,
     connectTimeoutMs: config.connectTimeoutMs,
+    reconnectGraceMs: config.reconnectGraceMs,
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
     iceServersFor: (userId) => relay.iceServersFor(userId, clock.now()),

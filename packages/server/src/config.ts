@@ -18,6 +18,7 @@ const envSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+  RECONNECT_GRACE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(500).max(60_000).default(5_000),
   STUN_URLS: z
     .string()
@@ -85,6 +86,8 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly logLevel: string;
   readonly connectTimeoutMs: number;
+  /** How long a connected call survives a media or signaling drop (ICE restart, reconnect). */
+  readonly reconnectGraceMs: number;
   readonly heartbeatIntervalMs: number;
   readonly stunUrls: readonly string[];
   /** Folder of the built web app; undefined serves no web app (API and signaling only). */
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     connectTimeoutMs: e.CONNECT_TIMEOUT_MS,
+    reconnectGraceMs: e.RECONNECT_GRACE_MS,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     stunUrls: Object.freeze([...e.STUN_URLS]),
     webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : undefined,

@@ -1,11 +1,12 @@
 import type { EndReason } from '@duet/protocol';
 
-export type CallState = 'matched' | 'connecting' | 'connected' | 'ended';
+export type CallState = 'matched' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
 
 const NEXT_STATES: Record<CallState, readonly CallState[]> = {
   matched: ['connecting', 'ended'],
   connecting: ['connected', 'ended'],
-  connected: ['ended'],
+  connected: ['reconnecting', 'ended'],
+  reconnecting: ['connected', 'ended'],
   ended: [],
 };
 
@@ -14,13 +15,17 @@ export class IllegalTransition extends Error {
 }
 
 /**
- * One call between two people, `matched -> connecting -> connected -> ended`. The state changes
- * only through `transition`, which timestamps each step and rejects illegal moves.
+ * One call between two people, `matched -> connecting -> connected (<-> reconnecting) -> ended`.
+ * The state changes only through `transition`, which timestamps each step (the first time it is
+ * reached; reconnection gaps are summed separately) and rejects illegal moves.
  * `a` is the offerer (the impolite peer); `b` answers.
  */
 export class Call {
   #state: CallState = 'matched';
-  readonly at: { matched: number; connecting?: number; connected?: number; ended?: number };
+  readonly at: { matched: number; connecting?: number; connected?: number; reconnecting?: number; ended?: number };
+  /** How often the call dropped and recovered, and for how long in all (not counted as talk time). */
+  reconnects = 0;
+  reconnectingMs = 0;
   #endReason: EndReason | undefined;
   #endedBy: string | null = null;
   /** Media must go through the relay (IP privacy); set once when the call starts. */
@@ -85,9 +90,27 @@ export class Call {
     if (!NEXT_STATES[this.#state].includes(to)) {
       throw new IllegalTransition(`call ${this.id}: ${this.#state} -> ${to}`);
     }
+    const from = this.#state;
     this.#state = to;
-    this.at[to] = now;
+    if (to === 'reconnecting') {
+      this.at.reconnecting = now;
+      this.reconnects += 1;
+    } else if (from === 'reconnecting') {
+      this.reconnectingMs += now - this.at.reconnecting!;
+    }
+    this.at[to] ??= now;
     return true;
+  }
+
+  /** Time both people were connected: from connected to ended, less any reconnection gaps. */
+  get talkMs(): number | undefined {
+    if (this.at.connected === undefined || this.at.ended === undefined) return undefined;
+    return this.at.ended - this.at.connected - this.reconnectingMs;
+  }
+
+  /** One side's peer connection went down: the call is connected again only when both are back. */
+  peerDown(userId: string): void {
+    this.#peerConnected.delete(userId);
   }
 
   /** Records that one side's peer connection is up; true when both are, i.e. the call is connected. */

@@ -67,6 +67,8 @@ export class CallRecords {
         ended_at: call.at.ended ?? null,
         end_reason: call.endReason ?? null,
         ended_by: call.endedBy,
+        reconnects: call.reconnects,
+        reconnecting_ms: call.reconnectingMs,
       })
       .where('id', '=', call.id)
       .execute();

@@ -33,6 +33,8 @@ interface Participant {
   cancelWidening: (() => void) | undefined;
   /** When the current wait began (kept across repeated joins). */
   waitingSince: number;
+  /** Set while the person's signaling connection is gone but their call may still be resumed. */
+  detached: { reason: 'connection_lost' | 'heartbeat_timeout'; cancel: () => void } | undefined;
   readonly chat: TokenBucket;
   readonly log: Logger;
 }
@@ -69,7 +71,7 @@ export type ClusterEvent =
       relayOnly: boolean;
     }
   | { t: 'deliver'; to: string; message: ServerMessage }
-  | { t: 'peer'; callId: string; from: string }
+  | { t: 'peer'; callId: string; from: string; state: 'connected' | 'down' }
   | { t: 'ended'; callId: string; reason: EndReason; endedBy: string | null };
 
 /** How the lobby reaches other nodes; absent on a single node. */
@@ -91,6 +93,8 @@ export interface LobbyOptions {
   /** Whether a relay exists (IP privacy needs one), and whether the operator made every call relay-only. */
   relay?: { available: boolean; relayOnly: boolean };
   connectTimeoutMs: number;
+  /** A connected call whose media or signaling drops survives this long (ICE restart, reconnect). */
+  reconnectGraceMs?: number;
   /** The matching rules' timings and exclusions (the pool applies them; the lobby widens on time). */
   policy: MatchPolicy;
   /** Modes people may choose; the first is the default. */
@@ -133,6 +137,7 @@ export class Lobby {
       presenceIntervalMs: 1000,
       chatPerSecond: 1,
       chatBurst: 5,
+      reconnectGraceMs: 15_000,
       modes: ['chat'],
       relay: { available: false, relayOnly: false },
       cluster: { nodeId: 'local', send: () => undefined },
@@ -182,9 +187,22 @@ export class Lobby {
     return this.#participants.get(userId)?.call;
   }
 
-  connect(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string> }): void {
+  /**
+   * A person's signaling connection is up. Returns the call it resumed, when the person's previous
+   * connection dropped during a call less than the grace window ago.
+   */
+  connect(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string> }): { resumedCallId?: string } {
     if (this.#closed) throw new DuetError('internal', 'The server is shutting down.');
-    if (this.#participants.has(userId)) throw new Error(`user ${userId} is already connected`);
+    const existing = this.#participants.get(userId);
+    if (existing?.detached && existing.call) {
+      existing.detached.cancel();
+      existing.detached = undefined;
+      existing.rulesAccepted = info.rulesAccepted;
+      for (const id of info.blockedWith) existing.blockedWith.add(id);
+      existing.log.info({ callId: existing.call.id }, 'resumed');
+      return { resumedCallId: existing.call.id };
+    }
+    if (existing) throw new Error(`user ${userId} is already connected`);
     const now = this.#o.clock.now();
     this.#participants.set(userId, {
       userId,
@@ -196,20 +214,43 @@ export class Lobby {
       recent: [],
       cancelWidening: undefined,
       waitingSince: now,
+      detached: undefined,
       chat: new TokenBucket(this.#o.chatPerSecond, this.#o.chatBurst, now),
       log: this.#o.log.child({ userId }),
     });
     this.#presenceChanged();
+    return {};
   }
 
   /** The person's connection is gone: their call ends with `reason` and they leave the queue. */
   disconnect(userId: string, reason: Extract<EndReason, 'connection_lost' | 'heartbeat_timeout'>): void {
     const p = this.#participants.get(userId);
-    if (!p) return;
+    if (!p || p.detached) return;
+    const call = p.call;
+    if (call && (call.state === 'connected' || call.state === 'reconnecting')) {
+      // Media may still be flowing peer to peer: give the person the grace window to come back.
+      p.detached = { reason, cancel: this.#o.clock.after(this.#o.reconnectGraceMs, () => this.#drop(p)) };
+      p.log.info({ callId: call.id, reason }, 'signaling lost during a call; holding it');
+      this.#peerDown(call, userId);
+      return;
+    }
+    this.#drop(p, reason);
+  }
+
+  #drop(p: Participant, reason = p.detached?.reason ?? 'connection_lost'): void {
+    const userId = p.userId;
+    if (this.#participants.get(userId) !== p) return;
+    p.detached = undefined;
     this.#participants.delete(userId);
     this.#dequeue(p);
     if (p.call) this.#end(p.call, reason, userId);
     this.#presenceChanged();
+  }
+
+  /** Fresh ICE servers (new TURN credentials) for an ICE restart. */
+  iceRefresh(userId: string, callId: string): void {
+    const call = this.#currentCall(userId, callId);
+    this.#o.send(userId, { type: 'ice_servers', callId: call.id, iceServers: this.#o.iceServersFor(userId, call.id) });
   }
 
   rulesAccepted(userId: string): void {
@@ -278,26 +319,48 @@ export class Lobby {
 
   peerState(userId: string, callId: string, state: ClientMessageOf<'peer_state'>['state']): void {
     const call = this.#currentCall(userId, callId);
-    if (state === 'failed') {
-      if (call.state !== 'connected') this.#end(call, 'ice_failed', null);
+    const established = call.state === 'connected' || call.state === 'reconnecting';
+    if (state === 'failed' && !established) {
+      this.#end(call, 'ice_failed', null);
       return;
     }
-    if (state !== 'connected' || call.state === 'connected') return;
     const partnerNode = call.nodeOf(call.partnerOf(userId));
-    if (partnerNode !== this.#node) this.#o.cluster.send(partnerNode, { t: 'peer', callId, from: userId });
-    this.#peerConnected(call, userId);
+    const down = state !== 'connected';
+    if (down && !established) return; // still setting up: the connect timeout decides
+    if (partnerNode !== this.#node) this.#o.cluster.send(partnerNode, { t: 'peer', callId, from: userId, state: down ? 'down' : 'connected' });
+    if (down) this.#peerDown(call, userId);
+    else this.#peerConnected(call, userId);
   }
 
   #peerConnected(call: Call, userId: string): void {
-    if (call.isOver || call.state === 'connected' || !call.peerConnected(userId)) return;
+    if (call.isOver || !call.peerConnected(userId) || call.state === 'connected') return;
+    // Back only when both browsers are up and nobody's signaling is still gone.
+    if (call.state === 'reconnecting' && [call.a, call.b].some((u) => this.#participants.get(u)?.detached)) return;
     const now = this.#o.clock.now();
+    const recovering = call.state === 'reconnecting';
     if (call.state === 'matched') call.transition('connecting', now);
     call.transition('connected', now);
     this.#connectTimers.get(call.id)?.();
     this.#connectTimers.delete(call.id);
-    this.#o.log.info({ callId: call.id, ms: now - call.at.matched }, 'call connected');
+    this.#o.log.info({ callId: call.id, ms: now - (recovering ? call.at.reconnecting! : call.at.matched) }, recovering ? 'call recovered' : 'call connected');
     for (const u of [call.a, call.b]) if (call.nodeOf(u) === this.#node) this.#o.send(u, { type: 'call_connected', callId: call.id });
-    this.observer.emit('call:connected', call);
+    if (!recovering) this.observer.emit('call:connected', call);
+  }
+
+  /** One side's media or signaling went down: the call waits the grace window for it. */
+  #peerDown(call: Call, userId: string): void {
+    call.peerDown(userId);
+    if (call.isOver || call.state === 'reconnecting') return;
+    if (call.state !== 'connected') return;
+    call.transition('reconnecting', this.#o.clock.now());
+    const graceMs = this.#o.reconnectGraceMs;
+    for (const u of [call.a, call.b]) if (call.nodeOf(u) === this.#node) this.#o.send(u, { type: 'call_reconnecting', callId: call.id, graceMs });
+    this.#connectTimers.set(
+      call.id,
+      this.#o.clock.after(graceMs, () => {
+        if (call.state === 'reconnecting') this.#end(call, 'connection_lost', userId);
+      }),
+    );
   }
 
   chat(userId: string, callId: string, text: string): void {
@@ -334,7 +397,9 @@ export class Lobby {
         return this.#o.send(e.to, e.message);
       case 'peer': {
         const call = this.#calls.get(e.callId);
-        if (call?.has(e.from)) this.#peerConnected(call, e.from);
+        if (!call?.has(e.from)) return;
+        if (e.state === 'down') this.#peerDown(call, e.from);
+        else this.#peerConnected(call, e.from);
         return;
       }
       case 'ended': {
@@ -581,6 +646,12 @@ export class Lobby {
       const p = this.#participants.get(userId);
       if (!p || p.call !== call) continue;
       p.call = undefined;
+      if (p.detached) {
+        // Their connection is gone and there is no call left to resume.
+        p.detached.cancel();
+        this.#drop(p);
+        continue;
+      }
       p.recent.push({ userId: call.partnerOf(userId), at: now });
       if (p.recent.length > this.#o.policy.recentCount) p.recent.splice(0, p.recent.length - this.#o.policy.recentCount);
       const own = userId === endedBy;

@@ -245,6 +245,8 @@ class Connection {
         return this.o.telemetry.stats(userId, m);
       case 'funnel':
         return this.o.telemetry.funnel(userId, m.step);
+      case 'ice_refresh':
+        return lobby.iceRefresh(userId, m.callId);
       default: {
         const unhandled: never = m;
         throw new Error(`unhandled message ${(unhandled as ClientMessage).type}`);
@@ -271,12 +273,12 @@ class Connection {
       if (this.#state !== 'authenticating') return; // closed while we were looking the user up
       this.#cancelHelloTimeout();
       this.hub.register(user.id, this);
-      this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith });
+      const { resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith });
       this.#userId = user.id;
       this.#state = 'ready';
       this.#log = this.#log.child({ userId: user.id });
-      this.#log.info('connected');
-      this.send({ type: 'welcome', v: PROTOCOL_VERSION, userId: user.id, online: this.o.lobby.online });
+      this.#log.info({ resumedCallId }, 'connected');
+      this.send({ type: 'welcome', v: PROTOCOL_VERSION, userId: user.id, online: this.o.lobby.online, ...(resumedCallId ? { callId: resumedCallId } : {}) });
     } catch (err) {
       if (err instanceof DuetError) {
         this.sendError(err.code, err.message);

@@ -102,6 +102,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_reconnects': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('calls').addColumn('reconnects', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('calls').addColumn('reconnecting_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -28,6 +28,9 @@ export interface CallsTable {
   b_path: string | null;
   /** Bytes through the relay, when one was used (from the browsers' candidate-pair counters). */
   bytes_relayed: number | null;
+  /** How often the call dropped and recovered, and the time spent reconnecting (not talk time). */
+  reconnects: Generated<number>;
+  reconnecting_ms: Generated<number>;
 }
 
 export interface CallQualityTable {

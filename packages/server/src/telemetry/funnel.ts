@@ -31,7 +31,7 @@ export class Funnel {
       this.record(call.b, 'connected');
     });
     lobby.observer.on('call:ended', (call) => {
-      if (call.at.connected !== undefined && call.at.ended! - call.at.connected >= 30_000) {
+      if ((call.talkMs ?? 0) >= 30_000) {
         this.record(call.a, 'talked_30s');
         this.record(call.b, 'talked_30s');
       }

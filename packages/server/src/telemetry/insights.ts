@@ -81,7 +81,7 @@ export class Insights {
 
     const durations = [...DURATION_BINS_S, null].map((le) => ({ le, count: 0 }));
     for (const r of connectedRows) {
-      const s = (r.ended_at! - r.connected_at!) / 1000;
+      const s = (r.ended_at! - r.connected_at! - Number(r.reconnecting_ms)) / 1000;
       const bin = DURATION_BINS_S.findIndex((le) => s <= le);
       durations[bin === -1 ? durations.length - 1 : bin]!.count += 1;
     }
@@ -237,7 +237,7 @@ function toSummary(r: CallRow, q: QualityAgg | undefined): CallSummary {
     outcome: r.ended_at === null ? 'live' : outcomeOf(r),
     endReason: r.end_reason as EndReason | null,
     endedBy: r.ended_at === null ? null : r.ended_by === null ? 'server' : r.ended_by === r.user_a ? 'a' : 'b',
-    durationMs: r.connected_at !== null && r.ended_at !== null ? r.ended_at - r.connected_at : null,
+    durationMs: r.connected_at !== null && r.ended_at !== null ? r.ended_at - r.connected_at - Number(r.reconnecting_ms) : null,
     waitMs: { a: r.a_wait_ms, b: r.b_wait_ms },
     timeToConnectMs: r.connected_at !== null ? r.connected_at - r.matched_at : null,
     path: { a: parsePath(r.a_path), b: parsePath(r.b_path) },

@@ -48,7 +48,7 @@ export class DuetMetrics {
     });
     this.callDuration = new Histogram({
       name: 'duet_call_duration_seconds',
-      help: 'Length of connected calls, from connected to ended.',
+      help: 'Length of connected calls: from connected to ended, less reconnection gaps.',
       buckets: [10, 30, 60, 120, 300, 600, 1800, 3600],
       registers,
     });
@@ -91,6 +91,6 @@ export class DuetMetrics {
     const outcome = outcomeOf(call);
     this.calls.inc({ outcome });
     this.callsEnded.inc({ reason: call.endReason! });
-    if (outcome === 'connected') this.callDuration.observe((call.at.ended! - call.at.connected!) / 1000);
+    if (outcome === 'connected') this.callDuration.observe(call.talkMs! / 1000);
   }
 }
