@@ -1,26 +1,58 @@
-import { LIMITS } from '@duet/protocol';
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
+import { useAttention } from './attention.js';
 import { Chat } from './components/Chat.js';
 import { ConnectionInfo } from './components/ConnectionInfo.js';
+import { EmptyRoomActions } from './components/EmptyRoom.js';
+import { InterestsInput } from './components/InterestsInput.js';
+import { PrivacyToggle } from './components/PrivacyToggle.js';
 import { ReportMenu } from './components/ReportMenu.js';
 import { RulesGate } from './components/RulesGate.js';
+import { StageOverlay } from './components/StageOverlay.js';
+import { TopInterests } from './components/TopInterests.js';
 import { Video } from './components/Video.js';
-import { endMessage, stateLabel, stateMessage } from './messages.js';
-import { useDuet, type DuetView } from './useDuet.js';
+import { addTags, parseInterests } from './interests.js';
+import { stateLabel } from './messages.js';
+import { useDuet } from './useDuet.js';
 
 const ACTIVE = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
 
 export function App() {
   const duet = useDuet();
   const { view } = duet;
-  const [interestText, setInterestText] = useState('');
+  const notify = useAttention(view);
+  const [tags, setTags] = useState<string[]>([]);
+  const [draft, setDraft] = useState('');
+  /** The interests of the current wait, so the popular list does not count this person as someone else. */
+  const [joinedWith, setJoinedWith] = useState<string[]>([]);
   const [reporting, setReporting] = useState(false);
   const [accepting, setAccepting] = useState(false);
 
   const active = ACTIVE.has(view.state);
   const inCall = view.callId !== null;
-  const canStart = view.phase === 'ready' && view.connection === 'open' && !active;
-  const interests = parseInterests(interestText);
+  const ready = view.phase === 'ready';
+  const canStart = ready && view.connection === 'open' && !active;
+  const interests = addTags(tags, parseInterests(draft));
+  // Before and between calls the camera preview fills the stage; in a call it is the corner picture.
+  const solo = !inCall && view.localStream !== null;
+  const alone = view.online <= 1;
+
+  const start = (chosen: string[]) => {
+    setTags(chosen);
+    setDraft('');
+    setJoinedWith(chosen);
+    duet.start({ interests: chosen });
+  };
+  // While waiting, a popular interest joins the wait at once (the server keeps the person's place).
+  const addWhileWaiting = (tag: string) => start(addTags(joinedWith, [tag]));
+
+  const stageExtra = ready && !inCall && (view.state === 'idle' || view.state === 'waiting') && (
+    <>
+      {alone && <EmptyRoomActions notify={notify} />}
+      {view.state === 'waiting' && (
+        <TopInterests items={view.topInterests} own={joinedWith} chosen={joinedWith} label="Others waiting are into" onPick={addWhileWaiting} />
+      )}
+    </>
+  );
 
   return (
     <div className="app">
@@ -36,10 +68,10 @@ export function App() {
         </div>
       </header>
 
-      <main className="layout">
-        <section className={`stage state-${view.state}`}>
+      <main className={`layout ${solo ? 'solo' : ''}`}>
+        <section className={`stage state-${view.state} ${solo ? 'solo' : ''}`}>
           <Video stream={view.remoteStream} muted={false} testId="remote-video" className="remote" label="Your partner" />
-          <Overlay view={view} onRetryCamera={duet.retryCamera} />
+          <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} />
           <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
           <div
             className="status"
@@ -72,18 +104,29 @@ export function App() {
       <footer className="controls">
         {!active && (
           <>
-            <label className="interests">
-              <span>Interests</span>
-              <input
-                data-testid="interests"
-                value={interestText}
-                onChange={(e) => setInterestText(e.target.value)}
-                placeholder="e.g. chess, travel (optional)"
-                aria-describedby="interests-hint"
+            <div className="setup">
+              <InterestsInput
+                tags={tags}
+                draft={draft}
+                onChange={(next) => {
+                  setTags(next.tags);
+                  setDraft(next.draft);
+                }}
               />
-              <small id="interests-hint">Up to {LIMITS.maxInterests}, separated by commas.</small>
-            </label>
-            <button className="btn primary big" data-testid="start" disabled={!canStart} onClick={() => duet.start(interests)}>
+              <div className="setup-row">
+                <TopInterests
+                  items={view.topInterests}
+                  chosen={interests}
+                  label="Popular now"
+                  onPick={(tag) => {
+                    setTags(addTags(interests, [tag]));
+                    setDraft('');
+                  }}
+                />
+                <PrivacyToggle checked={view.privacy} error={view.privacyError} onChange={duet.setPrivacy} />
+              </div>
+            </div>
+            <button className="btn primary big" data-testid="start" disabled={!canStart} onClick={() => start(interests)}>
               Start
             </button>
           </>
@@ -126,82 +169,4 @@ export function App() {
       )}
     </div>
   );
-}
-
-function Overlay({ view, onRetryCamera }: { view: DuetView; onRetryCamera: () => void }) {
-  if (view.state === 'connected' && view.remoteStream) return null;
-  let title: string;
-  let detail: string | null = null;
-  let action: ReactNode = null;
-  let busy = false;
-
-  if (view.phase === 'loading') {
-    title = 'Connecting to Duet…';
-    busy = true;
-  } else if (view.phase === 'unreachable') {
-    title = 'Can’t reach Duet right now.';
-    detail = 'Check your internet connection.';
-    action = (
-      <button className="btn" onClick={() => location.reload()}>
-        Try again
-      </button>
-    );
-  } else if (view.phase !== 'ready') {
-    title = view.mediaError ? 'Camera or microphone unavailable' : 'Allow camera and microphone';
-    detail = view.mediaError ?? 'Your browser will ask for permission. Your partner sees and hears you only during a call.';
-    if (view.mediaError)
-      action = (
-        <button className="btn" onClick={onRetryCamera}>
-          Try again
-        </button>
-      );
-  } else {
-    const ended = endMessage(view.lastEnd);
-    switch (view.state) {
-      case 'waiting':
-        title = ended ?? 'Looking for someone to talk to…';
-        detail = ended ? 'Finding someone new…' : stateMessage('waiting', view.online);
-        if (!ended && view.online > 1) detail = `${view.online} online · ${view.waiting} waiting`;
-        busy = true;
-        break;
-      case 'connecting':
-        title = 'Connecting…';
-        detail = 'Setting up a private video link.';
-        busy = true;
-        break;
-      case 'reconnecting':
-        title = 'Connection unstable';
-        detail = 'Reconnecting…';
-        busy = true;
-        break;
-      case 'connected':
-        title = 'Waiting for video…';
-        busy = true;
-        break;
-      case 'failed':
-      case 'ended':
-        title = ended ?? stateMessage(view.state, view.online);
-        detail = 'Tap Start to meet someone new.';
-        break;
-      default:
-        title = 'Ready when you are';
-        detail = view.online <= 1 ? 'You’re the only one here right now — tap Start and we’ll match you as soon as someone arrives.' : `${view.online} people online. Tap Start to meet one of them.`;
-    }
-  }
-  return (
-    <div className="overlay">
-      {busy && <div className="spinner" aria-hidden="true" />}
-      <p className="overlay-title">{title}</p>
-      {detail && <p className="overlay-detail">{detail}</p>}
-      {action}
-    </div>
-  );
-}
-
-function parseInterests(text: string): string[] {
-  const tags = text
-    .split(/[,\s#]+/)
-    .map((t) => t.trim().toLowerCase().slice(0, LIMITS.maxInterestChars))
-    .filter((t) => /^[\p{L}\p{N}_-]+$/u.test(t));
-  return [...new Set(tags)].slice(0, LIMITS.maxInterests);
 }

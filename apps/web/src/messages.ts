@@ -78,3 +78,39 @@ export function stateLabel(state: CallState): string {
   };
   return labels[state];
 }
+
+/** "Nobody with #chess right now — …": what widening means for this wait. */
+export function widenedMessage(w: { stage: 'interests' | 'region'; interests: string[] }): string {
+  if (w.stage === 'region') return 'Widening to everyone, wherever they are';
+  if (w.interests.length === 0) return 'Matching you with anyone';
+  return `Nobody with ${listOf(w.interests.map((t) => `#${t}`))} right now — matching you with anyone`;
+}
+
+/**
+ * The server's estimate in words. null means there is nothing to base one on, so we promise
+ * only what is true; a number is rounded, never invented.
+ */
+export function estimateMessage(estimatedWaitMs: number | null): string {
+  if (estimatedWaitMs === null) return 'We’ll connect you the moment someone’s free';
+  return `Usually about ${roundWait(estimatedWaitMs)}`;
+}
+
+/** 400 ms → "1 s", 7.4 s → "7 s", 23 s → "25 s", 95 s → "2 min". */
+export function roundWait(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s <= 10) return `${s} s`;
+  const fives = Math.round(s / 5) * 5;
+  if (fives < 60) return `${fives} s`;
+  return `${Math.round(s / 60)} min`;
+}
+
+/** A wait clock: 0:07, 1:42, 12:05. */
+export function clock(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+}
+
+function listOf(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}

@@ -1,7 +1,11 @@
-import { DuetClient, MediaAccessError, type CallEnd, type CallState, type ChatMessage, type ConnectionStatus } from '@duet/client';
+import { DuetClient, MediaAccessError, browserLanguage, type CallEnd, type CallState, type ChatMessage, type ClientEvents, type ConnectionStatus } from '@duet/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 export type Phase = 'loading' | 'unreachable' | 'rules' | 'camera' | 'ready';
+
+export type QueueInfo = ClientEvents['queue'];
+export type Widening = ClientEvents['widened'];
+export type TopInterest = ClientEvents['presence']['topInterests'][number];
 
 export interface DuetView {
   phase: Phase;
@@ -10,6 +14,14 @@ export interface DuetView {
   lastEnd: CallEnd | null;
   online: number;
   waiting: number;
+  /** The most common interests among people waiting, as the server counts them (yours included). */
+  topInterests: TopInterest[];
+  /** The latest queue answer while waiting (its honest wait estimate); null outside the queue. */
+  queue: QueueInfo | null;
+  /** The latest widening of this wait ("nobody with #chess"); null when none, or outside the queue. */
+  widened: Widening | null;
+  /** When the current wait began (ms since epoch), for the wait clock; null outside the queue. */
+  waitingSince: number | null;
   connection: ConnectionStatus;
   localStream: MediaStream | null;
   remoteStream: MediaStream | null;
@@ -18,6 +30,14 @@ export interface DuetView {
   mediaError: string | null;
   /** The latest server or network notice (rate limits, reconnecting, ...). */
   notice: string | null;
+  /** IP privacy (relay only) asked for on the next Start. */
+  privacy: boolean;
+  /** Why IP privacy was turned off (the server has no relay), in the server's words. */
+  privacyError: string | null;
+}
+
+export interface StartChoices {
+  interests: string[];
 }
 
 const initial: DuetView = {
@@ -27,12 +47,18 @@ const initial: DuetView = {
   lastEnd: null,
   online: 0,
   waiting: 0,
+  topInterests: [],
+  queue: null,
+  widened: null,
+  waitingSince: null,
   connection: 'closed',
   localStream: null,
   remoteStream: null,
   chat: [],
   mediaError: null,
   notice: null,
+  privacy: false,
+  privacyError: null,
 };
 
 /** One DuetClient for the page, its events folded into a view for React. */
@@ -58,21 +84,40 @@ export function useDuet() {
     clientRef.current = client;
     const off = [
       client.on('state', ({ state, callId, lastEnd }) =>
-        setView((v) => ({
-          ...v,
-          state,
-          callId,
-          lastEnd,
-          // A new call starts with an empty chat; the old one stays readable until then.
-          chat: state === 'connecting' && callId !== v.callId ? [] : v.chat,
-          notice: null,
-        })),
+        setView((v) => {
+          const waiting = state === 'waiting';
+          const newWait = waiting && v.state !== 'waiting';
+          return {
+            ...v,
+            state,
+            callId,
+            lastEnd,
+            // A new call starts with an empty chat; the old one stays readable until then.
+            chat: state === 'connecting' && callId !== v.callId ? [] : v.chat,
+            notice: null,
+            // Estimates and widening belong to one wait: a new wait starts without them.
+            queue: waiting && !newWait ? v.queue : null,
+            widened: waiting && !newWait ? v.widened : null,
+            waitingSince: !waiting ? null : newWait ? Date.now() : v.waitingSince,
+          };
+        }),
       ),
-      client.on('presence', ({ online, waiting }) => patch({ online, waiting })),
+      client.on('presence', ({ online, waiting, topInterests }) => patch({ online, waiting, topInterests })),
+      client.on('queue', (queue) => patch({ queue })),
+      client.on('widened', (widened) => patch({ widened })),
       client.on('connection', (connection) => patch({ connection })),
       client.on('remoteStream', (remoteStream) => patch({ remoteStream })),
       client.on('chat', (m) => setView((v) => ({ ...v, chat: [...v.chat, m].slice(-200) }))),
-      client.on('error', (e) => patch({ notice: e.message })),
+      client.on('error', (e) => {
+        if (e.code === 'relay_unavailable') {
+          // No relay, so no IP privacy: say why, untick it, and forget this Start so that a
+          // reconnect does not silently try again with privacy on.
+          patch({ privacy: false, privacyError: e.message });
+          client.stop();
+          return;
+        }
+        patch({ notice: e.message });
+      }),
     ];
     let cancelled = false;
     client.connect().then(
@@ -126,7 +171,11 @@ export function useDuet() {
     view,
     acceptRules,
     retryCamera: openCamera,
-    start: (interests: string[]) => clientRef.current?.start({ interests }),
+    start: ({ interests }: StartChoices) => {
+      const language = browserLanguage();
+      clientRef.current?.start({ interests, privacy: view.privacy, ...(language ? { language } : {}) });
+    },
+    setPrivacy: (privacy: boolean) => patch({ privacy, privacyError: null }),
     next: act((c) => c.next()),
     stop: act((c) => c.stop()),
     block: act((c) => c.block()),
