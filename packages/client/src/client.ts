@@ -335,7 +335,9 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         if (m.callId === this.#callId) this.emit('chat', { callId: m.callId, from: m.from, text: m.text, at: m.at });
         return;
       case 'error':
-        this.emit('error', { code: m.code as ClientEvents['error']['code'], message: m.message });
+        // A refused join means we are not looking for anyone: do not retry it after a reconnect.
+        if (m.ref === 'join') this.#wantsToMeet = false;
+        this.emit('error', { code: m.code as ClientEvents['error']['code'], message: m.message, ...(m.ref ? { ref: m.ref } : {}) });
         return;
       case 'pong':
         return;
@@ -432,13 +434,16 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     const quality = this.#quality;
     this.#quality = undefined;
     if (quality) clearInterval(quality.timer);
+    const gathered = peer ? [...peer.gathered] : [];
     if (peer && quality) {
       // One last summary of the whole call before the connection goes; then close it.
       sampleQuality(peer.pc, quality.snapshot)
-        .then(({ sample }) => this.#send({ type: 'stats', callId: quality.callId, final: true, sample }))
+        .then(({ sample }) => this.#send({ type: 'stats', callId: quality.callId, final: true, sample: { ...sample, gathered } }))
         .catch(() => undefined)
         .finally(() => peer.close());
     } else {
+      // Never connected: what this side could gather is the diagnosis.
+      if (peer && this.#callId) this.#send({ type: 'stats', callId: this.#callId, final: true, sample: { gathered } });
       peer?.close();
     }
     if (this.#remoteStream) {

@@ -31,6 +31,8 @@ export class PeerSession {
   #settingRemoteAnswer = false;
   #tracksAdded = false;
   #closed = false;
+  /** Candidate types gathered locally: the diagnosis when a call cannot connect. */
+  readonly gathered = new Set<'host' | 'srflx' | 'prflx' | 'relay'>();
   /** Signals are applied one at a time, in the order they arrived. */
   #queue: Promise<void> = Promise.resolve();
 
@@ -39,7 +41,9 @@ export class PeerSession {
     this.pc = new RTCPeerConnection({ iceServers: options.iceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all', bundlePolicy: 'max-bundle' });
     this.pc.onnegotiationneeded = () => void this.#negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.#o.sendSignal({ candidate: candidate.toJSON() });
+      if (!candidate) return;
+      if (candidate.type) this.gathered.add(candidate.type);
+      this.#o.sendSignal({ candidate: candidate.toJSON() });
     };
     this.pc.ontrack = ({ track, streams }) => {
       const stream = streams[0] ?? new MediaStream([track]);

@@ -31,6 +31,8 @@ export type ConnectionStatus = 'connecting' | 'open' | 'closed';
 export interface DuetErrorEvent {
   code: ErrorCode | 'network' | 'media';
   message: string;
+  /** The type of the message the server refused, when it says (e.g. 'join'). */
+  ref?: string;
 }
 
 export interface Presence {

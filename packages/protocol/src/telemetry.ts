@@ -43,6 +43,8 @@ export const qualitySampleSchema = z.strictObject({
   /** Bytes sent + received over the selected pair (counts relay traffic when relayed). */
   bytesTotal: z.number().int().min(0).max(1e13).optional(),
   path: mediaPathSchema.optional(),
+  /** Local candidate types this browser gathered: the diagnosis of a call that could not connect. */
+  gathered: z.array(z.enum(CANDIDATE_TYPES)).max(4).optional(),
 });
 export type QualitySample = z.infer<typeof qualitySampleSchema>;
 
@@ -103,11 +105,13 @@ export interface CallSummary {
   waitMs: { a: number | null; b: number | null };
   timeToConnectMs: number | null;
   path: { a: MediaPath | null; b: MediaPath | null };
+  /** Candidate types each side gathered (reported at call end), e.g. ['host', 'srflx']. */
+  gathered: { a: string[] | null; b: string[] | null };
   relayed: boolean;
   bytesRelayed: number | null;
   quality: { rttMsP50: number | null; packetLossMax: number | null; freezeMs: number | null; estDelayMsP50: number | null };
 }
 
 export interface CallDetail extends CallSummary {
-  samples: Array<{ side: 'a' | 'b'; at: number; final: boolean } & Omit<QualitySample, 'path'>>;
+  samples: Array<{ side: 'a' | 'b'; at: number; final: boolean } & Omit<QualitySample, 'path' | 'gathered'>>;
 }

@@ -53,6 +53,8 @@ export class CallRecords {
         a_path: null,
         b_path: null,
         bytes_relayed: null,
+        a_gathered: null,
+        b_gathered: null,
       })
       .execute();
   }

@@ -431,15 +431,23 @@ describe('Lobby matching criteria and the empty room', () => {
     expect(t.lobby.activeCalls).toBe(0);
   });
 
-  it('estimates the wait honestly: unknown with nothing to go on, the median of recent waits otherwise', () => {
+  it('estimates the wait honestly: unknown with little to go on, the median of recent waits otherwise', () => {
     const t = setup();
-    t.connect('a', 'b', 'c');
+    t.connect('a', 'b', 'c', 'd', 'e');
     t.lobby.join('a');
     expect(t.last('a', 'queued')?.estimatedWaitMs).toBeNull();
     t.clock.advance(4_000);
-    t.lobby.join('b'); // waits: a 4 s, b 0 s
+    t.lobby.join('b'); // waits: a 4 s, b 0 s — two data points are not enough
     t.lobby.join('c');
-    expect(t.last('c', 'queued')?.estimatedWaitMs).toBe(4_000);
+    expect(t.last('c', 'queued')?.estimatedWaitMs).toBeNull();
+    t.clock.advance(6_000);
+    t.lobby.join('d'); // waits: c 6 s, d 0 s
+    t.lobby.join('e');
+    expect(t.last('e', 'queued')?.estimatedWaitMs).toBe(4_000); // median of 0, 0, 4, 6 s
+    t.clock.advance(11 * 60_000); // old matches say nothing about now
+    t.lobby.leave('e');
+    t.lobby.join('e');
+    expect(t.last('e', 'queued')?.estimatedWaitMs).toBeNull();
   });
 
   it('pushes the most common interests among people waiting', () => {

@@ -533,19 +533,21 @@ export class Lobby {
   }
 
   /**
-   * An honest estimate: nearly nothing when a compatible partner may be waiting; otherwise the
-   * median wait of recent matches; null (unknown) when nothing has matched lately.
+   * An honest estimate: the median wait of matches in the last ten minutes, when there were at
+   * least three; null (unknown) otherwise, or when others are waiting in the person's pool (then
+   * the rules, not the crowd, decide how long it takes).
    */
   #estimateWait(p: Participant): number | null {
     if (this.#o.matchmaker.poolSize(p.criteria.mode, p.criteria.language) > 1) return null;
-    const waits = this.#recentWaits;
-    if (waits.length === 0) return null;
-    const sorted = [...waits].sort((x, y) => x - y);
+    const since = this.#o.clock.now() - 10 * 60_000;
+    const waits = this.#recentWaits.filter((w) => w.at >= since).map((w) => w.ms);
+    if (waits.length < 3) return null;
+    const sorted = waits.sort((x, y) => x - y);
     return Math.round(sorted[Math.floor(sorted.length / 2)]!);
   }
 
-  /** Waits of the last 50 matches, for estimates. */
-  readonly #recentWaits: number[] = [];
+  /** Waits of the last 100 people matched, for estimates. */
+  readonly #recentWaits: Array<{ at: number; ms: number }> = [];
 
   #startCall(a: Ticket, b: Ticket): void {
     const now = this.#o.clock.now();
@@ -553,7 +555,7 @@ export class Lobby {
     call.nodes = { a: a.node ?? this.#node, b: b.node ?? this.#node };
     const local = [a, b].map((t) => this.#participants.get(t.userId)).filter((p): p is Participant => p !== undefined && call.nodeOf(p.userId) === this.#node);
     call.relayOnly = this.#o.relay.relayOnly || local.some((p) => p.criteria.privacy);
-    this.#recentWaits.push(now - a.joinedAt, now - b.joinedAt);
+    this.#recentWaits.push({ at: now, ms: now - a.joinedAt }, { at: now, ms: now - b.joinedAt });
     if (this.#recentWaits.length > 100) this.#recentWaits.splice(0, this.#recentWaits.length - 100);
     this.#calls.set(call.id, call);
     this.#armConnectTimer(call);

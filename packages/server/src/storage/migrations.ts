@@ -108,6 +108,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('calls').addColumn('reconnecting_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0005_gathered_candidates': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('calls').addColumn('a_gathered', 'varchar(32)').execute();
+      await db.schema.alterTable('calls').addColumn('b_gathered', 'varchar(32)').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -31,6 +31,9 @@ export interface CallsTable {
   /** How often the call dropped and recovered, and the time spent reconnecting (not talk time). */
   reconnects: Generated<number>;
   reconnecting_ms: Generated<number>;
+  /** Comma-separated candidate types each browser gathered (host, srflx, prflx, relay). */
+  a_gathered: string | null;
+  b_gathered: string | null;
 }
 
 export interface CallQualityTable {

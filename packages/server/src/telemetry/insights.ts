@@ -241,6 +241,7 @@ function toSummary(r: CallRow, q: QualityAgg | undefined): CallSummary {
     waitMs: { a: r.a_wait_ms, b: r.b_wait_ms },
     timeToConnectMs: r.connected_at !== null ? r.connected_at - r.matched_at : null,
     path: { a: parsePath(r.a_path), b: parsePath(r.b_path) },
+    gathered: { a: r.a_gathered ? r.a_gathered.split(',') : null, b: r.b_gathered ? r.b_gathered.split(',') : null },
     relayed: rowRelayed(r),
     bytesRelayed: r.bytes_relayed,
     quality: q ?? { rttMsP50: null, packetLossMax: null, freezeMs: null, estDelayMsP50: null },
@@ -255,7 +256,7 @@ function defined<T extends Record<string, number | null>>(o: T): { [K in keyof T
 export function toCsv(calls: CallSummary[]): string {
   const header = [
     'id', 'matched_at', 'connected_at', 'ended_at', 'outcome', 'end_reason', 'ended_by', 'duration_ms',
-    'wait_ms_a', 'wait_ms_b', 'time_to_connect_ms', 'path_a', 'path_b', 'relayed', 'bytes_relayed',
+    'wait_ms_a', 'wait_ms_b', 'time_to_connect_ms', 'path_a', 'path_b', 'gathered_a', 'gathered_b', 'relayed', 'bytes_relayed',
     'rtt_ms_p50', 'packet_loss_max', 'freeze_ms', 'est_delay_ms_p50',
   ];
   const pathText = (p: MediaPath | null) => (p ? `${p.local}-${p.remote}/${p.relayProtocol ?? p.protocol}` : '');
@@ -266,7 +267,7 @@ export function toCsv(calls: CallSummary[]): string {
   const lines = calls.map((c) =>
     [
       c.id, iso(c.matchedAt), iso(c.connectedAt), iso(c.endedAt), c.outcome, c.endReason, c.endedBy, c.durationMs,
-      c.waitMs.a, c.waitMs.b, c.timeToConnectMs, pathText(c.path.a), pathText(c.path.b), c.relayed, c.bytesRelayed,
+      c.waitMs.a, c.waitMs.b, c.timeToConnectMs, pathText(c.path.a), pathText(c.path.b), c.gathered.a?.join(' '), c.gathered.b?.join(' '), c.relayed, c.bytesRelayed,
       c.quality.rttMsP50, c.quality.packetLossMax, c.quality.freezeMs, c.quality.estDelayMsP50,
     ].map(cell).join(','),
   );

@@ -99,6 +99,16 @@ export class QualityRecorder {
         .execute(),
     );
     if (s.path) this.#learnPath(t, sideName, s);
+    if (s.gathered) {
+      const gathered = [...new Set(s.gathered)].sort().join(',');
+      this.#o.records.write(t.call.id, () =>
+        this.#o.db
+          .updateTable('calls')
+          .set(sideName === 'a' ? { a_gathered: gathered } : { b_gathered: gathered })
+          .where('id', '=', t.call.id)
+          .execute(),
+      );
+    }
     this.#o.metrics.observeSample(s);
     this.#o.metrics.qualitySamples.inc({ accepted: 'true' });
   }
