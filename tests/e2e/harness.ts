@@ -148,13 +148,15 @@ export async function inboundMedia(page: Page): Promise<InboundMedia> {
     let localCandidateType: string | undefined;
     const byId = new Map<string, Record<string, unknown>>();
     stats.forEach((s: Record<string, unknown>) => byId.set(s.id as string, s));
+    let pairId: string | undefined;
     stats.forEach((s: Record<string, unknown>) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += Number(s.framesDecoded ?? 0);
       if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPacketsReceived += Number(s.packetsReceived ?? 0);
-      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-        localCandidateType = byId.get(s.localCandidateId as string)?.candidateType as string | undefined;
-      }
+      if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pairId = s.selectedCandidatePairId;
+      if (!pairId && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pairId = s.id as string;
     });
+    const pair = pairId ? byId.get(pairId) : undefined;
+    if (pair) localCandidateType = byId.get(pair.localCandidateId as string)?.candidateType as string | undefined;
     return { framesDecoded, audioPacketsReceived, localCandidateType };
   });
 }

@@ -21,6 +21,8 @@ beforeAll(async () => {
     TURN_HOST: '127.0.0.1',
     TURN_ALLOW_LOOPBACK_PEERS: 'true',
     RELAY_ONLY: 'true',
+    // Rotate the relay secret during the test: live calls must not notice, new ones use the new secret.
+    TURN_SECRET_ROTATE_S: '6',
   });
   browser = await launchBrowser();
 });
@@ -64,7 +66,25 @@ describe('relay (managed coturn) and IP privacy', () => {
       expect(new Set([...remote.types, ...remote.sdpTypes])).toEqual(new Set(['relay']));
     }
     expect((await inboundMedia(alice.page)).audioPacketsReceived).toBeGreaterThan(0);
-    for (const p of [alice, bob]) {
+
+    // The secret rotates (without restarting coturn); a new call connects with the new secret and the
+    // first call keeps flowing.
+    const framesBefore = (await inboundMedia(bob.page)).framesDecoded;
+    const rotated = Date.now() + 15_000;
+    while (!server.logs.some((l) => l.msg === 'relay secret rotated') && Date.now() < rotated) await alice.page.waitForTimeout(200);
+    expect(server.logs.some((l) => l.msg === 'relay secret rotated')).toBe(true);
+    const carol = await openPerson(browser, server.url);
+    const dave = await openPerson(browser, server.url);
+    await Promise.all([getReady(carol.page), getReady(dave.page)]);
+    await carol.page.getByTestId('start').click();
+    await waitForState(carol.page, 'waiting');
+    await dave.page.getByTestId('start').click();
+    await Promise.all([waitForState(carol.page, 'connected'), waitForState(dave.page, 'connected')]);
+    expect((await expectFramesDecoded(dave.page)).localCandidateType).toBe('relay');
+    expect(await alice.page.getByTestId('call-status').getAttribute('data-state')).toBe('connected');
+    expect((await inboundMedia(bob.page)).framesDecoded).toBeGreaterThan(framesBefore);
+
+    for (const p of [alice, bob, carol, dave]) {
       expect(p.errors).toEqual([]);
       await p.context.close();
     }

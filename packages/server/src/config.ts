@@ -59,6 +59,7 @@ const envSchema = z.object({
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   TURN_ALLOW_LOOPBACK_PEERS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   TURN_CREDENTIAL_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3_600),
+  TURN_SECRET_ROTATE_S: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   TURN_USER_QUOTA: z.coerce.number().int().min(1).max(1000).default(12),
   TURN_TOTAL_QUOTA: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
   TURN_MAX_BPS: z.coerce.number().int().min(10_000).max(1e9).default(500_000),
@@ -113,6 +114,8 @@ export interface Config {
     readonly allowedPeerIps: readonly string[];
     readonly allowLoopbackPeers: boolean;
     readonly credentialTtlSeconds: number;
+    /** Managed mode rotates its secret this often (0: never). */
+    readonly rotateSecretSeconds: number;
     readonly userQuota: number;
     readonly totalQuota: number;
     readonly maxBytesPerSecond: number;
@@ -178,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       allowedPeerIps: Object.freeze([...e.TURN_ALLOWED_PEER_IPS]),
       allowLoopbackPeers: e.TURN_ALLOW_LOOPBACK_PEERS,
       credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_S,
+      rotateSecretSeconds: e.TURN_SECRET_ROTATE_S,
       userQuota: e.TURN_USER_QUOTA,
       totalQuota: e.TURN_TOTAL_QUOTA,
       maxBytesPerSecond: e.TURN_MAX_BPS,

@@ -24,7 +24,8 @@ export const DENIED_PEER_RANGES = [
 export interface CoturnOptions {
   binary: string;
   dataDir: string;
-  secret: string;
+  /** coturn's SQLite user database, where the REST API secrets live (so they can rotate live). */
+  userDb: string;
   realm: string;
   listenIps: readonly string[];
   port: number;
@@ -45,8 +46,10 @@ export interface CoturnOptions {
 export function coturnConfig(o: Omit<CoturnOptions, 'binary' | 'log'>): string {
   const lines = [
     '# Written by Duet at start; edits are overwritten.',
+    // Secrets are rows of turn_secret in the user database: coturn reads them on every
+    // authentication, so Duet rotates them without restarting the relay (and dropping calls).
     'use-auth-secret',
-    `static-auth-secret=${o.secret}`,
+    `userdb=${o.userDb}`,
     `realm=${o.realm}`,
     'fingerprint',
     'no-cli',

@@ -32,13 +32,14 @@ describe('TURN REST credentials', () => {
 describe('relay configuration', () => {
   it('hardens coturn: REST auth only, no CLI, private and loopback peers denied, quotas', () => {
     const conf = coturnConfig({
-      dataDir: '/tmp/x', secret: 'x'.repeat(40), realm: 'duet', listenIps: ['203.0.113.10'], port: 3478, minPort: 49160, maxPort: 49999,
+      dataDir: '/tmp/x', userDb: '/tmp/x/turndb', realm: 'duet', listenIps: ['203.0.113.10'], port: 3478, minPort: 49160, maxPort: 49999,
       allowedPeerIps: [], allowLoopbackPeers: false, userQuota: 12, totalQuota: 2000, maxBytesPerSecond: 500_000, tls: undefined,
     });
-    for (const line of ['use-auth-secret', 'no-cli', 'no-multicast-peers', 'denied-peer-ip=10.0.0.0-10.255.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255', 'denied-peer-ip=192.168.0.0-192.168.255.255', 'user-quota=12', 'total-quota=2000', 'max-bps=500000', 'listening-ip=203.0.113.10', 'no-tls']) {
+    for (const line of ['use-auth-secret', 'userdb=/tmp/x/turndb', 'no-cli', 'no-multicast-peers', 'denied-peer-ip=10.0.0.0-10.255.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255', 'denied-peer-ip=192.168.0.0-192.168.255.255', 'user-quota=12', 'total-quota=2000', 'max-bps=500000', 'listening-ip=203.0.113.10', 'no-tls']) {
       expect(conf.split('\n')).toContain(line);
     }
     expect(conf).not.toContain('allow-loopback-peers');
+    expect(conf).not.toContain('static-auth-secret'); // secrets live in the user database, to rotate live
   });
 
   it('is off without coturn and says so; external mode needs urls and a secret', () => {
@@ -68,6 +69,13 @@ describe.runIf(findBinary('turnserver') || process.env.CI)('managed coturn', () 
       const conf = fs.readFileSync(path.join(config.dataDir, 'coturn', 'turnserver.conf'));
       expect(fs.statSync(path.join(config.dataDir, 'coturn', 'turnserver.conf')).mode & 0o077).toBe(0); // the secret is in there
       expect(conf.toString()).toContain('use-auth-secret');
+      // Rotation: the new secret signs from now on, the old one stays accepted until its credentials expire.
+      const before = relay.iceServersFor('u1', 1_000)[1]!.credential;
+      expect(relay.acceptedSecrets()).toBe(1);
+      relay.rotateSecret();
+      expect(relay.acceptedSecrets()).toBe(2);
+      expect(relay.iceServersFor('u1', 1_000)[1]!.credential).not.toBe(before);
+      expect(relay.status().state).toBe('running'); // no restart
     } finally {
       await relay.stop();
     }
@@ -77,7 +85,7 @@ describe.runIf(findBinary('turnserver') || process.env.CI)('managed coturn', () 
   it('supervises: a crashed coturn comes back', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const coturn = new ManagedCoturn({
-      binary: findBinary('turnserver')!, dataDir: tmp(), secret: 'z'.repeat(40), realm: 'duet', listenIps: ['127.0.0.1'], port,
+      binary: findBinary('turnserver')!, dataDir: tmp(), userDb: path.join(tmp(), 'turndb'), realm: 'duet', listenIps: ['127.0.0.1'], port,
       minPort: port + 1, maxPort: port + 20, allowedPeerIps: [], allowLoopbackPeers: false, userQuota: 2, totalQuota: 10, maxBytesPerSecond: 100_000, tls: undefined, log,
     });
     await coturn.start();

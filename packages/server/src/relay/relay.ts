@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ManagedCoturn } from './coturn.js';
 import { turnCredential } from './credentials.js';
+import { TurnSecrets } from './turnDb.js';
 
 export type RelayMode = 'managed' | 'external' | 'off';
 
@@ -40,8 +41,11 @@ export class Relay {
   readonly mode: RelayMode;
   readonly #config: Config;
   readonly #log: Logger;
-  readonly #secret: string | undefined;
+  #secret: string | undefined;
   readonly #coturn: ManagedCoturn | undefined;
+  #secrets: TurnSecrets | undefined;
+  #rotation: NodeJS.Timeout | undefined;
+  readonly #retiring = new Set<NodeJS.Timeout>();
   readonly #urls: string[];
   readonly #stunUrls: string[];
 
@@ -65,7 +69,7 @@ export class Relay {
       this.#coturn = new ManagedCoturn({
         binary: binary!,
         dataDir: path.join(config.dataDir, 'coturn'),
-        secret: this.#secret,
+        userDb: path.join(config.dataDir, 'coturn', 'turndb'),
         realm: t.realm,
         listenIps: t.listenIps,
         port: t.port,
@@ -90,15 +94,55 @@ export class Relay {
       return;
     }
     if (this.#coturn) {
+      fs.mkdirSync(path.join(this.#config.dataDir, 'coturn'), { recursive: true });
+      this.#secrets = new TurnSecrets(path.join(this.#config.dataDir, 'coturn', 'turndb'), this.#config.turn.realm);
+      // A fresh relay holds no allocations: only the current secret needs to be accepted.
+      this.#secrets.set([this.#secret!]);
       await this.#coturn.start();
       this.#log.info({ urls: this.#urls, pid: this.#coturn.pid }, 'managed relay (coturn) running');
+      const every = this.#config.turn.rotateSecretSeconds * 1000;
+      if (every > 0) {
+        this.#rotation = setInterval(() => this.rotateSecret(), every);
+        this.#rotation.unref();
+      }
     } else {
       this.#log.info({ urls: this.#urls }, 'external relay configured');
     }
   }
 
-  stop(): Promise<void> {
-    return this.#coturn?.stop() ?? Promise.resolve();
+  /**
+   * Managed mode: a new secret signs every credential from now on; the old one stays accepted until
+   * the last credential signed with it expires. Live relayed calls are untouched (coturn is not
+   * restarted, and it checks credentials only when an allocation is created).
+   */
+  rotateSecret(): void {
+    if (!this.#secrets || !this.#secret) return;
+    const old = this.#secret;
+    const next = randomBytes(32).toString('hex');
+    this.#secrets.set([...this.#secrets.list(), next]);
+    this.#secret = next;
+    fs.writeFileSync(path.join(this.#config.dataDir, 'turn-secret.key'), next + '\n', { mode: 0o600 });
+    const retire = setTimeout(() => {
+      this.#retiring.delete(retire);
+      this.#secrets?.set(this.#secrets.list().filter((s) => s !== old));
+      this.#log.info('previous relay secret retired');
+    }, (this.#config.turn.credentialTtlSeconds + 60) * 1000);
+    retire.unref();
+    this.#retiring.add(retire);
+    this.#log.info('relay secret rotated');
+  }
+
+  /** How many secrets the managed relay accepts right now (1, or 2 during a rotation). */
+  acceptedSecrets(): number {
+    return this.#secrets?.list().length ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#rotation);
+    for (const t of this.#retiring) clearTimeout(t);
+    await this.#coturn?.stop();
+    this.#secrets?.close();
+    this.#secrets = undefined;
   }
 
   get available(): boolean {
