@@ -33,6 +33,23 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // The NAT lab (tests/netlab) needs root, iptables and coturn, so a plain `vitest run` leaves it
+      // out; `npm run test:netlab` sets DUET_NETLAB=1 and runs only this project.
+      ...(process.env.DUET_NETLAB === '1'
+        ? [
+            {
+              resolve: { alias },
+              test: {
+                name: 'netlab',
+                include: ['tests/netlab/**/*.test.ts'],
+                testTimeout: 90_000,
+                hookTimeout: 60_000,
+                // One lab at a time: each scenario runs two Chromiums and a server on two cores.
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });
