@@ -26,6 +26,8 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
       CLUSTER_HEARTBEAT_MS: '200',
       POOL_LEASE_MS: '1500',
       MATCH_INTERESTS_WAIT_MS: '300',
+      // Calls here never connect for real: keep them from timing out while a loaded machine catches up.
+      CONNECT_TIMEOUT_MS: '60000',
     };
     n1 = await TestServer.start({ env: { ...env, NODE_ID: 'n1' } });
     n2 = await TestServer.start({ env: { ...env, NODE_ID: 'n2' } });

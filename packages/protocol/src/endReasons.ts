@@ -27,4 +27,6 @@ export const REQUEUE_PARTNER_REASONS: ReadonlySet<EndReason> = new Set<EndReason
   'ice_failed',
   'connection_lost',
   'heartbeat_timeout',
+  // The partner did nothing wrong: back to waiting.
+  'banned',
 ]);

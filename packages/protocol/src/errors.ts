@@ -20,6 +20,8 @@ export const ERRORS = {
   invalid_request: 'The request is invalid.',
   not_found: 'Nothing here.',
   unauthorized: 'Sign in first.',
+  forbidden: 'You are not allowed to do that.',
+  banned: 'This account is banned from Duet.',
   admin_disabled: 'The console is off on this server.',
   internal: 'Something went wrong on the server.',
 } as const satisfies Record<string, string>;

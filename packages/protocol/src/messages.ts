@@ -163,6 +163,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     ref: z.string().optional(),
   }),
   z.strictObject({ type: z.literal('pong') }),
+  /** The report was stored; the reporter's browser may now upload the frame it captured. */
+  z.strictObject({ type: z.literal('report_filed'), reportId: z.string(), callId }),
+  /** This person is banned: why, until when (null: permanently), and where to appeal. The socket closes. */
+  z.strictObject({ type: z.literal('banned'), reason: z.string(), until: z.number().nullable(), appeal: z.string() }),
+  /** A moderator's warning, shown to the person. */
+  z.strictObject({ type: z.literal('warning'), message: z.string() }),
 ]);
 
 export type ServerMessage = z.infer<typeof serverMessageSchema>;

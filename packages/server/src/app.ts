@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import { ERRORS } from '@duet/protocol';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -26,6 +27,10 @@ import { QualityRecorder } from './telemetry/quality.js';
 import { pruneTelemetry } from './telemetry/retention.js';
 import { Relay } from './relay/relay.js';
 import { Cluster } from './cluster/cluster.js';
+import { filterChat } from './safety/chatFilter.js';
+import { Moderation } from './safety/moderation.js';
+import { safetyRoutes } from './safety/routes.js';
+import { StaffAccounts } from './safety/staff.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -99,6 +104,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     log,
     connectTimeoutMs: config.connectTimeoutMs,
     reconnectGraceMs: config.reconnectGraceMs,
+    holdReported: config.safety.holdReported,
+    ...(config.safety.chatFilter ? { filterChat: (text: string) => filterChat(text).text } : {}),
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
     iceServersFor: (userId) => relay.iceServersFor(userId, clock.now()),
@@ -116,8 +123,19 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
   const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock });
   const funnel = new Funnel(lobby, storage.db, clock, writes);
+  const staff = new StaffAccounts(storage.db, config.adminToken);
+  if (config.bootstrapAdmin && !(await staff.exists(config.bootstrapAdmin.email))) {
+    await staff.create(config.bootstrapAdmin.email, config.bootstrapAdmin.password, 'admin', clock.now());
+    log.info({ email: config.bootstrapAdmin.email }, 'created the first admin account');
+  }
   const hub = new SignalingHub({
     lobby,
+    admission: async (userId) => {
+      // Moderation is created just below; nobody says hello before the server listens.
+      const ban = await moderation.activeBan(userId);
+      if (ban) return { ban: moderation.banNotice(ban), held: false };
+      return { held: config.safety.holdReported && (await safety.openReportsAgainst(userId)) > 0 };
+    },
     users,
     safety,
     tokens,
@@ -127,7 +145,19 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     telemetry: { stats: (userId, m) => quality.accept(userId, m), funnel: (userId, step) => funnel.record(userId, step) },
   });
 
-  const prune = () => writes.track('retention', pruneTelemetry(storage.db, config.retention, clock.now(), log));
+  const moderation = new Moderation({
+    db: storage.db,
+    lobby,
+    clock,
+    log,
+    kick: (userId, ban) => hub.kick(userId, ban),
+    warn: (userId, message) => hub.send(userId, { type: 'warning', message }),
+    ...config.safety,
+  });
+  const prune = () => {
+    writes.track('retention', pruneTelemetry(storage.db, config.retention, clock.now(), log));
+    writes.track('evidence retention', moderation.pruneEvidence());
+  };
   prune();
   const retentionTimer = setInterval(prune, 3_600_000);
   retentionTimer.unref();
@@ -189,8 +219,10 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     return reply.code(closing ? 503 : 200).send(body);
   });
 
+  await app.register(cookie);
+  safetyRoutes(app, { staff, moderation, tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
   identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened') });
-  telemetryRoutes(app, { metrics, insights: new Insights(storage.db), adminToken: config.adminToken });
+  telemetryRoutes(app, { metrics, insights: new Insights(storage.db), staff, clock });
 
   await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });
   app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));

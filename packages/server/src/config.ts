@@ -29,6 +29,14 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'ADMIN_PASSWORD must be at least 12 characters').optional(),
+  CHAT_FILTER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  HOLD_REPORTED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  STRIKES: z.coerce.number().int().min(0).max(100).default(3),
+  STRIKE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  SUSPENSION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  EVIDENCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   QUALITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL starts with redis:// or rediss://').optional(),
@@ -96,8 +104,18 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** New guest sessions (and rule acceptances) per client address per minute. */
   readonly sessionRateLimit: number;
-  /** Bearer token for the console's APIs; the console is off without one. */
+  /** Bearer token for the console's APIs (automation); people sign in with staff accounts. */
   readonly adminToken: string | undefined;
+  /** The first admin account, created at start when no account has that email. */
+  readonly bootstrapAdmin: { readonly email: string; readonly password: string } | undefined;
+  readonly safety: {
+    readonly chatFilter: boolean;
+    readonly holdReported: boolean;
+    readonly strikes: number;
+    readonly strikeWindowDays: number;
+    readonly suspensionDays: number;
+    readonly evidenceRetentionDays: number;
+  };
   readonly retention: { readonly qualityDays: number; readonly callDays: number };
   readonly turn: {
     readonly mode: 'auto' | 'managed' | 'external' | 'off';
@@ -142,6 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.ADMIN_EMAIL) !== Boolean(e.ADMIN_PASSWORD)) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
   if (e.TURN_MODE === 'external' && (!e.TURN_SECRET || e.TURN_URLS.length === 0)) {
     throw new ConfigError('Invalid configuration:\n  TURN_MODE=external needs TURN_URLS and TURN_SECRET (the relay fleet\'s static-auth-secret)');
   }
@@ -166,6 +187,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sessionRateLimit: e.SESSION_RATE_LIMIT,
     adminToken: e.ADMIN_TOKEN,
+    bootstrapAdmin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? Object.freeze({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }) : undefined,
+    safety: Object.freeze({
+      chatFilter: e.CHAT_FILTER,
+      holdReported: e.HOLD_REPORTED,
+      strikes: e.STRIKES,
+      strikeWindowDays: e.STRIKE_WINDOW_DAYS,
+      suspensionDays: e.SUSPENSION_DAYS,
+      evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
+    }),
     retention: Object.freeze({ qualityDays: e.QUALITY_RETENTION_DAYS, callDays: e.CALL_RETENTION_DAYS }),
     turn: Object.freeze({
       mode: e.TURN_MODE,

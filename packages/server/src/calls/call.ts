@@ -36,6 +36,8 @@ export class Call {
    */
   nodes: { a: string; b: string } = { a: 'local', b: 'local' };
   primary = true;
+  /** The chat as relayed, kept for a report's evidence; gone with the call otherwise. */
+  readonly transcript: Array<{ from: string; text: string; at: number }> = [];
   /** Users whose browser reported its peer connection as connected. */
   readonly #peerConnected = new Set<string>();
 

@@ -16,7 +16,9 @@ export interface IdentityDeps {
   onSession?: (userId: string) => void;
 }
 
-const sessionBody = z.strictObject({ token: z.string().max(2048).optional() }).default({});
+const sessionBody = z
+  .strictObject({ token: z.string().max(2048).optional(), deviceId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional() })
+  .default({});
 const acceptBody = z.strictObject({ adult: z.literal(true), rulesVersion: z.literal(RULES_VERSION) });
 
 /**
@@ -37,6 +39,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
       token = await deps.tokens.issue(user.id);
       req.log.info({ userId: user.id }, 'guest created');
     }
+    if (body.data.deviceId) await deps.users.setDevice(user.id, body.data.deviceId);
     deps.onSession?.(user.id);
     return { token, userId: user.id, rulesAccepted: user.rulesAcceptedAt !== null, rulesVersion: RULES_VERSION };
   });

@@ -29,6 +29,11 @@ export class UserRepository {
     return { id: row.id, createdAt: row.created_at, rulesAcceptedAt: current ? row.rules_accepted_at : null };
   }
 
+  /** Remembers the browser's device id (set once; a ban by device follows it to new guests). */
+  async setDevice(id: string, deviceId: string): Promise<void> {
+    await this.#db.updateTable('users').set({ device_id: deviceId }).where('id', '=', id).where('device_id', 'is', null).execute();
+  }
+
   async acceptRules(id: string, now: number): Promise<void> {
     await this.#db
       .updateTable('users')

@@ -36,6 +36,11 @@ interface Participant {
   /** Set while the person's signaling connection is gone but their call may still be resumed. */
   detached: { reason: 'connection_lost' | 'heartbeat_timeout'; cancel: () => void } | undefined;
   readonly chat: TokenBucket;
+  /** Joining and skipping, and reporting: limits with plain messages when hit. */
+  readonly moves: TokenBucket;
+  readonly reports: TokenBucket;
+  /** Has unreviewed reports against them, and the operator holds such people to their own pool. */
+  held: boolean;
   readonly log: Logger;
 }
 
@@ -53,7 +58,16 @@ export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], la
 /** What the lobby needs from safety storage; writes happen in the background. */
 export interface SafetyPort {
   block(blockerId: string, blockedId: string, callId: string | null): void;
-  report(r: { callId: string; reporterId: string; reportedId: string; reason: ReportReason; comment?: string | undefined }): void;
+  report(r: {
+    id: string;
+    callId: string;
+    reporterId: string;
+    reportedId: string;
+    reason: ReportReason;
+    comment?: string | undefined;
+    /** The call's chat as the server relayed it. */
+    transcript: Array<{ from: 'reporter' | 'reported'; text: string; at: number }>;
+  }): void;
 }
 
 /** What one node tells another about a call with a side on each (see cluster/cluster.ts). */
@@ -95,6 +109,10 @@ export interface LobbyOptions {
   connectTimeoutMs: number;
   /** A connected call whose media or signaling drops survives this long (ICE restart, reconnect). */
   reconnectGraceMs?: number;
+  /** Hold people with unreviewed reports against them to a pool of their own (operator setting). */
+  holdReported?: boolean;
+  /** Remove links and contact details from chat (operator setting, on by default). */
+  filterChat?: (text: string) => string;
   /** The matching rules' timings and exclusions (the pool applies them; the lobby widens on time). */
   policy: MatchPolicy;
   /** Modes people may choose; the first is the default. */
@@ -138,6 +156,8 @@ export class Lobby {
       chatPerSecond: 1,
       chatBurst: 5,
       reconnectGraceMs: 15_000,
+      holdReported: false,
+      filterChat: (text: string) => text,
       modes: ['chat'],
       relay: { available: false, relayOnly: false },
       cluster: { nodeId: 'local', send: () => undefined },
@@ -191,7 +211,7 @@ export class Lobby {
    * A person's signaling connection is up. Returns the call it resumed, when the person's previous
    * connection dropped during a call less than the grace window ago.
    */
-  connect(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string> }): { resumedCallId?: string } {
+  connect(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string>; held?: boolean }): { resumedCallId?: string } {
     if (this.#closed) throw new DuetError('internal', 'The server is shutting down.');
     const existing = this.#participants.get(userId);
     if (existing?.detached && existing.call) {
@@ -216,6 +236,9 @@ export class Lobby {
       waitingSince: now,
       detached: undefined,
       chat: new TokenBucket(this.#o.chatPerSecond, this.#o.chatBurst, now),
+      moves: new TokenBucket(20 / 60, 15, now),
+      reports: new TokenBucket(5 / 3600, 5, now),
+      held: info.held ?? false,
       log: this.#o.log.child({ userId }),
     });
     this.#presenceChanged();
@@ -262,6 +285,7 @@ export class Lobby {
     const p = this.#get(userId);
     if (!p.rulesAccepted) throw new DuetError('rules_not_accepted');
     if (p.status === 'in_call') throw new DuetError('out_of_turn', 'You are in a call; use next to move on.');
+    this.#move(p);
     const mode = criteria.mode ?? p.criteria.mode;
     if (!this.#o.modes.includes(mode)) throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
     const privacy = criteria.privacy ?? false;
@@ -280,8 +304,12 @@ export class Lobby {
   /** Skip: end the current call and look for someone new; from idle it is the same as join. */
   next(userId: string): void {
     const p = this.#get(userId);
-    if (p.call) this.#end(p.call, 'next', userId);
-    else if (p.status === 'idle') this.join(userId, p.criteria);
+    if (p.call) {
+      this.#move(p);
+      this.#end(p.call, 'next', userId);
+      return;
+    }
+    if (p.status === 'idle') this.join(userId, p.criteria);
     else this.#o.send(userId, { type: 'queued', waiting: this.waiting, estimatedWaitMs: this.#estimateWait(p) });
   }
 
@@ -368,8 +396,12 @@ export class Lobby {
     const p = this.#get(userId);
     const now = this.#o.clock.now();
     if (!p.chat.take(now)) throw new DuetError('rate_limited', 'You are sending messages too fast. Wait a moment.');
-    this.#toPartner(call, userId, { type: 'chat', callId, from: 'partner', text, at: now });
-    this.#o.send(userId, { type: 'chat', callId, from: 'you', text, at: now });
+    const shown = this.#o.filterChat(text);
+    if (shown.length === 0) return;
+    // The transcript lives only as long as the call, unless someone reports it.
+    if (call.transcript.length < 500) call.transcript.push({ from: userId, text: shown, at: now });
+    this.#toPartner(call, userId, { type: 'chat', callId, from: 'partner', text: shown, at: now });
+    this.#o.send(userId, { type: 'chat', callId, from: 'you', text: shown, at: now });
   }
 
   block(userId: string, callId: string): void {
@@ -383,11 +415,55 @@ export class Lobby {
   /** Report ends the call and blocks, so the reporter never meets that person again. */
   report(userId: string, m: ClientMessageOf<'report'>): void {
     const call = this.#currentCall(userId, m.callId);
+    const p = this.#get(userId);
     const partnerId = call.partnerOf(userId);
     this.#blockPair(userId, partnerId);
-    this.#o.safety.report({ callId: call.id, reporterId: userId, reportedId: partnerId, reason: m.reason, comment: m.comment });
+    if (p.reports.take(this.#o.clock.now())) {
+      const id = randomUUID();
+      const transcript = call.transcript.map((l) => ({ from: l.from === userId ? ('reporter' as const) : ('reported' as const), text: l.text, at: l.at }));
+      this.#o.safety.report({ id, callId: call.id, reporterId: userId, reportedId: partnerId, reason: m.reason, comment: m.comment, transcript });
+      this.#o.send(userId, { type: 'report_filed', reportId: id, callId: call.id });
+      const reported = this.#participants.get(partnerId);
+      if (reported && this.#o.holdReported) reported.held = true;
+    } else {
+      // Too many reports: still end and block, but do not flood the moderators' queue.
+      this.#o.send(userId, { type: 'error', code: 'rate_limited', message: 'You have sent many reports in a short time. This person is blocked; our team is reviewing your earlier reports.', ref: 'report' });
+    }
     this.#o.safety.block(userId, partnerId, call.id);
     this.#end(call, 'reported', userId);
+  }
+
+  /** A moderator ends a live call: both people are told at once (reason `moderator`). */
+  moderatorEnd(callId: string): boolean {
+    const call = this.#calls.get(callId);
+    if (!call) return false;
+    this.#end(call, 'moderator', null);
+    return true;
+  }
+
+  /** A banned person leaves at once: their call ends (`banned`; the partner is requeued) and they go. */
+  removeBanned(userId: string): void {
+    const p = this.#participants.get(userId);
+    if (!p) return;
+    if (p.call) this.#end(p.call, 'banned', userId);
+    this.#drop(p);
+  }
+
+  /** Live calls on this node, for the moderation console. */
+  liveCalls(): Call[] {
+    return [...this.#calls.values()];
+  }
+
+  /** Reports against this person were reviewed: they go back to the common pool. */
+  clearHeld(userId: string): void {
+    const p = this.#participants.get(userId);
+    if (p) p.held = false;
+  }
+
+  #move(p: Participant): void {
+    if (!p.moves.take(this.#o.clock.now())) {
+      throw new DuetError('rate_limited', 'You’re skipping very fast. Take a breath — try again in a few seconds.');
+    }
   }
 
   /** Applies what another node says about a call with a side here. */
@@ -449,7 +525,7 @@ export class Lobby {
 
   #ticket(p: Participant, joinedAt: number): Ticket {
     const { interests, language, region, mode } = p.criteria;
-    return { userId: p.userId, mode, language, region, interests, joinedAt, blocked: p.blockedWith, recent: p.recent, node: this.#node };
+    return { userId: p.userId, mode, language, region, interests, joinedAt, blocked: p.blockedWith, recent: p.recent, node: this.#node, ...(p.held ? { held: true } : {}) };
   }
 
   #enqueue(p: Participant): void {

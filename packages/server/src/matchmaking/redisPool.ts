@@ -106,6 +106,7 @@ interface TicketJson {
   blocked: string[];
   recent: Array<{ userId: string; at: number }>;
   node?: string;
+  held?: boolean;
 }
 
 export interface RedisPoolOptions {
@@ -152,6 +153,7 @@ export class RedisPool implements SharedPool {
       blocked: [...t.blocked],
       recent: [...t.recent],
       ...(t.node ? { node: t.node } : {}),
+      ...(t.held ? { held: true } : {}),
     };
     await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs, t.node ?? '');
   }
@@ -267,6 +269,7 @@ export class RedisPool implements SharedPool {
           blocked: new Set(j.blocked),
           recent: j.recent,
           ...(j.node ? { node: j.node } : {}),
+          ...(j.held ? { held: true } : {}),
         },
       });
     });

@@ -45,6 +45,8 @@ export interface Ticket {
   readonly recent: ReadonlyArray<{ readonly userId: string; readonly at: number }>;
   /** The Duet node the person is connected to (several nodes share one Redis pool). */
   readonly node?: string;
+  /** Has unreviewed reports against them; such people only meet each other (operator setting). */
+  readonly held?: boolean;
 }
 
 export type Stage = 'strict' | 'interests' | 'region';
@@ -92,6 +94,7 @@ function accepts(t: Ticket, other: Ticket, now: number, policy: MatchPolicy, poo
 export function compatible(a: Ticket, b: Ticket, now: number, policy: MatchPolicy, poolSize: number): boolean {
   if (a.userId === b.userId) return false;
   if (a.mode !== b.mode || a.language !== b.language) return false;
+  if ((a.held ?? false) !== (b.held ?? false)) return false;
   if (a.blocked.has(b.userId) || b.blocked.has(a.userId)) return false;
   return accepts(a, b, now, policy, poolSize) && accepts(b, a, now, policy, poolSize);
 }

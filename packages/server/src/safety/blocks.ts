@@ -27,13 +27,37 @@ export class SafetyRepository {
     return new Set(rows.map((r) => (r.blocker_id === userId ? r.blocked_id : r.blocker_id)));
   }
 
-  async report(r: { callId: string; reporterId: string; reportedId: string; reason: ReportReason; comment?: string | undefined; now: number }): Promise<string> {
-    const id = randomUUID();
+  async report(r: {
+    id?: string;
+    callId: string;
+    reporterId: string;
+    reportedId: string;
+    reason: ReportReason;
+    comment?: string | undefined;
+    transcript?: Array<{ from: 'reporter' | 'reported'; text: string; at: number }>;
+    now: number;
+  }): Promise<string> {
+    const id = r.id ?? randomUUID();
     await this.#db
       .insertInto('reports')
-      .values({ id, call_id: r.callId, reporter_id: r.reporterId, reported_id: r.reportedId, reason: r.reason, comment: r.comment ?? null, created_at: r.now })
+      .values({
+        id,
+        call_id: r.callId,
+        reporter_id: r.reporterId,
+        reported_id: r.reportedId,
+        reason: r.reason,
+        comment: r.comment ?? null,
+        created_at: r.now,
+        transcript: r.transcript ? JSON.stringify(r.transcript) : null,
+      })
       .execute();
     return id;
+  }
+
+  /** How many reports against this person nobody has reviewed yet. */
+  async openReportsAgainst(userId: string): Promise<number> {
+    const row = await this.#db.selectFrom('reports').select((eb) => eb.fn.countAll<number | string>().as('n')).where('reported_id', '=', userId).where('status', '=', 'open').executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async reportsAgainst(userId: string): Promise<{ reason: string; callId: string }[]> {

@@ -23,9 +23,13 @@ export interface TelemetryPort {
   funnel(userId: string, step: ClientMessageOf<'funnel'>['step']): void;
 }
 
+/** Who may come in: a banned person is told why and turned away. */
+export type Admission = (userId: string) => Promise<{ ban?: { reason: string; until: number | null; appeal: string }; held: boolean }>;
+
 export interface HubOptions {
   lobby: Lobby;
   telemetry: TelemetryPort;
+  admission: Admission;
   users: UserRepository;
   safety: SafetyRepository;
   tokens: TokenIssuer;
@@ -44,6 +48,7 @@ export const CLOSE = {
   invalidToken: 4001,
   replaced: 4002,
   helloTimeout: 4003,
+  banned: 4004,
 } as const;
 
 type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'closed';
@@ -78,6 +83,15 @@ export class SignalingHub {
   attach(socket: WebSocket, remoteAddress: string): void {
     const c = new Connection(this, socket, this.#o, remoteAddress);
     this.#all.add(c);
+  }
+
+  /** A person was banned while connected: they are told why, and their connection closes. */
+  kick(userId: string, ban: { reason: string; until: number | null; appeal: string }): void {
+    const c = this.#byUser.get(userId);
+    if (!c) return;
+    this.#byUser.delete(userId);
+    c.send({ type: 'banned', ...ban });
+    c.retire(CLOSE.banned, 'banned');
   }
 
   /** Stops heartbeats and closes every socket after its queued messages are flushed. */
@@ -269,11 +283,16 @@ class Connection {
         this.retire(CLOSE.invalidToken, 'invalid token');
         return;
       }
-      const blockedWith = await this.o.safety.blockedWith(user.id);
+      const [blockedWith, admission] = await Promise.all([this.o.safety.blockedWith(user.id), this.o.admission(user.id)]);
       if (this.#state !== 'authenticating') return; // closed while we were looking the user up
+      if (admission.ban) {
+        this.send({ type: 'banned', ...admission.ban });
+        this.retire(CLOSE.banned, 'banned');
+        return;
+      }
       this.#cancelHelloTimeout();
       this.hub.register(user.id, this);
-      const { resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith });
+      const { resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith, held: admission.held });
       this.#userId = user.id;
       this.#state = 'ready';
       this.#log = this.#log.child({ userId: user.id });

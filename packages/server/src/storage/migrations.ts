@@ -114,6 +114,65 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('calls').addColumn('b_gathered', 'varchar(32)').execute();
     },
   },
+  '0006_safety': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('users').addColumn('device_id', 'varchar(64)').execute();
+      await db.schema
+        .createTable('staff')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('email', 'varchar(254)', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'varchar(256)', (c) => c.notNull())
+        .addColumn('role', 'varchar(16)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('staff_sessions')
+        .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('staff_id', 'varchar(36)', (c) => c.notNull().references('staff.id').onDelete('cascade'))
+        .addColumn('csrf', 'varchar(64)', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('reports').addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('open')).execute();
+      await db.schema.alterTable('reports').addColumn('resolved_by', 'varchar(36)').execute();
+      await db.schema.alterTable('reports').addColumn('resolved_at', 'bigint').execute();
+      await db.schema.alterTable('reports').addColumn('transcript', 'text').execute();
+      await db.schema.alterTable('reports').addColumn('frame_jpeg', 'text').execute();
+      await db.schema.createIndex('reports_status').on('reports').column('status').execute();
+      await db.schema.createIndex('reports_reporter_id').on('reports').column('reporter_id').execute();
+      await db.schema
+        .createTable('bans')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)')
+        .addColumn('device_id', 'varchar(64)')
+        .addColumn('reason', 'varchar(500)', (c) => c.notNull())
+        .addColumn('until', 'bigint')
+        .addColumn('created_by', 'varchar(36)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('lifted_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('bans_user_id').on('bans').column('user_id').execute();
+      await db.schema.createIndex('bans_device_id').on('bans').column('device_id').execute();
+      await db.schema
+        .createTable('appeals')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('ban_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('message', 'varchar(2000)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('open'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('staff_id', 'varchar(36)')
+        .addColumn('action', 'varchar(32)', (c) => c.notNull())
+        .addColumn('target', 'varchar(64)')
+        .addColumn('detail', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

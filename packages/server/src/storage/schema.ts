@@ -6,6 +6,8 @@ export interface UsersTable {
   created_at: number;
   rules_accepted_at: number | null;
   rules_version: number | null;
+  /** A random id the browser keeps, so a ban can hold across new guest accounts. */
+  device_id: Generated<string | null>;
 }
 
 export interface CallsTable {
@@ -77,6 +79,58 @@ export interface ReportsTable {
   reason: string;
   comment: string | null;
   created_at: number;
+  status: Generated<'open' | 'dismissed' | 'warned' | 'banned'>;
+  resolved_by: Generated<string | null>;
+  resolved_at: Generated<number | null>;
+  /** JSON [{from: 'reporter' | 'reported', text, at}], from the server's own relay of the chat. */
+  transcript: Generated<string | null>;
+  /** The partner's video frame the reporter's browser captured, base64 JPEG. */
+  frame_jpeg: Generated<string | null>;
+}
+
+export interface StaffTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: 'moderator' | 'admin';
+  created_at: number;
+}
+
+export interface StaffSessionsTable {
+  token_hash: string;
+  staff_id: string;
+  csrf: string;
+  expires_at: number;
+}
+
+export interface BansTable {
+  id: string;
+  user_id: string | null;
+  device_id: string | null;
+  reason: string;
+  /** null: permanent. */
+  until: number | null;
+  created_by: string | null;
+  created_at: number;
+  lifted_at: number | null;
+}
+
+export interface AppealsTable {
+  id: string;
+  user_id: string;
+  ban_id: string;
+  message: string;
+  status: Generated<'open' | 'upheld' | 'lifted'>;
+  created_at: number;
+}
+
+export interface AuditLogTable {
+  id: string;
+  staff_id: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
+  at: number;
 }
 
 export interface Database {
@@ -86,4 +140,9 @@ export interface Database {
   reports: ReportsTable;
   call_quality: CallQualityTable;
   funnel: FunnelTable;
+  staff: StaffTable;
+  staff_sessions: StaffSessionsTable;
+  bans: BansTable;
+  appeals: AppealsTable;
+  audit_log: AuditLogTable;
 }

@@ -1,37 +1,24 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { insightsQuerySchema } from '@duet/protocol';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { MAX_BUCKETS, type Insights, toCsv } from './insights.js';
 import type { DuetMetrics } from './metrics.js';
+import type { StaffAccounts } from '../safety/staff.js';
+import type { Clock } from '../util/clock.js';
 
 const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
 const exportQuery = z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0), format: z.enum(['csv', 'json']).default('json') });
 
-/**
- * `/metrics` for Prometheus, and the admin insights API behind the admin token (until the
- * moderator login of the safety work replaces it).
- */
-export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; adminToken: string | undefined }): void {
+/** `/metrics` for Prometheus, and the insights API for signed-in staff (or the operator's token). */
+export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; staff: StaffAccounts; clock: Clock }): void {
   app.get('/metrics', async (_req, reply) => {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
 
-  const expected = deps.adminToken ? digest(deps.adminToken) : undefined;
-  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!expected) {
-      return reply.code(404).send({ error: { code: 'admin_disabled', message: 'The console is off: set ADMIN_TOKEN to enable it.' } });
-    }
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? digest(header.slice(7)) : undefined;
-    if (!given || !timingSafeEqual(given, expected)) {
-      return reply.code(401).send({ error: { code: 'unauthorized', message: 'Sign in with the admin token.' } });
-    }
-  };
-
   app.register(async (admin) => {
-    admin.addHook('onRequest', requireAdmin);
+    // Moderators and admins (a console session), or the operator's API token.
+    admin.addHook('onRequest', deps.staff.guard('moderator', () => deps.clock.now()));
 
     admin.get('/api/admin/insights', async (req, reply) => {
       const q = insightsQuerySchema.safeParse(req.query);
@@ -63,7 +50,6 @@ export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetri
   });
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 function badRequest(reply: FastifyReply, message: string) {
   return reply.code(400).send({ error: { code: 'invalid_request', message } });
