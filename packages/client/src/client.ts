@@ -11,7 +11,7 @@ import { TypedEmitter } from './emitter.js';
 import { openCamera } from './media.js';
 import { PeerSession } from './peer.js';
 import { connectionInfoOf, sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
-import type { CallEnd, CallState, ClientEvents, ConnectionStatus, Presence } from './types.js';
+import type { BanNotice, CallEnd, CallState, ClientEvents, ConnectionStatus, Presence } from './types.js';
 
 export interface StartOptions {
   interests?: string[];
@@ -40,6 +40,7 @@ export interface DuetClientOptions {
 }
 
 const TOKEN_KEY = 'duet.token';
+const DEVICE_KEY = 'duet.device';
 /** How often a call's quality summary is uploaded. */
 export const QUALITY_INTERVAL_MS = 10_000;
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
@@ -85,6 +86,9 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #iceServersWaiter: ((servers: RTCIceServer[] | undefined) => void) | undefined;
   #role: 'offerer' | 'answerer' | undefined;
+  /** Frames captured for reports, uploaded once the server says the report is filed. */
+  readonly #pendingFrames = new Map<string, string>();
+  #ban: BanNotice | null = null;
   #cameraReported = false;
 
   constructor(options: DuetClientOptions = {}) {
@@ -121,6 +125,10 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   get lastEnd(): CallEnd | null {
     return this.#lastEnd;
   }
+  /** Set when the server turned this person away. */
+  get ban(): BanNotice | null {
+    return this.#ban;
+  }
   /** The current call's peer connection, for stats panels and diagnostics. */
   get peerConnection(): RTCPeerConnection | null {
     return this.#peer?.pc ?? null;
@@ -130,9 +138,14 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   async connect(): Promise<void> {
     this.#closedByUser = false;
     const stored = this.#storage.getItem(TOKEN_KEY) ?? undefined;
+    let deviceId = this.#storage.getItem(DEVICE_KEY);
+    if (!deviceId) {
+      deviceId = crypto.randomUUID();
+      this.#storage.setItem(DEVICE_KEY, deviceId);
+    }
     const session = await this.#post<{ token: string; userId: string; rulesAccepted: boolean; rulesVersion: number }>(
       '/api/session',
-      stored ? { token: stored } : {},
+      stored ? { token: stored, deviceId } : { deviceId },
     );
     this.#token = session.token;
     this.#userId = session.userId;
@@ -199,10 +212,29 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     this.#closePeer();
   }
 
-  report(reason: ReportReason, comment?: string): void {
+  /**
+   * Reports the partner: the call ends and they are blocked. `frame` is evidence — a JPEG data URL
+   * of the partner's video at this moment (see `captureFrame`); it is uploaded once the server has
+   * filed the report. The server attaches the call's chat transcript itself.
+   */
+  report(reason: ReportReason, options: { comment?: string; frame?: string | null } = {}): void {
     if (!this.#callId) return;
-    this.#send(comment ? { type: 'report', callId: this.#callId, reason, comment } : { type: 'report', callId: this.#callId, reason });
+    if (options.frame) this.#pendingFrames.set(this.#callId, options.frame);
+    const m: ClientMessageOf<'report'> = { type: 'report', callId: this.#callId, reason };
+    if (options.comment) m.comment = options.comment;
+    this.#send(m);
     this.#closePeer();
+  }
+
+  /** Whether this person is banned, and if so why and until when. */
+  async banStatus(): Promise<BanNotice | null> {
+    const res = await this.#get<{ banned: boolean } & Partial<BanNotice>>('/api/me/ban');
+    return res.banned ? { reason: res.reason!, until: res.until ?? null, appeal: res.appeal! } : null;
+  }
+
+  /** Sends a banned person's appeal to the moderators. */
+  async appeal(message: string): Promise<void> {
+    await this.#post('/api/appeals', { message }, true);
   }
 
   sendChat(text: string): void {
@@ -249,8 +281,8 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     } else if (this.#state === 'waiting') {
       this.#setState('idle');
     }
-    // 4000-4002: wrong version, invalid token, replaced by another tab: retrying would not help.
-    if (this.#closedByUser || (code >= 4000 && code <= 4002)) return;
+    // 4000-4002, 4004: wrong version, invalid token, replaced by another tab, banned: retrying would not help.
+    if (this.#closedByUser || (code >= 4000 && code <= 4002) || code === 4004) return;
     const delay = RECONNECT_DELAYS_MS[Math.min(this.#reconnectAttempt++, RECONNECT_DELAYS_MS.length - 1)]!;
     setTimeout(() => {
       if (!this.#closedByUser) this.#openSocket().catch(() => undefined);
@@ -340,6 +372,17 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         this.emit('error', { code: m.code as ClientEvents['error']['code'], message: m.message, ...(m.ref ? { ref: m.ref } : {}) });
         return;
       case 'pong':
+        return;
+      case 'report_filed':
+        return void this.#uploadEvidence(m.reportId, m.callId);
+      case 'banned':
+        this.#ban = { reason: m.reason, until: m.until, appeal: m.appeal };
+        this.#wantsToMeet = false;
+        if (this.#callId) this.#endCall({ callId: this.#callId, reason: 'banned', by: 'server' }, 'ended');
+        this.emit('banned', this.#ban);
+        return;
+      case 'warning':
+        this.emit('warning', { message: m.message });
         return;
     }
   }
@@ -498,6 +541,27 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #setPresence(p: Presence): void {
     this.#presence = p;
     this.emit('presence', p);
+  }
+
+  async #uploadEvidence(reportId: string, callId: string): Promise<void> {
+    const frame = this.#pendingFrames.get(callId);
+    this.#pendingFrames.delete(callId);
+    if (!frame) {
+      this.emit('reported', { reportId, callId, evidence: 'none' });
+      return;
+    }
+    try {
+      await this.#post(`/api/reports/${reportId}/evidence`, { frame }, true);
+      this.emit('reported', { reportId, callId, evidence: 'uploaded' });
+    } catch {
+      this.emit('reported', { reportId, callId, evidence: 'failed' });
+    }
+  }
+
+  async #get<T>(path: string): Promise<T> {
+    const res = await fetch(new URL(path, this.#base), { headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {} });
+    if (!res.ok) throw new Error(`The server answered ${res.status}.`);
+    return (await res.json()) as T;
   }
 
   async #post<T>(path: string, body: unknown, auth = false): Promise<T> {

@@ -54,3 +54,19 @@ export async function openCamera(): Promise<MediaStream> {
 function problem(kind: MediaProblem): MediaAccessError {
   return new MediaAccessError(kind, MESSAGES[kind]);
 }
+
+/**
+ * A JPEG data URL of what a <video> shows right now (at most `maxWidth` wide), e.g. the partner's
+ * picture as evidence for a report; null when it has no picture yet.
+ */
+export function captureFrame(video: HTMLVideoElement, maxWidth = 640, quality = 0.8): string | null {
+  if (!video.videoWidth || !video.videoHeight) return null;
+  const scale = Math.min(1, maxWidth / video.videoWidth);
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return null;
+  ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+  return canvas.toDataURL('image/jpeg', quality);
+}

@@ -49,6 +49,12 @@ export interface ClientEvents extends Record<string, unknown> {
   queue: { waiting: number; estimatedWaitMs: number | null };
   /** Matching was widened: interests became a preference, or region was dropped. */
   widened: { stage: 'interests' | 'region'; interests: string[] };
+  /** This person is banned: why, until when (null: permanently), and how to appeal. */
+  banned: BanNotice;
+  /** A moderator's warning. */
+  warning: { message: string };
+  /** A report was filed (and its evidence uploaded, when a frame was given). */
+  reported: { reportId: string; callId: string; evidence: 'uploaded' | 'none' | 'failed' };
   connection: ConnectionStatus;
   remoteStream: MediaStream | null;
   chat: ChatMessage;
@@ -57,3 +63,9 @@ export interface ClientEvents extends Record<string, unknown> {
 
 /** Why the camera or microphone could not be opened, in terms a person can act on. */
 export type MediaProblem = 'denied' | 'missing' | 'in_use' | 'insecure' | 'unsupported' | 'unknown';
+
+export interface BanNotice {
+  reason: string;
+  until: number | null;
+  appeal: string;
+}
