@@ -83,18 +83,7 @@ export class Moderation {
     const rows = await q.orderBy('created_at', 'desc').limit(500).execute();
     const reporters = [...new Set(rows.map((r) => r.reporter_id))];
     const stats = await this.reporterStats(reporters);
-    return rows.map((r) => ({
-      id: r.id,
-      callId: r.call_id,
-      reporterId: r.reporter_id,
-      reportedId: r.reported_id,
-      reason: r.reason,
-      comment: r.comment,
-      createdAt: r.created_at,
-      status: r.status,
-      resolvedAt: r.resolved_at,
-      reporter: stats.get(r.reporter_id) ?? { filed: 0, dismissed: 0, lastWeek: 0 },
-    }));
+    return rows.map((r) => ({ ...reportSummary(r), reporter: stats.get(r.reporter_id) ?? { filed: 0, dismissed: 0, lastWeek: 0 } }));
   }
 
   /** Reports each reporter filed, how many were dismissed, and how many in the last week: false or retaliatory reporting shows here. */
@@ -119,15 +108,7 @@ export class Moderation {
     const call = await this.#o.db.selectFrom('calls').select(['id', 'matched_at', 'connected_at', 'ended_at', 'end_reason']).where('id', '=', r.call_id).executeTakeFirst();
     const against = await this.#o.db.selectFrom('reports').select(['id', 'reason', 'status', 'created_at']).where('reported_id', '=', r.reported_id).orderBy('created_at', 'desc').limit(20).execute();
     return {
-      id: r.id,
-      callId: r.call_id,
-      reporterId: r.reporter_id,
-      reportedId: r.reported_id,
-      reason: r.reason,
-      comment: r.comment,
-      createdAt: r.created_at,
-      status: r.status,
-      resolvedAt: r.resolved_at,
+      ...reportSummary(r),
       transcript: r.transcript ? (JSON.parse(r.transcript) as unknown[]) : null,
       frame: r.frame_jpeg ? `data:image/jpeg;base64,${r.frame_jpeg}` : null,
       call: call ?? null,
@@ -287,4 +268,18 @@ export class Moderation {
     if (n > 0) this.#o.log.info({ reports: n }, 'evidence past retention deleted');
     return n;
   }
+}
+
+function reportSummary(r: { id: string; call_id: string; reporter_id: string; reported_id: string; reason: string; comment: string | null; created_at: number; status: string; resolved_at: number | null }) {
+  return {
+    id: r.id,
+    callId: r.call_id,
+    reporterId: r.reporter_id,
+    reportedId: r.reported_id,
+    reason: r.reason,
+    comment: r.comment,
+    createdAt: r.created_at,
+    status: r.status,
+    resolvedAt: r.resolved_at,
+  };
 }
