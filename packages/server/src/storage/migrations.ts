@@ -173,6 +173,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
     },
   },
+  '0007_ledger': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('ledger_txns')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('ref', 'varchar(200)', (c) => c.notNull().unique())
+        .addColumn('kind', 'varchar(32)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('meta', 'text')
+        .execute();
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('txn_id', 'varchar(36)', (c) => c.notNull().references('ledger_txns.id'))
+        .addColumn('account', 'varchar(64)', (c) => c.notNull())
+        .addColumn('amount', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_entries_pk', ['txn_id', 'account'])
+        .execute();
+      await db.schema.createIndex('ledger_entries_account').on('ledger_entries').column('account').execute();
+      await db.schema.alterTable('calls').addColumn('a_media_until', 'bigint').execute();
+      await db.schema.alterTable('calls').addColumn('b_media_until', 'bigint').execute();
+      await db.schema.alterTable('calls').addColumn('billed_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -36,6 +36,28 @@ export interface CallsTable {
   /** Comma-separated candidate types each browser gathered (host, srflx, prflx, relay). */
   a_gathered: string | null;
   b_gathered: string | null;
+  /** Server time of the last heartbeat showing each side receiving media (crash settlement). */
+  a_media_until: Generated<number | null>;
+  b_media_until: Generated<number | null>;
+  /** Billable time so far: both sides receiving media. */
+  billed_ms: Generated<number>;
+}
+
+export interface LedgerTxnsTable {
+  id: string;
+  /** Idempotency key: the same event posted twice is one transaction. */
+  ref: string;
+  kind: string;
+  created_at: number;
+  meta: string | null;
+}
+
+export interface LedgerEntriesTable {
+  txn_id: string;
+  /** `user:<id>`, `revenue`, `grants`, `payments`, `adjustments`. */
+  account: string;
+  /** Micro-credits; the entries of one transaction sum to zero. */
+  amount: number;
 }
 
 export interface CallQualityTable {
@@ -145,4 +167,6 @@ export interface Database {
   bans: BansTable;
   appeals: AppealsTable;
   audit_log: AuditLogTable;
+  ledger_txns: LedgerTxnsTable;
+  ledger_entries: LedgerEntriesTable;
 }
