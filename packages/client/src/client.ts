@@ -40,6 +40,8 @@ export interface DuetClientOptions {
 }
 
 const TOKEN_KEY = 'duet.token';
+/** How often a connected call tells the server media is still arriving (the meter's evidence). */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 const DEVICE_KEY = 'duet.device';
 /** How often a call's quality summary is uploaded. */
 export const QUALITY_INTERVAL_MS = 10_000;
@@ -81,6 +83,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #welcomed: { resolve: () => void; reject: (e: Error) => void } | undefined;
   /** Quality sampling of the current call: started when it connects, a final sample at its end. */
   #quality: { callId: string; timer: ReturnType<typeof setInterval>; snapshot: StatsSnapshot | null } | undefined;
+  #heartbeat: { callId: string; timer: ReturnType<typeof setInterval>; seq: number } | undefined;
   #infoSnapshot: StatsSnapshot | null = null;
   /** Pending ICE restart of the current call, and who is waiting for fresh ICE servers. */
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -346,6 +349,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
           clearTimeout(this.#restartTimer);
           this.#setState('connected');
           this.#startQuality(m.callId);
+          this.#startHeartbeat(m.callId);
         }
         return;
       case 'call_reconnecting':
@@ -383,6 +387,12 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         return;
       case 'warning':
         this.emit('warning', { message: m.message });
+        return;
+      case 'billing':
+        this.emit('billing', { callId: m.callId, billedMs: m.billedMs, chargedMicros: m.chargedMicros, balanceMicros: m.balanceMicros });
+        return;
+      case 'credit_low':
+        this.emit('creditLow', { callId: m.callId, secondsLeft: m.secondsLeft });
         return;
     }
   }
@@ -469,6 +479,8 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
    */
   #closePeer(): void {
     clearTimeout(this.#restartTimer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat.timer);
+    this.#heartbeat = undefined;
     this.#iceServersWaiter?.(undefined);
     this.#iceServersWaiter = undefined;
     const peer = this.#peer;
@@ -509,6 +521,27 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         .catch(() => undefined);
     this.#quality = quality;
     void upload(); // the first sample, at once, tells the server how the media travels
+  }
+
+  /** The meter's evidence: bytes received so far, from this browser's own counters. */
+  #startHeartbeat(callId: string): void {
+    const peer = this.#peer;
+    if (!peer || this.#heartbeat?.callId === callId) return;
+    const hb = { callId, seq: 0, timer: setInterval(() => beat(), HEARTBEAT_INTERVAL_MS) };
+    const beat = () =>
+      peer.pc
+        .getStats()
+        .then((report) => {
+          if (this.#heartbeat !== hb) return;
+          let bytesReceived = 0;
+          report.forEach((s: { type: string; bytesReceived?: number }) => {
+            if (s.type === 'transport' && typeof s.bytesReceived === 'number') bytesReceived += s.bytesReceived;
+          });
+          this.#send({ type: 'heartbeat', callId, seq: hb.seq++, bytesReceived });
+        })
+        .catch(() => undefined);
+    this.#heartbeat = hb;
+    void beat();
   }
 
   #reportCamera(): void {

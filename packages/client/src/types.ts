@@ -49,6 +49,10 @@ export interface ClientEvents extends Record<string, unknown> {
   queue: { waiting: number; estimatedWaitMs: number | null };
   /** Matching was widened: interests became a preference, or region was dropped. */
   widened: { stage: 'interests' | 'region'; interests: string[] };
+  /** The meter during a call: billable time so far, its cost to this person, their balance (micro-credits). */
+  billing: { callId: string; billedMs: number; chargedMicros: number; balanceMicros: number };
+  /** Credit runs out in `secondsLeft`; the call ends then. */
+  creditLow: { callId: string; secondsLeft: number };
   /** This person is banned: why, until when (null: permanently), and how to appeal. */
   banned: BanNotice;
   /** A moderator's warning. */

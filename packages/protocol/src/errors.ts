@@ -15,6 +15,7 @@ export const ERRORS = {
   out_of_turn: 'That message is not valid in the current state.',
   not_in_call: 'That call is not your current call.',
   rate_limited: 'Too many messages; slow down.',
+  insufficient_credits: 'Not enough credit to start a call. Top up to continue.',
   relay_unavailable: 'IP privacy needs a relay server, and this server has none.',
   session_replaced: 'This account connected from another tab or device.',
   invalid_request: 'The request is invalid.',

@@ -73,6 +73,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     comment: z.string().max(500).optional(),
   }),
   z.strictObject({ type: z.literal('ping') }),
+  /** Every few seconds during a call: how many bytes this browser has received (evidence of media). */
+  z.strictObject({ type: z.literal('heartbeat'), callId, seq: z.number().int().min(0).max(1e9), bytesReceived: z.number().int().min(0).max(1e15) }),
   /** Fresh ICE servers (TURN credentials) before an ICE restart. */
   z.strictObject({ type: z.literal('ice_refresh'), callId }),
   /** A call-quality summary: every 10 s during a call and once more (`final`) when it ends. */
@@ -167,6 +169,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('report_filed'), reportId: z.string(), callId }),
   /** This person is banned: why, until when (null: permanently), and where to appeal. The socket closes. */
   z.strictObject({ type: z.literal('banned'), reason: z.string(), until: z.number().nullable(), appeal: z.string() }),
+  /** The meter: billable time of this call so far, what it has cost this person, and their balance. */
+  z.strictObject({ type: z.literal('billing'), callId, billedMs: z.number().int(), chargedMicros: z.number().int(), balanceMicros: z.number().int() }),
+  /** Credit is running out: the call ends when it reaches zero. */
+  z.strictObject({ type: z.literal('credit_low'), callId, secondsLeft: z.number().int() }),
   /** A moderator's warning, shown to the person. */
   z.strictObject({ type: z.literal('warning'), message: z.string() }),
 ]);

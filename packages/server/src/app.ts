@@ -31,6 +31,9 @@ import { filterChat } from './safety/chatFilter.js';
 import { Moderation } from './safety/moderation.js';
 import { safetyRoutes } from './safety/routes.js';
 import { StaffAccounts } from './safety/staff.js';
+import { Ledger, userAccount } from './metering/ledger.js';
+import { Meter } from './metering/meter.js';
+import { billingRoutes } from './metering/routes.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -128,8 +131,24 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     await staff.create(config.bootstrapAdmin.email, config.bootstrapAdmin.password, 'admin', clock.now());
     log.info({ email: config.bootstrapAdmin.email }, 'created the first admin account');
   }
+  const ledger = new Ledger(storage.db, storage.kind);
+  const meter = new Meter({
+    lobby,
+    ledger,
+    db: storage.db,
+    records,
+    writes,
+    clock,
+    log,
+    send: (userId, message) => hub.send(userId, message),
+    price: { perMinuteMicros: config.billing.perMinuteMicros, rounding: config.billing.rounding },
+    heartbeatMs: config.billing.heartbeatMs,
+    overdraftMicros: config.billing.overdraftMicros,
+    maxCallMs: config.billing.maxCallMs,
+  });
   const hub = new SignalingHub({
     lobby,
+    metering: meter,
     admission: async (userId) => {
       // Moderation is created just below; nobody says hello before the server listens.
       const ban = await moderation.activeBan(userId);
@@ -221,7 +240,13 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
 
   await app.register(cookie);
   safetyRoutes(app, { staff, moderation, tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
-  identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened') });
+  billingRoutes(app, { ledger, tokens, config });
+  identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened'),
+    onCreated: async (userId) => {
+      if (config.billing.welcomeMicros <= 0) return;
+      await ledger.post({ ref: `welcome:${userId}`, kind: 'grant', entries: [{ account: 'grants', amount: -config.billing.welcomeMicros }, { account: userAccount(userId), amount: config.billing.welcomeMicros }] }, clock.now());
+    },
+  });
   telemetryRoutes(app, { metrics, insights: new Insights(storage.db), staff, clock });
 
   await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });

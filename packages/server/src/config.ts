@@ -28,6 +28,24 @@ const envSchema = z.object({
   WEB_DIR: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+  PRICE_PER_MINUTE: z
+    .string()
+    .default('0')
+    .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), 'PRICE_PER_MINUTE is a number of credits, e.g. 0.25')
+    .transform((v) => Math.round(Number(v) * 1_000_000)),
+  BILLING_ROUNDING: z.enum(['second', 'minute']).default('second'),
+  WELCOME_CREDITS: z
+    .string()
+    .default('0')
+    .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), 'WELCOME_CREDITS is a number of credits')
+    .transform((v) => Math.round(Number(v) * 1_000_000)),
+  OVERDRAFT_CREDITS: z
+    .string()
+    .default('0')
+    .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), 'OVERDRAFT_CREDITS is a number of credits')
+    .transform((v) => Math.round(Number(v) * 1_000_000)),
+  METER_HEARTBEAT_MS: z.coerce.number().int().min(1000).max(60_000).default(5_000),
+  MAX_CALL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(240),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'ADMIN_PASSWORD must be at least 12 characters').optional(),
@@ -104,6 +122,14 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** New guest sessions (and rule acceptances) per client address per minute. */
   readonly sessionRateLimit: number;
+  readonly billing: {
+    readonly perMinuteMicros: number;
+    readonly rounding: 'second' | 'minute';
+    readonly welcomeMicros: number;
+    readonly overdraftMicros: number;
+    readonly heartbeatMs: number;
+    readonly maxCallMs: number;
+  };
   /** Bearer token for the console's APIs (automation); people sign in with staff accounts. */
   readonly adminToken: string | undefined;
   /** The first admin account, created at start when no account has that email. */
@@ -186,6 +212,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : undefined,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sessionRateLimit: e.SESSION_RATE_LIMIT,
+    billing: Object.freeze({
+      perMinuteMicros: e.PRICE_PER_MINUTE,
+      rounding: e.BILLING_ROUNDING,
+      welcomeMicros: e.WELCOME_CREDITS,
+      overdraftMicros: e.OVERDRAFT_CREDITS,
+      heartbeatMs: e.METER_HEARTBEAT_MS,
+      maxCallMs: e.MAX_CALL_MINUTES * 60_000,
+    }),
     adminToken: e.ADMIN_TOKEN,
     bootstrapAdmin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? Object.freeze({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }) : undefined,
     safety: Object.freeze({

@@ -14,6 +14,8 @@ export interface IdentityDeps {
   rateLimitPerMinute: number;
   /** Called for every page load that opens a session (the funnel's first step). */
   onSession?: (userId: string) => void;
+  /** Called once for each new guest (welcome credits). */
+  onCreated?: (userId: string) => Promise<void>;
 }
 
 const sessionBody = z
@@ -37,6 +39,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
     if (!user) {
       user = await deps.users.create(deps.clock.now());
       token = await deps.tokens.issue(user.id);
+      await deps.onCreated?.(user.id);
       req.log.info({ userId: user.id }, 'guest created');
     }
     if (body.data.deviceId) await deps.users.setDevice(user.id, body.data.deviceId);

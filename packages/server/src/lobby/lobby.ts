@@ -433,6 +433,12 @@ export class Lobby {
     this.#end(call, 'reported', userId);
   }
 
+  /** The meter ends a call: out of credit, or past the length cap. */
+  meterEnd(callId: string, reason: Extract<EndReason, 'insufficient_credits' | 'connection_lost'>, endedBy: string | null): void {
+    const call = this.#calls.get(callId);
+    if (call) this.#end(call, reason, endedBy);
+  }
+
   /** A moderator ends a live call: both people are told at once (reason `moderator`). */
   moderatorEnd(callId: string): boolean {
     const call = this.#calls.get(callId);

@@ -23,12 +23,19 @@ export interface TelemetryPort {
   funnel(userId: string, step: ClientMessageOf<'funnel'>['step']): void;
 }
 
+/** The meter: heartbeats carry the evidence of media, and credit decides who may queue. */
+export interface MeteringPort {
+  heartbeat(userId: string, m: ClientMessageOf<'heartbeat'>): void;
+  assertCanQueue(userId: string): Promise<void>;
+}
+
 /** Who may come in: a banned person is told why and turned away. */
 export type Admission = (userId: string) => Promise<{ ban?: { reason: string; until: number | null; appeal: string }; held: boolean }>;
 
 export interface HubOptions {
   lobby: Lobby;
   telemetry: TelemetryPort;
+  metering: MeteringPort;
   admission: Admission;
   users: UserRepository;
   safety: SafetyRepository;
@@ -220,8 +227,14 @@ class Connection {
       else this.sendError('not_authenticated', undefined, m.type);
       return;
     }
+    this.#run(m, () => this.#dispatch(this.#userId!, m));
+  }
+
+  /** Runs one intent; a DuetError goes back to the client with its code, anything else is logged. */
+  #run(m: ClientMessage, work: () => void): void {
+    if (this.#state !== 'ready') return;
     try {
-      this.#dispatch(this.#userId!, m);
+      work();
     } catch (err) {
       if (err instanceof DuetError) {
         this.sendError(err.code, err.message, m.type);
@@ -238,7 +251,16 @@ class Connection {
       case 'hello':
         throw new DuetError('already_authenticated');
       case 'join':
-        return lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode, privacy: m.privacy });
+        // Credit is checked first (a database read), then the join runs as any other intent.
+        void this.o.metering.assertCanQueue(userId).then(
+          () => this.#run(m, () => lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode, privacy: m.privacy })),
+          (err: unknown) => this.#run(m, () => {
+            throw err;
+          }),
+        );
+        return;
+      case 'heartbeat':
+        return this.o.metering.heartbeat(userId, m);
       case 'next':
         return lobby.next(userId);
       case 'leave':

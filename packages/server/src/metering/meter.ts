@@ -1,0 +1,167 @@
+import type { ClientMessageOf, ServerMessage } from '@duet/protocol';
+import type { Logger } from 'pino';
+import type { Call } from '../calls/call.js';
+import type { CallRecords } from '../calls/recorder.js';
+import { DuetError } from '../errors.js';
+import type { Lobby } from '../lobby/lobby.js';
+import type { Db } from '../storage/database.js';
+import type { Clock } from '../util/clock.js';
+import type { PendingWrites } from '../util/tasks.js';
+import { type Ledger, userAccount } from './ledger.js';
+import { billedUnits, chargeFor, msAffordable, type PriceList } from './pricing.js';
+
+export interface MeterOptions {
+  lobby: Lobby;
+  ledger: Ledger;
+  db: Db;
+  records: CallRecords;
+  writes: PendingWrites;
+  clock: Clock;
+  log: Logger;
+  send: (userId: string, message: ServerMessage) => void;
+  price: PriceList;
+  /** Browsers send a heartbeat this often; a longer silence is a gap that is not billed. */
+  heartbeatMs: number;
+  /** How far a balance may go below zero (0: never). */
+  overdraftMicros: number;
+  /** A backstop against calls that never end. */
+  maxCallMs: number;
+}
+
+interface Side {
+  userId: string;
+  lastBytes: number;
+  lastSeq: number;
+  /** Server time of the last heartbeat whose byte counter grew. */
+  lastEvidence: number;
+  /** Start of the current unbroken run of evidence. */
+  runStart: number;
+}
+
+interface Metered {
+  call: Call;
+  sides: { a: Side; b: Side };
+  billedMs: number;
+  billedUntil: number;
+  /** What each person has been charged for this call so far (their own minutes). */
+  charged: Map<string, number>;
+  warned: Set<string>;
+}
+
+/**
+ * The server-authoritative meter. A call is billable only while both browsers report media
+ * arriving (heartbeats whose received-byte counters grow), measured on the server's clock: client
+ * clocks are never trusted. Charges are posted as the billable time grows, each with an idempotency
+ * ref naming the call, the person and the units billed, so duplicated, replayed or reordered
+ * heartbeats — and a restart — can never charge twice.
+ */
+export class Meter {
+  readonly #calls = new Map<string, Metered>();
+  readonly #o: MeterOptions;
+
+  constructor(options: MeterOptions) {
+    this.#o = options;
+    options.lobby.observer.on('call:connected', (call) => this.#start(call));
+    options.lobby.observer.on('call:ended', (call) => this.#finish(call));
+  }
+
+  get free(): boolean {
+    return this.#o.price.perMinuteMicros === 0;
+  }
+
+  /** Someone without credit cannot queue (and is told how to top up). */
+  async assertCanQueue(userId: string): Promise<void> {
+    if (this.free) return;
+    const balance = await this.#o.ledger.balance(userAccount(userId));
+    if (msAffordable(balance + this.#o.overdraftMicros, 0, this.#o.price) < (this.#o.price.rounding === 'minute' ? 60_000 : 1_000)) {
+      throw new DuetError('insufficient_credits');
+    }
+  }
+
+  heartbeat(userId: string, m: ClientMessageOf<'heartbeat'>): void {
+    const t = this.#calls.get(m.callId);
+    if (!t || !t.call.has(userId)) throw new DuetError('not_in_call');
+    const side = t.sides[t.call.sideOf(userId)];
+    if (m.seq <= side.lastSeq) return; // duplicated, replayed or late: changes nothing
+    side.lastSeq = m.seq;
+    if (m.bytesReceived <= side.lastBytes) return; // no media since the last one: no evidence
+    side.lastBytes = m.bytesReceived;
+    const now = this.#o.clock.now();
+    if (now - side.lastEvidence > 2 * this.#o.heartbeatMs) side.runStart = now; // after a gap, a new run
+    side.lastEvidence = now;
+    this.#advance(t);
+  }
+
+  #start(call: Call): void {
+    if (!call.primary) return; // with several nodes, the node that matched the call meters it
+    const at = call.at.connected!;
+    const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
+    this.#calls.set(call.id, { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, charged: new Map(), warned: new Set() });
+  }
+
+  /** Billable time grows to the last moment both sides had media, counting only unbroken runs. */
+  #advance(t: Metered): void {
+    const { a, b } = t.sides;
+    const frontier = Math.min(a.lastEvidence, b.lastEvidence);
+    const from = Math.max(t.billedUntil, a.runStart, b.runStart);
+    if (frontier > from) t.billedMs += frontier - from;
+    t.billedUntil = Math.max(t.billedUntil, frontier);
+    if (t.billedMs >= this.#o.maxCallMs) {
+      this.#o.log.warn({ callId: t.call.id }, 'call reached the length cap');
+      this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
+      return;
+    }
+    this.#o.records.write(t.call.id, () =>
+      this.#o.db.updateTable('calls').set({ billed_ms: t.billedMs, a_media_until: a.lastEvidence, b_media_until: b.lastEvidence }).where('id', '=', t.call.id).execute(),
+    );
+    for (const s of [a, b]) this.#o.writes.track('charge', this.#charge(t, s.userId, false));
+  }
+
+  #finish(call: Call): void {
+    const t = this.#calls.get(call.id);
+    if (!t) return;
+    this.#calls.delete(call.id);
+    // Closed at the last evidence of media, not when the silence was noticed: nothing more to add.
+    this.#o.records.write(call.id, () => this.#o.db.updateTable('calls').set({ billed_ms: t.billedMs }).where('id', '=', call.id).execute());
+    for (const userId of [call.a, call.b]) this.#o.writes.track('final charge', this.#charge(t, userId, true));
+  }
+
+  async #charge(t: Metered, userId: string, final: boolean): Promise<void> {
+    const { price } = this.#o;
+    const target = chargeFor(t.billedMs, price);
+    const done = t.charged.get(userId) ?? 0;
+    const callId = t.call.id;
+    if (target > done) {
+      const units = billedUnits(t.billedMs, price.rounding);
+      const result = await this.#o.ledger.post(
+        {
+          ref: `call:${callId}:${userId}:${units}`,
+          kind: 'charge',
+          entries: [{ account: userAccount(userId), amount: -(target - done) }, { account: 'revenue', amount: target - done }],
+          meta: { callId, units, rounding: price.rounding, billedMs: t.billedMs },
+          floor: { account: userAccount(userId), min: -this.#o.overdraftMicros },
+        },
+        this.#o.clock.now(),
+      );
+      if (result === 'insufficient') {
+        if (!final) this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
+        return;
+      }
+      t.charged.set(userId, target);
+    }
+    if (price.perMinuteMicros === 0 && !final) {
+      this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: 0, balanceMicros: 0 });
+      return;
+    }
+    const balance = await this.#o.ledger.balance(userAccount(userId));
+    this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: t.charged.get(userId) ?? 0, balanceMicros: balance });
+    if (final || price.perMinuteMicros === 0) return;
+    const left = msAffordable(balance + this.#o.overdraftMicros, t.billedMs, price);
+    if (left <= 0) {
+      this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
+    } else if (left <= 60_000 && !t.warned.has(userId)) {
+      t.warned.add(userId);
+      this.#o.send(userId, { type: 'credit_low', callId, secondsLeft: Math.floor(left / 1000) });
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../packages/server/src/testing/fakeClock.js';
+import { connectCall, matchPair, useTestServer, type TestClient } from './harness.js';
+
+const clock = new FakeClock(Date.UTC(2026, 10, 27, 12, 0, 0));
+const CREDIT = 1_000_000;
+
+/** Both browsers send heartbeats with growing byte counters every 5 s for `seconds`. */
+async function talk(pair: { offerer: TestClient; answerer: TestClient; callId: string }, seconds: number, seq: { n: number }, bytes: { n: number }, who = [pair.offerer, pair.answerer]) {
+  for (let t = 0; t < seconds; t += 5) {
+    clock.advance(5_000);
+    seq.n += 1;
+    bytes.n += 50_000;
+    for (const c of who) c.send({ type: 'heartbeat', callId: pair.callId, seq: seq.n, bytesReceived: bytes.n });
+    await Promise.all(who.map((c) => c.roundTrip()));
+  }
+}
+
+const balance = async (s: ReturnType<ReturnType<typeof useTestServer>>, token: string) =>
+  ((await s.request('GET', '/api/me/billing', { token })).body as { balanceMicros: number; calls: Array<{ billedMs: number; chargeMicros: number }> });
+
+describe('metering, per second', () => {
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second' }, create: { clock } });
+
+  it('bills each person for the time both receive media; duplicates, replays and gaps change nothing', async () => {
+    const s = server();
+    const ga = await s.guest();
+    const gb = await s.guest();
+    expect((await balance(s, ga.token)).balanceMicros).toBe(2 * CREDIT); // welcome credits
+    const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b', { guest: gb }));
+    await connectCall(pair);
+    const seq = { n: 0 };
+    const bytes = { n: 0 };
+    await talk(pair, 30, seq, bytes); // 30 s of media both ways
+    // A replayed and a late heartbeat: ignored.
+    pair.offerer.send({ type: 'heartbeat', callId: pair.callId, seq: seq.n, bytesReceived: bytes.n + 999_999 });
+    pair.offerer.send({ type: 'heartbeat', callId: pair.callId, seq: 1, bytesReceived: bytes.n + 999_999 });
+    // One side's media stops for 20 s (its counter does not grow): not billed.
+    clock.advance(20_000);
+    seq.n += 4;
+    pair.answerer.send({ type: 'heartbeat', callId: pair.callId, seq: seq.n, bytesReceived: bytes.n });
+    await pair.answerer.roundTrip();
+    await talk(pair, 15, seq, bytes); // media again for 15 s
+    // Only time between two heartbeats that both show media counts: the first 5 s after the gap
+    // cannot be told from the gap itself, so it is not billed (doubt goes to the customer).
+    const billing = await pair.offerer.next('billing', (m) => m.billedMs >= 40_000);
+    expect(billing.billedMs).toBe(40_000);
+    // Ending a silent minute later settles at the last evidence of media, not when the silence is noticed.
+    clock.advance(60_000);
+    pair.offerer.send({ type: 'leave' });
+    await pair.answerer.next('call_ended');
+    await s.duet.settled();
+    for (const g of [ga, gb]) {
+      const me = await balance(s, g.token);
+      expect(me.balanceMicros).toBe(2 * CREDIT - 666_666); // 40 whole seconds at 1 credit a minute
+      expect(me.calls).toEqual([{ callId: pair.callId, at: expect.any(Number), billedMs: 40_000, chargeMicros: 666_666 }]);
+    }
+    const row = await s.duet.storage.db.selectFrom('calls').select(['billed_ms']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    expect(Number(row.billed_ms)).toBe(40_000);
+  });
+
+  it('warns when credit runs low, ends the call at zero, and refuses to queue without credit', async () => {
+    const s = server();
+    const ga = await s.guest();
+    const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b'));
+    await connectCall(pair);
+    const a = pair.offerer.userId === ga.userId ? pair.offerer : pair.answerer;
+    const seq = { n: 0 };
+    const bytes = { n: 0 };
+    await talk(pair, 65, seq, bytes); // 2 credits buy 120 s: under a minute left now
+    expect(await a.next('credit_low')).toMatchObject({ callId: pair.callId, secondsLeft: expect.any(Number) });
+    await talk(pair, 60, seq, bytes).catch(() => undefined);
+    expect(await a.next('call_ended', undefined, 5_000)).toMatchObject({ reason: 'insufficient_credits', by: 'you' });
+    await s.duet.settled();
+    expect((await balance(s, ga.token)).balanceMicros).toBe(0);
+    a.send({ type: 'join' });
+    expect(await a.nextError('insufficient_credits')).toMatchObject({ ref: 'join' });
+  });
+});
+
+describe('metering, per started minute', () => {
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '0.5', WELCOME_CREDITS: '10', BILLING_ROUNDING: 'minute', RECONNECT_GRACE_MS: '60000' }, create: { clock } });
+
+  it('charges each started minute once per call, also across a reconnect', async () => {
+    const s = server();
+    const ga = await s.guest();
+    const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b'));
+    await connectCall(pair);
+    const seq = { n: 0 };
+    const bytes = { n: 0 };
+    await talk(pair, 40, seq, bytes);
+    // Media drops and comes back within the grace window: the same call, the gap unbilled.
+    pair.offerer.send({ type: 'peer_state', callId: pair.callId, state: 'disconnected' });
+    await pair.answerer.next('call_reconnecting');
+    clock.advance(30_000);
+    pair.offerer.send({ type: 'peer_state', callId: pair.callId, state: 'connected' });
+    await pair.answerer.next('call_connected');
+    await talk(pair, 30, seq, bytes); // 40 + 25 = 65 s billed in all (the gap and its first beat are not): two started minutes
+    pair.offerer.send({ type: 'leave' });
+    await pair.answerer.next('call_ended');
+    await s.duet.settled();
+    const me = await balance(s, ga.token);
+    expect(me.calls[0]).toMatchObject({ billedMs: 65_000, chargeMicros: 1_000_000 });
+    expect(me.balanceMicros).toBe(9_000_000);
+    // The ledger balances.
+    const unbalanced = await s.duet.storage.db
+      .selectFrom('ledger_entries')
+      .select(['txn_id', (eb) => eb.fn.sum<number>('amount').as('s')])
+      .groupBy('txn_id')
+      .having((eb) => eb.fn.sum('amount'), '!=', 0)
+      .execute();
+    expect(unbalanced).toEqual([]);
+  });
+});
