@@ -172,13 +172,15 @@ describe('the empty room', () => {
     await alice.page.waitForTimeout(1_200);
     expect(await alice.page.title()).toBe(TITLE);
 
-    // Eve arrives while they talk: not alone, so counts and an estimate from the wait just measured.
+    // Eve arrives while they talk: not alone, so counts; one match so far is too little for an
+    // honest estimate (the server needs three in the last ten minutes), so none is made up.
     const eve = await openPersonWith(server.url, DESKTOP);
     await getReady(eve.page);
     await eve.page.getByTestId('start').click();
     await waitForState(eve.page, 'waiting');
     await expect.poll(() => stageText(eve.page), { timeout: 5_000 }).toContain('3 online · 1 waiting');
-    expect(await stageText(eve.page)).toMatch(/Usually about \d+ (s|min)/);
+    expect(await stageText(eve.page)).toContain('We’ll connect you the moment someone’s free');
+    expect(await stageText(eve.page)).not.toMatch(/Usually about/);
     expect(await eve.page.getByTestId('invite').count()).toBe(0);
     await bothSizes(eve.page, 'waiting-with-others');
 

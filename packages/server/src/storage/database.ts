@@ -62,5 +62,8 @@ function postgresDialect(url: string): PostgresDialect {
         oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
     },
   });
+  // An idle client losing its connection (a database restart) must not crash the process:
+  // the pool replaces it on the next query.
+  pool.on('error', (err) => console.error('PostgreSQL connection error (will reconnect):', err.message));
   return new PostgresDialect({ pool });
 }

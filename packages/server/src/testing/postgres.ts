@@ -25,6 +25,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       const c = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await c.connect();
       try {
+        // Let closing pools finish first: forcing connections closed mid-goodbye makes the
+        // pg client of the test raise an uncaught error.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (Number(rows[0]?.n ?? 0) === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();
