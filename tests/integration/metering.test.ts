@@ -112,3 +112,66 @@ describe('metering, per started minute', () => {
     expect(unbalanced).toEqual([]);
   });
 });
+
+describe('top-ups, adjustments, refunds and unit economics', () => {
+  const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
+  const TOKEN = 'operator-api-token-0123456789';
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, ADMIN_TOKEN: TOKEN, RELAY_COST_PER_GB: '0.5', SERVER_COST_PER_HOUR: '0', PAYMENT_FEE_PERCENT: '0' }, create: { clock } });
+
+  it('credits a paid Stripe checkout once, verifying Stripe’s signature on the raw body', async () => {
+    const s = server();
+    const guest = await s.guest();
+    const { default: Stripe } = await import('stripe');
+    const stripe = new Stripe('sk_test_unused');
+    const event = {
+      id: 'evt_test_1',
+      object: 'event',
+      type: 'checkout.session.completed',
+      data: { object: { id: 'cs_test_1', object: 'checkout.session', payment_status: 'paid', amount_total: 500, currency: 'eur', metadata: { duet_user_id: guest.userId, credits: '5' } } },
+    };
+    const payload = JSON.stringify(event);
+    const send = (body: string, signature: string) =>
+      fetch(`${s.httpUrl}/api/billing/stripe-webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+    const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: true });
+    expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: false }); // Stripe retries: once only
+    const forged = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
+    expect((await send(payload, forged)).status).toBe(400);
+    const tampered = payload.replace('"5"', '"500"');
+    expect((await send(tampered, signature)).status).toBe(400);
+    expect((await balance(s, guest.token)).balanceMicros).toBe(5 * CREDIT);
+  });
+
+  it('adjusts and refunds with compensating entries an admin gives a reason for, and reports margin per minute', async () => {
+    const s = server();
+    const admin = (path: string, json?: unknown) =>
+      fetch(`${s.httpUrl}${path}`, { method: json ? 'POST' : 'GET', headers: { authorization: `Bearer ${TOKEN}`, ...(json ? { 'content-type': 'application/json' } : {}) }, ...(json ? { body: JSON.stringify(json) } : {}) });
+    const ga = await s.guest();
+    const gb = await s.guest();
+    expect((await admin('/api/admin/credits/adjust', { userId: ga.userId, credits: 3, reason: 'goodwill' })).status).toBe(201);
+    expect((await admin('/api/admin/credits/adjust', { userId: gb.userId, credits: 3, reason: 'goodwill' })).status).toBe(201);
+    const start = clock.now();
+    const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b', { guest: gb }));
+    await connectCall(pair);
+    await talk(pair, 60, { n: 0 }, { n: 0 });
+    pair.offerer.send({ type: 'stats', callId: pair.callId, final: false, sample: { bytesTotal: 2_000_000_000, path: { local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'udp' } } });
+    await pair.offerer.roundTrip();
+    pair.offerer.send({ type: 'leave' });
+    await pair.answerer.next('call_ended');
+    await s.duet.settled();
+    expect((await balance(s, ga.token)).balanceMicros).toBe(2 * CREDIT); // 3 - 1 minute
+
+    const refund = await admin('/api/admin/credits/refund', { userId: ga.userId, callId: pair.callId, reason: 'bad connection' });
+    expect(await refund.json()).toEqual({ refundedMicros: CREDIT });
+    expect((await admin('/api/admin/credits/refund', { userId: ga.userId, callId: pair.callId, reason: 'again' })).status).toBe(409);
+    expect((await balance(s, ga.token)).balanceMicros).toBe(3 * CREDIT);
+
+    const report = (await (await admin(`/api/admin/economics?from=${start - 1}&to=${clock.now() + 1}`)).json()) as { days: Array<{ minutes: number; revenueMicros: number; relayGb: number; costMicros: number; perMinute: { marginMicros: number } }> };
+    const day = report.days[0]!;
+    // Two people billed one minute each, one refunded; 2 GB relayed at 0.5 credits/GB.
+    expect(day).toMatchObject({ minutes: 2, revenueMicros: CREDIT, relayGb: 2, costMicros: CREDIT });
+    expect(day.perMinute.marginMicros).toBe(0);
+    const audit = (await (await admin('/api/admin/audit')).json()) as { entries: Array<{ action: string }> };
+    expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['credit_adjust', 'refund']));
+  });
+});

@@ -34,6 +34,9 @@ import { StaffAccounts } from './safety/staff.js';
 import { Ledger, userAccount } from './metering/ledger.js';
 import { Meter } from './metering/meter.js';
 import { billingRoutes } from './metering/routes.js';
+import { billingAdminRoutes } from './metering/adminRoutes.js';
+import { stripeWebhook } from './metering/payments.js';
+import { settleOpenCalls } from './metering/settle.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -132,6 +135,9 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     log.info({ email: config.bootstrapAdmin.email }, 'created the first admin account');
   }
   const ledger = new Ledger(storage.db, storage.kind);
+  const price = { perMinuteMicros: config.billing.perMinuteMicros, rounding: config.billing.rounding };
+  // A previous process that died mid-call left its calls open: settle them at their last heartbeat.
+  if (!config.cluster) await settleOpenCalls(storage.db, ledger, price, clock.now(), log);
   const meter = new Meter({
     lobby,
     ledger,
@@ -141,7 +147,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     clock,
     log,
     send: (userId, message) => hub.send(userId, message),
-    price: { perMinuteMicros: config.billing.perMinuteMicros, rounding: config.billing.rounding },
+    price,
     heartbeatMs: config.billing.heartbeatMs,
     overdraftMicros: config.billing.overdraftMicros,
     maxCallMs: config.billing.maxCallMs,
@@ -241,6 +247,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   await app.register(cookie);
   safetyRoutes(app, { staff, moderation, tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
   billingRoutes(app, { ledger, tokens, config });
+  billingAdminRoutes(app, { db: storage.db, ledger, staff, moderation, clock, costs: config.billing.costs });
+  if (config.billing.stripe) stripeWebhook(app, { ledger, clock, ...config.billing.stripe });
   identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened'),
     onCreated: async (userId) => {
       if (config.billing.welcomeMicros <= 0) return;

@@ -44,6 +44,11 @@ const envSchema = z.object({
     .default('0')
     .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), 'OVERDRAFT_CREDITS is a number of credits')
     .transform((v) => Math.round(Number(v) * 1_000_000)),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'STRIPE_WEBHOOK_SECRET starts with whsec_').optional(),
+  STRIPE_SECRET_KEY: z.string().optional(),
+  RELAY_COST_PER_GB: z.coerce.number().min(0).max(1000).default(0.05),
+  SERVER_COST_PER_HOUR: z.coerce.number().min(0).max(10_000).default(0.05),
+  PAYMENT_FEE_PERCENT: z.coerce.number().min(0).max(50).default(2.9),
   METER_HEARTBEAT_MS: z.coerce.number().int().min(1000).max(60_000).default(5_000),
   MAX_CALL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(240),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
@@ -129,6 +134,9 @@ export interface Config {
     readonly overdraftMicros: number;
     readonly heartbeatMs: number;
     readonly maxCallMs: number;
+    readonly stripe: { readonly webhookSecret: string; readonly apiKey: string | undefined } | undefined;
+    /** The cost model behind the unit economics report (credits). */
+    readonly costs: { readonly relayPerGbMicros: number; readonly serverPerHourMicros: number; readonly paymentFeePercent: number };
   };
   /** Bearer token for the console's APIs (automation); people sign in with staff accounts. */
   readonly adminToken: string | undefined;
@@ -219,6 +227,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       overdraftMicros: e.OVERDRAFT_CREDITS,
       heartbeatMs: e.METER_HEARTBEAT_MS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
+      stripe: e.STRIPE_WEBHOOK_SECRET ? Object.freeze({ webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiKey: e.STRIPE_SECRET_KEY }) : undefined,
+      costs: Object.freeze({
+        relayPerGbMicros: Math.round(e.RELAY_COST_PER_GB * 1_000_000),
+        serverPerHourMicros: Math.round(e.SERVER_COST_PER_HOUR * 1_000_000),
+        paymentFeePercent: e.PAYMENT_FEE_PERCENT,
+      }),
     }),
     adminToken: e.ADMIN_TOKEN,
     bootstrapAdmin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? Object.freeze({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }) : undefined,
