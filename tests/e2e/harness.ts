@@ -177,3 +177,33 @@ export function screenshot(page: Page, name: string): Promise<Buffer> {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   return page.screenshot({ path: path.join(RESULTS_DIR, `${name}.png`) });
 }
+
+export interface RecordedState {
+  state: string | null;
+  callId: string | null;
+  /** The page's Date.now() when the state was rendered. */
+  at: number;
+}
+
+/**
+ * From now on, records every `data-state` / `data-call-id` the page's call-status takes, stamped
+ * with the page's clock (the same machine's clock as the test's), so a test can tell when a state
+ * was left and that one was never reached.
+ */
+export async function recordStates(page: Page): Promise<void> {
+  await page.getByTestId('call-status').waitFor();
+  await page.evaluate(() => {
+    const w = window as unknown as { __states?: Array<{ state: string | null; callId: string | null; at: number }> };
+    if (w.__states) return;
+    const log: Array<{ state: string | null; callId: string | null; at: number }> = [];
+    w.__states = log;
+    const el = document.querySelector('[data-testid="call-status"]')!;
+    const push = () => log.push({ state: el.getAttribute('data-state'), callId: el.getAttribute('data-call-id'), at: Date.now() });
+    push();
+    new MutationObserver(push).observe(el, { attributes: true, attributeFilter: ['data-state', 'data-call-id'] });
+  });
+}
+
+export function recordedStates(page: Page): Promise<RecordedState[]> {
+  return page.evaluate(() => (window as unknown as { __states?: RecordedState[] }).__states ?? []);
+}

@@ -1,11 +1,14 @@
-import { useState } from 'react';
+import { captureFrame } from '@duet/client';
+import { useRef, useState } from 'react';
 import { useAttention } from './attention.js';
+import { BannedScreen } from './components/BannedScreen.js';
 import { Chat } from './components/Chat.js';
 import { ConnectionInfo } from './components/ConnectionInfo.js';
 import { EmptyRoomActions } from './components/EmptyRoom.js';
 import { InterestsInput } from './components/InterestsInput.js';
 import { PrivacyToggle } from './components/PrivacyToggle.js';
 import { ReportMenu } from './components/ReportMenu.js';
+import { ReportSent, WarningBanner } from './components/SafetyNotices.js';
 import { RulesGate } from './components/RulesGate.js';
 import { StageOverlay } from './components/StageOverlay.js';
 import { TopInterests } from './components/TopInterests.js';
@@ -26,6 +29,9 @@ export function App() {
   const [joinedWith, setJoinedWith] = useState<string[]>([]);
   const [reporting, setReporting] = useState(false);
   const [accepting, setAccepting] = useState(false);
+  const remoteVideo = useRef<HTMLVideoElement>(null);
+  /** The partner's picture when Report was pressed: the moment the person saw what they report. */
+  const snapshot = useRef<string | null>(null);
 
   const active = ACTIVE.has(view.state);
   const inCall = view.callId !== null;
@@ -54,6 +60,13 @@ export function App() {
     </>
   );
 
+  if (view.ban) return <BannedScreen ban={view.ban} onAppeal={duet.appeal} />;
+
+  const openReport = () => {
+    if (!reporting) snapshot.current = snapshotOf(remoteVideo.current);
+    setReporting(!reporting);
+  };
+
   return (
     <div className="app">
       <header className="top">
@@ -70,7 +83,7 @@ export function App() {
 
       <main className={`layout ${solo ? 'solo' : ''}`}>
         <section className={`stage state-${view.state} ${solo ? 'solo' : ''}`}>
-          <Video stream={view.remoteStream} muted={false} testId="remote-video" className="remote" label="Your partner" />
+          <Video stream={view.remoteStream} muted={false} testId="remote-video" className="remote" label="Your partner" videoRef={remoteVideo} />
           <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} />
           <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
           <div
@@ -88,8 +101,11 @@ export function App() {
           {reporting && inCall && (
             <ReportMenu
               onCancel={() => setReporting(false)}
-              onPick={(reason) => {
-                duet.report(reason);
+              onPick={(reason, comment) => {
+                // Evidence: the picture from when Report was pressed, or from now if there was none then.
+                const frame = snapshot.current ?? snapshotOf(remoteVideo.current);
+                snapshot.current = null;
+                duet.report(reason, { frame, comment });
                 setReporting(false);
               }}
             />
@@ -143,7 +159,7 @@ export function App() {
         )}
         {inCall && (
           <div className="safety">
-            <button className="btn warn" data-testid="report" onClick={() => setReporting((r) => !r)} aria-expanded={reporting}>
+            <button className="btn warn" data-testid="report" onClick={openReport} aria-expanded={reporting}>
               Report
             </button>
             <button className="btn warn" data-testid="block" onClick={duet.block} title="End the call and never meet this person again">
@@ -153,11 +169,15 @@ export function App() {
         )}
       </footer>
 
-      {view.notice && (
-        <div className="toast" role="alert">
-          {view.notice}
-        </div>
-      )}
+      <div className="toasts">
+        {view.reportSent && <ReportSent sent={view.reportSent} onDone={duet.dismissReportSent} />}
+        {view.notice && (
+          <div className="toast" role="alert">
+            {view.notice}
+          </div>
+        )}
+      </div>
+      {view.warning && <WarningBanner message={view.warning} onDismiss={duet.dismissWarning} />}
       {view.phase === 'rules' && (
         <RulesGate
           busy={accepting}
@@ -169,4 +189,14 @@ export function App() {
       )}
     </div>
   );
+}
+
+/** A JPEG of what the partner's video shows right now; null without a picture (or if the browser refuses). */
+function snapshotOf(video: HTMLVideoElement | null): string | null {
+  if (!video) return null;
+  try {
+    return captureFrame(video);
+  } catch {
+    return null;
+  }
 }

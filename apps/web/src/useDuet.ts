@@ -1,4 +1,4 @@
-import { DuetClient, MediaAccessError, browserLanguage, type CallEnd, type CallState, type ChatMessage, type ClientEvents, type ConnectionStatus } from '@duet/client';
+import { DuetClient, MediaAccessError, browserLanguage, type BanNotice, type CallEnd, type CallState, type ChatMessage, type ClientEvents, type ConnectionStatus } from '@duet/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 export type Phase = 'loading' | 'unreachable' | 'rules' | 'camera' | 'ready';
@@ -34,6 +34,12 @@ export interface DuetView {
   privacy: boolean;
   /** Why IP privacy was turned off (the server has no relay), in the server's words. */
   privacyError: string | null;
+  /** Set when this person is banned: the app gives way to the ban screen. */
+  ban: BanNotice | null;
+  /** A moderator's warning, shown until the person dismisses it. */
+  warning: string | null;
+  /** The latest report this person filed, once the server has it (and whether the snapshot went with it). */
+  reportSent: ClientEvents['reported'] | null;
 }
 
 export interface StartChoices {
@@ -59,6 +65,9 @@ const initial: DuetView = {
   notice: null,
   privacy: false,
   privacyError: null,
+  ban: null,
+  warning: null,
+  reportSent: null,
 };
 
 /** One DuetClient for the page, its events folded into a view for React. */
@@ -82,6 +91,31 @@ export function useDuet() {
   useEffect(() => {
     const client = new DuetClient();
     clientRef.current = client;
+    let cancelled = false;
+    let banned = false;
+    const onBanned = (ban: BanNotice) => {
+      if (cancelled || banned) return;
+      banned = true;
+      // Nothing more to do here: stop the camera and the connection; appeals go over HTTP.
+      client.close();
+      patch({ ban, localStream: null, remoteStream: null });
+    };
+    /**
+     * The server says `banned` before it closes the socket, but a connection that failed or closed
+     * for no stated reason is checked once more over HTTP, so a ban is never mistaken for a network
+     * problem. Resolves true when banned.
+     */
+    const checkBan = async (): Promise<boolean> => {
+      if (banned) return true;
+      try {
+        const ban = await client.banStatus();
+        if (ban) onBanned(ban);
+        return ban !== null;
+      } catch {
+        return false;
+      }
+    };
+    let wasOpen = false;
     const off = [
       client.on('state', ({ state, callId, lastEnd }) =>
         setView((v) => {
@@ -105,7 +139,15 @@ export function useDuet() {
       client.on('presence', ({ online, waiting, topInterests }) => patch({ online, waiting, topInterests })),
       client.on('queue', (queue) => patch({ queue })),
       client.on('widened', (widened) => patch({ widened })),
-      client.on('connection', (connection) => patch({ connection })),
+      client.on('connection', (connection) => {
+        patch({ connection });
+        // An open connection that closed (not each failed reconnect attempt): was it a ban?
+        if (connection === 'closed' && wasOpen && !cancelled) void checkBan();
+        wasOpen = connection === 'open';
+      }),
+      client.on('banned', onBanned),
+      client.on('warning', ({ message }) => patch({ warning: message })),
+      client.on('reported', (reportSent) => patch({ reportSent })),
       client.on('remoteStream', (remoteStream) => patch({ remoteStream })),
       client.on('chat', (m) => setView((v) => ({ ...v, chat: [...v.chat, m].slice(-200) }))),
       client.on('error', (e) => {
@@ -119,20 +161,22 @@ export function useDuet() {
         patch({ notice: e.message });
       }),
     ];
-    let cancelled = false;
     client.connect().then(
       () => {
         if (cancelled) return;
         if (client.rulesAccepted) void openCameraFor(client);
         else patch({ phase: 'rules' });
       },
-      () => !cancelled && patch({ phase: 'unreachable' }),
+      async () => {
+        if (cancelled || (await checkBan())) return;
+        if (!cancelled) patch({ phase: 'unreachable' });
+      },
     );
     async function openCameraFor(c: DuetClient) {
       patch({ phase: 'camera' });
       try {
         const stream = await c.openMedia();
-        if (!cancelled) patch({ phase: 'ready', localStream: stream });
+        if (!cancelled && !banned) patch({ phase: 'ready', localStream: stream });
       } catch (err) {
         if (!cancelled) patch({ mediaError: err instanceof MediaAccessError ? err.message : 'The camera could not be started.' });
       }
@@ -179,7 +223,19 @@ export function useDuet() {
     next: act((c) => c.next()),
     stop: act((c) => c.stop()),
     block: act((c) => c.block()),
-    report: (reason: Parameters<DuetClient['report']>[0]) => clientRef.current?.report(reason),
+    /** Reports the partner; `frame` is the snapshot of their video (see captureFrame), `comment` optional words. */
+    report: (reason: Parameters<DuetClient['report']>[0], evidence: { frame: string | null; comment?: string }) => {
+      patch({ reportSent: null });
+      clientRef.current?.report(reason, { frame: evidence.frame, ...(evidence.comment ? { comment: evidence.comment } : {}) });
+    },
+    /** Sends a banned person's appeal; throws with the server's words when it is refused. */
+    appeal: async (message: string) => {
+      const c = clientRef.current;
+      if (!c) throw new Error('Reload the page and try again.');
+      await c.appeal(message);
+    },
+    dismissWarning: () => patch({ warning: null }),
+    dismissReportSent: () => patch({ reportSent: null }),
     sendChat: (text: string) => clientRef.current?.sendChat(text),
     getConnectionInfo,
   };

@@ -1,42 +1,97 @@
-import type { InsightsResponse } from '@duet/protocol';
-import { useState } from 'react';
-import { AdminApi, tokenStore } from './api.js';
-import { Dashboard } from './Dashboard.js';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { AdminApi, AdminApiError, sessionHint, tokenStore, type Credentials } from './api.js';
+import { Console } from './Console.js';
 import { Login } from './Login.js';
+import { Spinner } from './parts.js';
+import { SessionContext, type ConsoleSession } from './session.js';
+import type { StaffMe } from './types.js';
 
-interface Session {
-  api: AdminApi;
-  /** The insights the login fetched to check the token, so the first screen needs no second request. */
-  first: InsightsResponse | null;
-}
+type Boot = { status: 'checking' } | { status: 'signed-out'; notice: string | null } | { status: 'signed-in'; auth: Credentials; me: StaffMe };
 
+/**
+ * Who is at the console: a staff member with a session cookie (found again after a reload through
+ * `/api/staff/me`), the operator with the API token (kept for this tab), or nobody yet.
+ */
 export function AdminApp() {
-  const [session, setSession] = useState<Session | null>(() => {
-    const token = tokenStore.get();
-    return token ? { api: new AdminApi(token), first: null } : null;
-  });
-  const [notice, setNotice] = useState<string | null>(null);
+  const [boot, setBoot] = useState<Boot>({ status: 'checking' });
 
-  if (!session)
+  useEffect(() => {
+    let cancelled = false;
+    const token = tokenStore.get();
+    const auth: Credentials | undefined = token ? { kind: 'token', token } : undefined;
+    if (!auth && !sessionHint.get()) {
+      setBoot({ status: 'signed-out', notice: null });
+      return;
+    }
+    AdminApi.me(auth).then(
+      (me) => !cancelled && setBoot({ status: 'signed-in', auth: auth ?? { kind: 'session', csrf: me.csrf ?? '' }, me }),
+      (err: unknown) => {
+        if (cancelled) return;
+        if (auth) tokenStore.clear();
+        else sessionHint.clear();
+        const expired = err instanceof AdminApiError && err.code === 'unauthorized';
+        setBoot({ status: 'signed-out', notice: expired ? (auth ? null : 'Your session ended. Sign in again.') : err instanceof Error ? err.message : null });
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  const signOut = useCallback((notice: string | null) => {
+    tokenStore.clear();
+    sessionHint.clear();
+    setBoot({ status: 'signed-out', notice });
+  }, []);
+
+  if (boot.status === 'checking')
+    return (
+      <div className="login">
+        <Spinner label="Opening the console…" />
+      </div>
+    );
+  if (boot.status === 'signed-out')
     return (
       <Login
-        notice={notice}
-        onSignedIn={(token, first) => {
-          tokenStore.set(token);
-          setNotice(null);
-          setSession({ api: new AdminApi(token), first });
+        notice={boot.notice}
+        onSignedIn={(auth, me) => {
+          if (auth.kind === 'token') tokenStore.set(auth.token);
+          else sessionHint.set();
+          setBoot({ status: 'signed-in', auth, me });
         }}
       />
     );
+  return <SignedIn auth={boot.auth} me={boot.me} onSignOut={signOut} />;
+}
+
+function SignedIn({ auth, me, onSignOut }: { auth: Credentials; me: StaffMe; onSignOut: (notice: string | null) => void }) {
+  const api = useMemo(() => new AdminApi(auth), [auth]);
+  const explain = useCallback(
+    (err: unknown): string | null => {
+      if (err instanceof AdminApiError && err.code === 'unauthorized') {
+        onSignOut(auth.kind === 'token' ? 'The server no longer accepts that token. Sign in again.' : 'Your session ended. Sign in again.');
+        return null;
+      }
+      if (err instanceof AdminApiError && err.code === 'admin_disabled') {
+        onSignOut('The console has been turned off on this server.');
+        return null;
+      }
+      return err instanceof Error ? err.message : 'Something went wrong.';
+    },
+    [auth.kind, onSignOut],
+  );
+  const session = useMemo<ConsoleSession>(() => ({ api, me, explain }), [api, me, explain]);
+  const signOut = useCallback(async () => {
+    try {
+      await api.logout();
+    } catch {
+      // Signed out on this side either way; the server forgets the session when it expires.
+    }
+    onSignOut(null);
+  }, [api, onSignOut]);
   return (
-    <Dashboard
-      api={session.api}
-      first={session.first}
-      onSignOut={(why) => {
-        tokenStore.clear();
-        setNotice(why ?? null);
-        setSession(null);
-      }}
-    />
+    <SessionContext.Provider value={session}>
+      <Console onSignOut={() => void signOut()} />
+    </SessionContext.Provider>
   );
 }

@@ -1,41 +1,27 @@
 import { FUNNEL_STEPS, type InsightsResponse } from '@duet/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { AdminApiError, isAbort, type AdminApi } from './api.js';
+import { isAbort } from './api.js';
 import { CallDetailDialog } from './CallDetail.js';
 import { count, counted, dateTime, dayLabel, FUNNEL_LABELS, ms, pct } from './format.js';
 import { CallsChart, DurationsChart, ReasonsChart, SuccessChart } from './InsightCharts.js';
-import { Brand, Card, EmptyState, Spinner, Tile } from './parts.js';
+import { Card, EmptyState, Spinner, Tile } from './parts.js';
 import { RANGE_KEYS, RANGES, rangeFor, type RangeKey } from './ranges.js';
+import { useSession } from './session.js';
 import { WorstCalls } from './WorstCalls.js';
 
 type Load = { status: 'loading' } | { status: 'ready'; data: InsightsResponse; at: number } | { status: 'error'; message: string };
 
 const REFRESH_MS = 60_000;
 
-export function Dashboard({ api, first, onSignOut }: { api: AdminApi; first: InsightsResponse | null; onSignOut: (why?: string) => void }) {
+export function Dashboard() {
+  const { api, explain: fail } = useSession();
   const [rangeKey, setRangeKey] = useState<RangeKey>('24h');
-  const [load, setLoad] = useState<Load>(() => (first ? { status: 'ready', data: first, at: Date.now() } : { status: 'loading' }));
+  const [load, setLoad] = useState<Load>({ status: 'loading' });
   const [refreshing, setRefreshing] = useState(false);
   const [openCall, setOpenCall] = useState<string | null>(null);
   const [exporting, setExporting] = useState<'csv' | 'json' | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
-  const skipFirst = useRef(first !== null);
   const inflight = useRef<AbortController | null>(null);
-
-  const fail = useCallback(
-    (err: unknown): string | null => {
-      if (err instanceof AdminApiError && err.code === 'unauthorized') {
-        onSignOut('The server no longer accepts that token. Sign in again.');
-        return null;
-      }
-      if (err instanceof AdminApiError && err.code === 'admin_disabled') {
-        onSignOut('The console has been turned off on this server (no ADMIN_TOKEN).');
-        return null;
-      }
-      return err instanceof Error ? err.message : 'Something went wrong.';
-    },
-    [onSignOut],
-  );
 
   /** Fetches the range; `quiet` keeps what is on screen while it loads (refresh, auto-refresh). */
   const fetchRange = useCallback(
@@ -64,8 +50,7 @@ export function Dashboard({ api, first, onSignOut }: { api: AdminApi; first: Ins
   );
 
   useEffect(() => {
-    if (skipFirst.current) skipFirst.current = false;
-    else fetchRange(rangeKey, false);
+    fetchRange(rangeKey, false);
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') fetchRange(rangeKey, true);
     }, REFRESH_MS);
@@ -91,11 +76,15 @@ export function Dashboard({ api, first, onSignOut }: { api: AdminApi; first: Ins
   const data = load.status === 'ready' ? load.data : null;
 
   return (
-    <div className="console">
-      <header className="bar">
-        <div className="bar-title">
-          <Brand />
-          <span className="bar-name">Insights</span>
+    <>
+      <div className="subbar">
+        <div className="subbar-title">
+          <h1>{RANGES[rangeKey].long}</h1>
+          {data && (
+            <span className="muted">
+              {dateTime(data.range.from)} – {dateTime(data.range.to)} · by {data.range.bucket} · updated {new Date(load.status === 'ready' ? load.at : Date.now()).toLocaleTimeString('en-GB')}
+            </span>
+          )}
         </div>
         <nav className="ranges" aria-label="Time range">
           {RANGE_KEYS.map((k) => (
@@ -115,18 +104,6 @@ export function Dashboard({ api, first, onSignOut }: { api: AdminApi; first: Ins
             {exporting === 'json' ? 'Exporting…' : 'Export JSON'}
           </button>
         </div>
-        <button className="btn small subtle signout" onClick={() => onSignOut()}>
-          Sign out
-        </button>
-      </header>
-
-      <div className="subbar">
-        <h1>{RANGES[rangeKey].long}</h1>
-        {data && (
-          <span className="muted">
-            {dateTime(data.range.from)} – {dateTime(data.range.to)} · by {data.range.bucket} · updated {new Date(load.status === 'ready' ? load.at : Date.now()).toLocaleTimeString('en-GB')}
-          </span>
-        )}
       </div>
       {exportError && (
         <p className="callout bad" role="alert">
@@ -147,7 +124,7 @@ export function Dashboard({ api, first, onSignOut }: { api: AdminApi; first: Ins
       {data && <Insights data={data} onOpenCall={setOpenCall} />}
 
       {openCall && <CallDetailDialog api={api} id={openCall} onClose={() => setOpenCall(null)} onAuthError={fail} />}
-    </div>
+    </>
   );
 }
 

@@ -1,16 +1,103 @@
-import type { InsightsResponse } from '@duet/protocol';
 import { useState, type FormEvent } from 'react';
-import { AdminApi, AdminApiError } from './api.js';
+import { AdminApi, AdminApiError, type Credentials } from './api.js';
 import { Brand } from './parts.js';
-import { rangeFor } from './ranges.js';
+import type { StaffMe } from './types.js';
 
 type Problem = { kind: 'error' | 'disabled'; text: string } | null;
 
-/** Asks for the operator's admin token and checks it against the server before keeping it. */
-export function Login({ notice, onSignedIn }: { notice: string | null; onSignedIn: (token: string, first: InsightsResponse) => void }) {
+/**
+ * Staff sign in with email and password (a session cookie); the operator's API token
+ * (ADMIN_TOKEN) still works as a second way in, below.
+ */
+export function Login({ notice, onSignedIn }: { notice: string | null; onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
+  return (
+    <div className="login">
+      <div className="login-card">
+        <Brand />
+        <h1>Moderation console</h1>
+        <p className="muted">Live calls, reports, bans and appeals — and the insights dashboard.</p>
+        {notice && (
+          <p className="callout info" role="status">
+            {notice}
+          </p>
+        )}
+        <PasswordForm onSignedIn={onSignedIn} />
+        <div className="login-or" role="separator">
+          <span>or</span>
+        </div>
+        <TokenForm onSignedIn={onSignedIn} />
+      </div>
+    </div>
+  );
+}
+
+function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!email.trim() || !password) {
+      setProblem('Enter your email and password.');
+      return;
+    }
+    setBusy(true);
+    setProblem(null);
+    try {
+      const me = await AdminApi.login(email.trim(), password);
+      onSignedIn({ kind: 'session', csrf: me.csrf ?? '' }, me);
+    } catch (err) {
+      setBusy(false);
+      if (err instanceof AdminApiError && err.code === 'unauthorized') setProblem('Wrong email or password.');
+      else setProblem(err instanceof Error ? err.message : 'Sign-in failed. Try again.');
+    }
+  };
+
+  return (
+    <form className="login-form" onSubmit={submit} noValidate aria-label="Sign in with email">
+      <label className="field">
+        <span>Email</span>
+        <input
+          data-testid="staff-email"
+          type="email"
+          autoComplete="username"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          aria-invalid={problem !== null}
+          autoFocus
+        />
+      </label>
+      <label className="field">
+        <span>Password</span>
+        <input
+          data-testid="staff-password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          aria-invalid={problem !== null}
+          aria-describedby={problem ? 'staff-login-problem' : undefined}
+        />
+      </label>
+      {problem && (
+        <p id="staff-login-problem" className="callout bad" role="alert" data-testid="staff-login-error">
+          {problem}
+        </p>
+      )}
+      <button className="btn primary wide" data-testid="staff-login" type="submit" disabled={busy}>
+        {busy ? 'Signing in…' : 'Sign in'}
+      </button>
+    </form>
+  );
+}
+
+/** The operator's bearer token: checked against the server before it is kept (for this tab only). */
+function TokenForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem>(notice ? { kind: 'error', text: notice } : null);
+  const [problem, setProblem] = useState<Problem>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -22,7 +109,8 @@ export function Login({ notice, onSignedIn }: { notice: string | null; onSignedI
     setBusy(true);
     setProblem(null);
     try {
-      onSignedIn(t, await new AdminApi(t).insights(rangeFor('24h')));
+      const auth: Credentials = { kind: 'token', token: t };
+      onSignedIn(auth, await AdminApi.me(auth));
     } catch (err) {
       setBusy(false);
       if (err instanceof AdminApiError && err.code === 'unauthorized')
@@ -34,34 +122,31 @@ export function Login({ notice, onSignedIn }: { notice: string | null; onSignedI
   };
 
   return (
-    <div className="login">
-      <form className="login-card" onSubmit={submit} noValidate>
-        <Brand />
-        <h1>Insights console</h1>
-        <p className="muted">Connection success, time to match, call length and why calls end — per call and over time.</p>
-        <label className="field">
-          <span>Admin token</span>
-          <input
-            data-testid="admin-token"
-            type="password"
-            autoComplete="current-password"
-            value={token}
-            onChange={(e) => setToken(e.target.value)}
-            aria-invalid={problem?.kind === 'error'}
-            aria-describedby={problem ? 'login-problem' : undefined}
-            autoFocus
-          />
-        </label>
-        {problem && (
-          <p id="login-problem" className={`callout ${problem.kind === 'disabled' ? 'info' : 'bad'}`} role="alert" data-testid="admin-login-error">
-            {problem.text}
-          </p>
-        )}
-        <button className="btn primary wide" data-testid="admin-login" type="submit" disabled={busy}>
-          {busy ? 'Checking…' : 'Sign in'}
-        </button>
-        <p className="fine muted">The token is kept in this tab only and forgotten when you close it.</p>
-      </form>
-    </div>
+    <form className="login-form token" onSubmit={submit} noValidate aria-label="Sign in with the API token">
+      <label className="field">
+        <span>Use an API token instead</span>
+        <input
+          data-testid="admin-token"
+          type="password"
+          autoComplete="off"
+          placeholder="ADMIN_TOKEN"
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          aria-invalid={problem?.kind === 'error'}
+          aria-describedby={problem ? 'login-problem' : 'token-hint'}
+        />
+      </label>
+      {problem && (
+        <p id="login-problem" className={`callout ${problem.kind === 'disabled' ? 'info' : 'bad'}`} role="alert" data-testid="admin-login-error">
+          {problem.text}
+        </p>
+      )}
+      <button className="btn wide" data-testid="admin-login" type="submit" disabled={busy}>
+        {busy ? 'Checking…' : 'Sign in with token'}
+      </button>
+      <p id="token-hint" className="fine muted">
+        For operators. The token is kept in this tab only and forgotten when you close it.
+      </p>
+    </form>
   );
 }

@@ -1,4 +1,5 @@
 import type { CallDetail, InsightsResponse } from '@duet/protocol';
+import type { Appeal, AuditEntry, Ban, LiveCall, ReportDetail, ReportSummary, StaffMe, StaffMember, StaffRole } from './types.js';
 
 /** Why a request to the admin API failed, in a shape the screens can switch on. */
 export class AdminApiError extends Error {
@@ -21,6 +22,7 @@ export interface TimeRange {
 }
 
 const TOKEN_KEY = 'duet.admin.token';
+const SESSION_HINT_KEY = 'duet.admin.session';
 
 /** The admin token lives for the browser tab only: closing the tab signs the operator out. */
 export const tokenStore = {
@@ -29,11 +31,45 @@ export const tokenStore = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-/** The console's only door to the server: every call carries the bearer token. */
+/**
+ * Whether this browser signed in with email and password and may still hold the (HttpOnly, so
+ * unreadable) session cookie. Only then does the console ask `/api/staff/me` on load, so a fresh
+ * visit shows the sign-in form without a 401 in the browser's console.
+ */
+export const sessionHint = {
+  get: (): boolean => localStorage.getItem(SESSION_HINT_KEY) === '1',
+  set: () => localStorage.setItem(SESSION_HINT_KEY, '1'),
+  clear: () => localStorage.removeItem(SESSION_HINT_KEY),
+};
+
+/** How the console proves who it is: the operator's bearer token, or a staff session cookie and its CSRF token. */
+export type Credentials = { kind: 'token'; token: string } | { kind: 'session'; csrf: string };
+
+/** The console's only door to the server: every request carries the bearer token, or the session cookie (and CSRF token). */
 export class AdminApi {
-  readonly #token: string;
-  constructor(token: string) {
-    this.#token = token;
+  readonly #auth: Credentials;
+  constructor(auth: Credentials) {
+    this.#auth = auth;
+  }
+
+  get kind(): Credentials['kind'] {
+    return this.#auth.kind;
+  }
+
+  /** Signs a staff member in; the server sets the session cookie and answers with the CSRF token. */
+  static async login(email: string, password: string): Promise<StaffMe> {
+    return AdminApi.#json<StaffMe>(await AdminApi.#send('/api/staff/login', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email, password }) }));
+  }
+
+  /** Who the cookie session (or the token) belongs to; AdminApiError `unauthorized` when nobody. */
+  static async me(auth?: Credentials): Promise<StaffMe> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (auth?.kind === 'token') headers.authorization = `Bearer ${auth.token}`;
+    return AdminApi.#json<StaffMe>(await AdminApi.#send('/api/staff/me', { headers }));
+  }
+
+  async logout(): Promise<void> {
+    if (this.#auth.kind === 'session') await this.#fetch('/api/staff/logout', { method: 'POST' });
   }
 
   insights(range: TimeRange, signal?: AbortSignal): Promise<InsightsResponse> {
@@ -42,6 +78,58 @@ export class AdminApi {
 
   call(id: string, signal?: AbortSignal): Promise<CallDetail> {
     return this.#getJson(`/api/admin/calls/${encodeURIComponent(id)}`, signal);
+  }
+
+  liveCalls(signal?: AbortSignal): Promise<{ calls: LiveCall[] }> {
+    return this.#getJson('/api/admin/live-calls', signal);
+  }
+
+  async endCall(id: string): Promise<void> {
+    await this.#post(`/api/admin/calls/${encodeURIComponent(id)}/end`);
+  }
+
+  reports(status: 'open' | 'resolved' | 'all', signal?: AbortSignal): Promise<{ reports: ReportSummary[] }> {
+    return this.#getJson(`/api/admin/reports?status=${status}`, signal);
+  }
+
+  report(id: string, signal?: AbortSignal): Promise<ReportDetail> {
+    return this.#getJson(`/api/admin/reports/${encodeURIComponent(id)}`, signal);
+  }
+
+  async resolveReport(id: string, action: 'dismiss' | 'warn' | 'ban', banDays?: number): Promise<void> {
+    await this.#post(`/api/admin/reports/${encodeURIComponent(id)}/resolve`, banDays === undefined ? { action } : { action, banDays });
+  }
+
+  bans(signal?: AbortSignal): Promise<{ bans: Ban[] }> {
+    return this.#getJson('/api/admin/bans', signal);
+  }
+
+  async ban(b: { userId?: string; deviceId?: string; reason: string; days?: number }): Promise<void> {
+    await this.#post('/api/admin/bans', b);
+  }
+
+  async liftBan(id: string): Promise<void> {
+    await this.#post(`/api/admin/bans/${encodeURIComponent(id)}/lift`);
+  }
+
+  appeals(signal?: AbortSignal): Promise<{ appeals: Appeal[] }> {
+    return this.#getJson('/api/admin/appeals', signal);
+  }
+
+  async decideAppeal(id: string, decision: 'uphold' | 'lift'): Promise<void> {
+    await this.#post(`/api/admin/appeals/${encodeURIComponent(id)}/decide`, { decision });
+  }
+
+  audit(signal?: AbortSignal): Promise<{ entries: AuditEntry[] }> {
+    return this.#getJson('/api/admin/audit', signal);
+  }
+
+  staff(signal?: AbortSignal): Promise<{ staff: StaffMember[] }> {
+    return this.#getJson('/api/admin/staff', signal);
+  }
+
+  async createStaff(s: { email: string; password: string; role: StaffRole }): Promise<void> {
+    await this.#post('/api/admin/staff', s);
   }
 
   /**
@@ -64,7 +152,23 @@ export class AdminApi {
   }
 
   async #getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-    const res = await this.#fetch(path, signal);
+    return AdminApi.#json<T>(await this.#fetch(path, { signal: signal ?? null }));
+  }
+
+  async #post(path: string, body?: unknown): Promise<Response> {
+    return this.#fetch(path, body === undefined ? { method: 'POST' } : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  }
+
+  #fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('accept', 'application/json');
+    if (this.#auth.kind === 'token') headers.set('authorization', `Bearer ${this.#auth.token}`);
+    // A cookie session proves each state-changing request comes from the console itself.
+    else if (init.method && init.method !== 'GET') headers.set('x-csrf-token', this.#auth.csrf);
+    return AdminApi.#send(path, { ...init, headers, credentials: 'same-origin' });
+  }
+
+  static async #json<T>(res: Response): Promise<T> {
     try {
       return (await res.json()) as T;
     } catch {
@@ -72,10 +176,10 @@ export class AdminApi {
     }
   }
 
-  async #fetch(path: string, signal?: AbortSignal): Promise<Response> {
+  static async #send(path: string, init: RequestInit): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(path, { headers: { authorization: `Bearer ${this.#token}`, accept: 'application/json' }, signal: signal ?? null });
+      res = await fetch(path, init);
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') throw err;
       throw new AdminApiError('network', 'Could not reach the Duet server. Check the connection and try again.', null);
@@ -90,11 +194,15 @@ export class AdminApi {
 function describe(code: string, status: number, serverMessage: string | undefined): string {
   switch (code) {
     case 'unauthorized':
-      return 'That admin token was not accepted.';
+      return serverMessage ?? 'Sign in to the console.';
+    case 'forbidden':
+      return serverMessage ?? 'You are not allowed to do that.';
+    case 'rate_limited':
+      return serverMessage ?? 'Too many attempts. Wait a minute and try again.';
     case 'admin_disabled':
       return 'The console is turned off on this server: no admin token is configured.';
     case 'not_found':
-      return status === 404 ? 'Not found.' : (serverMessage ?? 'Not found.');
+      return serverMessage ?? 'Not found.';
     default:
       return serverMessage ?? `The server answered ${status}.`;
   }

@@ -145,3 +145,45 @@ export function outcomeLabel(outcome: CallSummary['outcome']): string {
       return 'Live now';
   }
 }
+
+/** "just now", "4 min ago", "3 h ago", "2 days ago"; past times only. */
+export function ago(t: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 45) return 'just now';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.round(m / 60);
+  if (h < 36) return `${h} h ago`;
+  const d = Math.round(h / 24);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+/** A ban's end: "permanent", or the date. */
+export function until(t: number | null): string {
+  return t === null ? 'Permanent' : fullDateTime(t);
+}
+
+const REPORT_REASON_LABELS: Record<string, string> = {
+  nudity: 'Nudity or sexual content',
+  harassment: 'Harassment or hate',
+  underage: 'Looks under 18',
+  spam: 'Spam or advertising',
+  violence: 'Violence or threats',
+  other: 'Something else',
+};
+
+export function reportReasonLabel(reason: string): string {
+  return REPORT_REASON_LABELS[reason] ?? reason;
+}
+
+/**
+ * A reporter whose reports look like mass or retaliatory false reporting: many in the last
+ * week, or most of them dismissed (once there are at least two to judge by).
+ */
+export function suspiciousReporter(s: { filed: number; dismissed: number; lastWeek: number } | undefined): string | null {
+  if (!s) return null;
+  const why: string[] = [];
+  if (s.lastWeek >= 5) why.push(`${s.lastWeek} reports in the last week`);
+  if (s.filed >= 2 && s.dismissed / s.filed >= 0.5) why.push(`${Math.round((s.dismissed / s.filed) * 100)}% of their reports dismissed`);
+  return why.length ? why.join(' · ') : null;
+}

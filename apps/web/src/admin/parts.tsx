@@ -61,3 +61,49 @@ function EmptyIcon() {
     </svg>
   );
 }
+
+/** A user, call or report id shortened to its first 8 characters; the whole id on hover and for screen readers. */
+export function ShortId({ id, label }: { id: string; label?: string }) {
+  return (
+    <code className="short-id" title={id} aria-label={label ? `${label} ${id}` : id}>
+      {id.slice(0, 8)}
+    </code>
+  );
+}
+
+/** The head of a console section: its title, a line about it, and its controls. */
+export function SectionHead({ title, sub, children }: { title: string; sub?: ReactNode; children?: ReactNode }) {
+  return (
+    <div className="subbar">
+      <div className="subbar-title">
+        <h1>{title}</h1>
+        {sub && <span className="muted">{sub}</span>}
+      </div>
+      {children && <div className="subbar-tools">{children}</div>}
+    </div>
+  );
+}
+
+export function ErrorCard({ title, message, onRetry }: { title: string; message: string; onRetry?: () => void }) {
+  return (
+    <div className="card error-card" role="alert">
+      <p className="error-title">{title}</p>
+      <p className="muted">{message}</p>
+      {onRetry && (
+        <button className="btn primary" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A background refresh failed: the data on screen is the last good one. */
+export function StaleNote({ error }: { error: string | null }) {
+  if (!error) return null;
+  return (
+    <p className="callout warn" role="status">
+      Couldn’t refresh: {error} Showing the last data received.
+    </p>
+  );
+}

@@ -1,13 +1,29 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type RefObject } from 'react';
 
 /** A <video> bound to a MediaStream; muted for the local preview so nobody hears themselves. */
-export function Video({ stream, muted, testId, className, label }: { stream: MediaStream | null; muted: boolean; testId: string; className: string; label: string }) {
-  const ref = useRef<HTMLVideoElement>(null);
+export function Video({
+  stream,
+  muted,
+  testId,
+  className,
+  label,
+  videoRef,
+}: {
+  stream: MediaStream | null;
+  muted: boolean;
+  testId: string;
+  className: string;
+  label: string;
+  /** The <video> element, for whoever needs it (a report's snapshot). */
+  videoRef?: RefObject<HTMLVideoElement | null>;
+}) {
+  const own = useRef<HTMLVideoElement>(null);
+  const ref = videoRef ?? own;
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     if (el.srcObject !== stream) el.srcObject = stream;
     if (stream) el.play().catch(() => undefined);
-  }, [stream]);
+  }, [stream, ref]);
   return <video ref={ref} data-testid={testId} className={stream ? className : `${className} empty`} autoPlay playsInline muted={muted} aria-label={label} />;
 }

@@ -1,0 +1,112 @@
+import { useCallback, useState } from 'react';
+import { duration, dateTime } from './format.js';
+import { EmptyState, ErrorCard, SectionHead, ShortId, Spinner, StaleNote } from './parts.js';
+import { useAction, useResource, useSession } from './session.js';
+import type { LiveCall } from './types.js';
+
+const POLL_MS = 2000;
+
+const STATE_LABELS: Record<LiveCall['state'], string> = {
+  matched: 'Matched',
+  connecting: 'Connecting',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting',
+  ended: 'Ending',
+};
+
+/** Calls going on right now (on this node), refreshed every 2 s; a moderator can end any of them. */
+export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) => void }) {
+  const { api } = useSession();
+  const load = useCallback((signal: AbortSignal) => api.liveCalls(signal), [api]);
+  const calls = useResource(load, POLL_MS);
+  const action = useAction();
+  const [ended, setEnded] = useState<Set<string>>(() => new Set());
+
+  const end = async (id: string) => {
+    const ok = await action.run(id, () => api.endCall(id));
+    if (ok) {
+      // Gone from the list at once; the next poll confirms.
+      setEnded((s) => new Set(s).add(id));
+      calls.reload();
+    }
+  };
+
+  const list = calls.data?.calls.filter((c) => !ended.has(c.id)) ?? [];
+  return (
+    <>
+      <SectionHead title="Live calls" sub={calls.status === 'ready' ? `${list.length} right now · refreshed every 2 s` : 'Refreshed every 2 s'} />
+      <StaleNote error={calls.error && calls.status === 'ready' ? calls.error : null} />
+      {action.error && (
+        <p className="callout bad" role="alert">
+          Couldn’t end the call: {action.error}
+        </p>
+      )}
+      {calls.status === 'loading' && <Spinner label="Loading live calls…" />}
+      {calls.status === 'error' && <ErrorCard title="Could not load live calls" message={calls.error} onRetry={() => calls.reload(true)} />}
+      {calls.status === 'ready' && (
+        <section className="card" aria-label="Live calls">
+          {list.length === 0 ? (
+            <EmptyState text="No calls right now" detail="Calls appear here the moment two people are matched." />
+          ) : (
+            <table className="table stack live-calls" data-testid="live-calls">
+              <thead>
+                <tr>
+                  <th scope="col">Call</th>
+                  <th scope="col">Participants</th>
+                  <th scope="col">State</th>
+                  <th scope="col" className="num">
+                    Duration
+                  </th>
+                  <th scope="col">Media</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((c) => (
+                  <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state}>
+                    <td data-label="Call">
+                      <ShortId id={c.id} label="Call" />
+                      <small className="muted">since {dateTime(c.matchedAt)}</small>
+                    </td>
+                    <td data-label="Participants">
+                      <ul className="participants">
+                        {c.participants.map((p) => (
+                          <li key={p.userId} data-testid="participant" data-user-id={p.userId}>
+                            <ShortId id={p.userId} label="User" />
+                            <span className={`tag ${p.reportsAgainst > 0 ? 'bad' : ''}`} title="Reports ever filed against this person">
+                              {p.reportsAgainst === 1 ? '1 report' : `${p.reportsAgainst} reports`}
+                            </span>
+                            <span className="tag" title="Verified-human checks are not available yet">
+                              {p.verified ? 'verified' : 'not verified'}
+                            </span>
+                            <button className="link small-link" onClick={() => onBan(p.userId)} title="Ban this person (opens the ban form)">
+                              Ban…
+                            </button>
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                    <td data-label="State">
+                      <span className={`tag ${c.state === 'connected' ? 'direct' : c.state === 'reconnecting' ? 'relay' : ''}`}>{STATE_LABELS[c.state]}</span>
+                    </td>
+                    <td data-label="Duration" className="num" title={c.connectedAt ? 'Since the call connected' : 'Since the match (not connected yet)'}>
+                      {duration(c.durationMs)}
+                    </td>
+                    <td data-label="Media">{c.relayOnly ? <span className="tag relay">Relay only</span> : <span className="muted">Direct allowed</span>}</td>
+                    <td className="actions">
+                      <button className="btn small danger" data-testid="end-call" onClick={() => void end(c.id)} disabled={action.busy === c.id}>
+                        {action.busy === c.id ? 'Ending…' : 'End call'}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+    </>
+  );
+}
