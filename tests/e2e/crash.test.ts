@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '@duet/protocol';
+import { TestClient } from '../integration/harness.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-crash-'));
+const children: ChildProcess[] = [];
+
+/** The built server as `npm start` runs it, on this test's data folder, so a restart finds its state. */
+async function start(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'packages/server/dist/main.js')], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TURN_MODE: 'off', PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '10', METER_HEARTBEAT_MS: '2000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('Duet is ready')) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+  });
+  return { child, url };
+}
+
+const kill9 = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) await kill9(c);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function guest(url: string) {
+  const s = (await (await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { token: string; userId: string };
+  await fetch(`${url}/api/rules/accept`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ adult: true, rulesVersion: 1 }) });
+  return s;
+}
+
+const billing = async (url: string, token: string) =>
+  (await (await fetch(`${url}/api/me/billing`, { headers: { authorization: `Bearer ${token}` } })).json()) as { balanceMicros: number; calls: Array<{ billedMs: number; chargeMicros: number }> };
+
+/** What `ms` of talk costs at 1 credit a minute, per whole second (the test's own arithmetic). */
+const truth = (ms: number) => Math.floor((Math.floor(ms / 1000) * 1_000_000) / 60);
+
+describe('kill -9 during a live call', () => {
+  it('settles the call at its last heartbeat after a restart, and never charges twice over two crashes', async () => {
+    let server = await start();
+    const wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
+    const [ga, gb] = [await guest(server.url), await guest(server.url)];
+    const a = await TestClient.open(wsUrl, 'a');
+    const b = await TestClient.open(wsUrl, 'b');
+    await a.hello(ga.token);
+    await b.hello(gb.token);
+    a.send({ type: 'join' });
+    b.send({ type: 'join' });
+    const { callId } = await a.next('matched');
+    await b.next('matched');
+    for (const c of [a, b]) c.send({ type: 'peer_state', callId, state: 'connected' });
+    await Promise.all([a.next('call_connected'), b.next('call_connected')]);
+
+    // Media flows for about six seconds; heartbeats every second with growing counters (the server
+    // expects one every 2 s, so a slow machine does not turn a late beat into a gap).
+    for (let seq = 1; seq <= 6; seq++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const c of [a, b]) c.send({ type: 'heartbeat', callId, seq, bytesReceived: seq * 100_000 });
+    }
+    await a.next('billing', (m) => m.billedMs >= 4_000, 5_000);
+    await new Promise((r) => setTimeout(r, 500)); // the last postings' billing messages
+    const lastBilled = Math.max(...a.all('billing').map((m) => m.billedMs));
+
+    await kill9(server.child);
+    a.terminate();
+    b.terminate();
+    server = await start();
+    for (const g of [ga, gb]) {
+      const me = await billing(server.url, g.token);
+      expect(me.calls).toHaveLength(1);
+      const [call] = me.calls;
+      // At most one heartbeat of billable time is lost to the crash, and what was billed is charged exactly.
+      expect(call!.billedMs).toBeGreaterThanOrEqual(lastBilled - 1_000);
+      expect(call!.billedMs).toBeLessThanOrEqual(lastBilled);
+      expect(call!.chargeMicros).toBe(truth(call!.billedMs));
+      expect(me.balanceMicros).toBe(10_000_000 - truth(call!.billedMs));
+    }
+    const before = await billing(server.url, ga.token);
+
+    // A second crash and restart changes nothing: the settlement is idempotent.
+    await kill9(server.child);
+    server = await start();
+    expect(await billing(server.url, ga.token)).toEqual(before);
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string };
+    expect(health.status).toBe('ok');
+    expect(PROTOCOL_VERSION).toBe(1);
+  });
+});
