@@ -166,6 +166,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     const row = mod.page.getByTestId('report-row');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toContain('Harassment');
+    await shootBoth(mod.page, 'admin-reports');
     await row.locator('button').click();
     const frame = mod.page.getByTestId('evidence-frame');
     await frame.waitFor();
@@ -175,6 +176,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     expect(await transcript.textContent()).toContain(BOBS_LINE);
     expect(await transcript.locator('.line.reported').textContent()).toContain('Reported');
     expect(await mod.page.getByTestId('report-detail').textContent()).toContain('He kept insulting me');
+    await shoot(mod.page, 'admin-report-blurred');
     await mod.page.getByTestId('reveal-frame').click();
     await shootBoth(mod.page, 'admin-report');
     expectNoErrors(alice, bob, mod);

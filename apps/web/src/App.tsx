@@ -60,6 +60,14 @@ export function App() {
     </>
   );
 
+  // A confirmed report shows on the stage while the person waits; anywhere else, as a toast.
+  const reportOnStage =
+    view.reportSent !== null &&
+    view.lastEnd?.reason === 'reported' &&
+    view.lastEnd.by === 'you' &&
+    view.lastEnd.callId === view.reportSent.callId &&
+    (view.state === 'waiting' || view.state === 'ended');
+
   if (view.ban) return <BannedScreen ban={view.ban} onAppeal={duet.appeal} />;
 
   const openReport = () => {
@@ -84,7 +92,7 @@ export function App() {
       <main className={`layout ${solo ? 'solo' : ''}`}>
         <section className={`stage state-${view.state} ${solo ? 'solo' : ''}`}>
           <Video stream={view.remoteStream} muted={false} testId="remote-video" className="remote" label="Your partner" videoRef={remoteVideo} />
-          <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} />
+          <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} reportSent={reportOnStage ? view.reportSent : null} />
           <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
           <div
             className="status"
@@ -170,7 +178,7 @@ export function App() {
       </footer>
 
       <div className="toasts">
-        {view.reportSent && <ReportSent sent={view.reportSent} onDone={duet.dismissReportSent} />}
+        {view.reportSent && !reportOnStage && <ReportSent sent={view.reportSent} onDone={duet.dismissReportSent} />}
         {view.notice && (
           <div className="toast" role="alert">
             {view.notice}

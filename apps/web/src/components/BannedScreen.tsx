@@ -65,7 +65,10 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
                 id="appeal-text"
                 data-testid="appeal-text"
                 value={text}
-                onChange={(e) => setText(e.target.value)}
+                onChange={(e) => {
+                  setText(e.target.value);
+                  if (sending.status === 'error') setSending({ status: 'idle' });
+                }}
                 maxLength={MAX_APPEAL}
                 rows={5}
                 placeholder="Explain what happened, in your own words."

@@ -9,17 +9,17 @@ export function ReportSent({ sent, onDone }: { sent: ClientEvents['reported']; o
     const t = setTimeout(onDone, SENT_MS);
     return () => clearTimeout(t);
   }, [sent, onDone]);
-  const text =
-    sent.evidence === 'uploaded'
-      ? 'Thanks — your report and a snapshot were sent to our moderators.'
-      : sent.evidence === 'failed'
-        ? 'Thanks — your report was sent to our moderators (the snapshot couldn’t be uploaded).'
-        : 'Thanks — your report was sent to our moderators.';
   return (
     <div className="toast ok" role="status" data-testid="report-sent" data-evidence={sent.evidence}>
-      {text}
+      {reportSentMessage(sent)}
     </div>
   );
+}
+
+export function reportSentMessage(sent: ClientEvents['reported']): string {
+  if (sent.evidence === 'uploaded') return 'Thanks — your report and a snapshot were sent to our moderators.';
+  if (sent.evidence === 'failed') return 'Thanks — your report was sent to our moderators (the snapshot couldn’t be uploaded).';
+  return 'Thanks — your report was sent to our moderators.';
 }
 
 /** A moderator's warning: prominent, at the top, until the person says they have read it. */

@@ -1,16 +1,17 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { clock, endMessage, estimateMessage, stateMessage, widenedMessage } from '../messages.js';
 import type { DuetView } from '../useDuet.js';
+import { reportSentMessage } from './SafetyNotices.js';
 
 /**
  * What the stage says when there is no partner to look at: loading, camera problems, the empty
  * room, the wait (counts, the honest estimate, widening), and how the last call ended.
  * `extra` is what a person can do about it (invite, notify, popular interests).
  */
-export function StageOverlay({ view, onRetryCamera, extra }: { view: DuetView; onRetryCamera: () => void; extra?: ReactNode }) {
+export function StageOverlay({ view, onRetryCamera, extra, reportSent }: { view: DuetView; onRetryCamera: () => void; extra?: ReactNode; reportSent?: DuetView['reportSent'] }) {
   if (view.state === 'connected' && view.remoteStream) return null;
   const alone = view.online <= 1;
-  let title: string;
+  let title: ReactNode;
   let lines: ReactNode[] = [];
   let action: ReactNode = null;
   let busy = false;
@@ -36,7 +37,14 @@ export function StageOverlay({ view, onRetryCamera, extra }: { view: DuetView; o
         </button>
       );
   } else {
-    const ended = endMessage(view.lastEnd);
+    // The report this person just filed, confirmed by the server: say so where they are looking.
+    const ended: ReactNode = reportSent ? (
+      <span data-testid="report-sent" data-evidence={reportSent.evidence}>
+        {reportSentMessage(reportSent)} You won’t meet them again.
+      </span>
+    ) : (
+      endMessage(view.lastEnd)
+    );
     switch (view.state) {
       case 'waiting': {
         busy = true;
