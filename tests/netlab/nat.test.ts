@@ -91,7 +91,6 @@ const scenarios: Scenario[] = [
     b: { nat: 'cone' },
     serverEnv: MANAGED_RELAY_ENV,
     expect: 'connected',
-    pending: 'waits for call reconnection (call_reconnecting, ICE restart with fresh TURN credentials) to land',
     during: async ({ a, b, sites }) => {
       const callId = await status(a.page).getAttribute('data-call-id');
       const before = await inboundVideo(b.page);
