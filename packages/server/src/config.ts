@@ -158,6 +158,8 @@ export interface Config {
     readonly urls: readonly string[];
     /** Host or IP browsers use to reach the managed relay. */
     readonly host: string;
+    /** TURN_HOST was not set and HOST listens everywhere: the relay address is a guess (127.0.0.1). */
+    readonly hostDefaulted: boolean;
     readonly port: number;
     readonly tlsPort: number;
     readonly minPort: number;
@@ -251,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       secret: e.TURN_SECRET,
       urls: Object.freeze([...e.TURN_URLS]),
       host: e.TURN_HOST ?? (e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST),
+      hostDefaulted: e.TURN_HOST === undefined && (e.HOST === '0.0.0.0' || e.HOST === '::'),
       port: e.TURN_PORT,
       tlsPort: e.TURN_TLS_PORT,
       minPort: e.TURN_MIN_PORT,

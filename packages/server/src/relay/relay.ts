@@ -93,6 +93,12 @@ export class Relay {
       this.#log.warn('no TURN relay: calls between people behind symmetric NAT or UDP-blocking firewalls will fail. Install coturn or set TURN_MODE=external.');
       return;
     }
+    if (this.#coturn && this.#config.turn.hostDefaulted) {
+      this.#log.warn(
+        { turnHost: this.#config.turn.host },
+        'TURN_HOST is not set: browsers are told to reach the relay at 127.0.0.1, which works only on this machine. Set TURN_HOST to the public address of this server.',
+      );
+    }
     if (this.#coturn) {
       fs.mkdirSync(path.join(this.#config.dataDir, 'coturn'), { recursive: true });
       this.#secrets = new TurnSecrets(path.join(this.#config.dataDir, 'coturn', 'turndb'), this.#config.turn.realm);
@@ -152,6 +158,7 @@ export class Relay {
   status(): RelayStatus {
     if (this.mode === 'off') return { mode: 'off', state: 'off', warning: 'No TURN relay: some calls cannot connect.' };
     if (this.mode === 'external') return { mode: 'external', state: 'configured' };
+    if (this.#config.turn.hostDefaulted) return { mode: 'managed', state: this.#coturn!.status, warning: 'TURN_HOST is not set: only browsers on this machine can use the relay.' };
     return { mode: 'managed', state: this.#coturn!.status };
   }
 
