@@ -308,6 +308,7 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
           />
           <Fact
             k="Reporter’s record"
+            className="record"
             tone={suspicious ? 'bad' : undefined}
             v={
               report.reporter ? (
@@ -342,9 +343,9 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
   );
 }
 
-function Fact({ k, v, tone }: { k: string; v: ReactNode; tone?: 'bad' }) {
+function Fact({ k, v, tone, className }: { k: string; v: ReactNode; tone?: 'bad'; className?: string }) {
   return (
-    <div className={`fact ${tone ?? ''}`}>
+    <div className={`fact ${tone ?? ''} ${className ?? ''}`}>
       <dt>{k}</dt>
       <dd>{v}</dd>
     </div>
