@@ -64,6 +64,8 @@ export class Moderation {
       ? await this.#o.db.selectFrom('reports').select(['reported_id', (eb) => eb.fn.countAll<number | string>().as('n')]).where('reported_id', 'in', ids).groupBy('reported_id').execute()
       : [];
     const reportsAgainst = new Map(counts.map((c) => [c.reported_id, Number(c.n)]));
+    const deviceRows = ids.length ? await this.#o.db.selectFrom('users').select(['id', 'device_id']).where('id', 'in', ids).execute() : [];
+    const devices = new Map(deviceRows.map((r) => [r.id, r.device_id]));
     const now = this.#o.clock.now();
     return calls.map((c) => ({
       id: c.id,
@@ -72,7 +74,7 @@ export class Moderation {
       connectedAt: c.at.connected ?? null,
       durationMs: now - (c.at.connected ?? c.at.matched),
       relayOnly: c.relayOnly,
-      participants: [c.a, c.b].map((userId) => ({ userId, reportsAgainst: reportsAgainst.get(userId) ?? 0, verified: false })),
+      participants: [c.a, c.b].map((userId) => ({ userId, deviceId: devices.get(userId) ?? null, reportsAgainst: reportsAgainst.get(userId) ?? 0, verified: false })),
     }));
   }
 
@@ -107,8 +109,10 @@ export class Moderation {
     if (!r) return undefined;
     const call = await this.#o.db.selectFrom('calls').select(['id', 'matched_at', 'connected_at', 'ended_at', 'end_reason']).where('id', '=', r.call_id).executeTakeFirst();
     const against = await this.#o.db.selectFrom('reports').select(['id', 'reason', 'status', 'created_at']).where('reported_id', '=', r.reported_id).orderBy('created_at', 'desc').limit(20).execute();
+    const reportedDevice = (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', r.reported_id).executeTakeFirst())?.device_id ?? null;
     return {
       ...reportSummary(r),
+      reportedDeviceId: reportedDevice,
       transcript: r.transcript ? (JSON.parse(r.transcript) as unknown[]) : null,
       frame: r.frame_jpeg ? `data:image/jpeg;base64,${r.frame_jpeg}` : null,
       call: call ?? null,
