@@ -600,7 +600,12 @@ export class Lobby {
    * took both out of the pool, so whoever is still waiting goes straight back in.
    */
   #claimed([a, b]: [Ticket, Ticket]): void {
-    const stillHere = (t: Ticket) => t.node !== this.#node || this.#participants.get(t.userId)?.status === 'waiting';
+    // Still waiting, and on the same wait the claim was made from (not a later join).
+    const stillHere = (t: Ticket) => {
+      if (t.node !== this.#node) return true;
+      const p = this.#participants.get(t.userId);
+      return p?.status === 'waiting' && p.waitingSince === t.joinedAt;
+    };
     if (!this.#closed && stillHere(a) && stillHere(b)) return this.#startCall(a, b);
     for (const t of [a, b]) {
       if (!stillHere(t)) continue;

@@ -173,3 +173,22 @@ describe('two engines racing on one Redis', () => {
     expect(await pool.size()).toBe(0);
   });
 });
+
+describe('Redis claims never succeed on a newer entry (no ABA)', () => {
+  it('an entry that left and came back never carries a version an old read could hold', async () => {
+    const shared = `${prefix}aba:`;
+    const pool = new RedisPool({ redis, prefix: shared, policy: POLICY });
+    const version = () => redis.hget(`${shared}t:x`, 'v');
+    await pool.enqueue(ticket('x', { joinedAt: 1 }));
+    const first = await version();
+    await pool.remove('x'); // matched or left...
+    await pool.enqueue(ticket('x', { joinedAt: 5, blocked: new Set(['self']) })); // ...and back
+    const second = await version();
+    expect(second).not.toBe(first);
+    // A claim prepared from the first read (as another node's in-flight matchFor would) fails.
+    await pool.enqueue(ticket('self', { joinedAt: 2 }));
+    const claim = await (redis as unknown as { duetClaim: (...a: string[]) => Promise<number> }).duetClaim(shared, 'self', (await redis.hget(`${shared}t:self`, 'v'))!, 'x', first!);
+    expect(claim).toBe(0);
+    expect(await pool.has('x')).toBe(true);
+  });
+});

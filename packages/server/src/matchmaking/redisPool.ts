@@ -10,6 +10,7 @@ import type { SharedPool } from './sharedPool.js';
  *   tags                   zset: tag by how many wait with it
  *   lease                  zset: id by lease expiry; the owning node renews it, a sweep drops the lapsed
  *   all                    zset: id by joinedAt — the whole pool
+ *   seq                    counter: entry versions, never reused
  *   alive:<node>           string with a TTL, kept by each live node (cluster/cluster.ts)
  * Every change to these is one Lua script, so no node ever sees half of one.
  */
@@ -38,10 +39,11 @@ const ENQUEUE = `${LIB}
 local p, id = ARGV[1], ARGV[2]
 local key = p .. 't:' .. id
 local old = redis.call('HMGET', key, 'mode', 'lang', 'tags', 'joinedAt', 'v')
-local joinedAt, v = ARGV[7], 1
+-- Versions come from a counter that never restarts: an entry that left and came back never
+-- carries a version an old read could still hold (no ABA on claims).
+local joinedAt, v = ARGV[7], redis.call('INCR', p .. 'seq')
 if old[1] then
   joinedAt = old[4]
-  v = tonumber(old[5]) + 1
   unindex(p, id, old[1], old[2], old[3], old[4])
 end
 local mode, lang, tags = ARGV[4], ARGV[5], ARGV[6]
