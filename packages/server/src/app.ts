@@ -114,6 +114,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     ...(config.safety.chatFilter ? { filterChat: (text: string) => filterChat(text).text } : {}),
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
+    broadcast: (userIds, message) => hub.broadcast(userIds, message),
     iceServersFor: (userId) => relay.iceServersFor(userId, clock.now()),
     relay: { available: relay.available, relayOnly: config.relayOnly },
     safety: {

@@ -170,8 +170,8 @@ export class SharedLobbyPool implements LobbyPool {
   remove(userId: string): Promise<boolean> {
     return this.redis.remove(userId);
   }
-  matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined> {
-    return this.redis.matchFor(userId, now);
+  matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined | 'retry'> {
+    return this.redis.matchOrContend(userId, now);
   }
   get size(): number {
     return this.#size;

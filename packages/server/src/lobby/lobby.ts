@@ -103,6 +103,8 @@ export interface LobbyOptions {
   safety: SafetyPort;
   /** Delivers a message to a connected person; the lobby never touches sockets. */
   send: (userId: string, message: ServerMessage) => void;
+  /** One message to many people (serialised once, sent without blocking signaling). */
+  broadcast?: (userIds: string[], message: ServerMessage) => void;
   iceServersFor: (userId: string, callId: string) => IceServer[];
   /** Whether a relay exists (IP privacy needs one), and whether the operator made every call relay-only. */
   relay?: { available: boolean; relayOnly: boolean };
@@ -162,6 +164,7 @@ export class Lobby {
       relay: { available: false, relayOnly: false },
       cluster: { nodeId: 'local', send: () => undefined },
       presence: () => ({ online: this.online, waiting: this.waiting }),
+      broadcast: (userIds: string[], message: ServerMessage) => userIds.forEach((u) => options.send(u, message)),
       ...options,
     };
     this.#node = this.#o.cluster.nodeId;
@@ -587,8 +590,17 @@ export class Lobby {
     const pair = this.#o.matchmaker.matchFor(p.userId, this.#o.clock.now());
     if (pair instanceof Promise) {
       pair.then(
-        (claimed) => claimed && this.#claimed(claimed),
-        (err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'matching failed'),
+        (claimed) => {
+          if (claimed === 'retry') {
+            // Other nodes won the race for everyone we tried: look again shortly, not at the next widening step.
+            this.#o.clock.after(100 + Math.floor(Math.random() * 400), () => this.#tryMatch(p));
+          } else if (claimed) {
+            this.#claimed(claimed);
+          }
+        },
+        (err: unknown) => {
+          if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
+        },
       );
     } else if (pair) {
       this.#startCall(pair[0], pair[1]);
@@ -766,7 +778,9 @@ export class Lobby {
       this.#cancelPresence = undefined;
       const counts = this.#o.presence();
       const message: ServerMessage = { type: 'presence', online: counts.online, waiting: counts.waiting, topInterests: this.#o.matchmaker.topInterests(5) };
-      for (const p of this.#participants.values()) this.#o.send(p.userId, message);
+      // Only people looking at the counts (idle or waiting); in a call they are not shown.
+      const audience = [...this.#participants.values()].filter((p) => p.status !== 'in_call' && !p.detached).map((p) => p.userId);
+      this.#o.broadcast(audience, message);
     });
   }
 }

@@ -29,7 +29,8 @@ export interface Matchmaker {
 export interface LobbyPool {
   enqueue(ticket: Ticket): void | Promise<void>;
   remove(userId: string): boolean | Promise<boolean>;
-  matchFor(userId: string, now: number): [Ticket, Ticket] | undefined | Promise<[Ticket, Ticket] | undefined>;
+  /** 'retry': every claim was lost to another node; try again shortly. */
+  matchFor(userId: string, now: number): [Ticket, Ticket] | undefined | Promise<[Ticket, Ticket] | undefined | 'retry'>;
   readonly size: number;
   poolSize(mode: string, language: string): number;
   topInterests(n: number): Array<{ tag: string; count: number }>;

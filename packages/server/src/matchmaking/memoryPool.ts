@@ -1,11 +1,16 @@
 import type { Matchmaker } from './matchmaker.js';
-import { pickPartner, type MatchPolicy, type Ticket } from './rules.js';
+import { compatible, pickPartner, sharedInterests, stageOf, type MatchPolicy, type Ticket } from './rules.js';
 
 interface Bucket {
   /** Everyone waiting in this mode and language, oldest first (Map keeps insertion order). */
-  readonly order: Map<string, Ticket>;
+  order: Map<string, Ticket>;
   /** The same people indexed by interest tag. */
   readonly byTag: Map<string, Map<string, Ticket>>;
+  /**
+   * Deletions since the maps were last rebuilt: V8 keeps deleted slots until a rehash, and a Map
+   * used as a queue (oldest out first) would otherwise make every scan walk over them.
+   */
+  holes: number;
 }
 
 const bucketKey = (mode: string, language: string) => `${mode}\u0000${language}`;
@@ -22,7 +27,8 @@ export class MemoryPool implements Matchmaker {
 
   constructor(
     readonly policy: MatchPolicy,
-    readonly scanLimit = 512,
+    /** At most this many candidates are looked at per search, across all indexes. */
+    readonly scanLimit = 256,
   ) {}
 
   get size(): number {
@@ -67,7 +73,13 @@ export class MemoryPool implements Matchmaker {
     const bucket = this.#buckets.get(key)!;
     bucket.order.delete(userId);
     this.#untag(bucket, t);
-    if (bucket.order.size === 0) this.#buckets.delete(key);
+    if (bucket.order.size === 0) {
+      this.#buckets.delete(key);
+    } else if (++bucket.holes > bucket.order.size + 1_024) {
+      bucket.order = new Map(bucket.order);
+      for (const [tag, set] of bucket.byTag) bucket.byTag.set(tag, new Map(set));
+      bucket.holes = 0;
+    }
     return true;
   }
 
@@ -76,9 +88,7 @@ export class MemoryPool implements Matchmaker {
     if (!t) return undefined;
     const bucket = this.#buckets.get(bucketKey(t.mode, t.language))!;
     const poolSize = bucket.order.size;
-    // Someone sharing an interest always outranks someone who does not, so look there first.
-    let partner = t.interests.length > 0 ? pickPartner(t, this.#byInterest(bucket, t), now, this.policy, poolSize) : undefined;
-    partner ??= pickPartner(t, take(bucket.order.values(), this.scanLimit), now, this.policy, poolSize);
+    const partner = this.#search(t, bucket, now, poolSize);
     if (!partner) return undefined;
     this.remove(t.userId);
     this.remove(partner.userId);
@@ -93,14 +103,42 @@ export class MemoryPool implements Matchmaker {
       .slice(0, n);
   }
 
-  *#byInterest(bucket: Bucket, t: Ticket): Generator<Ticket> {
-    for (const tag of t.interests) yield* take(bucket.byTag.get(tag)?.values() ?? [], this.scanLimit);
+  /**
+   * The best partner within one budget of candidates. Candidates come oldest first and ranking is
+   * shared interests, then region, then the longest wait, so the first compatible candidate who
+   * shares all of t's interests (and t's region, if any) cannot be beaten: the search stops there.
+   */
+  #search(t: Ticket, bucket: Bucket, now: number, poolSize: number): Ticket | undefined {
+    const unbeatable = (c: Ticket) => sharedInterests(t, c) === t.interests.length && (t.region === undefined || c.region === t.region);
+    let budget = this.scanLimit;
+    const seen: Ticket[] = [];
+    const look = (candidates: Iterable<Ticket>): Ticket | undefined => {
+      for (const c of candidates) {
+        if (budget-- <= 0) return undefined;
+        if (c.userId === t.userId || !compatible(t, c, now, this.policy, poolSize)) continue;
+        if (unbeatable(c)) return c;
+        seen.push(c);
+      }
+      return undefined;
+    };
+    // Someone sharing an interest outranks anyone who does not: the interest indexes first.
+    for (const tag of t.interests) {
+      const found = look(bucket.byTag.get(tag)?.values() ?? []);
+      if (found) return found;
+    }
+    // While strict, a person with interests accepts nobody without one in common: no need to look further.
+    const strict = t.interests.length > 0 && stageOf(t, now, this.policy) === 'strict';
+    if (!strict && (seen.length === 0 || seen.every((c) => sharedInterests(t, c) === 0))) {
+      const found = look(bucket.order.values());
+      if (found) return found;
+    }
+    return pickPartner(t, seen, now, this.policy, poolSize);
   }
 
   #bucket(t: Ticket): Bucket {
     const key = bucketKey(t.mode, t.language);
     let bucket = this.#buckets.get(key);
-    if (!bucket) this.#buckets.set(key, (bucket = { order: new Map(), byTag: new Map() }));
+    if (!bucket) this.#buckets.set(key, (bucket = { order: new Map(), byTag: new Map(), holes: 0 }));
     return bucket;
   }
 
@@ -121,13 +159,5 @@ export class MemoryPool implements Matchmaker {
       if (n > 0) this.#tagCounts.set(tag, n);
       else this.#tagCounts.delete(tag);
     }
-  }
-}
-
-function* take<T>(items: Iterable<T>, limit: number): Generator<T> {
-  let n = 0;
-  for (const item of items) {
-    if (n++ >= limit) return;
-    yield item;
   }
 }

@@ -201,6 +201,12 @@ export class RedisPool implements SharedPool {
   }
 
   async matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined> {
+    const r = await this.matchOrContend(userId, now);
+    return r === 'retry' ? undefined : r;
+  }
+
+  /** As matchFor, but says 'retry' when a partner existed and every claim was lost to another node. */
+  async matchOrContend(userId: string, now: number): Promise<[Ticket, Ticket] | undefined | 'retry'> {
     for (let attempt = 0; attempt < this.#o.maxClaimAttempts; attempt++) {
       const self = (await this.#read([userId]))[0];
       if (!self) return undefined;
@@ -214,7 +220,7 @@ export class RedisPool implements SharedPool {
       }
       // Another node took one of us first (or an entry changed): look again.
     }
-    return undefined;
+    return 'retry';
   }
 
   async #findPartner(t: Ticket, now: number): Promise<Stored | undefined> {

@@ -87,6 +87,19 @@ export class SignalingHub {
     this.#byUser.get(userId)?.send(message);
   };
 
+  /**
+   * One message to many: serialised once, written in slices of 500 sockets per turn of the event
+   * loop, so a broadcast to thousands never holds up signaling.
+   */
+  broadcast = (userIds: string[], message: ServerMessage): void => {
+    const frame = JSON.stringify(message);
+    const sendSlice = (from: number) => {
+      for (const userId of userIds.slice(from, from + 500)) this.#byUser.get(userId)?.sendFrame(frame);
+      if (from + 500 < userIds.length) setImmediate(() => sendSlice(from + 500));
+    };
+    sendSlice(0);
+  };
+
   attach(socket: WebSocket, remoteAddress: string): void {
     const c = new Connection(this, socket, this.#o, remoteAddress);
     this.#all.add(c);
@@ -163,7 +176,11 @@ class Connection {
   }
 
   send(message: ServerMessage): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+    this.sendFrame(JSON.stringify(message));
+  }
+
+  sendFrame(frame: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
   }
 
   sendError(code: ErrorCode, message: string = ERRORS[code], ref?: string): void {
