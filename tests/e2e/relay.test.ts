@@ -1,3 +1,5 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectFramesDecoded, getReady, inboundMedia, launchBrowser, openPerson, startServer, waitForState, type RunningServer } from './harness.js';
@@ -9,14 +11,40 @@ import { expectFramesDecoded, getReady, inboundMedia, launchBrowser, openPerson,
  */
 let server: RunningServer;
 let browser: Browser;
-const port = 30_000 + Math.floor(Math.random() * 20_000);
+
+/** A port free for both UDP and TCP on 127.0.0.1 (the relay listens on both), with room above it. */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 25_000);
+    const tcp = net.createServer();
+    const udp = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(port, '127.0.0.1', () => {
+        udp.once('error', () => resolve(false));
+        udp.bind(port, '127.0.0.1', () => resolve(true));
+      });
+    });
+    await new Promise<void>((r) => tcp.close(() => r()));
+    await new Promise<void>((r) => {
+      try {
+        udp.close(() => r());
+      } catch {
+        r();
+      }
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free port for the relay');
+}
 
 beforeAll(async () => {
+  const port = await freePort();
   server = await startServer({
     TURN_MODE: 'managed',
     TURN_PORT: String(port),
     TURN_MIN_PORT: String(port + 1),
-    TURN_MAX_PORT: String(port + 60),
+    TURN_MAX_PORT: String(port + 200),
     TURN_LISTEN_IPS: '127.0.0.1',
     TURN_HOST: '127.0.0.1',
     TURN_ALLOW_LOOPBACK_PEERS: 'true',
@@ -44,7 +72,7 @@ describe('relay (managed coturn) and IP privacy', () => {
     await waitForState(alice.page, 'waiting');
     await bob.page.getByTestId('start').click();
     const pressed = performance.now();
-    await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
+    await Promise.all([waitForState(alice.page, 'connected', 40_000), waitForState(bob.page, 'connected', 40_000)]);
     console.log(`[e2e] relayed call: Start (both pressed) -> connected: ${Math.round(performance.now() - pressed)} ms`);
 
     for (const person of [alice, bob]) {
