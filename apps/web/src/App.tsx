@@ -1,10 +1,12 @@
 import { captureFrame } from '@duet/client';
-import { useRef, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { useAttention } from './attention.js';
 import { BannedScreen } from './components/BannedScreen.js';
+import { CallMeter, CreditLowNotice, NoCredit, Wallet } from './components/Billing.js';
 import { Chat } from './components/Chat.js';
 import { ConnectionInfo } from './components/ConnectionInfo.js';
 import { EmptyRoomActions } from './components/EmptyRoom.js';
+import { History } from './components/History.js';
 import { InterestsInput } from './components/InterestsInput.js';
 import { PrivacyToggle } from './components/PrivacyToggle.js';
 import { ReportMenu } from './components/ReportMenu.js';
@@ -15,6 +17,7 @@ import { TopInterests } from './components/TopInterests.js';
 import { Video } from './components/Video.js';
 import { addTags, parseInterests } from './interests.js';
 import { stateLabel } from './messages.js';
+import { chargeFor } from './money.js';
 import { useDuet } from './useDuet.js';
 
 const ACTIVE = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
@@ -29,6 +32,9 @@ export function App() {
   const [joinedWith, setJoinedWith] = useState<string[]>([]);
   const [reporting, setReporting] = useState(false);
   const [accepting, setAccepting] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [checkingCredit, setCheckingCredit] = useState(false);
+  const closeHistory = useCallback(() => setHistoryOpen(false), []);
   const remoteVideo = useRef<HTMLVideoElement>(null);
   /** The partner's picture when Report was pressed: the moment the person saw what they report. */
   const snapshot = useRef<string | null>(null);
@@ -41,6 +47,28 @@ export function App() {
   // Before and between calls the camera preview fills the stage; in a call it is the corner picture.
   const solo = !inCall && view.localStream !== null;
   const alone = view.online <= 1;
+  // Money shows only when calls are priced (and the server has said so); a free service shows none.
+  const billing = view.billing;
+  const priced = billing !== null && billing.price.perMinuteMicros > 0;
+  const outOfCredit: 'join' | 'ran-out' | null =
+    !ready || active || inCall
+      ? null
+      : view.noCredit
+        ? 'join'
+        : view.lastEnd?.reason === 'insufficient_credits' && view.lastEnd.by === 'you' && (view.state === 'ended' || view.state === 'idle')
+          ? 'ran-out'
+          : null;
+  const checkCredit = () => {
+    setCheckingCredit(true);
+    void duet
+      .refreshBilling()
+      .then((b) => {
+        // Enough for at least the smallest billed unit: back to the Start screen.
+        if (b && b.balanceMicros >= chargeFor(b.price.rounding === 'minute' ? 60_000 : 1_000, b.price)) duet.dismissNoCredit();
+      })
+      .finally(() => setCheckingCredit(false));
+  };
+  const meterShown = inCall && view.meter !== null && view.meter.callId === view.callId && (view.state === 'connected' || view.state === 'reconnecting');
 
   const start = (chosen: string[]) => {
     setTags(chosen);
@@ -83,16 +111,28 @@ export function App() {
           <span className="dot b" />
           Duet
         </div>
-        <div className="online" data-testid="online-count" title="People on Duet right now">
-          <span className={`live ${view.connection === 'open' ? 'on' : ''}`} />
-          {view.online} online
+        <div className="top-right">
+          {priced && (
+            <button type="button" className="history-toggle" data-testid="history-toggle" aria-expanded={historyOpen} onClick={() => setHistoryOpen(true)} title="Your calls, credits and receipts">
+              <ClockIcon />
+              History
+            </button>
+          )}
+          <div className="online" data-testid="online-count" title="People on Duet right now">
+            <span className={`live ${view.connection === 'open' ? 'on' : ''}`} />
+            {view.online} online
+          </div>
         </div>
       </header>
 
       <main className={`layout ${solo ? 'solo' : ''}`}>
         <section className={`stage state-${view.state} ${solo ? 'solo' : ''}`}>
           <Video stream={view.remoteStream} muted={false} testId="remote-video" className="remote" label="Your partner" videoRef={remoteVideo} />
-          <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} reportSent={reportOnStage ? view.reportSent : null} />
+          {outOfCredit ? (
+            <NoCredit billing={priced ? billing : null} reason={outOfCredit} onCheck={checkCredit} checking={checkingCredit} />
+          ) : (
+            <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} reportSent={reportOnStage ? view.reportSent : null} />
+          )}
           <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
           <div
             className="status"
@@ -105,6 +145,8 @@ export function App() {
           >
             {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(view.state)}</span>}
           </div>
+          {meterShown && view.meter && <CallMeter meter={view.meter} price={billing?.price ?? null} live={view.state === 'connected'} />}
+          {meterShown && view.creditLow && view.creditLow.callId === view.callId && <CreditLowNotice low={view.creditLow} live={view.state === 'connected'} />}
           {inCall && view.callId && <ConnectionInfo callId={view.callId} getInfo={duet.getConnectionInfo} />}
           {reporting && inCall && (
             <ReportMenu
@@ -150,9 +192,12 @@ export function App() {
                 <PrivacyToggle checked={view.privacy} error={view.privacyError} onChange={duet.setPrivacy} />
               </div>
             </div>
-            <button className="btn primary big" data-testid="start" disabled={!canStart} onClick={() => start(interests)}>
-              Start
-            </button>
+            <div className="start-group">
+              {priced && <Wallet billing={billing} />}
+              <button className="btn primary big" data-testid="start" disabled={!canStart} onClick={() => start(interests)}>
+                Start
+              </button>
+            </div>
           </>
         )}
         {active && (
@@ -185,6 +230,7 @@ export function App() {
           </div>
         )}
       </div>
+      {historyOpen && <History billing={billing} accountId={duet.userId()} onClose={closeHistory} onRefresh={duet.refreshBilling} />}
       {view.warning && <WarningBanner message={view.warning} onDismiss={duet.dismissWarning} />}
       {view.phase === 'rules' && (
         <RulesGate
@@ -196,6 +242,15 @@ export function App() {
         />
       )}
     </div>
+  );
+}
+
+function ClockIcon() {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" aria-hidden="true">
+      <circle cx="8" cy="8" r="6.2" />
+      <path d="M8 4.8V8l2.2 1.6" />
+    </svg>
   );
 }
 

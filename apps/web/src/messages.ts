@@ -15,6 +15,8 @@ export function endMessage(end: CallEnd | null): string | null {
       case 'connection_lost':
       case 'heartbeat_timeout':
         return 'Your connection dropped. Reconnecting…';
+      case 'insufficient_credits':
+        return 'Your credit ran out, so the call ended.';
       default:
         return null;
     }
@@ -38,7 +40,8 @@ export function endMessage(end: CallEnd | null): string | null {
     case 'banned':
       return 'The call was ended by Duet’s safety team.';
     case 'insufficient_credits':
-      return 'The call ended: out of credits.';
+      // Only the person whose credit ran out is told about money; the partner did nothing wrong.
+      return by === 'partner' ? 'Your partner had to leave: their time ran out.' : 'The call ended: out of credit.';
     default:
       return 'The call ended.';
   }

@@ -1,4 +1,4 @@
-import { DuetClient, MediaAccessError, browserLanguage, type BanNotice, type CallEnd, type CallState, type ChatMessage, type ClientEvents, type ConnectionStatus } from '@duet/client';
+import { DuetClient, MediaAccessError, browserLanguage, type BanNotice, type BillingInfo, type CallEnd, type CallState, type ChatMessage, type ClientEvents, type ConnectionStatus } from '@duet/client';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 export type Phase = 'loading' | 'unreachable' | 'rules' | 'camera' | 'ready';
@@ -40,6 +40,34 @@ export interface DuetView {
   warning: string | null;
   /** The latest report this person filed, once the server has it (and whether the snapshot went with it). */
   reportSent: ClientEvents['reported'] | null;
+  /** Balance, price and usage history as the server last said; null until known. */
+  billing: BillingInfo | null;
+  /** The current call's meter; null before the first call. */
+  meter: MeterReading | null;
+  /** Credit runs out soon in the current call. */
+  creditLow: CreditLow | null;
+  /** Start was refused: not enough credit to queue. */
+  noCredit: boolean;
+}
+
+/**
+ * The meter of the current call: the server's latest word (billable time and its cost to this
+ * person) and when it arrived, on the page's monotonic clock, so the counter can tick between
+ * updates without ever running ahead of the server by more than one heartbeat.
+ */
+export interface MeterReading {
+  callId: string;
+  billedMs: number;
+  chargedMicros: number;
+  /** performance.now() when this reading arrived, or when the call (re)connected. */
+  at: number;
+}
+
+export interface CreditLow {
+  callId: string;
+  secondsLeft: number;
+  /** performance.now() when the warning arrived. */
+  at: number;
 }
 
 export interface StartChoices {
@@ -68,12 +96,17 @@ const initial: DuetView = {
   ban: null,
   warning: null,
   reportSent: null,
+  billing: null,
+  meter: null,
+  creditLow: null,
+  noCredit: false,
 };
 
 /** One DuetClient for the page, its events folded into a view for React. */
 export function useDuet() {
   const clientRef = useRef<DuetClient | null>(null);
   const [view, setView] = useState<DuetView>(initial);
+  const refreshRef = useRef<() => Promise<BillingInfo | null>>(() => Promise.resolve(null));
   const patch = useCallback((p: Partial<DuetView>) => setView((v) => ({ ...v, ...p })), []);
 
   const openCamera = useCallback(async () => {
@@ -121,11 +154,20 @@ export function useDuet() {
         setView((v) => {
           const waiting = state === 'waiting';
           const newWait = waiting && v.state !== 'waiting';
+          const now = performance.now();
+          // A new call starts its meter at zero; a call that (re)connects ticks from now, so a gap
+          // spent reconnecting is never counted ahead of the server.
+          let meter = v.meter;
+          if (callId && meter?.callId !== callId) meter = { callId, billedMs: 0, chargedMicros: 0, at: now };
+          else if (state === 'connected' && meter) meter = { ...meter, at: now };
           return {
             ...v,
             state,
             callId,
             lastEnd,
+            meter,
+            creditLow: callId && v.creditLow?.callId === callId ? v.creditLow : null,
+            noCredit: waiting ? false : v.noCredit,
             // A new call starts with an empty chat; the old one stays readable until then.
             chat: state === 'connecting' && callId !== v.callId ? [] : v.chat,
             notice: null,
@@ -149,8 +191,25 @@ export function useDuet() {
       client.on('warning', ({ message }) => patch({ warning: message })),
       client.on('reported', (reportSent) => patch({ reportSent })),
       client.on('remoteStream', (remoteStream) => patch({ remoteStream })),
+      client.on('billing', (b) => {
+        setView((v) => {
+          const billing = v.billing && v.billing.price.perMinuteMicros > 0 ? { ...v.billing, balanceMicros: b.balanceMicros } : v.billing;
+          const meter =
+            v.meter?.callId === b.callId && b.billedMs >= v.meter.billedMs ? { callId: b.callId, billedMs: b.billedMs, chargedMicros: b.chargedMicros, at: performance.now() } : v.meter;
+          return { ...v, billing, meter };
+        });
+        // The final charge of a call that has ended: its line in the history is complete now.
+        if (b.callId !== client.callId) void refreshBilling();
+      }),
+      client.on('creditLow', ({ callId, secondsLeft }) => patch({ creditLow: { callId, secondsLeft, at: performance.now() } })),
       client.on('chat', (m) => setView((v) => ({ ...v, chat: [...v.chat, m].slice(-200) }))),
       client.on('error', (e) => {
+        if (e.code === 'insufficient_credits') {
+          // Said on the stage with the balance and how to top up, not as a passing toast.
+          patch({ noCredit: true });
+          void refreshBilling();
+          return;
+        }
         if (e.code === 'relay_unavailable') {
           // No relay, so no IP privacy: say why, untick it, and forget this Start so that a
           // reconnect does not silently try again with privacy on.
@@ -161,9 +220,22 @@ export function useDuet() {
         patch({ notice: e.message });
       }),
     ];
+    /** Balance, price and history; a failure keeps what was known (money UI stays hidden until known). */
+    async function refreshBilling(): Promise<BillingInfo | null> {
+      try {
+        const billing = await client.billing();
+        if (!cancelled) patch({ billing });
+        return billing;
+      } catch {
+        // Not fatal: the call works without the money panel.
+        return null;
+      }
+    }
+    refreshRef.current = refreshBilling;
     client.connect().then(
       () => {
         if (cancelled) return;
+        void refreshBilling();
         if (client.rulesAccepted) void openCameraFor(client);
         else patch({ phase: 'rules' });
       },
@@ -186,6 +258,7 @@ export function useDuet() {
       for (const f of off) f();
       client.close();
       clientRef.current = null;
+      refreshRef.current = () => Promise.resolve(null);
     };
   }, [patch]);
 
@@ -208,6 +281,8 @@ export function useDuet() {
     [],
   );
 
+  const refreshBilling = useCallback(() => refreshRef.current(), []);
+
   // Stable, so a component polling it does not restart its timer on every render.
   const getConnectionInfo = useCallback(() => clientRef.current?.getConnectionInfo() ?? Promise.resolve(null), []);
 
@@ -217,6 +292,7 @@ export function useDuet() {
     retryCamera: openCamera,
     start: ({ interests }: StartChoices) => {
       const language = browserLanguage();
+      patch({ noCredit: false });
       clientRef.current?.start({ interests, privacy: view.privacy, ...(language ? { language } : {}) });
     },
     setPrivacy: (privacy: boolean) => patch({ privacy, privacyError: null }),
@@ -238,5 +314,10 @@ export function useDuet() {
     dismissReportSent: () => patch({ reportSent: null }),
     sendChat: (text: string) => clientRef.current?.sendChat(text),
     getConnectionInfo,
+    /** Fetches balance, price and history again (opening the history, after a top-up). */
+    refreshBilling,
+    /** This person's account id, for receipts and support. */
+    userId: () => clientRef.current?.userId ?? null,
+    dismissNoCredit: () => patch({ noCredit: false }),
   };
 }

@@ -30,6 +30,33 @@ export function browserLanguage(): string | undefined {
   return /^[a-z]{2,3}$/.test(tag) ? tag : undefined;
 }
 
+/** One call on a person's bill: when, how long was billable, what it cost them — never who the partner was. */
+export interface BillingCall {
+  callId: string;
+  /** When the call's first charge was posted (ms since epoch). */
+  at: number;
+  billedMs: number;
+  chargeMicros: number;
+}
+
+/** Money in or out of the balance that is not a call: welcome credits, top-ups, adjustments, refunds. */
+export interface BillingCredit {
+  kind: 'grant' | 'topup' | 'adjustment' | 'refund' | (string & {});
+  at: number;
+  /** Positive: credit added; negative: taken away. */
+  amountMicros: number;
+}
+
+/** `GET /api/me/billing`: balance, price and usage history. Money is integer micro-credits (1 credit = 1,000,000). */
+export interface BillingInfo {
+  balanceMicros: number;
+  /** perMinuteMicros 0: calls are free. */
+  price: { perMinuteMicros: number; rounding: 'second' | 'minute' };
+  /** Newest first. */
+  calls: BillingCall[];
+  credits: BillingCredit[];
+}
+
 export interface DuetClientOptions {
   /** Origin of the Duet server; defaults to the page's own. */
   baseUrl?: string;
@@ -233,6 +260,11 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   async banStatus(): Promise<BanNotice | null> {
     const res = await this.#get<{ banned: boolean } & Partial<BanNotice>>('/api/me/ban');
     return res.banned ? { reason: res.reason!, until: res.until ?? null, appeal: res.appeal! } : null;
+  }
+
+  /** This person's balance, the price of a minute, and their usage history (after connect()). */
+  async billing(): Promise<BillingInfo> {
+    return this.#get<BillingInfo>('/api/me/billing');
   }
 
   /** Sends a banned person's appeal to the moderators. */

@@ -3,13 +3,14 @@ import { Appeals } from './Appeals.js';
 import { AuditLog } from './AuditLog.js';
 import { Bans } from './Bans.js';
 import { Dashboard } from './Dashboard.js';
+import { Economics } from './Economics.js';
 import { LiveCalls } from './LiveCalls.js';
 import { Brand } from './parts.js';
 import { Reports } from './Reports.js';
 import { useSession } from './session.js';
 import { Staff } from './Staff.js';
 
-export type SectionKey = 'live' | 'reports' | 'bans' | 'appeals' | 'audit' | 'insights' | 'staff';
+export type SectionKey = 'live' | 'reports' | 'bans' | 'appeals' | 'audit' | 'insights' | 'economics' | 'staff';
 
 const SECTIONS: Array<{ key: SectionKey; label: string; adminOnly?: boolean }> = [
   { key: 'live', label: 'Live calls' },
@@ -18,6 +19,7 @@ const SECTIONS: Array<{ key: SectionKey; label: string; adminOnly?: boolean }> =
   { key: 'appeals', label: 'Appeals' },
   { key: 'audit', label: 'Audit log' },
   { key: 'insights', label: 'Insights' },
+  { key: 'economics', label: 'Economics', adminOnly: true },
   { key: 'staff', label: 'Staff', adminOnly: true },
 ];
 
@@ -131,6 +133,9 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
         {route.section === 'appeals' && <Appeals onChanged={counts.refresh} />}
         {route.section === 'audit' && <AuditLog />}
         {route.section === 'insights' && <Dashboard />}
+        {route.section === 'economics' && me.role === 'admin' && (
+          <Economics view={route.item === 'credits' ? 'credits' : 'report'} onView={(v) => go({ section: 'economics', item: v === 'credits' ? 'credits' : null })} />
+        )}
         {route.section === 'staff' && me.role === 'admin' && <Staff />}
       </main>
     </div>

@@ -1,5 +1,5 @@
 import type { CallDetail, InsightsResponse } from '@duet/protocol';
-import type { Appeal, AuditEntry, Ban, LiveCall, ReportDetail, ReportSummary, StaffMe, StaffMember, StaffRole } from './types.js';
+import type { Appeal, AuditEntry, Ban, EconomicsReport, LiveCall, ReportDetail, ReportSummary, StaffMe, StaffMember, StaffRole } from './types.js';
 
 /** Why a request to the admin API failed, in a shape the screens can switch on. */
 export class AdminApiError extends Error {
@@ -130,6 +130,21 @@ export class AdminApi {
 
   async createStaff(s: { email: string; password: string; role: StaffRole }): Promise<void> {
     await this.#post('/api/admin/staff', s);
+  }
+
+  /** Minutes, revenue, top-ups, relay and cost per UTC day (admins). */
+  economics(range: { from: number; to: number }, signal?: AbortSignal): Promise<EconomicsReport> {
+    return this.#getJson(`/api/admin/economics?from=${range.from}&to=${range.to}`, signal);
+  }
+
+  /** Adds (positive) or takes away (negative) credits, with a reason for the audit log; answers the new balance. */
+  async adjustCredits(a: { userId: string; credits: number; reason: string }): Promise<{ balanceMicros: number }> {
+    return AdminApi.#json(await this.#post('/api/admin/credits/adjust', a));
+  }
+
+  /** Gives back everything a person was charged for one call. */
+  async refundCall(r: { userId: string; callId: string; reason: string }): Promise<{ refundedMicros: number }> {
+    return AdminApi.#json(await this.#post('/api/admin/credits/refund', r));
   }
 
   /**

@@ -96,3 +96,24 @@ export interface StaffMember {
   role: StaffRole;
   createdAt: number;
 }
+
+/** Shapes of the billing admin API (packages/server/src/metering/adminRoutes.ts). Money in micro-credits. */
+export interface EconomicsDay {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  /** Minutes billed, both people of each call counted. */
+  minutes: number;
+  revenueMicros: number;
+  topupMicros: number;
+  relayGb: number;
+  costMicros: number;
+  marginMicros: number;
+  perMinute: { revenueMicros: number; costMicros: number; marginMicros: number } | null;
+}
+
+export interface EconomicsReport {
+  from: number;
+  to: number;
+  costModel: { relayPerGbMicros: number; serverPerHourMicros: number; paymentFeePercent: number };
+  days: EconomicsDay[];
+}

@@ -1,0 +1,130 @@
+import { HEARTBEAT_INTERVAL_MS, type BillingInfo } from '@duet/client';
+import { useEffect, useState } from 'react';
+import { chargeFor, credits, duration, priceLabel, type Price } from '../money.js';
+import type { CreditLow, MeterReading } from '../useDuet.js';
+
+/** Before Start: what the person has and what a minute costs. Only shown when calls are priced. */
+export function Wallet({ billing }: { billing: BillingInfo }) {
+  const low = billing.balanceMicros < chargeFor(60_000, billing.price);
+  return (
+    <div className="wallet" aria-label="Your credit">
+      <div className="wallet-line">
+        <span className="wallet-label">Balance</span>
+        <strong className={`wallet-balance ${low ? 'low' : ''}`} data-testid="balance" data-micros={billing.balanceMicros}>
+          {credits(billing.balanceMicros)}
+        </strong>
+      </div>
+      <div className="wallet-line">
+        <span className="wallet-price" data-testid="price">
+          {priceLabel(billing.price)}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+/** A clock that re-renders every `ms` while `on`; returns performance.now(). */
+function useTick(on: boolean, ms: number): number {
+  const [now, setNow] = useState(() => performance.now());
+  useEffect(() => {
+    if (!on) return;
+    const t = setInterval(() => setNow(performance.now()), ms);
+    return () => clearInterval(t);
+  }, [on, ms]);
+  return on ? now : performance.now();
+}
+
+/**
+ * During a call: billable time and its running charge. The server's reading arrives with each
+ * heartbeat; in between, while connected, the counter runs on locally — but never more than one
+ * heartbeat past what the server last said, and never backwards.
+ */
+export function CallMeter({ meter, price, live }: { meter: MeterReading; price: Price | null; live: boolean }) {
+  const now = useTick(live, 250);
+  const [shown, setShown] = useState<{ callId: string; ms: number }>({ callId: meter.callId, ms: meter.billedMs });
+  const ahead = live ? Math.min(Math.max(0, now - meter.at), HEARTBEAT_INTERVAL_MS) : 0;
+  const target = meter.billedMs + ahead;
+  const ms = shown.callId === meter.callId ? Math.max(shown.ms, target) : target;
+  // Remember the highest value shown, so a server reading a little behind the local clock never winds it back.
+  useEffect(() => {
+    if (shown.callId !== meter.callId || shown.ms < ms) setShown({ callId: meter.callId, ms });
+  }, [meter.callId, ms, shown]);
+  const priced = price !== null && price.perMinuteMicros > 0;
+  const charge = priced ? Math.max(meter.chargedMicros, chargeFor(ms, price)) : 0;
+  return (
+    <div className={`meter ${live ? 'ticking' : ''}`} data-testid="meter" data-billed-ms={meter.billedMs} data-charged-micros={priced ? charge : undefined} aria-label="Call time and cost">
+      <span className="meter-dot" aria-hidden="true" />
+      <span className="meter-time">{duration(ms)}</span>
+      {priced && (
+        <>
+          {' '}
+          <span className="meter-sep" aria-hidden="true">
+            ·
+          </span>{' '}
+          <span className="meter-charge">{credits(charge)}</span>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** "About 45 seconds of credit left", counting down while the call is connected. */
+export function CreditLowNotice({ low, live }: { low: CreditLow; live: boolean }) {
+  const now = useTick(live, 1000);
+  const left = Math.max(0, low.secondsLeft - Math.floor(Math.max(0, now - low.at) / 1000));
+  return (
+    <div className="credit-low" role="alert" data-testid="credit-low" data-seconds-left={left}>
+      <strong>{left >= 60 ? 'About a minute of credit left' : left > 0 ? `About ${left} ${left === 1 ? 'second' : 'seconds'} of credit left` : 'Your credit is running out'}</strong>
+      <span>The call ends when it runs out.</span>
+    </div>
+  );
+}
+
+/**
+ * No credit: Start was refused, or the call ended because the credit ran out. Says so plainly,
+ * with the balance and the price, and how to get more.
+ */
+export function NoCredit({ billing, reason, onCheck, checking }: { billing: BillingInfo | null; reason: 'join' | 'ran-out'; onCheck: () => void; checking: boolean }) {
+  return (
+    <div className="stage-card-wrap">
+      <section className="stage-card no-credit" data-testid={reason === 'join' ? 'no-credit' : 'credit-ran-out'} role="alert" aria-labelledby="no-credit-title">
+        <div className="stage-card-icon" aria-hidden="true">
+          <WalletIcon />
+        </div>
+        <h2 id="no-credit-title">{reason === 'join' ? 'Not enough credit to start a call' : 'Your credit ran out, so the call ended'}</h2>
+        {billing && (
+          <p className="stage-card-facts">
+            You have <strong>{credits(billing.balanceMicros)}</strong>. Calls cost {priceLabel(billing.price)}.
+          </p>
+        )}
+        <TopUp />
+        <button type="button" className="btn" onClick={onCheck} disabled={checking}>
+          {checking ? 'Checking…' : 'I’ve topped up — check again'}
+        </button>
+      </section>
+    </div>
+  );
+}
+
+/**
+ * Where credit comes from. There is no checkout page on this server yet (top-ups arrive through
+ * the operator's payment provider), so this says who sells them instead of offering a dead button.
+ */
+export function TopUp() {
+  return (
+    <div className="topup" data-testid="top-up">
+      <strong>Top up</strong>
+      <span>Top-ups are sold by this service’s operator. Once your credits arrive, tap Start again.</span>
+    </div>
+  );
+}
+
+function WalletIcon() {
+  return (
+    <svg className="icon" viewBox="0 0 24 24">
+      <path d="M4 7.5A2.5 2.5 0 016.5 5H18v3" />
+      <path d="M4 7.5V17a2 2 0 002 2h13a1 1 0 001-1v-9a1 1 0 00-1-1H6.5A2.5 2.5 0 014 7.5z" />
+      <circle cx="16" cy="13.5" r="1.2" />
+    </svg>
+  );
+}
