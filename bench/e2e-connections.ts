@@ -120,6 +120,9 @@ function onMessage(c: Client, data: Buffer): void {
       group.push(c);
       members.set(m.callId!, group);
       if (group.length > 2) violation(`call ${m.callId} has ${group.length} people`);
+      // The peer connection comes up at once (as if ICE took no time), so the call counts as
+      // connected and the server's connect timeout never ends it behind the benchmark's back.
+      c.ws?.send(JSON.stringify({ type: 'peer_state', callId: m.callId, state: 'connected' }));
       const since = c.since;
       c.since = undefined;
       c.onMatched?.(since === undefined ? Number.NaN : performance.now() - since);
@@ -222,9 +225,13 @@ async function main(): Promise<void> {
         SESSION_RATE_LIMIT: '100000',
         TRUST_PROXY: 'true',
         NODE_ENV: 'production',
+        // Signaling only: no managed TURN relay (it would also want the fixed port 3478).
+        TURN_MODE: 'off',
         ...(REDIS_URL ? { REDIS_URL, REDIS_PREFIX } : {}),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
+      // Its own process group, so that a forced stop also ends anything it started.
+      detached: true,
     });
     const pid = server.pid!;
     await waitFor('server health', 20_000, async () => (await fetch(`${base}/healthz`)).ok);
@@ -232,6 +239,7 @@ async function main(): Promise<void> {
 
     // Guests: two HTTP requests each, from distinct forwarded addresses; not measured.
     const tGuests = performance.now();
+    clientsInCall = () => clients.filter((c) => c.callId !== undefined).length;
     for (let i = 0; i < CLIENTS; i++) clients.push({ i, token: '', ws: undefined, userId: undefined, callId: undefined, role: undefined, since: undefined, onWelcome: undefined, onMatched: undefined });
     await pool(clients, SETUP_CONCURRENCY, async (c) => {
       const from = `2001:db8:${(c.i >> 16).toString(16)}:${(c.i & 0xffff).toString(16)}::1`;
@@ -277,6 +285,7 @@ async function main(): Promise<void> {
     });
     const joinS = (performance.now() - tJoin) / 1000;
     const m1 = await metrics(base);
+    out(`after the joins: ${await state(base)}`);
     const rssJoined = await rssKiB(pid);
 
     // Phase 2: in every call the offerer presses Next, paced; both people measure next → matched.
@@ -296,6 +305,7 @@ async function main(): Promise<void> {
     });
     const nextS = (performance.now() - tNext) / 1000;
     const m2 = await metrics(base);
+    out(`after the skips: ${await state(base)}`);
     const rssEnd = await rssKiB(pid);
 
     const [j50, j95, j99, jmax] = joinMs.percentiles(50, 95, 99, 100);
@@ -332,17 +342,44 @@ async function main(): Promise<void> {
     if (violationCount > 0) process.exitCode = 1;
   } finally {
     for (const c of clients) c.ws?.terminate();
-    if (server && server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
+    if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
+      const pid = server.pid;
+      const t0 = performance.now();
+      const exited = new Promise<[number | null, string | null]>((r) => server!.once('exit', (code, signal) => r([code, signal])));
       server.kill('SIGTERM');
-      const timer = setTimeout(() => server!.kill('SIGKILL'), 15_000);
-      await exited;
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 30_000);
+      const [code, signal] = await exited;
       clearTimeout(timer);
+      out(`server stopped ${signal ? `by ${signal}` : `with exit code ${code}`} ${fmt((performance.now() - t0) / 1000, 1)} s after SIGTERM`);
     }
     await rm(dataDir, { recursive: true, force: true });
     if (REDIS_URL) await deleteRedisPrefix(REDIS_URL, REDIS_PREFIX);
   }
 }
+
+/** What the server and (with --redis) the shared pool say: online, waiting, in calls. */
+async function state(base: string): Promise<string> {
+  const h = (await (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) })).json()) as { online: number; waiting: number; calls: number };
+  let pool = '';
+  if (REDIS_URL) {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+    try {
+      pool = `; entries in the Redis pool ${fmt(await redis.zcard(`${REDIS_PREFIX}all`))}`;
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const inCall = clientsInCall();
+  return `server: online ${fmt(h.online)}, waiting ${fmt(h.waiting)}, calls ${fmt(h.calls)}${pool}; clients in a call ${fmt(inCall)}`;
+}
+
+let clientsInCall = (): number => 0;
 
 async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 2 });
