@@ -55,6 +55,8 @@ export interface DuetServer {
   listen(): Promise<string>;
   /** Graceful shutdown: calls told `server_shutdown`, sockets closed, writes flushed, storage closed. Safe to call twice. */
   close(): Promise<void>;
+  /** For a forced exit: stops child processes (the managed relay) at once. */
+  abort(): void;
 }
 
 export interface CreateOptions {
@@ -288,6 +290,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     metrics,
     cluster,
     settled: () => writes.flush(),
+    abort: () => relay.kill(),
     close,
     listen: () => app.listen({ port: config.port, host: config.host }),
   };

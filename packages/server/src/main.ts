@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     duet.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
       duet.log.error('shutdown took too long; exiting');
+      duet.abort(); // never leave the managed relay running without us
       process.exit(1);
     }, config.shutdownGraceMs + 5_000);
     force.unref();

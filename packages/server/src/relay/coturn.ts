@@ -160,6 +160,13 @@ export class ManagedCoturn {
     });
   }
 
+  /** Kills coturn at once, synchronously: for a process about to exit without a clean shutdown. */
+  kill(): void {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    this.#child?.kill('SIGKILL');
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#timer);

@@ -138,6 +138,11 @@ export class Relay {
     this.#log.info('relay secret rotated');
   }
 
+  /** Kills the managed relay at once (a forced exit). */
+  kill(): void {
+    this.#coturn?.kill();
+  }
+
   /** How many secrets the managed relay accepts right now (1, or 2 during a rotation). */
   acceptedSecrets(): number {
     return this.#secrets?.list().length ?? 0;
