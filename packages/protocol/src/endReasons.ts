@@ -29,4 +29,5 @@ export const REQUEUE_PARTNER_REASONS: ReadonlySet<EndReason> = new Set<EndReason
   'heartbeat_timeout',
   // The partner did nothing wrong: back to waiting.
   'banned',
+  'insufficient_credits',
 ]);

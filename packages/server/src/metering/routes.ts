@@ -13,7 +13,8 @@ export function billingRoutes(app: FastifyInstance, d: { ledger: Ledger; tokens:
     const userId = header?.startsWith('Bearer ') ? await d.tokens.verify(header.slice(7)) : undefined;
     if (!userId) return reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
     const account = userAccount(userId);
-    const [balance, movements] = await Promise.all([d.ledger.balance(account), d.ledger.history(account, 500)]);
+    // A call posts one charge per heartbeat with media (~720 an hour): read enough to sum recent calls.
+    const [balance, movements] = await Promise.all([d.ledger.balance(account), d.ledger.history(account, 5_000)]);
     // Charges are posted as a call goes: one line per call, with its total.
     const calls = new Map<string, { callId: string; at: number; billedMs: number; chargeMicros: number }>();
     const other: Array<{ kind: string; at: number; amountMicros: number }> = [];
