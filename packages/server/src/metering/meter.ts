@@ -149,13 +149,14 @@ export class Meter {
       }
       t.charged.set(userId, target);
     }
-    if (price.perMinuteMicros === 0 && !final) {
+    if (price.perMinuteMicros === 0) {
+      // Free: the minutes are still metered and shown, and no balance is ever read.
       this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: 0, balanceMicros: 0 });
       return;
     }
     const balance = await this.#o.ledger.balance(userAccount(userId));
     this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: t.charged.get(userId) ?? 0, balanceMicros: balance });
-    if (final || price.perMinuteMicros === 0) return;
+    if (final) return;
     const left = msAffordable(balance + this.#o.overdraftMicros, t.billedMs, price);
     if (left <= 0) {
       this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
