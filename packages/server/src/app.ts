@@ -128,7 +128,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     cluster.attach(lobby);
     await cluster.start();
   }
-  const records = new CallRecords(lobby, storage.db, writes);
+  const records = new CallRecords(lobby, storage, writes);
   const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
   const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock });
   const funnel = new Funnel(lobby, storage.db, clock, writes);

@@ -1,41 +1,68 @@
 import type { Lobby } from '../lobby/lobby.js';
-import type { Db } from '../storage/database.js';
+import type { Db, Storage } from '../storage/database.js';
 import type { PendingWrites } from '../util/tasks.js';
 import type { Call } from './call.js';
 
+type Write = { work: (db: Db) => Promise<unknown>; done: (err?: unknown) => void };
+
 /**
- * Keeps a stored record of every call by listening to the lobby's observer stream. Writes for one
- * call go through one chain, so an update (or a quality sample) never overtakes the insert it
- * follows; all of them are tracked so shutdown can wait for them.
+ * Keeps a stored record of every call by listening to the lobby's observer stream. All writes about
+ * calls (records, quality samples, meter readings) go through one queue, in order, so an update never
+ * overtakes the insert it follows. On SQLite the queue is written in batches, one transaction each:
+ * thousands of calls ending at once (a shutdown) cost one lock per batch, not per statement.
  */
 export class CallRecords {
-  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #queue: Write[] = [];
+  #flushing = false;
   readonly #db: Db;
+  readonly #sqlite: boolean;
   readonly #writes: PendingWrites;
 
-  constructor(lobby: Lobby, db: Db, writes: PendingWrites) {
-    this.#db = db;
+  constructor(lobby: Lobby, storage: Pick<Storage, 'db' | 'kind'>, writes: PendingWrites) {
+    this.#db = storage.db;
+    this.#sqlite = storage.kind === 'sqlite';
     this.#writes = writes;
     // With several nodes, the node that matched a call (its primary) keeps its record.
-    lobby.observer.on('call:matched', (call) => call.primary && this.write(call.id, () => this.#insert(call)));
-    lobby.observer.on('call:connecting', (call) => call.primary && this.write(call.id, () => this.#update(call)));
-    lobby.observer.on('call:connected', (call) => call.primary && this.write(call.id, () => this.#update(call)));
-    lobby.observer.on('call:ended', (call) => {
-      if (call.primary) this.write(call.id, () => this.#update(call));
-      // Keep the chain a little longer: final quality samples arrive just after the end.
-      setTimeout(() => this.#chains.delete(call.id), 60_000).unref();
-    });
+    lobby.observer.on('call:matched', (call) => call.primary && this.write(call.id, (db) => this.#insert(db, call)));
+    lobby.observer.on('call:connecting', (call) => call.primary && this.write(call.id, (db) => this.#update(db, call)));
+    lobby.observer.on('call:connected', (call) => call.primary && this.write(call.id, (db) => this.#update(db, call)));
+    lobby.observer.on('call:ended', (call) => call.primary && this.write(call.id, (db) => this.#update(db, call)));
   }
 
-  /** Runs `work` after every earlier write for this call. */
-  write(callId: string, work: () => Promise<unknown>): void {
-    const next = (this.#chains.get(callId) ?? Promise.resolve()).then(work);
-    this.#chains.set(callId, next.catch(() => undefined));
-    this.#writes.track(`call ${callId}`, next);
+  /** Runs `work` after every earlier write (so after every earlier write for this call). */
+  write(callId: string, work: (db: Db) => Promise<unknown>): void {
+    this.#writes.track(
+      `call ${callId}`,
+      new Promise<void>((resolve, reject) => {
+        this.#queue.push({ work, done: (err) => (err === undefined ? resolve() : reject(err)) });
+        if (!this.#flushing) {
+          this.#flushing = true;
+          setImmediate(() => void this.#flush());
+        }
+      }),
+    );
   }
 
-  #insert(call: Call) {
-    return this.#db
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, 500);
+      if (this.#sqlite) {
+        // A failing statement rolls back only itself in SQLite: the rest of the batch still lands.
+        await this.#db
+          .transaction()
+          .execute(async (trx) => {
+            for (const w of batch) await w.work(trx).then(() => w.done(), (err: unknown) => w.done(err ?? new Error('write failed')));
+          })
+          .catch((err: unknown) => batch.forEach((w) => w.done(err)));
+      } else {
+        for (const w of batch) await w.work(this.#db).then(() => w.done(), (err: unknown) => w.done(err ?? new Error('write failed')));
+      }
+    }
+    this.#flushing = false;
+  }
+
+  #insert(db: Db, call: Call) {
+    return db
       .insertInto('calls')
       .values({
         id: call.id,
@@ -59,8 +86,8 @@ export class CallRecords {
       .execute();
   }
 
-  #update(call: Call) {
-    return this.#db
+  #update(db: Db, call: Call) {
+    return db
       .updateTable('calls')
       .set({
         state: call.state,

@@ -111,8 +111,8 @@ export class Meter {
       this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
       return;
     }
-    this.#o.records.write(t.call.id, () =>
-      this.#o.db.updateTable('calls').set({ billed_ms: t.billedMs, a_media_until: a.lastEvidence, b_media_until: b.lastEvidence }).where('id', '=', t.call.id).execute(),
+    this.#o.records.write(t.call.id, (db) =>
+      db.updateTable('calls').set({ billed_ms: t.billedMs, a_media_until: a.lastEvidence, b_media_until: b.lastEvidence }).where('id', '=', t.call.id).execute(),
     );
     for (const s of [a, b]) this.#o.writes.track('charge', this.#charge(t, s.userId, false));
   }
@@ -122,7 +122,7 @@ export class Meter {
     if (!t) return;
     this.#calls.delete(call.id);
     // Closed at the last evidence of media, not when the silence was noticed: nothing more to add.
-    this.#o.records.write(call.id, () => this.#o.db.updateTable('calls').set({ billed_ms: t.billedMs }).where('id', '=', call.id).execute());
+    this.#o.records.write(call.id, (db) => db.updateTable('calls').set({ billed_ms: t.billedMs }).where('id', '=', call.id).execute());
     for (const userId of [call.a, call.b]) this.#o.writes.track('final charge', this.#charge(t, userId, true));
   }
 
@@ -150,8 +150,8 @@ export class Meter {
       t.charged.set(userId, target);
     }
     if (price.perMinuteMicros === 0) {
-      // Free: the minutes are still metered and shown, and no balance is ever read.
-      this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: 0, balanceMicros: 0 });
+      // Free: the minutes are still metered and shown during the call, and no balance is ever read.
+      if (!final) this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: 0, balanceMicros: 0 });
       return;
     }
     const balance = await this.#o.ledger.balance(userAccount(userId));

@@ -75,8 +75,8 @@ export class QualityRecorder {
     side.final = final;
     const s = m.sample;
     const seq = side.seq;
-    this.#o.records.write(t.call.id, () =>
-      this.#o.db
+    this.#o.records.write(t.call.id, (db) =>
+      db
         .insertInto('call_quality')
         .values({
           call_id: t.call.id,
@@ -101,8 +101,8 @@ export class QualityRecorder {
     if (s.path) this.#learnPath(t, sideName, s);
     if (s.gathered) {
       const gathered = [...new Set(s.gathered)].sort().join(',');
-      this.#o.records.write(t.call.id, () =>
-        this.#o.db
+      this.#o.records.write(t.call.id, (db) =>
+        db
           .updateTable('calls')
           .set(sideName === 'a' ? { a_gathered: gathered } : { b_gathered: gathered })
           .where('id', '=', t.call.id)
@@ -130,8 +130,8 @@ export class QualityRecorder {
     side.bytes = Math.max(side.bytes, bytes);
     // Both browsers count the same relayed traffic from their end; the larger count is the truer one.
     const relayedBytes = Math.max(t.sides.a.bytes, t.sides.b.bytes);
-    this.#o.records.write(t.call.id, () =>
-      this.#o.db
+    this.#o.records.write(t.call.id, (db) =>
+      db
         .updateTable('calls')
         .set(sideName === 'a' ? { a_path: json } : { b_path: json })
         .set({ bytes_relayed: relayedBytes > 0 ? relayedBytes : null })
