@@ -1,6 +1,6 @@
 import { useCallback } from 'react';
 import { ago, fullDateTime, until } from './format.js';
-import { EmptyState, ErrorCard, SectionHead, ShortId, Spinner, StaleNote } from './parts.js';
+import { EmptyState, Loadable, SectionHead, ShortId, StaleNote } from './parts.js';
 import { useAction, useResource, useSession } from './session.js';
 import type { Appeal } from './types.js';
 
@@ -27,16 +27,15 @@ export function Appeals({ onChanged }: { onChanged: () => void }) {
   return (
     <>
       <SectionHead title="Appeals" sub={appeals.status === 'ready' ? `${open} waiting · ${list.length} in all` : undefined} />
-      <StaleNote error={appeals.status === 'ready' ? appeals.error : null} />
+      <StaleNote res={appeals} />
       {action.error && (
         <p className="callout bad" role="alert">
           {action.error}
         </p>
       )}
-      {appeals.status === 'loading' && <Spinner label="Loading appeals…" />}
-      {appeals.status === 'error' && <ErrorCard title="Could not load appeals" message={appeals.error} onRetry={() => appeals.reload(true)} />}
-      {appeals.status === 'ready' &&
-        (list.length === 0 ? (
+      <Loadable res={appeals} loading="Loading appeals…" failed="Could not load appeals">
+        {() =>
+          list.length === 0 ? (
           <section className="card">
             <EmptyState text="No appeals" detail="When a banned person appeals from the Duet page, it lands here." />
           </section>
@@ -79,7 +78,9 @@ export function Appeals({ onChanged }: { onChanged: () => void }) {
               </li>
             ))}
           </ul>
-        ))}
+          )
+        }
+      </Loadable>
     </>
   );
 }

@@ -1,6 +1,6 @@
 import { useCallback } from 'react';
 import { fullDateTime, until } from './format.js';
-import { EmptyState, ErrorCard, SectionHead, ShortId, Spinner, StaleNote } from './parts.js';
+import { EmptyState, Loadable, RefreshButton, SectionHead, ShortId, StaleNote, TableHead } from './parts.js';
 import { useResource, useSession } from './session.js';
 import type { AuditEntry } from './types.js';
 
@@ -25,28 +25,17 @@ export function AuditLog() {
   return (
     <>
       <SectionHead title="Audit log" sub="Every moderator action, newest first">
-        <button className="btn small" onClick={() => audit.reload()} disabled={audit.refreshing}>
-          {audit.refreshing ? 'Refreshing…' : 'Refresh'}
-        </button>
+        <RefreshButton refreshing={audit.refreshing} onClick={() => audit.reload()} />
       </SectionHead>
-      <StaleNote error={audit.status === 'ready' ? audit.error : null} />
-      {audit.status === 'loading' && <Spinner label="Loading the audit log…" />}
-      {audit.status === 'error' && <ErrorCard title="Could not load the audit log" message={audit.error} onRetry={() => audit.reload(true)} />}
-      {audit.status === 'ready' && (
+      <StaleNote res={audit} />
+      <Loadable res={audit} loading="Loading the audit log…" failed="Could not load the audit log">
+        {() => (
         <section className="card" aria-label="Audit log">
           {list.length === 0 ? (
             <EmptyState text="No moderator actions yet" detail="Ending calls, resolving reports, bans, appeals and new staff accounts are recorded here." />
           ) : (
             <table className="table stack audit" data-testid="audit-log">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
+              <TableHead columns={['When', 'Who', 'Action', 'Target', 'Detail']} />
               <tbody>
                 {list.map((e) => (
                   <tr key={e.id} data-testid="audit-row" data-action={e.action}>
@@ -63,7 +52,8 @@ export function AuditLog() {
             </table>
           )}
         </section>
-      )}
+        )}
+      </Loadable>
     </>
   );
 }

@@ -1,10 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { fullDateTime, until } from './format.js';
-import { EmptyState, ErrorCard, SectionHead, ShortId, Spinner, StaleNote } from './parts.js';
-import { useAction, useResource, useSession } from './session.js';
+import { useCallback, useEffect, useState } from 'react';
+import { fullDateTime, until, UUID } from './format.js';
+import { FormStatus, Loadable, SectionHead, ShortId, StaleNote, TableHead } from './parts.js';
+import { useAction, useFormAction, useResource, useSession } from './session.js';
 import type { Ban } from './types.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Status = 'active' | 'lifted' | 'expired';
 const statusOf = (b: Ban): Status => (b.active ? 'active' : b.liftedAt !== null ? 'lifted' : 'expired');
@@ -22,7 +20,7 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
   return (
     <>
       <SectionHead title="Bans" sub={bans.status === 'ready' ? `${active} active · ${list.length} in all` : undefined} />
-      <StaleNote error={bans.status === 'ready' ? bans.error : null} />
+      <StaleNote res={bans} />
       <div className="two-col">
         <BanForm prefill={prefill} onPrefillUsed={onPrefillUsed} onBanned={() => bans.reload()} />
         <section className="card" aria-label="All bans">
@@ -35,25 +33,15 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
               Couldn’t lift the ban: {lift.error}
             </p>
           )}
-          {bans.status === 'loading' && <Spinner label="Loading bans…" />}
-          {bans.status === 'error' && <ErrorCard title="Could not load bans" message={bans.error} onRetry={() => bans.reload(true)} />}
-          {bans.status === 'ready' &&
-            (list.length === 0 ? (
-              <EmptyState text="Nobody is banned" detail="Bans from reports, from this form and from the strike policy are listed here." />
-            ) : (
+          <Loadable
+            res={bans}
+            loading="Loading bans…"
+            failed="Could not load bans"
+            empty={list.length === 0 ? { text: 'Nobody is banned', detail: 'Bans from reports, from this form and from the strike policy are listed here.' } : null}
+          >
+            {() => (
               <table className="table stack bans" data-testid="bans">
-                <thead>
-                  <tr>
-                    <th scope="col">Status</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Reason</th>
-                    <th scope="col">Until</th>
-                    <th scope="col">Since</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Status', 'Who', 'Reason', 'Until', 'Since', { label: 'Actions', hidden: true }]} />
                 <tbody>
                   {list.map((b) => {
                     const st = statusOf(b);
@@ -97,7 +85,8 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
                   })}
                 </tbody>
               </table>
-            ))}
+            )}
+          </Loadable>
         </section>
       </div>
     </>
@@ -106,13 +95,12 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
 
 function BanForm({ prefill, onPrefillUsed, onBanned }: { prefill: { userId: string; reason: string } | null; onPrefillUsed: () => void; onBanned: () => void }) {
   const { api } = useSession();
-  const action = useAction();
+  const form = useFormAction();
+  const { setDone } = form;
   const [kind, setKind] = useState<'user' | 'device'>('user');
   const [target, setTarget] = useState('');
   const [reason, setReason] = useState('');
   const [days, setDays] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
 
   useEffect(() => {
     if (!prefill) return;
@@ -121,32 +109,32 @@ function BanForm({ prefill, onPrefillUsed, onBanned }: { prefill: { userId: stri
     setReason(prefill.reason);
     setDone(null);
     onPrefillUsed();
-  }, [prefill, onPrefillUsed]);
+  }, [prefill, onPrefillUsed, setDone]);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setDone(null);
-    const t = target.trim();
-    const r = reason.trim();
-    const d = days.trim();
-    if (kind === 'user' && !UUID.test(t)) return setProblem('A user id is a full UUID, like 3f2b…-…; copy it from a report or a live call.');
-    if (kind === 'device' && (t.length === 0 || t.length > 64)) return setProblem('Enter the device id (up to 64 characters).');
-    if (r.length < 3) return setProblem('Give a reason (at least 3 characters): the person sees it.');
-    if (d && !/^\d+$/.test(d)) return setProblem('Days is a whole number, or empty for a permanent ban.');
-    const n = d ? Number(d) : undefined;
-    if (n !== undefined && (n < 1 || n > 3650)) return setProblem('Days is between 1 and 3650.');
-    setProblem(null);
-    const ok = await action.run('ban', () => api.ban({ ...(kind === 'user' ? { userId: t } : { deviceId: t }), reason: r, ...(n ? { days: n } : {}) }));
-    if (ok) {
-      setDone(`Banned ${kind === 'user' ? 'user' : 'device'} ${t.slice(0, 8)} ${n ? `for ${n === 1 ? '1 day' : `${n} days`}` : 'permanently'}.`);
+  const t = target.trim();
+  const r = reason.trim();
+  const d = days.trim();
+  const n = d ? Number(d) : undefined;
+  const submit = form.onSubmit(
+    'ban',
+    () => {
+      if (kind === 'user' && !UUID.test(t)) return 'A user id is a full UUID, like 3f2b…-…; copy it from a report or a live call.';
+      if (kind === 'device' && (t.length === 0 || t.length > 64)) return 'Enter the device id (up to 64 characters).';
+      if (r.length < 3) return 'Give a reason (at least 3 characters): the person sees it.';
+      if (d && !/^\d+$/.test(d)) return 'Days is a whole number, or empty for a permanent ban.';
+      if (n !== undefined && (n < 1 || n > 3650)) return 'Days is between 1 and 3650.';
+      return null;
+    },
+    async () => {
+      await api.ban({ ...(kind === 'user' ? { userId: t } : { deviceId: t }), reason: r, ...(n ? { days: n } : {}) });
       setTarget('');
       setReason('');
       setDays('');
       onBanned();
-    }
-  };
+      return `Banned ${kind === 'user' ? 'user' : 'device'} ${t.slice(0, 8)} ${n ? `for ${n === 1 ? '1 day' : `${n} days`}` : 'permanently'}.`;
+    },
+  );
 
-  const error = problem ?? action.error;
   return (
     <form className="card form" onSubmit={submit} noValidate aria-label="Ban someone" data-testid="ban-form">
       <header className="card-head">
@@ -174,18 +162,9 @@ function BanForm({ prefill, onPrefillUsed, onBanned }: { prefill: { userId: stri
         <span>Days (empty: permanent)</span>
         <input data-testid="ban-days-input" value={days} onChange={(e) => setDays(e.target.value)} inputMode="numeric" placeholder="Permanent" />
       </label>
-      {error && (
-        <p className="callout bad" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="callout ok" role="status" data-testid="ban-result">
-          {done}
-        </p>
-      )}
-      <button className="btn danger wide" data-testid="ban-submit" type="submit" disabled={action.busy !== null}>
-        {action.busy ? 'Banning…' : 'Ban'}
+      <FormStatus error={form.error} done={form.done} doneTestId="ban-result" />
+      <button className="btn danger wide" data-testid="ban-submit" type="submit" disabled={form.busy}>
+        {form.busy ? 'Banning…' : 'Ban'}
       </button>
       <p className="fine muted">An account ban also covers the device it was last used on. Someone online is disconnected at once and told why.</p>
     </form>

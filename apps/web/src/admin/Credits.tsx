@@ -1,9 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
+import { UUID } from './format.js';
 import { credits } from './money.js';
-import { SectionHead } from './parts.js';
-import { useAction, useSession } from './session.js';
+import { FormStatus, SectionHead } from './parts.js';
+import { useFormAction, useSession } from './session.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** "+5", "-2.5", "0.25": at most six decimals, a micro-credit. */
 const AMOUNT = /^[+-]?\d+(\.\d{1,6})?$/;
 
@@ -30,40 +30,39 @@ function microsOf(amount: string): number {
   return amount.startsWith('-') ? -micros : micros;
 }
 
+/** Both forms' reason goes into the audit log. */
+function reasonProblem(reason: string): string | null {
+  return reason.length < 3 ? 'Give a reason (at least 3 characters): it goes into the audit log.' : null;
+}
+
 function AdjustForm() {
   const { api } = useSession();
-  const action = useAction();
+  const form = useFormAction();
   const [userId, setUserId] = useState('');
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
 
   const a = amount.trim();
   const valid = AMOUNT.test(a) && microsOf(a) !== 0;
   const micros = valid ? microsOf(a) : 0;
+  const u = userId.trim();
+  const r = reason.trim();
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setDone(null);
-    const u = userId.trim();
-    const r = reason.trim();
-    if (!UUID.test(u)) return setProblem('A user id is a full UUID. People find theirs at the bottom of their usage history; it is also on their receipts.');
-    if (!valid) return setProblem('Enter the credits to add (e.g. 5) or take away (e.g. -2.5), up to six decimals, not 0.');
-    if (r.length < 3) return setProblem('Give a reason (at least 3 characters): it goes into the audit log.');
-    setProblem(null);
-    let balance = 0;
-    const ok = await action.run('adjust', async () => {
-      balance = (await api.adjustCredits({ userId: u, credits: micros / 1_000_000, reason: r })).balanceMicros;
-    });
-    if (ok) {
-      setDone(`${micros > 0 ? 'Added' : 'Took away'} ${credits(Math.abs(micros))} ${micros > 0 ? 'to' : 'from'} ${u.slice(0, 8)}. Their balance is now ${credits(balance)}.`);
+  const submit = form.onSubmit(
+    'adjust',
+    () => {
+      if (!UUID.test(u)) return 'A user id is a full UUID. People find theirs at the bottom of their usage history; it is also on their receipts.';
+      if (!valid) return 'Enter the credits to add (e.g. 5) or take away (e.g. -2.5), up to six decimals, not 0.';
+      return reasonProblem(r);
+    },
+    async () => {
+      const balance = (await api.adjustCredits({ userId: u, credits: micros / 1_000_000, reason: r })).balanceMicros;
       setAmount('');
       setReason('');
-    }
-  };
+      return `${micros > 0 ? 'Added' : 'Took away'} ${credits(Math.abs(micros))} ${micros > 0 ? 'to' : 'from'} ${u.slice(0, 8)}. Their balance is now ${credits(balance)}.`;
+    },
+  );
 
-  const error = problem ?? action.error;
   return (
     <form className="card form" onSubmit={submit} noValidate aria-label="Adjust a balance" data-testid="adjust-form">
       <header className="card-head">
@@ -81,18 +80,9 @@ function AdjustForm() {
         <span>Reason (for the audit log)</span>
         <input data-testid="adjust-reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} placeholder="e.g. Goodwill after a dropped call" />
       </label>
-      {error && (
-        <p className="callout bad" role="alert" data-testid="adjust-error">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="callout ok" role="status" data-testid="adjust-result">
-          {done}
-        </p>
-      )}
-      <button className={`btn wide ${micros < 0 ? 'danger' : 'primary'}`} data-testid="adjust-submit" type="submit" disabled={action.busy !== null}>
-        {action.busy ? 'Saving…' : valid ? `${micros > 0 ? 'Add' : 'Take away'} ${credits(Math.abs(micros))}` : 'Adjust balance'}
+      <FormStatus error={form.error} done={form.done} errorTestId="adjust-error" doneTestId="adjust-result" />
+      <button className={`btn wide ${micros < 0 ? 'danger' : 'primary'}`} data-testid="adjust-submit" type="submit" disabled={form.busy}>
+        {form.busy ? 'Saving…' : valid ? `${micros > 0 ? 'Add' : 'Take away'} ${credits(Math.abs(micros))}` : 'Adjust balance'}
       </button>
     </form>
   );
@@ -100,35 +90,30 @@ function AdjustForm() {
 
 function RefundForm() {
   const { api } = useSession();
-  const action = useAction();
+  const form = useFormAction();
   const [userId, setUserId] = useState('');
   const [callId, setCallId] = useState('');
   const [reason, setReason] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setDone(null);
-    const u = userId.trim();
-    const c = callId.trim();
-    const r = reason.trim();
-    if (!UUID.test(u)) return setProblem('A user id is a full UUID: the person who was charged.');
-    if (!UUID.test(c)) return setProblem('A call id is a full UUID. It is the number on the person’s receipt, and in the call’s details.');
-    if (r.length < 3) return setProblem('Give a reason (at least 3 characters): it goes into the audit log.');
-    setProblem(null);
-    let refunded = 0;
-    const ok = await action.run('refund', async () => {
-      refunded = (await api.refundCall({ userId: u, callId: c, reason: r })).refundedMicros;
-    });
-    if (ok) {
-      setDone(`Refunded ${credits(refunded)} to ${u.slice(0, 8)} for call ${c.slice(0, 8)}.`);
+  const u = userId.trim();
+  const c = callId.trim();
+  const r = reason.trim();
+
+  const submit = form.onSubmit(
+    'refund',
+    () => {
+      if (!UUID.test(u)) return 'A user id is a full UUID: the person who was charged.';
+      if (!UUID.test(c)) return 'A call id is a full UUID. It is the number on the person’s receipt, and in the call’s details.';
+      return reasonProblem(r);
+    },
+    async () => {
+      const refunded = (await api.refundCall({ userId: u, callId: c, reason: r })).refundedMicros;
       setCallId('');
       setReason('');
-    }
-  };
+      return `Refunded ${credits(refunded)} to ${u.slice(0, 8)} for call ${c.slice(0, 8)}.`;
+    },
+  );
 
-  const error = problem ?? action.error;
   return (
     <form className="card form" onSubmit={submit} noValidate aria-label="Refund a call" data-testid="refund-form">
       <header className="card-head">
@@ -146,18 +131,9 @@ function RefundForm() {
         <span>Reason (for the audit log)</span>
         <input data-testid="refund-reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} placeholder="e.g. The call had no sound" />
       </label>
-      {error && (
-        <p className="callout bad" role="alert" data-testid="refund-error">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="callout ok" role="status" data-testid="refund-result">
-          {done}
-        </p>
-      )}
-      <button className="btn primary wide" data-testid="refund-submit" type="submit" disabled={action.busy !== null}>
-        {action.busy ? 'Refunding…' : 'Refund everything charged for this call'}
+      <FormStatus error={form.error} done={form.done} errorTestId="refund-error" doneTestId="refund-result" />
+      <button className="btn primary wide" data-testid="refund-submit" type="submit" disabled={form.busy}>
+        {form.busy ? 'Refunding…' : 'Refund everything charged for this call'}
       </button>
       <p className="fine muted">A call is refunded once, in full, to the person who paid; their partner’s charge is separate.</p>
     </form>

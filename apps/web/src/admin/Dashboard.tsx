@@ -4,7 +4,7 @@ import { isAbort } from './api.js';
 import { CallDetailDialog } from './CallDetail.js';
 import { count, counted, dateTime, dayLabel, FUNNEL_LABELS, ms, pct } from './format.js';
 import { CallsChart, DurationsChart, ReasonsChart, SuccessChart } from './InsightCharts.js';
-import { Card, EmptyState, Spinner, Tile } from './parts.js';
+import { Card, EmptyState, RefreshButton, Spinner, TableHead, Tile } from './parts.js';
 import { RANGE_KEYS, RANGES, rangeFor, type RangeKey } from './ranges.js';
 import { useSession } from './session.js';
 import { WorstCalls } from './WorstCalls.js';
@@ -94,9 +94,7 @@ export function Dashboard() {
           ))}
         </nav>
         <div className="bar-actions">
-          <button className="btn small" onClick={() => fetchRange(rangeKey, load.status === 'ready')} disabled={refreshing || load.status === 'loading'} title="Refresh now">
-            {refreshing ? 'Refreshing…' : 'Refresh'}
-          </button>
+          <RefreshButton refreshing={refreshing} disabled={refreshing || load.status === 'loading'} onClick={() => fetchRange(rangeKey, load.status === 'ready')} title="Refresh now" />
           <button className="btn small" data-testid="export-csv" onClick={() => void doExport('csv')} disabled={exporting !== null} title="Download this range's call records as CSV">
             {exporting === 'csv' ? 'Exporting…' : 'Export CSV'}
           </button>
@@ -213,16 +211,7 @@ function Funnel({ funnel }: { funnel: InsightsResponse['funnel'] }) {
   return (
     <div className="table-wrap">
       <table className="table funnel" data-testid="funnel">
-        <thead>
-          <tr>
-            <th scope="col">Day</th>
-            {FUNNEL_STEPS.map((s) => (
-              <th key={s} scope="col" className="num">
-                {FUNNEL_LABELS[s]}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead columns={['Day', ...FUNNEL_STEPS.map((s) => ({ label: FUNNEL_LABELS[s], num: true }))]} />
         <tbody>
           {days.map((d) => {
             const top = d.steps[FUNNEL_STEPS[0]];

@@ -4,7 +4,7 @@ import { COLORS, useChart } from './charts.js';
 import { Credits } from './Credits.js';
 import { dayLabel } from './format.js';
 import { money, moneyPerMinute } from './money.js';
-import { Card, EmptyState, ErrorCard, SectionHead, Spinner, StaleNote, Tile } from './parts.js';
+import { Card, EmptyState, Loadable, RefreshButton, SectionHead, StaleNote, TableHead, Tile } from './parts.js';
 import { useResource, useSession } from './session.js';
 import type { EconomicsDay, EconomicsReport } from './types.js';
 
@@ -77,17 +77,17 @@ function EconomicsReportView() {
             </button>
           ))}
         </div>
-        <button className="btn small" onClick={() => res.reload()} disabled={res.refreshing || res.status === 'loading'}>
-          {res.refreshing ? 'Refreshing…' : 'Refresh'}
-        </button>
+        <RefreshButton refreshing={res.refreshing} disabled={res.refreshing || res.status === 'loading'} onClick={() => res.reload()} />
       </SectionHead>
-      <StaleNote error={res.status === 'ready' ? res.error : null} />
-      {res.status === 'loading' && <Spinner label="Loading the economics…" />}
-      {res.status === 'error' && <ErrorCard title="Could not load the economics" message={res.error} onRetry={() => res.reload(true)} />}
-      {res.status === 'ready' && <Report report={res.data.report} keys={res.data.keys} />}
+      <StaleNote res={res} />
+      <Loadable res={res} loading="Loading the economics…" failed="Could not load the economics">
+        {(data) => <Report report={data.report} keys={data.keys} />}
+      </Loadable>
     </>
   );
 }
+
+const ECON_COLUMNS = ['Minutes', 'Revenue', 'Top-ups', 'Relayed', 'Cost', 'Margin', 'Revenue / min', 'Cost / min', 'Margin / min'];
 
 function totalsOf(days: EconomicsDay[]) {
   const t = days.reduce(
@@ -136,38 +136,7 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
           <Card title="Per day" hint="amounts in credits; server cost counts each listed day in full" className="wide">
             <div className="table-wrap">
               <table className="table econ" data-testid="economics-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Day</th>
-                    <th scope="col" className="num">
-                      Minutes
-                    </th>
-                    <th scope="col" className="num">
-                      Revenue
-                    </th>
-                    <th scope="col" className="num">
-                      Top-ups
-                    </th>
-                    <th scope="col" className="num">
-                      Relayed
-                    </th>
-                    <th scope="col" className="num">
-                      Cost
-                    </th>
-                    <th scope="col" className="num">
-                      Margin
-                    </th>
-                    <th scope="col" className="num">
-                      Revenue / min
-                    </th>
-                    <th scope="col" className="num">
-                      Cost / min
-                    </th>
-                    <th scope="col" className="num">
-                      Margin / min
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Day', ...ECON_COLUMNS.map((label) => ({ label, num: true }))]} />
                 <tbody>
                   {[...days].reverse().map((d) => (
                     <Row key={d.day} label={dayLabel(d.day)} d={d} testId="economics-row" />

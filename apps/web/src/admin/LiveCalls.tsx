@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'react';
 import { duration, dateTime } from './format.js';
-import { EmptyState, ErrorCard, SectionHead, ShortId, Spinner, StaleNote } from './parts.js';
+import { EmptyState, Loadable, SectionHead, ShortId, StaleNote, TableHead } from './parts.js';
 import { useAction, useResource, useSession } from './session.js';
 import type { LiveCall } from './types.js';
 
@@ -35,34 +35,20 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
   return (
     <>
       <SectionHead title="Live calls" sub={calls.status === 'ready' ? `${list.length} right now · refreshed every 2 s` : 'Refreshed every 2 s'} />
-      <StaleNote error={calls.error && calls.status === 'ready' ? calls.error : null} />
+      <StaleNote res={calls} />
       {action.error && (
         <p className="callout bad" role="alert">
           Couldn’t end the call: {action.error}
         </p>
       )}
-      {calls.status === 'loading' && <Spinner label="Loading live calls…" />}
-      {calls.status === 'error' && <ErrorCard title="Could not load live calls" message={calls.error} onRetry={() => calls.reload(true)} />}
-      {calls.status === 'ready' && (
+      <Loadable res={calls} loading="Loading live calls…" failed="Could not load live calls">
+        {() => (
         <section className="card" aria-label="Live calls">
           {list.length === 0 ? (
             <EmptyState text="No calls right now" detail="Calls appear here the moment two people are matched." />
           ) : (
             <table className="table stack live-calls" data-testid="live-calls">
-              <thead>
-                <tr>
-                  <th scope="col">Call</th>
-                  <th scope="col">Participants</th>
-                  <th scope="col">State</th>
-                  <th scope="col" className="num">
-                    Duration
-                  </th>
-                  <th scope="col">Media</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={['Call', 'Participants', 'State', { label: 'Duration', num: true }, 'Media', { label: 'Actions', hidden: true }]} />
               <tbody>
                 {list.map((c) => (
                   <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state}>
@@ -106,7 +92,8 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
             </table>
           )}
         </section>
-      )}
+        )}
+      </Loadable>
     </>
   );
 }

@@ -3,7 +3,7 @@ import { AdminApi, AdminApiError, type Credentials } from './api.js';
 import { Brand } from './parts.js';
 import type { StaffMe } from './types.js';
 
-type Problem = { kind: 'error' | 'disabled'; text: string } | null;
+type Problem = { kind: 'error' | 'disabled'; text: string };
 
 /**
  * Staff sign in with email and password (a session cookie); the operator's API token
@@ -31,29 +31,48 @@ export function Login({ notice, onSignedIn }: { notice: string | null; onSignedI
   );
 }
 
-function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
+/**
+ * A sign-in form's submit: `check` says what is missing (or null), then `signIn` runs; a failure
+ * becomes `problem` (through `failed`) and the form can be sent again.
+ */
+function useSignIn<P>(failed: (err: unknown) => P) {
   const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
-
-  const submit = async (e: FormEvent) => {
+  const [problem, setProblem] = useState<P | null>(null);
+  const submit = (check: () => P | null, signIn: () => Promise<void>) => async (e: FormEvent) => {
     e.preventDefault();
-    if (!email.trim() || !password) {
-      setProblem('Enter your email and password.');
+    const missing = check();
+    if (missing) {
+      setProblem(missing);
       return;
     }
     setBusy(true);
     setProblem(null);
     try {
-      const me = await AdminApi.login(email.trim(), password);
-      onSignedIn({ kind: 'session', csrf: me.csrf ?? '' }, me);
+      await signIn();
     } catch (err) {
       setBusy(false);
-      if (err instanceof AdminApiError && err.code === 'unauthorized') setProblem('Wrong email or password.');
-      else setProblem(err instanceof Error ? err.message : 'Sign-in failed. Try again.');
+      setProblem(failed(err));
     }
   };
+  return { busy, problem, submit };
+}
+
+const failure = (err: unknown) => (err instanceof Error ? err.message : 'Sign-in failed. Try again.');
+
+const passwordProblem = (err: unknown) => (err instanceof AdminApiError && err.code === 'unauthorized' ? 'Wrong email or password.' : failure(err));
+
+function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const { busy, problem, submit: onSubmit } = useSignIn(passwordProblem);
+
+  const submit = onSubmit(
+    () => (!email.trim() || !password ? 'Enter your email and password.' : null),
+    async () => {
+      const me = await AdminApi.login(email.trim(), password);
+      onSignedIn({ kind: 'session', csrf: me.csrf ?? '' }, me);
+    },
+  );
 
   return (
     <form className="login-form" onSubmit={submit} noValidate aria-label="Sign in with email">
@@ -93,33 +112,25 @@ function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: Staf
   );
 }
 
+function tokenProblem(err: unknown): Problem {
+  if (err instanceof AdminApiError && err.code === 'unauthorized') return { kind: 'error', text: 'That token was not accepted. Check it against ADMIN_TOKEN on the server.' };
+  if (err instanceof AdminApiError && err.code === 'admin_disabled') return { kind: 'disabled', text: 'The console is turned off on this server. Set ADMIN_TOKEN in its environment and restart it.' };
+  return { kind: 'error', text: failure(err) };
+}
+
 /** The operator's bearer token: checked against the server before it is kept (for this tab only). */
 function TokenForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
   const [token, setToken] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem>(null);
+  const { busy, problem, submit: onSubmit } = useSignIn(tokenProblem);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const t = token.trim();
-    if (!t) {
-      setProblem({ kind: 'error', text: 'Enter the admin token.' });
-      return;
-    }
-    setBusy(true);
-    setProblem(null);
-    try {
+  const t = token.trim();
+  const submit = onSubmit(
+    () => (!t ? { kind: 'error', text: 'Enter the admin token.' } : null),
+    async () => {
       const auth: Credentials = { kind: 'token', token: t };
       onSignedIn(auth, await AdminApi.me(auth));
-    } catch (err) {
-      setBusy(false);
-      if (err instanceof AdminApiError && err.code === 'unauthorized')
-        setProblem({ kind: 'error', text: 'That token was not accepted. Check it against ADMIN_TOKEN on the server.' });
-      else if (err instanceof AdminApiError && err.code === 'admin_disabled')
-        setProblem({ kind: 'disabled', text: 'The console is turned off on this server. Set ADMIN_TOKEN in its environment and restart it.' });
-      else setProblem({ kind: 'error', text: err instanceof Error ? err.message : 'Sign-in failed. Try again.' });
-    }
-  };
+    },
+  );
 
   return (
     <form className="login-form token" onSubmit={submit} noValidate aria-label="Sign in with the API token">

@@ -1,6 +1,6 @@
 import { useCallback, useState, type ReactNode } from 'react';
 import { ago, dateTime, duration, fullDateTime, reasonLabel, reportReasonLabel, suspiciousReporter } from './format.js';
-import { EmptyState, ErrorCard, SectionHead, ShortId, Spinner, StaleNote } from './parts.js';
+import { EmptyState, Loadable, SectionHead, ShortId, StaleNote } from './parts.js';
 import { useAction, useResource, useSession } from './session.js';
 import type { ReportDetail, ReportStatus, ReportSummary, ReporterStats } from './types.js';
 import type { EndReason } from '@duet/protocol';
@@ -38,21 +38,23 @@ export function Reports({ openId, onOpen, onChanged, onBan }: { openId: string |
           ))}
         </nav>
       </SectionHead>
-      <StaleNote error={reports.status === 'ready' ? reports.error : null} />
+      <StaleNote res={reports} />
       <div className={`split ${openId ? 'has-detail' : ''}`}>
         <section className="card queue" aria-label="Reports queue">
-          {reports.status === 'loading' && <Spinner label="Loading reports…" />}
-          {reports.status === 'error' && <ErrorCard title="Could not load reports" message={reports.error} onRetry={() => reports.reload(true)} />}
-          {reports.status === 'ready' &&
-            (list.length === 0 ? (
-              <EmptyState text={filter === 'open' ? 'No open reports' : 'No reports here'} detail={filter === 'open' ? 'Reports people file during calls land here with their evidence.' : undefined} />
-            ) : (
+          <Loadable
+            res={reports}
+            loading="Loading reports…"
+            failed="Could not load reports"
+            empty={list.length === 0 ? (filter === 'open' ? { text: 'No open reports', detail: 'Reports people file during calls land here with their evidence.' } : { text: 'No reports here' }) : null}
+          >
+            {() => (
               <ul className="report-list">
                 {list.map((r) => (
                   <ReportRow key={r.id} report={r} selected={r.id === openId} onOpen={() => onOpen(r.id)} />
                 ))}
               </ul>
-            ))}
+            )}
+          </Loadable>
         </section>
         {openId ? (
           <ReportView
@@ -158,15 +160,14 @@ function ReportView({ id, onClose, onResolved, onBan }: { id: string; onClose: (
           <span className="wide-only">Close</span>
         </button>
       </header>
-      {report.status === 'loading' && <Spinner label="Loading the report…" />}
-      {report.status === 'error' && <ErrorCard title="Could not load this report" message={report.error} onRetry={() => report.reload(true)} />}
-      {report.data && (
+      <Loadable res={report} loading="Loading the report…" failed="Could not load this report">
+        {(data) => (
         <>
           <div className="detail-summary">
-            <span className={`tag ${STATUS_TONE[report.data.status]}`}>{STATUS_LABELS[report.data.status]}</span>
+            <span className={`tag ${STATUS_TONE[data.status]}`}>{STATUS_LABELS[data.status]}</span>
             <span className="muted">
-              Filed {fullDateTime(report.data.createdAt)}
-              {report.data.resolvedAt !== null && ` · resolved ${fullDateTime(report.data.resolvedAt)}`}
+              Filed {fullDateTime(data.createdAt)}
+              {data.resolvedAt !== null && ` · resolved ${fullDateTime(data.resolvedAt)}`}
             </span>
           </div>
 
@@ -180,7 +181,7 @@ function ReportView({ id, onClose, onResolved, onBan }: { id: string; onClose: (
               {action.error}
             </p>
           )}
-          {report.data.status === 'open' && (
+          {data.status === 'open' && (
             <div className="resolve" role="group" aria-label="Resolve this report">
               <button className="btn" data-testid="resolve-dismiss" onClick={() => void resolve('dismiss')} disabled={action.busy !== null} title="No rule was broken">
                 {action.busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}
@@ -206,10 +207,11 @@ function ReportView({ id, onClose, onResolved, onBan }: { id: string; onClose: (
             </div>
           )}
 
-          <ReportEvidence report={report.data} />
-          <ReportFacts report={report.data} onBan={onBan} />
+          <ReportEvidence report={data} />
+          <ReportFacts report={data} onBan={onBan} />
         </>
-      )}
+        )}
+      </Loadable>
     </section>
   );
 }

@@ -1,7 +1,7 @@
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useState } from 'react';
 import { fullDateTime } from './format.js';
-import { EmptyState, ErrorCard, SectionHead, Spinner, StaleNote } from './parts.js';
-import { useAction, useResource, useSession } from './session.js';
+import { FormStatus, Loadable, SectionHead, StaleNote, TableHead } from './parts.js';
+import { useFormAction, useResource, useSession } from './session.js';
 import type { StaffRole } from './types.js';
 
 /** Admins only: who can sign in to the console, and new moderator or admin accounts. */
@@ -13,27 +13,22 @@ export function Staff() {
   return (
     <>
       <SectionHead title="Staff" sub="Moderators review reports and act on calls; admins also manage staff." />
-      <StaleNote error={staff.status === 'ready' ? staff.error : null} />
+      <StaleNote res={staff} />
       <div className="two-col">
         <NewStaff onCreated={() => staff.reload()} />
         <section className="card" aria-label="Staff accounts">
           <header className="card-head">
             <h2>Accounts</h2>
           </header>
-          {staff.status === 'loading' && <Spinner label="Loading staff…" />}
-          {staff.status === 'error' && <ErrorCard title="Could not load staff" message={staff.error} onRetry={() => staff.reload(true)} />}
-          {staff.status === 'ready' &&
-            (list.length === 0 ? (
-              <EmptyState text="No staff accounts yet" detail="Create the first moderator with the form." />
-            ) : (
+          <Loadable
+            res={staff}
+            loading="Loading staff…"
+            failed="Could not load staff"
+            empty={list.length === 0 ? { text: 'No staff accounts yet', detail: 'Create the first moderator with the form.' } : null}
+          >
+            {() => (
               <table className="table stack staff" data-testid="staff-list">
-                <thead>
-                  <tr>
-                    <th scope="col">Email</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Since</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Email', 'Role', 'Since']} />
                 <tbody>
                   {list.map((s) => (
                     <tr key={s.id} data-testid="staff-row">
@@ -49,7 +44,8 @@ export function Staff() {
                   ))}
                 </tbody>
               </table>
-            ))}
+            )}
+          </Loadable>
         </section>
       </div>
     </>
@@ -58,29 +54,27 @@ export function Staff() {
 
 function NewStaff({ onCreated }: { onCreated: () => void }) {
   const { api } = useSession();
-  const action = useAction();
+  const form = useFormAction();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<StaffRole>('moderator');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setDone(null);
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.trim())) return setProblem('Enter a valid email address.');
-    if (password.length < 12) return setProblem('The password needs at least 12 characters.');
-    setProblem(null);
-    const ok = await action.run('create', () => api.createStaff({ email: email.trim(), password, role }));
-    if (ok) {
-      setDone(`Created ${role} ${email.trim()}. Give them the password over a safe channel.`);
+  const submit = form.onSubmit(
+    'create',
+    () => {
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.trim())) return 'Enter a valid email address.';
+      if (password.length < 12) return 'The password needs at least 12 characters.';
+      return null;
+    },
+    async () => {
+      await api.createStaff({ email: email.trim(), password, role });
       setEmail('');
       setPassword('');
       onCreated();
-    }
-  };
+      return `Created ${role} ${email.trim()}. Give them the password over a safe channel.`;
+    },
+  );
 
-  const error = problem ?? action.error;
   return (
     <form className="card form" onSubmit={submit} noValidate aria-label="New staff account" data-testid="staff-form">
       <header className="card-head">
@@ -104,18 +98,9 @@ function NewStaff({ onCreated }: { onCreated: () => void }) {
           ))}
         </div>
       </fieldset>
-      {error && (
-        <p className="callout bad" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="callout ok" role="status">
-          {done}
-        </p>
-      )}
-      <button className="btn primary wide" data-testid="staff-create" type="submit" disabled={action.busy !== null}>
-        {action.busy ? 'Creating…' : 'Create account'}
+      <FormStatus error={form.error} done={form.done} />
+      <button className="btn primary wide" data-testid="staff-create" type="submit" disabled={form.busy}>
+        {form.busy ? 'Creating…' : 'Create account'}
       </button>
     </form>
   );

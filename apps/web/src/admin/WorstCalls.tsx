@@ -1,5 +1,6 @@
 import type { InsightsResponse } from '@duet/protocol';
 import { dateTime, duration, ms, pathKind, pct, reasonLabel } from './format.js';
+import { TableHead } from './parts.js';
 
 type Row = InsightsResponse['worstCalls'][number];
 
@@ -8,28 +9,18 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
   return (
     <div className="table-wrap">
       <table className="table calls" data-testid="worst-calls">
-        <thead>
-          <tr>
-            <th scope="col" className="num" title="Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video">
-              Penalty
-            </th>
-            <th scope="col">Started</th>
-            <th scope="col" className="num">
-              Length
-            </th>
-            <th scope="col" className="num">
-              RTT p50
-            </th>
-            <th scope="col" className="num">
-              Loss max
-            </th>
-            <th scope="col" className="num">
-              Freezes
-            </th>
-            <th scope="col">Path</th>
-            <th scope="col">Ended</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            { label: 'Penalty', num: true, title: 'Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video' },
+            'Started',
+            { label: 'Length', num: true },
+            { label: 'RTT p50', num: true },
+            { label: 'Loss max', num: true },
+            { label: 'Freezes', num: true },
+            'Path',
+            'Ended',
+          ]}
+        />
         <tbody>
           {calls.map((c) => {
             const kind = pathKind(c);

@@ -1,5 +1,6 @@
 import type { CallSummary, EndReason, FunnelStep, MediaPath } from '@duet/protocol';
 import type { Bucket } from './api.js';
+import { REPORT_REASON_LABELS } from '../reportReasons.js';
 
 const DASH = '—';
 
@@ -158,22 +159,16 @@ export function ago(t: number, now = Date.now()): string {
   return `${d} day${d === 1 ? '' : 's'} ago`;
 }
 
+/** A user, call or report id as the server makes them. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A ban's end: "permanent", or the date. */
 export function until(t: number | null): string {
   return t === null ? 'Permanent' : fullDateTime(t);
 }
 
-const REPORT_REASON_LABELS: Record<string, string> = {
-  nudity: 'Nudity or sexual content',
-  harassment: 'Harassment or hate',
-  underage: 'Looks under 18',
-  spam: 'Spam or advertising',
-  violence: 'Violence or threats',
-  other: 'Something else',
-};
-
 export function reportReasonLabel(reason: string): string {
-  return REPORT_REASON_LABELS[reason] ?? reason;
+  return (REPORT_REASON_LABELS as Record<string, string>)[reason] ?? reason;
 }
 
 /**

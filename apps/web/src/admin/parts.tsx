@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { ResourceHandle } from './session.js';
 
 export function Brand() {
   return (
@@ -99,11 +100,80 @@ export function ErrorCard({ title, message, onRetry }: { title: string; message:
 }
 
 /** A background refresh failed: the data on screen is the last good one. */
-export function StaleNote({ error }: { error: string | null }) {
+export function StaleNote({ res }: { res: ResourceHandle<unknown> }) {
+  const error = res.status === 'ready' ? res.error : null;
   if (!error) return null;
   return (
     <p className="callout warn" role="status">
       Couldn’t refresh: {error} Showing the last data received.
     </p>
+  );
+}
+
+/**
+ * A resource in a section: a spinner while it first loads, an error card with a retry when that
+ * fails, then `empty` as an empty state if given (nothing to list), else `children` with the data.
+ */
+export function Loadable<T>({
+  res,
+  loading,
+  failed,
+  empty,
+  children,
+}: {
+  res: ResourceHandle<T>;
+  loading: string;
+  failed: string;
+  empty?: { text: string; detail?: string } | null;
+  children: (data: T) => ReactNode;
+}) {
+  if (res.status === 'loading') return <Spinner label={loading} />;
+  if (res.status === 'error') return <ErrorCard title={failed} message={res.error} onRetry={() => res.reload(true)} />;
+  return empty ? <EmptyState text={empty.text} detail={empty.detail} /> : children(res.data);
+}
+
+/** A column heading: its label, or the label with `num` (right-aligned), a `title`, or `hidden` (for screen readers only). */
+export type Column = string | { label: string; num?: boolean; title?: string; hidden?: boolean };
+
+export function TableHead({ columns }: { columns: Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => {
+          const col = typeof c === 'string' ? { label: c } : c;
+          return (
+            <th key={col.label} scope="col" className={col.num ? 'num' : undefined} title={col.title}>
+              {col.hidden ? <span className="sr-only">{col.label}</span> : col.label}
+            </th>
+          );
+        })}
+      </tr>
+    </thead>
+  );
+}
+
+export function RefreshButton({ refreshing, disabled, onClick, title }: { refreshing: boolean; disabled?: boolean; onClick: () => void; title?: string }) {
+  return (
+    <button className="btn small" onClick={onClick} disabled={disabled ?? refreshing} title={title}>
+      {refreshing ? 'Refreshing…' : 'Refresh'}
+    </button>
+  );
+}
+
+/** A form's outcome: what is wrong (a validation problem or the request's error), or what was done. */
+export function FormStatus({ error, done, errorTestId, doneTestId }: { error: string | null; done: string | null; errorTestId?: string; doneTestId?: string }) {
+  return (
+    <>
+      {error && (
+        <p className="callout bad" role="alert" data-testid={errorTestId}>
+          {error}
+        </p>
+      )}
+      {done && (
+        <p className="callout ok" role="status" data-testid={doneTestId}>
+          {done}
+        </p>
+      )}
+    </>
   );
 }

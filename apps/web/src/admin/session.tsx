@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent } from 'react';
 import { isAbort, type AdminApi } from './api.js';
 import type { StaffMe } from './types.js';
 
@@ -25,12 +25,14 @@ export type Resource<T> =
   | { status: 'ready'; data: T; error: string | null }
   | { status: 'error'; data: null; error: string };
 
+export type ResourceHandle<T> = Resource<T> & { reload: (loud?: boolean) => void; refreshing: boolean };
+
 /**
  * Loads something from the admin API, optionally polling it while the tab is visible. A failed
  * background refresh keeps the last good data on screen (with `error` set), a failed first load
  * shows the error. `reload()` refreshes in place; `reload(true)` shows the spinner again.
  */
-export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, pollMs?: number): Resource<T> & { reload: (loud?: boolean) => void; refreshing: boolean } {
+export function useResource<T>(load: (signal: AbortSignal) => Promise<T>, pollMs?: number): ResourceHandle<T> {
   const { explain } = useSession();
   const [res, setRes] = useState<Resource<T>>({ status: 'loading', data: null, error: null });
   const [refreshing, setRefreshing] = useState(false);
@@ -101,4 +103,31 @@ export function useAction() {
     [explain],
   );
   return { busy, error, setError, run };
+}
+
+/**
+ * A form that checks its input, then runs one action: `error` is what is wrong with the input or
+ * the request's error, `done` a sentence about what was done.
+ */
+export function useFormAction() {
+  const action = useAction();
+  const [problem, setProblem] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  /**
+   * The submit handler: `check` returns what is wrong with the input (or null); then `act` runs as
+   * action `key` and returns the sentence for `done`.
+   */
+  const onSubmit = (key: string, check: () => string | null, act: () => Promise<string>) => async (e: FormEvent) => {
+    e.preventDefault();
+    setDone(null);
+    const wrong = check();
+    setProblem(wrong);
+    if (wrong) return;
+    let result = '';
+    const ok = await action.run(key, async () => {
+      result = await act();
+    });
+    if (ok) setDone(result);
+  };
+  return { busy: action.busy !== null, error: problem ?? action.error, done, setDone, onSubmit };
 }

@@ -1,14 +1,6 @@
 import { REPORT_REASONS, type ReportReason } from '@duet/client';
 import { useState } from 'react';
-
-const LABELS: Record<ReportReason, string> = {
-  nudity: 'Nudity or sexual content',
-  harassment: 'Harassment or hate',
-  underage: 'Looks under 18',
-  spam: 'Spam or advertising',
-  violence: 'Violence or threats',
-  other: 'Something else',
-};
+import { REPORT_REASON_LABELS } from '../reportReasons.js';
 
 const MAX_COMMENT = 500;
 
@@ -25,7 +17,7 @@ export function ReportMenu({ onPick, onCancel }: { onPick: (reason: ReportReason
       <div className="report-reasons" role="group" aria-label="Reason">
         {REPORT_REASONS.map((r) => (
           <button key={r} className="btn ghost" data-testid={`report-reason-${r}`} onClick={() => onPick(r, comment.trim())}>
-            {LABELS[r]}
+            {REPORT_REASON_LABELS[r]}
           </button>
         ))}
       </div>
