@@ -162,6 +162,46 @@ describe('two engines racing on one Redis', () => {
     expect(await nodeA.size()).toBe(0);
   });
 
+  it('holds every invariant over random pools and random interleavings of two racing engines', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            interests: fc.subarray(['chess', 'music', 'art']),
+            language: fc.constantFrom('en', 'en', 'fr'),
+            blocks: fc.array(fc.nat(19), { maxLength: 3 }),
+            joinedAt: fc.nat(5_000),
+          }),
+          { minLength: 2, maxLength: 20 },
+        ),
+        fc.array(fc.tuple(fc.nat(19), fc.boolean()), { minLength: 1, maxLength: 40 }),
+        fc.nat(20_000),
+        async (people, attempts, now) => {
+          const shared = `${prefix}prop${run++}:`;
+          const nodes = [new RedisPool({ redis, prefix: shared, policy: POLICY }), new RedisPool({ redis: other, prefix: shared, policy: POLICY })];
+          const tickets = people.map((p, i) => ticket(`p${i}`, { interests: p.interests, language: p.language, joinedAt: p.joinedAt, blocked: new Set(p.blocks.filter((b) => b !== i && b < people.length).map((b) => `p${b}`)) }));
+          await Promise.all(tickets.map((t) => nodes[0]!.enqueue(t)));
+          // Every attempt starts at once, on either node: the claims race for real.
+          const results = await Promise.all(attempts.filter(([i]) => i < people.length).map(([i, onB]) => nodes[onB ? 1 : 0]!.matchFor(`p${i}`, now)));
+          const pairs = results.filter((r): r is [Ticket, Ticket] => r !== undefined);
+          const matched = pairs.flatMap(([x, y]) => [x.userId, y.userId]);
+          expect(new Set(matched).size, 'someone matched twice').toBe(matched.length);
+          const size = (t: Ticket) => tickets.filter((o) => o.mode === t.mode && o.language === t.language).length;
+          for (const [x, y] of pairs) {
+            const tx = tickets.find((t) => t.userId === x.userId)!;
+            const ty = tickets.find((t) => t.userId === y.userId)!;
+            // Compatible by the rules as they stood (pool sizes only shrink, so check both extremes).
+            expect(compatible(tx, ty, now, POLICY, size(tx)) || compatible(tx, ty, now, POLICY, 2), `${x.userId}+${y.userId}`).toBe(true);
+          }
+          for (const t of tickets) expect(await nodes[1]!.has(t.userId)).toBe(!matched.includes(t.userId));
+          expect(await nodes[0]!.size()).toBe(tickets.length - matched.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('drops the entries of a node that stopped renewing them', async () => {
     const pool = new RedisPool({ redis, prefix: `${prefix}lease:`, policy: POLICY, leaseMs: 10_000 });
     await pool.enqueue(ticket('alive'), 0);
