@@ -75,7 +75,10 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'token', '*.token'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["stripe-signature"]', 'token', '*.token', '*.password', '*.csrf', '*.credential', '*.secret'],
+        censor: '[redacted]',
+      },
     },
     // One log line per API request; static assets and the WebSocket upgrade stay quiet.
     logController: new LogController({ disableRequestLogging: (req: { url?: string }) => !req.url?.startsWith('/api/') }),

@@ -15,6 +15,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const duet = await createDuetServer(config);
+  // A bug in one background task must not take every call on this node down with it.
+  process.on('unhandledRejection', (err) => duet.log.error({ err }, 'unhandled rejection (please report)'));
   const url = await duet.listen();
   const local = new URL(url);
   if (config.host === '0.0.0.0' || config.host === '::') local.hostname = 'localhost';

@@ -472,5 +472,8 @@ describe('IP privacy', () => {
     expect(relayOnlySdp(sdp).split('\r\n')).toEqual(['v=0', 'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001', 'a=end-of-candidates']);
     expect(isRelayCandidate('candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host')).toBe(false);
     expect(isRelayCandidate('candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 0.0.0.0 rport 0')).toBe(true);
+    // A modified client cannot sneak a host address through with a decoy or with bare line feeds.
+    expect(isRelayCandidate('candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host generation 0 ufrag typ relay')).toBe(false);
+    expect(relayOnlySdp('v=0\na=candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host\na=mid:0')).toBe('v=0\r\na=mid:0');
   });
 });

@@ -601,7 +601,7 @@ export class Lobby {
         (err: unknown) => {
           if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
         },
-      );
+      ).catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
     } else if (pair) {
       this.#startCall(pair[0], pair[1]);
     }
@@ -785,15 +785,21 @@ export class Lobby {
   }
 }
 
-/** An ICE candidate line whose type is relay (`... typ relay ...`); end-of-candidates counts as harmless. */
+/**
+ * Whether an ICE candidate is a relay candidate: the token after the first `typ` (RFC 8839:
+ * foundation component transport priority address port `typ` type ...). End-of-candidates is harmless.
+ */
 export function isRelayCandidate(candidate: string): boolean {
-  return candidate === '' || /\btyp relay\b/.test(candidate);
+  if (candidate === '') return true;
+  const fields = candidate.trim().split(/\s+/);
+  const typ = fields.indexOf('typ');
+  return typ === 6 && fields[7] === 'relay';
 }
 
-/** The SDP with every non-relay candidate line removed. */
+/** The SDP with every non-relay candidate line removed (whatever its line endings). */
 export function relayOnlySdp(sdp: string): string {
   return sdp
-    .split(/\r\n/)
-    .filter((line) => !line.startsWith('a=candidate:') || isRelayCandidate(line))
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('a=candidate:') || isRelayCandidate(line.slice('a='.length)))
     .join('\r\n');
 }

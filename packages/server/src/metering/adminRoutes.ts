@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Moderation } from '../safety/moderation.js';
@@ -40,7 +41,8 @@ export function billingAdminRoutes(app: FastifyInstance, d: { db: Db; ledger: Le
       const body = adjustBody.safeParse(req.body);
       if (!body.success) return bad(reply, 'Adjust with {"userId", "credits" (not 0), "reason"}.');
       const micros = Math.round(body.data.credits * MICROS);
-      const ref = `adjust:${req.id}:${d.clock.now()}`;
+      if (micros === 0 || Math.abs(micros) > 1_000_000 * MICROS) return bad(reply, 'Adjust by at least 0.000001 and at most 1,000,000 credits.');
+      const ref = `adjust:${randomUUID()}`;
       await d.ledger.post({ ref, kind: 'adjustment', entries: [{ account: 'adjustments', amount: -micros }, { account: userAccount(body.data.userId), amount: micros }], meta: { reason: body.data.reason, by: req.staff!.email } }, d.clock.now());
       await d.moderation.audit(req.staff!, 'credit_adjust', body.data.userId, { micros, reason: body.data.reason });
       return reply.code(201).send({ balanceMicros: await d.ledger.balance(userAccount(body.data.userId)) });

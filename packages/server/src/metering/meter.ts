@@ -46,6 +46,8 @@ interface Metered {
   /** What each person has been charged for this call so far (their own minutes). */
   charged: Map<string, number>;
   warned: Set<string>;
+  /** Charges for one person run one after another: each reads what the previous one posted. */
+  chains: Map<string, Promise<void>>;
 }
 
 /**
@@ -96,7 +98,7 @@ export class Meter {
     if (!call.primary) return; // with several nodes, the node that matched the call meters it
     const at = call.at.connected!;
     const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
-    this.#calls.set(call.id, { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, charged: new Map(), warned: new Set() });
+    this.#calls.set(call.id, { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, charged: new Map(), warned: new Set(), chains: new Map() });
   }
 
   /** Billable time grows to the last moment both sides had media, counting only unbroken runs. */
@@ -114,7 +116,7 @@ export class Meter {
     this.#o.records.write(t.call.id, (db) =>
       db.updateTable('calls').set({ billed_ms: t.billedMs, a_media_until: a.lastEvidence, b_media_until: b.lastEvidence }).where('id', '=', t.call.id).execute(),
     );
-    for (const s of [a, b]) this.#o.writes.track('charge', this.#charge(t, s.userId, false));
+    for (const s of [a, b]) this.#queueCharge(t, s.userId, false);
   }
 
   #finish(call: Call): void {
@@ -123,7 +125,13 @@ export class Meter {
     this.#calls.delete(call.id);
     // Closed at the last evidence of media, not when the silence was noticed: nothing more to add.
     this.#o.records.write(call.id, (db) => db.updateTable('calls').set({ billed_ms: t.billedMs }).where('id', '=', call.id).execute());
-    for (const userId of [call.a, call.b]) this.#o.writes.track('final charge', this.#charge(t, userId, true));
+    for (const userId of [call.a, call.b]) this.#queueCharge(t, userId, true);
+  }
+
+  #queueCharge(t: Metered, userId: string, final: boolean): void {
+    const next = (t.chains.get(userId) ?? Promise.resolve()).then(() => this.#charge(t, userId, final));
+    t.chains.set(userId, next.catch(() => undefined));
+    this.#o.writes.track(final ? 'final charge' : 'charge', next);
   }
 
   async #charge(t: Metered, userId: string, final: boolean): Promise<void> {

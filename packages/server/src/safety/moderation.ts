@@ -128,7 +128,9 @@ export class Moderation {
     if (r.status !== 'open') return 'already';
     const now = this.#o.clock.now();
     const status = action === 'dismiss' ? 'dismissed' : action === 'warn' ? 'warned' : 'banned';
-    await this.#o.db.updateTable('reports').set({ status, resolved_by: who.staffId, resolved_at: now }).where('id', '=', id).execute();
+    // Only the first of two moderators resolving at once acts.
+    const updated = await this.#o.db.updateTable('reports').set({ status, resolved_by: who.staffId, resolved_at: now }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return 'already';
     await this.audit(who, `report_${action}`, id, { reportedId: r.reported_id, note: options.note ?? null });
     const open = await this.#o.db.selectFrom('reports').select('id').where('reported_id', '=', r.reported_id).where('status', '=', 'open').executeTakeFirst();
     if (!open) this.#o.lobby.clearHeld(r.reported_id);
@@ -243,7 +245,8 @@ export class Moderation {
   async decideAppeal(who: StaffPrincipal, id: string, decision: 'uphold' | 'lift'): Promise<boolean> {
     const a = await this.#o.db.selectFrom('appeals').select(['id', 'ban_id', 'status']).where('id', '=', id).executeTakeFirst();
     if (!a || a.status !== 'open') return false;
-    await this.#o.db.updateTable('appeals').set({ status: decision === 'lift' ? 'lifted' : 'upheld' }).where('id', '=', id).execute();
+    const updated = await this.#o.db.updateTable('appeals').set({ status: decision === 'lift' ? 'lifted' : 'upheld' }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return false;
     if (decision === 'lift') await this.#o.db.updateTable('bans').set({ lifted_at: this.#o.clock.now() }).where('id', '=', a.ban_id).where('lifted_at', 'is', null).execute();
     await this.audit(who, `appeal_${decision}`, id, { banId: a.ban_id });
     return true;

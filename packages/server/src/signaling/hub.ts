@@ -140,6 +140,11 @@ export class SignalingHub {
   forget(c: Connection): void {
     this.#all.delete(c);
   }
+
+  /** Undoes `register` when the lobby refused the person. */
+  forgetUser(userId: string, c: Connection): void {
+    if (this.#byUser.get(userId) === c) this.#byUser.delete(userId);
+  }
 }
 
 class Connection {
@@ -279,6 +284,16 @@ class Connection {
       case 'heartbeat':
         return this.o.metering.heartbeat(userId, m);
       case 'next':
+        // From idle, Next is a join: the same credit check first.
+        if (lobby.statusOf(userId) === 'idle') {
+          void this.o.metering.assertCanQueue(userId).then(
+            () => this.#run(m, () => lobby.next(userId)),
+            (err: unknown) => this.#run(m, () => {
+              throw err;
+            }),
+          );
+          return;
+        }
         return lobby.next(userId);
       case 'leave':
         return lobby.leave(userId);
@@ -331,7 +346,13 @@ class Connection {
       }
       this.#cancelHelloTimeout();
       this.hub.register(user.id, this);
-      const { resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith, held: admission.held });
+      let resumedCallId: string | undefined;
+      try {
+        ({ resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith, held: admission.held }));
+      } catch (err) {
+        this.hub.forgetUser(user.id, this);
+        throw err;
+      }
       this.#userId = user.id;
       this.#state = 'ready';
       this.#log = this.#log.child({ userId: user.id });
