@@ -135,6 +135,9 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
     const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
     expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: true });
     expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: false }); // Stripe retries: once only
+    // The same session's delayed-payment event (a different event id) does not credit it again.
+    const later = JSON.stringify({ ...event, id: 'evt_test_2', type: 'checkout.session.async_payment_succeeded' });
+    expect(await (await send(later, stripe.webhooks.generateTestHeaderString({ payload: later, secret: WEBHOOK_SECRET }))).json()).toEqual({ received: true, credited: false });
     const forged = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
     expect((await send(payload, forged)).status).toBe(400);
     const tampered = payload.replace('"5"', '"500"');

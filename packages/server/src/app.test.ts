@@ -14,7 +14,7 @@ describe('HTTP edge', () => {
     const webDir = path.join(dir, 'web');
     fs.mkdirSync(webDir);
     fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Duet</title>');
-    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', SESSION_RATE_LIMIT: '3', WEB_DIR: webDir, TURN_MODE: 'off' });
+    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', SESSION_RATE_LIMIT: '3', WEB_DIR: webDir, TURN_MODE: 'off', METRICS_TOKEN: 'scrape-token-0123456789' });
     duet = await createDuetServer(config, { sqliteFile: ':memory:' });
   });
 
@@ -56,6 +56,13 @@ describe('HTTP edge', () => {
     const res = await duet.app.inject({ method: 'GET', url: '/api/nope', headers: { accept: 'text/html' } });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('serves /metrics only to a scraper with the token, when one is configured', async () => {
+    expect((await duet.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    const res = await duet.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer scrape-token-0123456789' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('duet_calls_total');
   });
 
   it('reports health', async () => {

@@ -261,7 +261,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
       await ledger.post({ ref: `welcome:${userId}`, kind: 'grant', entries: [{ account: 'grants', amount: -config.billing.welcomeMicros }, { account: userAccount(userId), amount: config.billing.welcomeMicros }] }, clock.now());
     },
   });
-  telemetryRoutes(app, { metrics, insights: new Insights(storage.db), staff, clock });
+  telemetryRoutes(app, { metrics, insights: new Insights(storage.db), staff, clock, metricsToken: config.metricsToken });
 
   await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });
   app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));

@@ -51,6 +51,7 @@ const envSchema = z.object({
   PAYMENT_FEE_PERCENT: z.coerce.number().min(0).max(50).default(2.9),
   METER_HEARTBEAT_MS: z.coerce.number().int().min(1000).max(60_000).default(5_000),
   MAX_CALL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(240),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'ADMIN_PASSWORD must be at least 12 characters').optional(),
@@ -138,6 +139,8 @@ export interface Config {
     /** The cost model behind the unit economics report (credits). */
     readonly costs: { readonly relayPerGbMicros: number; readonly serverPerHourMicros: number; readonly paymentFeePercent: number };
   };
+  /** Bearer token Prometheus must send for /metrics (open when unset). */
+  readonly metricsToken: string | undefined;
   /** Bearer token for the console's APIs (automation); people sign in with staff accounts. */
   readonly adminToken: string | undefined;
   /** The first admin account, created at start when no account has that email. */
@@ -236,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
         paymentFeePercent: e.PAYMENT_FEE_PERCENT,
       }),
     }),
+    metricsToken: e.METRICS_TOKEN,
     adminToken: e.ADMIN_TOKEN,
     bootstrapAdmin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? Object.freeze({ email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }) : undefined,
     safety: Object.freeze({

@@ -52,6 +52,8 @@ export function billingAdminRoutes(app: FastifyInstance, d: { db: Db; ledger: Le
       const body = refundBody.safeParse(req.body);
       if (!body.success) return bad(reply, 'Refund with {"userId", "callId", "reason"}.');
       const { userId, callId, reason } = body.data;
+      const call = await d.db.selectFrom('calls').select('ended_at').where('id', '=', callId).executeTakeFirst();
+      if (call && call.ended_at === null) return reply.code(409).send({ error: { code: 'out_of_turn', message: 'That call is still going: refund it once it has ended.' } });
       const charged = -(await d.ledger.sumByRef(userAccount(userId), `call:${callId}:${userId}:`));
       if (charged <= 0) return reply.code(404).send({ error: { code: 'not_found', message: 'No charge for that person and call.' } });
       const result = await d.ledger.post(

@@ -32,17 +32,20 @@ export function stripeWebhook(app: FastifyInstance, d: { ledger: Ledger; clock: 
         req.log.warn('Stripe webhook with a bad signature refused');
         return reply.code(400).send({ error: { code: 'invalid_request', message: 'Bad Stripe signature.' } });
       }
-      if (event.type !== 'checkout.session.completed') return { received: true, ignored: event.type };
+      // Card payments complete at once; delayed methods (SEPA, bank transfers) complete later.
+      if (event.type !== 'checkout.session.completed' && event.type !== 'checkout.session.async_payment_succeeded') return { received: true, ignored: event.type };
       const session = completedSession.safeParse(event.data.object);
       if (!session.success || session.data.payment_status !== 'paid') {
         req.log.warn({ eventId: event.id }, 'checkout session without Duet metadata or not paid; ignored');
         return { received: true, ignored: 'not a paid Duet checkout' };
       }
       const micros = Math.round(Number(session.data.metadata.credits) * MICROS);
+      if (!Number.isSafeInteger(micros) || micros <= 0) return reply.code(400).send({ error: { code: 'invalid_request', message: 'Bad credits amount.' } });
       const userId = session.data.metadata.duet_user_id;
       const result = await d.ledger.post(
         {
-          ref: `stripe:${event.id}`,
+          // One session is credited once, whichever of its events arrives (and however often).
+          ref: `stripe:session:${session.data.id}`,
           kind: 'topup',
           entries: [{ account: 'payments', amount: -micros }, { account: userAccount(userId), amount: micros }],
           meta: { eventId: event.id, sessionId: session.data.id, amountTotal: session.data.amount_total ?? null, currency: session.data.currency ?? null },

@@ -170,7 +170,8 @@ class Connection {
     this.#errors = new TokenBucket(5, 20, now);
     this.#log = o.log.child({ remoteAddress });
     this.#cancelHelloTimeout = o.clock.after(o.helloTimeoutMs, () => {
-      if (this.#state === 'greeting') this.retire(CLOSE.helloTimeout, 'no hello');
+      // Also a hello whose lookups hang: nobody holds a socket without being let in.
+      if (this.#state === 'greeting' || this.#state === 'authenticating') this.retire(CLOSE.helloTimeout, 'no hello');
     });
     socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     socket.on('pong', () => {

@@ -10,8 +10,12 @@ const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
 const exportQuery = z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0), format: z.enum(['csv', 'json']).default('json') });
 
 /** `/metrics` for Prometheus, and the insights API for signed-in staff (or the operator's token). */
-export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; staff: StaffAccounts; clock: Clock }): void {
-  app.get('/metrics', async (_req, reply) => {
+export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; staff: StaffAccounts; clock: Clock; metricsToken: string | undefined }): void {
+  app.get('/metrics', async (req, reply) => {
+    // Usage figures are business data: with METRICS_TOKEN set, scrapers must present it.
+    if (deps.metricsToken && req.headers.authorization !== `Bearer ${deps.metricsToken}`) {
+      return reply.code(401).send({ error: { code: 'unauthorized', message: 'Metrics need the scrape token.' } });
+    }
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
