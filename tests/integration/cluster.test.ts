@@ -28,6 +28,10 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
       MATCH_INTERESTS_WAIT_MS: '300',
       // Calls here never connect for real: keep them from timing out while a loaded machine catches up.
       CONNECT_TIMEOUT_MS: '60000',
+      // Paid, so the meter's work across nodes is checked too.
+      PRICE_PER_MINUTE: '1',
+      WELCOME_CREDITS: '100',
+      METER_HEARTBEAT_MS: '1000',
     };
     n1 = await TestServer.start({ env: { ...env, NODE_ID: 'n1' } });
     n2 = await TestServer.start({ env: { ...env, NODE_ID: 'n2' } });
@@ -85,6 +89,33 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     await Promise.all([n1.duet.settled(), n2.duet.settled()]);
     const rows = await n1.duet.storage.db.selectFrom('calls').select(['id', 'end_reason']).where('id', '=', call.callId).execute();
     expect(rows).toEqual([{ id: call.callId, end_reason: 'next' }]);
+  });
+
+  it('meters a call across nodes: the mirror side’s heartbeats reach the metering node, both pay, both see the meter', async () => {
+    const a = await n1.client('a');
+    const b = await n2.client('b');
+    const call = await meetAcross(a, b); // matched (and metered) on n1, mirrored on n2
+    await connectCall(call);
+    for (let seq = 1; seq <= 8; seq++) {
+      await new Promise((r) => setTimeout(r, 400));
+      for (const c of [a, b]) c.send({ type: 'heartbeat', callId: call.callId, seq, bytesReceived: seq * 50_000 });
+    }
+    // b is on n2: its heartbeats were forwarded to n1, and n1's billing messages delivered back.
+    const seen = await b.next('billing', (m) => m.billedMs >= 2_000, 5_000);
+    expect(seen.chargedMicros).toBeGreaterThan(0);
+    b.send({ type: 'leave' });
+    await a.next('call_ended');
+    await Promise.all([n1.duet.settled(), n2.duet.settled()]);
+    for (const c of [a, b]) {
+      const balance = await n1.duet.storage.db
+        .selectFrom('ledger_entries')
+        .select((eb) => eb.fn.sum<number>('amount').as('s'))
+        .where('account', '=', `user:${c.userId}`)
+        .executeTakeFirstOrThrow();
+      // 100 welcome credits, less what this call cost: each person pays for their own minutes.
+      expect(Number(balance.s), `${c.name} paid for the call`).toBeLessThan(100_000_000);
+      expect(Number(balance.s)).toBeGreaterThan(99_000_000);
+    }
   });
 
   it('Stop and Block work across nodes; a blocked pair never meets again', async () => {

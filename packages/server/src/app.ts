@@ -116,6 +116,13 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     connectTimeoutMs: config.connectTimeoutMs,
     reconnectGraceMs: config.reconnectGraceMs,
     holdReported: config.safety.holdReported,
+    onRemoteHeartbeat: (userId, m) => {
+      try {
+        meter.heartbeat(userId, m);
+      } catch {
+        // The call ended meanwhile: nothing to meter.
+      }
+    },
     ...(config.safety.chatFilter ? { filterChat: (text: string) => filterChat(text).text } : {}),
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
@@ -152,7 +159,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     writes,
     clock,
     log,
-    send: (userId, message) => hub.send(userId, message),
+    // A call's two people may be on two nodes: the lobby knows where to deliver.
+    send: (userId, message) => ('callId' in message && message.callId ? lobby.sendInCall(message.callId, userId, message) : hub.send(userId, message)),
     price,
     heartbeatMs: config.billing.heartbeatMs,
     overdraftMicros: config.billing.overdraftMicros,

@@ -86,7 +86,9 @@ export type ClusterEvent =
     }
   | { t: 'deliver'; to: string; message: ServerMessage }
   | { t: 'peer'; callId: string; from: string; state: 'connected' | 'down' }
-  | { t: 'ended'; callId: string; reason: EndReason; endedBy: string | null };
+  | { t: 'ended'; callId: string; reason: EndReason; endedBy: string | null }
+  /** A heartbeat from the mirror side, for the meter on the call's primary node. */
+  | { t: 'heartbeat'; callId: string; from: string; seq: number; bytesReceived: number };
 
 /** How the lobby reaches other nodes; absent on a single node. */
 export interface ClusterPort {
@@ -113,6 +115,8 @@ export interface LobbyOptions {
   reconnectGraceMs?: number;
   /** Hold people with unreviewed reports against them to a pool of their own (operator setting). */
   holdReported?: boolean;
+  /** A heartbeat another node forwarded for a call this node meters. */
+  onRemoteHeartbeat?: (userId: string, m: ClientMessageOf<'heartbeat'>) => void;
   /** Remove links and contact details from chat (operator setting, on by default). */
   filterChat?: (text: string) => string;
   /** The matching rules' timings and exclusions (the pool applies them; the lobby widens on time). */
@@ -159,6 +163,7 @@ export class Lobby {
       chatBurst: 5,
       reconnectGraceMs: 15_000,
       holdReported: false,
+      onRemoteHeartbeat: () => undefined,
       filterChat: (text: string) => text,
       modes: ['chat'],
       relay: { available: false, relayOnly: false },
@@ -497,7 +502,27 @@ export class Lobby {
       }
       case 'matched':
         return this.#mirrorCall(e);
+      case 'heartbeat':
+        return this.#o.onRemoteHeartbeat(e.from, { type: 'heartbeat', callId: e.callId, seq: e.seq, bytesReceived: e.bytesReceived });
     }
+  }
+
+  /**
+   * A heartbeat for a call metered on another node (this node only mirrors it) goes there; true
+   * when it was forwarded, false when the meter here should take it.
+   */
+  forwardHeartbeat(userId: string, m: ClientMessageOf<'heartbeat'>): boolean {
+    const call = this.#currentCall(userId, m.callId);
+    if (call.primary) return false;
+    this.#o.cluster.send(call.nodeOf(call.partnerOf(userId)), { t: 'heartbeat', callId: call.id, from: userId, seq: m.seq, bytesReceived: m.bytesReceived });
+    return true;
+  }
+
+  /** Delivers to a person in a call wherever they are connected (the meter's messages). */
+  sendInCall(callId: string, userId: string, message: ServerMessage): void {
+    const call = this.#calls.get(callId);
+    if (call?.has(userId) && call.nodeOf(userId) !== this.#node) this.#o.cluster.send(call.nodeOf(userId), { t: 'deliver', to: userId, message });
+    else this.#o.send(userId, message);
   }
 
   /** Ends every call with `server_shutdown` and accepts nobody new. */

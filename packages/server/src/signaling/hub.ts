@@ -283,6 +283,8 @@ class Connection {
         );
         return;
       case 'heartbeat':
+        // With several nodes, the node that matched the call meters it.
+        if (lobby.forwardHeartbeat(userId, m)) return;
         return this.o.metering.heartbeat(userId, m);
       case 'next':
         // From idle, Next is a join: the same credit check first.
