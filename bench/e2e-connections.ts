@@ -223,6 +223,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
         // The highest the configuration accepts; requests also come from distinct forwarded addresses.
         SESSION_RATE_LIMIT: '100000',
+        WS_MAX_PER_ADDRESS: '1000000', // every simulated client comes from 127.0.0.1
         TRUST_PROXY: 'true',
         NODE_ENV: 'production',
         // Signaling only: no managed TURN relay (it would also want the fixed port 3478).

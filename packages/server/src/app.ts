@@ -181,6 +181,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     clock,
     log,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    maxPerAddress: config.wsMaxPerAddress,
     telemetry: { stats: (userId, m) => quality.accept(userId, m), funnel: (userId, step) => funnel.record(userId, step) },
   });
 

@@ -28,6 +28,7 @@ const envSchema = z.object({
   WEB_DIR: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
+  WS_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   PRICE_PER_MINUTE: z
     .string()
     .default('0')
@@ -128,6 +129,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** New guest sessions (and rule acceptances) per client address per minute. */
   readonly sessionRateLimit: number;
+  /** Open WebSockets allowed per client address. */
+  readonly wsMaxPerAddress: number;
   readonly billing: {
     readonly perMinuteMicros: number;
     readonly rounding: 'second' | 'minute';
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : undefined,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sessionRateLimit: e.SESSION_RATE_LIMIT,
+    wsMaxPerAddress: e.WS_MAX_PER_ADDRESS,
     billing: Object.freeze({
       perMinuteMicros: e.PRICE_PER_MINUTE,
       rounding: e.BILLING_ROUNDING,

@@ -45,6 +45,8 @@ export interface HubOptions {
   heartbeatIntervalMs: number;
   /** A connection that has not said hello by then is closed. */
   helloTimeoutMs?: number;
+  /** Open sockets allowed per client address (a browser needs one). */
+  maxPerAddress?: number;
 }
 
 /** WebSocket close codes Duet uses beyond the standard ones. */
@@ -67,11 +69,13 @@ type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'cl
 export class SignalingHub {
   readonly #byUser = new Map<string, Connection>();
   readonly #all = new Set<Connection>();
+  /** Open sockets per client address: one address cannot hold the server's memory hostage. */
+  readonly #perAddress = new Map<string, number>();
   readonly #o: Required<HubOptions>;
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: HubOptions) {
-    this.#o = { helloTimeoutMs: 10_000, ...options };
+    this.#o = { helloTimeoutMs: 10_000, maxPerAddress: 100, ...options };
     this.#heartbeat = setInterval(() => {
       for (const c of this.#all) c.heartbeat();
     }, this.#o.heartbeatIntervalMs);
@@ -101,6 +105,13 @@ export class SignalingHub {
   };
 
   attach(socket: WebSocket, remoteAddress: string): void {
+    const open = this.#perAddress.get(remoteAddress) ?? 0;
+    if (open >= this.#o.maxPerAddress) {
+      socket.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'Too many connections from your network. Close some tabs and try again.' }));
+      socket.close(CLOSE.policy, 'too many connections');
+      return;
+    }
+    this.#perAddress.set(remoteAddress, open + 1);
     const c = new Connection(this, socket, this.#o, remoteAddress);
     this.#all.add(c);
   }
@@ -138,7 +149,10 @@ export class SignalingHub {
   }
 
   forget(c: Connection): void {
-    this.#all.delete(c);
+    if (!this.#all.delete(c)) return;
+    const left = (this.#perAddress.get(c.remoteAddress) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(c.remoteAddress, left);
+    else this.#perAddress.delete(c.remoteAddress);
   }
 
   /** Undoes `register` when the lobby refused the person. */
@@ -163,7 +177,7 @@ class Connection {
     readonly hub: SignalingHub,
     readonly socket: WebSocket,
     readonly o: Required<HubOptions>,
-    remoteAddress: string,
+    readonly remoteAddress: string,
   ) {
     const now = o.clock.now();
     this.#frames = new TokenBucket(50, 200, now);
