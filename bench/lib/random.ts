@@ -1,18 +1,10 @@
 /** Seeded randomness, so every run of a benchmark drives the same workload. */
+import { seededRandom } from '../../packages/server/src/testing/random.js';
 
 export type Rng = () => number;
 
-/** mulberry32: small, fast and good enough for workload generation. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (shared with the tests): small, fast and good enough for workload generation. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 export const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 

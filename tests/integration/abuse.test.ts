@@ -4,6 +4,7 @@
  * must stay up, and every reply must come from the error catalogue at a bounded rate.
  * Frames come from a seeded generator, so a failure replays exactly.
  */
+import { seededRandom } from '../../packages/server/src/testing/random.js';
 import { CLIENT_MESSAGE_TYPES, ERROR_CODES, LIMITS, PROTOCOL_VERSION, type ErrorCode } from '@duet/protocol';
 import { expect, it } from 'vitest';
 import { connectCall, matchPair, useTestServer, type TestClient } from './harness.js';
@@ -20,17 +21,7 @@ const OVERSIZED_FRAME_BYTES = 300 * 1024;
 
 const server = useTestServer();
 
-/** mulberry32: a small seeded PRNG, good enough to pick garbage reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 interface Frame {
   data: string | Buffer;

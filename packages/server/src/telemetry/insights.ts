@@ -4,6 +4,7 @@ import {
   FUNNEL_STEPS,
   mediaPathSchema,
   type CallDetail,
+  type CallOutcome,
   type CallSummary,
   type EndReason,
   type FunnelStep,
@@ -15,6 +16,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../storage/database.js';
 import type { CallsTable } from '../storage/schema.js';
 import { dayOf } from './funnel.js';
+import { outcomeOf } from './metrics.js';
 import { isRelayed } from './quality.js';
 
 type CallRow = Selectable<CallsTable>;
@@ -59,14 +61,14 @@ export class Insights {
     const start = Math.floor(q.from / width) * width;
     const rows = await this.#callsIn(q.from, q.to);
     const ended = rows.filter((r) => r.ended_at !== null);
-    const outcomes = ended.map(outcomeOf);
+    const outcomes = ended.map(rowOutcome);
     const count = (o: string) => outcomes.filter((x) => x === o).length;
     const connected = count('connected');
     const iceFailed = count('ice_failed');
 
     const series: InsightsResponse['series'] = [];
     for (let t = start; t < q.to; t += width) {
-      const inBucket = ended.filter((r) => r.matched_at >= t && r.matched_at < t + width).map(outcomeOf);
+      const inBucket = ended.filter((r) => r.matched_at >= t && r.matched_at < t + width).map(rowOutcome);
       const c = inBucket.filter((o) => o === 'connected').length;
       const f = inBucket.filter((o) => o === 'ice_failed').length;
       series.push({ t, calls: inBucket.length, connected: c, iceFailed: f, successRate: c + f > 0 ? c / (c + f) : null });
@@ -213,9 +215,9 @@ export class Insights {
   }
 }
 
-function outcomeOf(r: CallRow): 'connected' | 'ice_failed' | 'abandoned' {
-  if (r.connected_at !== null) return 'connected';
-  return r.end_reason === 'ice_failed' ? 'ice_failed' : 'abandoned';
+/** A stored call's outcome, by the same rule as the live metrics. */
+function rowOutcome(r: CallRow): CallOutcome {
+  return outcomeOf({ at: { connected: r.connected_at ?? undefined }, endReason: r.end_reason ?? undefined });
 }
 
 function parsePath(json: string | null): MediaPath | null {
@@ -234,7 +236,7 @@ function toSummary(r: CallRow, q: QualityAgg | undefined): CallSummary {
     matchedAt: r.matched_at,
     connectedAt: r.connected_at,
     endedAt: r.ended_at,
-    outcome: r.ended_at === null ? 'live' : outcomeOf(r),
+    outcome: r.ended_at === null ? 'live' : rowOutcome(r),
     endReason: r.end_reason as EndReason | null,
     endedBy: r.ended_at === null ? null : r.ended_by === null ? 'server' : r.ended_by === r.user_a ? 'a' : 'b',
     durationMs: r.connected_at !== null && r.ended_at !== null ? r.ended_at - r.connected_at - Number(r.reconnecting_ms) : null,
