@@ -36,7 +36,7 @@ import { Meter } from './metering/meter.js';
 import { billingRoutes } from './metering/routes.js';
 import { billingAdminRoutes } from './metering/adminRoutes.js';
 import { stripeWebhook } from './metering/payments.js';
-import { settleOpenCalls } from './metering/settle.js';
+import { recoverOpenCalls } from './metering/settle.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -149,8 +149,10 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   }
   const ledger = new Ledger(storage.db, storage.kind);
   const price = { perMinuteMicros: config.billing.perMinuteMicros, rounding: config.billing.rounding };
-  // A previous process that died mid-call left its calls open: settle them at their last heartbeat.
-  if (!config.cluster) await settleOpenCalls(storage.db, ledger, price, clock.now(), log);
+  // A previous process that died mid-call left its calls open: calls with media moments ago wait
+  // for their people to come back (the reconnect grace window); the rest are settled at their last
+  // heartbeat. A node of a cluster cannot tell a crashed peer's calls from live ones: it does neither.
+  const resumable = config.cluster ? [] : await recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs });
   const meter = new Meter({
     lobby,
     ledger,
@@ -166,6 +168,10 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     overdraftMicros: config.billing.overdraftMicros,
     maxCallMs: config.billing.maxCallMs,
   });
+  for (const call of lobby.restore(resumable)) {
+    const r = resumable.find((x) => x.id === call.id)!;
+    meter.restore(call, r.meter, r.charged);
+  }
   const hub = new SignalingHub({
     lobby,
     metering: meter,

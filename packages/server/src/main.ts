@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
 import { createDuetServer } from './app.js';
+import { IpcClock } from './util/ipcClock.js';
 
 async function main(): Promise<void> {
   let config;
@@ -14,7 +15,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const duet = await createDuetServer(config);
+  // Simulated time for the metering chaos test (tests/chaos): never set this in production.
+  const ipc = process.env.DUET_CLOCK === 'ipc' ? new IpcClock(Number(process.env.DUET_CLOCK_START ?? Date.now())) : undefined;
+  const duet = await createDuetServer(config, ipc ? { clock: ipc } : {});
+  if (ipc) {
+    duet.log.warn('DUET_CLOCK=ipc: time moves only when the parent process says so (tests only)');
+    ipc.attach(() => duet.settled(), (err) => duet.log.error({ err }, 'simulated clock failed'));
+  }
   // A bug in one background task must not take every call on this node down with it.
   process.on('unhandledRejection', (err) => duet.log.error({ err }, 'unhandled rejection (please report)'));
   const url = await duet.listen();

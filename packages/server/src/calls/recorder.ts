@@ -80,6 +80,7 @@ export class CallRecords {
         a_path: null,
         b_path: null,
         bytes_relayed: null,
+        relay_only: call.relayOnly ? 1 : 0,
         a_gathered: null,
         b_gathered: null,
       })

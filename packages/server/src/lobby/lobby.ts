@@ -131,6 +131,20 @@ export interface LobbyOptions {
   chatBurst?: number;
 }
 
+/** A connected call a previous process left open (see Lobby.restore). */
+export interface RestoredCall {
+  id: string;
+  a: string;
+  b: string;
+  matchedAt: number;
+  connectingAt: number | null;
+  connectedAt: number;
+  waitMs: { a: number; b: number };
+  reconnects: number;
+  reconnectingMs: number;
+  relayOnly: boolean;
+}
+
 /** Monitoring stream: telemetry and call records listen here, never on the signaling path. */
 export interface LobbyEvents {
   'call:matched': [call: Call];
@@ -226,13 +240,61 @@ export class Lobby {
       existing.detached.cancel();
       existing.detached = undefined;
       existing.rulesAccepted = info.rulesAccepted;
+      if (info.held !== undefined) existing.held = info.held;
       for (const id of info.blockedWith) existing.blockedWith.add(id);
       existing.log.info({ callId: existing.call.id }, 'resumed');
       return { resumedCallId: existing.call.id };
     }
     if (existing) throw new Error(`user ${userId} is already connected`);
+    this.#participants.set(userId, this.#participant(userId, info));
+    this.#presenceChanged();
+    return {};
+  }
+
+  /**
+   * Calls a previous process left open when it died, put back as they were: both people are away,
+   * each has the reconnect grace window to come back, and a call both return to continues (the
+   * same call: its metering goes on from where it was). Returns the calls restored.
+   */
+  restore(calls: readonly RestoredCall[]): Call[] {
     const now = this.#o.clock.now();
-    this.#participants.set(userId, {
+    const graceMs = this.#o.reconnectGraceMs;
+    const restored: Call[] = [];
+    for (const r of calls) {
+      if (this.#participants.has(r.a) || this.#participants.has(r.b) || this.#calls.has(r.id)) {
+        this.#o.log.warn({ callId: r.id }, 'not restoring a call whose people are already in another');
+        continue;
+      }
+      const call = new Call(r.id, r.a, r.b, r.matchedAt, r.waitMs);
+      call.relayOnly = r.relayOnly;
+      call.reconnects = r.reconnects;
+      call.reconnectingMs = r.reconnectingMs;
+      call.transition('connecting', r.connectingAt ?? r.connectedAt);
+      call.transition('connected', r.connectedAt);
+      call.transition('reconnecting', now);
+      this.#calls.set(call.id, call);
+      for (const userId of [r.a, r.b]) {
+        const p = this.#participant(userId, { rulesAccepted: true, blockedWith: new Set() });
+        p.status = 'in_call';
+        p.call = call;
+        p.detached = { reason: 'connection_lost', cancel: this.#o.clock.after(graceMs, () => this.#drop(p)) };
+        this.#participants.set(userId, p);
+      }
+      this.#connectTimers.set(
+        call.id,
+        this.#o.clock.after(graceMs, () => {
+          if (call.state === 'reconnecting') this.#end(call, 'connection_lost', null);
+        }),
+      );
+      this.#o.log.info({ callId: call.id, graceMs }, 'call restored after a restart; waiting for its people');
+      restored.push(call);
+    }
+    return restored;
+  }
+
+  #participant(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string>; held?: boolean }): Participant {
+    const now = this.#o.clock.now();
+    return {
       userId,
       status: 'idle',
       call: undefined,
@@ -248,9 +310,7 @@ export class Lobby {
       reports: new TokenBucket(5 / 3600, 5, now),
       held: info.held ?? false,
       log: this.#o.log.child({ userId }),
-    });
-    this.#presenceChanged();
-    return {};
+    };
   }
 
   /** The person's connection is gone: their call ends with `reason` and they leave the queue. */

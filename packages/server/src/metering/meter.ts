@@ -28,14 +28,40 @@ export interface MeterOptions {
   maxCallMs: number;
 }
 
-interface Side {
-  userId: string;
+interface SideState {
   lastBytes: number;
   lastSeq: number;
   /** Server time of the last heartbeat whose byte counter grew. */
   lastEvidence: number;
   /** Start of the current unbroken run of evidence. */
   runStart: number;
+}
+
+interface Side extends SideState {
+  userId: string;
+}
+
+/** The meter's view of a call, stored with it on every heartbeat, so a restarted server can continue it. */
+export interface MeterState {
+  v: 1;
+  billedMs: number;
+  billedUntil: number;
+  a: SideState;
+  b: SideState;
+}
+
+/** A stored MeterState, or null when it is missing or not one (an older row, a hand edit). */
+export function parseMeterState(json: string | null): MeterState | null {
+  if (json === null) return null;
+  try {
+    const s = JSON.parse(json) as Partial<MeterState>;
+    const side = (x: unknown): x is SideState =>
+      typeof x === 'object' && x !== null && ['lastBytes', 'lastSeq', 'lastEvidence', 'runStart'].every((k) => Number.isFinite((x as Record<string, unknown>)[k]));
+    if (s.v !== 1 || !Number.isFinite(s.billedMs) || !Number.isFinite(s.billedUntil) || !side(s.a) || !side(s.b)) return null;
+    return s as MeterState;
+  } catch {
+    return null;
+  }
 }
 
 interface Metered {
@@ -86,7 +112,10 @@ export class Meter {
     const side = t.sides[t.call.sideOf(userId)];
     if (m.seq <= side.lastSeq) return; // duplicated, replayed or late: changes nothing
     side.lastSeq = m.seq;
-    if (m.bytesReceived <= side.lastBytes) return; // no media since the last one: no evidence
+    if (m.bytesReceived <= side.lastBytes) {
+      this.#store(t); // no media since the last one: no evidence (but the sequence number moved on)
+      return;
+    }
     side.lastBytes = m.bytesReceived;
     const now = this.#o.clock.now();
     if (now - side.lastEvidence > 2 * this.#o.heartbeatMs) side.runStart = now; // after a gap, a new run
@@ -94,11 +123,31 @@ export class Meter {
     this.#advance(t);
   }
 
+  /**
+   * A call a previous process was metering, which its people came back to after a restart
+   * (lobby.restore): metering continues from the stored state, and what each person was already
+   * charged comes from the ledger, so nothing is charged twice.
+   */
+  restore(call: Call, state: MeterState, charged: { a: number; b: number }): void {
+    const side = (userId: string, s: SideState): Side => ({ userId, lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
+    this.#calls.set(call.id, {
+      call,
+      sides: { a: side(call.a, state.a), b: side(call.b, state.b) },
+      billedMs: state.billedMs,
+      billedUntil: state.billedUntil,
+      charged: new Map([[call.a, charged.a], [call.b, charged.b]]),
+      warned: new Set(),
+      chains: new Map(),
+    });
+  }
+
   #start(call: Call): void {
     if (!call.primary) return; // with several nodes, the node that matched the call meters it
     const at = call.at.connected!;
     const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
-    this.#calls.set(call.id, { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, charged: new Map(), warned: new Set(), chains: new Map() });
+    const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, charged: new Map(), warned: new Set(), chains: new Map() };
+    this.#calls.set(call.id, t);
+    this.#store(t);
   }
 
   /** Billable time grows to the last moment both sides had media, counting only unbroken runs. */
@@ -106,17 +155,27 @@ export class Meter {
     const { a, b } = t.sides;
     const frontier = Math.min(a.lastEvidence, b.lastEvidence);
     const from = Math.max(t.billedUntil, a.runStart, b.runStart);
-    if (frontier > from) t.billedMs += frontier - from;
+    if (frontier > from) t.billedMs = Math.min(this.#o.maxCallMs, t.billedMs + frontier - from);
     t.billedUntil = Math.max(t.billedUntil, frontier);
+    this.#store(t);
     if (t.billedMs >= this.#o.maxCallMs) {
+      // Billed exactly up to the cap; the final charges follow from the call's end.
       this.#o.log.warn({ callId: t.call.id }, 'call reached the length cap');
       this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
       return;
     }
-    this.#o.records.write(t.call.id, (db) =>
-      db.updateTable('calls').set({ billed_ms: t.billedMs, a_media_until: a.lastEvidence, b_media_until: b.lastEvidence }).where('id', '=', t.call.id).execute(),
-    );
     for (const s of [a, b]) this.#queueCharge(t, s.userId, false);
+  }
+
+  /** The call's billable time and the meter's state, written with the call's record. */
+  #store(t: Metered): void {
+    const { a, b } = t.sides;
+    const sideState = (s: Side): SideState => ({ lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
+    const state: MeterState = { v: 1, billedMs: t.billedMs, billedUntil: t.billedUntil, a: sideState(a), b: sideState(b) };
+    const json = JSON.stringify(state);
+    this.#o.records.write(t.call.id, (db) =>
+      db.updateTable('calls').set({ billed_ms: state.billedMs, a_media_until: state.a.lastEvidence, b_media_until: state.b.lastEvidence, meter_state: json }).where('id', '=', t.call.id).execute(),
+    );
   }
 
   #finish(call: Call): void {

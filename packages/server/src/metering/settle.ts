@@ -1,35 +1,91 @@
 import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import { type Ledger, userAccount } from './ledger.js';
+import { type MeterState, parseMeterState } from './meter.js';
 import { billedUnits, chargeFor, type PriceList } from './pricing.js';
 
+/** A connected call a previous process left open, which its people may still come back to. */
+export interface ResumableCall {
+  id: string;
+  a: string;
+  b: string;
+  matchedAt: number;
+  connectingAt: number | null;
+  connectedAt: number;
+  waitMs: { a: number; b: number };
+  reconnects: number;
+  reconnectingMs: number;
+  relayOnly: boolean;
+  meter: MeterState;
+  /** What each person was already charged for the call (from the ledger). */
+  charged: { a: number; b: number };
+}
+
+export interface RecoverOptions {
+  /**
+   * Connected calls with media this recently are handed back to be resumed when their people
+   * reconnect (null: settle everything now, as a node of a cluster does not resume).
+   */
+  resumeWithinMs: number | null;
+}
+
 /**
- * After a crash (kill -9, power loss), calls the dead process left open are settled at their last
- * heartbeat: ended at the last moment both sides had media, charged exactly what that billable
- * time costs — the idempotent refs mean nothing is charged twice, whatever was posted before.
+ * After a crash (kill -9, power loss), calls the dead process left open are either resumed — a
+ * connected call whose media was flowing moments ago goes back to the lobby, and its people have
+ * the reconnect grace window to come back to it — or settled at their last heartbeat: ended at the
+ * last moment both sides had media, charged exactly what that billable time costs. The idempotent
+ * refs mean nothing is charged twice, whatever was posted before.
  */
-export async function settleOpenCalls(db: Db, ledger: Ledger, price: PriceList, now: number, log: Logger): Promise<number> {
-  const open = await db.selectFrom('calls').select(['id', 'user_a', 'user_b', 'matched_at', 'connected_at', 'a_media_until', 'b_media_until', 'billed_ms']).where('ended_at', 'is', null).execute();
+export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList, now: number, log: Logger, options: RecoverOptions): Promise<ResumableCall[]> {
+  const open = await db
+    .selectFrom('calls')
+    .select(['id', 'user_a', 'user_b', 'matched_at', 'connecting_at', 'connected_at', 'a_wait_ms', 'b_wait_ms', 'reconnects', 'reconnecting_ms', 'relay_only', 'a_media_until', 'b_media_until', 'billed_ms', 'meter_state'])
+    .where('ended_at', 'is', null)
+    .execute();
+  const resumable: ResumableCall[] = [];
+  let settled = 0;
   for (const c of open) {
+    const posted = async (userId: string) => -(await ledger.sumByRef(userAccount(userId), `call:${c.id}:${userId}:`));
+    const meter = parseMeterState(c.meter_state);
+    const lastSeen = meter ? Math.max(meter.a.lastEvidence, meter.b.lastEvidence) : null;
+    if (options.resumeWithinMs !== null && c.connected_at !== null && meter && lastSeen !== null && now - lastSeen <= options.resumeWithinMs) {
+      resumable.push({
+        id: c.id,
+        a: c.user_a,
+        b: c.user_b,
+        matchedAt: Number(c.matched_at),
+        connectingAt: c.connecting_at === null ? null : Number(c.connecting_at),
+        connectedAt: Number(c.connected_at),
+        waitMs: { a: Number(c.a_wait_ms ?? 0), b: Number(c.b_wait_ms ?? 0) },
+        reconnects: Number(c.reconnects),
+        reconnectingMs: Number(c.reconnecting_ms),
+        relayOnly: Number(c.relay_only) === 1,
+        meter,
+        charged: { a: await posted(c.user_a), b: await posted(c.user_b) },
+      });
+      continue;
+    }
+    settled += 1;
     const lastMedia = c.a_media_until !== null && c.b_media_until !== null ? Math.min(Number(c.a_media_until), Number(c.b_media_until)) : null;
-    const endedAt = Math.max(c.connected_at ?? c.matched_at, lastMedia ?? 0);
+    const endedAt = Math.max(Number(c.connected_at ?? c.matched_at), lastMedia ?? 0);
     await db.updateTable('calls').set({ ended_at: endedAt, end_reason: 'server_shutdown', state: 'ended', ended_by: null }).where('id', '=', c.id).where('ended_at', 'is', null).execute();
     const billed = Number(c.billed_ms);
     for (const userId of [c.user_a, c.user_b]) {
-      const posted = -(await ledger.sumByRef(userAccount(userId), `call:${c.id}:${userId}:`));
+      const already = await posted(userId);
       const target = chargeFor(billed, price);
-      if (target <= posted) continue;
+      if (target <= already) continue;
       await ledger.post(
         {
           ref: `call:${c.id}:${userId}:${billedUnits(billed, price.rounding)}`,
           kind: 'charge',
-          entries: [{ account: userAccount(userId), amount: -(target - posted) }, { account: 'revenue', amount: target - posted }],
+          entries: [{ account: userAccount(userId), amount: -(target - already) }, { account: 'revenue', amount: target - already }],
           meta: { callId: c.id, billedMs: billed, settledAfterCrash: true },
         },
         now,
       );
     }
   }
-  if (open.length > 0) log.warn({ calls: open.length }, 'settled calls left open by a previous process');
-  return open.length;
+  if (settled > 0) log.warn({ calls: settled }, 'settled calls left open by a previous process');
+  if (resumable.length > 0) log.warn({ calls: resumable.length }, 'calls left open by a previous process can be resumed: waiting for their people');
+  return resumable;
 }

@@ -196,6 +196,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('calls').addColumn('billed_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0008_resumable_calls': {
+    async up(db: Kysely<any>) {
+      // What a restarted server needs to continue a call people come back to: the meter's state
+      // (sequence numbers, byte counters, runs of evidence) and whether media must stay relay-only.
+      await db.schema.alterTable('calls').addColumn('meter_state', 'text').execute();
+      await db.schema.alterTable('calls').addColumn('relay_only', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -41,6 +41,10 @@ export interface CallsTable {
   b_media_until: Generated<number | null>;
   /** Billable time so far: both sides receiving media. */
   billed_ms: Generated<number>;
+  /** JSON MeterState: the meter's view of the call, so a restarted server can continue it. */
+  meter_state: Generated<string | null>;
+  /** 1: media only through the relay (IP privacy), kept across a restart. */
+  relay_only: Generated<number>;
 }
 
 export interface LedgerTxnsTable {
