@@ -33,6 +33,15 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // The metering chaos test (tests/chaos) runs thousands of calls for minutes: `npm run test:chaos`.
+      ...(process.env.DUET_CHAOS === '1'
+        ? [
+            {
+              resolve: { alias },
+              test: { name: 'chaos', include: ['tests/chaos/**/*.test.ts'], testTimeout: 20 * 60_000, hookTimeout: 60_000 },
+            },
+          ]
+        : []),
       // The NAT lab (tests/netlab) needs root, iptables and coturn, so a plain `vitest run` leaves it
       // out; `npm run test:netlab` sets DUET_NETLAB=1 and runs only this project.
       ...(process.env.DUET_NETLAB === '1'
