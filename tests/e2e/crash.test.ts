@@ -11,11 +11,12 @@ import { TestClient } from '../integration/harness.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-crash-'));
 const children: ChildProcess[] = [];
+const GRACE_MS = 4_000;
 
 /** The built server as `npm start` runs it, on this test's data folder, so a restart finds its state. */
 async function start(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'packages/server/dist/main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TURN_MODE: 'off', PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '10', METER_HEARTBEAT_MS: '2000' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TURN_MODE: 'off', PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '10', METER_HEARTBEAT_MS: '2000', RECONNECT_GRACE_MS: String(GRACE_MS) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -55,13 +56,24 @@ const billing = async (url: string, token: string) =>
 /** What `ms` of talk costs at 1 credit a minute, per whole second (the test's own arithmetic). */
 const truth = (ms: number) => Math.floor((Math.floor(ms / 1000) * 1_000_000) / 60);
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Six seconds of media both ways: heartbeats every second with growing counters. */
+async function talk(clients: TestClient[], callId: string, from: number, beats: number): Promise<number> {
+  for (let seq = from; seq < from + beats; seq++) {
+    await sleep(1_000);
+    for (const c of clients) c.send({ type: 'heartbeat', callId, seq, bytesReceived: seq * 100_000 });
+  }
+  return from + beats;
+}
+
 describe('kill -9 during a live call', () => {
-  it('settles the call at its last heartbeat after a restart, and never charges twice over two crashes', async () => {
+  it('resumes the same call when both come back within grace, settles it at its last heartbeat when they do not, and never charges twice', async () => {
     let server = await start();
-    const wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
+    let wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
     const [ga, gb] = [await guest(server.url), await guest(server.url)];
-    const a = await TestClient.open(wsUrl, 'a');
-    const b = await TestClient.open(wsUrl, 'b');
+    let a = await TestClient.open(wsUrl, 'a');
+    let b = await TestClient.open(wsUrl, 'b');
     await a.hello(ga.token);
     await b.hello(gb.token);
     a.send({ type: 'join' });
@@ -71,20 +83,43 @@ describe('kill -9 during a live call', () => {
     for (const c of [a, b]) c.send({ type: 'peer_state', callId, state: 'connected' });
     await Promise.all([a.next('call_connected'), b.next('call_connected')]);
 
-    // Media flows for about six seconds; heartbeats every second with growing counters (the server
-    // expects one every 2 s, so a slow machine does not turn a late beat into a gap).
-    for (let seq = 1; seq <= 6; seq++) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      for (const c of [a, b]) c.send({ type: 'heartbeat', callId, seq, bytesReceived: seq * 100_000 });
-    }
+    // Media flows for about six seconds (the server expects a heartbeat every 2 s, so a slow
+    // machine does not turn a late beat into a gap).
+    let seq = await talk([a, b], callId, 1, 6);
     await a.next('billing', (m) => m.billedMs >= 4_000, 5_000);
-    await new Promise((r) => setTimeout(r, 500)); // the last postings' billing messages
-    const lastBilled = Math.max(...a.all('billing').map((m) => m.billedMs));
+    await sleep(500); // the last postings' billing messages
+    const beforeCrash = Math.max(...a.all('billing').map((m) => m.billedMs));
 
+    // Crash 1: both browsers come back within the grace window to the same call, which goes on.
+    const crashedAt = Date.now();
     await kill9(server.child);
     a.terminate();
     b.terminate();
     server = await start();
+    wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
+    a = await TestClient.open(wsUrl, 'a again');
+    b = await TestClient.open(wsUrl, 'b again');
+    expect((await a.hello(ga.token)).callId).toBe(callId);
+    expect((await b.hello(gb.token)).callId).toBe(callId);
+    for (const c of [a, b]) c.send({ type: 'peer_state', callId, state: 'connected' });
+    await Promise.all([a.next('call_connected'), b.next('call_connected')]);
+    seq = await talk([a, b], callId, seq, 4);
+    // Billing goes on from where it was: the restart's gap is not billed, nothing is billed twice.
+    const resumed = await a.next('billing', (m) => m.billedMs > beforeCrash, 5_000);
+    expect(resumed.callId).toBe(callId);
+    await sleep(500);
+    const lastBilled = Math.max(...a.all('billing').map((m) => m.billedMs));
+    expect(lastBilled).toBeGreaterThan(beforeCrash);
+    // A restart shorter than two heartbeats reads as unbroken media (it flows peer to peer meanwhile);
+    // never more than the time that actually passed.
+    expect(lastBilled - beforeCrash).toBeLessThanOrEqual(Date.now() - crashedAt + 1_000);
+
+    // Crash 2: nobody comes back. After the grace window the call is settled at its last heartbeat.
+    await kill9(server.child);
+    a.terminate();
+    b.terminate();
+    server = await start();
+    await sleep(GRACE_MS + 1_000);
     for (const g of [ga, gb]) {
       const me = await billing(server.url, g.token);
       expect(me.calls).toHaveLength(1);
@@ -97,12 +132,13 @@ describe('kill -9 during a live call', () => {
     }
     const before = await billing(server.url, ga.token);
 
-    // A second crash and restart changes nothing: the settlement is idempotent.
+    // Crash 3: the settlement is idempotent.
     await kill9(server.child);
     server = await start();
     expect(await billing(server.url, ga.token)).toEqual(before);
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string };
     expect(health.status).toBe('ok');
     expect(PROTOCOL_VERSION).toBe(1);
+    void seq;
   });
 });
