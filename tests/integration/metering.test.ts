@@ -113,6 +113,28 @@ describe('metering, per started minute', () => {
   });
 });
 
+describe('metering, when the balance runs out between two heartbeats', () => {
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1.1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second' }, create: { clock } });
+
+  it('charges what is left, down to zero and never below, and ends the call', async () => {
+    const s = server();
+    const ga = await s.guest();
+    const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b'));
+    await connectCall(pair);
+    const a = pair.offerer.userId === ga.userId ? pair.offerer : pair.answerer;
+    const seq = { n: 0 };
+    const bytes = { n: 0 };
+    // 2 credits at 1.1 a minute buy 109 s. At 105 s four are left; the next heartbeat bills 110 s,
+    // which costs more than the balance: the person is charged the rest, not given the seconds free.
+    await talk(pair, 115, seq, bytes).catch(() => undefined);
+    expect(await a.next('call_ended', undefined, 5_000)).toMatchObject({ reason: 'insufficient_credits', by: 'you' });
+    await s.duet.settled();
+    const me = await balance(s, ga.token);
+    expect(me.balanceMicros).toBe(0);
+    expect(me.calls[0]).toMatchObject({ billedMs: 110_000, chargeMicros: 2 * CREDIT });
+  });
+});
+
 describe('top-ups, adjustments, refunds and unit economics', () => {
   const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
   const TOKEN = 'operator-api-token-0123456789';

@@ -200,17 +200,23 @@ export class Meter {
     const callId = t.call.id;
     if (target > done) {
       const units = billedUnits(t.billedMs, price.rounding);
-      const result = await this.#o.ledger.post(
-        {
-          ref: `call:${callId}:${userId}:${units}`,
-          kind: 'charge',
-          entries: [{ account: userAccount(userId), amount: -(target - done) }, { account: 'revenue', amount: target - done }],
-          meta: { callId, units, rounding: price.rounding, billedMs: t.billedMs },
-          floor: { account: userAccount(userId), min: -this.#o.overdraftMicros },
-        },
-        this.#o.clock.now(),
-      );
+      const post = (amount: number) =>
+        this.#o.ledger.post(
+          {
+            ref: `call:${callId}:${userId}:${units}`,
+            kind: 'charge',
+            entries: [{ account: userAccount(userId), amount: -amount }, { account: 'revenue', amount }],
+            meta: { callId, units, rounding: price.rounding, billedMs: t.billedMs, ...(amount < target - done ? { partial: true } : {}) },
+            floor: { account: userAccount(userId), min: -this.#o.overdraftMicros },
+          },
+          this.#o.clock.now(),
+        );
+      const result = await post(target - done);
       if (result === 'insufficient') {
+        // The time was used: charge what the balance still allows, down to the floor (never past it),
+        // so the last seconds before credit ran out are not given away.
+        const available = (await this.#o.ledger.balance(userAccount(userId))) + this.#o.overdraftMicros;
+        if (available > 0 && (await post(Math.min(available, target - done))) === 'posted') t.charged.set(userId, done + Math.min(available, target - done));
         if (!final) this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
         return;
       }
