@@ -37,14 +37,19 @@ export interface Thresholds {
   turnYaw: number;
   /** Look up: pitch decreases at least this far from the baseline. Default 0.15. */
   lookUpPitch: number;
-  /** Blink: eye openness at most this fraction of the baseline's. Default 0.7. */
+  /**
+   * Blink: eye openness at most this fraction of the eyes' open level (the attempt's 75th percentile).
+   * Default 0.75: the generated blinks read 0.45–0.68; a real blink reads lower.
+   */
   blinkRatio: number;
-  /** Open mouth: mouth openness at least this much above the baseline's. Default 0.15. */
+  /** Open mouth: mouth openness at least this much above its closed level (the attempt's 25th percentile). Default 0.15. */
   mouthOpenDelta: number;
   /** The first frame is the baseline and must face the camera: |yaw| and |pitch| at most this. Default 0.25. */
   baselineMaxAngle: number;
   /** Least detector confidence for a frame's face to count. Default 0.5. */
   minFaceScore: number;
+  /** Frames after the first that may show no face (the detector misses a turned head now and then). Default 1. */
+  maxFacelessFrames: number;
   /** Least cosine similarity of every frame's face descriptor to the baseline's. Default 0.55. */
   minSimilarity: number;
   /** Least median anti-spoofing score over the frames. Default 0.3. */
@@ -58,10 +63,11 @@ export interface Thresholds {
 export const DEFAULT_THRESHOLDS: Readonly<Thresholds> = Object.freeze({
   turnYaw: 0.15,
   lookUpPitch: 0.15,
-  blinkRatio: 0.7,
+  blinkRatio: 0.75,
   mouthOpenDelta: 0.15,
   baselineMaxAngle: 0.25,
   minFaceScore: 0.5,
+  maxFacelessFrames: 1,
   minSimilarity: 0.55,
   minReal: 0.3,
   minLive: 0.5,
@@ -114,8 +120,20 @@ function median(v: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** The actions a face shows relative to the baseline face. */
-export function actionsIn(face: FaceMeasure, baseline: FaceMeasure, t: Thresholds): LivenessAction[] {
+/** Linear-interpolated quantile, q in [0, 1]. */
+function quantile(v: readonly number[], q: number): number {
+  if (v.length === 0) return 0;
+  const s = [...v].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
+}
+
+/** Where a face is at rest: head pose from the first frame, eyes and mouth from the whole attempt. */
+export type Reference = Pick<FaceMeasure, 'yaw' | 'pitch' | 'eyeOpenness' | 'mouthOpenness'>;
+
+/** The actions a face shows relative to the reference. */
+export function actionsIn(face: FaceMeasure, baseline: Reference, t: Thresholds): LivenessAction[] {
   const out: LivenessAction[] = [];
   const dYaw = face.yaw - baseline.yaw;
   // human's yaw is positive when the nose points to the image's left, i.e. the person's right.
@@ -137,10 +155,10 @@ export interface DecideContext {
 /**
  * The verdict on one attempt, from the detector's measurements of its frames. Pure: no I/O, no clock.
  *
- * Rules: the first frame is the baseline and faces the camera; every frame has exactly one face, the
- * same person as the baseline's; the median anti-spoofing and liveness scores pass; each requested
- * action is seen in at least one frame, and the requested actions first appear in the requested
- * order; no action that was not requested appears unless it is tolerated; every frame was captured
+ * Rules: the first frame is the baseline and faces the camera; every frame but `maxFacelessFrames`
+ * has exactly one face (none has two), the same person as the baseline's; the median anti-spoofing
+ * and liveness scores pass; each requested action is seen in at least one frame, and the requested
+ * actions first appear in the requested order; no action that was not requested appears unless it is tolerated; every frame was captured
  * before the deadline, in increasing time order.
  */
 export function decide(
@@ -161,11 +179,12 @@ export function decide(
     if (f.offsetMs > context.receivedAt - challenge.issuedAt + slack) reasons.add('bad_timestamps');
   }
 
-  const faces: (FaceMeasure | undefined)[] = frames.map((f) => {
+  let faceless = 0;
+  const faces: (FaceMeasure | undefined)[] = frames.map((f, i) => {
     if (f.analysis.faces > 1) reasons.add('multiple_faces');
     const face = f.analysis.face;
     if (!face || face.score < thresholds.minFaceScore) {
-      reasons.add('no_face');
+      if (i === 0 || ++faceless > thresholds.maxFacelessFrames) reasons.add('no_face');
       return undefined;
     }
     return face;
@@ -187,11 +206,20 @@ export function decide(
     scores.similarity = Math.min(...present.map((f) => cosineSimilarity(f.embedding, baseline.embedding)));
     if (scores.similarity < thresholds.minSimilarity) reasons.add('face_changed');
 
+    // Eyes and mouth at rest: most frames of an attempt show open eyes and a closed mouth, so a
+    // quantile over all frames is steadier than the first frame alone (a squint at the start).
+    const reference: Reference = {
+      yaw: baseline.yaw,
+      pitch: baseline.pitch,
+      eyeOpenness: quantile(present.map((f) => f.eyeOpenness), 0.75),
+      mouthOpenness: quantile(present.map((f) => f.mouthOpenness), 0.25),
+    };
+
     // Events: an action starts in the frame where it appears after being absent.
     const events: { action: LivenessAction; frame: number }[] = [];
     let previous = new Set<LivenessAction>();
     faces.forEach((face, i) => {
-      const now = new Set(face ? actionsIn(face, baseline, thresholds) : []);
+      const now = new Set(face ? actionsIn(face, reference, thresholds) : []);
       frameActions[i] = [...now];
       for (const a of now) if (!previous.has(a)) events.push({ action: a, frame: i });
       previous = now;
