@@ -6,6 +6,10 @@ import {
   type ReportReason,
   type ServerMessage,
   type ServerMessageOf,
+  type VerificationChallengeInfo,
+  type VerificationFrame,
+  type VerificationResultInfo,
+  type VerificationStatus,
 } from '@duet/protocol';
 import { TypedEmitter } from './emitter.js';
 import { openCamera } from './media.js';
@@ -22,6 +26,8 @@ export interface StartOptions {
   mode?: string;
   /** IP privacy: media only through the relay, so the partner never learns this person's address. */
   privacy?: boolean;
+  /** Meet only people who passed the liveness check. */
+  verifiedOnly?: boolean;
 }
 
 /** The browser's primary language subtag, when it is one the protocol accepts. */
@@ -119,6 +125,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   /** Frames captured for reports, uploaded once the server says the report is filed. */
   readonly #pendingFrames = new Map<string, string>();
   #ban: BanNotice | null = null;
+  #partnerVerified = false;
   #cameraReported = false;
 
   constructor(options: DuetClientOptions = {}) {
@@ -219,6 +226,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     if (options.region) message.region = options.region;
     if (options.mode) message.mode = options.mode;
     if (options.privacy) message.privacy = true;
+    if (options.verifiedOnly) message.verifiedOnly = true;
     this.#send(message);
   }
 
@@ -265,6 +273,26 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   /** This person's balance, the price of a minute, and their usage history (after connect()). */
   async billing(): Promise<BillingInfo> {
     return this.#get<BillingInfo>('/api/me/billing');
+  }
+
+  /** Whether this person is verified, whether the server offers or requires it, and attempts left. */
+  async verification(): Promise<VerificationStatus> {
+    return this.#get<VerificationStatus>('/api/me/verification');
+  }
+
+  /** Asks for a liveness challenge: actions to perform, in order, before its deadline. */
+  async verificationChallenge(): Promise<VerificationChallengeInfo> {
+    return this.#post<VerificationChallengeInfo>('/api/me/verification/challenge', {}, true);
+  }
+
+  /** Sends the frames captured while performing a challenge; the server judges them itself. */
+  async submitVerification(nonce: string, frames: VerificationFrame[]): Promise<VerificationResultInfo> {
+    return this.#post<VerificationResultInfo>('/api/me/verification', { nonce, frames }, true);
+  }
+
+  /** Whether the current partner passed the liveness check (false between calls). */
+  get partnerVerified(): boolean {
+    return this.#partnerVerified;
   }
 
   /** Sends a banned person's appeal to the moderators. */
@@ -436,6 +464,8 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     const callId = m.callId;
     this.#callId = callId;
     this.#lastEnd = null;
+    this.#partnerVerified = m.partnerVerified === true;
+    this.emit('partner', { callId, verified: this.#partnerVerified });
     this.#peer = new PeerSession({
       iceServers: m.iceServers,
       ...(m.iceTransportPolicy ? { iceTransportPolicy: m.iceTransportPolicy } : {}),

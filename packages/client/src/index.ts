@@ -2,4 +2,4 @@ export { DuetClient, QUALITY_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, browserLanguage
 export { sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
 export { MediaAccessError, openCamera, captureFrame, AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS } from './media.js';
 export type { BanNotice, Presence, CallState, CallEnd, StateChange, ChatMessage, ConnectionStatus, ClientEvents, DuetErrorEvent, MediaProblem } from './types.js';
-export { REPORT_REASONS, type ReportReason, type EndReason } from '@duet/protocol';
+export { REPORT_REASONS, LIVENESS_ACTIONS, type ReportReason, type EndReason, type LivenessAction, type VerificationStatus, type VerificationChallengeInfo, type VerificationFrame, type VerificationResultInfo } from '@duet/protocol';

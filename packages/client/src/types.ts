@@ -60,6 +60,8 @@ export interface ClientEvents extends Record<string, unknown> {
   /** A report was filed (and its evidence uploaded, when a frame was given). */
   reported: { reportId: string; callId: string; evidence: 'uploaded' | 'none' | 'failed' };
   connection: ConnectionStatus;
+  /** Who the new partner is, as far as the server says: whether they passed the liveness check. */
+  partner: { callId: string; verified: boolean };
   remoteStream: MediaStream | null;
   chat: ChatMessage;
   error: DuetErrorEvent;

@@ -17,6 +17,8 @@ export const ERRORS = {
   rate_limited: 'Too many messages; slow down.',
   insufficient_credits: 'Not enough credit to start a call. Top up to continue.',
   relay_unavailable: 'IP privacy needs a relay server, and this server has none.',
+  verification_required: 'This server connects only verified people. Take the short liveness check first.',
+  verification_unavailable: 'Verification is off on this server.',
   session_replaced: 'This account connected from another tab or device.',
   invalid_request: 'The request is invalid.',
   not_found: 'Nothing here.',

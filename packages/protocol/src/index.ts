@@ -37,3 +37,11 @@ export {
   type CallDetail,
   type FunnelStep,
 } from './telemetry.js';
+export {
+  LIVENESS_ACTIONS,
+  type LivenessAction,
+  type VerificationStatus,
+  type VerificationChallengeInfo,
+  type VerificationFrame,
+  type VerificationResultInfo,
+} from './verification.js';

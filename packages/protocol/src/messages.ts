@@ -50,6 +50,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     mode: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
     /** IP privacy: media only through the relay, so the partner never learns this person's address. */
     privacy: z.boolean().optional(),
+    /** Meet only people who passed the liveness check (docs/verification.md). */
+    verifiedOnly: z.boolean().optional(),
   }),
   z.strictObject({ type: z.literal('next') }),
   z.strictObject({ type: z.literal('leave') }),
@@ -130,6 +132,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** 'relay' when either person (or the operator) asked for IP privacy. */
     iceTransportPolicy: z.enum(['all', 'relay']).optional(),
     connectTimeoutMs: z.number().int(),
+    /** The partner passed the liveness check (shown as a badge during the call). */
+    partnerVerified: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal('signal'),
