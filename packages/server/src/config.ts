@@ -40,6 +40,7 @@ const envSchema = z.object({
     .default('0')
     .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), 'WELCOME_CREDITS is a number of credits')
     .transform((v) => Math.round(Number(v) * 1_000_000)),
+  DAILY_FREE_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(0),
   OVERDRAFT_CREDITS: z
     .string()
     .default('0')
@@ -135,6 +136,8 @@ export interface Config {
     readonly perMinuteMicros: number;
     readonly rounding: 'second' | 'minute';
     readonly welcomeMicros: number;
+    /** Free minutes of billable time per person per UTC day (0: off). */
+    readonly dailyFreeMinutes: number;
     readonly overdraftMicros: number;
     readonly heartbeatMs: number;
     readonly maxCallMs: number;
@@ -233,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       perMinuteMicros: e.PRICE_PER_MINUTE,
       rounding: e.BILLING_ROUNDING,
       welcomeMicros: e.WELCOME_CREDITS,
+      dailyFreeMinutes: e.DAILY_FREE_MINUTES,
       overdraftMicros: e.OVERDRAFT_CREDITS,
       heartbeatMs: e.METER_HEARTBEAT_MS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,

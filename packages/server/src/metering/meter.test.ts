@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallRecords } from '../calls/recorder.js';
+import { loadConfig } from '../config.js';
+import { TokenIssuer } from '../identity/tokens.js';
 import { Lobby } from '../lobby/lobby.js';
 import { MemoryPool } from '../matchmaking/memoryPool.js';
 import { DEFAULT_POLICY } from '../matchmaking/rules.js';
@@ -12,7 +15,8 @@ import { openStorage, type Storage } from '../storage/database.js';
 import { FakeClock } from '../testing/fakeClock.js';
 import { PendingWrites } from '../util/tasks.js';
 import { Ledger, userAccount, type Posting, type PostResult } from './ledger.js';
-import { Meter } from './meter.js';
+import { Meter, parseMeterState } from './meter.js';
+import { billingRoutes } from './routes.js';
 
 /** A ledger whose postings take a while, as on a busy database: charges overlap heartbeats. */
 class SlowLedger extends Ledger {
@@ -75,5 +79,78 @@ describe('meter', () => {
     for (const u of [a, b]) expect(100_000_000 - (await ledger.balance(userAccount(u)))).toBe(expected);
     expect(await ledger.unbalanced()).toEqual([]);
   });
-});
 
+  it('charges only what is left after the day’s free time, and says what is left of it', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 27, 12, 0, 0));
+    const log = pino({ level: 'silent' });
+    const writes = new PendingWrites(log);
+    const lobby = new Lobby({
+      matchmaker: new MemoryPool(DEFAULT_POLICY),
+      policy: DEFAULT_POLICY,
+      clock,
+      log,
+      connectTimeoutMs: 15_000,
+      send: () => undefined,
+      iceServersFor: () => [],
+      safety: { block: () => undefined, report: () => undefined },
+    });
+    const records = new CallRecords(lobby, storage, writes);
+    const ledger = new SlowLedger(storage.db, storage.kind);
+    const price = { perMinuteMicros: 600_000, rounding: 'second' as const };
+    const meter = new Meter({ lobby, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, dailyFreeMs: 60_000 });
+
+    const [a, b] = [randomUUID(), randomUUID()];
+    for (const u of [a, b]) {
+      await storage.db.insertInto('users').values({ id: u, created_at: 0, rules_accepted_at: 0, rules_version: 1 }).execute();
+      await ledger.post({ ref: `welcome:${u}`, kind: 'grant', entries: [{ account: 'grants', amount: -10_000_000 }, { account: userAccount(u), amount: 10_000_000 }] }, 0);
+      lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
+      lobby.join(u);
+    }
+    expect(await meter.freeLeftToday(a)).toBe(60_000);
+    const call = lobby.callOf(a)!;
+    lobby.peerState(a, call.id, 'connected');
+    lobby.peerState(b, call.id, 'connected');
+    for (let i = 1; i <= 9; i++) {
+      clock.advance(5_000);
+      for (const u of [a, b]) meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: i, bytesReceived: i * 10_000 });
+    }
+    await writes.flush();
+    expect(await meter.freeLeftToday(a)).toBe(15_000); // 45 s billed so far
+    for (let i = 10; i <= 18; i++) {
+      clock.advance(5_000);
+      for (const u of [a, b]) meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: i, bytesReceived: i * 10_000 });
+    }
+    lobby.leave(a);
+    await writes.flush();
+    const row = await storage.db.selectFrom('calls').select(['billed_ms', 'a_free_ms', 'b_free_ms', 'meter_state']).where('id', '=', call.id).executeTakeFirstOrThrow();
+    expect([Number(row.billed_ms), Number(row.a_free_ms), Number(row.b_free_ms)]).toEqual([90_000, 60_000, 60_000]);
+    expect(parseMeterState(row.meter_state)?.free).toEqual({ a: 60_000, b: 60_000 });
+    for (const u of [a, b]) {
+      expect(10_000_000 - (await ledger.balance(userAccount(u)))).toBe(300_000); // 30 paid seconds
+      expect(await ledger.sumByRef(userAccount(u), `call:${call.id}:${u}:30`)).toBe(-300_000); // the ref names the paid units
+      expect(await meter.freeLeftToday(u)).toBe(0);
+    }
+
+    const tokens = new TokenIssuer('0123456789abcdef0123456789abcdef');
+    const config = loadConfig({ PRICE_PER_MINUTE: '0.6', DAILY_FREE_MINUTES: '1' });
+    const billing = async (withMeter: boolean) => {
+      const app = Fastify();
+      billingRoutes(app, { ledger, tokens, config, ...(withMeter ? { meter } : {}) });
+      const res = await app.inject({ method: 'GET', url: '/api/me/billing', headers: { authorization: `Bearer ${await tokens.issue(a)}` } });
+      await app.close();
+      return res.json<{ freeMinutes: { perDay: number; leftTodayMs: number } }>().freeMinutes;
+    };
+    expect(await billing(true)).toEqual({ perDay: 1, leftTodayMs: 0 });
+    expect(await billing(false)).toEqual({ perDay: 0, leftTodayMs: 0 }); // the meter decides: without it, none
+    clock.advance(24 * 3_600_000);
+    expect(await billing(true)).toEqual({ perDay: 1, leftTodayMs: 60_000 });
+  });
+
+  it('reads stored states with and without free time', () => {
+    const base = { v: 1, billedMs: 5, billedUntil: 9, a: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 }, b: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 } };
+    expect(parseMeterState(JSON.stringify(base))).toEqual(base);
+    expect(parseMeterState(JSON.stringify({ ...base, free: { a: 60_000, b: 0 } }))?.free).toEqual({ a: 60_000, b: 0 });
+    expect(parseMeterState(JSON.stringify({ ...base, free: { a: -1, b: 0 } }))).toBeNull();
+    expect(parseMeterState(JSON.stringify({ ...base, free: null }))).toBeNull();
+  });
+});

@@ -8,7 +8,8 @@ import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { PendingWrites } from '../util/tasks.js';
 import { type Ledger, userAccount } from './ledger.js';
-import { billedUnits, chargeFor, msAffordable, type PriceList } from './pricing.js';
+import { freeUsedOn } from './freeMinutes.js';
+import { billedUnits, chargeFor, msAffordable, msLeft, paidMs, utcDayStart, type PriceList } from './pricing.js';
 
 export interface MeterOptions {
   lobby: Lobby;
@@ -26,6 +27,8 @@ export interface MeterOptions {
   overdraftMicros: number;
   /** A backstop against calls that never end. */
   maxCallMs: number;
+  /** Free billable time per person per UTC day, used before any is paid (default 0: none). */
+  dailyFreeMs?: number;
 }
 
 interface SideState {
@@ -48,6 +51,8 @@ export interface MeterState {
   billedUntil: number;
   a: SideState;
   b: SideState;
+  /** Each person's free time for this call, fixed when it connected (absent: none). */
+  free?: { a: number; b: number };
 }
 
 /** A stored MeterState, or null when it is missing or not one (an older row, a hand edit). */
@@ -58,6 +63,8 @@ export function parseMeterState(json: string | null): MeterState | null {
     const side = (x: unknown): x is SideState =>
       typeof x === 'object' && x !== null && ['lastBytes', 'lastSeq', 'lastEvidence', 'runStart'].every((k) => Number.isFinite((x as Record<string, unknown>)[k]));
     if (s.v !== 1 || !Number.isFinite(s.billedMs) || !Number.isFinite(s.billedUntil) || !side(s.a) || !side(s.b)) return null;
+    // Rows written before daily free minutes have no `free`; a malformed one is not a MeterState.
+    if (s.free !== undefined && !(typeof s.free === 'object' && s.free !== null && [s.free.a, s.free.b].every((x) => Number.isFinite(x) && x >= 0))) return null;
     return s as MeterState;
   } catch {
     return null;
@@ -69,6 +76,8 @@ interface Metered {
   sides: { a: Side; b: Side };
   billedMs: number;
   billedUntil: number;
+  /** Each person's free time for this call: unset until looked up (and when there is none). */
+  free: { a: number; b: number } | undefined;
   /** What each person has been charged for this call so far (their own minutes). */
   charged: Map<string, number>;
   warned: Set<string>;
@@ -97,9 +106,21 @@ export class Meter {
     return this.#o.price.perMinuteMicros === 0;
   }
 
-  /** Someone without credit cannot queue (and is told how to top up). */
+  /** Free billable time per person per UTC day (0: none, also when calls are free anyway). */
+  get dailyFreeMs(): number {
+    return this.free ? 0 : (this.#o.dailyFreeMs ?? 0);
+  }
+
+  /** What is left of the person's free time today (UTC, on the server's clock). */
+  async freeLeftToday(userId: string): Promise<number> {
+    if (this.dailyFreeMs === 0) return 0;
+    return Math.max(0, this.dailyFreeMs - (await freeUsedOn(this.#o.db, userId, utcDayStart(this.#o.clock.now()))));
+  }
+
+  /** Someone without credit (and without free time left today) cannot queue, and is told how to top up. */
   async assertCanQueue(userId: string): Promise<void> {
     if (this.free) return;
+    if ((await this.freeLeftToday(userId)) >= 1_000) return;
     const balance = await this.#o.ledger.balance(userAccount(userId));
     if (msAffordable(balance + this.#o.overdraftMicros, 0, this.#o.price) < (this.#o.price.rounding === 'minute' ? 60_000 : 1_000)) {
       throw new DuetError('insufficient_credits');
@@ -135,6 +156,7 @@ export class Meter {
       sides: { a: side(call.a, state.a), b: side(call.b, state.b) },
       billedMs: state.billedMs,
       billedUntil: state.billedUntil,
+      free: state.free ? { a: state.free.a, b: state.free.b } : undefined,
       charged: new Map([[call.a, charged.a], [call.b, charged.b]]),
       warned: new Set(),
       chains: new Map(),
@@ -145,9 +167,39 @@ export class Meter {
     if (!call.primary) return; // with several nodes, the node that matched the call meters it
     const at = call.at.connected!;
     const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
-    const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, charged: new Map(), warned: new Set(), chains: new Map() };
+    const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, free: undefined, charged: new Map(), warned: new Set(), chains: new Map() };
     this.#calls.set(call.id, t);
     this.#store(t);
+    if (this.dailyFreeMs > 0) {
+      // The first link of both people's charge chains: no charge is computed before it is known.
+      const lookup = this.#lookUpFree(t, at);
+      for (const userId of [call.a, call.b]) t.chains.set(userId, lookup.catch(() => undefined));
+    }
+  }
+
+  /**
+   * Each person's free time for this call, fixed once as it connects: the day's allowance less what
+   * their earlier calls that UTC day used. Read in the call-records queue, so every earlier write
+   * (the previous call's last billable time) has landed; stored with the call. If it cannot be read,
+   * the call has no free time (logged as a failed background write).
+   */
+  #lookUpFree(t: Metered, at: number): Promise<void> {
+    const perDay = this.dailyFreeMs;
+    const day = utcDayStart(at);
+    const { call } = t;
+    return new Promise((resolve, reject) => {
+      this.#o.records.write(call.id, async (db) => {
+        try {
+          const left = async (userId: string) => Math.max(0, perDay - (await freeUsedOn(db, userId, day, call.id)));
+          t.free = { a: await left(call.a), b: await left(call.b) };
+          await db.updateTable('calls').set({ a_free_ms: t.free.a, b_free_ms: t.free.b, meter_state: JSON.stringify(this.#state(t)) }).where('id', '=', call.id).execute();
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+          throw err;
+        }
+      });
+    });
   }
 
   /** Billable time grows to the last moment both sides had media, counting only unbroken runs. */
@@ -167,14 +219,21 @@ export class Meter {
     for (const s of [a, b]) this.#queueCharge(t, s.userId, false);
   }
 
+  #state(t: Metered): MeterState {
+    const sideState = (s: Side): SideState => ({ lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
+    return { v: 1, billedMs: t.billedMs, billedUntil: t.billedUntil, a: sideState(t.sides.a), b: sideState(t.sides.b), ...(t.free ? { free: { ...t.free } } : {}) };
+  }
+
   /** The call's billable time and the meter's state, written with the call's record. */
   #store(t: Metered): void {
-    const { a, b } = t.sides;
-    const sideState = (s: Side): SideState => ({ lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
-    const state: MeterState = { v: 1, billedMs: t.billedMs, billedUntil: t.billedUntil, a: sideState(a), b: sideState(b) };
+    const state = this.#state(t);
     const json = JSON.stringify(state);
     this.#o.records.write(t.call.id, (db) =>
-      db.updateTable('calls').set({ billed_ms: state.billedMs, a_media_until: state.a.lastEvidence, b_media_until: state.b.lastEvidence, meter_state: json }).where('id', '=', t.call.id).execute(),
+      db
+        .updateTable('calls')
+        .set({ billed_ms: state.billedMs, a_media_until: state.a.lastEvidence, b_media_until: state.b.lastEvidence, meter_state: json, ...(state.free ? { a_free_ms: state.free.a, b_free_ms: state.free.b } : {}) })
+        .where('id', '=', t.call.id)
+        .execute(),
     );
   }
 
@@ -195,18 +254,21 @@ export class Meter {
 
   async #charge(t: Metered, userId: string, final: boolean): Promise<void> {
     const { price } = this.#o;
-    const target = chargeFor(t.billedMs, price);
+    // Free time first; the rounding applies to the paid remainder, whose units name the charge.
+    const free = t.free?.[t.call.sideOf(userId)] ?? 0;
+    const paid = paidMs(t.billedMs, free);
+    const target = chargeFor(paid, price);
     const done = t.charged.get(userId) ?? 0;
     const callId = t.call.id;
     if (target > done) {
-      const units = billedUnits(t.billedMs, price.rounding);
+      const units = billedUnits(paid, price.rounding);
       const post = (amount: number) =>
         this.#o.ledger.post(
           {
             ref: `call:${callId}:${userId}:${units}`,
             kind: 'charge',
             entries: [{ account: userAccount(userId), amount: -amount }, { account: 'revenue', amount }],
-            meta: { callId, units, rounding: price.rounding, billedMs: t.billedMs, ...(amount < target - done ? { partial: true } : {}) },
+            meta: { callId, units, rounding: price.rounding, billedMs: t.billedMs, ...(free > 0 ? { freeMs: free } : {}), ...(amount < target - done ? { partial: true } : {}) },
             floor: { account: userAccount(userId), min: -this.#o.overdraftMicros },
           },
           this.#o.clock.now(),
@@ -230,7 +292,7 @@ export class Meter {
     const balance = await this.#o.ledger.balance(userAccount(userId));
     this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: t.charged.get(userId) ?? 0, balanceMicros: balance });
     if (final) return;
-    const left = msAffordable(balance + this.#o.overdraftMicros, t.billedMs, price);
+    const left = msLeft(balance + this.#o.overdraftMicros, t.billedMs, free, price);
     if (left <= 0) {
       this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
     } else if (left <= 60_000 && !t.warned.has(userId)) {

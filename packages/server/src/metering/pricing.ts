@@ -47,3 +47,28 @@ export function msAffordable(balanceMicros: number, alreadyBilledMs: number, pri
   const seconds = Math.floor(((budget + 1) * 60 - 1) / price.perMinuteMicros);
   return Math.max(0, seconds * 1000 - alreadyBilledMs);
 }
+
+/**
+ * Daily free minutes: of a call's billable time, the first `freeMs` are free and the rest is paid.
+ * Free time is used first; rounding applies to the paid remainder only.
+ */
+export function paidMs(billedMs: number, freeMs: number): number {
+  return Math.max(0, billedMs - Math.max(0, freeMs));
+}
+
+/** The cumulative charge for a call billed `billedMs` whose first `freeMs` are free. */
+export function chargeAfterFree(billedMs: number, freeMs: number, price: PriceList): number {
+  return chargeFor(paidMs(billedMs, freeMs), price);
+}
+
+/** How much longer someone can talk: what is left of the call's free time, then what the balance pays for. */
+export function msLeft(balanceMicros: number, billedMs: number, freeMs: number, price: PriceList): number {
+  return Math.max(0, freeMs - Math.max(0, billedMs)) + msAffordable(balanceMicros, paidMs(billedMs, freeMs), price);
+}
+
+export const DAY_MS = 86_400_000;
+
+/** Start of the UTC day `at` falls on: the day whose free minutes a call connecting then uses. */
+export function utcDayStart(at: number): number {
+  return at - (((at % DAY_MS) + DAY_MS) % DAY_MS);
+}

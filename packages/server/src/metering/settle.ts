@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import { type Ledger, userAccount } from './ledger.js';
 import { type MeterState, parseMeterState } from './meter.js';
-import { billedUnits, chargeFor, type PriceList } from './pricing.js';
+import { billedUnits, chargeFor, paidMs, type PriceList } from './pricing.js';
 
 /** A connected call a previous process left open, which its people may still come back to. */
 export interface ResumableCall {
@@ -39,7 +39,7 @@ export interface RecoverOptions {
 export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList, now: number, log: Logger, options: RecoverOptions): Promise<ResumableCall[]> {
   const open = await db
     .selectFrom('calls')
-    .select(['id', 'user_a', 'user_b', 'matched_at', 'connecting_at', 'connected_at', 'a_wait_ms', 'b_wait_ms', 'reconnects', 'reconnecting_ms', 'relay_only', 'a_media_until', 'b_media_until', 'billed_ms', 'meter_state'])
+    .select(['id', 'user_a', 'user_b', 'matched_at', 'connecting_at', 'connected_at', 'a_wait_ms', 'b_wait_ms', 'reconnects', 'reconnecting_ms', 'relay_only', 'a_media_until', 'b_media_until', 'billed_ms', 'meter_state', 'a_free_ms', 'b_free_ms'])
     .where('ended_at', 'is', null)
     .execute();
   const resumable: ResumableCall[] = [];
@@ -47,6 +47,9 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
   for (const c of open) {
     const posted = async (userId: string) => -(await ledger.sumByRef(userAccount(userId), `call:${c.id}:${userId}:`));
     const meter = parseMeterState(c.meter_state);
+    const free = { a: Number(c.a_free_ms ?? 0), b: Number(c.b_free_ms ?? 0) };
+    // The allowance is written to the row and to the state together; should only the row have it, it counts.
+    if (meter && !meter.free && (c.a_free_ms !== null || c.b_free_ms !== null)) meter.free = free;
     const lastSeen = meter ? Math.max(meter.a.lastEvidence, meter.b.lastEvidence) : null;
     if (options.resumeWithinMs !== null && c.connected_at !== null && meter && lastSeen !== null && now - lastSeen <= options.resumeWithinMs) {
       resumable.push({
@@ -70,16 +73,18 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
     const endedAt = Math.max(Number(c.connected_at ?? c.matched_at), lastMedia ?? 0);
     await db.updateTable('calls').set({ ended_at: endedAt, end_reason: 'server_shutdown', state: 'ended', ended_by: null }).where('id', '=', c.id).where('ended_at', 'is', null).execute();
     const billed = Number(c.billed_ms);
-    for (const userId of [c.user_a, c.user_b]) {
+    for (const [userId, freeMs] of [[c.user_a, free.a], [c.user_b, free.b]] as const) {
       const already = await posted(userId);
-      const target = chargeFor(billed, price);
+      // Free time first, as the meter charges: the units in the ref are the paid ones.
+      const paid = paidMs(billed, freeMs);
+      const target = chargeFor(paid, price);
       if (target <= already) continue;
       await ledger.post(
         {
-          ref: `call:${c.id}:${userId}:${billedUnits(billed, price.rounding)}`,
+          ref: `call:${c.id}:${userId}:${billedUnits(paid, price.rounding)}`,
           kind: 'charge',
           entries: [{ account: userAccount(userId), amount: -(target - already) }, { account: 'revenue', amount: target - already }],
-          meta: { callId: c.id, billedMs: billed, settledAfterCrash: true },
+          meta: { callId: c.id, billedMs: billed, ...(freeMs > 0 ? { freeMs } : {}), settledAfterCrash: true },
         },
         now,
       );

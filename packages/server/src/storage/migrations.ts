@@ -204,6 +204,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('calls').addColumn('relay_only', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0009_daily_free_minutes': {
+    async up(db: Kysely<any>) {
+      // Each side's free-time allowance, fixed when the call connected (null: none, the feature off).
+      await db.schema.alterTable('calls').addColumn('a_free_ms', 'bigint').execute();
+      await db.schema.alterTable('calls').addColumn('b_free_ms', 'bigint').execute();
+      // "This person's calls connected today", read once per call connecting and per billing page.
+      await db.schema.createIndex('calls_user_a_connected_at').on('calls').columns(['user_a', 'connected_at']).execute();
+      await db.schema.createIndex('calls_user_b_connected_at').on('calls').columns(['user_b', 'connected_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -45,6 +45,9 @@ export interface CallsTable {
   meter_state: Generated<string | null>;
   /** 1: media only through the relay (IP privacy), kept across a restart. */
   relay_only: Generated<number>;
+  /** Each side's daily free time for this call, fixed when it connected (null: none). */
+  a_free_ms: Generated<number | null>;
+  b_free_ms: Generated<number | null>;
 }
 
 export interface LedgerTxnsTable {
