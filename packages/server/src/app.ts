@@ -167,6 +167,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     heartbeatMs: config.billing.heartbeatMs,
     overdraftMicros: config.billing.overdraftMicros,
     maxCallMs: config.billing.maxCallMs,
+    dailyFreeMs: config.billing.dailyFreeMinutes * 60_000,
   });
   for (const call of lobby.restore(resumable)) {
     const r = resumable.find((x) => x.id === call.id)!;
