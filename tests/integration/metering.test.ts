@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Ledger, userAccount } from '../../packages/server/src/metering/ledger.js';
+import { recoverOpenCalls } from '../../packages/server/src/metering/settle.js';
 import { FakeClock } from '../../packages/server/src/testing/fakeClock.js';
 import { connectCall, matchPair, useTestServer, type TestClient } from './harness.js';
 
@@ -6,9 +8,9 @@ const clock = new FakeClock(Date.UTC(2026, 10, 27, 12, 0, 0));
 const CREDIT = 1_000_000;
 
 /** Both browsers send heartbeats with growing byte counters every 5 s for `seconds`. */
-async function talk(pair: { offerer: TestClient; answerer: TestClient; callId: string }, seconds: number, seq: { n: number }, bytes: { n: number }, who = [pair.offerer, pair.answerer]) {
+async function talk(pair: { offerer: TestClient; answerer: TestClient; callId: string }, seconds: number, seq: { n: number }, bytes: { n: number }, who = [pair.offerer, pair.answerer], on = clock) {
   for (let t = 0; t < seconds; t += 5) {
-    clock.advance(5_000);
+    on.advance(5_000);
     seq.n += 1;
     bytes.n += 50_000;
     for (const c of who) c.send({ type: 'heartbeat', callId: pair.callId, seq: seq.n, bytesReceived: bytes.n });
@@ -198,5 +200,123 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
     expect(day.perMinute.marginMicros).toBe(0);
     const audit = (await (await admin('/api/admin/audit')).json()) as { entries: Array<{ action: string }> };
     expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['credit_adjust', 'refund']));
+  });
+});
+
+describe('metering, with daily free minutes', () => {
+  const day = new FakeClock(Date.UTC(2026, 11, 1, 10, 0, 0));
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', BILLING_ROUNDING: 'second', DAILY_FREE_MINUTES: '1', MATCH_RECENT_PARTNERS: '0' }, create: { clock: day } });
+  const give = (s: ReturnType<typeof server>, userId: string, credits: number) =>
+    new Ledger(s.duet.storage.db, s.duet.storage.kind).post({ ref: `test:${userId}:${credits}`, kind: 'adjustment', entries: [{ account: 'adjustments', amount: -credits * CREDIT }, { account: userAccount(userId), amount: credits * CREDIT }] }, day.now());
+  /** A call between two people who are idle, `seconds` of media both ways, ended by `a`. */
+  const call = async (s: ReturnType<typeof server>, a: TestClient, b: TestClient, seconds: number) => {
+    const pair = await matchPair(a, b);
+    await connectCall(pair);
+    await talk(pair, seconds, { n: 0 }, { n: 0 }, undefined, day);
+    a.send({ type: 'leave' });
+    await b.next('call_ended', (m) => m.callId === pair.callId);
+    b.send({ type: 'leave' }); // out of the queue the partner of a leave is put back in
+    await b.next('idle');
+    await s.duet.settled();
+    return pair.callId;
+  };
+  const freeOf = async (s: ReturnType<typeof server>, callId: string) => {
+    const row = await s.duet.storage.db.selectFrom('calls').select(['user_a', 'a_free_ms', 'b_free_ms']).where('id', '=', callId).executeTakeFirstOrThrow();
+    return { [row.user_a]: Number(row.a_free_ms), other: Number(row.b_free_ms) };
+  };
+
+  it('uses the free minute first; a second call that day is paid in full, a call across midnight uses its first day; the next day it is back', async () => {
+    const s = server();
+    const [ga, gb] = [await s.guest(), await s.guest()];
+    for (const g of [ga, gb]) await give(s, g.userId, 5);
+    const [a, b] = [await s.client('a', { guest: ga }), await s.client('b', { guest: gb })];
+
+    const first = await call(s, a, b, 90); // 60 s free, 30 s paid
+    expect(await freeOf(s, first)).toMatchObject({ other: 60_000 });
+    for (const g of [ga, gb]) {
+      const me = await balance(s, g.token);
+      expect(me.balanceMicros).toBe(4.5 * CREDIT);
+      expect(me.calls).toEqual([{ callId: first, at: expect.any(Number), billedMs: 90_000, chargeMicros: CREDIT / 2 }]);
+    }
+    await call(s, b, a, 30); // nothing left today: 30 s paid
+    for (const g of [ga, gb]) expect((await balance(s, g.token)).balanceMicros).toBe(4 * CREDIT);
+
+    day.advance(Date.UTC(2026, 11, 1, 23, 59, 40) - day.now());
+    const late = await call(s, a, b, 30); // ends at 00:00:10, but connected on the day already used up
+    expect(await freeOf(s, late)).toMatchObject({ other: 0 });
+    for (const g of [ga, gb]) expect((await balance(s, g.token)).balanceMicros).toBe(3.5 * CREDIT);
+
+    const next = await call(s, a, b, 90); // the next UTC day: a free minute again
+    expect(await freeOf(s, next)).toMatchObject({ other: 60_000 });
+    for (const g of [ga, gb]) expect((await balance(s, g.token)).balanceMicros).toBe(3 * CREDIT);
+    expect(await new Ledger(s.duet.storage.db, s.duet.storage.kind).unbalanced()).toEqual([]);
+  });
+
+  it('lets someone without credit queue while free time is left today, ends the call when it is used up, and lets them in again the next day', async () => {
+    const s = server();
+    const [gz, gy] = [await s.guest(), await s.guest()];
+    await give(s, gy.userId, 5);
+    const [z, y] = [await s.client('z', { guest: gz }), await s.client('y', { guest: gy })];
+    await call(s, z, y, 30); // z has no credit: half of the free minute
+    expect((await balance(s, gz.token)).balanceMicros).toBe(0);
+
+    const pair = await matchPair(z, y); // 30 s of free time left: z may still queue
+    await connectCall(pair);
+    await talk(pair, 60, { n: 0 }, { n: 0 }, undefined, day).catch(() => undefined);
+    expect(await z.next('call_ended', (m) => m.callId === pair.callId, 5_000)).toMatchObject({ reason: 'insufficient_credits', by: 'you' });
+    await s.duet.settled();
+    expect((await balance(s, gz.token)).balanceMicros).toBe(0); // never below zero: the free time ran out, the call ended
+    expect((await balance(s, gy.token)).balanceMicros).toBe(5 * CREDIT); // y's free minute covered the 60 s too
+    z.send({ type: 'join' });
+    expect(await z.nextError('insufficient_credits')).toMatchObject({ ref: 'join' });
+    y.send({ type: 'leave' });
+    await y.next('idle');
+
+    day.advance(Date.UTC(2026, 11, 3, 0, 0, 1) - day.now());
+    z.send({ type: 'join' });
+    await z.next('queued');
+    z.send({ type: 'leave' });
+    await z.roundTrip();
+  });
+
+  it('keeps each person’s allowance through a crash: resumed calls carry it, settled calls are charged after it', async () => {
+    const s = server();
+    day.advance(Date.UTC(2026, 11, 4, 9, 0, 0) - day.now());
+    const [ga, gb, gc] = [await s.guest(), await s.guest(), await s.guest()];
+    for (const g of [ga, gb, gc]) await give(s, g.userId, 5);
+    const [a, b, c] = [await s.client('a', { guest: ga }), await s.client('b', { guest: gb }), await s.client('c', { guest: gc })];
+    await call(s, b, c, 60); // b's free minute is used up today; a's is not
+
+    const pair = await matchPair(a, b);
+    await connectCall(pair);
+    await talk(pair, 90, { n: 0 }, { n: 0 }, undefined, day);
+    await s.duet.settled();
+    const { db, kind } = s.duet.storage;
+    const ledger = new Ledger(db, kind);
+    const price = { perMinuteMicros: CREDIT, rounding: 'second' as const };
+    const row = await db.selectFrom('calls').select(['user_a']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    const aSide = row.user_a === ga.userId ? 'a' : 'b';
+    const expectedFree = aSide === 'a' ? { a: 60_000, b: 0 } : { a: 0, b: 60_000 };
+
+    // A restarted server that puts the call back gets the allowance with the meter's state.
+    const [resumable] = await recoverOpenCalls(db, ledger, price, day.now(), s.duet.log, { resumeWithinMs: 60_000 });
+    expect(resumable).toMatchObject({ id: pair.callId, meter: { billedMs: 90_000, free: expectedFree } });
+
+    // The crash lost every charge posted for the call; settlement works them out again from the stored call.
+    const lost = (await db.selectFrom('ledger_txns').select('id').where('ref', 'like', `call:${pair.callId}:%`).execute()).map((t) => t.id);
+    await db.deleteFrom('ledger_entries').where('txn_id', 'in', lost).execute();
+    await db.deleteFrom('ledger_txns').where('id', 'in', lost).execute();
+    expect(await recoverOpenCalls(db, ledger, price, day.now(), s.duet.log, { resumeWithinMs: null })).toEqual([]);
+    expect((await balance(s, ga.token)).balanceMicros).toBe(4.5 * CREDIT); // 30 s after a's free minute
+    expect((await balance(s, gb.token)).balanceMicros).toBe(3.5 * CREDIT); // all 90 s
+    expect(await ledger.sumByRef(userAccount(ga.userId), `call:${pair.callId}:${ga.userId}:30`)).toBe(-CREDIT / 2);
+    // A second settlement, or the live call ending, changes nothing.
+    await recoverOpenCalls(db, ledger, price, day.now(), s.duet.log, { resumeWithinMs: null });
+    a.send({ type: 'leave' });
+    await b.next('call_ended');
+    await s.duet.settled();
+    expect((await balance(s, ga.token)).balanceMicros).toBe(4.5 * CREDIT);
+    expect((await balance(s, gb.token)).balanceMicros).toBe(3.5 * CREDIT);
+    expect(await ledger.unbalanced()).toEqual([]);
   });
 });
