@@ -308,7 +308,7 @@ export class TestServer {
   async request(
     method: 'GET' | 'POST',
     route: string,
-    options: { json?: unknown; token?: string; rawBody?: string; contentType?: string; from?: string } = {},
+    options: { json?: unknown; token?: string; rawBody?: string; contentType?: string; from?: string; timeoutMs?: number } = {},
   ): Promise<HttpResult> {
     const headers: Record<string, string> = { 'x-forwarded-for': options.from ?? this.newVisitorAddress() };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
@@ -320,7 +320,7 @@ export class TestServer {
       headers['content-type'] = options.contentType ?? 'application/json';
       body = options.rawBody;
     }
-    const res = await fetch(`${this.httpUrl}${route}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(WAIT_MS) });
+    const res = await fetch(`${this.httpUrl}${route}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(options.timeoutMs ?? WAIT_MS) });
     const text = await res.text();
     let parsed: unknown = text;
     try {

@@ -37,6 +37,10 @@ import { billingRoutes } from './metering/routes.js';
 import { billingAdminRoutes } from './metering/adminRoutes.js';
 import { stripeWebhook } from './metering/payments.js';
 import { recoverOpenCalls } from './metering/settle.js';
+import { createDetector } from './verification/detector.js';
+import { verificationRoutes } from './verification/routes.js';
+import { LivenessVerifier } from './verification/service.js';
+import { SqlNonceStore, VerificationRepository } from './verification/sqlStore.js';
 import { telemetryRoutes } from './telemetry/routes.js';
 import { serveWebApp } from './web/static.js';
 
@@ -116,6 +120,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     connectTimeoutMs: config.connectTimeoutMs,
     reconnectGraceMs: config.reconnectGraceMs,
     holdReported: config.safety.holdReported,
+    verifiedOnly: config.verification.required,
     onRemoteHeartbeat: (userId, m) => {
       try {
         meter.heartbeat(userId, m);
@@ -217,7 +222,9 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
         connectSrc: ["'self'"],
         mediaSrc: ["'self'", 'blob:'],
         imgSrc: ["'self'", 'data:', 'blob:'],
-        scriptSrc: ["'self'"],
+        // The liveness check runs its face detector as WebAssembly in the browser.
+        scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+        workerSrc: ["'self'", 'blob:'],
         styleSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
@@ -269,6 +276,27 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   await app.register(cookie);
   safetyRoutes(app, { staff, moderation, tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
   billingRoutes(app, { ledger, tokens, config });
+  const verificationRepo = new VerificationRepository(storage.db);
+  let verifier: Promise<LivenessVerifier> | undefined;
+  verificationRoutes(app, {
+    settings: config.verification,
+    // The detector's models load on first use, once; a failed load is retried by the next request.
+    verifier: () =>
+      (verifier ??= createDetector().then(
+        (detector) => new LivenessVerifier({ detector, store: new SqlNonceStore(storage.db, clock), clock, validityMs: config.verification.validityMs, challenge: { ttlMs: config.verification.deadlineMs } }),
+        (err: unknown) => {
+          verifier = undefined;
+          throw err;
+        },
+      )),
+    repo: verificationRepo,
+    tokens,
+    staff,
+    moderation,
+    clock,
+    log,
+    onChange: (userId, until) => lobby.setVerified(userId, until),
+  });
   billingAdminRoutes(app, { db: storage.db, ledger, staff, moderation, clock, costs: config.billing.costs });
   if (config.billing.stripe) stripeWebhook(app, { ledger, clock, ...config.billing.stripe });
   identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened'),

@@ -109,6 +109,11 @@ const envSchema = z.object({
   MATCH_RECENT_MINUTES: z.coerce.number().int().min(0).max(1440).default(30),
   MATCH_SMALL_POOL: z.coerce.number().int().min(0).max(100).default(3),
   MATCH_RELAX_RECENT_AFTER_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  VERIFICATION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  VERIFIED_ONLY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  VERIFICATION_VALID_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  VERIFICATION_FAILURES_PER_HOUR: z.coerce.number().int().min(1).max(100).default(5),
+  VERIFICATION_DEADLINE_MS: z.coerce.number().int().min(5_000).max(120_000).default(20_000),
 });
 
 export interface Config {
@@ -158,6 +163,16 @@ export interface Config {
     readonly strikeWindowDays: number;
     readonly suspensionDays: number;
     readonly evidenceRetentionDays: number;
+  };
+  /** Verified humans (docs/verification.md). */
+  readonly verification: {
+    readonly enabled: boolean;
+    /** Only verified people may start calls. */
+    readonly required: boolean;
+    readonly validityMs: number;
+    readonly maxFailuresPerHour: number;
+    /** How long a person has to answer a challenge. */
+    readonly deadlineMs: number;
   };
   readonly retention: { readonly qualityDays: number; readonly callDays: number };
   readonly turn: {
@@ -257,6 +272,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       strikeWindowDays: e.STRIKE_WINDOW_DAYS,
       suspensionDays: e.SUSPENSION_DAYS,
       evidenceRetentionDays: e.EVIDENCE_RETENTION_DAYS,
+    }),
+    verification: Object.freeze({
+      enabled: e.VERIFICATION || e.VERIFIED_ONLY,
+      required: e.VERIFIED_ONLY,
+      validityMs: e.VERIFICATION_VALID_DAYS * 24 * 3600_000,
+      maxFailuresPerHour: e.VERIFICATION_FAILURES_PER_HOUR,
+      deadlineMs: e.VERIFICATION_DEADLINE_MS,
     }),
     retention: Object.freeze({ qualityDays: e.QUALITY_RETENTION_DAYS, callDays: e.CALL_RETENTION_DAYS }),
     turn: Object.freeze({

@@ -30,6 +30,8 @@ export class Call {
   #endedBy: string | null = null;
   /** Media must go through the relay (IP privacy); set once when the call starts. */
   relayOnly = false;
+  /** Which side had passed the liveness check when matched (each is shown the other's). */
+  verified: { a: boolean; b: boolean } = { a: false, b: false };
   /**
    * Which node each side is connected to, and whether this node matched them (the primary, which
    * keeps the call's record) or mirrors a call whose other side is here.

@@ -5,6 +5,8 @@ export interface User {
   id: string;
   createdAt: number;
   rulesAcceptedAt: number | null;
+  /** Passed the liveness check; verified until then (null: not verified). */
+  verifiedUntil: number | null;
 }
 
 /** Version of the house rules a person accepts; bump when the rules text changes materially. */
@@ -19,14 +21,14 @@ export class UserRepository {
   async create(now: number): Promise<User> {
     const user = { id: randomUUID(), created_at: now, rules_accepted_at: null, rules_version: null };
     await this.#db.insertInto('users').values(user).execute();
-    return { id: user.id, createdAt: now, rulesAcceptedAt: null };
+    return { id: user.id, createdAt: now, rulesAcceptedAt: null, verifiedUntil: null };
   }
 
   async get(id: string): Promise<User | undefined> {
     const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return undefined;
     const current = row.rules_version === RULES_VERSION;
-    return { id: row.id, createdAt: row.created_at, rulesAcceptedAt: current ? row.rules_accepted_at : null };
+    return { id: row.id, createdAt: row.created_at, rulesAcceptedAt: current ? row.rules_accepted_at : null, verifiedUntil: row.verified_until === null ? null : Number(row.verified_until) };
   }
 
   /** Remembers the browser's device id (set once; a ban by device follows it to new guests). */

@@ -41,6 +41,8 @@ interface Participant {
   readonly reports: TokenBucket;
   /** Has unreviewed reports against them, and the operator holds such people to their own pool. */
   held: boolean;
+  /** Passed the liveness check; verified until then (null: not verified). */
+  verifiedUntil: number | null;
   readonly log: Logger;
 }
 
@@ -51,9 +53,11 @@ export interface MatchCriteria {
   mode: string;
   /** Relay-only media for this person's calls (not a matching criterion: anyone may be their partner). */
   privacy: boolean;
+  /** Meet only people who passed the liveness check. */
+  verifiedOnly: boolean;
 }
 
-export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat', privacy: false });
+export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat', privacy: false, verifiedOnly: false });
 
 /** What the lobby needs from safety storage; writes happen in the background. */
 export interface SafetyPort {
@@ -83,6 +87,7 @@ export type ClusterEvent =
       matchedAt: number;
       waitMs: { a: number; b: number };
       relayOnly: boolean;
+      verified?: { a: boolean; b: boolean };
     }
   | { t: 'deliver'; to: string; message: ServerMessage }
   | { t: 'peer'; callId: string; from: string; state: 'connected' | 'down' }
@@ -115,6 +120,8 @@ export interface LobbyOptions {
   reconnectGraceMs?: number;
   /** Hold people with unreviewed reports against them to a pool of their own (operator setting). */
   holdReported?: boolean;
+  /** Only people who passed the liveness check may queue (operator setting). */
+  verifiedOnly?: boolean;
   /** A heartbeat another node forwarded for a call this node meters. */
   onRemoteHeartbeat?: (userId: string, m: ClientMessageOf<'heartbeat'>) => void;
   /** Remove links and contact details from chat (operator setting, on by default). */
@@ -129,6 +136,14 @@ export interface LobbyOptions {
   presenceIntervalMs?: number;
   chatPerSecond?: number;
   chatBurst?: number;
+}
+
+/** What the lobby learns about a person when their signaling connection comes up. */
+export interface ConnectInfo {
+  rulesAccepted: boolean;
+  blockedWith: Set<string>;
+  held?: boolean;
+  verifiedUntil?: number | null;
 }
 
 /** A connected call a previous process left open (see Lobby.restore). */
@@ -177,6 +192,7 @@ export class Lobby {
       chatBurst: 5,
       reconnectGraceMs: 15_000,
       holdReported: false,
+      verifiedOnly: false,
       onRemoteHeartbeat: () => undefined,
       filterChat: (text: string) => text,
       modes: ['chat'],
@@ -233,7 +249,7 @@ export class Lobby {
    * A person's signaling connection is up. Returns the call it resumed, when the person's previous
    * connection dropped during a call less than the grace window ago.
    */
-  connect(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string>; held?: boolean }): { resumedCallId?: string } {
+  connect(userId: string, info: ConnectInfo): { resumedCallId?: string } {
     if (this.#closed) throw new DuetError('internal', 'The server is shutting down.');
     const existing = this.#participants.get(userId);
     if (existing?.detached && existing.call) {
@@ -241,6 +257,7 @@ export class Lobby {
       existing.detached = undefined;
       existing.rulesAccepted = info.rulesAccepted;
       if (info.held !== undefined) existing.held = info.held;
+      if (info.verifiedUntil !== undefined) existing.verifiedUntil = info.verifiedUntil;
       for (const id of info.blockedWith) existing.blockedWith.add(id);
       existing.log.info({ callId: existing.call.id }, 'resumed');
       return { resumedCallId: existing.call.id };
@@ -292,7 +309,7 @@ export class Lobby {
     return restored;
   }
 
-  #participant(userId: string, info: { rulesAccepted: boolean; blockedWith: Set<string>; held?: boolean }): Participant {
+  #participant(userId: string, info: ConnectInfo): Participant {
     const now = this.#o.clock.now();
     return {
       userId,
@@ -309,6 +326,7 @@ export class Lobby {
       moves: new TokenBucket(20 / 60, 15, now),
       reports: new TokenBucket(5 / 3600, 5, now),
       held: info.held ?? false,
+      verifiedUntil: info.verifiedUntil ?? null,
       log: this.#o.log.child({ userId }),
     };
   }
@@ -358,12 +376,14 @@ export class Lobby {
     if (!this.#o.modes.includes(mode)) throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
     const privacy = criteria.privacy ?? false;
     if (privacy && !this.#o.relay.available) throw new DuetError('relay_unavailable');
+    if (this.#o.verifiedOnly && !this.#verified(p)) throw new DuetError('verification_required');
     p.criteria = {
       interests: criteria.interests ?? [],
       language: criteria.language ?? p.criteria.language,
       region: criteria.region,
       mode,
       privacy,
+      verifiedOnly: criteria.verifiedOnly ?? false,
     };
     this.#enqueue(p);
     this.#tryMatch(p);
@@ -528,6 +548,21 @@ export class Lobby {
     return [...this.#calls.values()];
   }
 
+  /**
+   * The person passed the liveness check (or a moderator revoked it): matching and partners see it
+   * from their next join on.
+   */
+  setVerified(userId: string, verifiedUntil: number | null): void {
+    const p = this.#participants.get(userId);
+    if (!p) return;
+    p.verifiedUntil = verifiedUntil;
+    if (p.status === 'waiting') this.#enqueue(p); // the pool entry carries the new status
+  }
+
+  #verified(p: Participant): boolean {
+    return p.verifiedUntil !== null && p.verifiedUntil > this.#o.clock.now();
+  }
+
   /** Reports against this person were reviewed: they go back to the common pool. */
   clearHeld(userId: string): void {
     const p = this.#participants.get(userId);
@@ -619,7 +654,20 @@ export class Lobby {
 
   #ticket(p: Participant, joinedAt: number): Ticket {
     const { interests, language, region, mode } = p.criteria;
-    return { userId: p.userId, mode, language, region, interests, joinedAt, blocked: p.blockedWith, recent: p.recent, node: this.#node, ...(p.held ? { held: true } : {}) };
+    return {
+      userId: p.userId,
+      mode,
+      language,
+      region,
+      interests,
+      joinedAt,
+      blocked: p.blockedWith,
+      recent: p.recent,
+      node: this.#node,
+      ...(p.held ? { held: true } : {}),
+      ...(this.#verified(p) ? { verified: true } : {}),
+      ...(p.criteria.verifiedOnly ? { verifiedOnly: true } : {}),
+    };
   }
 
   #enqueue(p: Participant): void {
@@ -737,6 +785,7 @@ export class Lobby {
     const now = this.#o.clock.now();
     const call = new Call(randomUUID(), a.userId, b.userId, now, { a: now - a.joinedAt, b: now - b.joinedAt });
     call.nodes = { a: a.node ?? this.#node, b: b.node ?? this.#node };
+    call.verified = { a: a.verified ?? false, b: b.verified ?? false };
     const local = [a, b].map((t) => this.#participants.get(t.userId)).filter((p): p is Participant => p !== undefined && call.nodeOf(p.userId) === this.#node);
     call.relayOnly = this.#o.relay.relayOnly || local.some((p) => p.criteria.privacy);
     this.#recentWaits.push({ at: now, ms: now - a.joinedAt }, { at: now, ms: now - b.joinedAt });
@@ -747,7 +796,7 @@ export class Lobby {
     for (const side of ['a', 'b'] as const) {
       const node = call.nodes[side];
       if (node === this.#node) continue;
-      this.#o.cluster.send(node, { t: 'matched', callId: call.id, to: call[side], a: call.a, b: call.b, nodes: call.nodes, matchedAt: now, waitMs: call.waitMs, relayOnly: call.relayOnly });
+      this.#o.cluster.send(node, { t: 'matched', callId: call.id, to: call[side], a: call.a, b: call.b, nodes: call.nodes, matchedAt: now, waitMs: call.waitMs, relayOnly: call.relayOnly, verified: call.verified });
     }
     this.observer.emit('call:matched', call);
     this.#presenceChanged();
@@ -759,6 +808,7 @@ export class Lobby {
     const call = new Call(e.callId, e.a, e.b, e.matchedAt, e.waitMs);
     call.nodes = e.nodes;
     call.primary = false;
+    call.verified = e.verified ?? { a: false, b: false };
     if (!p || p.status !== 'waiting' || this.#closed) {
       // They left (or dropped) while the other node was claiming them.
       const other = call.partnerOf(e.to);
@@ -794,6 +844,7 @@ export class Lobby {
       iceServers: this.#o.iceServersFor(p.userId, call.id),
       ...(call.relayOnly ? { iceTransportPolicy: 'relay' as const } : {}),
       connectTimeoutMs: this.#o.connectTimeoutMs,
+      ...(call.verified[call.sideOf(partnerId)] ? { partnerVerified: true } : {}),
     });
   }
 

@@ -109,6 +109,8 @@ interface TicketJson {
   recent: Array<{ userId: string; at: number }>;
   node?: string;
   held?: boolean;
+  verified?: boolean;
+  verifiedOnly?: boolean;
 }
 
 export interface RedisPoolOptions {
@@ -156,6 +158,8 @@ export class RedisPool implements SharedPool {
       recent: [...t.recent],
       ...(t.node ? { node: t.node } : {}),
       ...(t.held ? { held: true } : {}),
+      ...(t.verified ? { verified: true } : {}),
+      ...(t.verifiedOnly ? { verifiedOnly: true } : {}),
     };
     await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs, t.node ?? '');
   }
@@ -278,6 +282,8 @@ export class RedisPool implements SharedPool {
           recent: j.recent,
           ...(j.node ? { node: j.node } : {}),
           ...(j.held ? { held: true } : {}),
+          ...(j.verified ? { verified: true } : {}),
+          ...(j.verifiedOnly ? { verifiedOnly: true } : {}),
         },
       });
     });

@@ -47,6 +47,10 @@ export interface Ticket {
   readonly node?: string;
   /** Has unreviewed reports against them; such people only meet each other (operator setting). */
   readonly held?: boolean;
+  /** Passed the liveness check. */
+  readonly verified?: boolean;
+  /** Meets only people who passed the liveness check. */
+  readonly verifiedOnly?: boolean;
 }
 
 export type Stage = 'strict' | 'interests' | 'region';
@@ -95,6 +99,7 @@ export function compatible(a: Ticket, b: Ticket, now: number, policy: MatchPolic
   if (a.userId === b.userId) return false;
   if (a.mode !== b.mode || a.language !== b.language) return false;
   if ((a.held ?? false) !== (b.held ?? false)) return false;
+  if ((a.verifiedOnly && !b.verified) || (b.verifiedOnly && !a.verified)) return false;
   if (a.blocked.has(b.userId) || b.blocked.has(a.userId)) return false;
   return accepts(a, b, now, policy, poolSize) && accepts(b, a, now, policy, poolSize);
 }

@@ -290,7 +290,7 @@ class Connection {
       case 'join':
         // Credit is checked first (a database read), then the join runs as any other intent.
         void this.o.metering.assertCanQueue(userId).then(
-          () => this.#run(m, () => lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode, privacy: m.privacy })),
+          () => this.#run(m, () => lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode, privacy: m.privacy, verifiedOnly: m.verifiedOnly })),
           (err: unknown) => this.#run(m, () => {
             throw err;
           }),
@@ -365,7 +365,7 @@ class Connection {
       this.hub.register(user.id, this);
       let resumedCallId: string | undefined;
       try {
-        ({ resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith, held: admission.held }));
+        ({ resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith, held: admission.held, verifiedUntil: user.verifiedUntil }));
       } catch (err) {
         this.hub.forgetUser(user.id, this);
         throw err;

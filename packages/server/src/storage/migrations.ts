@@ -214,6 +214,35 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('calls_user_b_connected_at').on('calls').columns(['user_b', 'connected_at']).execute();
     },
   },
+  '0010_verification': {
+    async up(db: Kysely<any>) {
+      // Verified humans: until when a person counts as verified (null: not, or revoked).
+      await db.schema.alterTable('users').addColumn('verified_until', 'bigint').execute();
+      // Issued liveness challenges: single use (used_at is set once, by one conditional update).
+      await db.schema
+        .createTable('verification_challenges')
+        .addColumn('nonce', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('actions', 'varchar(100)', (c) => c.notNull())
+        .addColumn('issued_at', 'bigint', (c) => c.notNull())
+        .addColumn('deadline', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('verification_challenges_issued_at').on('verification_challenges').column('issued_at').execute();
+      // Every attempt and its outcome: the rate limit on failures, and what moderators see.
+      await db.schema
+        .createTable('verification_attempts')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('ok', 'integer', (c) => c.notNull())
+        .addColumn('reasons', 'varchar(300)', (c) => c.notNull())
+        .addColumn('ms', 'integer', (c) => c.notNull())
+        .addColumn('scores', 'text')
+        .execute();
+      await db.schema.createIndex('verification_attempts_user_at').on('verification_attempts').columns(['user_id', 'at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

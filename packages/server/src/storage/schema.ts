@@ -8,6 +8,32 @@ export interface UsersTable {
   rules_version: number | null;
   /** A random id the browser keeps, so a ban can hold across new guest accounts. */
   device_id: Generated<string | null>;
+  /** Passed the liveness check; counts as verified until then (null: not verified, or revoked). */
+  verified_until: Generated<number | null>;
+}
+
+export interface VerificationChallengesTable {
+  nonce: string;
+  user_id: string;
+  /** Comma-separated actions, in the order asked. */
+  actions: string;
+  issued_at: number;
+  deadline: number;
+  /** Set once when the answer arrives: a nonce is single-use. */
+  used_at: number | null;
+}
+
+export interface VerificationAttemptsTable {
+  id: string;
+  user_id: string;
+  at: number;
+  ok: number;
+  /** Comma-separated reason codes (empty when passed). */
+  reasons: string;
+  /** Server time spent judging the attempt. */
+  ms: number;
+  /** JSON: antispoof, liveness and same-face scores. */
+  scores: string | null;
 }
 
 export interface CallsTable {
@@ -176,4 +202,6 @@ export interface Database {
   audit_log: AuditLogTable;
   ledger_txns: LedgerTxnsTable;
   ledger_entries: LedgerEntriesTable;
+  verification_challenges: VerificationChallengesTable;
+  verification_attempts: VerificationAttemptsTable;
 }
