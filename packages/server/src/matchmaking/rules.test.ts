@@ -47,6 +47,16 @@ describe('matching rules', () => {
     expect(compatible(eu, ticket('b', { region: 'us' }), 30_000, P, 10)).toBe(true);
   });
 
+  it('gives someone who asks for verified people only verified partners, however long they wait', () => {
+    const picky = ticket('a', { verifiedOnly: true });
+    expect(compatible(picky, ticket('b'), 99_999, P, 10)).toBe(false);
+    expect(compatible(ticket('b'), picky, 99_999, P, 10)).toBe(false);
+    expect(compatible(picky, ticket('b', { verified: true }), 0, P, 10)).toBe(true);
+    // Two people who both ask for it meet only when both are verified.
+    expect(compatible(ticket('c', { verifiedOnly: true, verified: true }), picky, 0, P, 10)).toBe(false);
+    expect(compatible(ticket('c', { verifiedOnly: true, verified: true }), ticket('d', { verifiedOnly: true, verified: true }), 0, P, 10)).toBe(true);
+  });
+
   it('avoids recent partners, relaxing only in a tiny pool after a wait', () => {
     const a = ticket('a', { recent: [{ userId: 'b', at: 0 }] });
     const b = ticket('b');
