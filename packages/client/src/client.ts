@@ -58,6 +58,8 @@ export interface BillingInfo {
   balanceMicros: number;
   /** perMinuteMicros 0: calls are free. */
   price: { perMinuteMicros: number; rounding: 'second' | 'minute' };
+  /** Free billable time per UTC day, used before any is paid (perDay 0: none); what is left of it today. */
+  freeMinutes: { perDay: number; leftTodayMs: number };
   /** Newest first. */
   calls: BillingCall[];
   credits: BillingCredit[];

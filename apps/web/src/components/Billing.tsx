@@ -14,6 +14,13 @@ export function Wallet({ billing }: { billing: BillingInfo }) {
           {credits(billing.balanceMicros)}
         </strong>
       </div>
+      {billing.freeMinutes.perDay > 0 && (
+        <div className="wallet-line">
+          <span className="wallet-price" data-testid="free-minutes" data-left-ms={billing.freeMinutes.leftTodayMs}>
+            {freeLeft(billing.freeMinutes.leftTodayMs)}
+          </span>
+        </div>
+      )}
       <div className="wallet-line">
         <span className="wallet-price" data-testid="price">
           {priceLabel(billing.price)}
@@ -21,6 +28,16 @@ export function Wallet({ billing }: { billing: BillingInfo }) {
       </div>
     </div>
   );
+}
+
+/** "5 free minutes left today", cut down like money: never more than is left. */
+function freeLeft(ms: number): string {
+  if (ms >= 60_000) {
+    const n = Math.floor(ms / 60_000);
+    return `${n} free ${n === 1 ? 'minute' : 'minutes'} left today`;
+  }
+  const s = Math.floor(ms / 1000);
+  return s > 0 ? `${s} free ${s === 1 ? 'second' : 'seconds'} left today` : 'No free minutes left today';
 }
 
 /** A clock that re-renders every `ms` while `on`; returns performance.now(). */
