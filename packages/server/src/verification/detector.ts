@@ -194,6 +194,8 @@ class HumanDetector implements Detector {
     try {
       const result = await this.#human.detect(tensor as unknown as HumanModule.Input);
       const ms = performance.now() - started;
+      // human reports failures in the result rather than throwing.
+      if (result.error) throw new Error(`face detector: ${result.error}`);
       const faces = result.face;
       if (faces.length === 0) return { faces: 0, ms };
       const main = faces.reduce((a, b) => (b.box[2] * b.box[3] > a.box[2] * a.box[3] ? b : a));
