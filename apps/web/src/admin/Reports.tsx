@@ -2,6 +2,7 @@ import { useCallback, useState, type ReactNode } from 'react';
 import { ago, dateTime, duration, fullDateTime, reasonLabel, reportReasonLabel, suspiciousReporter } from './format.js';
 import { EmptyState, Loadable, SectionHead, ShortId, StaleNote } from './parts.js';
 import { useAction, useResource, useSession } from './session.js';
+import { VerificationFact } from './Verification.js';
 import type { ReportDetail, ReportStatus, ReportSummary, ReporterStats } from './types.js';
 import type { EndReason } from '@duet/protocol';
 
@@ -300,6 +301,7 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
               </span>
             }
           />
+          <Fact k="Verification" v={<VerificationFact userId={report.reportedId} />} />
           <Fact
             k="Reporter"
             v={

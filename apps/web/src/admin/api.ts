@@ -46,6 +46,11 @@ export const sessionHint = {
 export type Credentials = { kind: 'token'; token: string } | { kind: 'session'; csrf: string };
 
 /** The console's only door to the server: every request carries the bearer token, or the session cookie (and CSRF token). */
+export interface UserVerification {
+  verifiedUntil: number | null;
+  attempts: Array<{ at: number; ok: boolean; reasons: string[]; ms: number }>;
+}
+
 export class AdminApi {
   readonly #auth: Credentials;
   constructor(auth: Credentials) {
@@ -106,6 +111,15 @@ export class AdminApi {
 
   async ban(b: { userId?: string; deviceId?: string; reason: string; days?: number }): Promise<void> {
     await this.#post('/api/admin/bans', b);
+  }
+
+  /** A person's liveness verification and their latest attempts. */
+  userVerification(userId: string, signal?: AbortSignal): Promise<UserVerification> {
+    return this.#getJson(`/api/admin/users/${encodeURIComponent(userId)}/verification`, signal);
+  }
+
+  async revokeVerification(userId: string, reason: string): Promise<void> {
+    await this.#post(`/api/admin/users/${encodeURIComponent(userId)}/verification/revoke`, { reason });
   }
 
   async liftBan(id: string): Promise<void> {
