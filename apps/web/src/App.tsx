@@ -1,5 +1,5 @@
 import { captureFrame } from '@duet/client';
-import { useCallback, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { useAttention } from './attention.js';
 import { BannedScreen } from './components/BannedScreen.js';
 import { CallMeter, CreditLowNotice, NoCredit, Wallet } from './components/Billing.js';
@@ -19,6 +19,10 @@ import { addTags, parseInterests } from './interests.js';
 import { stateLabel } from './messages.js';
 import { chargeFor } from './money.js';
 import { useDuet } from './useDuet.js';
+import { PartnerVerifiedBadge, VerifiedOnlyToggle, VerifyButton } from './verify/VerifiedControls.js';
+
+// The liveness check brings the face detector (a few MB with its models): loaded only when opened.
+const VerifyDialog = lazy(() => import('./verify/VerifyDialog.js'));
 
 const ACTIVE = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
 
@@ -35,6 +39,17 @@ export function App() {
   const [historyOpen, setHistoryOpen] = useState(false);
   const [checkingCredit, setCheckingCredit] = useState(false);
   const closeHistory = useCallback(() => setHistoryOpen(false), []);
+  const [verifyOpen, setVerifyOpen] = useState(false);
+  const { dismissVerificationRequired, refreshVerification } = duet;
+  const closeVerify = useCallback(() => {
+    setVerifyOpen(false);
+    dismissVerificationRequired();
+  }, [dismissVerificationRequired]);
+  const onVerified = useCallback(() => void refreshVerification(), [refreshVerification]);
+  // The server refused Start until this person is verified: the check opens, saying why.
+  useEffect(() => {
+    if (view.verificationRequired) setVerifyOpen(true);
+  }, [view.verificationRequired]);
   const remoteVideo = useRef<HTMLVideoElement>(null);
   /** The partner's picture when Report was pressed: the moment the person saw what they report. */
   const snapshot = useRef<string | null>(null);
@@ -134,6 +149,7 @@ export function App() {
             <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} reportSent={reportOnStage ? view.reportSent : null} />
           )}
           <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
+          {inCall && view.partnerVerified?.verified && view.partnerVerified.callId === view.callId && <PartnerVerifiedBadge />}
           <div
             className="status"
             data-testid="call-status"
@@ -189,11 +205,15 @@ export function App() {
                     setDraft('');
                   }}
                 />
-                <PrivacyToggle checked={view.privacy} error={view.privacyError} onChange={duet.setPrivacy} />
+                <div className="toggles">
+                  {view.verification?.enabled && <VerifiedOnlyToggle checked={view.verifiedOnly} onChange={duet.setVerifiedOnly} />}
+                  <PrivacyToggle checked={view.privacy} error={view.privacyError} onChange={duet.setPrivacy} />
+                </div>
               </div>
             </div>
             <div className="start-group">
               {priced && <Wallet billing={billing} />}
+              <VerifyButton status={view.verification} onOpen={() => setVerifyOpen(true)} />
               <button className="btn primary big" data-testid="start" disabled={!canStart} onClick={() => start(interests)}>
                 Start
               </button>
@@ -230,6 +250,18 @@ export function App() {
           </div>
         )}
       </div>
+      {verifyOpen && (
+        <Suspense fallback={null}>
+          <VerifyDialog
+            api={duet.verificationApi}
+            stream={view.localStream}
+            onRetryCamera={duet.retryCamera}
+            notice={view.verificationRequired}
+            onClose={closeVerify}
+            onVerified={onVerified}
+          />
+        </Suspense>
+      )}
       {historyOpen && <History billing={billing} accountId={duet.userId()} onClose={closeHistory} onRefresh={duet.refreshBilling} />}
       {view.warning && <WarningBanner message={view.warning} onDismiss={duet.dismissWarning} />}
       {view.phase === 'rules' && (

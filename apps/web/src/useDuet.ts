@@ -1,5 +1,18 @@
-import { DuetClient, MediaAccessError, browserLanguage, type BanNotice, type BillingInfo, type CallEnd, type CallState, type ChatMessage, type ClientEvents, type ConnectionStatus } from '@duet/client';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+  DuetClient,
+  MediaAccessError,
+  browserLanguage,
+  type BanNotice,
+  type BillingInfo,
+  type CallEnd,
+  type CallState,
+  type ChatMessage,
+  type ClientEvents,
+  type ConnectionStatus,
+  type VerificationFrame,
+  type VerificationStatus,
+} from '@duet/client';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 export type Phase = 'loading' | 'unreachable' | 'rules' | 'camera' | 'ready';
 
@@ -48,6 +61,14 @@ export interface DuetView {
   creditLow: CreditLow | null;
   /** Start was refused: not enough credit to queue. */
   noCredit: boolean;
+  /** Whether verification is offered, and this person's standing; null until known (or not offered by this server). */
+  verification: VerificationStatus | null;
+  /** Meet only verified people (asked for on the next Start). */
+  verifiedOnly: boolean;
+  /** The current partner passed the liveness check, as the server said when matching (this call's id). */
+  partnerVerified: { callId: string; verified: boolean } | null;
+  /** The server refused Start until this person is verified, in its words; null otherwise. */
+  verificationRequired: string | null;
 }
 
 /**
@@ -100,6 +121,10 @@ const initial: DuetView = {
   meter: null,
   creditLow: null,
   noCredit: false,
+  verification: null,
+  verifiedOnly: false,
+  partnerVerified: null,
+  verificationRequired: null,
 };
 
 /** One DuetClient for the page, its events folded into a view for React. */
@@ -107,6 +132,7 @@ export function useDuet() {
   const clientRef = useRef<DuetClient | null>(null);
   const [view, setView] = useState<DuetView>(initial);
   const refreshRef = useRef<() => Promise<BillingInfo | null>>(() => Promise.resolve(null));
+  const verificationRef = useRef<() => Promise<VerificationStatus | null>>(() => Promise.resolve(null));
   const patch = useCallback((p: Partial<DuetView>) => setView((v) => ({ ...v, ...p })), []);
 
   const openCamera = useCallback(async () => {
@@ -201,6 +227,7 @@ export function useDuet() {
         // The final charge of a call that has ended: its line in the history is complete now.
         if (b.callId !== client.callId) void refreshBilling();
       }),
+      client.on('partner', (partnerVerified) => patch({ partnerVerified })),
       client.on('creditLow', ({ callId, secondsLeft }) => patch({ creditLow: { callId, secondsLeft, at: performance.now() } })),
       client.on('chat', (m) => setView((v) => ({ ...v, chat: [...v.chat, m].slice(-200) }))),
       client.on('error', (e) => {
@@ -208,6 +235,12 @@ export function useDuet() {
           // Said on the stage with the balance and how to top up, not as a passing toast.
           patch({ noCredit: true });
           void refreshBilling();
+          return;
+        }
+        if (e.code === 'verification_required') {
+          // Said in the verification dialog, which opens with it; this Start is forgotten.
+          patch({ verificationRequired: e.message });
+          client.stop();
           return;
         }
         if (e.code === 'relay_unavailable') {
@@ -232,10 +265,22 @@ export function useDuet() {
       }
     }
     refreshRef.current = refreshBilling;
+    /** Verification status; a failure (or a server without verification) leaves the entry point hidden. */
+    async function refreshVerification(): Promise<VerificationStatus | null> {
+      try {
+        const verification = await client.verification();
+        if (!cancelled) patch({ verification });
+        return verification;
+      } catch {
+        return null;
+      }
+    }
+    verificationRef.current = refreshVerification;
     client.connect().then(
       () => {
         if (cancelled) return;
         void refreshBilling();
+        void refreshVerification();
         if (client.rulesAccepted) void openCameraFor(client);
         else patch({ phase: 'rules' });
       },
@@ -259,6 +304,7 @@ export function useDuet() {
       client.close();
       clientRef.current = null;
       refreshRef.current = () => Promise.resolve(null);
+      verificationRef.current = () => Promise.resolve(null);
     };
   }, [patch]);
 
@@ -282,6 +328,26 @@ export function useDuet() {
   );
 
   const refreshBilling = useCallback(() => refreshRef.current(), []);
+  const refreshVerification = useCallback(() => verificationRef.current(), []);
+  /** The SDK's verification calls for the dialog; the status it reads also updates the view. */
+  const verificationApi = useMemo(
+    () => ({
+      status: async () => {
+        const s = await verificationRef.current();
+        if (!s) throw new Error('Verification status is not available.');
+        return s;
+      },
+      challenge: () => {
+        const c = clientRef.current;
+        return c ? c.verificationChallenge() : Promise.reject(new Error('Reload the page and try again.'));
+      },
+      submit: (nonce: string, frames: VerificationFrame[]) => {
+        const c = clientRef.current;
+        return c ? c.submitVerification(nonce, frames) : Promise.reject(new Error('Reload the page and try again.'));
+      },
+    }),
+    [],
+  );
 
   // Stable, so a component polling it does not restart its timer on every render.
   const getConnectionInfo = useCallback(() => clientRef.current?.getConnectionInfo() ?? Promise.resolve(null), []);
@@ -293,8 +359,13 @@ export function useDuet() {
     start: ({ interests }: StartChoices) => {
       const language = browserLanguage();
       patch({ noCredit: false });
-      clientRef.current?.start({ interests, privacy: view.privacy, ...(language ? { language } : {}) });
+      patch({ verificationRequired: null });
+      clientRef.current?.start({ interests, privacy: view.privacy, ...(view.verifiedOnly ? { verifiedOnly: true } : {}), ...(language ? { language } : {}) });
     },
+    setVerifiedOnly: (verifiedOnly: boolean) => patch({ verifiedOnly }),
+    refreshVerification,
+    verificationApi,
+    dismissVerificationRequired: () => patch({ verificationRequired: null }),
     setPrivacy: (privacy: boolean) => patch({ privacy, privacyError: null }),
     next: act((c) => c.next()),
     stop: act((c) => c.stop()),
