@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LivenessAction, VerificationChallengeInfo, VerificationResultInfo, VerificationStatus } from '@duet/protocol';
+import { FakeClock } from '../../packages/server/src/testing/fakeClock.js';
 import { createDetector, type Detector } from '../../packages/server/src/verification/detector.js';
 import { loadPortrait, makeClip, prepareSource, type ClipFrame, type SourceFace } from '../fixtures/faces/generate.js';
 import { useTestServer } from './harness.js';
@@ -8,6 +9,9 @@ import { useTestServer } from './harness.js';
 // detector (human on the WASM backend), on clips generated from a public-domain portrait.
 
 const API_TOKEN = 'operator-api-token-0123456789';
+// Servers start and stop around each test while the detector works on two shared cores.
+vi.setConfig({ hookTimeout: 60_000 });
+const clock = new FakeClock(Date.UTC(2026, 10, 27, 12, 0, 0));
 let detector: Detector;
 let collins: SourceFace;
 
@@ -17,10 +21,14 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => detector?.close());
 
-const upload = (nonce: string, clip: readonly ClipFrame[]) => ({ nonce, frames: clip.map((f) => ({ offsetMs: f.offsetMs, image: Buffer.from(f.jpeg).toString('base64') })) });
+/** The frames of a clip as the browser uploads them, once the clip's time has passed on the server's clock. */
+function upload(nonce: string, clip: readonly ClipFrame[]) {
+  clock.advance(clip.at(-1)!.offsetMs + 500);
+  return { nonce, frames: clip.map((f) => ({ offsetMs: f.offsetMs, image: Buffer.from(f.jpeg).toString('base64') })) };
+}
 
 describe('verified humans over HTTP and in matching', () => {
-  const server = useTestServer({ env: { ADMIN_TOKEN: API_TOKEN, VERIFICATION_FAILURES_PER_HOUR: '3' } });
+  const server = useTestServer({ env: { ADMIN_TOKEN: API_TOKEN, VERIFICATION_FAILURES_PER_HOUR: '3' }, create: { clock } });
 
   it('verifies a person who performs the challenge, refuses a reused nonce and the wrong order, and limits failures', { timeout: 120_000 }, async () => {
     const s = server();
@@ -47,7 +55,7 @@ describe('verified humans over HTTP and in matching', () => {
 
     const right = (await s.request('POST', '/api/me/verification', { token: ann.token, timeoutMs: 60_000, json: upload(challenge.nonce, makeClip(collins, challenge.actions, { seed: 7 })) })).body as VerificationResultInfo;
     expect(right, JSON.stringify(right)).toMatchObject({ ok: true, reasons: [] });
-    expect(right.verifiedUntil).toBeGreaterThan(Date.now() + 29 * 24 * 3600_000);
+    expect(right.verifiedUntil).toBeGreaterThan(clock.now() + 29 * 24 * 3600_000);
     expect(await status()).toMatchObject({ verified: true, verifiedUntil: right.verifiedUntil });
 
     const replay = (await s.request('POST', '/api/me/verification', { token: ann.token, timeoutMs: 60_000, json: upload(challenge.nonce, makeClip(collins, challenge.actions, { seed: 7 })) })).body as VerificationResultInfo;

@@ -275,7 +275,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
 
   await app.register(cookie);
   safetyRoutes(app, { staff, moderation, tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
-  billingRoutes(app, { ledger, tokens, config });
+  billingRoutes(app, { ledger, tokens, config, meter });
   const verificationRepo = new VerificationRepository(storage.db);
   let verifier: Promise<LivenessVerifier> | undefined;
   verificationRoutes(app, {

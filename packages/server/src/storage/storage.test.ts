@@ -50,7 +50,7 @@ describe.each(backends)('storage on %s', (kind, make) => {
   it('creates guests and records rule acceptance', async () => {
     const users = new UserRepository(storage.db);
     const u = await users.create(1_700_000_000_123);
-    expect(await users.get(u.id)).toEqual({ id: u.id, createdAt: 1_700_000_000_123, rulesAcceptedAt: null });
+    expect(await users.get(u.id)).toEqual({ id: u.id, createdAt: 1_700_000_000_123, rulesAcceptedAt: null, verifiedUntil: null });
     await users.acceptRules(u.id, 1_700_000_000_999);
     expect((await users.get(u.id))?.rulesAcceptedAt).toBe(1_700_000_000_999);
     expect(await users.get('00000000-0000-0000-0000-000000000000')).toBeUndefined();
