@@ -451,7 +451,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
         this.emit('warning', { message: m.message });
         return;
       case 'billing':
-        this.emit('billing', { callId: m.callId, billedMs: m.billedMs, chargedMicros: m.chargedMicros, balanceMicros: m.balanceMicros });
+        this.emit('billing', { callId: m.callId, billedMs: m.billedMs, chargedMicros: m.chargedMicros, balanceMicros: m.balanceMicros, freeMs: m.freeMs ?? 0 });
         return;
       case 'credit_low':
         this.emit('creditLow', { callId: m.callId, secondsLeft: m.secondsLeft });

@@ -50,7 +50,7 @@ export interface ClientEvents extends Record<string, unknown> {
   /** Matching was widened: interests became a preference, or region was dropped. */
   widened: { stage: 'interests' | 'region'; interests: string[] };
   /** The meter during a call: billable time so far, its cost to this person, their balance (micro-credits). */
-  billing: { callId: string; billedMs: number; chargedMicros: number; balanceMicros: number };
+  billing: { callId: string; billedMs: number; chargedMicros: number; balanceMicros: number; freeMs: number };
   /** Credit runs out in `secondsLeft`; the call ends then. */
   creditLow: { callId: string; secondsLeft: number };
   /** This person is banned: why, until when (null: permanently), and how to appeal. */

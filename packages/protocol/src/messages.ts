@@ -174,7 +174,15 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   /** This person is banned: why, until when (null: permanently), and where to appeal. The socket closes. */
   z.strictObject({ type: z.literal('banned'), reason: z.string(), until: z.number().nullable(), appeal: z.string() }),
   /** The meter: billable time of this call so far, what it has cost this person, and their balance. */
-  z.strictObject({ type: z.literal('billing'), callId, billedMs: z.number().int(), chargedMicros: z.number().int(), balanceMicros: z.number().int() }),
+  z.strictObject({
+    type: z.literal('billing'),
+    callId,
+    billedMs: z.number().int(),
+    chargedMicros: z.number().int(),
+    balanceMicros: z.number().int(),
+    /** This person's free time for this call (daily free minutes), used before anything is charged. */
+    freeMs: z.number().int().min(0).optional(),
+  }),
   /** Credit is running out: the call ends when it reaches zero. */
   z.strictObject({ type: z.literal('credit_low'), callId, secondsLeft: z.number().int() }),
   /** A moderator's warning, shown to the person. */

@@ -290,7 +290,7 @@ export class Meter {
       return;
     }
     const balance = await this.#o.ledger.balance(userAccount(userId));
-    this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: t.charged.get(userId) ?? 0, balanceMicros: balance });
+    this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: t.charged.get(userId) ?? 0, balanceMicros: balance, ...(free > 0 ? { freeMs: free } : {}) });
     if (final) return;
     const left = msLeft(balance + this.#o.overdraftMicros, t.billedMs, free, price);
     if (left <= 0) {
