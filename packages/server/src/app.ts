@@ -37,7 +37,7 @@ import { billingRoutes } from './metering/routes.js';
 import { billingAdminRoutes } from './metering/adminRoutes.js';
 import { stripeWebhook } from './metering/payments.js';
 import { recoverOpenCalls } from './metering/settle.js';
-import { createDetector } from './verification/detector.js';
+import { createWorkerDetector } from './verification/workerDetector.js';
 import { verificationRoutes } from './verification/routes.js';
 import { LivenessVerifier } from './verification/service.js';
 import { SqlNonceStore, VerificationRepository } from './verification/sqlStore.js';
@@ -282,7 +282,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     settings: config.verification,
     // The detector's models load on first use, once; a failed load is retried by the next request.
     verifier: () =>
-      (verifier ??= createDetector().then(
+      (verifier ??= createWorkerDetector().then(
         (detector) => new LivenessVerifier({ detector, store: new SqlNonceStore(storage.db, clock), clock, validityMs: config.verification.validityMs, challenge: { ttlMs: config.verification.deadlineMs } }),
         (err: unknown) => {
           verifier = undefined;
