@@ -79,6 +79,7 @@ describe('metering under chaos', () => {
       PRICE_PER_MINUTE: String(PRICE / 1_000_000),
       BILLING_ROUNDING: 'second',
       WELCOME_CREDITS: String(WELCOME),
+      WELCOME_PER_ADDRESS_PER_DAY: '100000',
       METER_HEARTBEAT_MS: String(H),
       RECONNECT_GRACE_MS: String(GRACE),
       MAX_CALL_MINUTES: String(CAP_MINUTES),

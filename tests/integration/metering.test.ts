@@ -137,6 +137,34 @@ describe('metering, when the balance runs out between two heartbeats', () => {
   });
 });
 
+describe('welcome credits that cannot be farmed', () => {
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', WELCOME_PER_ADDRESS_PER_DAY: '2' }, create: { clock } });
+
+  it('gives them to a few new people per address a day and to each browser once', async () => {
+    const s = server();
+    const from = '2001:db8:feed::7';
+    const newGuest = async (json: object = {}, address = from) => {
+      const res = await s.request('POST', '/api/session', { from: address, json });
+      return (res.body as { token: string }).token;
+    };
+    const balanceOf = async (token: string) => (await balance(s, token)).balanceMicros;
+    expect(await balanceOf(await newGuest())).toBe(2 * CREDIT);
+    expect(await balanceOf(await newGuest())).toBe(2 * CREDIT);
+    // A third new guest from the same address the same day starts at zero (and can still top up).
+    const third = await newGuest();
+    expect(await balanceOf(third)).toBe(0);
+    // Another address is not affected; the same browser (device id) never gets them twice.
+    expect(await balanceOf(await newGuest({ deviceId: 'browser-0123456789' }, '2001:db8:beef::1'))).toBe(2 * CREDIT);
+    expect(await balanceOf(await newGuest({ deviceId: 'browser-0123456789' }, '2001:db8:cafe::1'))).toBe(0);
+    // A returning guest (token) is the same person: nothing new.
+    expect((await s.request('POST', '/api/session', { from, json: { token: third } })).status).toBe(200);
+    expect(await balanceOf(third)).toBe(0);
+    // A day later the address gets them again.
+    clock.advance(24 * 3600_000 + 1);
+    expect(await balanceOf(await newGuest())).toBe(2 * CREDIT);
+  });
+});
+
 describe('top-ups, adjustments, refunds and unit economics', () => {
   const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
   const TOKEN = 'operator-api-token-0123456789';

@@ -37,6 +37,7 @@ import { billingRoutes } from './metering/routes.js';
 import { billingAdminRoutes } from './metering/adminRoutes.js';
 import { stripeWebhook } from './metering/payments.js';
 import { recoverOpenCalls } from './metering/settle.js';
+import { WelcomeCredits } from './metering/welcome.js';
 import { createWorkerDetector } from './verification/workerDetector.js';
 import { verificationRoutes } from './verification/routes.js';
 import { LivenessVerifier } from './verification/service.js';
@@ -297,12 +298,13 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     log,
     onChange: (userId, until) => lobby.setVerified(userId, until),
   });
+  const welcome = new WelcomeCredits({ db: storage.db, ledger, micros: config.billing.welcomeMicros, perAddressPerDay: config.billing.welcomePerAddressPerDay, secret });
   billingAdminRoutes(app, { db: storage.db, ledger, staff, moderation, clock, costs: config.billing.costs });
   if (config.billing.stripe) stripeWebhook(app, { ledger, clock, ...config.billing.stripe });
   identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened'),
-    onCreated: async (userId) => {
-      if (config.billing.welcomeMicros <= 0) return;
-      await ledger.post({ ref: `welcome:${userId}`, kind: 'grant', entries: [{ account: 'grants', amount: -config.billing.welcomeMicros }, { account: userAccount(userId), amount: config.billing.welcomeMicros }] }, clock.now());
+    onCreated: async (userId, from) => {
+      const outcome = await welcome.grant(userId, from, clock.now());
+      if (outcome === 'address_limit' || outcome === 'device_seen') log.info({ userId, outcome }, 'no welcome credits for this guest');
     },
   });
   telemetryRoutes(app, { metrics, insights: new Insights(storage.db), staff, clock, metricsToken: config.metricsToken });

@@ -109,6 +109,7 @@ const envSchema = z.object({
   MATCH_RECENT_MINUTES: z.coerce.number().int().min(0).max(1440).default(30),
   MATCH_SMALL_POOL: z.coerce.number().int().min(0).max(100).default(3),
   MATCH_RELAX_RECENT_AFTER_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  WELCOME_PER_ADDRESS_PER_DAY: z.coerce.number().int().min(1).max(100_000).default(3),
   VERIFICATION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   VERIFIED_ONLY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   VERIFICATION_VALID_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -141,6 +142,8 @@ export interface Config {
     readonly perMinuteMicros: number;
     readonly rounding: 'second' | 'minute';
     readonly welcomeMicros: number;
+    /** New people per client address per 24 h who get welcome credits (one per browser ever). */
+    readonly welcomePerAddressPerDay: number;
     /** Free minutes of billable time per person per UTC day (0: off). */
     readonly dailyFreeMinutes: number;
     readonly overdraftMicros: number;
@@ -251,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       perMinuteMicros: e.PRICE_PER_MINUTE,
       rounding: e.BILLING_ROUNDING,
       welcomeMicros: e.WELCOME_CREDITS,
+      welcomePerAddressPerDay: e.WELCOME_PER_ADDRESS_PER_DAY,
       dailyFreeMinutes: e.DAILY_FREE_MINUTES,
       overdraftMicros: e.OVERDRAFT_CREDITS,
       heartbeatMs: e.METER_HEARTBEAT_MS,

@@ -15,7 +15,7 @@ export interface IdentityDeps {
   /** Called for every page load that opens a session (the funnel's first step). */
   onSession?: (userId: string) => void;
   /** Called once for each new guest (welcome credits). */
-  onCreated?: (userId: string) => Promise<void>;
+  onCreated?: (userId: string, from: { address: string; deviceId?: string | undefined }) => Promise<void>;
 }
 
 const sessionBody = z
@@ -39,7 +39,7 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
     if (!user) {
       user = await deps.users.create(deps.clock.now());
       token = await deps.tokens.issue(user.id);
-      await deps.onCreated?.(user.id);
+      await deps.onCreated?.(user.id, { address: req.ip, deviceId: body.data.deviceId });
       req.log.info({ userId: user.id }, 'guest created');
     }
     if (body.data.deviceId) await deps.users.setDevice(user.id, body.data.deviceId);

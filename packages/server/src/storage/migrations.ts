@@ -243,6 +243,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('verification_attempts_user_at').on('verification_attempts').columns(['user_id', 'at']).execute();
     },
   },
+  '0011_welcome_grants': {
+    async up(db: Kysely<any>) {
+      // Who got welcome credits, from which (hashed) address and browser: a few per address a day,
+      // one per browser, so creating guests cannot farm them.
+      await db.schema
+        .createTable('welcome_grants')
+        .addColumn('user_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('address_hash', 'varchar(32)', (c) => c.notNull())
+        .addColumn('device_id', 'varchar(64)')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('welcome_grants_address_at').on('welcome_grants').columns(['address_hash', 'at']).execute();
+      await db.schema.createIndex('welcome_grants_device').on('welcome_grants').column('device_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -204,4 +204,13 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   verification_challenges: VerificationChallengesTable;
   verification_attempts: VerificationAttemptsTable;
+  welcome_grants: WelcomeGrantsTable;
+}
+
+export interface WelcomeGrantsTable {
+  user_id: string;
+  /** HMAC of the client address (never the address itself). */
+  address_hash: string;
+  device_id: string | null;
+  at: number;
 }
