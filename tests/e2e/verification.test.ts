@@ -36,7 +36,8 @@ afterAll(async () => {
   await cameraB?.close();
   const code = await server?.stop();
   if (clip) fs.rmSync(path.dirname(clip.file), { recursive: true, force: true });
-  expect(code).toBe(0);
+  const problems = server?.logs.filter((l) => Number(l.level) >= 50) ?? [];
+  expect({ code, problems }).toEqual({ code: 0, problems: [] });
 });
 
 /** The dialog's current result: passed, failed, error (with why), or null while it is still going. */
@@ -47,17 +48,19 @@ async function resultOf(page: Page): Promise<{ result: string | null; failure: s
 }
 
 /** Presses Start in the open dialog and waits for the server's answer. */
-async function attempt(page: Page, shots?: string): Promise<{ outcome: Awaited<ReturnType<typeof resultOf>>; ms: number; actions: string[] }> {
+async function attempt(page: Page, shots?: string): Promise<{ outcome: Awaited<ReturnType<typeof resultOf>>; ms: number; capturedMs: number | null; actions: string[] }> {
   await page.getByTestId('verify-start').click();
   const started = performance.now();
   await page.getByTestId('verify-prompt').waitFor({ timeout: 30_000 });
-  const actions = new Set<string>();
+  const actions = ((await page.getByTestId('verify-prompt').getAttribute('data-actions')) ?? '').split(' ');
   let shot = false;
+  /** When the browser had its frames and sent them (the server's judging starts). */
+  let capturedMs: number | null = null;
   for (;;) {
     const outcome = await resultOf(page);
-    if (outcome.result && outcome.result !== 'checking') return { outcome, ms: Math.round(performance.now() - started), actions: [...actions] };
+    if (outcome.result === 'checking') capturedMs ??= Math.round(performance.now() - started);
+    if (outcome.result && outcome.result !== 'checking') return { outcome, ms: Math.round(performance.now() - started), capturedMs, actions };
     const action = await page.getByTestId('verify-prompt').getAttribute('data-action', { timeout: 500 }).catch(() => null);
-    if (action && action !== 'neutral') actions.add(action);
     if (shots && !shot && action && action !== 'neutral') {
       shot = true;
       await screenshot(page, shots);
@@ -100,7 +103,7 @@ describe('verified humans in real Chromium', () => {
     }
     console.log(
       `[e2e] verification: models ready in ${modelsMs} ms; ` +
-        tries.map((t) => `${t.actions.join('→')}: ${t.outcome.result}${t.outcome.failure ? `/${t.outcome.failure}` : ''}${t.outcome.reasons ? ` (${t.outcome.reasons})` : ''} in ${t.ms} ms`).join('; ') +
+        tries.map((t) => `${t.actions.join('→')}: ${t.outcome.result}${t.outcome.failure ? `/${t.outcome.failure}` : ''}${t.outcome.reasons ? ` (${t.outcome.reasons})` : ''} in ${t.ms} ms (frames sent after ${t.capturedMs ?? '-'} ms)`).join('; ') +
         ` (clip loop ${Math.round(clip.cycleMs)} ms)`,
     );
     expect(run.outcome, JSON.stringify(run.outcome)).toMatchObject({ result: 'passed' });
@@ -142,6 +145,28 @@ describe('verified humans in real Chromium', () => {
     for (const p of [alice, bob]) {
       expect(p.errors).toEqual([]);
       await p.context.close();
+    }
+  });
+
+  it('where only verified people may meet, Start opens the check and says why', { timeout: 120_000 }, async () => {
+    const strict = await startServer({ VERIFIED_ONLY: 'true' });
+    try {
+      // Chromium's default fake camera shows no face: the dialog says so instead of starting blind.
+      const carol = await openPerson(cameraB, strict.url, { width: 390, height: 844 });
+      await getReady(carol.page);
+      await carol.page.getByTestId('start').click();
+      const dialog = carol.page.getByTestId('verify-dialog');
+      await dialog.waitFor({ timeout: 10_000 });
+      expect(await dialog.getByRole('alert').first().textContent()).toMatch(/only verified people/i);
+      await carol.page.locator('[data-testid="verify-sight"][data-sight="none"]').waitFor({ timeout: 60_000 });
+      await screenshot(carol.page, 'verify-phone-required');
+      expect(await carol.page.getByTestId('call-status').getAttribute('data-state')).not.toBe('waiting');
+      await carol.page.getByTestId('verify-close').click();
+      await dialog.waitFor({ state: 'detached' });
+      expect(carol.errors).toEqual([]);
+      await carol.context.close();
+    } finally {
+      expect(await strict.stop()).toBe(0);
     }
   });
 });

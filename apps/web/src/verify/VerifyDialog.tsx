@@ -328,7 +328,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           {phase.kind === 'running' && (
             <>
               <Steps actions={phase.actions} step={phase.step} />
-              <div className="verify-prompt" data-testid="verify-prompt" data-step={phase.step} data-action={phase.actions[phase.step] ?? 'neutral'} aria-live="assertive">
+              <div className="verify-prompt" data-testid="verify-prompt" data-step={phase.step} data-action={phase.actions[phase.step] ?? 'neutral'} data-actions={phase.actions.join(' ')} aria-live="assertive">
                 <p className="verify-prompt-title">{phase.step < 0 ? 'Look straight at the camera' : PROMPTS[phase.actions[phase.step]!].title}</p>
                 <p className="verify-prompt-hint">{phase.step < 0 ? 'Keep still for a moment.' : phase.holding ? 'Hold it…' : sight === 'none' ? 'We can’t see your face: move into the light.' : sight === 'many' ? 'Only you should be in the picture.' : PROMPTS[phase.actions[phase.step]!].hint}</p>
               </div>
