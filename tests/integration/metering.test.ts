@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ledger, userAccount } from '../../packages/server/src/metering/ledger.js';
-import { recoverOpenCalls } from '../../packages/server/src/metering/settle.js';
+import { reconcileCharges, recoverOpenCalls } from '../../packages/server/src/metering/settle.js';
 import { FakeClock } from '../../packages/server/src/testing/fakeClock.js';
 import { connectCall, matchPair, useTestServer, type TestClient } from './harness.js';
 
@@ -134,6 +134,47 @@ describe('metering, when the balance runs out between two heartbeats', () => {
     const me = await balance(s, ga.token);
     expect(me.balanceMicros).toBe(0);
     expect(me.calls[0]).toMatchObject({ billedMs: 110_000, chargeMicros: 2 * CREDIT });
+  });
+});
+
+describe('reconciling the ledger with the call records', () => {
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second' }, create: { clock } });
+
+  it('posts a final charge that never landed, exactly once', async () => {
+    const s = server();
+    const ga = await s.guest();
+    const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b'));
+    await connectCall(pair);
+    const seq = { n: 0 };
+    const bytes = { n: 0 };
+    await talk(pair, 30, seq, bytes);
+    pair.offerer.send({ type: 'leave' });
+    await pair.answerer.next('call_ended');
+    await s.duet.settled();
+    const db = s.duet.storage.db;
+    const charged = (await balance(s, ga.token)).balanceMicros;
+    expect(charged).toBe(2 * CREDIT - 500_000); // 30 s at 1 credit a minute
+    // The last posting for this person is lost (as if the database had refused the final write).
+    const last = await db
+      .selectFrom('ledger_txns')
+      .innerJoin('ledger_entries', 'ledger_entries.txn_id', 'ledger_txns.id')
+      .select(['ledger_txns.id'])
+      .where('ledger_entries.account', '=', `user:${ga.userId}`)
+      .where('ledger_txns.kind', '=', 'charge')
+      .orderBy('ledger_txns.created_at', 'desc')
+      .orderBy('ledger_txns.ref', 'desc')
+      .executeTakeFirstOrThrow();
+    await db.deleteFrom('ledger_entries').where('txn_id', '=', last.id).execute();
+    await db.deleteFrom('ledger_txns').where('id', '=', last.id).execute();
+    expect((await balance(s, ga.token)).balanceMicros).toBeGreaterThan(charged);
+
+    const log = s.duet.log;
+    const window = { since: clock.now() - 3_600_000, until: clock.now() + 1, now: clock.now(), overdraftMicros: 0, log };
+    const price = { perMinuteMicros: CREDIT, rounding: 'second' as const };
+    expect(await reconcileCharges(db, new Ledger(db, s.duet.storage.kind), price, window)).toBe(1);
+    expect((await balance(s, ga.token)).balanceMicros).toBe(charged);
+    expect(await reconcileCharges(db, new Ledger(db, s.duet.storage.kind), price, window)).toBe(0);
+    expect((await balance(s, ga.token)).balanceMicros).toBe(charged);
   });
 });
 

@@ -36,7 +36,7 @@ import { Meter } from './metering/meter.js';
 import { billingRoutes } from './metering/routes.js';
 import { billingAdminRoutes } from './metering/adminRoutes.js';
 import { stripeWebhook } from './metering/payments.js';
-import { recoverOpenCalls } from './metering/settle.js';
+import { reconcileCharges, recoverOpenCalls } from './metering/settle.js';
 import { WelcomeCredits } from './metering/welcome.js';
 import { createWorkerDetector } from './verification/workerDetector.js';
 import { verificationRoutes } from './verification/routes.js';
@@ -158,7 +158,12 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   // A previous process that died mid-call left its calls open: calls with media moments ago wait
   // for their people to come back (the reconnect grace window); the rest are settled at their last
   // heartbeat. A node of a cluster cannot tell a crashed peer's calls from live ones: it does neither.
-  const resumable = config.cluster ? [] : await recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs });
+  const resumable = config.cluster ? [] : await recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs, overdraftMicros: config.billing.overdraftMicros });
+  // Final charges that did not land (a database hiccup, a crash between two writes) are posted now,
+  // and every hour for calls that ended more than ten minutes earlier.
+  const reconcile = (since: number, until: number) =>
+    reconcileCharges(storage.db, ledger, price, { since, until, now: clock.now(), overdraftMicros: config.billing.overdraftMicros, log });
+  if (!config.cluster) await reconcile(clock.now() - 24 * 3600_000, clock.now() + 1);
   const meter = new Meter({
     lobby,
     ledger,
@@ -208,6 +213,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     ...config.safety,
   });
   const prune = () => {
+    writes.track('reconcile charges', reconcile(clock.now() - 3 * 3600_000, clock.now() - 10 * 60_000));
     writes.track('retention', pruneTelemetry(storage.db, config.retention, clock.now(), log));
     writes.track('evidence retention', moderation.pruneEvidence());
   };

@@ -21,12 +21,76 @@ export interface ResumableCall {
   charged: { a: number; b: number };
 }
 
+/**
+ * Posts what a finished call still owes for one person: what its billable time costs (free time
+ * first; the ref names the paid units) less what was already posted, down to the balance floor
+ * and never past it. Idempotent: a second run finds nothing owed (or the same ref) and posts nothing.
+ */
+async function postWhatIsOwed(
+  ledger: Ledger,
+  price: PriceList,
+  o: { callId: string; userId: string; billedMs: number; freeMs: number; overdraftMicros: number; why: Record<string, unknown> },
+  now: number,
+): Promise<number> {
+  const account = userAccount(o.userId);
+  const already = -(await ledger.sumByRef(account, `call:${o.callId}:${o.userId}:`));
+  const paid = paidMs(o.billedMs, o.freeMs);
+  const owed = chargeFor(paid, price) - already;
+  if (owed <= 0) return 0;
+  const post = (amount: number) =>
+    ledger.post(
+      {
+        ref: `call:${o.callId}:${o.userId}:${billedUnits(paid, price.rounding)}`,
+        kind: 'charge',
+        entries: [{ account, amount: -amount }, { account: 'revenue', amount }],
+        meta: { callId: o.callId, billedMs: o.billedMs, ...(o.freeMs > 0 ? { freeMs: o.freeMs } : {}), ...o.why, ...(amount < owed ? { partial: true } : {}) },
+        floor: { account, min: -o.overdraftMicros },
+      },
+      now,
+    );
+  const result = await post(owed);
+  if (result === 'posted') return owed;
+  if (result !== 'insufficient') return 0;
+  const available = (await ledger.balance(account)) + o.overdraftMicros;
+  if (available <= 0) return 0;
+  return (await post(Math.min(available, owed))) === 'posted' ? Math.min(available, owed) : 0;
+}
+
+/**
+ * The ledger against the call records: a finished call whose final charge did not land (the
+ * database was briefly unreachable, the process died between the two writes) is charged now.
+ * Runs at start (every call the previous process ended) and every hour over calls that ended
+ * between `since` and `until` — never over calls that ended moments ago, whose last postings may
+ * still be on their way (the meter and this pass would then both post).
+ */
+export async function reconcileCharges(db: Db, ledger: Ledger, price: PriceList, o: { since: number; until: number; now: number; overdraftMicros: number; log: Logger }): Promise<number> {
+  if (price.perMinuteMicros === 0) return 0;
+  const ended = await db
+    .selectFrom('calls')
+    .select(['id', 'user_a', 'user_b', 'billed_ms', 'a_free_ms', 'b_free_ms'])
+    .where('ended_at', '>=', o.since)
+    .where('ended_at', '<', o.until)
+    .where('billed_ms', '>', 0)
+    .execute();
+  let fixed = 0;
+  for (const c of ended) {
+    for (const [userId, freeMs] of [[c.user_a, c.a_free_ms], [c.user_b, c.b_free_ms]] as const) {
+      const posted = await postWhatIsOwed(ledger, price, { callId: c.id, userId, billedMs: Number(c.billed_ms), freeMs: Number(freeMs ?? 0), overdraftMicros: o.overdraftMicros, why: { reconciled: true } }, o.now);
+      if (posted > 0) fixed += 1;
+    }
+  }
+  if (fixed > 0) o.log.warn({ charges: fixed }, 'reconciled charges that had not been posted');
+  return fixed;
+}
+
 export interface RecoverOptions {
   /**
    * Connected calls with media this recently are handed back to be resumed when their people
    * reconnect (null: settle everything now, as a node of a cluster does not resume).
    */
   resumeWithinMs: number | null;
+  /** How far a balance may go below zero (settlement never takes it further). */
+  overdraftMicros?: number;
 }
 
 /**
@@ -74,20 +138,7 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
     await db.updateTable('calls').set({ ended_at: endedAt, end_reason: 'server_shutdown', state: 'ended', ended_by: null }).where('id', '=', c.id).where('ended_at', 'is', null).execute();
     const billed = Number(c.billed_ms);
     for (const [userId, freeMs] of [[c.user_a, free.a], [c.user_b, free.b]] as const) {
-      const already = await posted(userId);
-      // Free time first, as the meter charges: the units in the ref are the paid ones.
-      const paid = paidMs(billed, freeMs);
-      const target = chargeFor(paid, price);
-      if (target <= already) continue;
-      await ledger.post(
-        {
-          ref: `call:${c.id}:${userId}:${billedUnits(paid, price.rounding)}`,
-          kind: 'charge',
-          entries: [{ account: userAccount(userId), amount: -(target - already) }, { account: 'revenue', amount: target - already }],
-          meta: { callId: c.id, billedMs: billed, ...(freeMs > 0 ? { freeMs } : {}), settledAfterCrash: true },
-        },
-        now,
-      );
+      await postWhatIsOwed(ledger, price, { callId: c.id, userId, billedMs: billed, freeMs, overdraftMicros: options.overdraftMicros ?? 0, why: { settledAfterCrash: true } }, now);
     }
   }
   if (settled > 0) log.warn({ calls: settled }, 'settled calls left open by a previous process');
