@@ -31,7 +31,7 @@ import { filterChat } from './safety/chatFilter.js';
 import { Moderation } from './safety/moderation.js';
 import { safetyRoutes } from './safety/routes.js';
 import { StaffAccounts } from './safety/staff.js';
-import { Ledger, userAccount } from './metering/ledger.js';
+import { Ledger } from './metering/ledger.js';
 import { Meter } from './metering/meter.js';
 import { billingRoutes } from './metering/routes.js';
 import { billingAdminRoutes } from './metering/adminRoutes.js';
