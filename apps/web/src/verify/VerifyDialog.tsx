@@ -60,6 +60,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   const dialog = useRef<HTMLDialogElement>(null);
   const video = useRef<HTMLVideoElement>(null);
   const primary = useRef<HTMLButtonElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
   const [phase, setPhaseState] = useState<Phase>({ kind: 'intro' });
   const phaseRef = useRef<Phase>(phase);
   const setPhase = useCallback((p: Phase) => {
@@ -109,9 +110,10 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   }, []);
   useEffect(loadModels, [loadModels]);
 
-  // The primary action of each screen gets the focus, so a keyboard user is always in the right place.
+  // The primary action of each screen gets the focus (Cancel while the check runs), so a keyboard
+  // user is never left on a button that has just disappeared.
   useEffect(() => {
-    primary.current?.focus();
+    (primary.current ?? closeButton.current)?.focus();
   }, [phase.kind, human, modelError]);
 
   const submit = useCallback(
@@ -267,7 +269,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
       <div className="verify-inner">
         <header className="verify-head">
           <h2 id="verify-title">{phase.kind === 'passed' ? 'You’re verified' : 'Get verified'}</h2>
-          <button type="button" className="btn small" data-testid="verify-close" onClick={close}>
+          <button ref={closeButton} type="button" className="btn small" data-testid="verify-close" onClick={close}>
             {busy ? 'Cancel' : 'Close'}
           </button>
         </header>
