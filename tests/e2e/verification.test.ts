@@ -74,6 +74,9 @@ describe('verified humans in real Chromium', () => {
   it('a person passes the liveness check in the browser, and the next stranger sees the badge', { timeout: 360_000 }, async () => {
     const alice: Person = await openPerson(cameraA, server.url);
     const bob: Person = await openPerson(cameraB, server.url);
+    // Everything the check loads (the detector's code, its models, the WebAssembly) comes from Duet itself.
+    const fetched: string[] = [];
+    alice.context.on('request', (r) => fetched.push(r.url()));
     await Promise.all([getReady(alice.page), getReady(bob.page)]);
 
     // The entry point says what to do; the choice to meet only verified people is there for anyone.
@@ -89,6 +92,10 @@ describe('verified humans in real Chromium', () => {
     // The face models (several MB, from Duet itself) load, then the camera is read.
     await alice.page.getByTestId('verify-start').and(alice.page.locator(':enabled')).waitFor({ timeout: 120_000 });
     const modelsMs = Math.round(performance.now() - opened);
+    const origin = new URL(server.url).origin;
+    expect(fetched.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
+    expect(fetched.some((u) => u.startsWith(`${origin}/models/human/facemesh.json`))).toBe(true);
+    expect(fetched.some((u) => u.startsWith(`${origin}/models/tfjs-wasm/`) && u.endsWith('.wasm'))).toBe(true);
     await alice.page.locator('[data-testid="verify-sight"]:not([data-sight="unknown"])').waitFor({ timeout: 30_000 });
     await screenshot(alice.page, 'verify-desktop-intro');
 
