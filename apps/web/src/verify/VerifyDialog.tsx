@@ -217,8 +217,9 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
         if (r && usable(r)) recent.current = [...recent.current.slice(-39), r];
         setSight(!r ? 'none' : r.faces > 1 ? 'many' : Math.abs(r.yaw) > 0.3 || Math.abs(r.pitch) > 0.3 ? 'turned' : 'ok');
         if (a && attempt.current === a && phaseRef.current.kind === 'running') step(a, r, canvas, grabbedAt);
-        // Let the page paint between two frames (the detector runs on this thread).
-        await pause(15);
+        // Let the page paint between two frames (the detector runs on this thread); before the
+        // check starts, a few readings a second are enough to say whether the face is in view.
+        await pause(a ? 15 : 250);
       }
     })();
     return () => {
