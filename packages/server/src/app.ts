@@ -38,6 +38,7 @@ import { billingAdminRoutes } from './metering/adminRoutes.js';
 import { stripeWebhook } from './metering/payments.js';
 import { reconcileCharges, recoverOpenCalls } from './metering/settle.js';
 import { WelcomeCredits } from './metering/welcome.js';
+import type { Detector } from './verification/detector.js';
 import { createWorkerDetector } from './verification/workerDetector.js';
 import { verificationRoutes } from './verification/routes.js';
 import { LivenessVerifier } from './verification/service.js';
@@ -285,12 +286,16 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   billingRoutes(app, { ledger, tokens, config, meter });
   const verificationRepo = new VerificationRepository(storage.db);
   let verifier: Promise<LivenessVerifier> | undefined;
+  let detector: Detector | undefined;
   verificationRoutes(app, {
     settings: config.verification,
     // The detector's models load on first use, once; a failed load is retried by the next request.
     verifier: () =>
       (verifier ??= createWorkerDetector().then(
-        (detector) => new LivenessVerifier({ detector, store: new SqlNonceStore(storage.db, clock), clock, validityMs: config.verification.validityMs, challenge: { ttlMs: config.verification.deadlineMs } }),
+        (loaded) => {
+          detector = loaded;
+          return new LivenessVerifier({ detector: loaded, store: new SqlNonceStore(storage.db, clock), clock, validityMs: config.verification.validityMs, challenge: { ttlMs: config.verification.deadlineMs } });
+        },
         (err: unknown) => {
           verifier = undefined;
           throw err;
@@ -330,6 +335,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
       hub.closeAll(CLOSE.goingAway, 'server shutting down');
       await app.close();
       await writes.flush();
+      detector?.close();
       await cluster?.stop();
       await storage.close();
       await relay.stop();

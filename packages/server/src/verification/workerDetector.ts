@@ -15,7 +15,6 @@ export async function createWorkerDetector(options: DetectorOptions = {}): Promi
   const worker = fromSources
     ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: options })
     : new Worker(entry, { workerData: options });
-  worker.unref();
   const pending = new Map<number, { resolve: (a: FrameAnalysis) => void; reject: (e: Error) => void }>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {
@@ -33,6 +32,8 @@ export async function createWorkerDetector(options: DetectorOptions = {}): Promi
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   });
+  // After the listeners (adding one refs the channel again): an idle detector never keeps the process alive.
+  worker.unref();
   return {
     analyze(encoded: Uint8Array): Promise<FrameAnalysis> {
       const id = next++;
