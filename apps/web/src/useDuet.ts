@@ -80,6 +80,8 @@ export interface MeterReading {
   callId: string;
   billedMs: number;
   chargedMicros: number;
+  /** This person's free time for the call (daily free minutes): nothing is charged for it. */
+  freeMs: number;
   /** performance.now() when this reading arrived, or when the call (re)connected. */
   at: number;
 }
@@ -184,7 +186,8 @@ export function useDuet() {
           // A new call starts its meter at zero; a call that (re)connects ticks from now, so a gap
           // spent reconnecting is never counted ahead of the server.
           let meter = v.meter;
-          if (callId && meter?.callId !== callId) meter = { callId, billedMs: 0, chargedMicros: 0, at: now };
+          // Until the server says, the call's free time is what was left of today's (daily free minutes).
+          if (callId && meter?.callId !== callId) meter = { callId, billedMs: 0, chargedMicros: 0, freeMs: v.billing?.freeMinutes?.leftTodayMs ?? 0, at: now };
           else if (state === 'connected' && meter) meter = { ...meter, at: now };
           return {
             ...v,
@@ -221,7 +224,7 @@ export function useDuet() {
         setView((v) => {
           const billing = v.billing && v.billing.price.perMinuteMicros > 0 ? { ...v.billing, balanceMicros: b.balanceMicros } : v.billing;
           const meter =
-            v.meter?.callId === b.callId && b.billedMs >= v.meter.billedMs ? { callId: b.callId, billedMs: b.billedMs, chargedMicros: b.chargedMicros, at: performance.now() } : v.meter;
+            v.meter?.callId === b.callId && b.billedMs >= v.meter.billedMs ? { callId: b.callId, billedMs: b.billedMs, chargedMicros: b.chargedMicros, freeMs: b.freeMs, at: performance.now() } : v.meter;
           return { ...v, billing, meter };
         });
         // The final charge of a call that has ended: its line in the history is complete now.

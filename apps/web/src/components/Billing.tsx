@@ -67,7 +67,9 @@ export function CallMeter({ meter, price, live }: { meter: MeterReading; price: 
     if (shown.callId !== meter.callId || shown.ms < ms) setShown({ callId: meter.callId, ms });
   }, [meter.callId, ms, shown]);
   const priced = price !== null && price.perMinuteMicros > 0;
-  const charge = priced ? Math.max(meter.chargedMicros, chargeFor(ms, price)) : 0;
+  // Free time first (daily free minutes), as the server charges.
+  const charge = priced ? Math.max(meter.chargedMicros, chargeFor(Math.max(0, ms - meter.freeMs), price)) : 0;
+  const inFreeTime = priced && ms < meter.freeMs;
   return (
     <div className={`meter ${live ? 'ticking' : ''}`} data-testid="meter" data-billed-ms={meter.billedMs} data-charged-micros={priced ? charge : undefined} aria-label="Call time and cost">
       <span className="meter-dot" aria-hidden="true" />
@@ -78,7 +80,7 @@ export function CallMeter({ meter, price, live }: { meter: MeterReading; price: 
           <span className="meter-sep" aria-hidden="true">
             ·
           </span>{' '}
-          <span className="meter-charge">{credits(charge)}</span>
+          <span className="meter-charge">{inFreeTime ? 'free minutes' : credits(charge)}</span>
         </>
       )}
     </div>
