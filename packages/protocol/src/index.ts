@@ -45,3 +45,4 @@ export {
   type VerificationFrame,
   type VerificationResultInfo,
 } from './verification.js';
+export { RIGHT_EYE, LEFT_EYE, MOUTH_PAIRS, MOUTH_CORNERS, eyeAspectRatio, eyeOpenness, mouthOpenness, type MeshPoint } from './faceMesh.js';

@@ -1,4 +1,5 @@
 import type { Config, FaceResult, Human } from '@vladmandic/human';
+import { eyeOpenness, mouthOpenness, type MeshPoint } from '@duet/protocol';
 import type { FaceReading } from './actions.js';
 
 /**
@@ -63,46 +64,18 @@ export function loadDetector(): Promise<Human> {
   return loading;
 }
 
-// MediaPipe face-mesh indices, as on the server: eye corners and lids, inner lips.
-const RIGHT_EYE = [33, 160, 158, 133, 153, 144] as const;
-const LEFT_EYE = [362, 385, 387, 263, 373, 380] as const;
-const MOUTH_PAIRS = [
-  [82, 87],
-  [13, 14],
-  [312, 317],
-] as const;
-const MOUTH_CORNERS = [78, 308] as const;
-
-type P = readonly number[] | undefined;
-function dist(a: P, b: P): number {
-  if (!a || !b) return 0;
-  return Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, (a[2] ?? 0) - (b[2] ?? 0));
-}
-
-function eyeAspectRatio(mesh: readonly P[], idx: readonly number[]): number {
-  const p = idx.map((i) => mesh[i]);
-  const width = dist(p[0], p[3]);
-  return width === 0 ? 0 : (dist(p[1], p[5]) + dist(p[2], p[4])) / (2 * width);
-}
-
-function mouthAspectRatio(mesh: readonly P[]): number {
-  const width = dist(mesh[MOUTH_CORNERS[0]], mesh[MOUTH_CORNERS[1]]);
-  if (width === 0) return 0;
-  return MOUTH_PAIRS.reduce((s, [a, b]) => s + dist(mesh[a], mesh[b]), 0) / MOUTH_PAIRS.length / width;
-}
-
 function reading(faces: FaceResult[]): FaceReading | null {
   if (faces.length === 0) return null;
   const main = faces.reduce((a, b) => (b.box[2] * b.box[3] > a.box[2] * a.box[3] ? b : a));
-  const mesh = main.mesh as unknown as P[];
+  const mesh = main.mesh as unknown as MeshPoint[];
   const angle = main.rotation?.angle ?? { yaw: 0, pitch: 0, roll: 0 };
   return {
     faces: faces.length,
     score: main.score,
     yaw: angle.yaw,
     pitch: angle.pitch,
-    eyeOpenness: (eyeAspectRatio(mesh, RIGHT_EYE) + eyeAspectRatio(mesh, LEFT_EYE)) / 2,
-    mouthOpenness: mouthAspectRatio(mesh),
+    eyeOpenness: eyeOpenness(mesh),
+    mouthOpenness: mouthOpenness(mesh),
   };
 }
 

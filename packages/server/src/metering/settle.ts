@@ -1,21 +1,12 @@
 import type { Logger } from 'pino';
+import type { RestoredCall } from '../lobby/lobby.js';
 import type { Db } from '../storage/database.js';
 import { type Ledger, userAccount } from './ledger.js';
 import { type MeterState, parseMeterState } from './meter.js';
 import { billedUnits, chargeFor, paidMs, type PriceList } from './pricing.js';
 
 /** A connected call a previous process left open, which its people may still come back to. */
-export interface ResumableCall {
-  id: string;
-  a: string;
-  b: string;
-  matchedAt: number;
-  connectingAt: number | null;
-  connectedAt: number;
-  waitMs: { a: number; b: number };
-  reconnects: number;
-  reconnectingMs: number;
-  relayOnly: boolean;
+export interface ResumableCall extends RestoredCall {
   meter: MeterState;
   /** What each person was already charged for the call (from the ledger). */
   charged: { a: number; b: number };

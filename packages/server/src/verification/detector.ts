@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { eyeOpenness, mouthOpenness } from '@duet/protocol';
 import type { io } from '@tensorflow/tfjs-core';
 import type * as HumanModule from '@vladmandic/human';
 import { type DecodeLimits, DEFAULT_DECODE_LIMITS, decodeImage, type RgbaImage } from './image.js';
@@ -107,35 +108,6 @@ function installFileRouter(tf: Tf): void {
   });
 }
 
-// MediaPipe face-mesh indices: eye corners and lids (p1..p6 of the usual eye aspect ratio), inner lips.
-const RIGHT_EYE = [33, 160, 158, 133, 153, 144] as const;
-const LEFT_EYE = [362, 385, 387, 263, 373, 380] as const;
-const MOUTH_PAIRS = [
-  [82, 87],
-  [13, 14],
-  [312, 317],
-] as const;
-const MOUTH_CORNERS = [78, 308] as const;
-
-function dist(a: Landmark | undefined, b: Landmark | undefined): number {
-  if (!a || !b) return 0;
-  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-}
-
-export function eyeAspectRatio(mesh: readonly Landmark[], idx: readonly number[]): number {
-  const p = idx.map((i) => mesh[i]);
-  const width = dist(p[0], p[3]);
-  if (width === 0) return 0;
-  return (dist(p[1], p[5]) + dist(p[2], p[4])) / (2 * width);
-}
-
-export function mouthAspectRatio(mesh: readonly Landmark[]): number {
-  const width = dist(mesh[MOUTH_CORNERS[0]], mesh[MOUTH_CORNERS[1]]);
-  if (width === 0) return 0;
-  const gap = MOUTH_PAIRS.reduce((s, [a, b]) => s + dist(mesh[a], mesh[b]), 0) / MOUTH_PAIRS.length;
-  return gap / width;
-}
-
 function measure(face: HumanModule.FaceResult, keepLandmarks: boolean): FaceMeasure {
   const mesh = face.mesh as unknown as Landmark[];
   const angle = face.rotation?.angle ?? { yaw: 0, pitch: 0, roll: 0 };
@@ -145,8 +117,8 @@ function measure(face: HumanModule.FaceResult, keepLandmarks: boolean): FaceMeas
     yaw: angle.yaw,
     pitch: angle.pitch,
     roll: angle.roll,
-    eyeOpenness: (eyeAspectRatio(mesh, RIGHT_EYE) + eyeAspectRatio(mesh, LEFT_EYE)) / 2,
-    mouthOpenness: mouthAspectRatio(mesh),
+    eyeOpenness: eyeOpenness(mesh),
+    mouthOpenness: mouthOpenness(mesh),
     embedding: Array.from(face.embedding ?? []),
     real: face.real ?? 0,
     live: face.live ?? 0,
