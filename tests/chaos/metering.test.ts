@@ -284,8 +284,10 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       const partner = sim.partner!;
       const heard = partner.history.length;
       await sim.drop();
-      // The server has seen the drop once the partner hears of it (or the call was already over).
-      const over = partner.history.some((m) => m.type === 'call_ended' && m.callId === call.callId);
+      // The server has seen the drop once the partner hears of it — unless the call was already
+      // over (the partner may have been away when it ended, and never told).
+      const modelOn = t < Math.min(Infinity, ...endsOf(call)) && billCall(call.connectedAt, call.received, endsOf(call), rules).cappedAt === null;
+      const over = !modelOn || partner.history.some((m) => m.type === 'call_ended' && m.callId === call.callId);
       if (partner.open && !over) await partner.waitFor((m) => (m.type === 'call_reconnecting' || m.type === 'call_ended') && m.callId === call.callId, 20_000, heard);
     }
     for (const { call, sim } of rejoins) {
