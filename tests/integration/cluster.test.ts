@@ -160,6 +160,15 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     const b = await n2.client('b');
     const call = await meetAcross(a, b);
     await connectCall(call);
+    // A call with both people on n1, metered there.
+    const local = await meetAcross(await n1.client('c'), await n1.client('d'));
+    await connectCall(local);
+    for (let seq = 1; seq <= 9; seq++) {
+      await new Promise((r) => setTimeout(r, 300));
+      for (const c of [local.offerer, local.answerer]) c.send({ type: 'heartbeat', callId: local.callId, seq, bytesReceived: seq * 50_000 });
+    }
+    await local.offerer.next('billing', (m) => m.billedMs >= 2_000, 5_000);
+    await n1.duet.settled();
     const waiter = await n1.client('w');
     waiter.send({ type: 'join' });
     await waiter.next('queued');
@@ -173,5 +182,28 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     expect(await pool.redis.has(waiter.userId)).toBe(false);
     await b.roundTrip();
     expect(b.pending('matched')).toEqual([]);
+
+    // Once n1's alive key has lapsed, n2 settles the calls n1 kept: ended at their last heartbeat,
+    // each person charged exactly what its billable time costs.
+    const db = n2.duet.storage.db;
+    const settledBy = Date.now() + 10_000;
+    const row = async () => db.selectFrom('calls').select(['ended_at', 'end_reason', 'billed_ms', 'user_a', 'user_b', 'node']).where('id', '=', local.callId).executeTakeFirstOrThrow();
+    while (Date.now() < settledBy && (await row()).ended_at === null) await new Promise((r) => setTimeout(r, 200));
+    const settled = await row();
+    expect(settled).toMatchObject({ node: 'n1', end_reason: 'server_shutdown' });
+    expect(settled.ended_at).not.toBeNull();
+    expect(Number(settled.billed_ms)).toBeGreaterThanOrEqual(2_000);
+    await n2.duet.settled();
+    for (const userId of [settled.user_a, settled.user_b]) {
+      const charged = await db
+        .selectFrom('ledger_entries')
+        .innerJoin('ledger_txns', 'ledger_txns.id', 'ledger_entries.txn_id')
+        .select((eb) => eb.fn.sum<number>('ledger_entries.amount').as('s'))
+        .where('ledger_entries.account', '=', `user:${userId}`)
+        .where('ledger_txns.kind', '=', 'charge')
+        .where('ledger_txns.ref', 'like', `call:${local.callId}:%`)
+        .executeTakeFirstOrThrow();
+      expect(-Number(charged.s)).toBe(Math.floor((Math.floor(Number(settled.billed_ms) / 1000) * 1_000_000) / 60));
+    }
   });
 });

@@ -145,7 +145,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     cluster.attach(lobby);
     await cluster.start();
   }
-  const records = new CallRecords(lobby, storage, writes);
+  const records = new CallRecords(lobby, storage, writes, config.cluster?.nodeId ?? null);
   const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
   const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock });
   const funnel = new Funnel(lobby, storage.db, clock, writes);
@@ -155,11 +155,26 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     log.info({ email: config.bootstrapAdmin.email }, 'created the first admin account');
   }
   const ledger = new Ledger(storage.db, storage.kind);
+  let stopOrphans = () => {};
   const price = { perMinuteMicros: config.billing.perMinuteMicros, rounding: config.billing.rounding };
   // A previous process that died mid-call left its calls open: calls with media moments ago wait
   // for their people to come back (the reconnect grace window); the rest are settled at their last
   // heartbeat. A node of a cluster cannot tell a crashed peer's calls from live ones: it does neither.
-  const resumable = config.cluster ? [] : await recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs, overdraftMicros: config.billing.overdraftMicros });
+  const recover = (o: { resumeWithinMs: number | null; nodes?: readonly string[] }) => recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { ...o, overdraftMicros: config.billing.overdraftMicros });
+  const resumable = config.cluster ? [] : await recover({ resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs });
+  if (config.cluster) {
+    // With several nodes, a node settles what it left open in a previous life (the same NODE_ID)
+    // at start, and the calls of any node that stops beating once its alive key has lapsed.
+    await recover({ resumeWithinMs: null, nodes: [config.cluster.nodeId] });
+    const orphans = async () => {
+      const open = await storage.db.selectFrom('calls').select('node').distinct().where('ended_at', 'is', null).where('node', 'is not', null).where('node', '!=', config.cluster!.nodeId).execute();
+      const dead = await cluster!.deadNodes(open.map((r) => r.node!));
+      if (dead.length > 0) await recover({ resumeWithinMs: null, nodes: dead });
+    };
+    const orphanTimer = setInterval(() => writes.track('settle calls of dead nodes', orphans()), Math.max(1_000, 5 * config.cluster.heartbeatMs));
+    orphanTimer.unref();
+    stopOrphans = () => clearInterval(orphanTimer);
+  }
   // Final charges that did not land (a database hiccup, a crash between two writes) are posted now,
   // and every hour for calls that ended more than ten minutes earlier.
   const reconcile = (since: number, until: number) =>
@@ -331,6 +346,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     (closed ??= (async () => {
       closing = true;
       clearInterval(retentionTimer);
+      stopOrphans();
       lobby.shutdown();
       hub.closeAll(CLOSE.goingAway, 'server shutting down');
       await app.close();

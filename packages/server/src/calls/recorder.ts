@@ -18,7 +18,10 @@ export class CallRecords {
   readonly #sqlite: boolean;
   readonly #writes: PendingWrites;
 
-  constructor(lobby: Lobby, storage: Pick<Storage, 'db' | 'kind'>, writes: PendingWrites) {
+  readonly #nodeId: string | null;
+
+  constructor(lobby: Lobby, storage: Pick<Storage, 'db' | 'kind'>, writes: PendingWrites, nodeId: string | null = null) {
+    this.#nodeId = nodeId;
     this.#db = storage.db;
     this.#sqlite = storage.kind === 'sqlite';
     this.#writes = writes;
@@ -81,6 +84,7 @@ export class CallRecords {
         b_path: null,
         bytes_relayed: null,
         relay_only: call.relayOnly ? 1 : 0,
+        node: this.#nodeId,
         a_gathered: null,
         b_gathered: null,
       })

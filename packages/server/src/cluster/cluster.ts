@@ -95,6 +95,13 @@ export class Cluster implements ClusterPort {
     await Promise.all([this.#sub.quit(), this.#redis.quit()]).catch(() => undefined);
   }
 
+  /** Of these nodes, those that stopped saying they are alive. */
+  async deadNodes(nodes: readonly string[]): Promise<string[]> {
+    if (nodes.length === 0) return [];
+    const alive = await this.#redis.mget(nodes.map((n) => this.#key(`alive:${n}`)));
+    return nodes.filter((_, i) => alive[i] === null);
+  }
+
   /** For tests: vanish without a word, as a crashed node would. */
   crash(): void {
     this.#stopped = true;

@@ -82,6 +82,8 @@ export interface RecoverOptions {
   resumeWithinMs: number | null;
   /** How far a balance may go below zero (settlement never takes it further). */
   overdraftMicros?: number;
+  /** With several nodes: only the calls these nodes kept (a dead node's, or this node's previous life). */
+  nodes?: readonly string[];
 }
 
 /**
@@ -96,6 +98,7 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
     .selectFrom('calls')
     .select(['id', 'user_a', 'user_b', 'matched_at', 'connecting_at', 'connected_at', 'a_wait_ms', 'b_wait_ms', 'reconnects', 'reconnecting_ms', 'relay_only', 'a_media_until', 'b_media_until', 'billed_ms', 'meter_state', 'a_free_ms', 'b_free_ms'])
     .where('ended_at', 'is', null)
+    .$if(options.nodes !== undefined, (q) => q.where('node', 'in', options.nodes!.length > 0 ? [...options.nodes!] : ['']))
     .execute();
   const resumable: ResumableCall[] = [];
   let settled = 0;

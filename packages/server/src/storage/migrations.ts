@@ -258,6 +258,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('welcome_grants_device').on('welcome_grants').column('device_id').execute();
     },
   },
+  '0012_call_node': {
+    async up(db: Kysely<any>) {
+      // Which node kept the call's record and metered it: when that node dies, another settles its calls.
+      await db.schema.alterTable('calls').addColumn('node', 'varchar(64)').execute();
+      await db.schema.createIndex('calls_node').on('calls').column('node').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

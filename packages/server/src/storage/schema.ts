@@ -71,6 +71,8 @@ export interface CallsTable {
   meter_state: Generated<string | null>;
   /** 1: media only through the relay (IP privacy), kept across a restart. */
   relay_only: Generated<number>;
+  /** The node that kept this record and metered the call (several nodes: who settles it if that node dies). */
+  node: Generated<string | null>;
   /** Each side's daily free time for this call, fixed when it connected (null: none). */
   a_free_ms: Generated<number | null>;
   b_free_ms: Generated<number | null>;
