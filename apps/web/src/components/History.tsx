@@ -1,6 +1,7 @@
 import type { BillingCall, BillingCredit, BillingInfo } from '@duet/client';
-import { useEffect, useRef, useState, type MouseEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { chargeFor, credits, creditKindLabel, dateLabel, duration, durationWords, fullDate, priceLabel, timeLabel } from '../money.js';
+import { useModal } from './useModal.js';
 
 export type HistoryLine = { kind: 'call'; at: number; call: BillingCall } | { kind: 'credit'; at: number; credit: BillingCredit };
 
@@ -11,24 +12,6 @@ export function linesOf(billing: BillingInfo): HistoryLine[] {
     ...billing.credits.map((credit) => ({ kind: 'credit' as const, at: credit.at, credit })),
   ];
   return lines.sort((a, b) => b.at - a.at);
-}
-
-/** A modal <dialog> that opens when mounted and reports Escape, the close button and backdrop clicks. */
-function useModal(onClose: () => void) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (!d.open) d.showModal();
-    const closed = () => onClose();
-    d.addEventListener('close', closed);
-    return () => d.removeEventListener('close', closed);
-  }, [onClose]);
-  const onClick = (e: MouseEvent<HTMLDialogElement>) => {
-    // A click on the backdrop lands on the dialog itself, outside its inner box.
-    if (e.target === e.currentTarget) ref.current?.close();
-  };
-  return { ref, onClick, close: () => ref.current?.close() };
 }
 
 /**

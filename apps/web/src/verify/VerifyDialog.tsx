@@ -1,6 +1,7 @@
 import type { LivenessAction, VerificationChallengeInfo, VerificationFrame, VerificationResultInfo, VerificationStatus } from '@duet/client';
 import type { Human } from '@vladmandic/human';
-import { useCallback, useEffect, useRef, useState, type MouseEvent, type RefObject } from 'react';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { useModal } from '../components/useModal.js';
 import { atRest, isNeutral, PROMPTS, reasonText, restingLevels, shows, usable, usualPose, type FaceReading } from './actions.js';
 import { grab, jpegOf, loadDetector, readFace } from './faceCheck.js';
 
@@ -57,7 +58,6 @@ interface Attempt {
 }
 
 export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClose, onVerified }: VerifyDialogProps) {
-  const dialog = useRef<HTMLDialogElement>(null);
   const video = useRef<HTMLVideoElement>(null);
   const primary = useRef<HTMLButtonElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
@@ -75,19 +75,9 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   const attempt = useRef<Attempt | null>(null);
   const recent = useRef<FaceReading[]>([]);
 
-  // A modal that opens when mounted; Escape, the close button and the backdrop close it.
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (!d.open) d.showModal();
-    const closed = () => onClose();
-    d.addEventListener('close', closed);
-    return () => d.removeEventListener('close', closed);
-  }, [onClose]);
-  const close = () => dialog.current?.close();
-  const onBackdrop = (e: MouseEvent<HTMLDialogElement>) => {
-    if (e.target === e.currentTarget && phaseRef.current.kind !== 'running' && phaseRef.current.kind !== 'checking') close();
-  };
+  // Escape, the close button and the backdrop close it (the backdrop not while a check runs).
+  const modal = useModal(onClose, () => phaseRef.current.kind !== 'running' && phaseRef.current.kind !== 'checking');
+  const close = modal.close;
 
   useEffect(() => {
     const v = video.current;
@@ -266,7 +256,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   const busy = phase.kind === 'running' || phase.kind === 'checking' || phase.kind === 'requesting';
 
   return (
-    <dialog ref={dialog} className="verify" data-testid="verify-dialog" data-phase={phase.kind} aria-labelledby="verify-title" aria-describedby="verify-lead" onClick={onBackdrop}>
+    <dialog ref={modal.ref} className="verify" data-testid="verify-dialog" data-phase={phase.kind} aria-labelledby="verify-title" aria-describedby="verify-lead" onClick={modal.onClick}>
       <div className="verify-inner">
         <header className="verify-head">
           <h2 id="verify-title">{phase.kind === 'passed' ? 'You’re verified' : 'Get verified'}</h2>
