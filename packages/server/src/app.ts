@@ -247,7 +247,6 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
         imgSrc: ["'self'", 'data:', 'blob:'],
         // The liveness check runs its face detector as WebAssembly in the browser.
         scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
-        workerSrc: ["'self'", 'blob:'],
         styleSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
