@@ -32,6 +32,7 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
       PRICE_PER_MINUTE: '1',
       WELCOME_CREDITS: '100',
       METER_HEARTBEAT_MS: '1000',
+      ADMIN_TOKEN: 'cluster-admin-token-0123456789',
     };
     n1 = await TestServer.start({ env: { ...env, NODE_ID: 'n1' } });
     n2 = await TestServer.start({ env: { ...env, NODE_ID: 'n2' } });
@@ -153,6 +154,18 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     for (const m of matched) byCall.set(m.callId, (byCall.get(m.callId) ?? 0) + 1);
     expect([...byCall.values()].every((n) => n === 2)).toBe(true);
     expect(byCall.size).toBe(15);
+  });
+
+  it('a ban made on one node removes the person from the node they are connected to', async () => {
+    const c = await n2.client('c');
+    const res = await fetch(`${n1.httpUrl}/api/admin/bans`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer cluster-admin-token-0123456789', 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: c.userId, reason: 'spam across the cluster', days: 1 }),
+    });
+    expect(res.status).toBe(201);
+    expect(await c.next('banned', undefined, 5_000)).toMatchObject({ reason: 'spam across the cluster' });
+    expect((await c.closed).code).toBe(4004);
   });
 
   it('ends calls with a node that went silent, and its people leave the shared pool', async () => {

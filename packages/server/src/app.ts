@@ -123,6 +123,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     reconnectGraceMs: config.reconnectGraceMs,
     holdReported: config.safety.holdReported,
     verifiedOnly: config.verification.required,
+    onRemoteBan: (userId, ban) => hub.kick(userId, ban),
     onRemoteHeartbeat: (userId, m) => {
       try {
         meter.heartbeat(userId, m);
@@ -224,7 +225,11 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     lobby,
     clock,
     log,
-    kick: (userId, ban) => hub.kick(userId, ban),
+    kick: (userId, ban) => {
+      hub.kick(userId, ban);
+      // They may be connected to another node: every node hears of the ban.
+      cluster?.broadcast({ t: 'banned', userId, ban }).catch((err: unknown) => log.error({ err, userId }, 'could not tell other nodes of a ban'));
+    },
     warn: (userId, message) => hub.send(userId, { type: 'warning', message }),
     ...config.safety,
   });

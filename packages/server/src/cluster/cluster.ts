@@ -81,6 +81,12 @@ export class Cluster implements ClusterPort {
     this.#redis.publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope)).catch((err: unknown) => this.#log.error({ err, to: nodeId }, 'cluster publish failed'));
   }
 
+  /** One event to every other node of the cluster. */
+  async broadcast(event: ClusterEvent): Promise<void> {
+    const nodes = await this.#redis.smembers(this.#key('nodes'));
+    for (const node of nodes) if (node !== this.nodeId) this.send(node, event);
+  }
+
   /** People online across every live node, and waiting in the shared pool. */
   presence(): { online: number; waiting: number } {
     return { online: Math.max(this.#online, this.#lobby?.online ?? 0), waiting: this.pool.size };

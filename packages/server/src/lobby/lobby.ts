@@ -93,7 +93,9 @@ export type ClusterEvent =
   | { t: 'peer'; callId: string; from: string; state: 'connected' | 'down' }
   | { t: 'ended'; callId: string; reason: EndReason; endedBy: string | null }
   /** A heartbeat from the mirror side, for the meter on the call's primary node. */
-  | { t: 'heartbeat'; callId: string; from: string; seq: number; bytesReceived: number };
+  | { t: 'heartbeat'; callId: string; from: string; seq: number; bytesReceived: number }
+  /** A person was banned on another node: wherever they are connected, they go. */
+  | { t: 'banned'; userId: string; ban: { reason: string; until: number | null; appeal: string } };
 
 /** How the lobby reaches other nodes; absent on a single node. */
 export interface ClusterPort {
@@ -124,6 +126,8 @@ export interface LobbyOptions {
   verifiedOnly?: boolean;
   /** A heartbeat another node forwarded for a call this node meters. */
   onRemoteHeartbeat?: (userId: string, m: ClientMessageOf<'heartbeat'>) => void;
+  /** Another node banned someone who may be connected here. */
+  onRemoteBan?: (userId: string, ban: { reason: string; until: number | null; appeal: string }) => void;
   /** Remove links and contact details from chat (operator setting, on by default). */
   filterChat?: (text: string) => string;
   /** The matching rules' timings and exclusions (the pool applies them; the lobby widens on time). */
@@ -194,6 +198,7 @@ export class Lobby {
       holdReported: false,
       verifiedOnly: false,
       onRemoteHeartbeat: () => undefined,
+      onRemoteBan: () => undefined,
       filterChat: (text: string) => text,
       modes: ['chat'],
       relay: { available: false, relayOnly: false },
@@ -599,6 +604,9 @@ export class Lobby {
         return this.#mirrorCall(e);
       case 'heartbeat':
         return this.#o.onRemoteHeartbeat(e.from, { type: 'heartbeat', callId: e.callId, seq: e.seq, bytesReceived: e.bytesReceived });
+      case 'banned':
+        this.removeBanned(e.userId);
+        return this.#o.onRemoteBan(e.userId, e.ban);
     }
   }
 
