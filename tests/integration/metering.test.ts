@@ -137,6 +137,32 @@ describe('metering, when the balance runs out between two heartbeats', () => {
   });
 });
 
+describe('the call that silently fails to end', () => {
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second', METER_SILENCE_MS: '30000' }, create: { clock } });
+
+  it('is ended once a side has shown no media for the silence limit, billed to its last evidence', async () => {
+    const s = server();
+    const pair = await matchPair(await s.client('a'), await s.client('b'));
+    await connectCall(pair);
+    const seq = { n: 0 };
+    const bytes = { n: 0 };
+    await talk(pair, 20, seq, bytes);
+    // One side's heartbeats go on, but its counter stops growing; the other side goes quiet.
+    for (let i = 0; i < 5; i++) {
+      clock.advance(5_000);
+      seq.n += 1;
+      pair.offerer.send({ type: 'heartbeat', callId: pair.callId, seq: seq.n, bytesReceived: bytes.n });
+      await pair.offerer.roundTrip();
+    }
+    expect(pair.offerer.pending('call_ended')).toEqual([]);
+    clock.advance(5_000); // 30 s since the last media
+    expect(await pair.offerer.next('call_ended')).toMatchObject({ callId: pair.callId, reason: 'connection_lost', by: 'server' });
+    await s.duet.settled();
+    const row = await s.duet.storage.db.selectFrom('calls').select(['billed_ms', 'end_reason']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    expect(Number(row.billed_ms)).toBe(20_000);
+  });
+});
+
 describe('reconciling the ledger with the call records', () => {
   const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second' }, create: { clock } });
 

@@ -195,6 +195,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     heartbeatMs: config.billing.heartbeatMs,
     overdraftMicros: config.billing.overdraftMicros,
     maxCallMs: config.billing.maxCallMs,
+    silenceMs: config.billing.silenceMs,
     dailyFreeMs: config.billing.dailyFreeMinutes * 60_000,
   });
   for (const call of lobby.restore(resumable)) {

@@ -53,6 +53,7 @@ const envSchema = z.object({
   PAYMENT_FEE_PERCENT: z.coerce.number().min(0).max(50).default(2.9),
   METER_HEARTBEAT_MS: z.coerce.number().int().min(1000).max(60_000).default(5_000),
   MAX_CALL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(240),
+  METER_SILENCE_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(90_000),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   ADMIN_EMAIL: z.string().email().optional(),
@@ -149,6 +150,8 @@ export interface Config {
     readonly overdraftMicros: number;
     readonly heartbeatMs: number;
     readonly maxCallMs: number;
+    /** A call with no media from one side for this long is ended. */
+    readonly silenceMs: number;
     readonly stripe: { readonly webhookSecret: string; readonly apiKey: string | undefined } | undefined;
     /** The cost model behind the unit economics report (credits). */
     readonly costs: { readonly relayPerGbMicros: number; readonly serverPerHourMicros: number; readonly paymentFeePercent: number };
@@ -259,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       overdraftMicros: e.OVERDRAFT_CREDITS,
       heartbeatMs: e.METER_HEARTBEAT_MS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
+      silenceMs: e.METER_SILENCE_MS,
       stripe: e.STRIPE_WEBHOOK_SECRET ? Object.freeze({ webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiKey: e.STRIPE_SECRET_KEY }) : undefined,
       costs: Object.freeze({
         relayPerGbMicros: Math.round(e.RELAY_COST_PER_GB * 1_000_000),

@@ -27,6 +27,11 @@ export interface MeterOptions {
   overdraftMicros: number;
   /** A backstop against calls that never end. */
   maxCallMs: number;
+  /**
+   * A call in which either side has shown no media for this long is ended (its billing already
+   * stopped at the last evidence): the call that silently fails to end. Default 90 s.
+   */
+  silenceMs?: number;
   /** Free billable time per person per UTC day, used before any is paid (default 0: none). */
   dailyFreeMs?: number;
 }
@@ -83,6 +88,8 @@ interface Metered {
   warned: Set<string>;
   /** Charges for one person run one after another: each reads what the previous one posted. */
   chains: Map<string, Promise<void>>;
+  /** Stops the watch that ends a call whose media has stopped. */
+  unwatch?: () => void;
 }
 
 /**
@@ -161,6 +168,22 @@ export class Meter {
       warned: new Set(),
       chains: new Map(),
     });
+    this.#watch(this.#calls.get(call.id)!);
+  }
+
+  /**
+   * Ends the call once either side has shown no media for `silenceMs` (heartbeats stopped, or their
+   * counters stopped growing): nobody is in a call any more, and nobody is billed for it.
+   */
+  #watch(t: Metered): void {
+    const silenceMs = this.#o.silenceMs ?? 90_000;
+    const lastBoth = () => Math.min(t.sides.a.lastEvidence, t.sides.b.lastEvidence);
+    t.unwatch = this.#o.clock.after(Math.max(0, lastBoth() + silenceMs - this.#o.clock.now()), () => {
+      if (this.#calls.get(t.call.id) !== t) return;
+      if (this.#o.clock.now() - lastBoth() < silenceMs) return this.#watch(t);
+      this.#o.log.warn({ callId: t.call.id, silentMs: this.#o.clock.now() - lastBoth() }, 'no media in a call for too long; ending it');
+      this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
+    });
   }
 
   #start(call: Call): void {
@@ -170,6 +193,7 @@ export class Meter {
     const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, free: undefined, charged: new Map(), warned: new Set(), chains: new Map() };
     this.#calls.set(call.id, t);
     this.#store(t);
+    this.#watch(t);
     if (this.dailyFreeMs > 0) {
       // The first link of both people's charge chains: no charge is computed before it is known.
       const lookup = this.#lookUpFree(t, at);
@@ -241,6 +265,7 @@ export class Meter {
     const t = this.#calls.get(call.id);
     if (!t) return;
     this.#calls.delete(call.id);
+    t.unwatch?.();
     // Closed at the last evidence of media, not when the silence was noticed: nothing more to add.
     this.#o.records.write(call.id, (db) => db.updateTable('calls').set({ billed_ms: t.billedMs }).where('id', '=', call.id).execute());
     for (const userId of [call.a, call.b]) this.#queueCharge(t, userId, true);
