@@ -160,7 +160,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const price = { perMinuteMicros: config.billing.perMinuteMicros, rounding: config.billing.rounding };
   // A previous process that died mid-call left its calls open: calls with media moments ago wait
   // for their people to come back (the reconnect grace window); the rest are settled at their last
-  // heartbeat. A node of a cluster cannot tell a crashed peer's calls from live ones: it does neither.
+  // heartbeat. A node of a cluster settles (never resumes) its own and dead nodes' calls, below.
   const recover = (o: { resumeWithinMs: number | null; nodes?: readonly string[] }) => recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { ...o, overdraftMicros: config.billing.overdraftMicros });
   const resumable = config.cluster ? [] : await recover({ resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs });
   if (config.cluster) {
@@ -198,8 +198,9 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     silenceMs: config.billing.silenceMs,
     dailyFreeMs: config.billing.dailyFreeMinutes * 60_000,
   });
+  const resumableById = new Map(resumable.map((r) => [r.id, r]));
   for (const call of lobby.restore(resumable)) {
-    const r = resumable.find((x) => x.id === call.id)!;
+    const r = resumableById.get(call.id)!;
     meter.restore(call, r.meter, r.charged);
   }
   const hub = new SignalingHub({
@@ -235,12 +236,15 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     ...config.safety,
   });
   const prune = () => {
-    writes.track('reconcile charges', reconcile(clock.now() - 3 * 3600_000, clock.now() - 10 * 60_000));
     writes.track('retention', pruneTelemetry(storage.db, config.retention, clock.now(), log));
     writes.track('evidence retention', moderation.pruneEvidence());
   };
   prune();
-  const retentionTimer = setInterval(prune, 3_600_000);
+  // Hourly; at start the pass above already covered every call ended before this process.
+  const retentionTimer = setInterval(() => {
+    writes.track('reconcile charges', reconcile(clock.now() - 3 * 3600_000, clock.now() - 10 * 60_000));
+    prune();
+  }, 3_600_000);
   retentionTimer.unref();
 
   await app.register(helmet, {

@@ -7,6 +7,7 @@ import type { Lobby } from '../lobby/lobby.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { PendingWrites } from '../util/tasks.js';
+import { postCallCharge } from './charge.js';
 import { type Ledger, userAccount } from './ledger.js';
 import { freeUsedOn } from './freeMinutes.js';
 import { billedUnits, chargeFor, msAffordable, msLeft, paidMs, utcDayStart, type PriceList } from './pricing.js';
@@ -287,23 +288,11 @@ export class Meter {
     const callId = t.call.id;
     if (target > done) {
       const units = billedUnits(paid, price.rounding);
-      const post = (amount: number) =>
-        this.#o.ledger.post(
-          {
-            ref: `call:${callId}:${userId}:${units}`,
-            kind: 'charge',
-            entries: [{ account: userAccount(userId), amount: -amount }, { account: 'revenue', amount }],
-            meta: { callId, units, rounding: price.rounding, billedMs: t.billedMs, ...(free > 0 ? { freeMs: free } : {}), ...(amount < target - done ? { partial: true } : {}) },
-            floor: { account: userAccount(userId), min: -this.#o.overdraftMicros },
-          },
-          this.#o.clock.now(),
-        );
-      const result = await post(target - done);
-      if (result === 'insufficient') {
-        // The time was used: charge what the balance still allows, down to the floor (never past it),
-        // so the last seconds before credit ran out are not given away.
-        const available = (await this.#o.ledger.balance(userAccount(userId))) + this.#o.overdraftMicros;
-        if (available > 0 && (await post(Math.min(available, target - done))) === 'posted') t.charged.set(userId, done + Math.min(available, target - done));
+      const meta = { callId, units, rounding: price.rounding, billedMs: t.billedMs, ...(free > 0 ? { freeMs: free } : {}) };
+      const outcome = await postCallCharge(this.#o.ledger, { callId, userId, units, amount: target - done, overdraftMicros: this.#o.overdraftMicros, meta }, this.#o.clock.now());
+      if (outcome.kind === 'short') {
+        // The balance ran out: what it could cover is charged, and the call ends.
+        if (outcome.amount > 0) t.charged.set(userId, done + outcome.amount);
         if (!final) this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
         return;
       }

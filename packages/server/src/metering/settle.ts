@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RestoredCall } from '../lobby/lobby.js';
 import type { Db } from '../storage/database.js';
+import { postCallCharge } from './charge.js';
 import { type Ledger, userAccount } from './ledger.js';
 import { type MeterState, parseMeterState } from './meter.js';
 import { billedUnits, chargeFor, paidMs, type PriceList } from './pricing.js';
@@ -28,23 +29,9 @@ async function postWhatIsOwed(
   const paid = paidMs(o.billedMs, o.freeMs);
   const owed = chargeFor(paid, price) - already;
   if (owed <= 0) return 0;
-  const post = (amount: number) =>
-    ledger.post(
-      {
-        ref: `call:${o.callId}:${o.userId}:${billedUnits(paid, price.rounding)}`,
-        kind: 'charge',
-        entries: [{ account, amount: -amount }, { account: 'revenue', amount }],
-        meta: { callId: o.callId, billedMs: o.billedMs, ...(o.freeMs > 0 ? { freeMs: o.freeMs } : {}), ...o.why, ...(amount < owed ? { partial: true } : {}) },
-        floor: { account, min: -o.overdraftMicros },
-      },
-      now,
-    );
-  const result = await post(owed);
-  if (result === 'posted') return owed;
-  if (result !== 'insufficient') return 0;
-  const available = (await ledger.balance(account)) + o.overdraftMicros;
-  if (available <= 0) return 0;
-  return (await post(Math.min(available, owed))) === 'posted' ? Math.min(available, owed) : 0;
+  const units = billedUnits(paid, price.rounding);
+  const meta = { callId: o.callId, billedMs: o.billedMs, ...(o.freeMs > 0 ? { freeMs: o.freeMs } : {}), ...o.why };
+  return (await postCallCharge(ledger, { callId: o.callId, userId: o.userId, units, amount: owed, overdraftMicros: o.overdraftMicros, meta }, now)).amount;
 }
 
 /**
