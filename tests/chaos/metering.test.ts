@@ -21,7 +21,7 @@ import { seededRandom } from '../../packages/server/src/testing/random.js';
 import { emptyTally, planCall, type PlanEvent, type Side } from './plan.js';
 import { ChaosServer, freePort } from './server.js';
 import { Sim } from './sim.js';
-import { billCall, chargePerSecond, type Received } from './truth.js';
+import { billCall, chargePerSecond, evidenceOf, type Received } from './truth.js';
 
 const CALLS = Number(process.env.CHAOS_CALLS ?? 2_000);
 /** The same chaos, smaller, with the ledger on PostgreSQL (0: skip). */
@@ -224,17 +224,8 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
 
   /** The last moment either side showed media, as the server saw it before `until`. */
   function lastEvidence(call: Modelled, until: number): number {
-    const seen = { a: { seq: -1, bytes: 0 }, b: { seq: -1, bytes: 0 } };
     let last = call.connectedAt;
-    for (const r of call.received) {
-      if (r.t > until) break;
-      const s = seen[r.side];
-      if (r.seq <= s.seq) continue;
-      s.seq = r.seq;
-      if (r.bytes <= s.bytes) continue;
-      s.bytes = r.bytes;
-      last = Math.max(last, r.t);
-    }
+    for (const r of evidenceOf(call.received)) if (r.t <= until) last = Math.max(last, r.t);
     return last;
   }
 

@@ -57,20 +57,30 @@ export function overlap(x: readonly Interval[], y: readonly Interval[]): number 
  * order it was sent); `endsAt` are the times at which something ends the call (a leave, a grace
  * window running out): evidence at or after the earliest of them is refused.
  */
-export function billCall(connectedAt: number, received: readonly Received[], endsAt: readonly number[], rules: TruthRules): CallTruth {
-  let end = Math.min(Infinity, ...endsAt);
-  const evidence = { a: [] as number[], b: [] as number[] };
+/**
+ * The heartbeats that are evidence of media, in the order the server takes them: a higher sequence
+ * number than any before from that side, and a byte counter that grew.
+ */
+export function* evidenceOf(received: readonly Received[]): Generator<Received> {
   const seen = { a: { seq: -1, bytes: 0 }, b: { seq: -1, bytes: 0 } };
-  let billed = 0;
-  let cappedAt: number | null = null;
   const ordered = received.map((r, i) => ({ r, i })).sort((x, y) => x.r.t - y.r.t || x.i - y.i);
   for (const { r } of ordered) {
-    if (r.t >= end) break;
     const s = seen[r.side];
     if (r.seq <= s.seq) continue; // duplicated, replayed, reordered: nothing
     s.seq = r.seq;
     if (r.bytes <= s.bytes) continue; // no media since the previous one
     s.bytes = r.bytes;
+    yield r;
+  }
+}
+
+export function billCall(connectedAt: number, received: readonly Received[], endsAt: readonly number[], rules: TruthRules): CallTruth {
+  let end = Math.min(Infinity, ...endsAt);
+  const evidence = { a: [] as number[], b: [] as number[] };
+  let billed = 0;
+  let cappedAt: number | null = null;
+  for (const r of evidenceOf(received)) {
+    if (r.t >= end) break;
     evidence[r.side].push(r.t);
     billed = overlap(covered(connectedAt, evidence.a, rules.heartbeatMs), covered(connectedAt, evidence.b, rules.heartbeatMs));
     if (billed >= rules.capMs) {
