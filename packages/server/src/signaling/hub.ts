@@ -49,16 +49,9 @@ export interface HubOptions {
   maxPerAddress?: number;
 }
 
-/** WebSocket close codes Duet uses beyond the standard ones. */
-export const CLOSE = {
-  goingAway: 1001,
-  policy: 1008,
-  unsupportedVersion: 4000,
-  invalidToken: 4001,
-  replaced: 4002,
-  helloTimeout: 4003,
-  banned: 4004,
-} as const;
+/** WebSocket close codes: defined in the protocol (the SDK decides on them), re-exported for app.ts. */
+import { CLOSE } from '@duet/protocol';
+export { CLOSE };
 
 type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'closed';
 
