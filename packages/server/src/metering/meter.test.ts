@@ -146,11 +146,60 @@ describe('meter', () => {
     expect(await billing(true)).toEqual({ perDay: 1, leftTodayMs: 60_000 });
   });
 
+  it('ends a call kept alive by sparse heartbeats (5 s on one side, 20 s on the other) at the silence limit, for nothing', async () => {
+    // The probe of issue 13: every 20 s beat came after a gap, so it opened a new billing run and
+    // nothing was ever billed — while each side's last beat stayed fresh and the call stayed up.
+    const clock = new FakeClock();
+    const log = pino({ level: 'silent' });
+    const writes = new PendingWrites(log);
+    const lobby = new Lobby({
+      matchmaker: new MemoryPool(DEFAULT_POLICY),
+      policy: DEFAULT_POLICY,
+      clock,
+      log,
+      connectTimeoutMs: 15_000,
+      send: () => undefined,
+      iceServersFor: () => [],
+      safety: { block: () => undefined, report: () => undefined },
+    });
+    const records = new CallRecords(lobby, storage, writes);
+    const ledger = new Ledger(storage.db, storage.kind);
+    const meter = new Meter({ lobby, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+
+    const [a, b] = [randomUUID(), randomUUID()];
+    for (const u of [a, b]) {
+      await storage.db.insertInto('users').values({ id: u, created_at: 0, rules_accepted_at: 0, rules_version: 1 }).execute();
+      await ledger.post({ ref: `welcome:${u}`, kind: 'grant', entries: [{ account: 'grants', amount: -10_000_000 }, { account: userAccount(u), amount: 10_000_000 }] }, 0);
+      lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
+      lobby.join(u);
+    }
+    const call = lobby.callOf(a)!;
+    lobby.peerState(a, call.id, 'connected');
+    lobby.peerState(b, call.id, 'connected');
+    const connectedAt = clock.now();
+    const seq = { [a]: 0, [b]: 0 };
+    for (let s = 1; s <= 102; s++) {
+      clock.advance(1_000);
+      for (const [u, every] of [[a, 5], [b, 20]] as const) {
+        if (s % every !== 0 || call.state === 'ended') continue;
+        seq[u] += 1;
+        meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: seq[u], bytesReceived: seq[u] * 50_000 });
+      }
+    }
+    await writes.flush();
+    const row = await storage.db.selectFrom('calls').select(['billed_ms', 'end_reason', 'ended_at']).where('id', '=', call.id).executeTakeFirstOrThrow();
+    expect({ state: call.state, billedMs: Number(row.billed_ms), reason: row.end_reason, endedAfterMs: Number(row.ended_at) - connectedAt }).toEqual({ state: 'ended', billedMs: 0, reason: 'connection_lost', endedAfterMs: 90_000 });
+    for (const u of [a, b]) expect(await ledger.balance(userAccount(u))).toBe(10_000_000);
+  });
+
   it('reads stored states with and without free time', () => {
     const base = { v: 1, billedMs: 5, billedUntil: 9, a: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 }, b: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 } };
     expect(parseMeterState(JSON.stringify(base))).toEqual(base);
     expect(parseMeterState(JSON.stringify({ ...base, free: { a: 60_000, b: 0 } }))?.free).toEqual({ a: 60_000, b: 0 });
     expect(parseMeterState(JSON.stringify({ ...base, free: { a: -1, b: 0 } }))).toBeNull();
     expect(parseMeterState(JSON.stringify({ ...base, free: null }))).toBeNull();
+    // The silence clock (rows before it was stored have none, and stay readable).
+    expect(parseMeterState(JSON.stringify({ ...base, grewAt: 7 }))?.grewAt).toBe(7);
+    expect(parseMeterState(JSON.stringify({ ...base, grewAt: 'soon' }))).toBeNull();
   });
 });

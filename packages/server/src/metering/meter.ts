@@ -26,11 +26,11 @@ export interface MeterOptions {
   heartbeatMs: number;
   /** How far a balance may go below zero (0: never). */
   overdraftMicros: number;
-  /** A backstop against calls that never end. */
+  /** The longest a call may stay connected (wall time from connection), whatever it was billed. */
   maxCallMs: number;
   /**
-   * A call in which either side has shown no media for this long is ended (its billing already
-   * stopped at the last evidence): the call that silently fails to end. Default 90 s.
+   * A connected call whose billable time has not grown for this long is ended (default 90 s): the
+   * call that silently fails to end, and the call kept alive by heartbeats too sparse to bill.
    */
   silenceMs?: number;
   /** Free billable time per person per UTC day, used before any is paid (default 0: none). */
@@ -59,6 +59,8 @@ export interface MeterState {
   b: SideState;
   /** Each person's free time for this call, fixed when it connected (absent: none). */
   free?: { a: number; b: number };
+  /** Server time at which the billable time last grew, or the call connected (absent in older rows). */
+  grewAt?: number;
 }
 
 /** A stored MeterState, or null when it is missing or not one (an older row, a hand edit). */
@@ -71,6 +73,7 @@ export function parseMeterState(json: string | null): MeterState | null {
     if (s.v !== 1 || !Number.isFinite(s.billedMs) || !Number.isFinite(s.billedUntil) || !side(s.a) || !side(s.b)) return null;
     // Rows written before daily free minutes have no `free`; a malformed one is not a MeterState.
     if (s.free !== undefined && !(typeof s.free === 'object' && s.free !== null && [s.free.a, s.free.b].every((x) => Number.isFinite(x) && x >= 0))) return null;
+    if (s.grewAt !== undefined && !Number.isFinite(s.grewAt)) return null;
     return s as MeterState;
   } catch {
     return null;
@@ -82,6 +85,8 @@ interface Metered {
   sides: { a: Side; b: Side };
   billedMs: number;
   billedUntil: number;
+  /** When the billable time last grew (the call's connection until it first does): the silence watch's clock. */
+  grewAt: number;
   /** Each person's free time for this call: unset until looked up (and when there is none). */
   free: { a: number; b: number } | undefined;
   /** What each person has been charged for this call so far (their own minutes). */
@@ -89,7 +94,7 @@ interface Metered {
   warned: Set<string>;
   /** Charges for one person run one after another: each reads what the previous one posted. */
   chains: Map<string, Promise<void>>;
-  /** Stops the watch that ends a call whose media has stopped. */
+  /** Stops the watch that ends a call whose billing stands still, or that reached the length cap. */
   unwatch?: () => void;
 }
 
@@ -98,7 +103,8 @@ interface Metered {
  * arriving (heartbeats whose received-byte counters grow), measured on the server's clock: client
  * clocks are never trusted. Charges are posted as the billable time grows, each with an idempotency
  * ref naming the call, the person and the units billed, so duplicated, replayed or reordered
- * heartbeats — and a restart — can never charge twice.
+ * heartbeats — and a restart — can never charge twice. A connected call cannot outlive its billing:
+ * it ends once its billable time has stood still for `silenceMs`, and `maxCallMs` after it connected.
  */
 export class Meter {
   readonly #calls = new Map<string, Metered>();
@@ -135,9 +141,16 @@ export class Meter {
     }
   }
 
+  /** The billable time so far of a call this node is metering (undefined once it has ended, or if it is not). */
+  billedMs(callId: string): number | undefined {
+    return this.#calls.get(callId)?.billedMs;
+  }
+
   heartbeat(userId: string, m: ClientMessageOf<'heartbeat'>): void {
     const t = this.#calls.get(m.callId);
     if (!t || !t.call.has(userId)) throw new DuetError('not_in_call');
+    // A heartbeat that beats the watch's timer to an overdue call ends it: no evidence past the end.
+    if (this.#overdue(t) !== null) return this.#endOverdue(t);
     const side = t.sides[t.call.sideOf(userId)];
     if (m.seq <= side.lastSeq) return; // duplicated, replayed or late: changes nothing
     side.lastSeq = m.seq;
@@ -164,6 +177,9 @@ export class Meter {
       sides: { a: side(call.a, state.a), b: side(call.b, state.b) },
       billedMs: state.billedMs,
       billedUntil: state.billedUntil,
+      // The silence clock runs on through the restart (the downtime was not billed either); a row
+      // written before it was stored starts it at the restore.
+      grewAt: state.grewAt ?? this.#o.clock.now(),
       free: state.free ? { a: state.free.a, b: state.free.b } : undefined,
       charged: new Map([[call.a, charged.a], [call.b, charged.b]]),
       warned: new Set(),
@@ -173,25 +189,48 @@ export class Meter {
   }
 
   /**
-   * Ends the call once either side has shown no media for `silenceMs` (heartbeats stopped, or their
-   * counters stopped growing): nobody is in a call any more, and nobody is billed for it.
+   * Ends the call when its billable time has not grown for `silenceMs` (heartbeats stopped, their
+   * counters stopped growing, or they come too sparsely to bill), or when it has been connected for
+   * `maxCallMs`: no pattern of heartbeats keeps a call open while its billing stands still.
    */
   #watch(t: Metered): void {
-    const silenceMs = this.#o.silenceMs ?? 90_000;
-    const lastBoth = () => Math.min(t.sides.a.lastEvidence, t.sides.b.lastEvidence);
-    t.unwatch = this.#o.clock.after(Math.max(0, lastBoth() + silenceMs - this.#o.clock.now()), () => {
+    const at = Math.min(t.grewAt + this.#silenceMs, this.#capAt(t));
+    t.unwatch = this.#o.clock.after(Math.max(0, at - this.#o.clock.now()), () => {
       if (this.#calls.get(t.call.id) !== t) return;
-      if (this.#o.clock.now() - lastBoth() < silenceMs) return this.#watch(t);
-      this.#o.log.warn({ callId: t.call.id, silentMs: this.#o.clock.now() - lastBoth() }, 'no media in a call for too long; ending it');
-      this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
+      if (this.#overdue(t) === null) return this.#watch(t);
+      this.#endOverdue(t);
     });
+  }
+
+  get #silenceMs(): number {
+    return this.#o.silenceMs ?? 90_000;
+  }
+
+  /** The length cap counts wall time from the connection (a restored call keeps its connection time). */
+  #capAt(t: Metered): number {
+    return (t.call.at.connected ?? t.billedUntil) + this.#o.maxCallMs;
+  }
+
+  #overdue(t: Metered): 'cap' | 'silence' | null {
+    const now = this.#o.clock.now();
+    if (now >= this.#capAt(t)) return 'cap';
+    if (now - t.grewAt >= this.#silenceMs) return 'silence';
+    return null;
+  }
+
+  #endOverdue(t: Metered): void {
+    const why = this.#overdue(t);
+    if (why === 'cap') this.#o.log.warn({ callId: t.call.id, billedMs: t.billedMs }, 'call reached the length cap');
+    else this.#o.log.warn({ callId: t.call.id, billedMs: t.billedMs, stillMs: this.#o.clock.now() - t.grewAt }, 'billing in a call stood still for too long; ending it');
+    // Billed exactly what the evidence says so far; the final charges follow from the call's end.
+    this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
   }
 
   #start(call: Call): void {
     if (!call.primary) return; // with several nodes, the node that matched the call meters it
     const at = call.at.connected!;
     const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
-    const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, free: undefined, charged: new Map(), warned: new Set(), chains: new Map() };
+    const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, grewAt: at, free: undefined, charged: new Map(), warned: new Set(), chains: new Map() };
     this.#calls.set(call.id, t);
     this.#store(t);
     this.#watch(t);
@@ -232,21 +271,19 @@ export class Meter {
     const { a, b } = t.sides;
     const frontier = Math.min(a.lastEvidence, b.lastEvidence);
     const from = Math.max(t.billedUntil, a.runStart, b.runStart);
-    if (frontier > from) t.billedMs = Math.min(this.#o.maxCallMs, t.billedMs + frontier - from);
+    if (frontier > from && t.billedMs < this.#o.maxCallMs) {
+      // Billed time never exceeds the connected wall time, so the cap's clamp only guards a late timer.
+      t.billedMs = Math.min(this.#o.maxCallMs, t.billedMs + frontier - from);
+      t.grewAt = this.#o.clock.now();
+    }
     t.billedUntil = Math.max(t.billedUntil, frontier);
     this.#store(t);
-    if (t.billedMs >= this.#o.maxCallMs) {
-      // Billed exactly up to the cap; the final charges follow from the call's end.
-      this.#o.log.warn({ callId: t.call.id }, 'call reached the length cap');
-      this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
-      return;
-    }
     for (const s of [a, b]) this.#queueCharge(t, s.userId, false);
   }
 
   #state(t: Metered): MeterState {
     const sideState = (s: Side): SideState => ({ lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
-    return { v: 1, billedMs: t.billedMs, billedUntil: t.billedUntil, a: sideState(t.sides.a), b: sideState(t.sides.b), ...(t.free ? { free: { ...t.free } } : {}) };
+    return { v: 1, billedMs: t.billedMs, billedUntil: t.billedUntil, a: sideState(t.sides.a), b: sideState(t.sides.b), ...(t.free ? { free: { ...t.free } } : {}), grewAt: t.grewAt };
   }
 
   /** The call's billable time and the meter's state, written with the call's record. */
