@@ -28,6 +28,8 @@ import { pruneTelemetry } from './telemetry/retention.js';
 import { Relay } from './relay/relay.js';
 import { Cluster } from './cluster/cluster.js';
 import { filterChat } from './safety/chatFilter.js';
+import { PersonLimiter } from './safety/limits.js';
+import { MemoryLimitStore, RedisLimitStore } from './util/limitStore.js';
 import { Moderation } from './safety/moderation.js';
 import { safetyRoutes } from './safety/routes.js';
 import { StaffAccounts } from './safety/staff.js';
@@ -214,6 +216,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     },
     users,
     safety,
+    // Several nodes share one count per person; a single node keeps it in memory.
+    limits: new PersonLimiter(cluster ? new RedisLimitStore({ redis: cluster.redis, prefix: config.cluster!.prefix, log }) : new MemoryLimitStore()),
     tokens,
     clock,
     log,

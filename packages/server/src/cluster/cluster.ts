@@ -50,6 +50,11 @@ export class Cluster implements ClusterPort {
     this.pool = new SharedLobbyPool(new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs }));
   }
 
+  /** The cluster's command connection, for other shared state under the same prefix (rate limits); closed by `stop()`. */
+  get redis(): Redis {
+    return this.#redis;
+  }
+
   #key(k: string): string {
     return `${this.#o.prefix}${k}`;
   }

@@ -215,7 +215,8 @@ describe('Lobby', () => {
     expect(t.sent('a', 'signal')).toHaveLength(0);
   });
 
-  it('relays chat with a server timestamp and rate-limits it', () => {
+  // Chat's rate limit is kept per person by the hub (safety/limits.ts), tested in tests/integration/limits.test.ts.
+  it('relays chat with a server timestamp', () => {
     t.connect('a', 'b');
     t.lobby.join('a');
     t.lobby.join('b');
@@ -223,11 +224,6 @@ describe('Lobby', () => {
     t.lobby.chat('a', callId, 'hi');
     expect(t.last('b', 'chat')).toEqual({ type: 'chat', callId, from: 'partner', text: 'hi', at: t.clock.now() });
     expect(t.last('a', 'chat')).toMatchObject({ from: 'you', text: 'hi' });
-    for (let i = 0; i < 4; i++) t.lobby.chat('a', callId, `m${i}`);
-    expectCode(() => t.lobby.chat('a', callId, 'too fast'), 'rate_limited');
-    t.clock.advance(1_000);
-    t.lobby.chat('a', callId, 'later');
-    expect(t.last('b', 'chat')?.text).toBe('later');
   });
 
   it('block ends the call and the two are never matched again, in either direction', () => {

@@ -14,7 +14,6 @@ import { DuetError } from '../errors.js';
 import type { LobbyPool } from '../matchmaking/matchmaker.js';
 import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
 import type { Clock } from '../util/clock.js';
-import { TokenBucket } from '../util/tokenBucket.js';
 
 export type PresenceStatus = 'idle' | 'waiting' | 'in_call';
 
@@ -35,10 +34,6 @@ interface Participant {
   waitingSince: number;
   /** Set while the person's signaling connection is gone but their call may still be resumed. */
   detached: { reason: 'connection_lost' | 'heartbeat_timeout'; cancel: () => void } | undefined;
-  readonly chat: TokenBucket;
-  /** Joining and skipping, and reporting: limits with plain messages when hit. */
-  readonly moves: TokenBucket;
-  readonly reports: TokenBucket;
   /** Has unreviewed reports against them, and the operator holds such people to their own pool. */
   held: boolean;
   /** Passed the liveness check; verified until then (null: not verified). */
@@ -138,8 +133,6 @@ export interface LobbyOptions {
   presence?: () => { online: number; waiting: number };
   /** Presence is pushed at most this often. */
   presenceIntervalMs?: number;
-  chatPerSecond?: number;
-  chatBurst?: number;
 }
 
 /** What the lobby learns about a person when their signaling connection comes up. */
@@ -192,8 +185,6 @@ export class Lobby {
   constructor(options: LobbyOptions) {
     this.#o = {
       presenceIntervalMs: 1000,
-      chatPerSecond: 1,
-      chatBurst: 5,
       reconnectGraceMs: 15_000,
       holdReported: false,
       verifiedOnly: false,
@@ -327,9 +318,6 @@ export class Lobby {
       cancelWidening: undefined,
       waitingSince: now,
       detached: undefined,
-      chat: new TokenBucket(this.#o.chatPerSecond, this.#o.chatBurst, now),
-      moves: new TokenBucket(20 / 60, 15, now),
-      reports: new TokenBucket(5 / 3600, 5, now),
       held: info.held ?? false,
       verifiedUntil: info.verifiedUntil ?? null,
       log: this.#o.log.child({ userId }),
@@ -376,7 +364,6 @@ export class Lobby {
     const p = this.#get(userId);
     if (!p.rulesAccepted) throw new DuetError('rules_not_accepted');
     if (p.status === 'in_call') throw new DuetError('out_of_turn', 'You are in a call; use next to move on.');
-    this.#move(p);
     const mode = criteria.mode ?? p.criteria.mode;
     if (!this.#o.modes.includes(mode)) throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
     const privacy = criteria.privacy ?? false;
@@ -398,7 +385,6 @@ export class Lobby {
   next(userId: string): void {
     const p = this.#get(userId);
     if (p.call) {
-      this.#move(p);
       this.#end(p.call, 'next', userId);
       return;
     }
@@ -486,9 +472,7 @@ export class Lobby {
 
   chat(userId: string, callId: string, text: string): void {
     const call = this.#currentCall(userId, callId);
-    const p = this.#get(userId);
     const now = this.#o.clock.now();
-    if (!p.chat.take(now)) throw new DuetError('rate_limited', 'You are sending messages too fast. Wait a moment.');
     const shown = this.#o.filterChat(text);
     if (shown.length === 0) return;
     // The transcript lives only as long as the call, unless someone reports it.
@@ -505,13 +489,15 @@ export class Lobby {
     this.#end(call, 'blocked', userId);
   }
 
-  /** Report ends the call and blocks, so the reporter never meets that person again. */
-  report(userId: string, m: ClientMessageOf<'report'>): void {
+  /**
+   * Report ends the call and blocks, so the reporter never meets that person again. `file` is false
+   * when the person's report limit is spent (the hub decides: limits are kept per person, not here).
+   */
+  report(userId: string, m: ClientMessageOf<'report'>, file = true): void {
     const call = this.#currentCall(userId, m.callId);
-    const p = this.#get(userId);
     const partnerId = call.partnerOf(userId);
     this.#blockPair(userId, partnerId);
-    if (p.reports.take(this.#o.clock.now())) {
+    if (file) {
       const id = randomUUID();
       const transcript = call.transcript.map((l) => ({ from: l.from === userId ? ('reporter' as const) : ('reported' as const), text: l.text, at: l.at }));
       this.#o.safety.report({ id, callId: call.id, reporterId: userId, reportedId: partnerId, reason: m.reason, comment: m.comment, transcript });
@@ -572,12 +558,6 @@ export class Lobby {
   clearHeld(userId: string): void {
     const p = this.#participants.get(userId);
     if (p) p.held = false;
-  }
-
-  #move(p: Participant): void {
-    if (!p.moves.take(this.#o.clock.now())) {
-      throw new DuetError('rate_limited', 'You’re skipping very fast. Take a breath — try again in a few seconds.');
-    }
   }
 
   /** Applies what another node says about a call with a side here. */

@@ -13,6 +13,7 @@ import type { UserRepository } from '../identity/users.js';
 import type { TokenIssuer } from '../identity/tokens.js';
 import type { Lobby } from '../lobby/lobby.js';
 import type { SafetyRepository } from '../safety/blocks.js';
+import { LIMIT_MESSAGES, limitedKind, type LimitedKind, type PersonLimiter } from '../safety/limits.js';
 import { DuetError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/tokenBucket.js';
@@ -39,6 +40,8 @@ export interface HubOptions {
   admission: Admission;
   users: UserRepository;
   safety: SafetyRepository;
+  /** Joining, skipping, chat and reports: limits kept per person (and address), across reconnects and nodes. */
+  limits: PersonLimiter;
   tokens: TokenIssuer;
   clock: Clock;
   log: Logger;
@@ -165,6 +168,13 @@ class Connection {
   /** Error replies are rate-limited too, so a flood cannot make the server amplify it. */
   readonly #errors: TokenBucket;
   readonly #cancelHelloTimeout: () => void;
+  /**
+   * A person's limits may live in Redis, so deciding one is asynchronous. The lobby stays
+   * synchronous: a limited message waits here for its decision, and every later message of this
+   * socket waits behind it, so one socket's messages still act in the order they were sent.
+   */
+  #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
 
   constructor(
     readonly hub: SignalingHub,
@@ -257,7 +267,37 @@ class Connection {
       else this.sendError('not_authenticated', undefined, m.type);
       return;
     }
-    this.#run(m, () => this.#dispatch(this.#userId!, m));
+    this.#act(this.#userId!, m);
+  }
+
+  /** Dispatches at once unless a limit must be asked first or earlier messages are still waiting. */
+  #act(userId: string, m: ClientMessage): void {
+    const kind = limitedKind(m.type);
+    if (kind === undefined && this.#queued === 0) {
+      this.#run(m, () => this.#dispatch(userId, m));
+      return;
+    }
+    this.#queued += 1;
+    this.#queue = this.#queue
+      .then(async () => {
+        const allowed = kind === undefined || (await this.#allowed(userId, kind, m));
+        if (allowed) this.#run(m, () => this.#dispatch(userId, m));
+        else if (m.type === 'report') this.#run(m, () => this.o.lobby.report(userId, m, false)); // still ends and blocks
+        else if (kind === 'moves' || kind === 'chat') this.#run(m, () => {
+          throw new DuetError('rate_limited', LIMIT_MESSAGES[kind]);
+        });
+      })
+      .catch((err: unknown) => this.#log.error({ err, type: m.type }, 'rate-limited message failed'))
+      .finally(() => {
+        this.#queued -= 1;
+      });
+  }
+
+  async #allowed(userId: string, kind: LimitedKind, m: ClientMessage): Promise<boolean> {
+    if (this.#state !== 'ready') return true; // #run will drop it
+    // A report naming a call that is not theirs is refused by the lobby; it costs nothing.
+    if (m.type === 'report' && this.o.lobby.callOf(userId)?.id !== m.callId) return true;
+    return this.o.limits.take(kind, { userId, address: this.remoteAddress }, this.o.clock.now());
   }
 
   /** Runs one intent; a DuetError goes back to the client with its code, anything else is logged. */
