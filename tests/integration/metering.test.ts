@@ -235,7 +235,7 @@ describe('welcome credits that cannot be farmed', () => {
 describe('top-ups, adjustments, refunds and unit economics', () => {
   const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
   const TOKEN = 'operator-api-token-0123456789';
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, ADMIN_TOKEN: TOKEN, RELAY_COST_PER_GB: '0.5', SERVER_COST_PER_HOUR: '0', PAYMENT_FEE_PERCENT: '0' }, create: { clock } });
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, TOPUP_PACKS: 'eur:500=5', ADMIN_TOKEN: TOKEN, RELAY_COST_PER_GB: '0.5', SERVER_COST_PER_HOUR: '0', PAYMENT_FEE_PERCENT: '0' }, create: { clock } });
 
   it('credits a paid Stripe checkout once, verifying Stripe’s signature on the raw body', async () => {
     const s = server();
@@ -251,13 +251,14 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
     const payload = JSON.stringify(event);
     const send = (body: string, signature: string) =>
       fetch(`${s.httpUrl}/api/billing/stripe-webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
-    const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const timestamp = Math.floor(clock.now() / 1000); // signed on the server's (fake) clock
+    const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp });
     expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: true });
     expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: false }); // Stripe retries: once only
     // The same session's delayed-payment event (a different event id) does not credit it again.
     const later = JSON.stringify({ ...event, id: 'evt_test_2', type: 'checkout.session.async_payment_succeeded' });
-    expect(await (await send(later, stripe.webhooks.generateTestHeaderString({ payload: later, secret: WEBHOOK_SECRET }))).json()).toEqual({ received: true, credited: false });
-    const forged = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
+    expect(await (await send(later, stripe.webhooks.generateTestHeaderString({ payload: later, secret: WEBHOOK_SECRET, timestamp }))).json()).toEqual({ received: true, credited: false });
+    const forged = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else', timestamp });
     expect((await send(payload, forged)).status).toBe(400);
     const tampered = payload.replace('"5"', '"500"');
     expect((await send(tampered, signature)).status).toBe(400);

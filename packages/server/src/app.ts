@@ -339,7 +339,16 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   });
   const welcome = new WelcomeCredits({ db: storage.db, ledger, micros: config.billing.welcomeMicros, perAddressPerDay: config.billing.welcomePerAddressPerDay, secret });
   billingAdminRoutes(app, { db: storage.db, ledger, staff, moderation, clock, costs: config.billing.costs });
-  if (config.billing.stripe) stripeWebhook(app, { ledger, clock, ...config.billing.stripe });
+  if (config.billing.stripe) {
+    stripeWebhook(app, {
+      ledger,
+      clock,
+      ...config.billing.stripe,
+      userExists: async (userId) => (await users.get(userId)) !== undefined,
+      // Refused payments land in the audit log, where an operator looks for what needs a hand.
+      recordRefusal: (r) => moderation.audit(null, 'topup_refused', r.sessionId, r),
+    });
+  }
   identityRoutes(app, { users, tokens, lobby, clock, rateLimitPerMinute: config.sessionRateLimit, onSession: (userId) => funnel.record(userId, 'page_opened'),
     onCreated: async (userId, from) => {
       const outcome = await welcome.grant(userId, from, clock.now());

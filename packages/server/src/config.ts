@@ -48,6 +48,28 @@ const envSchema = z.object({
     .transform((v) => Math.round(Number(v) * 1_000_000)),
   STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'STRIPE_WEBHOOK_SECRET starts with whsec_').optional(),
   STRIPE_SECRET_KEY: z.string().optional(),
+  // What a top-up credits: `<currency>:<amount in minor units>=<credits>`, comma-separated (eur:500=5).
+  TOPUP_PACKS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const packs: TopupPack[] = [];
+      for (const item of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^([a-z]{3}):(\d{1,9})=(\d{1,7}(?:\.\d{1,6})?)$/i.exec(item);
+        const micros = m ? Math.round(Number(m[3]) * 1_000_000) : 0;
+        if (!m || Number(m[2]) <= 0 || micros <= 0 || micros > 1_000_000 * 1_000_000) {
+          ctx.addIssue({ code: 'custom', message: `TOPUP_PACKS entry "${item}" is not <currency>:<amount in minor units>=<credits> (e.g. eur:500=5)` });
+          return z.NEVER;
+        }
+        const pack = { currency: m[1]!.toLowerCase(), amountMinor: Number(m[2]), micros };
+        if (packs.some((p) => p.currency === pack.currency && p.amountMinor === pack.amountMinor)) {
+          ctx.addIssue({ code: 'custom', message: `TOPUP_PACKS names ${pack.currency}:${pack.amountMinor} twice` });
+          return z.NEVER;
+        }
+        packs.push(Object.freeze(pack));
+      }
+      return Object.freeze(packs);
+    }),
   RELAY_COST_PER_GB: z.coerce.number().min(0).max(1000).default(0.05),
   SERVER_COST_PER_HOUR: z.coerce.number().min(0).max(10_000).default(0.05),
   PAYMENT_FEE_PERCENT: z.coerce.number().min(0).max(50).default(2.9),
@@ -118,6 +140,14 @@ const envSchema = z.object({
   VERIFICATION_DEADLINE_MS: z.coerce.number().int().min(5_000).max(120_000).default(20_000),
 });
 
+/** One row of the top-up price table: a Stripe payment of exactly this amount credits this much. */
+export interface TopupPack {
+  readonly currency: string;
+  /** In the currency's minor unit, as Stripe's `amount_total` (500 = €5.00). */
+  readonly amountMinor: number;
+  readonly micros: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -152,7 +182,7 @@ export interface Config {
     readonly maxCallMs: number;
     /** A call with no media from one side for this long is ended. */
     readonly silenceMs: number;
-    readonly stripe: { readonly webhookSecret: string; readonly apiKey: string | undefined } | undefined;
+    readonly stripe: { readonly webhookSecret: string; readonly apiKey: string | undefined; readonly packs: readonly TopupPack[] } | undefined;
     /** The cost model behind the unit economics report (credits). */
     readonly costs: { readonly relayPerGbMicros: number; readonly serverPerHourMicros: number; readonly paymentFeePercent: number };
   };
@@ -232,6 +262,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
   if (e.TURN_MODE === 'external' && (!e.TURN_SECRET || e.TURN_URLS.length === 0)) {
     throw new ConfigError('Invalid configuration:\n  TURN_MODE=external needs TURN_URLS and TURN_SECRET (the relay fleet\'s static-auth-secret)');
   }
+  if (e.STRIPE_WEBHOOK_SECRET && e.TOPUP_PACKS.length === 0) {
+    // Credits come from what was paid, never from the checkout's metadata: without a price table nothing can be credited.
+    throw new ConfigError('Invalid configuration:\n  STRIPE_WEBHOOK_SECRET needs TOPUP_PACKS (what each paid amount credits, e.g. eur:500=5,eur:1000=11)');
+  }
   if (e.TURN_MIN_PORT > e.TURN_MAX_PORT) throw new ConfigError('Invalid configuration:\n  TURN_MIN_PORT must not exceed TURN_MAX_PORT');
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
@@ -263,7 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       heartbeatMs: e.METER_HEARTBEAT_MS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
       silenceMs: e.METER_SILENCE_MS,
-      stripe: e.STRIPE_WEBHOOK_SECRET ? Object.freeze({ webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiKey: e.STRIPE_SECRET_KEY }) : undefined,
+      stripe: e.STRIPE_WEBHOOK_SECRET ? Object.freeze({ webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiKey: e.STRIPE_SECRET_KEY, packs: e.TOPUP_PACKS }) : undefined,
       costs: Object.freeze({
         relayPerGbMicros: Math.round(e.RELAY_COST_PER_GB * 1_000_000),
         serverPerHourMicros: Math.round(e.SERVER_COST_PER_HOUR * 1_000_000),
