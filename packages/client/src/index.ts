@@ -1,4 +1,8 @@
-export { DuetClient, QUALITY_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, browserLanguage, type DuetClientOptions, type StartOptions, type BillingInfo, type BillingCall, type BillingCredit } from './client.js';
+export { DuetClient, type DuetClientOptions } from './client.js';
+export { browserLanguage, type StartOptions } from './join.js';
+export { QUALITY_INTERVAL_MS, HEARTBEAT_INTERVAL_MS } from './engine.js';
+export { DuetClientError, type DuetErrorCode } from './errors.js';
+export type { BillingInfo, BillingCall, BillingCredit } from './api.js';
 export { sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
 export { MediaAccessError, openCamera, captureFrame, AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS } from './media.js';
 export type { BanNotice, Presence, CallState, CallEnd, StateChange, ChatMessage, ConnectionStatus, ClientEvents, DuetErrorEvent, MediaProblem } from './types.js';

@@ -1,0 +1,123 @@
+import type { VerificationChallengeInfo, VerificationFrame, VerificationResultInfo, VerificationStatus } from '@duet/protocol';
+import { DuetClientError } from './errors.js';
+import type { BanNotice } from './types.js';
+
+/** One call on a person's bill: when, how long was billable, what it cost them — never who the partner was. */
+export interface BillingCall {
+  callId: string;
+  /** When the call's first charge was posted (ms since epoch). */
+  at: number;
+  billedMs: number;
+  chargeMicros: number;
+}
+
+/** Money in or out of the balance that is not a call: welcome credits, top-ups, adjustments, refunds. */
+export interface BillingCredit {
+  kind: 'grant' | 'topup' | 'adjustment' | 'refund' | (string & {});
+  at: number;
+  /** Positive: credit added; negative: taken away. */
+  amountMicros: number;
+}
+
+/** `GET /api/me/billing`: balance, price and usage history. Money is integer micro-credits (1 credit = 1,000,000). */
+export interface BillingInfo {
+  balanceMicros: number;
+  /** perMinuteMicros 0: calls are free. */
+  price: { perMinuteMicros: number; rounding: 'second' | 'minute' };
+  /** Free billable time per UTC day, used before any is paid (perDay 0: none); what is left of it today. */
+  freeMinutes: { perDay: number; leftTodayMs: number };
+  /** Newest first. */
+  calls: BillingCall[];
+  credits: BillingCredit[];
+}
+
+/** `POST /api/session`: who this browser is, and whether it has accepted the current rules. */
+export interface Session {
+  token: string;
+  userId: string;
+  rulesAccepted: boolean;
+  rulesVersion: number;
+}
+
+/**
+ * The server's HTTP API, one method per endpoint. It holds the session token once `session()` has
+ * issued it; failures are DuetClientErrors with the server's catalogue code.
+ */
+export class DuetApi {
+  readonly #base: URL;
+  #token: string | undefined;
+
+  constructor(baseUrl: URL) {
+    this.#base = baseUrl;
+  }
+
+  get token(): string | undefined {
+    return this.#token;
+  }
+
+  /** Resumes the stored guest identity when `token` is still good, or creates a new one. */
+  async session(token: string | undefined, deviceId: string): Promise<Session> {
+    const session = await this.#post<Session>('/api/session', token ? { token, deviceId } : { deviceId });
+    this.#token = session.token;
+    return session;
+  }
+
+  /** Records that this person is 18 or older and accepts this version of the house rules. */
+  async acceptRules(rulesVersion: number): Promise<void> {
+    await this.#post('/api/rules/accept', { adult: true, rulesVersion }, true);
+  }
+
+  async banStatus(): Promise<BanNotice | null> {
+    const res = await this.#get<{ banned: boolean } & Partial<BanNotice>>('/api/me/ban');
+    return res.banned ? { reason: res.reason!, until: res.until ?? null, appeal: res.appeal! } : null;
+  }
+
+  billing(): Promise<BillingInfo> {
+    return this.#get<BillingInfo>('/api/me/billing');
+  }
+
+  verification(): Promise<VerificationStatus> {
+    return this.#get<VerificationStatus>('/api/me/verification');
+  }
+
+  verificationChallenge(): Promise<VerificationChallengeInfo> {
+    return this.#post<VerificationChallengeInfo>('/api/me/verification/challenge', {}, true);
+  }
+
+  submitVerification(nonce: string, frames: VerificationFrame[]): Promise<VerificationResultInfo> {
+    return this.#post<VerificationResultInfo>('/api/me/verification', { nonce, frames }, true);
+  }
+
+  async appeal(message: string): Promise<void> {
+    await this.#post('/api/appeals', { message }, true);
+  }
+
+  /** Attaches a captured frame to a report the server has filed. */
+  async reportEvidence(reportId: string, frame: string): Promise<void> {
+    await this.#post(`/api/reports/${encodeURIComponent(reportId)}/evidence`, { frame }, true);
+  }
+
+  #get<T>(path: string): Promise<T> {
+    return this.#request<T>(path, { headers: this.#auth() });
+  }
+
+  #post<T>(path: string, body: unknown, auth = false): Promise<T> {
+    const headers = { 'content-type': 'application/json', ...(auth ? this.#auth() : {}) };
+    return this.#request<T>(path, { method: 'POST', headers, body: JSON.stringify(body) });
+  }
+
+  #auth(): Record<string, string> {
+    return this.#token ? { authorization: `Bearer ${this.#token}` } : {};
+  }
+
+  async #request<T>(path: string, init: RequestInit): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.#base), init);
+    } catch {
+      throw DuetClientError.unreachable();
+    }
+    if (!res.ok) throw DuetClientError.fromResponse(res.status, await res.json().catch(() => null));
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+}
