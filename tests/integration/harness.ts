@@ -53,6 +53,8 @@ export interface ConnectOptions {
   acceptRules?: boolean;
   /** Answer the server's pings by hand, so a test can make the client go silent. */
   manualPong?: boolean;
+  /** The client address the socket claims (X-Forwarded-For, trusted by test servers); default 127.0.0.1. */
+  from?: string;
 }
 
 type Waiter = {
@@ -100,8 +102,11 @@ export class TestClient {
   }
 
   /** Opens a socket to `url` without saying hello. */
-  static async open(url: string, name: string, options: { manualPong?: boolean } = {}): Promise<TestClient> {
-    const wsOptions: ClientOptions = options.manualPong ? { autoPong: false } : {};
+  static async open(url: string, name: string, options: { manualPong?: boolean; from?: string } = {}): Promise<TestClient> {
+    const wsOptions: ClientOptions = {
+      ...(options.manualPong ? { autoPong: false } : {}),
+      ...(options.from ? { headers: { 'x-forwarded-for': options.from } } : {}),
+    };
     const socket = new WebSocket(url, wsOptions);
     const client = new TestClient(name, socket, options.manualPong ?? false);
     await new Promise<void>((resolve, reject) => {
@@ -346,7 +351,7 @@ export class TestServer {
   }
 
   /** A socket that has not said hello. */
-  async rawClient(name: string, options: { manualPong?: boolean } = {}): Promise<TestClient> {
+  async rawClient(name: string, options: { manualPong?: boolean; from?: string } = {}): Promise<TestClient> {
     const client = await TestClient.open(this.wsUrl, name, options);
     this.#clients.add(client);
     return client;
@@ -355,7 +360,7 @@ export class TestServer {
   /** A signed-in client: guest session, rules accepted, hello answered by welcome. */
   async client(name: string, options: ConnectOptions = {}): Promise<TestClient> {
     const guest = options.guest ?? (await this.guest({ acceptRules: options.acceptRules ?? true }));
-    const client = await this.rawClient(name, { manualPong: options.manualPong ?? false });
+    const client = await this.rawClient(name, { manualPong: options.manualPong ?? false, ...(options.from ? { from: options.from } : {}) });
     await client.hello(guest.token);
     return client;
   }

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { useTestServer } from './harness.js';
+import { PERSON_LIMITS } from '../../packages/server/src/safety/limits.js';
+import { connectCall, matchPair, useTestServer, type TestClient, type TestServer } from './harness.js';
 
 describe('connection limits', () => {
   const server = useTestServer({ env: { WS_MAX_PER_ADDRESS: '3' } });
@@ -14,5 +16,140 @@ describe('connection limits', () => {
     const fifth = await s.rawClient('5');
     const guest = await s.guest();
     expect(await fifth.hello(guest.token)).toMatchObject({ type: 'welcome' });
+  });
+});
+
+/** Reports, joins and chat are limited per person: closing the socket and coming back starts nothing afresh. */
+describe('person limits across reconnects', () => {
+  const server = useTestServer();
+
+  /** Matches `reporter` with a fresh partner, reports them, and says whether the report was filed. */
+  async function reportSomeone(s: TestServer, reporter: TestClient, partnerFrom?: string): Promise<'filed' | 'refused' | 'neither'> {
+    const partner = await s.client('partner', partnerFrom ? { from: partnerFrom } : {});
+    const { callId } = await matchPair(reporter, partner);
+    reporter.send({ type: 'report', callId, reason: 'spam' });
+    // Refused or not, the call ends and the two are blocked; the outcome is told just before.
+    expect(await reporter.next('call_ended', (m) => m.callId === callId)).toMatchObject({ reason: 'reported', by: 'you' });
+    const filed = reporter.pending('report_filed').some((m) => m.callId === callId);
+    const refused = reporter.pending('error').filter((e) => e.code === 'rate_limited' && e.ref === 'report');
+    const outcome = filed ? 'filed' : refused.length === 1 ? 'refused' : 'neither';
+    if (outcome === 'filed') await reporter.next('report_filed', (m) => m.callId === callId);
+    if (outcome === 'refused') expect(await reporter.nextError('rate_limited')).toMatchObject({ ref: 'report', message: expect.stringContaining('This person is blocked') });
+    await partner.next('call_ended', (m) => m.callId === callId);
+    await partner.close(); // out of the pool, so the next partner meets the reporter
+    return outcome;
+  }
+
+  async function reportsIn(s: TestServer, reporterId: string): Promise<number> {
+    const row = await s.duet.storage.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).where('reporter_id', '=', reporterId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  it('5 reports an hour: the 6th is refused, and reconnecting does not let the 7th and 8th through', async () => {
+    const s = server();
+    const guest = await s.guest();
+    let reporter = await s.client('reporter', { guest });
+    const outcomes: string[] = [];
+    for (let i = 1; i <= 8; i++) {
+      if (i === 7) {
+        // Close and reopen the socket: the same person, a new connection.
+        await reporter.close();
+        reporter = await s.client('reporter again', { guest });
+      }
+      outcomes.push(await reportSomeone(s, reporter));
+    }
+    expect(outcomes).toEqual(['filed', 'filed', 'filed', 'filed', 'filed', 'refused', 'refused', 'refused']);
+    expect(await reportsIn(s, guest.userId)).toBe(5);
+  });
+
+  it('reports per address: fresh guests from one address cannot report-bomb', async () => {
+    const s = server();
+    const from = s.newVisitorAddress();
+    const outcomes: string[] = [];
+    for (let i = 0; i < PERSON_LIMITS.addressReports.burst + 1; i++) {
+      const reporter = await s.client(`guest ${i}`, { from: i % 2 === 0 ? from : from.replace(/::1$/, '::2') }); // one /64
+      outcomes.push(await reportSomeone(s, reporter));
+      await reporter.close();
+    }
+    expect(outcomes.filter((o) => o === 'filed')).toHaveLength(PERSON_LIMITS.addressReports.burst);
+    expect(outcomes.at(-1)).toBe('refused');
+    // Another address is not affected.
+    expect(await reportSomeone(s, await s.client('elsewhere', { from: s.newVisitorAddress() }))).toBe('filed');
+  });
+
+  it('joining and skipping: the limit holds across a reconnect', async () => {
+    const s = server();
+    const guest = await s.guest();
+    const first = await s.client('J', { guest });
+    for (let i = 0; i < PERSON_LIMITS.moves.burst; i++) {
+      first.send({ type: 'join' });
+      await first.next('queued');
+    }
+    first.send({ type: 'join' });
+    expect(await first.nextError('rate_limited')).toMatchObject({ ref: 'join', message: expect.stringContaining('skipping very fast') });
+    await first.close();
+
+    const again = await s.client('J again', { guest });
+    again.send({ type: 'join' });
+    again.send({ type: 'next' });
+    again.send({ type: 'join' });
+    // A token refills every 3 s: a reconnect that takes less than that gets at most one through.
+    const refused = await again.nextError('rate_limited');
+    expect(['join', 'next']).toContain(refused.ref);
+    await again.roundTrip();
+    expect(again.all('queued').length).toBeLessThanOrEqual(1);
+  });
+
+  it('chat: the limit holds across a reconnect into the same call', async () => {
+    const s = server();
+    const guest = await s.guest();
+    const a = await s.client('A', { guest });
+    const b = await s.client('B');
+    const pair = await matchPair(a, b);
+    await connectCall(pair);
+    const { callId } = pair;
+    for (let i = 0; i < 6; i++) a.send({ type: 'chat', callId, text: `before ${i}` });
+    expect(await a.nextError('rate_limited')).toMatchObject({ ref: 'chat', message: expect.stringContaining('too fast') });
+    const spentAt = Date.now();
+
+    // The connection drops and comes back within the grace window: the call resumes.
+    await a.close();
+    const back = await s.client('A again', { guest });
+    expect(back.all('welcome')[0]).toMatchObject({ callId });
+    for (let i = 0; i < 5; i++) back.send({ type: 'chat', callId, text: `after ${i}` });
+    await back.nextError('rate_limited');
+    await back.roundTrip();
+    await b.roundTrip();
+    const after = b.all('chat').filter((m) => m.text.startsWith('after'));
+    // One message a second refills: only what the elapsed time paid for gets through, never a fresh burst.
+    expect(after.length).toBeLessThanOrEqual(Math.floor((Date.now() - spentAt) / 1000));
+  });
+});
+
+/** A frame over the WebSocket cap: closed with 1009, one warn line, no error and no stack in the log. */
+describe('oversized frames', () => {
+  const lines: Array<{ level: number; msg?: string; stack?: unknown; err?: unknown }> = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as (typeof lines)[number]);
+      done();
+    },
+  });
+  const server = useTestServer({ env: { LOG_LEVEL: 'debug' }, create: { logStream } });
+
+  it('closes the socket with 1009 and logs it once, at warn, without a stack', async () => {
+    const s = server();
+    const c = await s.client('big');
+    lines.length = 0;
+    c.sendRaw(`{"type":"ping","pad":"${'x'.repeat(300 * 1024)}"}`);
+    c.sendRaw(`{"type":"ping","pad":"${'x'.repeat(300 * 1024)}"}`);
+    expect((await c.waitForClose(5_000)).code).toBe(1009);
+    const healthy = await s.client('next one');
+    await healthy.roundTrip();
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    const warnings = lines.filter((l) => l.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ msg: expect.stringContaining('size cap') });
+    expect(JSON.stringify(lines)).not.toContain('    at ');
   });
 });

@@ -6,7 +6,7 @@ import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import { ERRORS } from '@duet/protocol';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { CallRecords } from './calls/recorder.js';
 import type { Config } from './config.js';
 import { identityRoutes } from './identity/routes.js';
@@ -16,7 +16,7 @@ import { UserRepository } from './identity/users.js';
 import { Lobby } from './lobby/lobby.js';
 import { MemoryPool } from './matchmaking/memoryPool.js';
 import { SafetyRepository } from './safety/blocks.js';
-import { CLOSE, SignalingHub } from './signaling/hub.js';
+import { CLOSE, SignalingHub, socketErrorHandler } from './signaling/hub.js';
 import { openStorage, type Storage } from './storage/database.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { PendingWrites } from './util/tasks.js';
@@ -73,6 +73,8 @@ export interface CreateOptions {
   sqliteFile?: string;
   /** Node's process metrics (CPU, heap, event loop) in /metrics; off in tests that count exactly. */
   defaultMetrics?: boolean;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: DestinationStream;
 }
 
 const MAX_WS_FRAME = 256 * 1024;
@@ -83,6 +85,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["stripe-signature"]', 'token', '*.token', '*.password', '*.csrf', '*.credential', '*.secret'],
         censor: '[redacted]',
@@ -357,7 +360,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   });
   telemetryRoutes(app, { metrics, insights: new Insights(storage.db), staff, clock, metricsToken: config.metricsToken });
 
-  await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME } });
+  // A frame over the cap is closed with 1009 and logged once, at warn: it must not buy a stack trace.
+  await app.register(websocket, { options: { maxPayload: MAX_WS_FRAME }, errorHandler: socketErrorHandler(log) });
   app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));
 
   const web = await serveWebApp(app, config.webDir ?? DEFAULT_WEB_DIR);

@@ -194,7 +194,8 @@ class Connection {
     socket.on('pong', () => {
       this.#alive = true;
     });
-    socket.on('error', (err) => this.#log.debug({ err }, 'socket error'));
+    // Logged once by socketErrorHandler (the WebSocket plugin's errorHandler); a listener keeps ws from throwing.
+    socket.on('error', () => undefined);
     socket.on('close', () => this.#onClose());
   }
 
@@ -418,4 +419,33 @@ class Connection {
       this.retire(CLOSE.policy, 'hello failed');
     }
   }
+}
+
+/**
+ * Errors on an established socket (the WebSocket plugin's errorHandler). A client breaking the
+ * protocol — above all a frame over the size cap — is the client's doing and cheap to repeat, so it
+ * costs one warn line per connection, without a stack; the socket closes with the matching code
+ * (1009 for a frame too large) and is cut if the client does not finish the close handshake.
+ */
+export function socketErrorHandler(log: Logger): (err: Error, socket: WebSocket, req: { ip: string }) => void {
+  const logged = new WeakSet<WebSocket>();
+  return (err, socket, req) => {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('WS_ERR_')) {
+      const tooLarge = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+      if (!logged.has(socket)) {
+        logged.add(socket);
+        log.warn({ remoteAddress: req.ip, code }, tooLarge ? 'websocket frame over the size cap: closed' : 'websocket protocol error: closed');
+      }
+      // ws has normally sent the close frame already; make sure of it.
+      if (socket.readyState === socket.OPEN) socket.close(tooLarge ? CLOSE.tooLarge : 1002);
+      const cut = setTimeout(() => socket.terminate(), 2_000);
+      cut.unref();
+      socket.once('close', () => clearTimeout(cut));
+      return;
+    }
+    if (code === 'ECONNRESET' || code === 'EPIPE') log.debug({ remoteAddress: req.ip, code }, 'websocket reset by the client');
+    else log.error({ err, remoteAddress: req.ip }, 'websocket failed');
+    socket.terminate();
+  };
 }
