@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../packages/server/src/testing/postgres.js';
+import { connectRedis, TEST_REDIS_URL, testPrefix } from '../../packages/server/src/testing/redis.js';
 import { PERSON_LIMITS } from '../../packages/server/src/safety/limits.js';
-import { connectCall, matchPair, useTestServer, type TestClient, type TestServer } from './harness.js';
+import { connectCall, matchPair, TestServer, useTestServer, type TestClient } from './harness.js';
 
 describe('connection limits', () => {
   const server = useTestServer({ env: { WS_MAX_PER_ADDRESS: '3' } });
@@ -151,5 +153,68 @@ describe('oversized frames', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ msg: expect.stringContaining('size cap') });
     expect(JSON.stringify(lines)).not.toContain('    at ');
+  });
+});
+
+/** Two nodes sharing Redis: a person's report limit is one count wherever they connect. */
+describe('person limits across nodes', () => {
+  let n1: TestServer;
+  let n2: TestServer;
+  let dropDb: () => Promise<void>;
+  const redis = connectRedis();
+  const { prefix, cleanup } = testPrefix();
+
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    dropDb = db.drop;
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      DUET_SECRET: 'limits-test-secret-0123456789-abcdef',
+      CLUSTER_HEARTBEAT_MS: '200',
+      CONNECT_TIMEOUT_MS: '60000',
+    };
+    n1 = await TestServer.start({ env: { ...env, NODE_ID: 'n1' } });
+    n2 = await TestServer.start({ env: { ...env, NODE_ID: 'n2' } });
+  });
+
+  afterEach(async () => {
+    await n1.releaseClients();
+    await n2.releaseClients();
+  });
+
+  afterAll(async () => {
+    await n1?.stop();
+    await n2?.stop();
+    await dropDb?.();
+    await cleanup(redis);
+    redis.disconnect();
+  });
+
+  /** Reports a fresh partner on `node`; true when the report was filed. */
+  async function report(node: TestServer, reporter: TestClient): Promise<boolean> {
+    const partner = await node.client('partner');
+    reporter.send({ type: 'join' });
+    await reporter.next('queued');
+    partner.send({ type: 'join' });
+    const { callId } = await reporter.next('matched');
+    await partner.next('matched');
+    reporter.send({ type: 'report', callId, reason: 'spam' });
+    await reporter.next('call_ended', (m) => m.callId === callId);
+    await partner.close();
+    return reporter.pending('report_filed').some((m) => m.callId === callId);
+  }
+
+  it('5 reports on one node, then a reconnect to the other: the 6th and 7th are refused there', async () => {
+    const guest = await n1.guest();
+    const onFirst = await n1.client('reporter', { guest });
+    const filed: boolean[] = [];
+    for (let i = 0; i < 5; i++) filed.push(await report(n1, onFirst));
+    await onFirst.close();
+    const onSecond = await n2.client('reporter on n2', { guest });
+    for (let i = 0; i < 2; i++) filed.push(await report(n2, onSecond));
+    expect(filed).toEqual([true, true, true, true, true, false, false]);
+    expect(onSecond.all('error').filter((e) => e.code === 'rate_limited' && e.ref === 'report')).toHaveLength(2);
   });
 });
