@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { MemoryPool } from '../packages/server/src/matchmaking/memoryPool.js';
 import { RedisPool } from '../packages/server/src/matchmaking/redisPool.js';
 import { DEFAULT_POLICY, type MatchPolicy, type Ticket } from '../packages/server/src/matchmaking/rules.js';
-import { drive, type DriveResult, type PoolPort } from './lib/driver.js';
+import { drive, type DriveResult } from './lib/driver.js';
 import { fmt, median, out, table } from './lib/stats.js';
 import { arg, argList, machine } from './lib/machine.js';
 
@@ -152,7 +152,7 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
     const r = await drive({
       size, policy: POLICY, arrivalsPerSecond: arrivalsFor(size), maxEvents: o.maxEvents, budgetMs: o.budgetMs,
       warmupEvents: Math.min(1_000, o.maxEvents / 10), seed: o.seed,
-      nodes: pools.slice(0, nodes) as PoolPort[], checker: pools[nodes] as PoolPort, prefill, onMeasureStart,
+      nodes: pools.slice(0, nodes), checker: pools[nodes], prefill, onMeasureStart,
     });
     const redisCpu = (await redisCpuMs(conns[0]!)) - cpuBefore;
     const callsAfter = await redisCalls(conns[0]!);

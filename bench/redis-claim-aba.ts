@@ -42,7 +42,7 @@ try {
   // Node A's claim arrives with the versions it read before.
   const claim = (r1 as unknown as { duetClaim: (...a: Array<string | null>) => Promise<number> }).duetClaim;
   const won = await claim.call(r1, prefix, 'self', vSelf, 'x', vX);
-  out(`node B matched ${pairB?.map((p) => p.userId).join('+')}; x re-entered with version ${vXNow} (read as ${vX} before)`);
+  out(`node B matched ${pairB === 'retry' ? 'nobody (retry)' : pairB?.map((p) => p.userId).join('+')}; x re-entered with version ${vXNow} (read as ${vX} before)`);
   out(`node A's stale claim of self+x: ${won === 1 ? 'WON — x (French, blocking self) is paired with self on stale data' : 'lost (fixed)'}`);
   if (won === 1) process.exitCode = 1;
 } finally {

@@ -9,20 +9,14 @@
  * A pool of 100,000 waiting people is not a state matching reaches by itself, so this is how the
  * benchmark holds the engine at that size.
  */
+import type { WaitingPool } from '../../packages/server/src/matchmaking/pool.js';
 import { compatible, type MatchPolicy, type Ticket } from '../../packages/server/src/matchmaking/rules.js';
 import { exponential, int, rng, type Rng } from './random.js';
 import { Samples } from './stats.js';
 import { bucketKey, Population, type Person } from './workload.js';
 
-type MaybePromise<T> = T | Promise<T>;
-
-/** What the driver needs from a pool; the in-process pool answers synchronously. */
-export interface PoolPort {
-  enqueue(t: Ticket): MaybePromise<void>;
-  remove(userId: string): MaybePromise<boolean>;
-  has(userId: string): MaybePromise<boolean>;
-  matchFor(userId: string, now: number): MaybePromise<[Ticket, Ticket] | undefined>;
-}
+/** What the driver needs from a pool. */
+export type PoolPort = Pick<WaitingPool, 'enqueue' | 'remove' | 'has' | 'matchFor'>;
 
 export interface DriveOptions {
   /** People waiting, held steady. */
@@ -180,23 +174,16 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   };
 
   // ---- timed calls ------------------------------------------------------------------------
-  const timed = async <T>(fn: () => MaybePromise<T>): Promise<[T, number]> => {
+  const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
     const t0 = process.hrtime.bigint();
-    let v = fn();
-    if (v instanceof Promise) v = await v;
-    return [v as T, Number(process.hrtime.bigint() - t0) / 1000];
+    const v = await fn();
+    return [v, Number(process.hrtime.bigint() - t0) / 1000];
   };
 
   const checker = o.checker ?? o.nodes[0]!;
   const outstanding: Array<Promise<void>> = [];
-  const checkGone = (names: string, userId: string): Promise<void> | undefined => {
-    const still = checker.has(userId);
-    const judge = (s: boolean) => {
-      if (s) violation(`${names}: ${userId} is still in the pool after the match`);
-    };
-    if (still instanceof Promise) return still.then(judge);
-    judge(still);
-    return undefined;
+  const checkGone = async (names: string, userId: string): Promise<void> => {
+    if (await checker.has(userId)) violation(`${names}: ${userId} is still in the pool after the match`);
   };
   /** The pair is in a call; it may skip later. Older pairs beyond PAIRS_KEPT leave for good. */
   const keepPair = (x: string, y: string): void => {
@@ -233,10 +220,8 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
         violation(`${names}: not compatible at ${at} (pool ${poolSize})`);
       }
     }
-    const gone = pair.map((t) => checkGone(names, t.userId));
     // Nobody skips before the pool has been asked whether they left it.
-    if (gone.some((g) => g)) outstanding.push(Promise.all(gone).then(() => keepPair(x.userId, y.userId)));
-    else keepPair(x.userId, y.userId);
+    outstanding.push(Promise.all(pair.map((t) => checkGone(names, t.userId))).then(() => keepPair(x.userId, y.userId)));
     if (outstanding.length > 10_000) await Promise.all(outstanding.splice(0));
     for (const [t, w] of [[x, wx], [y, wy]] as const) {
       if (w && measuring) r.timeToMatchMs.add(at - w.ticket.joinedAt);
@@ -251,7 +236,9 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     if (!w || w.episode !== episode) return;
     const at = now;
     const poolSize = perBucket.get(bucketKey(w.ticket.mode, w.ticket.language)) ?? 0;
-    const [pair, us] = await timed(() => node.matchFor(userId, at));
+    const [result, us] = await timed(() => node.matchFor(userId, at));
+    // 'retry' (every claim lost to another node) is a miss: the widening retries come back to it.
+    const pair = result === 'retry' ? undefined : result;
     if (measuring) {
       r.decisions += 1;
       r.poolMs += us / 1000;

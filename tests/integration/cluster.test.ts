@@ -191,8 +191,8 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     // n1's waiting person's lease lapses and a sweep drops them: b is not matched with a ghost.
     const deadline = Date.now() + 5_000;
     const pool = n2.duet.cluster!.pool;
-    while (Date.now() < deadline && (await pool.redis.has(waiter.userId))) await new Promise((r) => setTimeout(r, 100));
-    expect(await pool.redis.has(waiter.userId)).toBe(false);
+    while (Date.now() < deadline && (await pool.has(waiter.userId))) await new Promise((r) => setTimeout(r, 100));
+    expect(await pool.has(waiter.userId)).toBe(false);
     await b.roundTrip();
     expect(b.pending('matched')).toEqual([]);
 

@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ClusterEvent, ClusterPort, Lobby } from '../lobby/lobby.js';
-import type { LobbyPool } from '../matchmaking/matchmaker.js';
 import { RedisPool } from '../matchmaking/redisPool.js';
-import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
+import type { MatchPolicy } from '../matchmaking/rules.js';
 
 export interface ClusterOptions {
   redisUrl: string;
@@ -31,7 +30,7 @@ interface Envelope {
  */
 export class Cluster implements ClusterPort {
   readonly nodeId: string;
-  readonly pool: SharedLobbyPool;
+  readonly pool: RedisPool;
   readonly #o: ClusterOptions;
   readonly #redis: Redis;
   readonly #sub: Redis;
@@ -47,7 +46,7 @@ export class Cluster implements ClusterPort {
     this.#log = options.log.child({ module: 'cluster', node: options.nodeId });
     this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
     this.#sub = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
-    this.pool = new SharedLobbyPool(new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs }));
+    this.pool = new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs });
   }
 
   /** The cluster's command connection, for other shared state under the same prefix (rate limits); closed by `stop()`. */
@@ -167,58 +166,5 @@ export class Cluster implements ClusterPort {
       this.#log.warn({ callId: r.callId, node: r.node }, 'partner node went silent; ending the call');
       lobby.handleCluster({ t: 'ended', callId: r.callId, reason: 'connection_lost', endedBy: r.partner });
     }
-  }
-}
-
-/**
- * The Redis pool as the lobby uses it: claims and changes go to Redis at once; the counts shown to
- * people (pool sizes, top interests) are a snapshot refreshed every second.
- */
-export class SharedLobbyPool implements LobbyPool {
-  #size = 0;
-  #buckets = new Map<string, number>();
-  #top: Array<{ tag: string; count: number }> = [];
-
-  constructor(readonly redis: RedisPool) {}
-
-  enqueue(t: Ticket): Promise<void> {
-    this.#buckets.set(`${t.mode}\u0000${t.language}`, this.#buckets.get(`${t.mode}\u0000${t.language}`) ?? 1);
-    return this.redis.enqueue(t);
-  }
-  remove(userId: string): Promise<boolean> {
-    return this.redis.remove(userId);
-  }
-  matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined | 'retry'> {
-    return this.redis.matchOrContend(userId, now);
-  }
-  get size(): number {
-    return this.#size;
-  }
-  poolSize(mode: string, language: string): number {
-    return this.#buckets.get(`${mode}\u0000${language}`) ?? 0;
-  }
-  topInterests(n: number): Array<{ tag: string; count: number }> {
-    return this.#top.slice(0, n);
-  }
-  renew(userIds: string[], now: number): Promise<void> {
-    return this.redis.renew(userIds, now);
-  }
-  sweep(now: number): Promise<number> {
-    return this.redis.sweep(now);
-  }
-
-  async refresh(): Promise<void> {
-    const buckets = [...this.#buckets.keys()];
-    const [size, top, ...sizes] = await Promise.all([
-      this.redis.size(),
-      this.redis.topInterests(5),
-      ...buckets.map((b) => {
-        const [mode, language] = b.split('\u0000') as [string, string];
-        return this.redis.poolSize(mode, language);
-      }),
-    ]);
-    this.#size = size as number;
-    this.#top = top as Array<{ tag: string; count: number }>;
-    buckets.forEach((b, i) => this.#buckets.set(b, sizes[i] as number));
   }
 }

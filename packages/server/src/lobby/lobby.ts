@@ -11,7 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { Call } from '../calls/call.js';
 import { DuetError } from '../errors.js';
-import type { LobbyPool } from '../matchmaking/matchmaker.js';
+import type { WaitingPool } from '../matchmaking/pool.js';
 import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
 import type { Clock } from '../util/clock.js';
 
@@ -99,8 +99,8 @@ export interface ClusterPort {
 }
 
 export interface LobbyOptions {
-  /** The waiting pool: in-process (synchronous) or shared in Redis (asynchronous). */
-  matchmaker: LobbyPool;
+  /** The waiting pool: in-process, or shared in Redis; async either way (see matchmaking/pool.ts). */
+  matchmaker: WaitingPool;
   cluster?: ClusterPort;
   clock: Clock;
   log: Logger;
@@ -708,29 +708,25 @@ export class Lobby {
 
   #tryMatch(p: Participant): void {
     if (this.#closed || p.status !== 'waiting') return;
-    const pair = this.#o.matchmaker.matchFor(p.userId, this.#o.clock.now());
-    if (pair instanceof Promise) {
-      pair.then(
-        (claimed) => {
-          if (claimed === 'retry') {
-            // Other nodes won the race for everyone we tried: look again shortly, not at the next widening step.
-            this.#o.clock.after(100 + Math.floor(Math.random() * 400), () => this.#tryMatch(p));
-          } else if (claimed) {
-            this.#claimed(claimed);
-          }
-        },
-        (err: unknown) => {
-          if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
-        },
-      ).catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
-    } else if (pair) {
-      this.#startCall(pair[0], pair[1]);
-    }
+    this.#o.matchmaker.matchFor(p.userId, this.#o.clock.now()).then(
+      (claimed) => {
+        if (claimed === 'retry') {
+          // Other nodes won the race for everyone we tried: look again shortly, not at the next widening step.
+          this.#o.clock.after(100 + Math.floor(Math.random() * 400), () => this.#tryMatch(p));
+        } else if (claimed) {
+          this.#claimed(claimed);
+        }
+      },
+      (err: unknown) => {
+        if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
+      },
+    ).catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
   }
 
   /**
-   * A shared pool answered after a wait: someone here may have left meanwhile. The claim already
-   * took both out of the pool, so whoever is still waiting goes straight back in.
+   * The pool answered after a wait (a microtask in process, a round trip in Redis): someone here
+   * may have left meanwhile. The claim already took both out of the pool, so whoever is still
+   * waiting goes straight back in.
    */
   #claimed([a, b]: [Ticket, Ticket]): void {
     // Still waiting, and on the same wait the claim was made from (not a later join).
@@ -748,8 +744,8 @@ export class Lobby {
     }
   }
 
-  #settle(result: unknown, what: string): void {
-    if (result instanceof Promise) result.catch((err: unknown) => this.#o.log.error({ err }, `pool ${what} failed`));
+  #settle(result: Promise<unknown>, what: string): void {
+    result.catch((err: unknown) => this.#o.log.error({ err }, `pool ${what} failed`));
   }
 
   /**

@@ -1,5 +1,7 @@
-import type { Matchmaker } from './matchmaker.js';
-import { compatible, pickPartner, sharedInterests, stageOf, type MatchPolicy, type Ticket } from './rules.js';
+import type { MatchResult, TopInterest, WaitingPool } from './pool.js';
+import type { MatchPolicy, Ticket } from './rules.js';
+import { search, searchNow, type Index, type Page, type PageRequest, type SearchLimits } from './search.js';
+import { bucketKey, checkTags, inOfferOrder } from './ticket.js';
 
 interface Bucket {
   /** Everyone waiting in this mode and language, oldest first (Map keeps insertion order). */
@@ -13,33 +15,37 @@ interface Bucket {
   holes: number;
 }
 
-const bucketKey = (mode: string, language: string) => `${mode}\u0000${language}`;
-
 /**
- * The in-process pool: people bucketed by mode and language, indexed by interest, so finding a
- * partner looks at people sharing an interest first and then at the longest waiting, never at the
- * whole pool. Each look is bounded by `scanLimit` candidates per index.
+ * The in-process pool: people bucketed by mode and language, indexed by interest, searched in the
+ * order search.ts gives (people sharing an interest first, then the longest waiting), never the
+ * whole pool. Every method does its work before it returns; the promise only carries the answer
+ * (see pool.ts for why the interface is async).
  */
-export class MemoryPool implements Matchmaker {
+export class MemoryPool implements WaitingPool {
   readonly #tickets = new Map<string, Ticket>();
   readonly #buckets = new Map<string, Bucket>();
   readonly #tagCounts = new Map<string, number>();
 
+  readonly #limits: SearchLimits;
+
   constructor(
     readonly policy: MatchPolicy,
-    /** At most this many candidates are looked at per search, across all indexes. */
-    readonly scanLimit = 256,
-  ) {}
+    /** At most this many candidates are looked at per index and search. */
+    scanLimit = 256,
+    pageSize = 32,
+  ) {
+    this.#limits = { scanLimit, pageSize };
+  }
 
   get size(): number {
     return this.#tickets.size;
   }
 
-  has(userId: string): boolean {
+  async has(userId: string): Promise<boolean> {
     return this.#tickets.has(userId);
   }
 
-  get(userId: string): Ticket | undefined {
+  async get(userId: string): Promise<Ticket | undefined> {
     return this.#tickets.get(userId);
   }
 
@@ -47,7 +53,8 @@ export class MemoryPool implements Matchmaker {
     return this.#buckets.get(bucketKey(mode, language))?.order.size ?? 0;
   }
 
-  enqueue(ticket: Ticket): void {
+  async enqueue(ticket: Ticket): Promise<void> {
+    checkTags(ticket);
     const existing = this.#tickets.get(ticket.userId);
     const t = existing ? { ...ticket, joinedAt: existing.joinedAt } : ticket;
     if (existing && bucketKey(existing.mode, existing.language) === bucketKey(t.mode, t.language)) {
@@ -57,7 +64,7 @@ export class MemoryPool implements Matchmaker {
       bucket.order.set(t.userId, t);
       this.#tag(bucket, t);
     } else {
-      if (existing) this.remove(existing.userId);
+      if (existing) this.#remove(existing.userId);
       const bucket = this.#bucket(t);
       bucket.order.set(t.userId, t);
       this.#tag(bucket, t);
@@ -65,7 +72,32 @@ export class MemoryPool implements Matchmaker {
     this.#tickets.set(t.userId, t);
   }
 
-  remove(userId: string): boolean {
+  async remove(userId: string): Promise<boolean> {
+    return this.#remove(userId);
+  }
+
+  async matchFor(userId: string, now: number): Promise<MatchResult> {
+    const t = this.#tickets.get(userId);
+    if (!t) return undefined;
+    const bucket = this.#buckets.get(bucketKey(t.mode, t.language))!;
+    const partner = searchNow(search(t, now, this.policy, bucket.order.size, this.#limits), pages(bucket));
+    if (!partner) return undefined;
+    this.#remove(t.userId);
+    this.#remove(partner.userId);
+    return inOfferOrder(t, partner);
+  }
+
+  topInterests(n: number): TopInterest[] {
+    return [...this.#tagCounts]
+      .map(([tag, count]) => ({ tag, count }))
+      .sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1))
+      .slice(0, n);
+  }
+
+  /** Always current. */
+  async refresh(): Promise<void> {}
+
+  #remove(userId: string): boolean {
     const t = this.#tickets.get(userId);
     if (!t) return false;
     this.#tickets.delete(userId);
@@ -81,58 +113,6 @@ export class MemoryPool implements Matchmaker {
       bucket.holes = 0;
     }
     return true;
-  }
-
-  matchFor(userId: string, now: number): [Ticket, Ticket] | undefined {
-    const t = this.#tickets.get(userId);
-    if (!t) return undefined;
-    const bucket = this.#buckets.get(bucketKey(t.mode, t.language))!;
-    const poolSize = bucket.order.size;
-    const partner = this.#search(t, bucket, now, poolSize);
-    if (!partner) return undefined;
-    this.remove(t.userId);
-    this.remove(partner.userId);
-    // The one who has waited longer comes first (and will make the offer).
-    return partner.joinedAt <= t.joinedAt ? [partner, t] : [t, partner];
-  }
-
-  topInterests(n: number): Array<{ tag: string; count: number }> {
-    return [...this.#tagCounts]
-      .map(([tag, count]) => ({ tag, count }))
-      .sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1))
-      .slice(0, n);
-  }
-
-  /**
-   * The best partner within one budget of candidates. Candidates come oldest first and ranking is
-   * shared interests, then region, then the longest wait, so the first compatible candidate who
-   * shares all of t's interests (and t's region, if any) cannot be beaten: the search stops there.
-   */
-  #search(t: Ticket, bucket: Bucket, now: number, poolSize: number): Ticket | undefined {
-    const unbeatable = (c: Ticket) => sharedInterests(t, c) === t.interests.length && (t.region === undefined || c.region === t.region);
-    let budget = this.scanLimit;
-    const seen: Ticket[] = [];
-    const look = (candidates: Iterable<Ticket>): Ticket | undefined => {
-      for (const c of candidates) {
-        if (budget-- <= 0) return undefined;
-        if (c.userId === t.userId || !compatible(t, c, now, this.policy, poolSize)) continue;
-        if (unbeatable(c)) return c;
-        seen.push(c);
-      }
-      return undefined;
-    };
-    // Someone sharing an interest outranks anyone who does not: the interest indexes first.
-    for (const tag of t.interests) {
-      const found = look(bucket.byTag.get(tag)?.values() ?? []);
-      if (found) return found;
-    }
-    // While strict, a person with interests accepts nobody without one in common: no need to look further.
-    const strict = t.interests.length > 0 && stageOf(t, now, this.policy) === 'strict';
-    if (!strict && (seen.length === 0 || seen.every((c) => sharedInterests(t, c) === 0))) {
-      const found = look(bucket.order.values());
-      if (found) return found;
-    }
-    return pickPartner(t, seen, now, this.policy, poolSize);
   }
 
   #bucket(t: Ticket): Bucket {
@@ -160,4 +140,32 @@ export class MemoryPool implements Matchmaker {
       else this.#tagCounts.delete(tag);
     }
   }
+}
+
+/**
+ * Serves a search's page requests from a bucket's maps. Pages are asked for in order, so each
+ * index keeps one iterator for the whole search (no walking from the front for every page).
+ */
+function pages(bucket: Bucket): (request: PageRequest) => Page {
+  const open = new Map<Index, Iterator<Ticket>>();
+  const iterator = (index: Index) => {
+    let it = open.get(index);
+    if (!it) open.set(index, (it = (index === 'everyone' ? bucket.order : bucket.byTag.get(index.tag) ?? new Map<string, Ticket>()).values()));
+    return it;
+  };
+  return ({ indexes, count }) => {
+    const candidates: Ticket[] = [];
+    let exhausted = true;
+    for (const index of indexes) {
+      const it = iterator(index);
+      let taken = 0;
+      for (; taken < count; taken++) {
+        const next = it.next();
+        if (next.done) break;
+        candidates.push(next.value);
+      }
+      if (taken === count) exhausted = false;
+    }
+    return { candidates, exhausted };
+  };
 }

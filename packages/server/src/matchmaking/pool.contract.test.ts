@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, testPrefix } from '../testing/redis.js';
 import { MemoryPool } from './memoryPool.js';
 import { RedisPool } from './redisPool.js';
+import type { MatchResult, WaitingPool } from './pool.js';
 import { DEFAULT_POLICY, compatible, type MatchPolicy, type Ticket } from './rules.js';
-import { asShared, type SharedPool } from './sharedPool.js';
 
 const POLICY: MatchPolicy = { ...DEFAULT_POLICY, interestsRequiredMs: 1_000, regionRequiredMs: 3_000, recentCount: 2, recentWindowMs: 10_000, smallPool: 2, relaxRecentAfterMs: 2_000 };
 
@@ -29,10 +29,26 @@ afterAll(async () => {
 });
 
 /** Each test gets an empty pool: a fresh Redis prefix, or a new in-process pool. */
-const stores: Array<[string, () => SharedPool]> = [
-  ['in-process', () => asShared(new MemoryPool(POLICY))],
+const stores: Array<[string, () => WaitingPool]> = [
+  ['in-process', () => new MemoryPool(POLICY)],
   ['redis', () => new RedisPool({ redis, prefix: `${prefix}${++n}:`, policy: POLICY })],
 ];
+
+/** The pair a match found; a claim lost to another node ('retry') found nobody this time. */
+const pairOf = (r: MatchResult): [Ticket, Ticket] | undefined => (r === 'retry' ? undefined : r);
+
+/** One attempt on a pool nobody else is claiming from: it never loses a claim. */
+async function matchOn(pool: WaitingPool, userId: string, now: number): Promise<[Ticket, Ticket] | undefined> {
+  const r = await pool.matchFor(userId, now);
+  expect(r).not.toBe('retry');
+  return pairOf(r);
+}
+
+/** The counts after a refresh (a shared pool's counts are a snapshot). */
+async function counts(pool: WaitingPool) {
+  await pool.refresh();
+  return pool;
+}
 
 describe.each(stores)('pool contract: %s', (_name, make) => {
   it('pairs the longest-waiting compatible people and removes both', async () => {
@@ -40,9 +56,9 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
     await pool.enqueue(ticket('a', { joinedAt: 1 }));
     await pool.enqueue(ticket('b', { joinedAt: 2 }));
     await pool.enqueue(ticket('c', { joinedAt: 3 }));
-    expect((await pool.matchFor('c', 10))?.map((t) => t.userId)).toEqual(['a', 'c']);
-    expect([await pool.has('a'), await pool.has('b'), await pool.has('c'), await pool.size()]).toEqual([false, true, false, 1]);
-    expect(await pool.matchFor('b', 10)).toBeUndefined();
+    expect((await matchOn(pool, 'c', 10))?.map((t) => t.userId)).toEqual(['a', 'c']);
+    expect([await pool.has('a'), await pool.has('b'), await pool.has('c'), (await counts(pool)).size]).toEqual([false, true, false, 1]);
+    expect(await matchOn(pool, 'b', 10)).toBeUndefined();
   });
 
   it('ranks shared interests, keeps modes and languages apart, and honours blocks', async () => {
@@ -51,11 +67,25 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
     await pool.enqueue(ticket('fan', { joinedAt: 2, interests: ['chess', 'go'] }));
     await pool.enqueue(ticket('fr', { joinedAt: 0, language: 'fr', interests: ['chess', 'go'] }));
     await pool.enqueue(ticket('new', { joinedAt: 3, interests: ['chess', 'go'], blocked: new Set(['nobody']) }));
-    expect((await pool.matchFor('new', 4))?.map((t) => t.userId)).toEqual(['fan', 'new']);
+    expect((await matchOn(pool, 'new', 4))?.map((t) => t.userId)).toEqual(['fan', 'new']);
     await pool.enqueue(ticket('hater', { joinedAt: 5, interests: ['chess'], blocked: new Set(['old']) }));
-    expect(await pool.matchFor('hater', 6)).toBeUndefined();
-    expect(await pool.poolSize('chat', 'en')).toBe(2);
-    expect(await pool.poolSize('chat', 'fr')).toBe(1);
+    expect(await matchOn(pool, 'hater', 6)).toBeUndefined();
+    expect((await counts(pool)).poolSize('chat', 'en')).toBe(2);
+    expect(pool.poolSize('chat', 'fr')).toBe(1);
+    expect(pool.poolSize('advice', 'en')).toBe(0);
+  });
+
+  it('never hands one person to two attempts in flight at once', async () => {
+    const pool = make();
+    await pool.enqueue(ticket('a', { joinedAt: 1 }));
+    await pool.enqueue(ticket('b', { joinedAt: 2 }));
+    await pool.enqueue(ticket('c', { joinedAt: 3 }));
+    // Both start before either answers (the lobby's in-flight claims).
+    const results = await Promise.all([pool.matchFor('b', 10), pool.matchFor('c', 10)]);
+    const matched = results.map(pairOf).flatMap((p) => p?.map((t) => t.userId) ?? []);
+    expect(matched).toHaveLength(2);
+    expect(new Set(matched).size).toBe(2);
+    expect((await counts(pool)).size).toBe(1);
   });
 
   it('keeps one entry per person; a re-join keeps its place and wait', async () => {
@@ -63,13 +93,13 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
     await pool.enqueue(ticket('a', { joinedAt: 1, interests: ['x'] }));
     await pool.enqueue(ticket('b', { joinedAt: 2 }));
     await pool.enqueue(ticket('a', { joinedAt: 9, interests: ['y'] }));
-    expect(await pool.size()).toBe(2);
+    expect((await counts(pool)).size).toBe(2);
     expect((await pool.get('a'))?.joinedAt).toBe(1);
     expect((await pool.get('a'))?.interests).toEqual(['y']);
-    expect(await pool.topInterests(5)).toEqual([{ tag: 'y', count: 1 }]);
+    expect((await counts(pool)).topInterests(5)).toEqual([{ tag: 'y', count: 1 }]);
     expect(await pool.remove('a')).toBe(true);
     expect(await pool.remove('a')).toBe(false);
-    expect(await pool.topInterests(5)).toEqual([]);
+    expect((await counts(pool)).topInterests(5)).toEqual([]);
   });
 
   it('holds every invariant over random sequences of joins, leaves and match attempts', async () => {
@@ -109,7 +139,7 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
           } else if (o.kind === 'leave') {
             expect(await pool.remove(o.id)).toBe(model.delete(o.id));
           } else {
-            const pair = await pool.matchFor(o.id, now);
+            const pair = await matchOn(pool, o.id, now);
             const self = model.get(o.id);
             if (!self) {
               expect(pair).toBeUndefined();
@@ -131,7 +161,7 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
               expect(anyone, `no match for ${o.id} although a compatible partner waits`).toBe(false);
             }
           }
-          expect(await pool.size()).toBe(model.size);
+          expect((await counts(pool)).size).toBe(model.size);
         }
         for (const id of ids) expect(await pool.has(id)).toBe(model.has(id));
       }),
@@ -149,17 +179,17 @@ describe('two engines racing on one Redis', () => {
     await Promise.all(people.map((t) => nodeA.enqueue(t)));
     // Both nodes try to match everyone at once, each in its own order.
     const attempts = people.flatMap((t, i) => [nodeA.matchFor(t.userId, 60_000), nodeB.matchFor(people[people.length - 1 - i]!.userId, 60_000)]);
-    const pairs = (await Promise.all(attempts)).filter((p): p is [Ticket, Ticket] => p !== undefined);
+    const pairs = (await Promise.all(attempts)).map(pairOf).filter((p): p is [Ticket, Ticket] => p !== undefined);
     // Claims lost in the stampede are retried a few times, then left for the next event; settle
     // those one by one, as widening timers and new arrivals would.
     for (const t of people) {
-      const pair = await (t.joinedAt % 2 ? nodeA : nodeB).matchFor(t.userId, 60_000);
+      const pair = pairOf(await (t.joinedAt % 2 ? nodeA : nodeB).matchFor(t.userId, 60_000));
       if (pair) pairs.push(pair);
     }
     const matched = pairs.flatMap(([x, y]) => [x.userId, y.userId]);
     expect(new Set(matched).size, 'someone was matched twice').toBe(matched.length);
     expect(matched.length).toBe(people.length); // everyone is compatible by now: nobody left over
-    expect(await nodeA.size()).toBe(0);
+    expect((await counts(nodeA)).size).toBe(0);
   });
 
   it('holds every invariant over random pools and random interleavings of two racing engines', async () => {
@@ -184,7 +214,7 @@ describe('two engines racing on one Redis', () => {
           await Promise.all(tickets.map((t) => nodes[0]!.enqueue(t)));
           // Every attempt starts at once, on either node: the claims race for real.
           const results = await Promise.all(attempts.filter(([i]) => i < people.length).map(([i, onB]) => nodes[onB ? 1 : 0]!.matchFor(`p${i}`, now)));
-          const pairs = results.filter((r): r is [Ticket, Ticket] => r !== undefined);
+          const pairs = results.map(pairOf).filter((r): r is [Ticket, Ticket] => r !== undefined);
           const matched = pairs.flatMap(([x, y]) => [x.userId, y.userId]);
           expect(new Set(matched).size, 'someone matched twice').toBe(matched.length);
           const size = (t: Ticket) => tickets.filter((o) => o.mode === t.mode && o.language === t.language).length;
@@ -195,7 +225,7 @@ describe('two engines racing on one Redis', () => {
             expect(compatible(tx, ty, now, POLICY, size(tx)) || compatible(tx, ty, now, POLICY, 2), `${x.userId}+${y.userId}`).toBe(true);
           }
           for (const t of tickets) expect(await nodes[1]!.has(t.userId)).toBe(!matched.includes(t.userId));
-          expect(await nodes[0]!.size()).toBe(tickets.length - matched.length);
+          expect((await counts(nodes[0]!)).size).toBe(tickets.length - matched.length);
         },
       ),
       { numRuns: 40 },
@@ -210,7 +240,7 @@ describe('two engines racing on one Redis', () => {
     expect(await pool.sweep(12_000)).toBe(1);
     expect([await pool.has('alive'), await pool.has('crashed')]).toEqual([true, false]);
     expect(await pool.sweep(18_001)).toBe(1);
-    expect(await pool.size()).toBe(0);
+    expect((await counts(pool)).size).toBe(0);
   });
 });
 

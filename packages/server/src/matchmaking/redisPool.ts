@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
-import { pickPartner, sharedInterests, type MatchPolicy, type Ticket } from './rules.js';
-import type { SharedPool } from './sharedPool.js';
+import type { MatchResult, TopInterest, WaitingPool } from './pool.js';
+import type { MatchPolicy, Ticket } from './rules.js';
+import { search, searchAsync, type Page, type PageRequest } from './search.js';
+import { bucketKey, fromStored, inOfferOrder, tagList, toStored, type StoredTicket } from './ticket.js';
 
 /*
  * Layout under `prefix` (give it a hash tag, e.g. "duet:{pool}:", so every key shares one slot):
@@ -100,19 +102,6 @@ interface Stored {
   version: string;
 }
 
-interface TicketJson {
-  mode: string;
-  language: string;
-  region: string | null;
-  interests: string[];
-  blocked: string[];
-  recent: Array<{ userId: string; at: number }>;
-  node?: string;
-  held?: boolean;
-  verified?: boolean;
-  verifiedOnly?: boolean;
-}
-
 export interface RedisPoolOptions {
   redis: Redis;
   /** Key prefix, ideally with a hash tag: "duet:{pool}:". */
@@ -129,13 +118,19 @@ export interface RedisPoolOptions {
 
 /**
  * The shared waiting pool in Redis, for several Duet nodes. Reads happen outside Lua (so the
- * rules stay in one TypeScript module); the claim is one Lua script that checks both entries'
- * versions and removes both, so a person is never handed to two partners.
+ * rules and the search order stay in TypeScript, shared with the in-process pool); the claim is
+ * one Lua script that checks both entries' versions and removes both, so a person is never handed
+ * to two partners. The counts shown to people are a snapshot taken by `refresh()` (the cluster
+ * runs it every second).
  */
-export class RedisPool implements SharedPool {
+export class RedisPool implements WaitingPool {
   readonly #r: Redis;
   readonly #p: string;
   readonly #o: Required<Omit<RedisPoolOptions, 'redis' | 'prefix'>>;
+  #size = 0;
+  /** Pool sizes of the buckets this node has enqueued people in, as of the last refresh. */
+  readonly #buckets = new Map<string, { mode: string; language: string; size: number }>();
+  #top: TopInterest[] = [];
 
   constructor(options: RedisPoolOptions) {
     this.#r = options.redis;
@@ -148,20 +143,11 @@ export class RedisPool implements SharedPool {
   }
 
   async enqueue(t: Ticket, now: number = Date.now()): Promise<void> {
-    for (const tag of t.interests) if (tag.includes(',')) throw new Error('interest tags cannot contain commas');
-    const json: TicketJson = {
-      mode: t.mode,
-      language: t.language,
-      region: t.region ?? null,
-      interests: [...t.interests],
-      blocked: [...t.blocked],
-      recent: [...t.recent],
-      ...(t.node ? { node: t.node } : {}),
-      ...(t.held ? { held: true } : {}),
-      ...(t.verified ? { verified: true } : {}),
-      ...(t.verifiedOnly ? { verifiedOnly: true } : {}),
-    };
-    await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(json), t.mode, t.language, t.interests.join(','), t.joinedAt, now + this.#o.leaseMs, t.node ?? '');
+    const tags = tagList(t);
+    // Until the next refresh, the person's own bucket counts at least them.
+    const key = bucketKey(t.mode, t.language);
+    if (!this.#buckets.has(key)) this.#buckets.set(key, { mode: t.mode, language: t.language, size: 1 });
+    await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(toStored(t)), t.mode, t.language, tags, t.joinedAt, now + this.#o.leaseMs, t.node ?? '');
   }
 
   async remove(userId: string): Promise<boolean> {
@@ -176,20 +162,32 @@ export class RedisPool implements SharedPool {
     return (await this.#read([userId]))[0]?.ticket;
   }
 
-  size(): Promise<number> {
-    return this.#r.zcard(`${this.#p}all`);
+  get size(): number {
+    return this.#size;
   }
 
-  poolSize(mode: string, language: string): Promise<number> {
-    return this.#r.zcard(`${this.#p}q:${mode}:${language}`);
+  poolSize(mode: string, language: string): number {
+    return this.#buckets.get(bucketKey(mode, language))?.size ?? 0;
   }
 
-  async topInterests(n: number): Promise<Array<{ tag: string; count: number }>> {
-    const flat = await this.#r.zrevrange(`${this.#p}tags`, 0, n - 1, 'WITHSCORES');
-    const out: Array<{ tag: string; count: number }> = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ tag: flat[i]!, count: Number(flat[i + 1]) });
+  topInterests(n: number): TopInterest[] {
+    return this.#top.slice(0, n);
+  }
+
+  async refresh(): Promise<void> {
+    const buckets = [...this.#buckets.values()];
+    const [size, top, ...sizes] = await Promise.all([
+      this.#r.zcard(`${this.#p}all`),
+      this.#r.zrevrange(`${this.#p}tags`, 0, 4, 'WITHSCORES'),
+      ...buckets.map((b) => this.#bucketSize(b.mode, b.language)),
+    ]);
+    this.#size = size as number;
+    const flat = top as string[];
+    const tops: TopInterest[] = [];
+    for (let i = 0; i < flat.length; i += 2) tops.push({ tag: flat[i]!, count: Number(flat[i + 1]) });
     // Same order as the in-process pool: count, then tag.
-    return out.sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1));
+    this.#top = tops.sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1));
+    buckets.forEach((b, i) => (b.size = sizes[i] as number));
   }
 
   /** Renews the lease of people this node still holds (call every few seconds). */
@@ -204,58 +202,41 @@ export class RedisPool implements SharedPool {
     return Number(await this.#cmd('duetSweep', this.#p, now, limit));
   }
 
-  async matchFor(userId: string, now: number): Promise<[Ticket, Ticket] | undefined> {
-    const r = await this.matchOrContend(userId, now);
-    return r === 'retry' ? undefined : r;
-  }
-
-  /** As matchFor, but says 'retry' when a partner existed and every claim was lost to another node. */
-  async matchOrContend(userId: string, now: number): Promise<[Ticket, Ticket] | undefined | 'retry'> {
+  async matchFor(userId: string, now: number): Promise<MatchResult> {
     for (let attempt = 0; attempt < this.#o.maxClaimAttempts; attempt++) {
       const self = (await this.#read([userId]))[0];
       if (!self) return undefined;
       const partner = await this.#findPartner(self.ticket, now);
       if (!partner) return undefined;
       const won = await this.#cmd('duetClaim', this.#p, userId, self.version, partner.ticket.userId, partner.version);
-      if (won === 1) {
-        const t = self.ticket;
-        const other = partner.ticket;
-        return other.joinedAt <= t.joinedAt ? [other, t] : [t, other];
-      }
+      if (won === 1) return inOfferOrder(self.ticket, partner.ticket);
       // Another node took one of us first (or an entry changed): look again.
     }
     return 'retry';
   }
 
+  /** The search order of search.ts, its pages read from the bucket's sorted sets. */
   async #findPartner(t: Ticket, now: number): Promise<Stored | undefined> {
-    const poolSize = await this.poolSize(t.mode, t.language);
-    const indexes = t.interests.map((tag) => `${this.#p}i:${t.mode}:${t.language}:${tag}`);
-    // Someone sharing an interest outranks anyone else, so those indexes are read first.
-    if (indexes.length > 0) {
-      const best = await this.#bestIn(t, indexes, now, poolSize);
-      if (best) return best;
-    }
-    return this.#bestIn(t, [`${this.#p}q:${t.mode}:${t.language}`], now, poolSize);
+    const { pageSize, scanLimit, policy } = this.#o;
+    const poolSize = await this.#bucketSize(t.mode, t.language);
+    const versions = new Map<Ticket, string>();
+    const read = new Set<string>([t.userId]);
+    const page = async ({ indexes, start, count }: PageRequest): Promise<Page> => {
+      const keys = indexes.map((i) => (i === 'everyone' ? `${this.#p}q:${t.mode}:${t.language}` : `${this.#p}i:${t.mode}:${t.language}:${i.tag}`));
+      const ids = await Promise.all(keys.map((k) => this.#r.zrange(k, start, start + count - 1)));
+      // Each entry is read once per search, however many indexes list it.
+      const fresh = ids.flat().filter((id) => !read.has(id));
+      for (const id of fresh) read.add(id);
+      const stored = await this.#read(fresh);
+      for (const s of stored) versions.set(s.ticket, s.version);
+      return { candidates: stored.map((s) => s.ticket), exhausted: ids.every((page) => page.length < count) };
+    };
+    const partner = await searchAsync(search(t, now, policy, poolSize, { pageSize, scanLimit }), page);
+    return partner && { ticket: partner, version: versions.get(partner)! };
   }
 
-  async #bestIn(t: Ticket, keys: string[], now: number, poolSize: number): Promise<Stored | undefined> {
-    const { pageSize, scanLimit, policy } = this.#o;
-    // Nobody can outrank someone sharing all of t's interests in t's region, except someone older,
-    // and candidates arrive oldest first: finding such a person ends the search.
-    const unbeatable = (c: Ticket) => sharedInterests(t, c) === t.interests.length && (t.region === undefined || c.region === t.region);
-    let best: Stored | undefined;
-    const seen = new Set<string>([t.userId]);
-    for (let start = 0; start < scanLimit; start += pageSize) {
-      const pages = await Promise.all(keys.map((k) => this.#r.zrange(k, start, start + pageSize - 1)));
-      if (pages.every((page) => page.length === 0)) break;
-      const fresh = pages.flat().filter((id) => !seen.has(id));
-      for (const id of fresh) seen.add(id);
-      const stored = await this.#read(fresh);
-      const pick = pickPartner(t, [...(best ? [best.ticket] : []), ...stored.map((s) => s.ticket)], now, policy, poolSize);
-      if (pick && pick !== best?.ticket) best = stored.find((s) => s.ticket === pick);
-      if (best && unbeatable(best.ticket)) break;
-    }
-    return best;
+  #bucketSize(mode: string, language: string): Promise<number> {
+    return this.#r.zcard(`${this.#p}q:${mode}:${language}`);
   }
 
   async #read(ids: string[]): Promise<Stored[]> {
@@ -268,24 +249,7 @@ export class RedisPool implements SharedPool {
       if (err) throw err;
       const [json, joinedAt, v] = value as [string | null, string | null, string | null];
       if (json === null || joinedAt === null || v === null) return; // claimed or removed meanwhile
-      const j = JSON.parse(json) as TicketJson;
-      out.push({
-        version: v,
-        ticket: {
-          userId: ids[i]!,
-          mode: j.mode,
-          language: j.language,
-          region: j.region ?? undefined,
-          interests: j.interests,
-          joinedAt: Number(joinedAt),
-          blocked: new Set(j.blocked),
-          recent: j.recent,
-          ...(j.node ? { node: j.node } : {}),
-          ...(j.held ? { held: true } : {}),
-          ...(j.verified ? { verified: true } : {}),
-          ...(j.verifiedOnly ? { verifiedOnly: true } : {}),
-        },
-      });
+      out.push({ version: v, ticket: fromStored(ids[i]!, JSON.parse(json) as StoredTicket, Number(joinedAt)) });
     });
     return out;
   }

@@ -63,6 +63,7 @@ describe('meter', () => {
       lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
       lobby.join(u);
     }
+    await new Promise((r) => setImmediate(r)); // the pool answers a match on a later microtask
     const call = lobby.callOf(a)!;
     lobby.peerState(a, call.id, 'connected');
     lobby.peerState(b, call.id, 'connected');
@@ -107,6 +108,7 @@ describe('meter', () => {
       lobby.join(u);
     }
     expect(await meter.freeLeftToday(a)).toBe(60_000);
+    await new Promise((r) => setImmediate(r)); // the pool answers a match on a later microtask
     const call = lobby.callOf(a)!;
     lobby.peerState(a, call.id, 'connected');
     lobby.peerState(b, call.id, 'connected');
@@ -173,6 +175,7 @@ describe('meter', () => {
       lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
       lobby.join(u);
     }
+    await new Promise((r) => setImmediate(r)); // the pool answers a match on a later microtask
     const call = lobby.callOf(a)!;
     lobby.peerState(a, call.id, 'connected');
     lobby.peerState(b, call.id, 'connected');
