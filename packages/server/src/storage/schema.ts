@@ -54,8 +54,10 @@ export interface CallsTable {
   /** JSON MediaPath: the candidate pair each side's browser selected. */
   a_path: string | null;
   b_path: string | null;
-  /** Bytes through the relay, when one was used (from the browsers' candidate-pair counters). */
+  /** Bytes through the relay: coturn's accounting (managed), or the browsers' figure bounded by TURN_MAX_BPS (external). */
   bytes_relayed: number | null;
+  /** 1 when the relay's own evidence (not a browser's sample alone) says the call's media went through it. */
+  relayed: Generated<number>;
   /** How often the call dropped and recovered, and the time spent reconnecting (not talk time). */
   reconnects: Generated<number>;
   reconnecting_ms: Generated<number>;
@@ -207,6 +209,17 @@ export interface Database {
   verification_challenges: VerificationChallengesTable;
   verification_attempts: VerificationAttemptsTable;
   welcome_grants: WelcomeGrantsTable;
+  verification_requests: VerificationRequestsTable;
+}
+
+/** One challenge asked for or upload admitted: the per-person and per-address limits count these. */
+export interface VerificationRequestsTable {
+  id: string;
+  kind: 'challenge' | 'upload';
+  user_id: string;
+  /** HMAC of the client address (never the address itself). */
+  address_hash: string;
+  at: number;
 }
 
 export interface WelcomeGrantsTable {

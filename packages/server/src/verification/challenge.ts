@@ -23,10 +23,11 @@ export type TakeResult = { kind: 'fresh'; challenge: Challenge } | { kind: 'used
 /**
  * Where issued challenges wait for their answer. `take` must be atomic: of two concurrent takes of
  * one nonce, exactly one gets `fresh` (a SQL store does it with one conditional UPDATE … RETURNING).
+ * A nonce is spent only by the subject it was issued to: for anyone else it is `unknown` and stays open.
  */
 export interface NonceStore {
   put(challenge: Challenge): Promise<void>;
-  take(nonce: string): Promise<TakeResult>;
+  take(nonce: string, subject: string): Promise<TakeResult>;
 }
 
 export interface ChallengeOptions {
@@ -104,9 +105,10 @@ export class MemoryNonceStore implements NonceStore {
     this.#open.set(challenge.nonce, challenge);
   }
 
-  async take(nonce: string): Promise<TakeResult> {
+  async take(nonce: string, subject: string): Promise<TakeResult> {
     this.#sweep();
     const challenge = this.#open.get(nonce);
+    if (challenge && challenge.subject !== subject) return { kind: 'unknown' };
     if (challenge) {
       this.#open.delete(nonce);
       this.#used.set(nonce, challenge.deadline + this.#retainMs);

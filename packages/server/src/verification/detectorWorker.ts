@@ -15,9 +15,9 @@ ready.then(
   (err: unknown) => port.postMessage({ type: 'failed', message: err instanceof Error ? err.message : String(err) }),
 );
 
-port.on('message', (m: { id: number; bytes: Uint8Array }) => {
+port.on('message', (m: { id: number; bytes: Uint8Array; screen?: boolean }) => {
   ready
-    .then((detector) => detector.analyze(m.bytes))
+    .then((detector) => (m.screen ? detector.screen(m.bytes) : detector.analyze(m.bytes)))
     .then(
       (analysis) => port.postMessage({ id: m.id, analysis }),
       (err: unknown) => port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err), decode: err instanceof ImageDecodeError ? err.reason : null }),

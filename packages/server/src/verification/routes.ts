@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { VerificationChallengeInfo, VerificationResultInfo, VerificationStatus } from '@duet/protocol';
@@ -9,9 +11,10 @@ import type { Moderation } from '../safety/moderation.js';
 import type { StaffAccounts } from '../safety/staff.js';
 import type { Clock } from '../util/clock.js';
 import { detectorAssetPaths } from './detector.js';
+import { FairQueue, type FairQueueOptions, type QueueRefusal } from './fairQueue.js';
 import { parseSubmission, VERIFICATION_LIMITS } from './schema.js';
 import type { LivenessVerifier } from './service.js';
-import type { VerificationRepository } from './sqlStore.js';
+import type { RequestLimit, VerificationRepository } from './sqlStore.js';
 import type { VerificationReason } from './verify.js';
 
 export interface VerificationSettings {
@@ -35,7 +38,42 @@ export interface VerificationRouteDeps {
   log: Logger;
   /** The person's verification changed: the lobby matches on it and shows it to partners. */
   onChange: (userId: string, verifiedUntil: number | null) => void;
+  /** Key for hashing client addresses: the limits' table never holds an address. */
+  secret: string;
+  /** Limits on challenges and uploads (default `VERIFICATION_REQUEST_LIMITS`) and on the detector's queue. */
+  limits?: readonly RequestLimit[];
+  queue?: Partial<FairQueueOptions>;
 }
+
+const MINUTE = 60_000;
+
+/**
+ * What one person and one address may ask of the detector. Every upload needs a fresh challenge, so
+ * the upload limits bound its CPU: 3 a minute and 30 an hour per address, one at a time per person.
+ */
+export const VERIFICATION_REQUEST_LIMITS: readonly RequestLimit[] = Object.freeze([
+  { kind: 'challenge', by: 'person', max: 10, windowMs: 60 * MINUTE },
+  { kind: 'challenge', by: 'address', max: 30, windowMs: 60 * MINUTE },
+  { kind: 'upload', by: 'person', max: 10, windowMs: 60 * MINUTE },
+  { kind: 'upload', by: 'address', max: 3, windowMs: MINUTE },
+  { kind: 'upload', by: 'address', max: 30, windowMs: 60 * MINUTE },
+]);
+
+/** IPv6 clients are grouped by /64 (one subscriber's prefix): rotating the host part buys nothing. */
+function addressGroup(ip: string): string {
+  if (!isIPv6(ip) || ip.startsWith('::ffff:')) return ip.replace(/^::ffff:/, '');
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const full = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${full.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+}
+
+const QUEUE_MESSAGES: Record<QueueRefusal, string> = {
+  person_busy: 'Your previous check is still being judged. Wait for its answer.',
+  address_busy: 'Checks from your network are already waiting. Try again in a moment.',
+  full: 'Many people are verifying right now. Try again in a minute.',
+};
 
 /** What each reason means to the person who failed, in words they can act on. */
 const MESSAGES: Partial<Record<VerificationReason, string>> & { default: string } = {
@@ -52,6 +90,8 @@ const MESSAGES: Partial<Record<VerificationReason, string>> & { default: string 
   nonce_reused: 'That check was already used. Start a new one.',
   nonce_unknown: 'That check is unknown or expired. Start a new one.',
   bad_image: 'Some pictures could not be read. Try again.',
+  blank_frame: 'The pictures were blank. Make sure your camera is on and uncovered.',
+  frame_too_large: 'The pictures were larger than the check takes. Reload the page and try again.',
   default: 'The check did not pass. Try again.',
 };
 
@@ -64,6 +104,16 @@ async function subject(req: FastifyRequest, tokens: TokenIssuer): Promise<string
   return header?.startsWith('Bearer ') ? tokens.verify(header.slice(7)) : undefined;
 }
 
+const limited = (reply: FastifyReply, status: 429 | 503, retryAfterMs: number, message: string) =>
+  reply
+    .code(status)
+    .header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
+    .send({ error: { code: 'rate_limited', message } });
+const inWords = (ms: number) => {
+  const minutes = Math.ceil(ms / MINUTE);
+  return ms < MINUTE ? `${Math.max(1, Math.ceil(ms / 1000))} seconds` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
+};
+
 const unauthorized = (reply: FastifyReply) => reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
 const unavailable = (reply: FastifyReply) => reply.code(404).send({ error: { code: 'verification_unavailable', message: 'Verification is off on this server.' } });
 
@@ -74,8 +124,10 @@ const unavailable = (reply: FastifyReply) => reply.code(404).send({ error: { cod
  */
 export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDeps): void {
   const s = d.settings;
-  let queue: Promise<unknown> = Promise.resolve();
-  let waiting = 0;
+  const limits = d.limits ?? VERIFICATION_REQUEST_LIMITS;
+  const queue = new FairQueue(d.queue);
+  const addressHash = (ip: string) => createHmac('sha256', d.secret).update(`verification:${addressGroup(ip)}`).digest('hex').slice(0, 32);
+  let prunedAt = 0;
 
   const status = async (userId: string): Promise<VerificationStatus> => {
     const now = d.clock.now();
@@ -114,10 +166,19 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
     const userId = await subject(req, d.tokens);
     if (!userId) return unauthorized(reply);
     if (!s.enabled) return unavailable(reply);
+    // The detector's time is for people who have agreed to the rules, not for anonymous callers.
+    if (!(await d.repo.rulesAccepted(userId))) return reply.code(403).send({ error: { code: 'rules_not_accepted', message: 'Accept the rules before taking the check.' } });
     const st = await status(userId);
     if (st.attemptsLeft === 0) {
       const minutes = Math.max(1, Math.ceil((st.retryAfterMs ?? 0) / 60_000));
-      return reply.code(429).send({ error: { code: 'rate_limited', message: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` } });
+      return limited(reply, 429, st.retryAfterMs ?? MINUTE, `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+    }
+    const now = d.clock.now();
+    const over = await d.repo.admit('challenge', userId, addressHash(req.ip), now, limits);
+    if (over) return limited(reply, 429, over.retryAfterMs, `Too many checks started ${over.limit.by === 'person' ? 'by you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`);
+    if (now - prunedAt > 10 * MINUTE) {
+      prunedAt = now;
+      void d.repo.pruneRequests(now).catch((err: unknown) => d.log.warn({ err }, 'pruning verification requests failed'));
     }
     const verifier = await d.verifier();
     const c = await verifier.issue(userId);
@@ -137,17 +198,17 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
       await d.repo.record({ userId, at: now, ok: false, reasons: [parsed.reason], ms: 0, scores: {} });
       return reply.code(400).send({ error: { code: 'invalid_request', message: `The upload was refused (${parsed.reason}).` } });
     }
-    if (waiting >= 20) return reply.code(503).send({ error: { code: 'rate_limited', message: 'Many people are verifying right now. Try again in a minute.' } });
+    // One attempt in the queue per person, a few per address, addresses served in turn: nobody can
+    // fill the detector's queue alone. Checked before counting the upload, so a refusal costs nothing.
+    const address = addressHash(req.ip);
+    const busy = queue.check(userId, address);
+    if (busy) return limited(reply, busy.reason === 'full' ? 503 : 429, busy.retryAfterMs, QUEUE_MESSAGES[busy.reason]);
+    const over = await d.repo.admit('upload', userId, address, now, limits);
+    if (over) return limited(reply, 429, over.retryAfterMs, `Too many checks ${over.limit.by === 'person' ? 'from you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`);
     const verifier = await d.verifier();
-    waiting += 1;
-    const judged = queue.then(() => verifier.verify(userId, parsed.value));
-    queue = judged.catch(() => undefined);
-    let outcome;
-    try {
-      outcome = await judged;
-    } finally {
-      waiting -= 1;
-    }
+    const admitted = queue.enter(userId, address, () => verifier.verify(userId, parsed.value));
+    if (!admitted.ok) return limited(reply, admitted.reason === 'full' ? 503 : 429, admitted.retryAfterMs, QUEUE_MESSAGES[admitted.reason]);
+    const outcome = await admitted.done;
     await d.repo.record({ userId, at: d.clock.now(), ok: outcome.ok, reasons: outcome.reasons, ms: outcome.ms, scores: outcome.scores });
     d.log.info({ userId, ok: outcome.ok, reasons: outcome.reasons, ms: Math.round(outcome.ms) }, 'verification attempt');
     const verifiedUntil = outcome.ok ? (outcome.verifiedUntil ?? null) : null;

@@ -9,9 +9,9 @@ import {
   type RandomSource,
 } from './challenge.js';
 import type { Detector } from './detector.js';
-import { ImageDecodeError } from './image.js';
+import { checkHeader, DEFAULT_DECODE_LIMITS, ImageDecodeError } from './image.js';
 import { VERIFICATION_LIMITS, type DecodedSubmission } from './schema.js';
-import { type AnalyzedFrame, decide, DEFAULT_THRESHOLDS, type Thresholds, type VerificationResult } from './verify.js';
+import { type AnalyzedFrame, cosineSimilarity, decide, DEFAULT_THRESHOLDS, type Thresholds, type VerificationReason, type VerificationResult } from './verify.js';
 
 export interface VerifierOptions {
   detector: Detector;
@@ -79,7 +79,7 @@ export class LivenessVerifier {
       frameActions: [],
       ms: performance.now() - started,
     });
-    const taken = await this.#store.take(submission.nonce);
+    const taken = await this.#store.take(submission.nonce, subject);
     if (taken.kind === 'used') return fail('nonce_reused');
     if (taken.kind === 'unknown' || taken.challenge.subject !== subject) return fail('nonce_unknown');
     const challenge = taken.challenge;
@@ -91,14 +91,24 @@ export class LivenessVerifier {
     if (frames.length > VERIFICATION_LIMITS.maxFrames) return fail('too_many_frames');
     if (frames.some((f) => f.bytes.byteLength > VERIFICATION_LIMITS.maxFrameBytes)) return fail('frame_too_large');
 
+
+    // Cheap checks before the full detector (~0.3 s a frame), so junk never buys its time: every
+    // header (format, size) without decoding, then the first frame alone, shrunk, for a face.
     const analyzed: AnalyzedFrame[] = [];
-    for (const f of frames) {
-      try {
+    try {
+      for (const f of frames) checkHeader(f.bytes, DEFAULT_DECODE_LIMITS);
+      const first = await this.#detector.screen(frames[0]!.bytes);
+      if (first.uniform) return fail('blank_frame');
+      if (first.faces === 0) return fail('no_face');
+      for (const f of frames) {
         analyzed.push({ offsetMs: f.offsetMs, analysis: await this.#detector.analyze(f.bytes) });
-      } catch (err) {
-        if (err instanceof ImageDecodeError) return fail('bad_image');
-        throw err;
+        // Stop at the first frame that already decides the attempt fails.
+        const hopeless = doomed(analyzed, this.#thresholds);
+        if (hopeless) return fail(hopeless);
       }
+    } catch (err) {
+      if (err instanceof ImageDecodeError) return fail(err.reason === 'too_large' ? 'frame_too_large' : 'bad_image');
+      throw err;
     }
     // The grace covers the upload only: the frames themselves must fall within the deadline.
     const result = decide(challenge, analyzed, { receivedAt: Math.min(receivedAt, challenge.deadline) }, this.#thresholds);
@@ -106,6 +116,20 @@ export class LivenessVerifier {
     if (result.ok) outcome.verifiedUntil = receivedAt + this.#validityMs;
     return outcome;
   }
+}
+
+/**
+ * The reason the attempt will fail whatever the remaining frames show, judged on the frames so far
+ * by the same rules as `decide` (more than one face, too many faceless frames, a changed face).
+ */
+function doomed(frames: readonly AnalyzedFrame[], t: Readonly<Thresholds>): VerificationReason | undefined {
+  const last = frames.at(-1)!.analysis;
+  if (last.faces > 1) return 'multiple_faces';
+  const seen = frames.map((f) => (f.analysis.face && f.analysis.face.score >= t.minFaceScore ? f.analysis.face : undefined));
+  if (!seen[0] || seen.slice(1).filter((f) => !f).length > t.maxFacelessFrames) return 'no_face';
+  const face = seen.at(-1);
+  if (face && frames.length > 1 && cosineSimilarity(face.embedding, seen[0].embedding) < t.minSimilarity) return 'face_changed';
+  return undefined;
 }
 
 /** Whether a verification granted until `verifiedUntil` still holds at `now`. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LIVENESS_ACTIONS, type LivenessAction } from '@duet/protocol';
+import { RULES_VERSION } from '../identity/users.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { Challenge, NonceStore, TakeResult } from './challenge.js';
@@ -19,9 +20,10 @@ export class SqlNonceStore implements NonceStore {
     await this.db.insertInto('verification_challenges').values({ nonce: c.nonce, user_id: c.subject, actions: c.actions.join(','), issued_at: c.issuedAt, deadline: c.deadline, used_at: null }).execute();
   }
 
-  async take(nonce: string): Promise<TakeResult> {
-    const updated = await this.db.updateTable('verification_challenges').set({ used_at: this.clock.now() }).where('nonce', '=', nonce).where('used_at', 'is', null).executeTakeFirst();
-    const row = await this.db.selectFrom('verification_challenges').selectAll().where('nonce', '=', nonce).executeTakeFirst();
+  async take(nonce: string, subject: string): Promise<TakeResult> {
+    // Only the person it was issued to can spend it: a leaked nonce is useless to anyone else.
+    const updated = await this.db.updateTable('verification_challenges').set({ used_at: this.clock.now() }).where('nonce', '=', nonce).where('user_id', '=', subject).where('used_at', 'is', null).executeTakeFirst();
+    const row = await this.db.selectFrom('verification_challenges').selectAll().where('nonce', '=', nonce).where('user_id', '=', subject).executeTakeFirst();
     if (!row) return { kind: 'unknown' };
     if (Number(updated.numUpdatedRows) !== 1) return { kind: 'used' };
     const actions = row.actions.split(',').filter((a): a is LivenessAction => (LIVENESS_ACTIONS as readonly string[]).includes(a));
@@ -43,9 +45,57 @@ export interface AttemptRecord {
   scores: Readonly<{ [key: string]: number }> | object;
 }
 
+export type RequestKind = 'challenge' | 'upload';
+
+/** At most `max` requests of a kind per `windowMs`, per person or per (hashed) address. */
+export interface RequestLimit {
+  kind: RequestKind;
+  by: 'person' | 'address';
+  max: number;
+  windowMs: number;
+}
+
 /** Who is verified until when, and the log of attempts (rate limit, moderators' view). */
 export class VerificationRepository {
   constructor(readonly db: Db) {}
+
+  /** Whether the person accepted the current house rules. */
+  async rulesAccepted(userId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select(['rules_accepted_at', 'rules_version']).where('id', '=', userId).executeTakeFirst();
+    return row !== undefined && row.rules_accepted_at !== null && row.rules_version === RULES_VERSION;
+  }
+
+  /**
+   * Counts a challenge or upload against the limits, or refuses it: the row is written first and the
+   * window counted after, so concurrent requests (on any node) can only under-admit, never over-admit;
+   * a refused request removes its row. Returns the limit broken and when it frees up, or undefined.
+   */
+  async admit(kind: RequestKind, userId: string, addressHash: string, now: number, limits: readonly RequestLimit[]): Promise<{ limit: RequestLimit; retryAfterMs: number } | undefined> {
+    const id = randomUUID();
+    await this.db.insertInto('verification_requests').values({ id, kind, user_id: userId, address_hash: addressHash, at: now }).execute();
+    for (const limit of limits.filter((l) => l.kind === kind)) {
+      const rows = await this.db
+        .selectFrom('verification_requests')
+        .select('at')
+        .where('kind', '=', kind)
+        .where(limit.by === 'person' ? 'user_id' : 'address_hash', '=', limit.by === 'person' ? userId : addressHash)
+        .where('at', '>', now - limit.windowMs)
+        .orderBy('at', 'desc')
+        .limit(limit.max + 1)
+        .execute();
+      if (rows.length > limit.max) {
+        await this.db.deleteFrom('verification_requests').where('id', '=', id).execute();
+        // The oldest request still counted leaves the window first.
+        return { limit, retryAfterMs: Math.max(1000, Number(rows[limit.max]!.at) + limit.windowMs - now) };
+      }
+    }
+    return undefined;
+  }
+
+  /** Request counts are kept a day, then removed. */
+  async pruneRequests(now: number): Promise<void> {
+    await this.db.deleteFrom('verification_requests').where('at', '<', now - 24 * 3600_000).execute();
+  }
 
   async verifiedUntil(userId: string): Promise<number | null> {
     const row = await this.db.selectFrom('users').select('verified_until').where('id', '=', userId).executeTakeFirst();

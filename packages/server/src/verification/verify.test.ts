@@ -147,12 +147,14 @@ describe('challenges and nonces', () => {
     const c = issueChallenge('u1', clock);
     await store.put(c);
     await expect(store.put(c)).rejects.toThrow(/duplicate/);
-    const [a, b] = await Promise.all([store.take(c.nonce), store.take(c.nonce)]);
+    // Someone else holding the nonce cannot spend it: it stays open for the person it was issued to.
+    expect(await store.take(c.nonce, 'u2')).toEqual({ kind: 'unknown' });
+    const [a, b] = await Promise.all([store.take(c.nonce, 'u1'), store.take(c.nonce, 'u1')]);
     expect(a).toEqual({ kind: 'fresh', challenge: c });
     expect(b).toEqual({ kind: 'used' });
-    expect(await store.take('f'.repeat(32))).toEqual({ kind: 'unknown' });
+    expect(await store.take('f'.repeat(32), 'u1')).toEqual({ kind: 'unknown' });
     clock.advance(20_000 + 60_001);
-    expect(await store.take(c.nonce)).toEqual({ kind: 'unknown' });
+    expect(await store.take(c.nonce, 'u1')).toEqual({ kind: 'unknown' });
     expect(store.size).toBe(0);
   });
 

@@ -11,6 +11,7 @@ export const VERIFICATION_REASONS = [
   'too_many_frames',
   'frame_too_large',
   'bad_image',
+  'blank_frame',
   'nonce_unknown',
   'nonce_reused',
   'deadline_missed',

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import type { Detector, DetectorOptions, FrameAnalysis } from './detector.js';
+import type { Detector, DetectorOptions, FrameAnalysis, FrameScreen } from './detector.js';
 import { ImageDecodeError, type ImageErrorReason, type RgbaImage } from './image.js';
 
-type Reply = { id: number; analysis: FrameAnalysis } | { id: number; error: string; decode: ImageErrorReason | null };
+type Reply = { id: number; analysis: FrameAnalysis | FrameScreen } | { id: number; error: string; decode: ImageErrorReason | null };
 
 /**
  * The detector, run in a worker thread so that judging an attempt (a few seconds of CPU) never
@@ -15,7 +15,7 @@ export async function createWorkerDetector(options: DetectorOptions = {}): Promi
   const worker = fromSources
     ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: options })
     : new Worker(entry, { workerData: options });
-  const pending = new Map<number, { resolve: (a: FrameAnalysis) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (a: never) => void; reject: (e: Error) => void }>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
@@ -25,7 +25,7 @@ export async function createWorkerDetector(options: DetectorOptions = {}): Promi
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
-    if ('analysis' in m) p.resolve(m.analysis);
+    if ('analysis' in m) p.resolve(m.analysis as never);
     else p.reject(m.decode !== null ? new ImageDecodeError(m.decode) : new Error(m.error));
   });
   worker.on('error', (err) => {
@@ -34,14 +34,16 @@ export async function createWorkerDetector(options: DetectorOptions = {}): Promi
   });
   // After the listeners (adding one refs the channel again): an idle detector never keeps the process alive.
   worker.unref();
+  const ask = <T>(bytes: Uint8Array, screen: boolean): Promise<T> => {
+    const id = next++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, bytes, screen });
+    });
+  };
   return {
-    analyze(encoded: Uint8Array): Promise<FrameAnalysis> {
-      const id = next++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, bytes: encoded });
-      });
-    },
+    analyze: (encoded) => ask<FrameAnalysis>(encoded, false),
+    screen: (encoded) => ask<FrameScreen>(encoded, true),
     analyzeImage(_image: RgbaImage): Promise<FrameAnalysis> {
       return Promise.reject(new Error('analyzeImage runs in-process only (createDetector)'));
     },
