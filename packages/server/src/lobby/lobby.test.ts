@@ -9,8 +9,40 @@ import { Lobby, isRelayCandidate, relayOnlySdp } from './lobby.js';
 
 const CONNECT_TIMEOUT = 15_000;
 
+/**
+ * The pool answers a match on a later microtask (matchmaking/pool.ts): lets every answer already
+ * given arrive, and the calls they start begin. Not a sleep: no time passes on any clock.
+ */
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A fake clock that lets the pool's answers arrive at each timer's time: `step` stops at every
+ * due time and settles there, as real time would, instead of jumping past the answers.
+ */
+class SteppingClock extends FakeClock {
+  #due: number[] = [];
+
+  override after(ms: number, fn: () => void): () => void {
+    this.#due.push(this.now() + Math.max(0, ms));
+    return super.after(ms, fn);
+  }
+
+  async step(ms: number): Promise<void> {
+    const until = this.now() + ms;
+    for (;;) {
+      this.#due = this.#due.filter((at) => at > this.now());
+      const next = Math.min(...this.#due);
+      if (next > until) break;
+      this.advance(next - this.now());
+      await settled();
+    }
+    this.advance(until - this.now());
+    await settled();
+  }
+}
+
 function setup() {
-  const clock = new FakeClock();
+  const clock = new SteppingClock();
   const inbox = new Map<string, ServerMessage[]>();
   const blocks: Array<[string, string]> = [];
   const reports: string[] = [];
@@ -37,7 +69,8 @@ function setup() {
   const sent = <T extends ServerMessage['type']>(id: string, type: T) =>
     (inbox.get(id) ?? []).filter((m): m is ServerMessageOf<T> => m.type === type);
   const last = <T extends ServerMessage['type']>(id: string, type: T) => sent(id, type).at(-1);
-  return { clock, lobby, queue, inbox, blocks, reports, connect, sent, last };
+  const advance = (ms: number) => clock.step(ms);
+  return { clock, lobby, queue, inbox, blocks, reports, connect, sent, last, settled, advance };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -59,51 +92,59 @@ describe('Lobby', () => {
     t = setup();
   });
 
-  it('pairs two waiting people at once and tells one of them to offer', () => {
+  it('pairs two waiting people at once and tells one of them to offer', async () => {
     t.connect('a', 'b', 'c');
     t.lobby.join('a');
+    await t.settled();
     // Alone, with no matches yet to learn from: the estimate is honestly unknown.
     expect(t.last('a', 'queued')).toEqual({ type: 'queued', waiting: 1, estimatedWaitMs: null });
     t.lobby.join('b');
+    await t.settled();
     const ma = t.last('a', 'matched')!;
     const mb = t.last('b', 'matched')!;
     expect(ma.callId).toBe(mb.callId);
     expect([ma.role, mb.role].sort()).toEqual(['answerer', 'offerer']);
     expect(ma.iceServers).toEqual([{ urls: 'stun:stun.example.test:3478' }]);
     t.lobby.join('c');
+    await t.settled();
     expect(t.lobby.statusOf('c')).toBe('waiting');
     expect(t.sent('c', 'matched')).toHaveLength(0);
   });
 
-  it('refuses to queue someone who has not accepted the rules', () => {
+  it('refuses to queue someone who has not accepted the rules', async () => {
     t.inbox.set('x', []);
     t.lobby.connect('x', { rulesAccepted: false, blockedWith: new Set() });
     expectCode(() => t.lobby.join('x'), 'rules_not_accepted');
     t.lobby.rulesAccepted('x');
     t.lobby.join('x');
+    await t.settled();
     expect(t.lobby.statusOf('x')).toBe('waiting');
   });
 
-  it('joining twice keeps one queue entry', () => {
+  it('joining twice keeps one queue entry', async () => {
     t.connect('a');
     t.lobby.join('a', { interests: ['chess'] });
+    await t.settled();
     t.lobby.join('a', { interests: ['music'] });
+    await t.settled();
     expect(t.queue.size).toBe(1);
   });
 
-  it('walks a call through matched -> connecting -> connected with timestamps', () => {
+  it('walks a call through matched -> connecting -> connected with timestamps', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
-    t.clock.advance(1_000);
+    await t.settled();
+    await t.advance(1_000);
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     const call = t.lobby.callOf('a')!;
     expect(call.state).toBe('matched');
-    t.clock.advance(100);
+    await t.advance(100);
     t.lobby.signal('a', { type: 'signal', callId, description: { type: 'offer', sdp: 'v=0' } });
     expect(call.state).toBe('connecting');
     expect(t.last('b', 'signal')).toEqual({ type: 'signal', callId, description: { type: 'offer', sdp: 'v=0' } });
-    t.clock.advance(200);
+    await t.advance(200);
     t.lobby.peerState('a', callId, 'connected');
     expect(call.state).toBe('connecting'); // both sides must report
     t.lobby.peerState('b', callId, 'connected');
@@ -111,18 +152,20 @@ describe('Lobby', () => {
     expect(call.at.connected! - call.at.matched).toBe(300);
     expect(t.last('a', 'call_connected')).toEqual({ type: 'call_connected', callId });
     // Connected calls do not time out.
-    t.clock.advance(CONNECT_TIMEOUT * 2);
+    await t.advance(CONNECT_TIMEOUT * 2);
     expect(call.isOver).toBe(false);
   });
 
-  it('ends a call that does not connect in time as ice_failed and requeues both', () => {
+  it('ends a call that does not connect in time as ice_failed and requeues both', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
-    t.clock.advance(CONNECT_TIMEOUT - 1);
+    await t.advance(CONNECT_TIMEOUT - 1);
     expect(t.sent('a', 'call_ended')).toHaveLength(0);
-    t.clock.advance(1);
+    await t.advance(1);
     for (const id of ['a', 'b']) {
       expect(t.last(id, 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'ice_failed', by: 'server', then: 'waiting' });
       expect(t.lobby.statusOf(id)).toBe('waiting');
@@ -131,22 +174,29 @@ describe('Lobby', () => {
     expect(t.lobby.activeCalls).toBe(0);
   });
 
-  it('a browser reporting ICE failure ends the call at once', () => {
+  it('a browser reporting ICE failure ends the call at once', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     t.lobby.peerState('b', callId, 'failed');
+    await t.settled();
     expect(t.last('a', 'call_ended')?.reason).toBe('ice_failed');
   });
 
-  it('Next with a third person waiting: the skipper meets them, the partner waits', () => {
+  it('Next with a third person waiting: the skipper meets them, the partner waits', async () => {
     t.connect('a', 'b', 'c');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const first = t.last('a', 'matched')!.callId;
     t.lobby.join('c');
+    await t.settled();
     t.lobby.next('a');
+    await t.settled();
     expect(t.last('a', 'call_ended')).toEqual({ type: 'call_ended', callId: first, reason: 'next', by: 'you', then: 'waiting' });
     expect(t.last('b', 'call_ended')).toEqual({ type: 'call_ended', callId: first, reason: 'next', by: 'partner', then: 'waiting' });
     const second = t.last('a', 'matched')!.callId;
@@ -156,59 +206,76 @@ describe('Lobby', () => {
     expect(t.sent('b', 'matched')).toHaveLength(1);
   });
 
-  it('Next with nobody else around does not put the same two back together', () => {
+  it('Next with nobody else around does not put the same two back together', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     t.lobby.next('b');
+    await t.settled();
     expect(t.lobby.statusOf('a')).toBe('waiting');
     expect(t.lobby.statusOf('b')).toBe('waiting');
     expect(t.lobby.activeCalls).toBe(0);
     // ...but a newcomer is matched at once, with the one who pressed Next (requeued first).
     t.connect('c');
     t.lobby.join('c');
+    await t.settled();
     expect(t.lobby.callOf('c')?.partnerOf('c')).toBe('b');
   });
 
-  it('Stop ends the call for both; the partner goes back to waiting, the leaver is idle', () => {
+  it('Stop ends the call for both; the partner goes back to waiting, the leaver is idle', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     t.lobby.leave('a');
+    await t.settled();
     expect(t.last('a', 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'you', then: 'idle' });
     expect(t.last('b', 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'partner', then: 'waiting' });
     expect(t.lobby.statusOf('a')).toBe('idle');
-    expect(t.queue.has('a')).toBe(false);
-    expect(t.queue.has('b')).toBe(true);
+    expect(await t.queue.has('a')).toBe(false);
+    expect(await t.queue.has('b')).toBe(true);
   });
 
-  it('Stop while waiting leaves the queue', () => {
+  it('Stop while waiting leaves the queue', async () => {
     t.connect('a');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.leave('a');
+    await t.settled();
     expect(t.queue.size).toBe(0);
     expect(t.last('a', 'idle')).toEqual({ type: 'idle' });
   });
 
-  it('a disconnect ends the call as connection_lost and removes the person everywhere', () => {
+  it('a disconnect ends the call as connection_lost and removes the person everywhere', async () => {
     t.connect('a', 'b', 'c');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     t.lobby.join('c');
+    await t.settled();
     t.lobby.disconnect('a', 'connection_lost');
+    await t.settled();
     expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'connection_lost', by: 'partner', then: 'waiting' });
     expect(t.lobby.isOnline('a')).toBe(false);
     // b is requeued and meets c at once.
     expect(t.lobby.callOf('b')?.partnerOf('b')).toBe('c');
   });
 
-  it('only the current partner can be signalled', () => {
+  it('only the current partner can be signalled', async () => {
     t.connect('a', 'b', 'c', 'd');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     t.lobby.join('c');
+    await t.settled();
     t.lobby.join('d');
+    await t.settled();
     const ab = t.last('a', 'matched')!.callId;
     expectCode(() => t.lobby.signal('c', { type: 'signal', callId: ab, candidate: null }), 'not_in_call');
     expectCode(() => t.lobby.chat('c', ab, 'hi'), 'not_in_call');
@@ -216,75 +283,92 @@ describe('Lobby', () => {
   });
 
   // Chat's rate limit is kept per person by the hub (safety/limits.ts), tested in tests/integration/limits.test.ts.
-  it('relays chat with a server timestamp', () => {
+  it('relays chat with a server timestamp', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     t.lobby.chat('a', callId, 'hi');
     expect(t.last('b', 'chat')).toEqual({ type: 'chat', callId, from: 'partner', text: 'hi', at: t.clock.now() });
     expect(t.last('a', 'chat')).toMatchObject({ from: 'you', text: 'hi' });
   });
 
-  it('block ends the call and the two are never matched again, in either direction', () => {
+  it('block ends the call and the two are never matched again, in either direction', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     t.lobby.block('b', callId);
+    await t.settled();
     expect(t.blocks).toEqual([['b', 'a']]);
     expect(t.last('a', 'call_ended')).toMatchObject({ reason: 'blocked', by: 'partner', then: 'waiting' });
     expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'blocked', by: 'you', then: 'waiting' });
     // Give each of them another call, so "last partner" no longer keeps them apart; the block must.
     t.connect('c', 'd');
     t.lobby.join('c');
+    await t.settled();
     t.lobby.join('d');
+    await t.settled();
     expect(t.lobby.callOf('b')?.partnerOf('b')).toBe('c');
     expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('d');
     t.lobby.leave('c');
+    await t.settled();
     t.lobby.leave('d');
+    await t.settled();
     expect(t.lobby.statusOf('a')).toBe('waiting');
     expect(t.lobby.statusOf('b')).toBe('waiting');
     expect(t.lobby.activeCalls).toBe(0);
   });
 
-  it('report ends the call, records the report and blocks', () => {
+  it('report ends the call, records the report and blocks', async () => {
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     t.lobby.report('a', { type: 'report', callId, reason: 'harassment' });
+    await t.settled();
     expect(t.reports).toEqual(['a->b:harassment']);
     expect(t.blocks).toEqual([['a', 'b']]);
     expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'reported', by: 'partner' });
   });
 
-  it('shutdown tells everyone in a call server_shutdown and matches nobody after', () => {
+  it('shutdown tells everyone in a call server_shutdown and matches nobody after', async () => {
     t.connect('a', 'b', 'c');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     t.lobby.join('c');
+    await t.settled();
     const { callId } = t.last('a', 'matched')!;
     t.lobby.shutdown();
+    await t.settled();
     for (const id of ['a', 'b']) {
       expect(t.last(id, 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'server_shutdown', by: 'server', then: 'idle' });
     }
     expect(t.queue.size).toBe(0);
   });
 
-  it('pushes presence at most once per interval', () => {
+  it('pushes presence at most once per interval', async () => {
     t.connect('a', 'b', 'c');
     t.lobby.join('a');
+    await t.settled();
     expect(t.sent('b', 'presence')).toHaveLength(0);
-    t.clock.advance(1_000);
+    await t.advance(1_000);
     expect(t.sent('b', 'presence')).toEqual([{ type: 'presence', online: 3, waiting: 1, topInterests: [] }]);
-    t.clock.advance(5_000);
+    await t.advance(5_000);
     expect(t.sent('b', 'presence')).toHaveLength(1); // nothing changed, nothing sent
   });
 });
 
 describe('Lobby invariants under random operations', () => {
-  it('nobody is ever in two calls, queued while in a call, or told of a second partner', () => {
+  it('nobody is ever in two calls, queued while in a call, or told of a second partner', async () => {
     // Small seeded PRNG (mulberry32) so failures reproduce.
     let seed = 0x5eed;
     const rand = () => {
@@ -329,10 +413,11 @@ describe('Lobby invariants under random operations', () => {
         } else if (r < 0.805) {
           const call = t.lobby.callOf(u);
           if (call) t.lobby.block(u, call.id);
-        } else t.clock.advance(Math.floor(rand() * 20_000));
+        } else await t.advance(Math.floor(rand() * 20_000));
       } catch (err) {
         if (!(err instanceof DuetError)) throw err;
       }
+      await t.settled();
 
       // Replay each user's messages: matched and call_ended must alternate, one call at a time.
       for (const id of ids) {
@@ -355,14 +440,14 @@ describe('Lobby invariants under random operations', () => {
         const call = t.lobby.callOf(id);
         const status = t.lobby.statusOf(id);
         expect(status === 'in_call').toBe(call !== undefined);
-        expect(t.queue.has(id)).toBe(status === 'waiting');
+        expect(await t.queue.has(id)).toBe(status === 'waiting');
         if (call) {
           const partner = call.partnerOf(id);
           expect(t.lobby.callOf(partner)).toBe(call);
           expect(current.get(id)).toBe(call.id);
         }
       }
-      for (const id of ids) if (!online.has(id)) expect(t.queue.has(id)).toBe(false);
+      for (const id of ids) if (!online.has(id)) expect(await t.queue.has(id)).toBe(false);
     }
     expect(t.lobby.activeCalls).toBeLessThanOrEqual(8);
     // The run really exercised matching, connecting and ending, not just rejections.
@@ -376,82 +461,102 @@ describe('Lobby invariants under random operations', () => {
 });
 
 describe('Lobby matching criteria and the empty room', () => {
-  it('widens on time, tells the person, and then matches across interests and regions', () => {
+  it('widens on time, tells the person, and then matches across interests and regions', async () => {
     const t = setup();
     t.connect('chess', 'music');
     t.lobby.join('chess', { interests: ['chess'], region: 'eu' });
+    await t.settled();
     t.lobby.join('music', { interests: ['music'], region: 'us' });
+    await t.settled();
     expect(t.lobby.activeCalls).toBe(0);
-    t.clock.advance(DEFAULT_POLICY.interestsRequiredMs);
+    await t.advance(DEFAULT_POLICY.interestsRequiredMs);
     expect(t.last('chess', 'widened')).toEqual({ type: 'widened', stage: 'interests', interests: ['chess'] });
     expect(t.lobby.activeCalls).toBe(0); // regions still differ
-    t.clock.advance(DEFAULT_POLICY.regionRequiredMs - DEFAULT_POLICY.interestsRequiredMs);
+    await t.advance(DEFAULT_POLICY.regionRequiredMs - DEFAULT_POLICY.interestsRequiredMs);
     expect(t.last('chess', 'widened')).toEqual({ type: 'widened', stage: 'region' });
     expect(t.lobby.callOf('chess')?.partnerOf('chess')).toBe('music');
   });
 
-  it('matches people who share an interest at once, ahead of someone who waited longer', () => {
+  it('matches people who share an interest at once, ahead of someone who waited longer', async () => {
     const t = setup();
     t.connect('old', 'a', 'b');
     t.lobby.join('old');
-    t.clock.advance(5_000);
+    await t.settled();
+    await t.advance(5_000);
     t.lobby.join('a', { interests: ['chess'] });
+    await t.settled();
     expect(t.lobby.activeCalls).toBe(0); // a insists on chess for now
     t.lobby.join('b', { interests: ['go', 'chess'] });
+    await t.settled();
     expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('b');
     expect(t.lobby.statusOf('old')).toBe('waiting');
   });
 
-  it('keeps modes and languages apart and refuses a mode the server does not offer', () => {
+  it('keeps modes and languages apart and refuses a mode the server does not offer', async () => {
     const t = setup();
     t.connect('en', 'fr');
     t.lobby.join('en', { language: 'en' });
+    await t.settled();
     t.lobby.join('fr', { language: 'fr' });
-    t.clock.advance(120_000);
+    await t.settled();
+    await t.advance(120_000);
     expect(t.lobby.activeCalls).toBe(0);
     expectCode(() => t.lobby.join('en', { mode: 'casino' }), 'invalid_message');
   });
 
-  it('in a tiny pool, lets two people who skipped each other meet again after a wait, but never a blocked pair', () => {
+  it('in a tiny pool, lets two people who skipped each other meet again after a wait, but never a blocked pair', async () => {
     const t = setup();
     t.connect('a', 'b');
     t.lobby.join('a');
+    await t.settled();
     t.lobby.join('b');
+    await t.settled();
     t.lobby.next('a');
+    await t.settled();
     expect(t.lobby.activeCalls).toBe(0);
-    t.clock.advance(DEFAULT_POLICY.relaxRecentAfterMs);
+    await t.advance(DEFAULT_POLICY.relaxRecentAfterMs);
     expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('b');
     const { callId } = t.last('a', 'matched')!;
     t.lobby.block('b', callId);
-    t.clock.advance(10 * DEFAULT_POLICY.relaxRecentAfterMs);
+    await t.settled();
+    await t.advance(10 * DEFAULT_POLICY.relaxRecentAfterMs);
     expect(t.lobby.activeCalls).toBe(0);
   });
 
-  it('estimates the wait honestly: unknown with little to go on, the median of recent waits otherwise', () => {
+  it('estimates the wait honestly: unknown with little to go on, the median of recent waits otherwise', async () => {
     const t = setup();
     t.connect('a', 'b', 'c', 'd', 'e');
     t.lobby.join('a');
+    await t.settled();
     expect(t.last('a', 'queued')?.estimatedWaitMs).toBeNull();
-    t.clock.advance(4_000);
+    await t.advance(4_000);
     t.lobby.join('b'); // waits: a 4 s, b 0 s — two data points are not enough
+    await t.settled();
     t.lobby.join('c');
+    await t.settled();
     expect(t.last('c', 'queued')?.estimatedWaitMs).toBeNull();
-    t.clock.advance(6_000);
+    await t.advance(6_000);
     t.lobby.join('d'); // waits: c 6 s, d 0 s
+    await t.settled();
     t.lobby.join('e');
+    await t.settled();
     expect(t.last('e', 'queued')?.estimatedWaitMs).toBe(4_000); // median of 0, 0, 4, 6 s
-    t.clock.advance(11 * 60_000); // old matches say nothing about now
+    await t.advance(11 * 60_000); // old matches say nothing about now
     t.lobby.leave('e');
+    await t.settled();
     t.lobby.join('e');
+    await t.settled();
     expect(t.last('e', 'queued')?.estimatedWaitMs).toBeNull();
   });
 
-  it('pushes the most common interests among people waiting', () => {
+  it('pushes the most common interests among people waiting', async () => {
     const t = setup();
     t.connect('a', 'b', 'c');
     t.lobby.join('a', { interests: ['music', 'art'] });
+    await t.settled();
     t.lobby.join('b', { interests: ['music'], language: 'fr' });
-    t.clock.advance(1_000);
+    await t.settled();
+    await t.advance(1_000);
     expect(t.last('c', 'presence')?.topInterests).toEqual([{ tag: 'music', count: 2 }, { tag: 'art', count: 1 }]);
   });
 });
