@@ -235,7 +235,9 @@ describe('welcome credits that cannot be farmed', () => {
 describe('top-ups, adjustments, refunds and unit economics', () => {
   const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
   const TOKEN = 'operator-api-token-0123456789';
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, TOPUP_PACKS: 'eur:500=5', ADMIN_TOKEN: TOKEN, RELAY_COST_PER_GB: '0.5', SERVER_COST_PER_HOUR: '0', PAYMENT_FEE_PERCENT: '0' }, create: { clock } });
+  // An operator's relay fleet (no accounting feed): a browser's relayed bytes count up to connected time × TURN_MAX_BPS × 2.
+  const EXTERNAL_RELAY = { TURN_MODE: 'external', TURN_URLS: 'turn:198.51.100.7:3478', TURN_SECRET: 'external-fleet-secret-0123456789abcdef', TURN_MAX_BPS: '20000000' };
+  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, TOPUP_PACKS: 'eur:500=5', ADMIN_TOKEN: TOKEN, RELAY_COST_PER_GB: '0.5', SERVER_COST_PER_HOUR: '0', PAYMENT_FEE_PERCENT: '0', ...EXTERNAL_RELAY }, create: { clock } });
 
   it('credits a paid Stripe checkout once, verifying Stripe’s signature on the raw body', async () => {
     const s = server();

@@ -6,6 +6,7 @@ import { connectCall, useTestServer, type TestClient } from './harness.js';
 const ADMIN = 'admin-token-for-tests-0123456789';
 const clock = new FakeClock(Date.UTC(2026, 10, 27, 10, 0, 0));
 const T0 = clock.now();
+const EXTERNAL_RELAY = { TURN_MODE: 'external', TURN_URLS: 'turn:198.51.100.7:3478', TURN_SECRET: 'external-fleet-secret-0123456789abcdef' };
 
 /**
  * A scripted set of calls with known outcomes, timed by a fake clock, then the exact numbers
@@ -13,7 +14,9 @@ const T0 = clock.now();
  */
 describe('telemetry of a scripted set of calls', () => {
   const server = useTestServer({
-    env: { ADMIN_TOKEN: ADMIN, CONNECT_TIMEOUT_MS: '15000', HEARTBEAT_INTERVAL_MS: '500' },
+    // An external relay fleet: people are handed relay credentials, so a browser's relayed path and
+    // bytes count, bounded by TURN_MAX_BPS over the connected time.
+    env: { ADMIN_TOKEN: ADMIN, CONNECT_TIMEOUT_MS: '15000', HEARTBEAT_INTERVAL_MS: '500', ...EXTERNAL_RELAY },
     create: { clock, defaultMetrics: false },
   });
 
@@ -59,12 +62,13 @@ describe('telemetry of a scripted set of calls', () => {
     const call2 = await meet(c!, d!, 700);
     clock.advance(500);
     await connectCall(call2);
+    clock.advance(5_000);
     call2.offerer.send({
       type: 'stats',
       callId: call2.callId,
       sample: { rttMs: 180, packetLoss: 0.08, estDelayMs: 320, totalFreezesMs: 1500, bytesTotal: 12_345, path: { local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'tcp' } },
     });
-    clock.advance(5_000);
+    await c!.roundTrip();
     c!.send({ type: 'leave' });
     await d!.next('call_ended', (m) => m.reason === 'leave');
     d!.send({ type: 'leave' });
@@ -99,6 +103,9 @@ describe('telemetry of a scripted set of calls', () => {
     // Everything sent has been handled (a ping answered after it) and stored.
     await Promise.all([a, b, c, d, e, f, g, i, j].map((p) => p!.roundTrip()));
     await s.duet.settled();
+    // Calls are counted by path once their final reports have had their minute.
+    clock.advance(60_000);
+    await Promise.all([a, b, c, d, e, f, g, i, j].map((p) => p!.roundTrip()));
 
     // ---- /metrics --------------------------------------------------------------------------
     const res = await fetch(`${s.httpUrl}/metrics`);
@@ -210,5 +217,64 @@ describe('telemetry of a scripted set of calls', () => {
     clock.advance(10_000);
     offerer.send({ type: 'stats', callId: call.callId, sample: { rttMs: 12 } });
     await offerer.nextError('rate_limited');
+  });
+});
+
+/**
+ * Browsers' quality samples are quality data: one forged sample claiming a relay path and 10 TB
+ * must not write the cost books (/api/admin/economics) nor the relayed-calls count (/metrics).
+ */
+describe('a forged quality sample does not move the relay economics', () => {
+  const POISON = { bytesTotal: 1e13, path: { local: 'relay', remote: 'relay', protocol: 'udp', relayProtocol: 'udp' } } as const;
+
+  /** A direct call of 60 s connected time in which one browser uploads the poisoned sample. */
+  async function poisonedCall(s: ReturnType<ReturnType<typeof useTestServer>>) {
+    const start = clock.now();
+    const [x, y] = await Promise.all(['x', 'y'].map((n) => s.client(n)));
+    x!.send({ type: 'join' });
+    await x!.next('queued');
+    y!.send({ type: 'join' });
+    const [mx] = await Promise.all([x!.next('matched'), y!.next('matched')]);
+    const offerer = mx.role === 'offerer' ? x! : y!;
+    const pair = { offerer, answerer: offerer === x ? y! : x!, callId: mx.callId };
+    await connectCall(pair);
+    clock.advance(60_000);
+    pair.offerer.send({ type: 'stats', callId: pair.callId, sample: POISON });
+    await pair.offerer.roundTrip();
+    pair.offerer.send({ type: 'leave' });
+    await pair.answerer.next('call_ended');
+    await s.duet.settled();
+    clock.advance(60_000); // the grace for final samples, after which the call is counted by path
+    await pair.answerer.roundTrip();
+    const economics = (await (await fetch(`${s.httpUrl}/api/admin/economics?from=${start - 1}&to=${clock.now() + 1}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+      days: Array<{ relayGb: number; costMicros: number }>;
+    };
+    const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
+    const relayedCalls = Number(/^duet_connected_calls_by_path_total\{path="relay"\} (\d+)$/m.exec(metrics)?.[1]);
+    const row = await s.duet.storage.db.selectFrom('calls').select(['bytes_relayed', 'relayed']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    return { day: economics.days[0]!, relayedCalls, row };
+  }
+
+  describe('with no relay', () => {
+    const server = useTestServer({ env: { ADMIN_TOKEN: ADMIN }, create: { clock, defaultMetrics: false } });
+    it('leaves relayed GB, relay cost and the relayed-calls count where they were', async () => {
+      const { day, relayedCalls, row } = await poisonedCall(server());
+      // Defaults: 0.05 credits per relayed GB, 0.05 per server hour (24 h a day: 1.2 credits).
+      expect(day).toMatchObject({ relayGb: 0, costMicros: 1_200_000 });
+      expect(relayedCalls).toBe(0);
+      expect(row).toEqual({ bytes_relayed: null, relayed: 0 });
+    });
+  });
+
+  describe('with an external relay fleet (no accounting feed)', () => {
+    const server = useTestServer({ env: { ADMIN_TOKEN: ADMIN, ...EXTERNAL_RELAY, TURN_MAX_BPS: '500000' }, create: { clock, defaultMetrics: false } });
+    it('takes the browser’s figure only up to connected time × TURN_MAX_BPS × 2 legs', async () => {
+      const { day, relayedCalls, row } = await poisonedCall(server());
+      // 60 s × 500,000 B/s × 2 = 0.06 GB at 0.05 credits/GB: 0.003 credits on top of the server hours.
+      expect(day).toMatchObject({ relayGb: 0.06, costMicros: 1_203_000 });
+      expect(Number(row.bytes_relayed)).toBe(60_000_000);
+      // The person did hold relay credentials for the call: at most this one call counts as relayed.
+      expect(relayedCalls).toBe(1);
+    });
   });
 });

@@ -26,6 +26,7 @@ import { DuetMetrics } from './telemetry/metrics.js';
 import { QualityRecorder } from './telemetry/quality.js';
 import { pruneTelemetry } from './telemetry/retention.js';
 import { Relay } from './relay/relay.js';
+import { RelayAccounting } from './relay/accounting.js';
 import { Cluster } from './cluster/cluster.js';
 import { filterChat } from './safety/chatFilter.js';
 import { PersonLimiter } from './safety/limits.js';
@@ -140,7 +141,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
     broadcast: (userIds, message) => hub.broadcast(userIds, message),
-    iceServersFor: (userId) => relay.iceServersFor(userId, clock.now()),
+    iceServersFor: (userId, callId) => relay.iceServersFor(userId, clock.now(), callId),
     relay: { available: relay.available, relayOnly: config.relayOnly },
     safety: {
       block: (blocker, blocked, callId) => writes.track('block', safety.block(blocker, blocked, callId, clock.now())),
@@ -153,7 +154,9 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   }
   const records = new CallRecords(lobby, storage, writes, config.cluster?.nodeId ?? null);
   const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
-  const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock });
+  // Relayed bytes and relay use come from the relay's own accounting, never unbounded from a browser.
+  const relayBooks = new RelayAccounting({ relay, lobby, records, clock, log, maxBytesPerSecond: config.turn.maxBytesPerSecond });
+  const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock, relay: relayBooks });
   const funnel = new Funnel(lobby, storage.db, clock, writes);
   const staff = new StaffAccounts(storage.db, config.adminToken);
   if (config.bootstrapAdmin && !(await staff.exists(config.bootstrapAdmin.email))) {

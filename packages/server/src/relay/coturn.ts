@@ -40,6 +40,31 @@ export interface CoturnOptions {
   maxBytesPerSecond: number;
   tls: { certFile: string; keyFile: string; port: number } | undefined;
   log: Logger;
+  /** coturn's own accounting of each allocation, as it reports it. */
+  onUsage?: (usage: RelayUsage) => void;
+}
+
+/** One of coturn's accounting reports: bytes on an allocation's client leg since its previous report. */
+export interface RelayUsage {
+  /** coturn's session id (one allocation). */
+  session: string;
+  /** The TURN REST username the allocation was made with: `<expiry>:<userId>`. */
+  username: string;
+  /** Received from plus sent to the browser (rb + sb). */
+  bytes: number;
+}
+
+// coturn 4.6 (verbose): "session 001000000000000001: usage: realm=<duet>, username=<1796613363:u>, rp=208, rb=101688, sp=208, sb=101488",
+// logged every 4096 packets and when the allocation closes; the counters restart after each report.
+// ("peer usage" lines count the relay-to-peer leg, which for a call is another browser's client leg.)
+// Anchored whole-line, with the username in the form Duet issues: a client's own text in some other
+// log line (a refused username, say) cannot pass for a report.
+const USAGE_LINE = /^\d+: (?:[A-Za-z]*: )?session (\d+): usage: realm=<[^<>]*>, username=<(\d+:[\w-]+)>, rp=\d+, rb=(\d+), sp=\d+, sb=(\d+)\s*$/;
+
+export function parseUsage(line: string): RelayUsage | undefined {
+  const m = USAGE_LINE.exec(line);
+  if (!m) return undefined;
+  return { session: m[1]!, username: m[2]!, bytes: Number(m[3]) + Number(m[4]) };
 }
 
 /** The hardened configuration Duet runs coturn with; written with owner-only permissions. */
@@ -71,6 +96,8 @@ export function coturnConfig(o: Omit<CoturnOptions, 'binary' | 'log'>): string {
     ...(o.tls ? [`tls-listening-port=${o.tls.port}`, `cert=${o.tls.certFile}`, `pkey=${o.tls.keyFile}`] : ['no-tls', 'no-dtls']),
     'simple-log',
     'log-file=stdout',
+    // Without it coturn does not log its per-allocation usage, which is Duet's relay accounting.
+    'verbose',
     `pidfile=${path.join(o.dataDir, 'turnserver.pid')}`,
   ];
   return lines.join('\n') + '\n';
@@ -120,9 +147,22 @@ export class ManagedCoturn {
     const log = this.#o.log;
     return new Promise((resolve, reject) => {
       let ready = false;
-      const onLine = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) {
+      // Chunks split lines anywhere: keep the unfinished tail for the next one.
+      const partial = { stdout: '', stderr: '' };
+      const onChunk = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+        const lines = (partial[stream] + chunk.toString()).split('\n');
+        partial[stream] = lines.pop() ?? '';
+        if (partial[stream].length > 64 * 1024) partial[stream] = '';
+        onLines(lines);
+      };
+      const onLines = (lines: string[]) => {
+        for (const line of lines) {
           if (!line.trim()) continue;
+          const usage = parseUsage(line);
+          if (usage) {
+            this.#o.onUsage?.(usage);
+            continue;
+          }
           // coturn logs every allocation; keep them at debug, errors at warn.
           if (/error|cannot|fail/i.test(line)) log.warn({ coturn: line.trim() }, 'relay');
           else log.debug({ coturn: line.trim() }, 'relay');
@@ -133,8 +173,8 @@ export class ManagedCoturn {
           }
         }
       };
-      child.stdout!.on('data', onLine);
-      child.stderr!.on('data', onLine);
+      child.stdout!.on('data', onChunk('stdout'));
+      child.stderr!.on('data', onChunk('stderr'));
       child.once('exit', (code, signal) => {
         this.#child = undefined;
         if (this.#stopping) {

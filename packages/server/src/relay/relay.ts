@@ -4,11 +4,18 @@ import path from 'node:path';
 import type { IceServer } from '@duet/protocol';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { ManagedCoturn } from './coturn.js';
+import { ManagedCoturn, type RelayUsage } from './coturn.js';
 import { turnCredential } from './credentials.js';
 import { TurnSecrets } from './turnDb.js';
 
 export type RelayMode = 'managed' | 'external' | 'off';
+
+export interface RelayListener {
+  /** A person was handed relay credentials for a call. */
+  issued?(grant: { username: string; userId: string; callId: string }): void;
+  /** Managed mode: coturn reported bytes an allocation carried. */
+  usage?(usage: RelayUsage): void;
+}
 
 export interface RelayStatus {
   mode: RelayMode;
@@ -48,6 +55,7 @@ export class Relay {
   readonly #retiring = new Set<NodeJS.Timeout>();
   readonly #urls: string[];
   readonly #stunUrls: string[];
+  readonly #listeners: RelayListener[] = [];
 
   constructor(config: Config, log: Logger) {
     this.#config = config;
@@ -82,6 +90,7 @@ export class Relay {
         maxBytesPerSecond: t.maxBytesPerSecond,
         tls: config.tls ? { ...config.tls, port: t.tlsPort } : undefined,
         log: this.#log,
+        onUsage: (usage) => this.#listeners.forEach((l) => l.usage?.(usage)),
       });
     } else {
       this.#urls = [];
@@ -167,13 +176,19 @@ export class Relay {
     return { mode: 'managed', state: this.#coturn!.status };
   }
 
+  /** Hears of every credential handed out and (managed) coturn's accounting of its allocations. */
+  listen(listener: RelayListener): void {
+    this.#listeners.push(listener);
+  }
+
   /** ICE servers for one person and call: STUN, and TURN with a credential of their own. */
-  iceServersFor(userId: string, now: number): IceServer[] {
+  iceServersFor(userId: string, now: number, callId?: string): IceServer[] {
     const servers: IceServer[] = [];
     if (this.#stunUrls.length > 0) servers.push({ urls: [...this.#stunUrls] });
     if (this.#secret && this.#urls.length > 0) {
       const { username, credential } = turnCredential(this.#secret, userId, now, this.#config.turn.credentialTtlSeconds);
       servers.push({ urls: [...this.#urls], username, credential });
+      if (callId !== undefined) for (const l of this.#listeners) l.issued?.({ username, userId, callId });
     }
     return servers;
   }

@@ -17,7 +17,6 @@ import type { Db } from '../storage/database.js';
 import type { CallsTable } from '../storage/schema.js';
 import { dayOf } from './funnel.js';
 import { outcomeOf } from './metrics.js';
-import { isRelayed } from './quality.js';
 
 type CallRow = Selectable<CallsTable>;
 
@@ -75,7 +74,7 @@ export class Insights {
     }
 
     const connectedRows = ended.filter((r) => r.connected_at !== null);
-    const withPath = connectedRows.filter((r) => r.a_path !== null || r.b_path !== null);
+    const withPath = connectedRows.filter((r) => r.a_path !== null || r.b_path !== null || rowRelayed(r));
     const relayed = withPath.filter((r) => rowRelayed(r)).length;
 
     const waits = rows.flatMap((r) => [r.a_wait_ms, r.b_wait_ms]).filter((v): v is number => v !== null);
@@ -226,8 +225,9 @@ function parsePath(json: string | null): MediaPath | null {
   return parsed.success ? parsed.data : null;
 }
 
+/** By the relay's books (RelayAccounting), not by the paths browsers report. */
 function rowRelayed(r: CallRow): boolean {
-  return [parsePath(r.a_path), parsePath(r.b_path)].some((p) => p !== null && isRelayed(p));
+  return Number(r.relayed) === 1;
 }
 
 function toSummary(r: CallRow, q: QualityAgg | undefined): CallSummary {

@@ -56,7 +56,7 @@ export class DuetMetrics {
     this.callsEnded = new Counter({ name: 'duet_calls_ended_total', help: 'Ended calls by end reason.', labelNames: ['reason'], registers });
     this.connectedByPath = new Counter({
       name: 'duet_connected_calls_by_path_total',
-      help: 'Connected calls by media path, counted when a browser first reports it: direct (peer to peer) or relay (TURN on either side).',
+      help: 'Connected calls by media path, counted once the call has ended (after the grace for final reports): relay when the relay carried its media by the relay\'s own accounting (managed) or a bounded claim (external), direct when a browser reported a path and the relay carried nothing.',
       labelNames: ['path'],
       registers,
     });

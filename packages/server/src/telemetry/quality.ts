@@ -3,6 +3,7 @@ import type { Call } from '../calls/call.js';
 import type { CallRecords } from '../calls/recorder.js';
 import { DuetError } from '../errors.js';
 import type { Lobby } from '../lobby/lobby.js';
+import type { RelayTruth } from '../relay/accounting.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { DuetMetrics } from './metrics.js';
@@ -13,6 +14,8 @@ export interface QualityOptions {
   db: Db;
   metrics: DuetMetrics;
   clock: Clock;
+  /** The relay's books: the only way a sample's relay path or byte count reaches the economics. */
+  relay: RelayTruth;
   /** Samples closer together than this are refused (the SDK sends every 10 s). */
   minIntervalMs?: number;
   /** Cap per side per call, so one call cannot fill storage (720 = two hours at 10 s). */
@@ -26,22 +29,23 @@ interface Side {
   lastAt: number;
   final: boolean;
   path: string | null;
-  bytes: number;
 }
 
 interface Tracked {
   call: Call;
   sides: { a: Side; b: Side };
-  pathCounted: boolean;
+  pathReported: boolean;
 }
 
-const newSide = (): Side => ({ seq: 0, lastAt: -Infinity, final: false, path: null, bytes: 0 });
+const newSide = (): Side => ({ seq: 0, lastAt: -Infinity, final: false, path: null });
 
 export const isRelayed = (p: MediaPath) => p.local === 'relay' || p.remote === 'relay';
 
 /**
- * Stores the call-quality summaries browsers upload, bounded per call and per side, and learns
- * from them how each call's media travels (direct or relayed, and how many bytes a relay carried).
+ * Stores the call-quality summaries browsers upload, bounded per call and per side. They are quality
+ * data: the media path a browser reports is stored as it says, but whether a call was relayed and
+ * how many bytes the relay carried are the relay's books (RelayTruth), which take a browser's word
+ * only bounded, or not at all.
  */
 export class QualityRecorder {
   readonly #calls = new Map<string, Tracked>();
@@ -50,8 +54,14 @@ export class QualityRecorder {
   constructor(options: QualityOptions) {
     this.#o = { minIntervalMs: 4_000, maxSamplesPerSide: 720, graceMs: 60_000, ...options };
     const { lobby, clock } = this.#o;
-    lobby.observer.on('call:matched', (call) => this.#calls.set(call.id, { call, sides: { a: newSide(), b: newSide() }, pathCounted: false }));
-    lobby.observer.on('call:ended', (call) => clock.after(this.#o.graceMs, () => this.#calls.delete(call.id)));
+    lobby.observer.on('call:matched', (call) => this.#calls.set(call.id, { call, sides: { a: newSide(), b: newSide() }, pathReported: false }));
+    lobby.observer.on('call:ended', (call) =>
+      clock.after(this.#o.graceMs, () => {
+        const t = this.#calls.get(call.id);
+        this.#calls.delete(call.id);
+        if (t) this.#countPath(t);
+      }),
+    );
   }
 
   accept(userId: string, m: ClientMessageOf<'stats'>): void {
@@ -98,7 +108,7 @@ export class QualityRecorder {
         })
         .execute(),
     );
-    if (s.path) this.#learnPath(t, sideName, s);
+    if (s.path) this.#learnPath(t, sideName, userId, s);
     if (s.gathered) {
       const gathered = [...new Set(s.gathered)].sort().join(',');
       this.#o.records.write(t.call.id, (db) =>
@@ -113,30 +123,31 @@ export class QualityRecorder {
     this.#o.metrics.qualitySamples.inc({ accepted: 'true' });
   }
 
-  #learnPath(t: Tracked, sideName: 'a' | 'b', s: QualitySample): void {
+  #learnPath(t: Tracked, sideName: 'a' | 'b', userId: string, s: QualitySample): void {
     const path = s.path!;
     const side = t.sides[sideName];
-    const relayed = isRelayed(path);
-    if (!t.pathCounted) {
-      t.pathCounted = true;
-      // Counted once cluster-wide, where the call is primary (its record lives there too).
-      if (t.call.primary)
-        this.#o.metrics.connectedByPath.inc({ path: relayed ? 'relay' : 'direct' });
-    }
+    t.pathReported = true;
+    this.#o.relay.clientClaim(t.call, userId, isRelayed(path), s.bytesTotal);
     const json = JSON.stringify(path);
-    const bytes = relayed ? (s.bytesTotal ?? 0) : 0;
-    if (json === side.path && bytes <= side.bytes) return;
+    if (json === side.path) return;
     side.path = json;
-    side.bytes = Math.max(side.bytes, bytes);
-    // Both browsers count the same relayed traffic from their end; the larger count is the truer one.
-    const relayedBytes = Math.max(t.sides.a.bytes, t.sides.b.bytes);
     this.#o.records.write(t.call.id, (db) =>
       db
         .updateTable('calls')
         .set(sideName === 'a' ? { a_path: json } : { b_path: json })
-        .set({ bytes_relayed: relayedBytes > 0 ? relayedBytes : null })
         .where('id', '=', t.call.id)
         .execute(),
     );
+  }
+
+  /**
+   * Once a connected call is over and its last reports are in: relayed by the relay's books, direct
+   * if a browser reported a path and the relay carried nothing for it. Counted once cluster-wide,
+   * where the call is primary (its record lives there too).
+   */
+  #countPath(t: Tracked): void {
+    if (!t.call.primary || t.call.at.connected === undefined) return;
+    const relayed = this.#o.relay.relayed(t.call.id);
+    if (relayed || t.pathReported) this.#o.metrics.connectedByPath.inc({ path: relayed ? 'relay' : 'direct' });
   }
 }
