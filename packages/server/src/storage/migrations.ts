@@ -265,6 +265,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('calls_node').on('calls').column('node').execute();
     },
   },
+  '0013_verification_requests': {
+    async up(db: Kysely<any>) {
+      // Challenges and uploads per person and per (hashed) address: the detector is CPU anyone
+      // could otherwise buy, so its limits hold across reconnects and nodes.
+      await db.schema
+        .createTable('verification_requests')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('address_hash', 'varchar(32)', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('verification_requests_user').on('verification_requests').columns(['user_id', 'kind', 'at']).execute();
+      await db.schema.createIndex('verification_requests_address').on('verification_requests').columns(['address_hash', 'kind', 'at']).execute();
+    },
+  },
   '0014_call_relayed': {
     async up(db: Kysely<any>) {
       // Whether the relay (not a browser's say-so) carried the call's media: the relayed-calls figures.

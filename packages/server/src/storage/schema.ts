@@ -209,6 +209,17 @@ export interface Database {
   verification_challenges: VerificationChallengesTable;
   verification_attempts: VerificationAttemptsTable;
   welcome_grants: WelcomeGrantsTable;
+  verification_requests: VerificationRequestsTable;
+}
+
+/** One challenge asked for or upload admitted: the per-person and per-address limits count these. */
+export interface VerificationRequestsTable {
+  id: string;
+  kind: 'challenge' | 'upload';
+  user_id: string;
+  /** HMAC of the client address (never the address itself). */
+  address_hash: string;
+  at: number;
 }
 
 export interface WelcomeGrantsTable {
