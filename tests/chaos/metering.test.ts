@@ -18,7 +18,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../packages/server/src/testing/postgres.js';
 import { seededRandom } from '../../packages/server/src/testing/random.js';
-import { emptyTally, planCall, type PlanEvent, type Side } from './plan.js';
+import { emptyTally, planCall, type Disruption, type PlanEvent, type Side } from './plan.js';
 import { ChaosServer, freePort } from './server.js';
 import { Sim } from './sim.js';
 import { billCall, chargePerSecond, evidenceOf, type Received } from './truth.js';
@@ -34,7 +34,8 @@ const GRACE = 15_000;
 const CAP_MINUTES = 2;
 const PRICE = 1_000_000; // 1 credit a minute, per second
 const WELCOME = 100; // credits: nobody runs out (running out is tested in tests/integration/metering.test.ts)
-const rules = { heartbeatMs: H, graceMs: GRACE, capMs: CAP_MINUTES * 60_000 };
+const SILENCE = 90_000;
+const rules = { heartbeatMs: H, graceMs: GRACE, capMs: CAP_MINUTES * 60_000, silenceMs: SILENCE };
 
 let server: ChaosServer | undefined;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -61,6 +62,7 @@ interface Modelled {
   callId: string;
   sims: Record<Side, Sim>;
   connectedAt: number;
+  disruption: Disruption;
   received: Received[];
   /** Leaves, and what a crash decided. */
   ends: number[];
@@ -73,6 +75,11 @@ interface Modelled {
 function endsOf(call: Modelled): number[] {
   const lapsed = call.losses.filter((l) => l.back === undefined || l.back >= l.at + GRACE).map((l) => l.at + GRACE);
   return [...call.ends, ...lapsed];
+}
+
+/** The model's verdict on a call so far: its billing, and when it ends (the meter's own ends included). */
+function truthOf(call: Modelled) {
+  return billCall(call.connectedAt, call.received, endsOf(call), rules);
 }
 
 async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -114,6 +121,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
     METER_HEARTBEAT_MS: String(H),
     RECONNECT_GRACE_MS: String(GRACE),
     MAX_CALL_MINUTES: String(CAP_MINUTES),
+    METER_SILENCE_MS: String(SILENCE),
     CONNECT_TIMEOUT_MS: '60000',
     SESSION_RATE_LIMIT: '100000',
     WS_MAX_PER_ADDRESS: '100000',
@@ -163,9 +171,10 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       const [a, b] = pair[0]!.side === 'a' ? [pair[0]!, pair[1]!] : [pair[1]!, pair[0]!];
       a.partner = b;
       b.partner = a;
-      const call: Modelled = { callId, sims: { a, b }, connectedAt, received: [], ends: [], losses: [] };
+      const plan = planCall(rand, connectedAt, { heartbeatMs: H, graceMs: GRACE, ...(quiet ? { quiet } : {}) }, tally);
+      const call: Modelled = { callId, sims: { a, b }, connectedAt, disruption: plan.disruption, received: [], ends: [], losses: [] };
       modelled.push(call);
-      for (const e of planCall(rand, connectedAt, { heartbeatMs: H, graceMs: GRACE, ...(quiet ? { quiet } : {}) }, tally)) schedule(call, e);
+      for (const e of plan.events) schedule(call, e);
     }
 
     let crashed = crashAt === undefined;
@@ -197,7 +206,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       now = restartAt;
       for (const call of modelled.filter((c) => c.connectedAt === connectedAt)) {
         // The model's view at the crash: calls that were still on, and whether the server can resume them.
-        const endedBefore = Math.min(Infinity, ...endsOf(call)) <= at || billCall(call.connectedAt, call.received, endsOf(call), rules).cappedAt !== null;
+        const endedBefore = truthOf(call).endedAt <= at;
         if (endedBefore) continue;
         const evidence = lastEvidence(call, at);
         const resumable = restartAt - evidence <= GRACE + 4 * H;
@@ -279,7 +288,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       await sim.drop();
       // The server has seen the drop once the partner hears of it — unless the call was already
       // over (the partner may have been away when it ended, and never told).
-      const modelOn = t < Math.min(Infinity, ...endsOf(call)) && billCall(call.connectedAt, call.received, endsOf(call), rules).cappedAt === null;
+      const modelOn = t < truthOf(call).endedAt;
       const over = !modelOn || partner.history.some((m) => m.type === 'call_ended' && m.callId === call.callId);
       if (partner.open && !over) await partner.waitFor((m) => (m.type === 'call_reconnecting' || m.type === 'call_ended') && m.callId === call.callId, 20_000, heard);
     }
@@ -294,7 +303,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
         else stats.rejoinsAfterGrace += 1;
       }
       // What the person must be told: their call is still there exactly when the model says so.
-      const stillOn = t < Math.min(Infinity, ...endsOf(call)) && billCall(call.connectedAt, call.received, endsOf(call), rules).cappedAt === null;
+      const stillOn = t < truthOf(call).endedAt;
       if (resumed !== stillOn) stats.resumeMismatches.push(`${call.callId} ${sim.side} at ${t}: resumed=${resumed} model=${stillOn}${crashRejoin ? ' (after a crash)' : ''}`);
       if (resumed) {
         sim.send({ type: 'peer_state', callId: call.callId, state: 'connected' });
@@ -308,7 +317,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
   await server.advance(now + GRACE + H);
   const reader = await openReader(storage, databaseUrl ?? dataDir);
   try {
-    const rows = await reader.q<{ id: string; billed_ms: number; ended_at: number | null }>('SELECT id, billed_ms, ended_at FROM calls');
+    const rows = await reader.q<{ id: string; billed_ms: number; ended_at: number | null; end_reason: string | null }>('SELECT id, billed_ms, ended_at, end_reason FROM calls');
     const dbCalls = new Map(rows.map((r) => [r.id, r]));
     const charges = await reader.q<{ ref: string; account: string; amount: number; meta: string }>(
       "SELECT t.ref, e.account, e.amount, t.meta FROM ledger_txns t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'charge' AND e.account LIKE 'user:%'",
@@ -324,15 +333,30 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
 
     const mismatches: string[] = [];
     let billedTotal = 0;
+    const meterEnds = { silence: 0, cap: 0 };
+    const sparse = { calls: 0, endedBySilence: 0, billedMinutes: 0 };
     const modelledIds = new Set(modelled.map((c) => c.callId));
     for (const call of modelled) {
-      const truth = billCall(call.connectedAt, call.received, endsOf(call), rules);
+      const truth = truthOf(call);
       billedTotal += truth.billedMs;
+      const bySilence = truth.meterEndedAt !== null && truth.meterEndedAt < call.connectedAt + rules.capMs;
+      if (truth.meterEndedAt !== null) meterEnds[bySilence ? 'silence' : 'cap'] += 1;
+      if (call.disruption === 'sparse') {
+        sparse.calls += 1;
+        sparse.billedMinutes += truth.billedMs / 60_000;
+        if (bySilence) sparse.endedBySilence += 1;
+      }
       const row = dbCalls.get(call.callId);
       if (!row) mismatches.push(`${call.callId}: no record`);
       else {
         if (Number(row.billed_ms) !== truth.billedMs) mismatches.push(`${call.callId}: billed ${row.billed_ms} ms, truth ${truth.billedMs} ms`);
         if (row.ended_at === null) mismatches.push(`${call.callId}: never ended`);
+        // Ended by the meter exactly when the model says (unless that fell while the server was down:
+        // then it ends, or is settled, as it restarts).
+        const meterEndSeen = truth.meterEndedAt !== null && (call.crash === undefined || truth.meterEndedAt > call.crash.restartAt);
+        if (meterEndSeen && (Number(row.ended_at) !== truth.meterEndedAt || row.end_reason !== 'connection_lost')) {
+          mismatches.push(`${call.callId}: ended at ${row.ended_at} (${row.end_reason}), truth: by the meter at ${truth.meterEndedAt}`);
+        }
       }
       for (const side of ['a', 'b'] as const) {
         const key = `${call.callId}:${call.sims[side].userId}`;
@@ -364,6 +388,8 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       ...stats,
       resumeMismatches: stats.resumeMismatches.length,
       billedMinutes: Math.round(billedTotal / 600) / 100,
+      meterEnds,
+      sparse: { ...sparse, billedMinutes: Math.round(sparse.billedMinutes * 100) / 100 },
       chargePostings: charges.length,
       mismatches: mismatches.length,
       wallSeconds: Math.round((Date.now() - started) / 1000),
@@ -381,7 +407,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
     expect(duplicateRefs).toEqual([]);
     expect(revenue).toBe(charged);
     // The chaos really happened: every kind of trouble occurred, many times.
-    for (const n of [tally.dropped, tally.duplicated, tally.reordered, tally.replayed, tally.frozen, stats.rejoinsInGrace, stats.rejoinsAfterGrace, stats.resumedAfterCrash, stats.settledAfterCrash]) expect(n).toBeGreaterThan(0);
+    for (const n of [tally.dropped, tally.duplicated, tally.reordered, tally.replayed, tally.frozen, stats.rejoinsInGrace, stats.rejoinsAfterGrace, stats.resumedAfterCrash, stats.settledAfterCrash, meterEnds.silence, meterEnds.cap, sparse.endedBySilence]) expect(n).toBeGreaterThan(0);
     expect(serverErrors).toEqual([]);
   } finally {
     await reader.close();

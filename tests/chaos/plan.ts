@@ -2,7 +2,9 @@
  * What happens in one simulated call, drawn from a seeded PRNG: each browser's heartbeats on its
  * own skewed, drifting clock, with drops, duplicates, reorders and replays; at most one disruption
  * (frozen media, a silent side, a signaling drop or an ICE drop, recovered inside or outside the
- * grace window); and who leaves when. Times are server milliseconds on a 100 ms grid.
+ * grace window, or the starvation attack: one side beating only every fourth interval, from the
+ * start or from some moment on, to the end); and who leaves when. Times are server milliseconds on
+ * a 100 ms grid.
  */
 
 export type Side = 'a' | 'b';
@@ -39,22 +41,26 @@ export const emptyTally = (): Tally => ({ heartbeats: 0, dropped: 0, duplicated:
 const GRID = 100;
 const grid = (t: number) => Math.ceil(t / GRID) * GRID;
 
-export function planCall(rand: () => number, connectedAt: number, o: PlanOptions, tally: Tally): PlanEvent[] {
+const KINDS = ['none', 'none', 'none', 'none', 'frozen', 'silent', 'signal-in', 'signal-in', 'signal-out', 'ice-in', 'ice-out', 'sparse'] as const;
+export type Disruption = (typeof KINDS)[number];
+
+export function planCall(rand: () => number, connectedAt: number, o: PlanOptions, tally: Tally): { disruption: Disruption; events: PlanEvent[] } {
   const H = o.heartbeatMs;
   const between = (lo: number, hi: number) => lo + rand() * (hi - lo);
   const pick = rand();
-  const durationMs = grid(pick < 0.3 ? between(8_000, 30_000) : pick < 0.82 ? between(30_000, 100_000) : between(100_000, 190_000));
+  // At most one disruption, away from a crash (the sparse side has no socket events: it may span one).
+  let kind: Disruption = KINDS[Math.floor(rand() * KINDS.length)]!;
+  // A starving call is a long one: long enough for its billing to stand still past the silence limit.
+  const durationMs = grid(kind === 'sparse' ? between(60_000, 190_000) : pick < 0.3 ? between(8_000, 30_000) : pick < 0.82 ? between(30_000, 100_000) : between(100_000, 190_000));
   let end = connectedAt + durationMs;
   const inQuiet = (t0: number, t1: number) => o.quiet !== undefined && t1 >= o.quiet[0] && t0 <= o.quiet[1];
   if (inQuiet(end - GRID, end + GRID)) end = grid(o.quiet![1] + between(1_000, 20_000));
 
-  // At most one disruption, away from a crash.
-  const kinds = ['none', 'none', 'none', 'none', 'frozen', 'silent', 'signal-in', 'signal-in', 'signal-out', 'ice-in', 'ice-out'] as const;
-  let kind: (typeof kinds)[number] = kinds[Math.floor(rand() * kinds.length)]!;
   const who: Side = rand() < 0.5 ? 'a' : 'b';
-  const dStart = grid(connectedAt + between(3_000, Math.max(3_100, durationMs - 20_000)));
-  const dLen = kind === 'frozen' || kind === 'silent' ? grid(between(3 * H, 6 * H)) : kind.endsWith('-in') ? grid(between(1_000, o.graceMs - 2_000)) : grid(between(o.graceMs + 1_000, o.graceMs + 10_000));
-  if (kind !== 'none' && (dStart + dLen + GRID >= end || inQuiet(dStart - 2 * H, dStart + dLen + o.graceMs + 2 * H))) kind = 'none';
+  // Sparse beats from the start in half the starving calls, from a moment in the call in the others.
+  const dStart = kind === 'sparse' && rand() < 0.5 ? connectedAt : grid(connectedAt + between(3_000, Math.max(3_100, durationMs - 20_000)));
+  const dLen = kind === 'sparse' ? end - dStart : kind === 'frozen' || kind === 'silent' ? grid(between(3 * H, 6 * H)) : kind.endsWith('-in') ? grid(between(1_000, o.graceMs - 2_000)) : grid(between(o.graceMs + 1_000, o.graceMs + 10_000));
+  if (kind !== 'none' && kind !== 'sparse' && (dStart + dLen + GRID >= end || inQuiet(dStart - 2 * H, dStart + dLen + o.graceMs + 2 * H))) kind = 'none';
   tally.disruptions[kind] = (tally.disruptions[kind] ?? 0) + 1;
   const dEnd = dStart + dLen;
   const during = (t: number) => t >= dStart && t < dEnd;
@@ -80,6 +86,8 @@ export function planCall(rand: () => number, connectedAt: number, o: PlanOptions
     for (let k = 0; ; k++) {
       const t = grid(connectedAt + (firstLocal + k * H - skew) / rate);
       if (t >= end) break;
+      // The starving side beats every fourth interval only (its counters still grow: media flows).
+      if (kind === 'sparse' && side === who && t >= dStart && k % 4 !== 0) continue;
       seq += 1;
       const mediaDown = (kind === 'ice-in' || kind === 'ice-out') && t >= dStart && (kind === 'ice-out' || t < dEnd);
       const frozen = mediaDown || (kind === 'frozen' && side === who && during(t)) || rand() < 0.04;
@@ -117,5 +125,5 @@ export function planCall(rand: () => number, connectedAt: number, o: PlanOptions
   // Whoever leaves, leaves alone: no heartbeat of this call at that instant, so the order in which
   // the server reads the two sockets cannot matter.
   const leaver: Side = rand() < 0.5 ? 'a' : 'b';
-  return [...events.filter((e) => e.t !== end), { t: end, kind: 'leave', side: leaver }];
+  return { disruption: kind, events: [...events.filter((e) => e.t !== end), { t: end, kind: 'leave', side: leaver }] };
 }

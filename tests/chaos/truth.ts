@@ -8,7 +8,10 @@
 export interface TruthRules {
   heartbeatMs: number;
   graceMs: number;
+  /** The length cap: a call ends this long after it connected (wall time), whatever it was billed. */
   capMs: number;
+  /** A call whose billable time has not grown for this long (since it connected, or last grew) ends. */
+  silenceMs: number;
 }
 
 /** A heartbeat as the server received it: server time, which side, its sequence number and byte counter. */
@@ -21,9 +24,10 @@ export interface Received {
 
 export interface CallTruth {
   billedMs: number;
-  /** Why the call ended in the model (the earliest of the planned ends, or the cap). */
+  /** When the call ends in the model: the earliest of the planned ends, the length cap and the silence rule. */
   endedAt: number;
-  cappedAt: number | null;
+  /** When the meter ends it (the cap, or billing that stood still), if that comes before every planned end. */
+  meterEndedAt: number | null;
 }
 
 type Interval = [number, number];
@@ -53,11 +57,6 @@ export function overlap(x: readonly Interval[], y: readonly Interval[]): number 
 }
 
 /**
- * What a call must be billed. `received` is in the order the server processed it (per side, the
- * order it was sent); `endsAt` are the times at which something ends the call (a leave, a grace
- * window running out): evidence at or after the earliest of them is refused.
- */
-/**
  * The heartbeats that are evidence of media, in the order the server takes them: a higher sequence
  * number than any before from that side, and a byte counter that grew.
  */
@@ -74,23 +73,30 @@ export function* evidenceOf(received: readonly Received[]): Generator<Received> 
   }
 }
 
+/**
+ * What a call must be billed, and when it ends. `received` is in the order the server processed it
+ * (per side, the order it was sent); `endsAt` are the times at which something ends the call (a
+ * leave, a grace window running out). The meter ends it too: `capMs` after it connected, and
+ * `silenceMs` after the billable time last grew (or the call connected). Evidence at or after the
+ * end is refused.
+ */
 export function billCall(connectedAt: number, received: readonly Received[], endsAt: readonly number[], rules: TruthRules): CallTruth {
-  let end = Math.min(Infinity, ...endsAt);
+  const planned = Math.min(Infinity, ...endsAt);
+  const capAt = connectedAt + rules.capMs;
   const evidence = { a: [] as number[], b: [] as number[] };
   let billed = 0;
-  let cappedAt: number | null = null;
+  let grewAt = connectedAt;
   for (const r of evidenceOf(received)) {
-    if (r.t >= end) break;
+    if (r.t >= Math.min(planned, capAt, grewAt + rules.silenceMs)) break;
     evidence[r.side].push(r.t);
-    billed = overlap(covered(connectedAt, evidence.a, rules.heartbeatMs), covered(connectedAt, evidence.b, rules.heartbeatMs));
-    if (billed >= rules.capMs) {
-      billed = rules.capMs;
-      cappedAt = r.t;
-      end = r.t;
-      break;
+    const total = overlap(covered(connectedAt, evidence.a, rules.heartbeatMs), covered(connectedAt, evidence.b, rules.heartbeatMs));
+    if (total > billed) {
+      billed = total;
+      grewAt = r.t;
     }
   }
-  return { billedMs: billed, endedAt: end, cappedAt };
+  const meterEnd = Math.min(capAt, grewAt + rules.silenceMs);
+  return { billedMs: billed, endedAt: Math.min(planned, meterEnd), meterEndedAt: meterEnd < planned ? meterEnd : null };
 }
 
 /** Per second: ⌊seconds × price / 60⌋, cumulative over the call (docs/billing.md). */
