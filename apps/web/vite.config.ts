@@ -16,7 +16,8 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    sourcemap: true,
+    // Source maps publish the whole client source: only when asked for (`SOURCEMAP=true npm run build`).
+    sourcemap: process.env.SOURCEMAP === 'true',
     target: 'es2022',
     // Two pages: the people-facing app, and the insights console (its own bundle, with Chart.js).
     rolldownOptions: { input: { main: src('./index.html'), admin: src('./admin.html') } },

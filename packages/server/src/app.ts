@@ -342,6 +342,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     clock,
     log,
     onChange: (userId, until) => lobby.setVerified(userId, until),
+    secret,
   });
   const welcome = new WelcomeCredits({ db: storage.db, ledger, micros: config.billing.welcomeMicros, perAddressPerDay: config.billing.welcomePerAddressPerDay, secret });
   billingAdminRoutes(app, { db: storage.db, ledger, staff, moderation, clock, costs: config.billing.costs });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Lobby } from '../lobby/lobby.js';
+import type { Calls } from '../calls/calls.js';
+import type { StandingPort } from '../lobby/ports.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { StaffPrincipal } from './staff.js';
@@ -9,7 +10,8 @@ const DAY = 86_400_000;
 
 export interface ModerationOptions {
   db: Db;
-  lobby: Lobby;
+  lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
+  calls: Pick<Calls, 'endById' | 'live'>;
   clock: Clock;
   log: Logger;
   /** Tells a connected person they are banned and closes their connection. */
@@ -52,21 +54,23 @@ export class Moderation {
   }
 
   async endCall(who: StaffPrincipal, callId: string): Promise<boolean> {
-    const ended = this.#o.lobby.moderatorEnd(callId);
+    const ended = this.#o.calls.endById(callId, 'moderator', null);
     if (ended) await this.audit(who, 'end_call', callId, {});
     return ended;
   }
 
   async liveCalls() {
-    const calls = this.#o.lobby.liveCalls();
+    const calls = this.#o.calls.live();
     const ids = [...new Set(calls.flatMap((c) => [c.a, c.b]))];
     const counts = ids.length
       ? await this.#o.db.selectFrom('reports').select(['reported_id', (eb) => eb.fn.countAll<number | string>().as('n')]).where('reported_id', 'in', ids).groupBy('reported_id').execute()
       : [];
     const reportsAgainst = new Map(counts.map((c) => [c.reported_id, Number(c.n)]));
-    const deviceRows = ids.length ? await this.#o.db.selectFrom('users').select(['id', 'device_id']).where('id', 'in', ids).execute() : [];
-    const devices = new Map(deviceRows.map((r) => [r.id, r.device_id]));
+    const userRows = ids.length ? await this.#o.db.selectFrom('users').select(['id', 'device_id', 'verified_until']).where('id', 'in', ids).execute() : [];
+    const devices = new Map(userRows.map((r) => [r.id, r.device_id]));
     const now = this.#o.clock.now();
+    // The stored status (what the check granted, or a moderator revoked), as of now.
+    const verified = new Set(userRows.filter((r) => r.verified_until !== null && Number(r.verified_until) > now).map((r) => r.id));
     return calls.map((c) => ({
       id: c.id,
       state: c.state,
@@ -74,7 +78,7 @@ export class Moderation {
       connectedAt: c.at.connected ?? null,
       durationMs: now - (c.at.connected ?? c.at.matched),
       relayOnly: c.relayOnly,
-      participants: [c.a, c.b].map((userId) => ({ userId, deviceId: devices.get(userId) ?? null, reportsAgainst: reportsAgainst.get(userId) ?? 0, verified: false })),
+      participants: [c.a, c.b].map((userId) => ({ userId, deviceId: devices.get(userId) ?? null, reportsAgainst: reportsAgainst.get(userId) ?? 0, verified: verified.has(userId) })),
     }));
   }
 

@@ -1,5 +1,5 @@
 import { insightsQuerySchema } from '@duet/protocol';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MAX_BUCKETS, type Insights, toCsv } from './insights.js';
 import type { DuetMetrics } from './metrics.js';
@@ -12,9 +12,13 @@ const exportQuery = z.strictObject({ from: z.coerce.number().int().min(0), to: z
 /** `/metrics` for Prometheus, and the insights API for signed-in staff (or the operator's token). */
 export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; staff: StaffAccounts; clock: Clock; metricsToken: string | undefined }): void {
   app.get('/metrics', async (req, reply) => {
-    // Usage figures are business data: with METRICS_TOKEN set, scrapers must present it.
+    // Usage figures are business data: with METRICS_TOKEN set, scrapers must present it; without
+    // it, only a scraper on this machine is answered.
     if (deps.metricsToken && req.headers.authorization !== `Bearer ${deps.metricsToken}`) {
       return reply.code(401).send({ error: { code: 'unauthorized', message: 'Metrics need the scrape token.' } });
+    }
+    if (!deps.metricsToken && !fromThisMachine(req)) {
+      return reply.code(403).send({ error: { code: 'forbidden', message: 'Metrics are served to this machine only; set METRICS_TOKEN to scrape from elsewhere.' } });
     }
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
@@ -54,6 +58,17 @@ export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetri
   });
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/**
+ * The TCP peer is loopback and no proxy header names another client. `req.ip` is not used: with
+ * TRUST_PROXY it comes from X-Forwarded-For, which anyone can write; and a request relayed by a
+ * proxy on this machine carries the header, so it is refused whatever the header says.
+ */
+function fromThisMachine(req: FastifyRequest): boolean {
+  const h = req.headers;
+  return LOOPBACK.test(req.socket.remoteAddress ?? '') && h['x-forwarded-for'] === undefined && h.forwarded === undefined && h['x-real-ip'] === undefined;
+}
 
 function badRequest(reply: FastifyReply, message: string) {
   return reply.code(400).send({ error: { code: 'invalid_request', message } });

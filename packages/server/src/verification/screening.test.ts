@@ -56,7 +56,6 @@ describe('cheap checks before the detector', () => {
     const r = await attempt(Array.from({ length: 24 }, () => blank));
     expect(r.outcome.reasons).toEqual(['blank_frame']);
     expect([r.screen, r.analyze]).toEqual([1, 0]);
-    expect(r.ms).toBeLessThan(500);
   });
 
   it('refuses frames with no face on the shrunk first frame, without the full detector', async () => {

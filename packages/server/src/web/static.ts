@@ -26,7 +26,10 @@ export async function serveWebApp(app: FastifyInstance, webDir: string | undefin
     },
   });
   app.setNotFoundHandler((req, reply) => {
-    const wantsPage = req.method === 'GET' && !req.url.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html');
+    // A missing file (an asset, a source map that was not built) is a 404, never the app's page.
+    const pathname = req.url.split('?')[0]!;
+    const isFile = pathname.startsWith('/assets/') || /\.[a-z0-9]+$/i.test(pathname);
+    const wantsPage = req.method === 'GET' && !req.url.startsWith('/api/') && !isFile && (req.headers.accept ?? '').includes('text/html');
     if (wantsPage) {
       const page = hasAdmin && /^\/admin(\/|\?|$)/.test(req.url) ? 'admin.html' : 'index.html';
       return reply.header('cache-control', 'no-cache').sendFile(page);
