@@ -195,6 +195,50 @@ describe('meter', () => {
     for (const u of [a, b]) expect(await ledger.balance(userAccount(u))).toBe(10_000_000);
   });
 
+  it('keeps a restored call’s silence clock (rows without one start it at the restore)', async () => {
+    for (const stored of [true, false]) {
+      const clock = new FakeClock();
+      const log = pino({ level: 'silent' });
+      const writes = new PendingWrites(log);
+      const lobby = new Lobby({
+        matchmaker: new MemoryPool(DEFAULT_POLICY),
+        policy: DEFAULT_POLICY,
+        clock,
+        log,
+        connectTimeoutMs: 15_000,
+        send: () => undefined,
+        iceServersFor: () => [],
+        safety: { block: () => undefined, report: () => undefined },
+      });
+      const records = new CallRecords(lobby, storage, writes);
+      const meter = new Meter({ lobby, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+      const [a, b] = [randomUUID(), randomUUID()];
+      const restartAt = clock.now();
+      const connectedAt = restartAt - 60_000;
+      const grewAt = connectedAt + 20_000; // billing last grew 40 s before the restart
+      const side = { lastBytes: 100_000, lastSeq: 4, lastEvidence: restartAt - 2_000, runStart: restartAt - 2_000 };
+      const state = { v: 1 as const, billedMs: 20_000, billedUntil: grewAt, a: { ...side }, b: { ...side }, ...(stored ? { grewAt } : {}) };
+      const [call] = lobby.restore([{ id: randomUUID(), a, b, matchedAt: connectedAt - 1_000, connectingAt: null, connectedAt, waitMs: { a: 0, b: 0 }, reconnects: 0, reconnectingMs: 0, relayOnly: false }]);
+      meter.restore(call!, state, { a: 0, b: 0 });
+      for (const u of [a, b]) {
+        lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
+        lobby.peerState(u, call!.id, 'connected');
+      }
+      // Both come back, one beating every 5 s and the other every 20 s: billing stands still.
+      const seq = { [a]: 4, [b]: 4 };
+      for (let s = 1; s <= 100 && call!.state !== 'ended'; s++) {
+        clock.advance(1_000);
+        for (const [u, every] of [[a, 5], [b, 20]] as const) {
+          if (s % every !== 0 || call!.state === 'ended') continue;
+          seq[u] += 1;
+          meter.heartbeat(u, { type: 'heartbeat', callId: call!.id, seq: seq[u], bytesReceived: 100_000 + seq[u] * 50_000 });
+        }
+      }
+      expect({ state: call!.state, reason: call!.endReason, endedAt: call!.at.ended }).toEqual({ state: 'ended', reason: 'connection_lost', endedAt: stored ? grewAt + 90_000 : restartAt + 90_000 });
+      await writes.flush();
+    }
+  });
+
   it('reads stored states with and without free time', () => {
     const base = { v: 1, billedMs: 5, billedUntil: 9, a: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 }, b: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 } };
     expect(parseMeterState(JSON.stringify(base))).toEqual(base);
