@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
+import { findBinary } from '../../packages/server/src/relay/relay.js';
 import type { CallDetail, InsightsResponse } from '@duet/protocol';
 import { FakeClock } from '../../packages/server/src/testing/fakeClock.js';
 import { connectCall, useTestServer, type TestClient } from './harness.js';
@@ -276,5 +279,76 @@ describe('a forged quality sample does not move the relay economics', () => {
       // The person did hold relay credentials for the call: at most this one call counts as relayed.
       expect(relayedCalls).toBe(1);
     });
+  });
+});
+
+/** A UDP port free on 127.0.0.1 with the 200 above it for relay allocations (coturn listens on UDP and TCP). */
+async function freeRelayPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 30_000 + Math.floor(Math.random() * 15_000);
+    const udp = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((r) => (ok ? udp.close(() => r()) : r()));
+    if (ok) return port;
+  }
+  throw new Error('no free port for the relay');
+}
+
+/**
+ * Managed mode: coturn's own per-allocation accounting (its verbose "usage" reports, attributed by
+ * the TURN username Duet issued for the call) is what the call's record holds; a browser's figure is
+ * ignored. Traffic is real: coturn's test client relays between two allocations made with the
+ * person's credentials, as a relayed call's two legs do.
+ */
+describe.skipIf(!findBinary('turnserver') || !findBinary('turnutils_uclient'))('relayed bytes from the managed relay (coturn)', async () => {
+  const port = await freeRelayPort();
+  const server = useTestServer({
+    env: {
+      ADMIN_TOKEN: ADMIN,
+      TURN_PORT: String(port),
+      TURN_MIN_PORT: String(port + 1),
+      TURN_MAX_PORT: String(port + 200),
+      TURN_MODE: 'managed',
+      TURN_LISTEN_IPS: '127.0.0.1',
+      TURN_HOST: '127.0.0.1',
+      TURN_ALLOW_LOOPBACK_PEERS: 'true',
+    },
+  });
+
+  it('records what coturn carried for the call, not what a browser claims', { timeout: 60_000 }, async () => {
+    const s = server();
+    const [x, y] = await Promise.all(['x', 'y'].map((n) => s.client(n)));
+    x!.send({ type: 'join' });
+    await x!.next('queued');
+    y!.send({ type: 'join' });
+    const [mx, my] = await Promise.all([x!.next('matched'), y!.next('matched')]);
+    const offerer = mx.role === 'offerer' ? x! : y!;
+    const pair = { offerer, answerer: offerer === x ? y! : x!, callId: mx.callId };
+    await connectCall(pair);
+    // The forged sample: in managed mode a browser's byte count never reaches the books.
+    offerer.send({ type: 'stats', callId: pair.callId, sample: { bytesTotal: 1e13, path: { local: 'relay', remote: 'relay', protocol: 'udp', relayProtocol: 'udp' } } });
+    await offerer.roundTrip();
+
+    const turn = (offerer === x ? mx : my).iceServers.find((i) => i.username);
+    expect(turn?.username).toMatch(new RegExp(`:${offerer.userId}$`));
+    // 100 messages of 500 bytes each way between two allocations, twice over (-m 1 -y: 4 allocations).
+    const uclient = spawn('turnutils_uclient', ['-u', turn!.username!, '-w', turn!.credential!, '-p', String(port), '-n', '100', '-m', '1', '-l', '500', '-y', '127.0.0.1'], { stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => uclient.once('exit', resolve));
+    expect(code).toBe(0);
+
+    // coturn reports each allocation when it closes (a few seconds after the client goes).
+    const row = async () => s.duet.storage.db.selectFrom('calls').select(['bytes_relayed', 'relayed']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    await s.duet.settled();
+    const deadline = Date.now() + 30_000;
+    while (Number((await row()).bytes_relayed ?? 0) < 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    await s.duet.settled();
+    const stored = await row();
+    // 4 allocations × (50,000 B of payload each way + TURN/ChannelData framing), as coturn counts it.
+    expect(Number(stored.bytes_relayed)).toBeGreaterThanOrEqual(400_000);
+    expect(Number(stored.bytes_relayed)).toBeLessThan(500_000);
+    expect(stored.relayed).toBe(1);
   });
 });
