@@ -10,6 +10,7 @@ import { expectFramesDecoded, getReady, inboundMedia, launchBrowser, openPerson,
  * the relay's peers are loopback addresses, which production denies; the test allows them.
  */
 let server: RunningServer;
+const ADMIN = 'relay-e2e-admin-token-0123456789';
 let browser: Browser;
 
 /** A port free for both UDP and TCP on 127.0.0.1 (the relay listens on both), with room above it. */
@@ -49,6 +50,7 @@ beforeAll(async () => {
     TURN_HOST: '127.0.0.1',
     TURN_ALLOW_LOOPBACK_PEERS: 'true',
     RELAY_ONLY: 'true',
+    ADMIN_TOKEN: ADMIN,
     // Rotate the relay secret during the test: live calls must not notice, new ones use the new secret.
     TURN_SECRET_ROTATE_S: '6',
   });
@@ -112,9 +114,22 @@ describe('relay (managed coturn) and IP privacy', () => {
     expect(await alice.page.getByTestId('call-status').getAttribute('data-state')).toBe('connected');
     expect((await inboundMedia(bob.page)).framesDecoded).toBeGreaterThan(framesBefore);
 
+    const callId = await alice.page.getByTestId('call-status').getAttribute('data-call-id');
     for (const p of [alice, bob, carol, dave]) {
       expect(p.errors).toEqual([]);
       await p.context.close();
     }
+
+    // The relayed bytes on the call's record are coturn's own accounting (its usage reports, sent
+    // as allocations close), not what the browsers said.
+    const detail = async () =>
+      (await (await fetch(`${server.url}/api/admin/calls/${callId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { relayed: boolean; bytesRelayed: number | null };
+    const booked = Date.now() + 20_000;
+    while (!(await detail()).relayed && Date.now() < booked) await new Promise((r) => setTimeout(r, 250));
+    const call = await detail();
+    console.log(`[e2e] relayed call booked from coturn: ${call.bytesRelayed} bytes`);
+    expect(call.relayed).toBe(true);
+    expect(call.bytesRelayed).toBeGreaterThan(100_000);
+    expect(server.logs.some((l) => /relay usage.*capped/.test(String(l.msg)))).toBe(false);
   });
 });
