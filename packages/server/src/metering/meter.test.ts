@@ -180,13 +180,14 @@ describe('meter', () => {
     lobby.peerState(a, call.id, 'connected');
     lobby.peerState(b, call.id, 'connected');
     const connectedAt = clock.now();
-    const seq = { [a]: 0, [b]: 0 };
+    const sides = [{ userId: a, every: 5, seq: 0 }, { userId: b, every: 20, seq: 0 }];
+    const ended = () => call.state === 'ended';
     for (let s = 1; s <= 102; s++) {
       clock.advance(1_000);
-      for (const [u, every] of [[a, 5], [b, 20]] as const) {
-        if (s % every !== 0 || call.state === 'ended') continue;
-        seq[u] += 1;
-        meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: seq[u], bytesReceived: seq[u] * 50_000 });
+      for (const side of sides) {
+        if (s % side.every !== 0 || ended()) continue;
+        side.seq += 1;
+        meter.heartbeat(side.userId, { type: 'heartbeat', callId: call.id, seq: side.seq, bytesReceived: side.seq * 50_000 });
       }
     }
     await writes.flush();
@@ -225,13 +226,14 @@ describe('meter', () => {
         lobby.peerState(u, call!.id, 'connected');
       }
       // Both come back, one beating every 5 s and the other every 20 s: billing stands still.
-      const seq = { [a]: 4, [b]: 4 };
-      for (let s = 1; s <= 100 && call!.state !== 'ended'; s++) {
+      const sides = [{ userId: a, every: 5, seq: 4 }, { userId: b, every: 20, seq: 4 }];
+      const ended = () => call!.state === 'ended';
+      for (let s = 1; s <= 100 && !ended(); s++) {
         clock.advance(1_000);
-        for (const [u, every] of [[a, 5], [b, 20]] as const) {
-          if (s % every !== 0 || call!.state === 'ended') continue;
-          seq[u] += 1;
-          meter.heartbeat(u, { type: 'heartbeat', callId: call!.id, seq: seq[u], bytesReceived: 100_000 + seq[u] * 50_000 });
+        for (const side of sides) {
+          if (s % side.every !== 0 || ended()) continue;
+          side.seq += 1;
+          meter.heartbeat(side.userId, { type: 'heartbeat', callId: call!.id, seq: side.seq, bytesReceived: 100_000 + side.seq * 50_000 });
         }
       }
       expect({ state: call!.state, reason: call!.endReason, endedAt: call!.at.ended }).toEqual({ state: 'ended', reason: 'connection_lost', endedAt: stored ? grewAt + 90_000 : restartAt + 90_000 });
