@@ -14,6 +14,8 @@ import { resolveSecret } from './identity/secret.js';
 import { TokenIssuer } from './identity/tokens.js';
 import { UserRepository } from './identity/users.js';
 import { Lobby } from './lobby/lobby.js';
+import { clusterInbox } from './lobby/clusterInbox.js';
+import { wireCallLifecycle } from './lifecycle.js';
 import { MemoryPool } from './matchmaking/memoryPool.js';
 import { SafetyRepository } from './safety/blocks.js';
 import { CLOSE, SignalingHub, socketErrorHandler } from './signaling/hub.js';
@@ -26,7 +28,7 @@ import { DuetMetrics } from './telemetry/metrics.js';
 import { QualityRecorder } from './telemetry/quality.js';
 import { pruneTelemetry } from './telemetry/retention.js';
 import { Relay } from './relay/relay.js';
-import { RelayAccounting } from './relay/accounting.js';
+import { RelayAccounting } from './metering/relayBooks.js';
 import { Cluster } from './cluster/cluster.js';
 import { filterChat } from './safety/chatFilter.js';
 import { PersonLimiter } from './safety/limits.js';
@@ -129,14 +131,6 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     reconnectGraceMs: config.reconnectGraceMs,
     holdReported: config.safety.holdReported,
     verifiedOnly: config.verification.required,
-    onRemoteBan: (userId, ban) => hub.kick(userId, ban),
-    onRemoteHeartbeat: (userId, m) => {
-      try {
-        meter.heartbeat(userId, m);
-      } catch {
-        // The call ended meanwhile: nothing to meter.
-      }
-    },
     ...(config.safety.chatFilter ? { filterChat: (text: string) => filterChat(text).text } : {}),
     // The hub is created just below; the lobby only sends once people have connected through it.
     send: (userId, message) => hub.send(userId, message),
@@ -149,15 +143,28 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     },
   });
   if (cluster) {
-    cluster.attach(lobby);
+    const receive = clusterInbox({
+      lobby,
+      send: (userId, message) => hub.send(userId, message),
+      heartbeat: (userId, m) => {
+        try {
+          meter.heartbeat(userId, m);
+        } catch {
+          // The call ended meanwhile: nothing to meter.
+        }
+      },
+      banned: (userId, ban) => hub.kick(userId, ban),
+    });
+    cluster.attach({ get online() { return lobby.online; }, waitingHere: () => lobby.waitingHere(), remoteCalls: () => lobby.calls.remoteCalls(), receive });
     await cluster.start();
   }
-  const records = new CallRecords(lobby, storage, writes, config.cluster?.nodeId ?? null);
+  const records = new CallRecords(storage, writes, config.cluster?.nodeId ?? null);
   const metrics = new DuetMetrics(lobby, { defaultMetrics: options.defaultMetrics ?? true });
   // Relayed bytes and relay use come from the relay's own accounting, never unbounded from a browser.
-  const relayBooks = new RelayAccounting({ relay, lobby, records, clock, log, maxBytesPerSecond: config.turn.maxBytesPerSecond });
-  const quality = new QualityRecorder({ lobby, records, db: storage.db, metrics, clock, relay: relayBooks });
-  const funnel = new Funnel(lobby, storage.db, clock, writes);
+  const relayBooks = new RelayAccounting({ relay, records, clock, log, maxBytesPerSecond: config.turn.maxBytesPerSecond });
+  const quality = new QualityRecorder({ records, db: storage.db, metrics, clock, relay: relayBooks });
+  const funnel = new Funnel(storage.db, clock, writes);
+  lobby.observer.on('queue:joined', (userId) => funnel.record(userId, 'queued'));
   const staff = new StaffAccounts(storage.db, config.adminToken);
   if (config.bootstrapAdmin && !(await staff.exists(config.bootstrapAdmin.email))) {
     await staff.create(config.bootstrapAdmin.email, config.bootstrapAdmin.password, 'admin', clock.now());
@@ -190,7 +197,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     reconcileCharges(storage.db, ledger, price, { since, until, now: clock.now(), overdraftMicros: config.billing.overdraftMicros, log });
   if (!config.cluster) await reconcile(clock.now() - 24 * 3600_000, clock.now() + 1);
   const meter = new Meter({
-    lobby,
+    calls: lobby.calls,
     ledger,
     db: storage.db,
     records,
@@ -198,7 +205,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     clock,
     log,
     // A call's two people may be on two nodes: the lobby knows where to deliver.
-    send: (userId, message) => ('callId' in message && message.callId ? lobby.sendInCall(message.callId, userId, message) : hub.send(userId, message)),
+    send: (userId, message) => ('callId' in message && message.callId ? lobby.calls.sendInCall(message.callId, userId, message) : hub.send(userId, message)),
     price,
     heartbeatMs: config.billing.heartbeatMs,
     overdraftMicros: config.billing.overdraftMicros,
@@ -206,6 +213,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     silenceMs: config.billing.silenceMs,
     dailyFreeMs: config.billing.dailyFreeMinutes * 60_000,
   });
+  wireCallLifecycle(lobby.calls.observer, { records, meter, metrics, funnel, quality, relay: relayBooks });
   const resumableById = new Map(resumable.map((r) => [r.id, r]));
   for (const call of lobby.restore(resumable)) {
     const r = resumableById.get(call.id)!;
@@ -235,6 +243,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const moderation = new Moderation({
     db: storage.db,
     lobby,
+    calls: lobby.calls,
     clock,
     log,
     kick: (userId, ban) => {

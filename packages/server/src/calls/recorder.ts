@@ -1,4 +1,3 @@
-import type { Lobby } from '../lobby/lobby.js';
 import type { Db, Storage } from '../storage/database.js';
 import type { PendingWrites } from '../util/tasks.js';
 import type { Call } from './call.js';
@@ -20,16 +19,21 @@ export class CallRecords {
 
   readonly #nodeId: string | null;
 
-  constructor(lobby: Lobby, storage: Pick<Storage, 'db' | 'kind'>, writes: PendingWrites, nodeId: string | null = null) {
+  constructor(storage: Pick<Storage, 'db' | 'kind'>, writes: PendingWrites, nodeId: string | null = null) {
     this.#nodeId = nodeId;
     this.#db = storage.db;
     this.#sqlite = storage.kind === 'sqlite';
     this.#writes = writes;
-    // With several nodes, the node that matched a call (its primary) keeps its record.
-    lobby.observer.on('call:matched', (call) => call.primary && this.write(call.id, (db) => this.#insert(db, call)));
-    lobby.observer.on('call:connecting', (call) => call.primary && this.write(call.id, (db) => this.#update(db, call)));
-    lobby.observer.on('call:connected', (call) => call.primary && this.write(call.id, (db) => this.#update(db, call)));
-    lobby.observer.on('call:ended', (call) => call.primary && this.write(call.id, (db) => this.#update(db, call)));
+  }
+
+  /** A new call's record (with several nodes, only the node that matched it keeps one). */
+  callMatched(call: Call): void {
+    this.write(call.id, (db) => this.#insert(db, call));
+  }
+
+  /** The call moved on (connecting, connected, ended): its record follows. */
+  callMoved(call: Call): void {
+    this.write(call.id, (db) => this.#update(db, call));
   }
 
   /** Runs `work` after every earlier write (so after every earlier write for this call). */

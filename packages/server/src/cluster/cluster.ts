@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ClusterEvent, ClusterPort, Lobby } from '../lobby/lobby.js';
+import { clusterEnvelopeSchema, type ClusterEnvelope, type ClusterEvent, type ClusterPort } from './messages.js';
 import { RedisPool } from '../matchmaking/redisPool.js';
 import type { MatchPolicy } from '../matchmaking/rules.js';
 
@@ -17,9 +17,12 @@ export interface ClusterOptions {
   leaseMs: number;
 }
 
-interface Envelope {
-  from: string;
-  e: ClusterEvent;
+/** What the cluster needs of this node: its people, its calls with a side elsewhere, and an inbox. */
+export interface ClusterMember {
+  readonly online: number;
+  waitingHere(): string[];
+  remoteCalls(): Array<{ callId: string; node: string; partner: string }>;
+  receive(e: ClusterEvent): void;
 }
 
 /**
@@ -35,7 +38,7 @@ export class Cluster implements ClusterPort {
   readonly #redis: Redis;
   readonly #sub: Redis;
   readonly #log: Logger;
-  #lobby: Lobby | undefined;
+  #lobby: ClusterMember | undefined;
   #timers: NodeJS.Timeout[] = [];
   #online = 0;
   #stopped = false;
@@ -58,7 +61,7 @@ export class Cluster implements ClusterPort {
     return `${this.#o.prefix}${k}`;
   }
 
-  attach(lobby: Lobby): void {
+  attach(lobby: ClusterMember): void {
     this.#lobby = lobby;
   }
 
@@ -81,7 +84,7 @@ export class Cluster implements ClusterPort {
   }
 
   send(nodeId: string, event: ClusterEvent): void {
-    const envelope: Envelope = { from: this.nodeId, e: event };
+    const envelope: ClusterEnvelope = { from: this.nodeId, e: event };
     this.#redis.publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope)).catch((err: unknown) => this.#log.error({ err, to: nodeId }, 'cluster publish failed'));
   }
 
@@ -121,15 +124,17 @@ export class Cluster implements ClusterPort {
   }
 
   #receive(raw: string): void {
-    let envelope: Envelope;
+    let envelope: ClusterEnvelope;
     try {
-      envelope = JSON.parse(raw) as Envelope;
-    } catch {
-      this.#log.warn('unreadable cluster message');
+      const parsed = clusterEnvelopeSchema.safeParse(JSON.parse(raw));
+      if (!parsed.success) throw new Error(parsed.error.message);
+      envelope = parsed.data;
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message.slice(0, 200) }, 'unreadable cluster message');
       return;
     }
     try {
-      this.#lobby?.handleCluster(envelope.e);
+      this.#lobby?.receive(envelope.e);
     } catch (err) {
       this.#log.error({ err, from: envelope.from, t: envelope.e?.t }, 'cluster message failed');
     }
@@ -164,7 +169,7 @@ export class Cluster implements ClusterPort {
     for (const r of remote) {
       if (!dead.has(r.node)) continue;
       this.#log.warn({ callId: r.callId, node: r.node }, 'partner node went silent; ending the call');
-      lobby.handleCluster({ t: 'ended', callId: r.callId, reason: 'connection_lost', endedBy: r.partner });
+      lobby.receive({ t: 'ended', callId: r.callId, reason: 'connection_lost', endedBy: r.partner });
     }
   }
 }

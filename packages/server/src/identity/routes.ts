@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Lobby } from '../lobby/lobby.js';
+import type { StandingPort } from '../lobby/ports.js';
 import type { Clock } from '../util/clock.js';
 import { RULES_VERSION, type UserRepository } from './users.js';
 import type { TokenIssuer } from './tokens.js';
@@ -8,7 +8,7 @@ import type { TokenIssuer } from './tokens.js';
 export interface IdentityDeps {
   users: UserRepository;
   tokens: TokenIssuer;
-  lobby: Lobby;
+  lobby: Pick<StandingPort, 'rulesAccepted'>;
   clock: Clock;
   /** Requests per client address per minute on these routes. */
   rateLimitPerMinute: number;

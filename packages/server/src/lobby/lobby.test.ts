@@ -5,7 +5,8 @@ import { DuetError } from '../errors.js';
 import { MemoryPool } from '../matchmaking/memoryPool.js';
 import { DEFAULT_POLICY } from '../matchmaking/rules.js';
 import { FakeClock } from '../testing/fakeClock.js';
-import { Lobby, isRelayCandidate, relayOnlySdp } from './lobby.js';
+import { isRelayCandidate, relayOnlySdp } from '../relay/sdp.js';
+import { Lobby } from './lobby.js';
 
 const CONNECT_TIMEOUT = 15_000;
 

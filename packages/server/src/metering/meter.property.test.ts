@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallRecords } from '../calls/recorder.js';
 import { Lobby } from '../lobby/lobby.js';
+import { wireRecordsAndMeter } from '../testing/lifecycle.js';
 import { MemoryPool } from '../matchmaking/memoryPool.js';
 import { DEFAULT_POLICY } from '../matchmaking/rules.js';
 import { openStorage, type Storage } from '../storage/database.js';
@@ -93,9 +94,10 @@ describe('the meter cannot be starved (property)', () => {
           iceServersFor: () => [],
           safety: { block: () => undefined, report: () => undefined },
         });
-        const records = new CallRecords(lobby, storage, writes);
+        const records = new CallRecords(storage, writes);
         // Free calls: the meter runs all the same, and no balance can end a call before its time.
-        const meter = new Meter({ lobby, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: H, overdraftMicros: 0, maxCallMs: CAP, silenceMs: SILENCE });
+        const meter = new Meter({ calls: lobby.calls, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: H, overdraftMicros: 0, maxCallMs: CAP, silenceMs: SILENCE });
+        wireRecordsAndMeter(lobby, records, meter);
         const users = { a: randomUUID(), b: randomUUID() };
         for (const u of [users.a, users.b]) {
           lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });

@@ -9,6 +9,7 @@ import { CallRecords } from '../calls/recorder.js';
 import { loadConfig } from '../config.js';
 import { TokenIssuer } from '../identity/tokens.js';
 import { Lobby } from '../lobby/lobby.js';
+import { wireRecordsAndMeter } from '../testing/lifecycle.js';
 import { MemoryPool } from '../matchmaking/memoryPool.js';
 import { DEFAULT_POLICY } from '../matchmaking/rules.js';
 import { openStorage, type Storage } from '../storage/database.js';
@@ -52,9 +53,10 @@ describe('meter', () => {
       iceServersFor: () => [],
       safety: { block: () => undefined, report: () => undefined },
     });
-    const records = new CallRecords(lobby, storage, writes);
+    const records = new CallRecords(storage, writes);
     const ledger = new SlowLedger(storage.db, storage.kind);
-    const meter = new Meter({ lobby, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000 });
+    const meter = new Meter({ calls: lobby.calls, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000 });
+    wireRecordsAndMeter(lobby, records, meter);
 
     const [a, b] = [randomUUID(), randomUUID()];
     for (const u of [a, b]) {
@@ -95,10 +97,11 @@ describe('meter', () => {
       iceServersFor: () => [],
       safety: { block: () => undefined, report: () => undefined },
     });
-    const records = new CallRecords(lobby, storage, writes);
+    const records = new CallRecords(storage, writes);
     const ledger = new SlowLedger(storage.db, storage.kind);
     const price = { perMinuteMicros: 600_000, rounding: 'second' as const };
-    const meter = new Meter({ lobby, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, dailyFreeMs: 60_000 });
+    const meter = new Meter({ calls: lobby.calls, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, dailyFreeMs: 60_000 });
+    wireRecordsAndMeter(lobby, records, meter);
 
     const [a, b] = [randomUUID(), randomUUID()];
     for (const u of [a, b]) {
@@ -164,9 +167,10 @@ describe('meter', () => {
       iceServersFor: () => [],
       safety: { block: () => undefined, report: () => undefined },
     });
-    const records = new CallRecords(lobby, storage, writes);
+    const records = new CallRecords(storage, writes);
     const ledger = new Ledger(storage.db, storage.kind);
-    const meter = new Meter({ lobby, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+    const meter = new Meter({ calls: lobby.calls, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+    wireRecordsAndMeter(lobby, records, meter);
 
     const [a, b] = [randomUUID(), randomUUID()];
     for (const u of [a, b]) {
@@ -180,14 +184,14 @@ describe('meter', () => {
     lobby.peerState(a, call.id, 'connected');
     lobby.peerState(b, call.id, 'connected');
     const connectedAt = clock.now();
-    const sides = [{ userId: a, every: 5, seq: 0 }, { userId: b, every: 20, seq: 0 }];
-    const ended = () => call.state === 'ended';
+    const seq = { [a]: 0, [b]: 0 };
     for (let s = 1; s <= 102; s++) {
       clock.advance(1_000);
-      for (const side of sides) {
-        if (s % side.every !== 0 || ended()) continue;
-        side.seq += 1;
-        meter.heartbeat(side.userId, { type: 'heartbeat', callId: call.id, seq: side.seq, bytesReceived: side.seq * 50_000 });
+      for (const [u, every] of [[a, 5], [b, 20]] as const) {
+        if (s % every !== 0 || call.isOver) continue;
+        const n = (seq[u] ?? 0) + 1;
+        seq[u] = n;
+        meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: n, bytesReceived: n * 50_000 });
       }
     }
     await writes.flush();
@@ -211,8 +215,9 @@ describe('meter', () => {
         iceServersFor: () => [],
         safety: { block: () => undefined, report: () => undefined },
       });
-      const records = new CallRecords(lobby, storage, writes);
-      const meter = new Meter({ lobby, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+      const records = new CallRecords(storage, writes);
+      const meter = new Meter({ calls: lobby.calls, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+      wireRecordsAndMeter(lobby, records, meter);
       const [a, b] = [randomUUID(), randomUUID()];
       const restartAt = clock.now();
       const connectedAt = restartAt - 60_000;
@@ -226,14 +231,14 @@ describe('meter', () => {
         lobby.peerState(u, call!.id, 'connected');
       }
       // Both come back, one beating every 5 s and the other every 20 s: billing stands still.
-      const sides = [{ userId: a, every: 5, seq: 4 }, { userId: b, every: 20, seq: 4 }];
-      const ended = () => call!.state === 'ended';
-      for (let s = 1; s <= 100 && !ended(); s++) {
+      const seq = { [a]: 4, [b]: 4 };
+      for (let s = 1; s <= 100 && call!.state !== 'ended'; s++) {
         clock.advance(1_000);
-        for (const side of sides) {
-          if (s % side.every !== 0 || ended()) continue;
-          side.seq += 1;
-          meter.heartbeat(side.userId, { type: 'heartbeat', callId: call!.id, seq: side.seq, bytesReceived: 100_000 + side.seq * 50_000 });
+        for (const [u, every] of [[a, 5], [b, 20]] as const) {
+          if (s % every !== 0 || call!.isOver) continue;
+          const n = (seq[u] ?? 0) + 1;
+          seq[u] = n;
+          meter.heartbeat(u, { type: 'heartbeat', callId: call!.id, seq: n, bytesReceived: 100_000 + n * 50_000 });
         }
       }
       expect({ state: call!.state, reason: call!.endReason, endedAt: call!.at.ended }).toEqual({ state: 'ended', reason: 'connection_lost', endedAt: stored ? grewAt + 90_000 : restartAt + 90_000 });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Call } from '../calls/call.js';
 import type { CallRecords } from '../calls/recorder.js';
 import { DuetError } from '../errors.js';
-import type { Lobby } from '../lobby/lobby.js';
+import type { Calls } from '../calls/calls.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { PendingWrites } from '../util/tasks.js';
@@ -13,7 +13,8 @@ import { freeUsedOn } from './freeMinutes.js';
 import { billedUnits, chargeFor, msAffordable, msLeft, paidMs, utcDayStart, type PriceList } from './pricing.js';
 
 export interface MeterOptions {
-  lobby: Lobby;
+  /** Ends a call that ran out of credit, time or media. */
+  calls: Pick<Calls, 'endById'>;
   ledger: Ledger;
   db: Db;
   records: CallRecords;
@@ -112,8 +113,6 @@ export class Meter {
 
   constructor(options: MeterOptions) {
     this.#o = options;
-    options.lobby.observer.on('call:connected', (call) => this.#start(call));
-    options.lobby.observer.on('call:ended', (call) => this.#finish(call));
   }
 
   get free(): boolean {
@@ -223,11 +222,11 @@ export class Meter {
     if (why === 'cap') this.#o.log.warn({ callId: t.call.id, billedMs: t.billedMs }, 'call reached the length cap');
     else this.#o.log.warn({ callId: t.call.id, billedMs: t.billedMs, stillMs: this.#o.clock.now() - t.grewAt }, 'billing in a call stood still for too long; ending it');
     // Billed exactly what the evidence says so far; the final charges follow from the call's end.
-    this.#o.lobby.meterEnd(t.call.id, 'connection_lost', null);
+    this.#o.calls.endById(t.call.id, 'connection_lost', null);
   }
 
-  #start(call: Call): void {
-    if (!call.primary) return; // with several nodes, the node that matched the call meters it
+  /** A call connected: metering starts (only on its primary node: see server/lifecycle.ts). */
+  callConnected(call: Call): void {
     const at = call.at.connected!;
     const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
     const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, grewAt: at, free: undefined, charged: new Map(), warned: new Set(), chains: new Map() };
@@ -299,7 +298,7 @@ export class Meter {
     );
   }
 
-  #finish(call: Call): void {
+  callEnded(call: Call): void {
     const t = this.#calls.get(call.id);
     if (!t) return;
     this.#calls.delete(call.id);
@@ -330,7 +329,7 @@ export class Meter {
       if (outcome.kind === 'short') {
         // The balance ran out: what it could cover is charged, and the call ends.
         if (outcome.amount > 0) t.charged.set(userId, done + outcome.amount);
-        if (!final) this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
+        if (!final) this.#o.calls.endById(callId, 'insufficient_credits', userId);
         return;
       }
       t.charged.set(userId, target);
@@ -345,7 +344,7 @@ export class Meter {
     if (final) return;
     const left = msLeft(balance + this.#o.overdraftMicros, t.billedMs, free, price);
     if (left <= 0) {
-      this.#o.lobby.meterEnd(callId, 'insufficient_credits', userId);
+      this.#o.calls.endById(callId, 'insufficient_credits', userId);
     } else if (left <= 60_000 && !t.warned.has(userId)) {
       t.warned.add(userId);
       this.#o.send(userId, { type: 'credit_low', callId, secondsLeft: Math.floor(left / 1000) });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RestoredCall } from '../lobby/lobby.js';
+import type { RestoredCall } from '../calls/calls.js';
 import type { Db } from '../storage/database.js';
 import { postCallCharge } from './charge.js';
 import { type Ledger, userAccount } from './ledger.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Lobby } from '../lobby/lobby.js';
+import type { Calls } from '../calls/calls.js';
+import type { StandingPort } from '../lobby/ports.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { StaffPrincipal } from './staff.js';
@@ -9,7 +10,8 @@ const DAY = 86_400_000;
 
 export interface ModerationOptions {
   db: Db;
-  lobby: Lobby;
+  lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
+  calls: Pick<Calls, 'endById' | 'live'>;
   clock: Clock;
   log: Logger;
   /** Tells a connected person they are banned and closes their connection. */
@@ -52,13 +54,13 @@ export class Moderation {
   }
 
   async endCall(who: StaffPrincipal, callId: string): Promise<boolean> {
-    const ended = this.#o.lobby.moderatorEnd(callId);
+    const ended = this.#o.calls.endById(callId, 'moderator', null);
     if (ended) await this.audit(who, 'end_call', callId, {});
     return ended;
   }
 
   async liveCalls() {
-    const calls = this.#o.lobby.liveCalls();
+    const calls = this.#o.calls.live();
     const ids = [...new Set(calls.flatMap((c) => [c.a, c.b]))];
     const counts = ids.length
       ? await this.#o.db.selectFrom('reports').select(['reported_id', (eb) => eb.fn.countAll<number | string>().as('n')]).where('reported_id', 'in', ids).groupBy('reported_id').execute()

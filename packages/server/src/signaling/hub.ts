@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { UserRepository } from '../identity/users.js';
 import type { TokenIssuer } from '../identity/tokens.js';
-import type { Lobby } from '../lobby/lobby.js';
+import type { PeoplePort } from '../lobby/ports.js';
 import type { SafetyRepository } from '../safety/blocks.js';
 import { LIMIT_MESSAGES, limitedKind, type LimitedKind, type PersonLimiter } from '../safety/limits.js';
 import { DuetError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface MeteringPort {
 export type Admission = (userId: string) => Promise<{ ban?: { reason: string; until: number | null; appeal: string }; held: boolean }>;
 
 export interface HubOptions {
-  lobby: Lobby;
+  lobby: PeoplePort;
   telemetry: TelemetryPort;
   metering: MeteringPort;
   admission: Admission;

@@ -1,5 +1,5 @@
 import type { FunnelStep } from '@duet/protocol';
-import type { Lobby } from '../lobby/lobby.js';
+import type { Call } from '../calls/call.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { PendingWrites } from '../util/tasks.js';
@@ -17,25 +17,27 @@ export class Funnel {
   readonly #clock: Clock;
   readonly #writes: PendingWrites;
 
-  constructor(lobby: Lobby, db: Db, clock: Clock, writes: PendingWrites) {
+  constructor(db: Db, clock: Clock, writes: PendingWrites) {
     this.#db = db;
     this.#clock = clock;
     this.#writes = writes;
-    lobby.observer.on('queue:joined', (userId) => this.record(userId, 'queued'));
-    lobby.observer.on('call:matched', (call) => {
-      this.record(call.a, 'matched');
-      this.record(call.b, 'matched');
-    });
-    lobby.observer.on('call:connected', (call) => {
-      this.record(call.a, 'connected');
-      this.record(call.b, 'connected');
-    });
-    lobby.observer.on('call:ended', (call) => {
-      if ((call.talkMs ?? 0) >= 30_000) {
-        this.record(call.a, 'talked_30s');
-        this.record(call.b, 'talked_30s');
-      }
-    });
+  }
+
+  callMatched(call: Call): void {
+    this.record(call.a, 'matched');
+    this.record(call.b, 'matched');
+  }
+
+  callConnected(call: Call): void {
+    this.record(call.a, 'connected');
+    this.record(call.b, 'connected');
+  }
+
+  callEnded(call: Call): void {
+    if ((call.talkMs ?? 0) >= 30_000) {
+      this.record(call.a, 'talked_30s');
+      this.record(call.b, 'talked_30s');
+    }
   }
 
   record(userId: string, step: FunnelStep): void {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { END_REASONS, type CallOutcome, type QualitySample } from '@duet/protocol';
 import type { Call } from '../calls/call.js';
-import type { Lobby } from '../lobby/lobby.js';
+import type { CountsPort } from '../lobby/ports.js';
 
 /** Outcome of a call that has ended: connected at some point, failed to connect, or left before. */
 export function outcomeOf(call: { at: { connected?: number | undefined }; endReason?: string | undefined }): CallOutcome {
@@ -26,7 +26,7 @@ export class DuetMetrics {
   readonly qualityDelay: Histogram;
   readonly qualitySamples: Counter<'accepted'>;
 
-  constructor(lobby: Lobby, options: { defaultMetrics?: boolean } = {}) {
+  constructor(lobby: CountsPort, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
 
@@ -71,14 +71,16 @@ export class DuetMetrics {
     for (const path of ['direct', 'relay']) this.connectedByPath.inc({ path }, 0);
     for (const accepted of ['true', 'false']) this.qualitySamples.inc({ accepted }, 0);
 
-    // Each call is counted once, by the node that matched it (its primary).
-    lobby.observer.on('call:matched', (call) => {
-      if (!call.primary) return;
-      this.timeToMatch.observe(call.waitMs.a / 1000);
-      this.timeToMatch.observe(call.waitMs.b / 1000);
-    });
-    lobby.observer.on('call:connected', (call) => call.primary && this.timeToConnect.observe((call.at.connected! - call.at.matched) / 1000));
-    lobby.observer.on('call:ended', (call) => call.primary && this.#ended(call));
+  }
+
+  // Each call is counted once, by the node that matched it (its primary): see server/lifecycle.ts.
+  callMatched(call: Call): void {
+    this.timeToMatch.observe(call.waitMs.a / 1000);
+    this.timeToMatch.observe(call.waitMs.b / 1000);
+  }
+
+  callConnected(call: Call): void {
+    this.timeToConnect.observe((call.at.connected! - call.at.matched) / 1000);
   }
 
   observeSample(s: QualitySample): void {
@@ -87,7 +89,7 @@ export class DuetMetrics {
     if (s.estDelayMs !== undefined) this.qualityDelay.observe(s.estDelayMs / 1000);
   }
 
-  #ended(call: Call): void {
+  callEnded(call: Call): void {
     const outcome = outcomeOf(call);
     this.calls.inc({ outcome });
     this.callsEnded.inc({ reason: call.endReason! });

@@ -2,14 +2,12 @@ import type { ClientMessageOf, MediaPath, QualitySample } from '@duet/protocol';
 import type { Call } from '../calls/call.js';
 import type { CallRecords } from '../calls/recorder.js';
 import { DuetError } from '../errors.js';
-import type { Lobby } from '../lobby/lobby.js';
-import type { RelayTruth } from '../relay/accounting.js';
+import type { RelayTruth } from '../metering/relayBooks.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import type { DuetMetrics } from './metrics.js';
 
 export interface QualityOptions {
-  lobby: Lobby;
   records: CallRecords;
   db: Db;
   metrics: DuetMetrics;
@@ -53,15 +51,20 @@ export class QualityRecorder {
 
   constructor(options: QualityOptions) {
     this.#o = { minIntervalMs: 4_000, maxSamplesPerSide: 720, graceMs: 60_000, ...options };
-    const { lobby, clock } = this.#o;
-    lobby.observer.on('call:matched', (call) => this.#calls.set(call.id, { call, sides: { a: newSide(), b: newSide() }, pathReported: false }));
-    lobby.observer.on('call:ended', (call) =>
-      clock.after(this.#o.graceMs, () => {
-        const t = this.#calls.get(call.id);
-        this.#calls.delete(call.id);
-        if (t) this.#countPath(t);
-      }),
-    );
+  }
+
+  /** A call started (here or mirrored): its people may send samples. */
+  callMatched(call: Call): void {
+    this.#calls.set(call.id, { call, sides: { a: newSide(), b: newSide() }, pathReported: false });
+  }
+
+  /** Late final samples are still taken for a while after the call ends; then its path is counted. */
+  callEnded(call: Call): void {
+    this.#o.clock.after(this.#o.graceMs, () => {
+      const t = this.#calls.get(call.id);
+      this.#calls.delete(call.id);
+      if (t) this.#countPath(t);
+    });
   }
 
   accept(userId: string, m: ClientMessageOf<'stats'>): void {

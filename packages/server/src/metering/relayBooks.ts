@@ -2,10 +2,9 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Call } from '../calls/call.js';
 import type { CallRecords } from '../calls/recorder.js';
-import type { Lobby } from '../lobby/lobby.js';
 import type { Clock } from '../util/clock.js';
-import type { RelayUsage } from './coturn.js';
-import type { Relay, RelayMode } from './relay.js';
+import type { RelayUsage } from '../relay/coturn.js';
+import type { Relay, RelayMode } from '../relay/relay.js';
 
 /**
  * Bytes the relay must carry for one call before the call counts as relayed: an allocation the
@@ -38,7 +37,6 @@ export interface RelayTruth {
 
 export interface RelayAccountingOptions {
   relay: Pick<Relay, 'listen'> & { readonly mode: RelayMode };
-  lobby: Lobby;
   records: CallRecords;
   clock: Clock;
   log: Logger;
@@ -60,15 +58,19 @@ export class RelayAccounting implements RelayTruth {
 
   constructor(options: RelayAccountingOptions) {
     this.#o = options;
-    const { lobby, clock, relay } = options;
-    relay.listen({ issued: (g) => this.#issued(g), usage: (u) => this.#usage(u) });
-    lobby.observer.on('call:matched', (call) => (this.#entry(call.id).call = call));
-    lobby.observer.on('call:ended', (call) =>
-      clock.after(KEEP_AFTER_END_MS, () => {
-        for (const u of this.#calls.get(call.id)?.usernames ?? []) if (this.#byUsername.get(u) === call.id) this.#byUsername.delete(u);
-        this.#calls.delete(call.id);
-      }),
-    );
+    options.relay.listen({ issued: (g) => this.#issued(g), usage: (u) => this.#usage(u) });
+  }
+
+  callMatched(call: Call): void {
+    this.#entry(call.id).call = call;
+  }
+
+  /** The relay's last usage lines for a call may come after it ends: its books stay open a while. */
+  callEnded(call: Call): void {
+    this.#o.clock.after(KEEP_AFTER_END_MS, () => {
+      for (const u of this.#calls.get(call.id)?.usernames ?? []) if (this.#byUsername.get(u) === call.id) this.#byUsername.delete(u);
+      this.#calls.delete(call.id);
+    });
   }
 
   relayed(callId: string): boolean {

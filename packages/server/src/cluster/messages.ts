@@ -1,0 +1,47 @@
+import { END_REASONS, serverMessageSchema } from '@duet/protocol';
+import { z } from 'zod';
+
+/**
+ * What one node tells another about a call with a side on each, or a person connected there. Every
+ * message is validated on arrival like a browser's: a node running other code (a rolling upgrade, a
+ * bug) cannot put a call into a state its own node would refuse.
+ */
+const side = <T extends z.ZodType>(t: T) => z.object({ a: t, b: t });
+const id = z.string().min(1).max(200);
+
+export const clusterEventSchema = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('matched'),
+    callId: id,
+    /** The person on the receiving node. */
+    to: id,
+    a: id,
+    b: id,
+    nodes: side(id),
+    matchedAt: z.number(),
+    waitMs: side(z.number()),
+    relayOnly: z.boolean(),
+    verified: side(z.boolean()).optional(),
+  }),
+  z.object({ t: z.literal('deliver'), to: id, message: serverMessageSchema }),
+  z.object({ t: z.literal('peer'), callId: id, from: id, state: z.enum(['connected', 'down']) }),
+  z.object({ t: z.literal('ended'), callId: id, reason: z.enum(END_REASONS), endedBy: id.nullable() }),
+  /** A heartbeat from the mirror side, for the meter on the call's primary node. */
+  z.object({ t: z.literal('heartbeat'), callId: id, from: id, seq: z.number().int(), bytesReceived: z.number() }),
+  /** A person was banned on another node: wherever they are connected, they go. */
+  z.object({ t: z.literal('banned'), userId: id, ban: z.object({ reason: z.string(), until: z.number().nullable(), appeal: z.string() }) }),
+]);
+
+export type ClusterEvent = z.infer<typeof clusterEventSchema>;
+export type ClusterEventOf<T extends ClusterEvent['t']> = Extract<ClusterEvent, { t: T }>;
+
+export const clusterEnvelopeSchema = z.object({ from: id, e: clusterEventSchema });
+export type ClusterEnvelope = z.infer<typeof clusterEnvelopeSchema>;
+
+/** How a node reaches the others; on a single node, nowhere. */
+export interface ClusterPort {
+  readonly nodeId: string;
+  send(nodeId: string, event: ClusterEvent): void;
+}
+
+export const SINGLE_NODE: ClusterPort = { nodeId: 'local', send: () => undefined };

@@ -1,0 +1,84 @@
+import type { ReportReason } from '@duet/protocol';
+import type { Logger } from 'pino';
+import type { Call } from '../calls/call.js';
+
+export type PresenceStatus = 'idle' | 'waiting' | 'in_call';
+
+export interface MatchCriteria {
+  interests: readonly string[];
+  language: string;
+  region: string | undefined;
+  mode: string;
+  /** Relay-only media for this person's calls (not a matching criterion: anyone may be their partner). */
+  privacy: boolean;
+  /** Meet only people who passed the liveness check. */
+  verifiedOnly: boolean;
+}
+
+export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat', privacy: false, verifiedOnly: false });
+
+/** What the lobby learns about a person when their signaling connection comes up. */
+export interface ConnectInfo {
+  rulesAccepted: boolean;
+  blockedWith: Set<string>;
+  held?: boolean;
+  verifiedUntil?: number | null;
+}
+
+/** One person connected to this node (or away, while their call waits for them to come back). */
+export interface Participant {
+  readonly userId: string;
+  status: PresenceStatus;
+  call: Call | undefined;
+  /** What the person asked to be matched on (kept for Next and reconnects). */
+  criteria: MatchCriteria;
+  rulesAccepted: boolean;
+  /** People this person must never be matched with (blocks in either direction). */
+  readonly blockedWith: Set<string>;
+  /** Recent partners, newest last (at most the policy's count), so Next never lands you back with them. */
+  readonly recent: Array<{ userId: string; at: number }>;
+  /** Cancels the timers that widen this person's matching while they wait. */
+  cancelWidening: (() => void) | undefined;
+  /** When the current wait began (kept across repeated joins). */
+  waitingSince: number;
+  /** Set while the person's signaling connection is gone but their call may still be resumed. */
+  detached: { reason: 'connection_lost' | 'heartbeat_timeout'; cancel: () => void } | undefined;
+  /** Has unreviewed reports against them, and the operator holds such people to their own pool. */
+  held: boolean;
+  /** Passed the liveness check; verified until then (null: not verified). */
+  verifiedUntil: number | null;
+  readonly log: Logger;
+}
+
+export function newParticipant(userId: string, info: ConnectInfo, mode: string, now: number, log: Logger): Participant {
+  return {
+    userId,
+    status: 'idle',
+    call: undefined,
+    criteria: { ...DEFAULT_CRITERIA, mode },
+    rulesAccepted: info.rulesAccepted,
+    blockedWith: info.blockedWith,
+    recent: [],
+    cancelWidening: undefined,
+    waitingSince: now,
+    detached: undefined,
+    held: info.held ?? false,
+    verifiedUntil: info.verifiedUntil ?? null,
+    log: log.child({ userId }),
+  };
+}
+
+/** What the lobby needs from safety storage; writes happen in the background. */
+export interface SafetyPort {
+  block(blockerId: string, blockedId: string, callId: string | null): void;
+  report(r: {
+    id: string;
+    callId: string;
+    reporterId: string;
+    reportedId: string;
+    reason: ReportReason;
+    comment?: string | undefined;
+    /** The call's chat as the server relayed it. */
+    transcript: Array<{ from: 'reporter' | 'reported'; text: string; at: number }>;
+  }): void;
+}

@@ -1,0 +1,173 @@
+import type { ServerMessage } from '@duet/protocol';
+import type { Logger } from 'pino';
+import type { WaitingPool } from '../matchmaking/pool.js';
+import type { MatchPolicy, Ticket } from '../matchmaking/rules.js';
+import type { Clock } from '../util/clock.js';
+import type { Participant } from './participant.js';
+import { RecentWaits } from './presence.js';
+
+export interface QueueOptions {
+  pool: WaitingPool;
+  policy: MatchPolicy;
+  clock: Clock;
+  log: Logger;
+  /** This node, written on every ticket: a claim made elsewhere knows where the person is. */
+  node: string;
+  send: (userId: string, message: ServerMessage) => void;
+  /** The person connected here, if they are. */
+  person: (userId: string) => Participant | undefined;
+  verified: (p: Participant) => boolean;
+  /** Someone entered the queue (not for a repeated join). */
+  joined: (userId: string) => void;
+  /** Two people the pool paired who are both still waiting. */
+  paired: (a: Ticket, b: Ticket) => void;
+  /** The counts people see changed. */
+  changed: () => void;
+}
+
+/**
+ * The people of this node who are waiting: their pool entries, the timers that widen their
+ * matching, and the search for a partner. The pool (in process or shared) is the one truth of who
+ * waits; its claims take both people out at once, so nobody is handed to two partners.
+ */
+export class Queue {
+  readonly #o: QueueOptions;
+  readonly #waits = new RecentWaits();
+  #closed = false;
+
+  constructor(options: QueueOptions) {
+    this.#o = options;
+  }
+
+  get size(): number {
+    return this.#o.pool.size;
+  }
+
+  /** Puts the person in the queue, or refreshes their entry (a repeated join keeps place and wait). */
+  enqueue(p: Participant): void {
+    const wasWaiting = p.status === 'waiting';
+    if (!wasWaiting) p.waitingSince = this.#o.clock.now();
+    p.status = 'waiting';
+    this.#settle(this.#o.pool.enqueue(this.#ticket(p)), 'enqueue');
+    if (!wasWaiting) {
+      p.log.info({ mode: p.criteria.mode, interests: p.criteria.interests.length }, 'waiting');
+      this.#o.joined(p.userId);
+    }
+    this.#scheduleWidening(p);
+    this.#o.send(p.userId, { type: 'queued', waiting: this.size, estimatedWaitMs: this.estimateWait(p) });
+    this.#o.changed();
+  }
+
+  dequeue(p: Participant): void {
+    this.#settle(this.#o.pool.remove(p.userId), 'remove');
+    p.cancelWidening?.();
+    p.cancelWidening = undefined;
+  }
+
+  /** Looks for a partner for the person now. */
+  tryMatch(p: Participant): void {
+    if (this.#closed || p.status !== 'waiting') return;
+    this.#o.pool.matchFor(p.userId, this.#o.clock.now()).then(
+      (claimed) => {
+        if (claimed === 'retry') {
+          // Other nodes won the race for everyone we tried: look again shortly, not at the next widening step.
+          this.#o.clock.after(100 + Math.floor(Math.random() * 400), () => this.tryMatch(p));
+        } else if (claimed) {
+          this.#claimed(claimed);
+        }
+      },
+      (err: unknown) => {
+        if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
+      },
+    ).catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
+  }
+
+  /** Waits are remembered for estimates once a pair becomes a call. */
+  matched(at: number, tickets: readonly Ticket[]): void {
+    for (const t of tickets) this.#waits.record(at, at - t.joinedAt);
+  }
+
+  /**
+   * An honest estimate: the median wait of matches in the last ten minutes, when there were at
+   * least three; null (unknown) otherwise, or when others are waiting in the person's pool (then
+   * the rules, not the crowd, decide how long it takes).
+   */
+  estimateWait(p: Participant): number | null {
+    if (this.#o.pool.poolSize(p.criteria.mode, p.criteria.language) > 1) return null;
+    return this.#waits.medianSince(this.#o.clock.now() - 10 * 60_000);
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #ticket(p: Participant): Ticket {
+    const { interests, language, region, mode } = p.criteria;
+    return {
+      userId: p.userId,
+      mode,
+      language,
+      region,
+      interests,
+      // The pool keeps the first joinedAt of a repeated join too.
+      joinedAt: p.waitingSince,
+      blocked: p.blockedWith,
+      recent: p.recent,
+      node: this.#o.node,
+      ...(p.held ? { held: true } : {}),
+      ...(this.#o.verified(p) ? { verified: true } : {}),
+      ...(p.criteria.verifiedOnly ? { verifiedOnly: true } : {}),
+    };
+  }
+
+  /**
+   * Matching widens with the wait: interests become a preference, then region is dropped, then (in
+   * a tiny pool) recent partners are allowed again. At each step the person is told, and matched
+   * again against everyone waiting.
+   */
+  #scheduleWidening(p: Participant): void {
+    p.cancelWidening?.();
+    const { policy, clock, send } = this.#o;
+    const steps: Array<[number, () => void]> = [
+      [policy.interestsRequiredMs, () => p.criteria.interests.length > 0 && send(p.userId, { type: 'widened', stage: 'interests', interests: [...p.criteria.interests] })],
+      [policy.regionRequiredMs, () => p.criteria.region !== undefined && send(p.userId, { type: 'widened', stage: 'region' })],
+      [policy.relaxRecentAfterMs, () => undefined],
+    ];
+    const waited = clock.now() - p.waitingSince;
+    const cancels = steps
+      .filter(([at]) => at > waited)
+      .map(([at, announce]) =>
+        clock.after(at - waited, () => {
+          if (p.status !== 'waiting' || this.#o.person(p.userId) !== p) return;
+          announce();
+          this.tryMatch(p);
+        }),
+      );
+    p.cancelWidening = () => cancels.forEach((c) => c());
+  }
+
+  /**
+   * The pool answered after a wait (a microtask in process, a round trip in Redis): someone here
+   * may have left meanwhile. The claim already took both out of the pool, so whoever is still
+   * waiting goes straight back in.
+   */
+  #claimed([a, b]: [Ticket, Ticket]): void {
+    // Still waiting, and on the same wait the claim was made from (not a later join).
+    const stillHere = (t: Ticket) => {
+      if (t.node !== this.#o.node) return true;
+      const p = this.#o.person(t.userId);
+      return p?.status === 'waiting' && p.waitingSince === t.joinedAt;
+    };
+    if (!this.#closed && stillHere(a) && stillHere(b)) return this.#o.paired(a, b);
+    for (const t of [a, b]) {
+      if (!stillHere(t)) continue;
+      this.#settle(this.#o.pool.enqueue(t), 'requeue after a lost partner');
+      const p = t.node === this.#o.node ? this.#o.person(t.userId) : undefined;
+      if (p) this.tryMatch(p);
+    }
+  }
+
+  #settle(result: Promise<unknown>, what: string): void {
+    result.catch((err: unknown) => this.#o.log.error({ err }, `pool ${what} failed`));
+  }
+}
