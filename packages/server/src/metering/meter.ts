@@ -250,18 +250,10 @@ export class Meter {
     const perDay = this.dailyFreeMs;
     const day = utcDayStart(at);
     const { call } = t;
-    return new Promise((resolve, reject) => {
-      this.#o.records.write(call.id, async (db) => {
-        try {
-          const left = async (userId: string) => Math.max(0, perDay - (await freeUsedOn(db, userId, day, call.id)));
-          t.free = { a: await left(call.a), b: await left(call.b) };
-          await db.updateTable('calls').set({ a_free_ms: t.free.a, b_free_ms: t.free.b, meter_state: JSON.stringify(this.#state(t)) }).where('id', '=', call.id).execute();
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-          throw err;
-        }
-      });
+    return this.#o.records.freeMinutes(call.id, async (db) => {
+      const left = async (userId: string) => Math.max(0, perDay - (await freeUsedOn(db, userId, day, call.id)));
+      t.free = { a: await left(call.a), b: await left(call.b) };
+      return { ...t.free, meterState: JSON.stringify(this.#state(t)) };
     });
   }
 
@@ -288,14 +280,7 @@ export class Meter {
   /** The call's billable time and the meter's state, written with the call's record. */
   #store(t: Metered): void {
     const state = this.#state(t);
-    const json = JSON.stringify(state);
-    this.#o.records.write(t.call.id, (db) =>
-      db
-        .updateTable('calls')
-        .set({ billed_ms: state.billedMs, a_media_until: state.a.lastEvidence, b_media_until: state.b.lastEvidence, meter_state: json, ...(state.free ? { a_free_ms: state.free.a, b_free_ms: state.free.b } : {}) })
-        .where('id', '=', t.call.id)
-        .execute(),
-    );
+    this.#o.records.meterState(t.call.id, { billedMs: state.billedMs, aMediaUntil: state.a.lastEvidence, bMediaUntil: state.b.lastEvidence, meterState: JSON.stringify(state), free: state.free });
   }
 
   callEnded(call: Call): void {
@@ -304,7 +289,7 @@ export class Meter {
     this.#calls.delete(call.id);
     t.unwatch?.();
     // Closed at the last evidence of media, not when the silence was noticed: nothing more to add.
-    this.#o.records.write(call.id, (db) => db.updateTable('calls').set({ billed_ms: t.billedMs }).where('id', '=', call.id).execute());
+    this.#o.records.billed(call.id, t.billedMs);
     for (const userId of [call.a, call.b]) this.#queueCharge(t, userId, true);
   }
 

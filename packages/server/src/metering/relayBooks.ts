@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Call } from '../calls/call.js';
 import type { CallRecords } from '../calls/recorder.js';
@@ -96,14 +95,7 @@ export class RelayAccounting implements RelayTruth {
     e.relayed = true;
     if (bytes <= e.stored && !first) return;
     e.stored = Math.max(e.stored, bytes);
-    const stored = e.stored;
-    this.#o.records.write(call.id, (db) =>
-      db
-        .updateTable('calls')
-        .set({ relayed: 1, bytes_relayed: stored > 0 ? stored : null })
-        .where('id', '=', call.id)
-        .execute(),
-    );
+    this.#o.records.relayClaimed(call.id, e.stored);
   }
 
   #entry(callId: string): Entry {
@@ -136,13 +128,7 @@ export class RelayAccounting implements RelayTruth {
     e.coturnBytes += bytes;
     const relayedNow = !e.relayed && e.coturnBytes >= RELAYED_MIN_BYTES;
     if (relayedNow) e.relayed = true;
-    this.#o.records.write(callId, (db) =>
-      db
-        .updateTable('calls')
-        // An increment, not a total: several reports (and, with several nodes, several relays) add up.
-        .set({ bytes_relayed: sql<number>`coalesce(bytes_relayed, 0) + ${bytes}`, ...(relayedNow ? { relayed: 1 } : {}) })
-        .where('id', '=', callId)
-        .execute(),
-    );
+    // An increment, not a total: several reports (and, with several nodes, several relays) add up.
+    this.#o.records.relayed(callId, bytes, relayedNow);
   }
 }

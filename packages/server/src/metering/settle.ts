@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RestoredCall } from '../calls/calls.js';
+import { CallRecords } from '../calls/recorder.js';
 import type { Db } from '../storage/database.js';
 import { postCallCharge } from './charge.js';
 import { type Ledger, userAccount } from './ledger.js';
@@ -116,7 +117,7 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
     settled += 1;
     const lastMedia = c.a_media_until !== null && c.b_media_until !== null ? Math.min(Number(c.a_media_until), Number(c.b_media_until)) : null;
     const endedAt = Math.max(Number(c.connected_at ?? c.matched_at), lastMedia ?? 0);
-    await db.updateTable('calls').set({ ended_at: endedAt, end_reason: 'server_shutdown', state: 'ended', ended_by: null }).where('id', '=', c.id).where('ended_at', 'is', null).execute();
+    await CallRecords.closeUnended(db, c.id, endedAt);
     const billed = Number(c.billed_ms);
     for (const [userId, freeMs] of [[c.user_a, free.a], [c.user_b, free.b]] as const) {
       await postWhatIsOwed(ledger, price, { callId: c.id, userId, billedMs: billed, freeMs, overdraftMicros: options.overdraftMicros ?? 0, why: { settledAfterCrash: true } }, now);

@@ -88,40 +88,25 @@ export class QualityRecorder {
     side.final = final;
     const s = m.sample;
     const seq = side.seq;
-    this.#o.records.write(t.call.id, (db) =>
-      db
-        .insertInto('call_quality')
-        .values({
-          call_id: t.call.id,
-          side: sideName,
-          seq,
-          at: now,
-          final: final ? 1 : 0,
-          rtt_ms: s.rttMs ?? null,
-          jitter_ms: s.jitterMs ?? null,
-          packet_loss: s.packetLoss ?? null,
-          inbound_kbps: s.inboundKbps ?? null,
-          outbound_kbps: s.outboundKbps ?? null,
-          fps: s.fps ?? null,
-          freeze_count: s.freezeCount ?? null,
-          total_freezes_ms: s.totalFreezesMs ?? null,
-          audio_concealment: s.audioConcealment ?? null,
-          est_delay_ms: s.estDelayMs ?? null,
-          bytes_total: s.bytesTotal ?? null,
-        })
-        .execute(),
-    );
+    this.#o.records.qualitySample(t.call.id, {
+      side: sideName,
+      seq,
+      at: now,
+      final: final ? 1 : 0,
+      rtt_ms: s.rttMs ?? null,
+      jitter_ms: s.jitterMs ?? null,
+      packet_loss: s.packetLoss ?? null,
+      inbound_kbps: s.inboundKbps ?? null,
+      outbound_kbps: s.outboundKbps ?? null,
+      fps: s.fps ?? null,
+      freeze_count: s.freezeCount ?? null,
+      total_freezes_ms: s.totalFreezesMs ?? null,
+      audio_concealment: s.audioConcealment ?? null,
+      est_delay_ms: s.estDelayMs ?? null,
+      bytes_total: s.bytesTotal ?? null,
+    });
     if (s.path) this.#learnPath(t, sideName, userId, s);
-    if (s.gathered) {
-      const gathered = [...new Set(s.gathered)].sort().join(',');
-      this.#o.records.write(t.call.id, (db) =>
-        db
-          .updateTable('calls')
-          .set(sideName === 'a' ? { a_gathered: gathered } : { b_gathered: gathered })
-          .where('id', '=', t.call.id)
-          .execute(),
-      );
-    }
+    if (s.gathered) this.#o.records.mediaPaths(t.call.id, sideName, { gathered: [...new Set(s.gathered)].sort().join(',') });
     this.#o.metrics.observeSample(s);
     this.#o.metrics.qualitySamples.inc({ accepted: 'true' });
   }
@@ -134,13 +119,7 @@ export class QualityRecorder {
     const json = JSON.stringify(path);
     if (json === side.path) return;
     side.path = json;
-    this.#o.records.write(t.call.id, (db) =>
-      db
-        .updateTable('calls')
-        .set(sideName === 'a' ? { a_path: json } : { b_path: json })
-        .where('id', '=', t.call.id)
-        .execute(),
-    );
+    this.#o.records.mediaPaths(t.call.id, sideName, { path: json });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { CallRecords } from '../calls/recorder.js';
 import type { Db } from '../storage/database.js';
 import { dayOf } from './funnel.js';
 
@@ -15,9 +16,8 @@ const DAY = 86_400_000;
 export async function pruneTelemetry(db: Db, policy: RetentionPolicy, now: number, log: Logger): Promise<void> {
   const quality = await db.deleteFrom('call_quality').where('at', '<', now - policy.qualityDays * DAY).executeTakeFirst();
   const oldCalls = now - policy.callDays * DAY;
-  await db.deleteFrom('call_quality').where('call_id', 'in', db.selectFrom('calls').select('id').where('ended_at', '<', oldCalls)).execute();
-  const calls = await db.deleteFrom('calls').where('ended_at', '<', oldCalls).executeTakeFirst();
+  const calls = await CallRecords.prune(db, oldCalls);
   const funnel = await db.deleteFrom('funnel').where('day', '<', dayOf(oldCalls)).executeTakeFirst();
-  const removed = { quality: Number(quality.numDeletedRows), calls: Number(calls.numDeletedRows), funnel: Number(funnel.numDeletedRows) };
+  const removed = { quality: Number(quality.numDeletedRows), calls, funnel: Number(funnel.numDeletedRows) };
   if (removed.quality + removed.calls + removed.funnel > 0) log.info({ removed }, 'telemetry retention');
 }
