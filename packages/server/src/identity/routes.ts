@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { StandingPort } from '../lobby/ports.js';
 import type { Clock } from '../util/clock.js';
+import { expects, useZodValidation } from '../web/validation.js';
 import { RULES_VERSION, type UserRepository } from './users.js';
 import type { TokenIssuer } from './tokens.js';
 
@@ -18,42 +19,49 @@ export interface IdentityDeps {
   onCreated?: (userId: string, from: { address: string; deviceId?: string | undefined }) => Promise<void>;
 }
 
-const sessionBody = z
-  .strictObject({ token: z.string().max(2048).optional(), deviceId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional() })
-  .default({});
-const acceptBody = z.strictObject({ adult: z.literal(true), rulesVersion: z.literal(RULES_VERSION) });
+// No body at all (Fastify's null) is a first visit, like `{}`.
+const sessionBody = expects(
+  z.preprocess((b) => b ?? {}, z.strictObject({ token: z.string().max(2048).optional(), deviceId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional() })),
+  'Body must be {"token"?: string, "deviceId"?: string}.',
+);
+const acceptBody = expects(z.strictObject({ adult: z.literal(true), rulesVersion: z.literal(RULES_VERSION) }), `Confirm you are 18 or older and accept rules version ${RULES_VERSION}.`);
 
 /**
  * Guest identity. The first visit creates an anonymous user and a signed token the browser keeps;
  * a returning browser presents it and is the same user. The client never chooses its own id.
  */
 export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
+  const api = useZodValidation(app);
   // Creating guests is cheap for a client and costs a row each: limit it per address.
   const limited = { config: { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: '1 minute' } } };
-  app.post('/api/session', limited, async (req, reply) => {
-    const body = sessionBody.safeParse(req.body ?? {});
-    if (!body.success) return badRequest(reply, 'Body must be {"token"?: string}.');
-    const existingId = body.data.token ? await deps.tokens.verify(body.data.token) : undefined;
+  api.post('/api/session', { ...limited, schema: { body: sessionBody } }, async (req) => {
+    const body = req.body;
+    const existingId = body.token ? await deps.tokens.verify(body.token) : undefined;
     let user = existingId ? await deps.users.get(existingId) : undefined;
-    let token = body.data.token;
+    let token = body.token;
     if (!user) {
       user = await deps.users.create(deps.clock.now());
       token = await deps.tokens.issue(user.id);
-      await deps.onCreated?.(user.id, { address: req.ip, deviceId: body.data.deviceId });
+      await deps.onCreated?.(user.id, { address: req.ip, deviceId: body.deviceId });
       req.log.info({ userId: user.id }, 'guest created');
     }
-    if (body.data.deviceId) await deps.users.setDevice(user.id, body.data.deviceId);
+    if (body.deviceId) await deps.users.setDevice(user.id, body.deviceId);
     deps.onSession?.(user.id);
     return { token, userId: user.id, rulesAccepted: user.rulesAcceptedAt !== null, rulesVersion: RULES_VERSION };
   });
 
-  app.post('/api/rules/accept', limited, async (req, reply) => {
+  // Who is asking is settled before the body is looked at: a stranger learns nothing from a 400.
+  const signedIn = new WeakMap<FastifyRequest, string>();
+  const authenticated = async (req: FastifyRequest, reply: FastifyReply) => {
     const userId = await authenticate(req, deps.tokens);
     if (!userId || !(await deps.users.get(userId))) {
       return reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
     }
-    const body = acceptBody.safeParse(req.body);
-    if (!body.success) return badRequest(reply, `Confirm you are 18 or older and accept rules version ${RULES_VERSION}.`);
+    signedIn.set(req, userId);
+  };
+
+  api.post('/api/rules/accept', { ...limited, preValidation: authenticated, schema: { body: acceptBody } }, async (req, reply) => {
+    const userId = signedIn.get(req)!;
     await deps.users.acceptRules(userId, deps.clock.now());
     deps.lobby.rulesAccepted(userId);
     req.log.info({ userId }, 'rules accepted');
@@ -65,8 +73,4 @@ async function authenticate(req: FastifyRequest, tokens: TokenIssuer): Promise<s
   const header = req.headers.authorization;
   if (!header?.startsWith('Bearer ')) return undefined;
   return tokens.verify(header.slice('Bearer '.length));
-}
-
-function badRequest(reply: FastifyReply, message: string) {
-  return reply.code(400).send({ error: { code: 'invalid_request', message } });
 }

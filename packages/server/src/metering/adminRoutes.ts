@@ -7,15 +7,25 @@ import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
 import { type Ledger, userAccount } from './ledger.js';
 import { MICROS } from './pricing.js';
+import { expects, useZodValidation, type ZodTypeProvider } from '../web/validation.js';
 
-const adjustBody = z.strictObject({
-  userId: z.string().uuid(),
-  /** Credits to add (positive) or take away (negative). */
-  credits: z.number().finite().refine((v) => v !== 0, 'not zero'),
-  reason: z.string().trim().min(3).max(500),
-});
-const refundBody = z.strictObject({ userId: z.string().uuid(), callId: z.string().uuid(), reason: z.string().trim().min(3).max(500) });
-const range = z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0) });
+const DAY = 86_400_000;
+const adjustBody = expects(
+  z.strictObject({
+    userId: z.string().uuid(),
+    /** Credits to add (positive) or take away (negative). */
+    credits: z.number().finite().refine((v) => v !== 0, 'not zero'),
+    reason: z.string().trim().min(3).max(500),
+  }),
+  'Adjust with {"userId", "credits" (not 0), "reason"}.',
+);
+const refundBody = expects(z.strictObject({ userId: z.string().uuid(), callId: z.string().uuid(), reason: z.string().trim().min(3).max(500) }), 'Refund with {"userId", "callId", "reason"}.');
+const range = expects(
+  z
+    .strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0) })
+    .refine((q) => q.to > q.from && q.to - q.from <= 400 * DAY, '`to` must be after `from`, at most 400 days later.'),
+  'Query ?from=<ms>&to=<ms> (at most 400 days).',
+);
 
 export interface CostModel {
   /** Relay bandwidth, per GB carried. */
@@ -27,31 +37,28 @@ export interface CostModel {
 }
 
 const bad = (reply: FastifyReply, message: string) => reply.code(400).send({ error: { code: 'invalid_request', message } });
-const DAY = 86_400_000;
 
 /**
  * Money in the console (admins): adjustments and refunds as compensating entries with a reason in
  * the audit log; and the unit economics — minutes, revenue, cost and margin per minute, per day.
  */
 export function billingAdminRoutes(app: FastifyInstance, d: { db: Db; ledger: Ledger; staff: StaffAccounts; moderation: Moderation; clock: Clock; costs: CostModel }): void {
-  app.register(async (admin) => {
+  useZodValidation(app).register(async (scope) => {
+    const admin = scope.withTypeProvider<ZodTypeProvider>();
     admin.addHook('onRequest', d.staff.guard('admin', () => d.clock.now()));
 
-    admin.post('/api/admin/credits/adjust', async (req, reply) => {
-      const body = adjustBody.safeParse(req.body);
-      if (!body.success) return bad(reply, 'Adjust with {"userId", "credits" (not 0), "reason"}.');
-      const micros = Math.round(body.data.credits * MICROS);
+    admin.post('/api/admin/credits/adjust', { schema: { body: adjustBody } }, async (req, reply) => {
+      const { userId, credits, reason } = req.body;
+      const micros = Math.round(credits * MICROS);
       if (micros === 0 || Math.abs(micros) > 1_000_000 * MICROS) return bad(reply, 'Adjust by at least 0.000001 and at most 1,000,000 credits.');
       const ref = `adjust:${randomUUID()}`;
-      await d.ledger.post({ ref, kind: 'adjustment', entries: [{ account: 'adjustments', amount: -micros }, { account: userAccount(body.data.userId), amount: micros }], meta: { reason: body.data.reason, by: req.staff!.email } }, d.clock.now());
-      await d.moderation.audit(req.staff!, 'credit_adjust', body.data.userId, { micros, reason: body.data.reason });
-      return reply.code(201).send({ balanceMicros: await d.ledger.balance(userAccount(body.data.userId)) });
+      await d.ledger.post({ ref, kind: 'adjustment', entries: [{ account: 'adjustments', amount: -micros }, { account: userAccount(userId), amount: micros }], meta: { reason, by: req.staff!.email } }, d.clock.now());
+      await d.moderation.audit(req.staff!, 'credit_adjust', userId, { micros, reason });
+      return reply.code(201).send({ balanceMicros: await d.ledger.balance(userAccount(userId)) });
     });
 
-    admin.post('/api/admin/credits/refund', async (req, reply) => {
-      const body = refundBody.safeParse(req.body);
-      if (!body.success) return bad(reply, 'Refund with {"userId", "callId", "reason"}.');
-      const { userId, callId, reason } = body.data;
+    admin.post('/api/admin/credits/refund', { schema: { body: refundBody } }, async (req, reply) => {
+      const { userId, callId, reason } = req.body;
       const call = await d.db.selectFrom('calls').select('ended_at').where('id', '=', callId).executeTakeFirst();
       if (call && call.ended_at === null) return reply.code(409).send({ error: { code: 'out_of_turn', message: 'That call is still going: refund it once it has ended.' } });
       const charged = -(await d.ledger.sumByRef(userAccount(userId), `call:${callId}:${userId}:`));
@@ -65,10 +72,8 @@ export function billingAdminRoutes(app: FastifyInstance, d: { db: Db; ledger: Le
       return reply.code(201).send({ refundedMicros: charged });
     });
 
-    admin.get('/api/admin/economics', async (req, reply) => {
-      const q = range.safeParse(req.query);
-      if (!q.success || q.data.to <= q.data.from || q.data.to - q.data.from > 400 * DAY) return bad(reply, 'Query ?from=<ms>&to=<ms> (at most 400 days).');
-      const { from, to } = q.data;
+    admin.get('/api/admin/economics', { schema: { querystring: range } }, async (req) => {
+      const { from, to } = req.query;
       const calls = await d.db.selectFrom('calls').select(['ended_at', 'billed_ms', 'bytes_relayed']).where('ended_at', '>=', from).where('ended_at', '<', to).execute();
       const money = await d.db
         .selectFrom('ledger_entries')

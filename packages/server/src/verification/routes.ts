@@ -12,7 +12,8 @@ import type { StaffAccounts } from '../safety/staff.js';
 import type { Clock } from '../util/clock.js';
 import { detectorAssetPaths } from './detector.js';
 import { FairQueue, type FairQueueOptions, type QueueRefusal } from './fairQueue.js';
-import { parseSubmission, VERIFICATION_LIMITS } from './schema.js';
+import { expects, useZodValidation, type ZodTypeProvider } from '../web/validation.js';
+import { parseSubmission, VERIFICATION_LIMITS, verificationSubmissionSchema } from './schema.js';
 import type { LivenessVerifier } from './service.js';
 import type { RequestLimit, VerificationRepository } from './sqlStore.js';
 import type { VerificationReason } from './verify.js';
@@ -95,8 +96,8 @@ const MESSAGES: Partial<Record<VerificationReason, string>> & { default: string 
   default: 'The check did not pass. Try again.',
 };
 
-const idSchema = z.string().uuid();
-const revokeBody = z.strictObject({ reason: z.string().trim().min(3).max(500) });
+const userParams = expects(z.strictObject({ id: z.string().uuid() }), 'Not a user id.');
+const revokeBody = expects(z.strictObject({ reason: z.string().trim().min(3).max(500) }), 'Revoke with {"reason": "..."} (3 to 500 characters).');
 const HOUR = 3600_000;
 
 async function subject(req: FastifyRequest, tokens: TokenIssuer): Promise<string | undefined> {
@@ -123,6 +124,7 @@ const unavailable = (reply: FastifyReply) => reply.code(404).send({ error: { cod
  * revoke. Judging is one attempt at a time per node: the detector is CPU-heavy.
  */
 export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDeps): void {
+  const api = useZodValidation(app);
   const s = d.settings;
   const limits = d.limits ?? VERIFICATION_REQUEST_LIMITS;
   const queue = new FairQueue(d.queue);
@@ -188,11 +190,15 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
 
   // A whole attempt's frames (24 × 200 KB at most, base64) in one body.
   const bodyLimit = Math.ceil((VERIFICATION_LIMITS.maxFrames * VERIFICATION_LIMITS.maxFrameBytes * 4) / 3) + 64 * 1024;
-  app.post('/api/me/verification', { bodyLimit, config: { rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (req, reply) => {
+  // The schema is checked at the edge, but a malformed upload still reaches the handler
+  // (attachValidation): it counts as a failed attempt, with the reason the detector would give.
+  const uploadOptions = { bodyLimit, attachValidation: true, config: { rateLimit: { max: 20, timeWindow: '1 minute' } }, schema: { body: verificationSubmissionSchema } };
+  api.post('/api/me/verification', uploadOptions, async (req, reply) => {
     const userId = await subject(req, d.tokens);
     if (!userId) return unauthorized(reply);
     if (!s.enabled) return unavailable(reply);
     const now = d.clock.now();
+    // Decodes the frames; for a body the edge refused, it names the reason the person is shown.
     const parsed = parseSubmission(req.body);
     if (!parsed.ok) {
       await d.repo.record({ userId, at: now, ok: false, reasons: [parsed.reason], ms: 0, scores: {} });
@@ -227,10 +233,10 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
   });
 
   // Moderators see a person's status and attempts, and can revoke a verification.
-  app.register(async (staffOnly) => {
+  api.register(async (scope) => {
+    const staffOnly = scope.withTypeProvider<ZodTypeProvider>();
     staffOnly.addHook('onRequest', d.staff.guard('moderator', () => d.clock.now()));
-    staffOnly.get<{ Params: { id: string } }>('/api/admin/users/:id/verification', async (req, reply) => {
-      if (!idSchema.safeParse(req.params.id).success) return reply.code(400).send({ error: { code: 'invalid_request', message: 'Not a user id.' } });
+    staffOnly.get('/api/admin/users/:id/verification', { schema: { params: userParams } }, async (req) => {
       const until = await d.repo.verifiedUntil(req.params.id);
       const attempts = await d.repo.recent(req.params.id);
       return {
@@ -238,13 +244,11 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
         attempts: attempts.map((a) => ({ at: Number(a.at), ok: a.ok === 1, reasons: a.reasons ? a.reasons.split(',') : [], ms: a.ms })),
       };
     });
-    staffOnly.post<{ Params: { id: string } }>('/api/admin/users/:id/verification/revoke', async (req, reply) => {
-      const body = revokeBody.safeParse(req.body);
-      if (!idSchema.safeParse(req.params.id).success || !body.success) return reply.code(400).send({ error: { code: 'invalid_request', message: 'Revoke with {"reason": "..."} (3 to 500 characters).' } });
+    staffOnly.post('/api/admin/users/:id/verification/revoke', { schema: { params: userParams, body: revokeBody } }, async (req, reply) => {
       const until = await d.repo.verifiedUntil(req.params.id);
       if (until === null || until <= d.clock.now()) return reply.code(404).send({ error: { code: 'not_found', message: 'This person is not verified.' } });
       await d.repo.setVerifiedUntil(req.params.id, null);
-      await d.moderation.audit(req.staff!, 'revoke_verification', req.params.id, { reason: body.data.reason });
+      await d.moderation.audit(req.staff!, 'revoke_verification', req.params.id, { reason: req.body.reason });
       d.onChange(req.params.id, null);
       return reply.code(204).send();
     });
