@@ -1,75 +1,36 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  expectFitsWidth,
   expectFramesDecoded,
-  getReady,
-  launchBrowser,
-  openPerson,
-  RESULTS_DIR,
+  finish,
+  meet,
+  overlaps,
+  PHONE,
+  pixelsOf,
   screenshot,
-  startServer,
-  status,
+  useDuet,
   waitForState,
-  type RunningServer,
+  type Person,
+  type Viewport,
 } from './harness.js';
 
 const TOKEN = 'e2e-admin-token-0123456789';
 const DESKTOP = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 // The console's palette (src/admin/charts.ts): connected is green, person A and "leave" are
 // drawn in the app's pink and cyan.
 const GREEN = [0x3d, 0xdc, 0x97] as const;
 const CYAN = [0x5d, 0xd6, 0xff] as const;
 const PINK = [0xff, 0x5d, 0x73] as const;
 
-let server: RunningServer;
-let browser: Browser;
+const duet = useDuet({ env: { ADMIN_TOKEN: TOKEN } });
 
-beforeAll(async () => {
-  server = await startServer({ ADMIN_TOKEN: TOKEN });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-interface Console {
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}
-
-async function openConsole(viewport: { width: number; height: number }): Promise<Console> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(`${server.url}/admin`);
-  return { page, errors, close: () => context.close() };
-}
-
-async function signIn(page: Page, token: string): Promise<void> {
-  await page.getByTestId('admin-token').fill(token);
-  await page.getByTestId('admin-login').click();
-}
-
-/** Pixels of a canvas close to one colour: the chart drew its data, not only axes and grid. */
-function pixelsOf(page: Page, testId: string, rgb: readonly [number, number, number]): Promise<number> {
-  return page.getByTestId(testId).evaluate((canvas: HTMLCanvasElement, [r, g, b]) => {
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    let n = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i + 3]! > 200 && Math.abs(data[i]! - r) < 24 && Math.abs(data[i + 1]! - g) < 24 && Math.abs(data[i + 2]! - b) < 24) n++;
-    }
-    return n;
-  }, rgb);
+/** The console at /admin in a browser profile of its own, signed in with `token`. */
+async function openConsole(viewport: Viewport, token = TOKEN): Promise<Person> {
+  const admin = await duet.person({ path: '/admin', viewport, ready: false });
+  await admin.page.getByTestId('admin-token').fill(token);
+  await admin.page.getByTestId('admin-login').click();
+  return admin;
 }
 
 /** "850 kbps" → 850, "1.2 Mbps" → 1200, anything else → NaN. */
@@ -78,36 +39,23 @@ function kbpsOf(text: string | null): number {
   return m ? Number(m[1]) * (m[2] === 'M' ? 1000 : 1) : Number.NaN;
 }
 
-function overlaps(a: { x: number; y: number; width: number; height: number }, b: { x: number; y: number; width: number; height: number }): boolean {
-  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
-}
-
 describe('the insights console', () => {
   it('is closed without the token, empty before any call, then charts a real call and its quality timeline', async () => {
     // A wrong token is refused with a clear message.
-    const wrong = await openConsole(DESKTOP);
-    await signIn(wrong.page, 'not-the-token');
+    const wrong = await openConsole(DESKTOP, 'not-the-token');
     await expect.poll(() => wrong.page.getByTestId('admin-login-error').textContent()).toContain('not accepted');
     await wrong.close();
 
     // Signed in before any call: an empty state, not empty axes.
     const empty = await openConsole(DESKTOP);
-    await signIn(empty.page, TOKEN);
     await empty.page.getByText('No calls in this range yet').waitFor();
     expect(await empty.page.getByTestId('chart-calls').count()).toBe(0);
     await screenshot(empty.page, 'admin-desktop-empty');
-    expect(empty.errors).toEqual([]);
-    await empty.close();
+    await finish(empty);
 
     // One real call between two browsers; Bob is on a phone.
-    const alice = await openPerson(browser, server.url);
-    const bob = await openPerson(browser, server.url, PHONE);
-    await Promise.all([getReady(alice.page), getReady(bob.page)]);
-    await alice.page.getByTestId('start').click();
-    await waitForState(alice.page, 'waiting');
-    await bob.page.getByTestId('start').click();
-    await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
-    const callId = await status(alice.page).getAttribute('data-call-id');
+    const [alice, bob] = await duet.pair({}, { viewport: PHONE });
+    const { callId } = await meet(alice, bob);
     await Promise.all([expectFramesDecoded(alice.page), expectFramesDecoded(bob.page)]);
 
     // The connection info panel: real numbers, and never over the call's buttons or the chat.
@@ -132,14 +80,10 @@ describe('the insights console', () => {
     await alice.page.waitForTimeout(11_000);
     await alice.page.getByTestId('stop').click();
     await waitForState(bob.page, 'waiting');
-    for (const p of [alice, bob]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(alice, bob);
 
     // The console shows the call in every chart.
     const desk = await openConsole(DESKTOP);
-    await signIn(desk.page, TOKEN);
     await desk.page.locator(`[data-testid="worst-calls"] tr[data-call-id="${callId}"]`).waitFor({ timeout: 10_000 });
     expect(await desk.page.locator('[data-testid="tile-calls"] .tile-value').textContent()).toBe('1');
     // Minimum pixel counts: the success rate is one dot; the others are bars far larger than
@@ -155,7 +99,7 @@ describe('the insights console', () => {
     const [download] = await Promise.all([desk.page.waitForEvent('download'), desk.page.getByTestId('export-csv').click()]);
     expect(download.suggestedFilename()).toMatch(/\.csv$/);
     const csv = fs.readFileSync((await download.path())!, 'utf8');
-    expect(csv).toContain(callId!);
+    expect(csv).toContain(callId);
 
     // The call's detail: its quality timeline for both sides.
     await desk.page.locator(`[data-testid="worst-calls"] tr[data-call-id="${callId}"]`).click();
@@ -164,14 +108,12 @@ describe('the insights console', () => {
     expect(await pixelsOf(desk.page, 'chart-quality', CYAN), 'person B drawn').toBeGreaterThan(100);
     await expect.poll(() => desk.page.getByTestId('call-detail').textContent()).toContain('Person A');
     await screenshot(desk.page, 'admin-call-detail');
-    expect(desk.errors).toEqual([]);
-    await desk.close();
+    await finish(desk);
 
     // A phone: everything fits the width, nothing scrolls sideways except the tables.
     const phone = await openConsole(PHONE);
-    await signIn(phone.page, TOKEN);
     await phone.page.getByTestId('chart-calls').waitFor();
-    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await expectFitsWidth(phone.page);
     for (const id of ['range-24h', 'range-7d', 'range-30d', 'export-csv', 'export-json', 'chart-success', 'chart-calls']) {
       const box = (await phone.page.getByTestId(id).boundingBox())!;
       expect(box.x, `${id} left`).toBeGreaterThanOrEqual(0);
@@ -180,8 +122,7 @@ describe('the insights console', () => {
     await phone.page.getByTestId('range-7d').click();
     await phone.page.getByTestId('range-7d').and(phone.page.locator('[aria-pressed="true"]')).waitFor();
     await phone.page.getByTestId('chart-calls').waitFor();
-    await phone.page.screenshot({ path: path.join(RESULTS_DIR, 'admin-phone.png'), fullPage: true });
-    expect(phone.errors).toEqual([]);
-    await phone.close();
+    await screenshot(phone.page, 'admin-phone', { fullPage: true });
+    await finish(phone);
   });
 });

@@ -1,13 +1,26 @@
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFramesDecoded, getReady, launchBrowser, openPerson, RESULTS_DIR, screenshot, startServer, status, waitForState, type Person, type RunningServer } from './harness.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {
+  DESKTOP,
+  expectFitsWidth,
+  expectFramesDecoded,
+  finish,
+  meet,
+  PHONE,
+  pixelsOf,
+  screenshot,
+  signInAsStaff,
+  status,
+  useDuet,
+  waitForState,
+  type Duet,
+  type Person,
+  type Viewport,
+} from './harness.js';
 
 const ADMIN_EMAIL = 'admin@example.test';
 const ADMIN_PASSWORD = 'correct-horse-battery';
 const ADMIN_TOKEN = 'e2e-billing-admin-token-0123456789';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const HEARTBEAT_MS = 5_000;
 // The console's palette (src/admin/charts.ts): a positive margin is green, a negative one pink.
 const GREEN = [0x3d, 0xdc, 0x97] as const;
@@ -45,62 +58,24 @@ function parseMeter(text: string | null): { ms: number; micros: number | null } 
   return { ms: (Number(m[1]) * 60 + Number(m[2])) * 1000, micros: m[3] === undefined ? null : Number(m[3]) * 1_000_000 + Number(m[4]) * 10_000 };
 }
 
-/** Pixels of a canvas close to one colour: the chart drew its data, not only axes and grid. */
-function pixelsOf(page: Page, testId: string, rgb: readonly [number, number, number]): Promise<number> {
-  return page.getByTestId(testId).evaluate((canvas: HTMLCanvasElement, [r, g, b]) => {
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    let n = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i + 3]! > 200 && Math.abs(data[i]! - r) < 24 && Math.abs(data[i + 1]! - g) < 24 && Math.abs(data[i + 2]! - b) < 24) n++;
-    }
-    return n;
-  }, rgb);
-}
-
-/** Nothing wider than the screen (a phone must never scroll sideways). */
-async function fitsWidth(page: Page, width: number): Promise<void> {
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
-}
-
-async function openConsole(browser: Browser, url: string, viewport: { width: number; height: number }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(`${url}/admin`);
-  await page.getByTestId('staff-email').fill(ADMIN_EMAIL);
-  await page.getByTestId('staff-password').fill(ADMIN_PASSWORD);
-  await page.getByTestId('staff-login').click();
-  await expect.poll(() => page.getByTestId('whoami').textContent()).toContain(ADMIN_EMAIL);
-  return { page, errors, close: () => context.close() };
+/** The console at /admin, signed in as the admin. */
+async function openConsole(duet: Duet, viewport: Viewport): Promise<Person> {
+  const admin = await duet.person({ path: '/admin', viewport, ready: false });
+  await signInAsStaff(admin.page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  return admin;
 }
 
 describe('billing: balance, meter, history and receipts; economics and credits in the console', () => {
-  let server: RunningServer;
-  let browser: Browser;
   let alice: Person;
   let bob: Person;
   let callId: string;
   // 1.05 credits at 1 credit a minute: 63 s of talk, so the low-credit warning comes within seconds.
   const WELCOME = 1_050_000;
 
-  beforeAll(async () => {
-    server = await startServer({ PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '1.05', BILLING_ROUNDING: 'second', ADMIN_EMAIL, ADMIN_PASSWORD });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const duet = useDuet({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '1.05', BILLING_ROUNDING: 'second', ADMIN_EMAIL, ADMIN_PASSWORD } });
 
   it('shows balance and price before Start, then a meter that counts up with the server, and warns when credit runs low', async () => {
-    alice = await openPerson(browser, server.url, DESKTOP);
-    bob = await openPerson(browser, server.url, PHONE);
-    await Promise.all([getReady(alice.page), getReady(bob.page)]);
+    [alice, bob] = await duet.pair({ viewport: DESKTOP }, { viewport: PHONE });
 
     for (const p of [alice, bob]) {
       await expect.poll(() => p.page.getByTestId('balance').textContent()).toBe('1.05 credits');
@@ -109,13 +84,9 @@ describe('billing: balance, meter, history and receipts; economics and credits i
     }
     await screenshot(alice.page, 'billing-desktop-before-start');
     await screenshot(bob.page, 'billing-phone-before-start');
-    await fitsWidth(bob.page, PHONE.width);
+    await expectFitsWidth(bob.page);
 
-    await alice.page.getByTestId('start').click();
-    await waitForState(alice.page, 'waiting');
-    await bob.page.getByTestId('start').click();
-    await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
-    callId = (await status(alice.page).getAttribute('data-call-id'))!;
+    ({ callId } = await meet(alice, bob));
     await Promise.all([expectFramesDecoded(alice.page), expectFramesDecoded(bob.page)]);
 
     // The meter appears and, after the server's first billed heartbeats, shows a charge.
@@ -142,7 +113,7 @@ describe('billing: balance, meter, history and receipts; economics and credits i
     }
     await screenshot(alice.page, 'billing-desktop-call');
     await screenshot(bob.page, 'billing-phone-call');
-    await fitsWidth(bob.page, PHONE.width);
+    await expectFitsWidth(bob.page);
 
     await alice.page.getByTestId('stop').click();
     await waitForState(alice.page, 'ended');
@@ -183,7 +154,7 @@ describe('billing: balance, meter, history and receipts; economics and credits i
       const partner = await userIdOf((p === alice ? bob : alice).page);
       expect(await history.textContent()).not.toContain(partner);
       await screenshot(p.page, `billing-${name}-history`);
-      await fitsWidth(p.page, name === 'phone' ? PHONE.width : DESKTOP.width);
+      await expectFitsWidth(p.page);
 
       await calls.getByTestId('receipt-open').click();
       const receipt = p.page.getByTestId('receipt');
@@ -196,7 +167,7 @@ describe('billing: balance, meter, history and receipts; economics and credits i
       await screenshot(p.page, `billing-${name}-receipt`);
       // As printed: only the receipt, on white.
       await p.page.emulateMedia({ media: 'print' });
-      await p.page.screenshot({ path: path.join(RESULTS_DIR, `billing-${name}-receipt-print.png`) });
+      await screenshot(p.page, `billing-${name}-receipt-print`);
       await p.page.emulateMedia({ media: 'screen' });
       await p.page.getByTestId('receipt-close').click();
       await receipt.waitFor({ state: 'detached' });
@@ -212,7 +183,7 @@ describe('billing: balance, meter, history and receipts; economics and credits i
     const before = await serverBilling(alice.page);
 
     for (const viewport of [DESKTOP, PHONE]) {
-      const admin = await openConsole(browser, server.url, viewport);
+      const admin = await openConsole(duet, viewport);
       const name = viewport === PHONE ? 'phone' : 'desktop';
       // Every section tab is in sight, the new one included (nothing hidden past the edge).
       const nav = (await admin.page.getByRole('navigation', { name: 'Console sections' }).boundingBox())!;
@@ -230,11 +201,10 @@ describe('billing: balance, meter, history and receipts; economics and credits i
       await admin.page.getByTestId('econ-range-30d').click();
       await admin.page.getByTestId('econ-range-30d').and(admin.page.locator('[aria-pressed="true"]')).waitFor();
       await chart.waitFor();
-      await admin.page.screenshot({ path: path.join(RESULTS_DIR, `billing-${name}-console-economics.png`), fullPage: true });
-      await fitsWidth(admin.page, viewport.width);
+      await screenshot(admin.page, `billing-${name}-console-economics`, { fullPage: true });
+      await expectFitsWidth(admin.page);
       if (viewport === PHONE) {
-        expect(admin.errors).toEqual([]);
-        await admin.close();
+        await finish(admin);
         continue;
       }
 
@@ -264,7 +234,7 @@ describe('billing: balance, meter, history and receipts; economics and credits i
       await admin.page.getByTestId('adjust-submit').click();
       await expect.poll(() => admin.page.getByTestId('adjust-result').textContent()).toContain('balance is now');
       expect((await serverBilling(bob.page)).balanceMicros).toBe(bobBefore + 2_000_000);
-      await admin.page.screenshot({ path: path.join(RESULTS_DIR, 'billing-desktop-console-credits.png'), fullPage: true });
+      await screenshot(admin.page, 'billing-desktop-console-credits', { fullPage: true });
       // The refused second refund is the only error the browser logged (its 409).
       expect(admin.errors.filter((e) => !/status of 409/.test(e))).toEqual([]);
       await admin.close();
@@ -276,29 +246,15 @@ describe('billing: balance, meter, history and receipts; economics and credits i
     await alice.page.locator('[data-testid="history-credit"][data-kind="refund"]').waitFor();
     await expect.poll(() => alice.page.getByTestId('history-balance').getAttribute('data-micros')).toBe(String(WELCOME));
     await alice.page.getByTestId('history-close').click();
-    for (const p of [alice, bob]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(alice, bob);
   }, 120_000);
 });
 
 describe('without credit', () => {
-  let server: RunningServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startServer({ PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '0', BILLING_ROUNDING: 'second', ADMIN_TOKEN });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const duet = useDuet({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '0', BILLING_ROUNDING: 'second', ADMIN_TOKEN } });
 
   const adjust = async (userId: string, credits: number) => {
-    const res = await fetch(`${server.url}/api/admin/credits/adjust`, {
+    const res = await fetch(`${duet.server.url}/api/admin/credits/adjust`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify({ userId, credits, reason: 'e2e test credit' }),
@@ -307,9 +263,7 @@ describe('without credit', () => {
   };
 
   it('says plainly that there is not enough credit and how to top up; a call ends when the credit runs out', async () => {
-    const carol = await openPerson(browser, server.url, DESKTOP);
-    const dave = await openPerson(browser, server.url, PHONE);
-    await Promise.all([getReady(carol.page), getReady(dave.page)]);
+    const [carol, dave] = await duet.pair({ viewport: DESKTOP }, { viewport: PHONE });
     for (const p of [carol, dave]) {
       await expect.poll(() => p.page.getByTestId('balance').textContent()).toBe('0.00 credits');
       await p.page.getByTestId('start').click();
@@ -321,7 +275,7 @@ describe('without credit', () => {
     }
     await screenshot(carol.page, 'billing-desktop-no-credit');
     await screenshot(dave.page, 'billing-phone-no-credit');
-    await fitsWidth(dave.page, PHONE.width);
+    await expectFitsWidth(dave.page);
 
     // Credit arrives (here from an admin): "check again" brings back Start with the new balance.
     // Carol gets 9 seconds' worth, Dave a minute: Carol's runs out first.
@@ -349,9 +303,6 @@ describe('without credit', () => {
     await expect.poll(() => dave.page.getByTestId('stage-message').textContent()).toContain('Your partner had to leave');
     expect(await dave.page.getByTestId('credit-ran-out').count()).toBe(0);
 
-    for (const p of [carol, dave]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(carol, dave);
   }, 120_000);
 });

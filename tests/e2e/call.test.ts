@@ -1,54 +1,21 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectFramesDecoded,
-  getReady,
-  launchBrowser,
-  openPerson,
-  screenshot,
-  startServer,
-  status,
-  waitForState,
-  type RunningServer,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectFramesDecoded, finish, meet, screenshot, status, useDuet, waitForState } from './harness.js';
 
-let server: RunningServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  const code = await server?.stop();
-  expect(code).toBe(0); // graceful shutdown exits cleanly
-});
+// Graceful shutdown exits cleanly.
+const duet = useDuet({ expectCleanExit: true });
 
 describe('two strangers in real Chromium', () => {
   it('meet, see and hear each other, chat, skip to a third person and stop', async () => {
-    const alice = await openPerson(browser, server.url);
-    const bob = await openPerson(browser, server.url);
-    await Promise.all([getReady(alice.page), getReady(bob.page)]);
+    const [alice, bob] = await duet.pair();
     // Presence is pushed at most once a second.
     await expect.poll(() => alice.page.getByTestId('online-count').textContent(), { timeout: 5_000 }).toMatch(/\b2 online/);
     await screenshot(alice.page, 'desktop-ready');
 
     // Both press Start; measure until both sides show `connected`.
-    await alice.page.getByTestId('start').click();
-    await waitForState(alice.page, 'waiting');
-    await bob.page.getByTestId('start').click();
-    const bothPressed = performance.now();
-    await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
-    const startToConnectedMs = Math.round(performance.now() - bothPressed);
-    console.log(`[e2e] Start (both pressed) -> connected: ${startToConnectedMs} ms`);
-
-    const callId = await status(alice.page).getAttribute('data-call-id');
-    expect(callId).toBeTruthy();
-    expect(await status(bob.page).getAttribute('data-call-id')).toBe(callId);
+    const { callId, ms } = await meet(alice, bob);
+    console.log(`[e2e] Start (both pressed) -> connected: ${ms} ms`);
 
     // Media really flows both ways: each side decodes the other's video and receives audio.
     const [aliceIn, bobIn] = await Promise.all([expectFramesDecoded(alice.page), expectFramesDecoded(bob.page)]);
@@ -72,8 +39,7 @@ describe('two strangers in real Chromium', () => {
     await expect.poll(() => bob.page.getByTestId('chat-log').textContent(), { timeout: 5_000 }).toContain('hello from alice');
 
     // A third person waits; Alice presses Next and meets her.
-    const carol = await openPerson(browser, server.url);
-    await getReady(carol.page);
+    const carol = await duet.person();
     await carol.page.getByTestId('start').click();
     await waitForState(carol.page, 'waiting');
     await alice.page.getByTestId('next').click();
@@ -96,7 +62,7 @@ describe('two strangers in real Chromium', () => {
     expect(await status(alice.page).getAttribute('data-ended-by')).toBe('partner');
 
     // The call records say the same.
-    const db = new Database(path.join(server.dataDir, 'duet.sqlite'), { readonly: true });
+    const db = new Database(path.join(duet.server.dataDir, 'duet.sqlite'), { readonly: true });
     try {
       const rows = db.prepare('SELECT id, state, end_reason, connected_at, ended_at FROM calls ORDER BY matched_at').all() as Array<Record<string, unknown>>;
       expect(rows.map((r) => [r.id, r.state, r.end_reason])).toEqual([
@@ -117,9 +83,6 @@ describe('two strangers in real Chromium', () => {
       db.close();
     }
 
-    for (const p of [alice, bob, carol]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(alice, bob, carol);
   });
 });

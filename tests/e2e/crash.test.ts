@@ -1,48 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '@duet/protocol';
 import { TestClient } from '../integration/harness.js';
+import { useDuet } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-crash-'));
-const children: ChildProcess[] = [];
 const GRACE_MS = 4_000;
+const ENV = { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '10', METER_HEARTBEAT_MS: '2000', RECONNECT_GRACE_MS: String(GRACE_MS) };
+
+// No browser: the test speaks the protocol itself, to a server it kills with SIGKILL and restarts.
+const duet = useDuet({ server: false, browser: false });
 
 /** The built server as `npm start` runs it, on this test's data folder, so a restart finds its state. */
-async function start(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'packages/server/dist/main.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TURN_MODE: 'off', PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '10', METER_HEARTBEAT_MS: '2000', RECONNECT_GRACE_MS: String(GRACE_MS) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 20_000);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('Duet is ready')) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-  });
-  return { child, url };
-}
-
-const kill9 = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) await kill9(c);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const start = (dataDir: string) => duet.serve(ENV, { dataDir });
 
 async function guest(url: string) {
   const s = (await (await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { token: string; userId: string };
@@ -69,11 +37,11 @@ async function talk(clients: TestClient[], callId: string, from: number, beats: 
 
 describe('kill -9 during a live call', () => {
   it('resumes the same call when both come back within grace, settles it at its last heartbeat when they do not, and never charges twice', async () => {
-    let server = await start();
-    let wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
+    const dataDir = duet.tempDir();
+    let server = await start(dataDir);
     const [ga, gb] = [await guest(server.url), await guest(server.url)];
-    let a = await TestClient.open(wsUrl, 'a');
-    let b = await TestClient.open(wsUrl, 'b');
+    let a = await TestClient.open(server.wsUrl, 'a');
+    let b = await TestClient.open(server.wsUrl, 'b');
     await a.hello(ga.token);
     await b.hello(gb.token);
     a.send({ type: 'join' });
@@ -92,13 +60,12 @@ describe('kill -9 during a live call', () => {
 
     // Crash 1: both browsers come back within the grace window to the same call, which goes on.
     const crashedAt = Date.now();
-    await kill9(server.child);
+    await server.kill();
     a.terminate();
     b.terminate();
-    server = await start();
-    wsUrl = `${server.url.replace(/^http/, 'ws')}/ws`;
-    a = await TestClient.open(wsUrl, 'a again');
-    b = await TestClient.open(wsUrl, 'b again');
+    server = await start(dataDir);
+    a = await TestClient.open(server.wsUrl, 'a again');
+    b = await TestClient.open(server.wsUrl, 'b again');
     expect((await a.hello(ga.token)).callId).toBe(callId);
     expect((await b.hello(gb.token)).callId).toBe(callId);
     for (const c of [a, b]) c.send({ type: 'peer_state', callId, state: 'connected' });
@@ -115,10 +82,10 @@ describe('kill -9 during a live call', () => {
     expect(lastBilled - beforeCrash).toBeLessThanOrEqual(Date.now() - crashedAt + 1_000);
 
     // Crash 2: nobody comes back. After the grace window the call is settled at its last heartbeat.
-    await kill9(server.child);
+    await server.kill();
     a.terminate();
     b.terminate();
-    server = await start();
+    server = await start(dataDir);
     await sleep(GRACE_MS + 1_000);
     for (const g of [ga, gb]) {
       const me = await billing(server.url, g.token);
@@ -133,8 +100,8 @@ describe('kill -9 during a live call', () => {
     const before = await billing(server.url, ga.token);
 
     // Crash 3: the settlement is idempotent.
-    await kill9(server.child);
-    server = await start();
+    await server.kill();
+    server = await start(dataDir);
     expect(await billing(server.url, ga.token)).toEqual(before);
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string };
     expect(health.status).toBe('ok');

@@ -1,6 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getReady, launchBrowser, screenshot, startServer, waitForState, type Person, type RunningServer } from './harness.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { DESKTOP, expectLaidOut, finish, PHONE, screenshot, screenshotBothSizes, useDuet, waitForState, type PersonOptions } from './harness.js';
 
 /**
  * The empty room (docs/matchmaking.md): with one person online the app says so plainly, keeps
@@ -8,27 +8,10 @@ import { getReady, launchBrowser, screenshot, startServer, waitForState, type Pe
  * a short interests wait, widening is announced and popular interests show to the next person.
  */
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const TITLE = 'Duet — meet someone new';
 
-let browser: Browser;
-const servers: RunningServer[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  for (const s of servers) await s.stop();
-});
-
-async function serve(env: Record<string, string> = {}): Promise<RunningServer> {
-  const s = await startServer(env);
-  servers.push(s);
-  return s;
-}
+// Each test starts a server of its own (with its own matching settings).
+const duet = useDuet({ server: false });
 
 /** Records the titles of browser notifications the page shows (the real ones stay invisible in headless). */
 const recordNotifications = () => {
@@ -44,21 +27,9 @@ const recordNotifications = () => {
   } as typeof Notification;
 };
 
-/**
- * Like the harness's openPerson, with permissions granted to the context (clipboard for the invite
- * link, notifications for "notify me"), which openPerson's own context does not have.
- */
-async function openPersonWith(url: string, viewport: { width: number; height: number }, permissions: string[] = []): Promise<Person> {
-  const context = await browser.newContext({ viewport, permissions });
-  await context.addInitScript(recordNotifications);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(url);
-  return { context, page, errors };
+/** A person on `url` whose notifications are recorded. */
+function person(url: string, options: PersonOptions = {}) {
+  return duet.person({ url, initScript: recordNotifications, ...options });
 }
 
 /**
@@ -77,42 +48,16 @@ function stageText(page: Page): Promise<string | null> {
   return page.getByTestId('stage-message').textContent();
 }
 
-/** Screenshots at desktop and phone size, the page left at desktop size. */
-async function bothSizes(page: Page, name: string): Promise<void> {
-  await screenshot(page, `desktop-${name}`);
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(150);
-  await screenshot(page, `phone-${name}`);
-  await page.setViewportSize(DESKTOP);
-}
-
-/** Every given element lies inside the viewport, and none overlaps another. */
-async function expectLaidOut(page: Page, testIds: string[]): Promise<void> {
-  const viewport = page.viewportSize()!;
-  const boxes: Array<{ id: string; x: number; y: number; width: number; height: number }> = [];
-  for (const id of testIds) {
-    const box = await page.getByTestId(id).first().boundingBox();
-    expect(box, `${id} is visible`).not.toBeNull();
-    expect(box!.x).toBeGreaterThanOrEqual(0);
-    expect(box!.y).toBeGreaterThanOrEqual(0);
-    expect(box!.x + box!.width, `${id} right edge`).toBeLessThanOrEqual(viewport.width + 0.5);
-    expect(box!.y + box!.height, `${id} bottom edge`).toBeLessThanOrEqual(viewport.height + 0.5);
-    boxes.push({ id, ...box! });
-  }
-  for (const [i, a] of boxes.entries()) {
-    for (const b of boxes.slice(i + 1)) {
-      const overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
-      expect(overlap, `${a.id} overlaps ${b.id}`).toBe(false);
-    }
-  }
+/** Screenshots named `desktop-<name>` and `phone-<name>`. */
+function bothSizes(page: Page, name: string): Promise<void> {
+  return screenshotBothSizes(page, (size) => `${size}-${name}`);
 }
 
 describe('the empty room', () => {
   it('alone: says so, keeps the camera, copies an invite link, and flashes the hidden tab when someone arrives', async () => {
-    const server = await serve();
+    const server = await duet.serve();
     const origin = new URL(server.url).origin;
-    const alice = await openPersonWith(server.url, DESKTOP, ['clipboard-read', 'clipboard-write', 'notifications']);
-    await getReady(alice.page);
+    const alice = await person(server.url, { permissions: ['clipboard-read', 'clipboard-write', 'notifications'] });
     await expect.poll(() => stageText(alice.page)).toContain('You’re the only one here');
 
     await alice.page.getByTestId('start').click();
@@ -154,8 +99,7 @@ describe('the empty room', () => {
 
     // Alice looks away; Bob arrives. Her tab's title flashes and she gets a notification.
     await setHidden(alice.page, true);
-    const bob = await openPersonWith(server.url, DESKTOP);
-    await getReady(bob.page);
+    const bob = await person(server.url);
     await expect.poll(() => alice.page.title(), { interval: 100, timeout: 5_000 }).toBe('● Someone’s here — Duet');
     // It flashes: back to the page's own title, then the alert again.
     await expect.poll(() => alice.page.title(), { interval: 100, timeout: 3_000 }).toBe(TITLE);
@@ -174,8 +118,7 @@ describe('the empty room', () => {
 
     // Eve arrives while they talk: not alone, so counts; one match so far is too little for an
     // honest estimate (the server needs three in the last ten minutes), so none is made up.
-    const eve = await openPersonWith(server.url, DESKTOP);
-    await getReady(eve.page);
+    const eve = await person(server.url);
     await eve.page.getByTestId('start').click();
     await waitForState(eve.page, 'waiting');
     await expect.poll(() => stageText(eve.page), { timeout: 5_000 }).toContain('3 online · 1 waiting');
@@ -185,16 +128,12 @@ describe('the empty room', () => {
     await bothSizes(eve.page, 'waiting-with-others');
 
     await alice.page.getByTestId('stop').click();
-    for (const p of [alice, bob, eve]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(alice, bob, eve);
   });
 
   it('announces widening within seconds, and shows popular interests to the next person', async () => {
-    const server = await serve({ MATCH_INTERESTS_WAIT_MS: '1000' });
-    const carol = await openPersonWith(server.url, DESKTOP);
-    await getReady(carol.page);
+    const server = await duet.serve({ MATCH_INTERESTS_WAIT_MS: '1000' });
+    const carol = await person(server.url);
     await carol.page.getByTestId('interests').fill('chess');
     const pressed = Date.now();
     await carol.page.getByTestId('start').click();
@@ -207,8 +146,7 @@ describe('the empty room', () => {
     await bothSizes(carol.page, 'empty-room-widened');
 
     // Dave opens the app: on his idle screen #chess is popular; one tap adds it.
-    const dave = await openPersonWith(server.url, DESKTOP);
-    await getReady(dave.page);
+    const dave = await person(server.url);
     const chess = dave.page.getByTestId('top-interests').getByRole('button', { name: /#chess/ });
     await chess.waitFor({ timeout: 5_000 });
     expect(await chess.textContent()).toMatch(/#chess\s*1/);
@@ -235,9 +173,6 @@ describe('the empty room', () => {
     await dave.page.getByTestId('start').click();
     await Promise.all([waitForState(carol.page, 'connected'), waitForState(dave.page, 'connected')]);
 
-    for (const p of [carol, dave]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(carol, dave);
   });
 });

@@ -1,49 +1,11 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, getReady, launchBrowser, openPerson, screenshot, startServer, waitForState, type RunningServer } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectLaidOut, finish, getReady, PHONE, screenshot, useDuet, waitForState } from './harness.js';
 
-const PHONE = { width: 390, height: 844 };
-
-let server: RunningServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-/** Every element must sit fully inside the viewport, and no two may overlap. */
-async function expectLaidOut(page: Page, testIds: string[]) {
-  const viewport = page.viewportSize()!;
-  const boxes = [];
-  for (const id of testIds) {
-    const box = await page.getByTestId(id).boundingBox();
-    expect(box, `${id} is visible`).not.toBeNull();
-    expect(box!.x, `${id} left edge`).toBeGreaterThanOrEqual(0);
-    expect(box!.y, `${id} top edge`).toBeGreaterThanOrEqual(0);
-    expect(box!.x + box!.width, `${id} right edge`).toBeLessThanOrEqual(viewport.width + 0.5);
-    expect(box!.y + box!.height, `${id} bottom edge`).toBeLessThanOrEqual(viewport.height + 0.5);
-    boxes.push({ id, ...box! });
-  }
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i]!;
-      const b = boxes[j]!;
-      const overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
-      expect(overlap, `${a.id} overlaps ${b.id}`).toBe(false);
-    }
-  }
-}
+const duet = useDuet();
 
 describe('the experience around the call', () => {
   it('on a phone: the rules gate, an honest empty room, and a call that fits the screen', async () => {
-    const alice = await openPerson(browser, server.url, PHONE);
+    const alice = await duet.person({ viewport: PHONE, ready: false });
     await alice.page.getByTestId('accept-rules').waitFor();
     await screenshot(alice.page, 'phone-rules');
     await getReady(alice.page);
@@ -56,8 +18,7 @@ describe('the experience around the call', () => {
     await expect.poll(() => alice.page.locator('.overlay').textContent()).toContain('Nobody else is online');
     await screenshot(alice.page, 'phone-waiting-alone');
 
-    const bob = await openPerson(browser, server.url, PHONE);
-    await getReady(bob.page);
+    const bob = await duet.person({ viewport: PHONE });
     await bob.page.getByTestId('start').click();
     await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
     await expectLaidOut(alice.page, ['next', 'stop', 'report', 'block', 'chat-input', 'chat-send', 'online-count']);
@@ -72,27 +33,17 @@ describe('the experience around the call', () => {
     expect(await bob.page.getByTestId('call-status').getAttribute('data-end-reason')).toBe('reported');
     await expect.poll(() => bob.page.locator('.overlay').textContent()).toContain('Your partner left the call');
 
-    for (const p of [alice, bob]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(alice, bob);
   });
 
   it('says plainly when the camera is blocked, and offers to try again', async () => {
-    // No fake-UI flag: the permission prompt is refused, as when a person clicks "Block".
-    const args = CHROMIUM_ARGS.filter((a) => a !== '--use-fake-ui-for-media-stream');
-    const strict = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args });
-    try {
-      const context = await strict.newContext({ viewport: { width: 1280, height: 800 } });
-      const page = await context.newPage();
-      await page.goto(server.url);
-      await page.getByTestId('accept-rules').click();
-      await expect.poll(() => page.locator('.overlay').textContent(), { timeout: 10_000 }).toContain('Camera or microphone unavailable');
-      expect(await page.locator('.overlay').textContent()).toMatch(/blocked|Allow it/i);
-      expect(await page.getByTestId('start').isDisabled()).toBe(true);
-      await screenshot(page, 'desktop-camera-denied');
-    } finally {
-      await strict.close();
-    }
+    const strict = await duet.launch([], { denyCamera: true });
+    const { page } = await duet.person({ browser: strict, ready: false });
+    await page.getByTestId('accept-rules').click();
+    await expect.poll(() => page.locator('.overlay').textContent(), { timeout: 10_000 }).toContain('Camera or microphone unavailable');
+    expect(await page.locator('.overlay').textContent()).toMatch(/blocked|Allow it/i);
+    expect(await page.getByTestId('start').isDisabled()).toBe(true);
+    await screenshot(page, 'desktop-camera-denied');
+    await strict.close();
   });
 });

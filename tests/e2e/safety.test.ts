@@ -1,77 +1,41 @@
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
+  expectFitsWidth,
   expectFramesDecoded,
-  getReady,
-  launchBrowser,
-  openPerson,
+  expectNoErrors,
+  finish,
+  meet,
+  PHONE,
   recordedStates,
   recordStates,
-  RESULTS_DIR,
-  startServer,
+  screenshot,
+  screenshotBothSizes,
+  signInAsStaff,
   status,
+  useDuet,
   waitForState,
   type Person,
-  type RunningServer,
 } from './harness.js';
 
 const ADMIN_EMAIL = 'admin@example.test';
 const ADMIN_PASSWORD = 'correct-horse-battery';
-const DESKTOP = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
+const WIDE = { width: 1440, height: 900 };
 /** Recent partners may meet again after this in a tiny pool; blocked ones never. */
 const RELAX_MS = 1000;
 
-let server: RunningServer;
-let browser: Browser;
+const duet = useDuet({ env: { ADMIN_EMAIL, ADMIN_PASSWORD, MATCH_RELAX_RECENT_AFTER_MS: String(RELAX_MS) } });
 /** The moderator's console, signed in with email and password; shared by the tests below. */
 let mod: Person;
-const people: Person[] = [];
 
-beforeAll(async () => {
-  server = await startServer({ ADMIN_EMAIL, ADMIN_PASSWORD, MATCH_RELAX_RECENT_AFTER_MS: String(RELAX_MS) });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function person(viewport = { width: 1280, height: 800 }): Promise<Person> {
-  const p = await openPerson(browser, server.url, viewport);
-  people.push(p);
-  return p;
-}
-
-async function meet(a: Person, b: Person): Promise<string> {
-  await a.page.getByTestId('start').click();
-  await waitForState(a.page, 'waiting');
-  await b.page.getByTestId('start').click();
-  await Promise.all([waitForState(a.page, 'connected'), waitForState(b.page, 'connected')]);
-  const callId = await status(a.page).getAttribute('data-call-id');
-  expect(callId).toBeTruthy();
-  expect(await status(b.page).getAttribute('data-call-id')).toBe(callId);
-  return callId!;
-}
-
-/** Full-page screenshots into test-results/, named `safety-<name>-<desktop|phone>.png`. */
-async function shoot(page: Page, name: string): Promise<void> {
-  const size = page.viewportSize();
-  const kind = size && size.width < 600 ? 'phone' : 'desktop';
-  await page.screenshot({ path: path.join(RESULTS_DIR, `safety-${name}-${kind}.png`), fullPage: true });
+/** A full-page screenshot named `safety-<name>-<desktop|phone>`, by the page's width. */
+function shoot(page: Page, name: string): Promise<Buffer> {
+  return screenshot(page, `safety-${name}-${page.viewportSize()!.width < 600 ? 'phone' : 'desktop'}`, { fullPage: true });
 }
 
 /** The same console page at both sizes; on a phone nothing may scroll sideways. */
-async function shootBoth(page: Page, name: string): Promise<void> {
-  await shoot(page, name);
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(150);
-  expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} fits a phone`).toBeLessThanOrEqual(PHONE.width);
-  await shoot(page, name);
-  await page.setViewportSize(DESKTOP);
-  await page.waitForTimeout(150);
+function shootBoth(page: Page, name: string): Promise<void> {
+  return screenshotBothSizes(page, (size) => `safety-${name}-${size}`, { fullPage: true });
 }
 
 async function openSection(page: Page, key: string): Promise<void> {
@@ -79,16 +43,10 @@ async function openSection(page: Page, key: string): Promise<void> {
   await page.getByTestId(`section-${key}`).waitFor();
 }
 
-function expectNoErrors(...ps: Person[]): void {
-  for (const p of ps) expect(p.errors).toEqual([]);
-}
-
 describe('safety: block, report with evidence, live moderation, bans and appeals', () => {
   it('a blocked pair is never matched again, even as the only two people online', async () => {
-    const eve = await person();
-    const frank = await person();
-    await Promise.all([getReady(eve.page), getReady(frank.page)]);
-    const callId = await meet(eve, frank);
+    const [eve, frank] = await duet.pair();
+    const { callId } = await meet(eve, frank);
 
     await Promise.all([recordStates(eve.page), recordStates(frank.page)]);
     await eve.page.getByTestId('block').click();
@@ -106,10 +64,8 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
       expect(after.map((s) => s.state)).not.toContain('connected');
       expect(after.every((s) => s.callId === null)).toBe(true);
     }
-    expect((await fetch(`${server.url}/healthz`).then((r) => r.json())) as { waiting: number; calls: number }).toMatchObject({ waiting: 2, calls: 0 });
-    expectNoErrors(eve, frank);
-    await eve.context.close();
-    await frank.context.close();
+    expect((await fetch(`${duet.server.url}/healthz`).then((r) => r.json())) as { waiting: number; calls: number }).toMatchObject({ waiting: 2, calls: 0 });
+    await finish(eve, frank);
   });
 
   let alice: Person;
@@ -117,9 +73,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
   const BOBS_LINE = 'hey, this is Bob being rude on purpose';
 
   it('a report carries a snapshot and the chat, and a moderator sees both in the console', async () => {
-    alice = await person();
-    bob = await person();
-    await Promise.all([getReady(alice.page), getReady(bob.page)]);
+    [alice, bob] = await duet.pair();
     await meet(alice, bob);
     // A picture to capture: the partner's video is playing on Alice's side.
     await expectFramesDecoded(alice.page);
@@ -137,13 +91,13 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     expect(await sent.getAttribute('data-evidence')).toBe('uploaded');
     expect(await sent.textContent()).toContain('your report and a snapshot were sent to our moderators');
     await waitForState(alice.page, 'waiting');
-    await alice.page.screenshot({ path: path.join(RESULTS_DIR, 'safety-report-sent-desktop.png') });
+    await screenshot(alice.page, 'safety-report-sent-desktop');
     // Alice is done for today: she stops, so the next person who arrives meets Bob.
     await alice.page.getByTestId('stop').click();
     await waitForState(alice.page, 'idle');
 
     // The moderator signs in with email and password in a browser of their own.
-    mod = await openPerson(browser, `${server.url}/admin`, DESKTOP);
+    mod = await duet.person({ path: '/admin', viewport: WIDE, ready: false });
     await mod.page.getByTestId('staff-email').waitFor();
     await shootBoth(mod.page, 'admin-login');
     await mod.page.getByTestId('staff-email').fill(ADMIN_EMAIL);
@@ -153,9 +107,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     // The refused sign-in is the one error Chromium logs on this page (a 401 it fetched); expected, so forgotten.
     expect(mod.errors).toEqual(['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
     mod.errors.length = 0;
-    await mod.page.getByTestId('staff-password').fill(ADMIN_PASSWORD);
-    await mod.page.getByTestId('staff-login').click();
-    await expect.poll(() => mod.page.getByTestId('whoami').textContent()).toContain(ADMIN_EMAIL);
+    await signInAsStaff(mod.page, ADMIN_EMAIL, ADMIN_PASSWORD);
     expect(await mod.page.getByTestId('whoami').textContent()).toContain('admin');
 
     // A reload keeps the session (the cookie, asked about through /api/staff/me).
@@ -180,7 +132,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     await mod.page.getByTestId('reveal-frame').click();
     await shootBoth(mod.page, 'admin-report');
     expectNoErrors(alice, bob, mod);
-    await alice.context.close();
+    await alice.close();
   });
 
   let carol: Person;
@@ -188,8 +140,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
 
   it('a banned person is disconnected, refused with the ban message, and can appeal', async () => {
     // Bob, back in the queue after the report, meets Carol.
-    carol = await person();
-    await getReady(carol.page);
+    carol = await duet.person();
     await carol.page.getByTestId('start').click();
     await Promise.all([waitForState(carol.page, 'connected'), waitForState(bob.page, 'connected')]);
 
@@ -211,7 +162,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     await banned.waitFor({ timeout: 10_000 });
     expect(await bob.page.getByTestId('ban-reason').textContent()).toContain('harassment');
     expect(await bob.page.getByTestId('start').count()).toBe(0);
-    await bob.page.screenshot({ path: path.join(RESULTS_DIR, 'safety-banned-desktop.png'), fullPage: true });
+    await screenshot(bob.page, 'safety-banned-desktop', { fullPage: true });
 
     // An appeal that is too short is refused on the page; a real one goes through.
     await bob.page.getByTestId('appeal-text').fill('sorry');
@@ -220,11 +171,11 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     const APPEAL = 'That was my little brother on my laptop, it will not happen again.';
     await bob.page.getByTestId('appeal-text').fill(APPEAL);
     await bob.page.setViewportSize(PHONE);
-    await bob.page.screenshot({ path: path.join(RESULTS_DIR, 'safety-banned-phone.png'), fullPage: true });
-    expect(await bob.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await screenshot(bob.page, 'safety-banned-phone', { fullPage: true });
+    await expectFitsWidth(bob.page);
     await bob.page.getByTestId('appeal-send').click();
     await expect.poll(() => bob.page.getByTestId('appeal-result').textContent()).toContain('Your appeal was sent');
-    await bob.page.screenshot({ path: path.join(RESULTS_DIR, 'safety-banned-appealed-phone.png'), fullPage: true });
+    await screenshot(bob.page, 'safety-banned-appealed-phone', { fullPage: true });
 
     // The moderator sees the ban and the appeal.
     await openSection(mod.page, 'bans');
@@ -241,12 +192,11 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     expect(await appeal.textContent()).toContain('Report upheld: harassment');
     await shootBoth(mod.page, 'admin-appeals');
     expectNoErrors(bob, carol, mod);
-    await bob.context.close();
+    await bob.close();
   });
 
   it('a moderator ends a live call: both browsers leave it within a second', async () => {
-    dave = await person(PHONE);
-    await getReady(dave.page);
+    dave = await duet.person({ viewport: PHONE });
     // After Bob's ban Carol may be back in the queue already, or idle.
     if ((await status(carol.page).getAttribute('data-state')) !== 'waiting') {
       await carol.page.getByTestId('start').click();
@@ -291,7 +241,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
       await expect.poll(() => p.page.getByTestId('stage-message').textContent()).toContain('A moderator ended the call.');
     }
     await expect.poll(() => row.count()).toBe(0);
-    await dave.page.screenshot({ path: path.join(RESULTS_DIR, 'safety-moderator-ended-phone.png') });
+    await screenshot(dave.page, 'safety-moderator-ended-phone');
     expectNoErrors(carol, dave, mod);
   });
 
@@ -316,7 +266,7 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     const warning = carolP.page.getByTestId('warning');
     await warning.waitFor({ timeout: 5_000 });
     expect(await warning.textContent()).toContain('A moderator reviewed a report against you');
-    await carolP.page.screenshot({ path: path.join(RESULTS_DIR, 'safety-warning-desktop.png') });
+    await screenshot(carolP.page, 'safety-warning-desktop');
     await carolP.page.getByTestId('warning-dismiss').click();
     expect(await warning.count()).toBe(0);
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDetector } from '../../packages/server/src/verification/detector.js';
 import { loadPortrait, prepareSource } from '../fixtures/faces/generate.js';
 import { writeLivenessCycle } from '../fixtures/faces/y4m.js';
-import { getReady, launchBrowser, openPerson, screenshot, startServer, waitForState, type Person, type RunningServer } from './harness.js';
+import { DESKTOP, finish, getReady, meet, PHONE, screenshot, useDuet } from './harness.js';
 
 // Verified humans in real Chromium: person A's camera is a generated clip of a public-domain
 // portrait that turns, blinks, looks up and opens its mouth in a loop (tests/fixtures/faces), so
@@ -13,10 +13,10 @@ import { getReady, launchBrowser, openPerson, screenshot, startServer, waitForSt
 // detector on WebAssembly from Duet's own /models/, picks frames and uploads them; the server runs
 // the detector again and decides. Person B has Chromium's default fake camera (no face).
 
-let server: RunningServer;
+// The server must exit cleanly with no error logged. Its browser is person B's camera.
+const duet = useDuet({ expectCleanExit: true });
 let clip: { file: string; cycleMs: number };
 let cameraA: Browser;
-let cameraB: Browser;
 
 beforeAll(async () => {
   const detector = await createDetector({ keepLandmarks: true });
@@ -26,18 +26,11 @@ beforeAll(async () => {
   } finally {
     detector.close();
   }
-  server = await startServer();
-  cameraA = await launchBrowser([`--use-file-for-fake-video-capture=${clip.file}`]);
-  cameraB = await launchBrowser();
+  cameraA = await duet.launch([`--use-file-for-fake-video-capture=${clip.file}`]);
 }, 120_000);
 
-afterAll(async () => {
-  await cameraA?.close();
-  await cameraB?.close();
-  const code = await server?.stop();
+afterAll(() => {
   if (clip) fs.rmSync(path.dirname(clip.file), { recursive: true, force: true });
-  const problems = server?.logs.filter((l) => Number(l.level) >= 50) ?? [];
-  expect({ code, problems }).toEqual({ code: 0, problems: [] });
 });
 
 /** The dialog's current result: passed, failed, error (with why), or null while it is still going. */
@@ -72,8 +65,7 @@ async function attempt(page: Page, shots?: string): Promise<{ outcome: Awaited<R
 
 describe('verified humans in real Chromium', () => {
   it('a person passes the liveness check in the browser, and the next stranger sees the badge', { timeout: 360_000 }, async () => {
-    const alice: Person = await openPerson(cameraA, server.url);
-    const bob: Person = await openPerson(cameraB, server.url);
+    const [alice, bob] = await duet.pair({ browser: cameraA, ready: false }, { ready: false });
     // Everything the check loads (the detector's code, its models, the WebAssembly) comes from Duet itself.
     const fetched: string[] = [];
     alice.context.on('request', (r) => fetched.push(r.url()));
@@ -92,7 +84,7 @@ describe('verified humans in real Chromium', () => {
     // The face models (several MB, from Duet itself) load, then the camera is read.
     await alice.page.getByTestId('verify-start').and(alice.page.locator(':enabled')).waitFor({ timeout: 120_000 });
     const modelsMs = Math.round(performance.now() - opened);
-    const origin = new URL(server.url).origin;
+    const origin = new URL(duet.server.url).origin;
     expect(fetched.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
     expect(fetched.some((u) => u.startsWith(`${origin}/models/human/facemesh.json`))).toBe(true);
     expect(fetched.some((u) => u.startsWith(`${origin}/models/tfjs-wasm/`) && u.endsWith('.wasm'))).toBe(true);
@@ -123,7 +115,7 @@ describe('verified humans in real Chromium', () => {
     expect(await open.textContent()).toContain('Verified ✓');
 
     // At phone size: the dialog again (now saying until when), and a prompt, then Escape closes it.
-    await alice.page.setViewportSize({ width: 390, height: 844 });
+    await alice.page.setViewportSize(PHONE);
     await screenshot(alice.page, 'verify-phone-start');
     await open.click();
     await alice.page.getByTestId('verify-current').waitFor();
@@ -135,32 +127,25 @@ describe('verified humans in real Chromium', () => {
     await screenshot(alice.page, 'verify-phone-prompt');
     await alice.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
-    await alice.page.setViewportSize({ width: 1280, height: 800 });
+    await alice.page.setViewportSize(DESKTOP);
 
     // Bob asks to meet only verified people; Alice is, so they meet. Bob sees her badge, she sees none on him.
     await bob.page.getByTestId('verified-only').check();
-    await bob.page.getByTestId('start').click();
-    await waitForState(bob.page, 'waiting');
-    await alice.page.getByTestId('start').click();
-    await Promise.all([waitForState(alice.page, 'connected'), waitForState(bob.page, 'connected')]);
+    await meet(bob, alice);
     await bob.page.getByTestId('partner-verified').waitFor({ timeout: 10_000 });
     expect(await alice.page.getByTestId('partner-verified').count()).toBe(0);
     await screenshot(bob.page, 'verify-partner-badge');
-    await bob.page.setViewportSize({ width: 390, height: 844 });
+    await bob.page.setViewportSize(PHONE);
     await screenshot(bob.page, 'verify-partner-badge-phone');
 
-    for (const p of [alice, bob]) {
-      expect(p.errors).toEqual([]);
-      await p.context.close();
-    }
+    await finish(alice, bob);
   });
 
   it('where only verified people may meet, Start opens the check and says why', { timeout: 120_000 }, async () => {
-    const strict = await startServer({ VERIFIED_ONLY: 'true' });
+    const strict = await duet.serve({ VERIFIED_ONLY: 'true' });
     try {
       // Chromium's default fake camera shows no face: the dialog says so instead of starting blind.
-      const carol = await openPerson(cameraB, strict.url, { width: 390, height: 844 });
-      await getReady(carol.page);
+      const carol = await duet.person({ url: strict.url, viewport: PHONE });
       await carol.page.getByTestId('start').click();
       const dialog = carol.page.getByTestId('verify-dialog');
       await dialog.waitFor({ timeout: 10_000 });
@@ -170,8 +155,7 @@ describe('verified humans in real Chromium', () => {
       expect(await carol.page.getByTestId('call-status').getAttribute('data-state')).not.toBe('waiting');
       await carol.page.getByTestId('verify-close').click();
       await dialog.waitFor({ state: 'detached' });
-      expect(carol.errors).toEqual([]);
-      await carol.context.close();
+      await finish(carol);
     } finally {
       expect(await strict.stop()).toBe(0);
     }
