@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Calls } from '../calls/calls.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Config } from '../config.js';
+import type { TokenIssuer } from '../identity/tokens.js';
+import type { StandingPort } from '../lobby/ports.js';
+import { Moderation } from '../safety/moderation.js';
+import { safetyRoutes } from '../safety/routes.js';
+import { StaffAccounts } from '../safety/staff.js';
+import type { Delivery } from '../signaling/outbox.js';
+import type { Storage } from '../storage/database.js';
+import { pruneTelemetry } from '../telemetry/retention.js';
+import type { Clock } from '../util/clock.js';
+import type { PendingWrites } from '../util/tasks.js';
+
+export interface SafetyContext {
+  app: FastifyInstance;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  storage: Storage;
+  writes: PendingWrites;
+  tokens: TokenIssuer;
+  lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
+  calls: Pick<Calls, 'endById' | 'live'>;
+  cluster: Cluster | undefined;
+  people: Delivery;
+}
+
+/** Moderators and their console: staff accounts, reports, bans, live calls; evidence and telemetry retention. */
+export async function startSafety(c: SafetyContext) {
+  const { config, clock, log, storage, writes, people, cluster } = c;
+  const staff = new StaffAccounts(storage.db, config.adminToken);
+  if (config.bootstrapAdmin && !(await staff.exists(config.bootstrapAdmin.email))) {
+    await staff.create(config.bootstrapAdmin.email, config.bootstrapAdmin.password, 'admin', clock.now());
+    log.info({ email: config.bootstrapAdmin.email }, 'created the first admin account');
+  }
+  const moderation = new Moderation({
+    db: storage.db,
+    lobby: c.lobby,
+    calls: c.calls,
+    clock,
+    log,
+    kick: (userId, ban) => {
+      people.kick(userId, ban);
+      // They may be connected to another node: every node hears of the ban.
+      cluster?.broadcast({ t: 'banned', userId, ban }).catch((err: unknown) => log.error({ err, userId }, 'could not tell other nodes of a ban'));
+    },
+    warn: (userId, message) => people.send(userId, { type: 'warning', message }),
+    ...config.safety,
+  });
+  const prune = () => {
+    writes.track('retention', pruneTelemetry(storage.db, config.retention, clock.now(), log));
+    writes.track('evidence retention', moderation.pruneEvidence());
+  };
+  prune();
+  const hourly = setInterval(prune, 3_600_000);
+  hourly.unref();
+  safetyRoutes(c.app, { staff, moderation, tokens: c.tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
+  return { part: { name: 'safety', needs: ['storage', 'calls'], stop: () => clearInterval(hourly) }, staff, moderation };
+}
