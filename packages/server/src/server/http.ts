@@ -6,6 +6,7 @@ import { ERRORS } from '@duet/protocol';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config.js';
+import { useZodValidation } from '../web/validation.js';
 
 /**
  * The HTTP(S) server every part registers its routes on: logging with secrets redacted, security
@@ -28,6 +29,8 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
     https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  // Every route's body, params and query are checked against its zod schemas before its handler.
+  useZodValidation(app);
 
   await app.register(helmet, {
     contentSecurityPolicy: {
