@@ -1,7 +1,7 @@
 import { CallRecords } from '../calls/recorder.js';
 import { Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
-import { wireCallLifecycle } from '../lifecycle.js';
+import { wireCallLifecycle } from './lifecycle.js';
 import { Lobby } from '../lobby/lobby.js';
 import { MemoryPool } from '../matchmaking/memoryPool.js';
 import { RelayAccounting } from '../metering/relayBooks.js';

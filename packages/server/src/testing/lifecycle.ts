@@ -1,5 +1,5 @@
 import type { CallRecords } from '../calls/recorder.js';
-import { wireCallLifecycle } from '../lifecycle.js';
+import { wireCallLifecycle } from '../server/lifecycle.js';
 import type { Lobby } from '../lobby/lobby.js';
 import type { Meter } from '../metering/meter.js';
 

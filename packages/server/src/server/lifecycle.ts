@@ -1,12 +1,12 @@
 import type { EventEmitter } from 'node:events';
-import type { Call } from './calls/call.js';
-import type { CallEvents } from './calls/calls.js';
-import type { CallRecords } from './calls/recorder.js';
-import type { Meter } from './metering/meter.js';
-import type { RelayAccounting } from './metering/relayBooks.js';
-import type { Funnel } from './telemetry/funnel.js';
-import type { DuetMetrics } from './telemetry/metrics.js';
-import type { QualityRecorder } from './telemetry/quality.js';
+import type { Call } from '../calls/call.js';
+import type { CallEvents } from '../calls/calls.js';
+import type { CallRecords } from '../calls/recorder.js';
+import type { Meter } from '../metering/meter.js';
+import type { RelayAccounting } from '../metering/relayBooks.js';
+import type { Funnel } from '../telemetry/funnel.js';
+import type { DuetMetrics } from '../telemetry/metrics.js';
+import type { QualityRecorder } from '../telemetry/quality.js';
 
 export interface CallListeners {
   records: Pick<CallRecords, 'callMatched' | 'callMoved'>;
