@@ -3,7 +3,8 @@
  * flags from PRODUCT.md, people who each have their own browser profile, and the checks the tests
  * share. `useDuet()` starts what a file needs before its tests and tears it all down after them;
  * every wait is for something the page or the server says (a `call-status` state, a log line),
- * never a fixed sleep.
+ * never a fixed sleep. Plain hooks rather than `test.extend`: several files share one server and
+ * the same people across their tests (a call in one test, its bill in the next).
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -55,7 +56,7 @@ export interface RunningServer {
   waitForLog(msg: string, timeout?: number): Promise<Record<string, unknown>>;
   /** SIGTERM, as an operator stops it; resolves with the exit code. Safe to call twice. */
   stop(): Promise<number | null>;
-  /** SIGKILL: a crash, which leaves its data folder for the next start to find. */
+  /** SIGKILL: a crash. A data folder given in ServerOptions stays for the next start to find. */
   kill(): Promise<void>;
 }
 
@@ -86,7 +87,10 @@ export async function startServer(env: Env = {}, options: ServerOptions = {}): P
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in 20 s\n${stderr}`));
+    }, 20_000);
     void exited.then((code) => reject(new Error(`server exited with ${code}\n${stderr}`)));
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       try {
