@@ -16,7 +16,7 @@ import { startSafety } from './server/safety.js';
 import { startSignaling } from './server/signaling.js';
 import { startVerification } from './server/verification.js';
 import { startWeb } from './server/web.js';
-import { clusterInbox } from './lobby/clusterInbox.js';
+import { joinCluster } from './server/cluster.js';
 import type { SignalingHub } from './signaling/hub.js';
 import { Outbox } from './signaling/outbox.js';
 import { openStorage, type Storage } from './storage/database.js';
@@ -68,42 +68,35 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   const relay = new Relay(config, log);
   await relay.start();
   parts.add({ name: 'relay', close: () => relay.stop() }, relay);
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...(options.sqliteFile ? { sqliteFile: options.sqliteFile } : {}) });
+  const sqlite = options.sqliteFile ? { sqliteFile: options.sqliteFile } : {};
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...sqlite });
   parts.add({ name: 'storage', close: () => storage.close() }, storage);
   if (storage.applied.length > 0) log.info({ migrations: storage.applied, storage: storage.kind }, 'migrations applied');
   const { secret, source } = resolveSecret(config.secret, config.dataDir);
   if (source === 'generated') log.warn('generated a token signing secret in the data folder; set DUET_SECRET when running several nodes');
   const writes = new PendingWrites(log);
   parts.add({ name: 'writes', needs: ['storage'], close: () => writes.flush() }, writes);
-  const [users, safety, tokens, people] = [new UserRepository(storage.db), new SafetyRepository(storage.db), new TokenIssuer(secret), new Outbox()];
+  const people = new Outbox();
+  const [users, safety, tokens] = [new UserRepository(storage.db), new SafetyRepository(storage.db), new TokenIssuer(secret)];
+  /** What every part may use. */
+  const ctx = { app, config, clock, log, storage, writes, secret, tokens, users, safety, people };
 
-  const calls = startCalls({ config, clock, log, storage, writes, relay, safety, people, defaultMetrics: options.defaultMetrics ?? true });
-  const { lobby, cluster } = parts.add({ name: 'calls', needs: ['storage', 'writes', 'relay'], drain: () => calls.lobby.shutdown() }, calls);
-  const { staff, moderation, part: safetyPart } = await startSafety({ app, config, clock, log, storage, writes, tokens, lobby, calls: lobby.calls, cluster, people });
+  const calls = startCalls({ ...ctx, relay, defaultMetrics: options.defaultMetrics ?? true });
+  const { lobby, cluster, records, quality, funnel, metrics } = calls;
+  parts.add({ name: 'calls', needs: ['storage', 'writes', 'relay'], drain: () => lobby.shutdown() }, calls);
+  const { staff, moderation, part: safetyPart } = await startSafety({ ...ctx, lobby, calls: lobby.calls, cluster });
   parts.add(safetyPart, moderation);
-  const metering = await startMetering({ app, config, clock, log, storage, writes, secret, tokens, users, lobby, records: calls.records, cluster, staff, moderation, people });
+  const metering = await startMetering({ ...ctx, lobby, records, cluster, staff, moderation });
   const meter = parts.add(metering.part, metering.meter);
   calls.wire(meter);
   metering.resume();
-  const telemetry = { stats: calls.quality.accept.bind(calls.quality), funnel: calls.funnel.record.bind(calls.funnel) };
-  const { hub, part: signalingPart } = await startSignaling({ app, config, clock, log, users, safety, tokens, lobby, meter, moderation, telemetry, cluster, people });
+  const telemetry = { stats: quality.accept.bind(quality), funnel: funnel.record.bind(funnel) };
+  const { hub, part: signalingPart } = await startSignaling({ ...ctx, lobby, meter, moderation, telemetry, cluster });
   parts.add(signalingPart, hub);
-  if (cluster) {
-    // Messages from other nodes about calls and people here; the meter takes the mirrors' heartbeats.
-    const heartbeat = (userId: string, m: Parameters<typeof meter.heartbeat>[1]) => {
-      try {
-        meter.heartbeat(userId, m);
-      } catch {
-        // The call ended meanwhile: nothing to meter.
-      }
-    };
-    const receive = clusterInbox({ lobby, send: people.send, heartbeat, banned: people.kick });
-    cluster.attach({ get online() { return lobby.online; }, waitingHere: () => lobby.waitingHere(), remoteCalls: () => lobby.calls.remoteCalls(), receive });
-    await cluster.start();
-    parts.add({ name: 'cluster', needs: ['calls', 'metering'], close: () => cluster.stop() }, cluster);
-  }
-  parts.add(startVerification({ app, config, clock, log, storage, secret, tokens, staff, moderation, lobby }).part, null);
-  parts.add((await startWeb({ app, config, clock, log, storage, relay, users, tokens, lobby, welcome: metering.welcome, funnel: calls.funnel, metrics: calls.metrics, staff, closing: () => closing })).part, null);
+  if (cluster) parts.add(await joinCluster(cluster, lobby, meter, people), cluster);
+  parts.add(startVerification({ ...ctx, staff, moderation, lobby }).part, null);
+  const web = await startWeb({ ...ctx, relay, lobby, welcome: metering.welcome, funnel, metrics, staff, closing: () => closing });
+  parts.add(web.part, null);
 
   let closed: Promise<void> | undefined;
   return {
@@ -112,7 +105,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     hub,
     storage,
     log,
-    metrics: calls.metrics,
+    metrics,
     cluster,
     settled: () => writes.flush(),
     abort: () => relay.kill(),
