@@ -105,7 +105,14 @@ const counts = new Map<string, number>();
 const members = new Map<string, Client[]>();
 
 function onMessage(c: Client, data: Buffer): void {
-  const m = JSON.parse(data.toString('utf8')) as { type: string; callId?: string; role?: 'offerer' | 'answerer'; userId?: string; code?: string; then?: string };
+  const m = JSON.parse(data.toString('utf8')) as {
+    type: string;
+    callId?: string;
+    role?: 'offerer' | 'answerer';
+    userId?: string;
+    code?: string;
+    then?: string;
+  };
   counts.set(m.type, (counts.get(m.type) ?? 0) + 1);
   switch (m.type) {
     case 'welcome':
@@ -241,7 +248,18 @@ async function main(): Promise<void> {
     // Guests: two HTTP requests each, from distinct forwarded addresses; not measured.
     const tGuests = performance.now();
     clientsInCall = () => clients.filter((c) => c.callId !== undefined).length;
-    for (let i = 0; i < CLIENTS; i++) clients.push({ i, token: '', ws: undefined, userId: undefined, callId: undefined, role: undefined, since: undefined, onWelcome: undefined, onMatched: undefined });
+    for (let i = 0; i < CLIENTS; i++)
+      clients.push({
+        i,
+        token: '',
+        ws: undefined,
+        userId: undefined,
+        callId: undefined,
+        role: undefined,
+        since: undefined,
+        onWelcome: undefined,
+        onMatched: undefined,
+      });
     await pool(clients, SETUP_CONCURRENCY, async (c) => {
       const from = `2001:db8:${(c.i >> 16).toString(16)}:${(c.i & 0xffff).toString(16)}::1`;
       const s = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'x-forwarded-for': from } });
@@ -266,7 +284,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     const rssConnected = await rssKiB(pid);
     const health = (await (await fetch(`${base}/healthz`)).json()) as { online: number };
-    out(`connected: ${fmt(health.online)} online in ${fmt(connectS, 1)} s; server RSS ${fmt(rssBefore / 1024)} → ${fmt(rssConnected / 1024)} MiB`);
+    out(
+      `connected: ${fmt(health.online)} online in ${fmt(connectS, 1)} s; server RSS ${fmt(rssBefore / 1024)} → ${fmt(rssConnected / 1024)} MiB`,
+    );
     if (health.online !== CLIENTS) violation(`server says ${health.online} online, expected ${CLIENTS}`);
 
     // Phase 1: pairs of idle people join, paced; both measure join → matched.
@@ -313,33 +333,75 @@ async function main(): Promise<void> {
     const [n50, n95, n99, nmax] = nextMs.percentiles(50, 95, 99, 100);
     const perConn = ((rssConnected - rssBefore) * 1024) / CLIENTS;
     out();
-    out(table(
-      ['phase', 'people', 'rate', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'not matched in 15 s', 'server event-loop lag p99 ms', 'server CPU'],
-      [
-        ['join → matched', fmt(joinMs.count), `${fmt(PAIRS_PER_S * 2)} joins/s`, fmt(j50!, 1), fmt(j95!, 1), fmt(j99!, 1), fmt(jmax!, 1), fmt(joinMissed.n),
-          fmt((m1.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000, 1), `${fmt((100 * ((m1.get('duet_process_cpu_seconds_total') ?? 0) - cpu0)) / joinS)} %`],
-        ['next → matched (both)', fmt(nextMs.count), `${fmt(SKIPS_PER_S)} skips/s`, fmt(n50!, 1), fmt(n95!, 1), fmt(n99!, 1), fmt(nmax!, 1), fmt(nextMissed.n),
-          fmt((m2.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000, 1), `${fmt((100 * ((m2.get('duet_process_cpu_seconds_total') ?? 0) - (m1.get('duet_process_cpu_seconds_total') ?? 0))) / nextS)} %`],
-      ],
-    ));
+    out(
+      table(
+        [
+          'phase',
+          'people',
+          'rate',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'max ms',
+          'not matched in 15 s',
+          'server event-loop lag p99 ms',
+          'server CPU',
+        ],
+        [
+          [
+            'join → matched',
+            fmt(joinMs.count),
+            `${fmt(PAIRS_PER_S * 2)} joins/s`,
+            fmt(j50!, 1),
+            fmt(j95!, 1),
+            fmt(j99!, 1),
+            fmt(jmax!, 1),
+            fmt(joinMissed.n),
+            fmt((m1.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000, 1),
+            `${fmt((100 * ((m1.get('duet_process_cpu_seconds_total') ?? 0) - cpu0)) / joinS)} %`,
+          ],
+          [
+            'next → matched (both)',
+            fmt(nextMs.count),
+            `${fmt(SKIPS_PER_S)} skips/s`,
+            fmt(n50!, 1),
+            fmt(n95!, 1),
+            fmt(n99!, 1),
+            fmt(nmax!, 1),
+            fmt(nextMissed.n),
+            fmt((m2.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000, 1),
+            `${fmt((100 * ((m2.get('duet_process_cpu_seconds_total') ?? 0) - (m1.get('duet_process_cpu_seconds_total') ?? 0))) / nextS)} %`,
+          ],
+        ],
+      ),
+    );
     out();
-    out(table(
-      ['server RSS', 'MiB'],
-      [
-        ['at start', fmt(rssStart / 1024, 1)],
-        ['after creating guests', fmt(rssBefore / 1024, 1)],
-        [`with ${fmt(CLIENTS)} connected`, fmt(rssConnected / 1024, 1)],
-        ['after the joins', fmt(rssJoined / 1024, 1)],
-        ['after the skips', fmt(rssEnd / 1024, 1)],
-      ],
-    ));
+    out(
+      table(
+        ['server RSS', 'MiB'],
+        [
+          ['at start', fmt(rssStart / 1024, 1)],
+          ['after creating guests', fmt(rssBefore / 1024, 1)],
+          [`with ${fmt(CLIENTS)} connected`, fmt(rssConnected / 1024, 1)],
+          ['after the joins', fmt(rssJoined / 1024, 1)],
+          ['after the skips', fmt(rssEnd / 1024, 1)],
+        ],
+      ),
+    );
     out();
     out(`memory per connection: ${fmt(perConn / 1024, 1)} KiB (RSS growth from connecting, divided by ${fmt(CLIENTS)})`);
     out(`server heap used at end: ${fmt((m2.get('duet_nodejs_heap_size_used_bytes') ?? Number.NaN) / 2 ** 20)} MiB`);
-    out(`messages received by clients: ${[...counts].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${fmt(n)}`).join(', ')}`);
+    out(
+      `messages received by clients: ${[...counts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([t, n]) => `${t} ${fmt(n)}`)
+        .join(', ')}`,
+    );
     out(`violations: ${violationCount}`);
     for (const v of violations) out(`  violation: ${v}`);
-    out(`JSON ${JSON.stringify({ pool: REDIS_URL ? 'redis' : 'in-process', clients: CLIENTS, pairsPerS: PAIRS_PER_S, skipsPerS: SKIPS_PER_S, guestsPerS: CLIENTS / guestsS, connectS, join: { p50: j50, p95: j95, p99: j99, max: jmax, missed: joinMissed.n, lagP99Ms: (m1.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000 }, next: { p50: n50, p95: n95, p99: n99, max: nmax, missed: nextMissed.n, lagP99Ms: (m2.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000 }, rssMiB: { start: rssStart / 1024, guests: rssBefore / 1024, connected: rssConnected / 1024, joined: rssJoined / 1024, end: rssEnd / 1024 }, perConnKiB: perConn / 1024, violations: violationCount })}`);
+    out(
+      `JSON ${JSON.stringify({ pool: REDIS_URL ? 'redis' : 'in-process', clients: CLIENTS, pairsPerS: PAIRS_PER_S, skipsPerS: SKIPS_PER_S, guestsPerS: CLIENTS / guestsS, connectS, join: { p50: j50, p95: j95, p99: j99, max: jmax, missed: joinMissed.n, lagP99Ms: (m1.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000 }, next: { p50: n50, p95: n95, p99: n99, max: nmax, missed: nextMissed.n, lagP99Ms: (m2.get('duet_nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000 }, rssMiB: { start: rssStart / 1024, guests: rssBefore / 1024, connected: rssConnected / 1024, joined: rssJoined / 1024, end: rssEnd / 1024 }, perConnKiB: perConn / 1024, violations: violationCount })}`,
+    );
     if (violationCount > 0) process.exitCode = 1;
   } finally {
     for (const c of clients) c.ws?.terminate();
@@ -357,7 +419,9 @@ async function main(): Promise<void> {
       }, 30_000);
       const [code, signal] = await exited;
       clearTimeout(timer);
-      out(`server stopped ${signal ? `by ${signal}` : `with exit code ${code}`} ${fmt((performance.now() - t0) / 1000, 1)} s after SIGTERM`);
+      out(
+        `server stopped ${signal ? `by ${signal}` : `with exit code ${code}`} ${fmt((performance.now() - t0) / 1000, 1)} s after SIGTERM`,
+      );
     }
     await rm(dataDir, { recursive: true, force: true });
     if (REDIS_URL) await deleteRedisPrefix(REDIS_URL, REDIS_PREFIX);
@@ -366,7 +430,11 @@ async function main(): Promise<void> {
 
 /** What the server and (with --redis) the shared pool say: online, waiting, in calls. */
 async function state(base: string): Promise<string> {
-  const h = (await (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) })).json()) as { online: number; waiting: number; calls: number };
+  const h = (await (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+    online: number;
+    waiting: number;
+    calls: number;
+  };
   let pool = '';
   if (REDIS_URL) {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });

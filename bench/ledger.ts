@@ -19,7 +19,17 @@ const USERS = 200;
 async function run(storage: Storage, concurrency: number, round: number): Promise<number> {
   const ledger = new Ledger(storage.db, storage.kind);
   for (let u = 0; u < USERS; u++) {
-    await ledger.post({ ref: `welcome:${round}:${concurrency}:${u}`, kind: 'grant', entries: [{ account: 'grants', amount: -1e12 }, { account: userAccount(`u${round}-${u}`), amount: 1e12 }] }, 0);
+    await ledger.post(
+      {
+        ref: `welcome:${round}:${concurrency}:${u}`,
+        kind: 'grant',
+        entries: [
+          { account: 'grants', amount: -1e12 },
+          { account: userAccount(`u${round}-${u}`), amount: 1e12 },
+        ],
+      },
+      0,
+    );
   }
   let next = 0;
   const started = process.hrtime.bigint();
@@ -28,7 +38,15 @@ async function run(storage: Storage, concurrency: number, round: number): Promis
       const i = next++;
       const user = userAccount(`u${round}-${i % USERS}`);
       const result = await ledger.post(
-        { ref: `call:r${round}c${concurrency}:${i}`, kind: 'charge', entries: [{ account: user, amount: -16_666 }, { account: 'revenue', amount: 16_666 }], floor: { account: user, min: 0 } },
+        {
+          ref: `call:r${round}c${concurrency}:${i}`,
+          kind: 'charge',
+          entries: [
+            { account: user, amount: -16_666 },
+            { account: 'revenue', amount: 16_666 },
+          ],
+          floor: { account: user, min: 0 },
+        },
         Date.now(),
       );
       if (result !== 'posted') throw new Error(`posting ${i}: ${result}`);

@@ -11,10 +11,23 @@ import { MemoryPool } from '../packages/server/src/matchmaking/memoryPool.js';
 import { DEFAULT_POLICY, type Ticket } from '../packages/server/src/matchmaking/rules.js';
 import { median, out, table } from './lib/stats.js';
 
-const t = (userId: string, joinedAt: number): Ticket => ({ userId, mode: 'chat', language: 'en', region: undefined, interests: [], joinedAt, blocked: new Set(), recent: [] });
+const t = (userId: string, joinedAt: number): Ticket => ({
+  userId,
+  mode: 'chat',
+  language: 'en',
+  region: undefined,
+  interests: [],
+  joinedAt,
+  blocked: new Set(),
+  recent: [],
+});
 
 const rows: string[][] = [];
-for (const [scanLimit, size] of [[512, 100_000], [8, 100_000], [8, 1_000]] as const) {
+for (const [scanLimit, size] of [
+  [512, 100_000],
+  [8, 100_000],
+  [8, 1_000],
+] as const) {
   const pool = new MemoryPool(DEFAULT_POLICY, scanLimit);
   for (let i = 0; i < size; i++) pool.enqueue(t(`p${i}`, i));
   let n = 0;
@@ -30,6 +43,11 @@ for (const [scanLimit, size] of [[512, 100_000], [8, 100_000], [8, 1_000]] as co
     }
     rounds.push(Number(process.hrtime.bigint() - t0) / 1000 / 5_000);
   }
-  rows.push([String(scanLimit), size.toLocaleString('en-US'), median(rounds).toFixed(1), `${Math.min(...rounds).toFixed(1)}–${Math.max(...rounds).toFixed(1)}`]);
+  rows.push([
+    String(scanLimit),
+    size.toLocaleString('en-US'),
+    median(rounds).toFixed(1),
+    `${Math.min(...rounds).toFixed(1)}–${Math.max(...rounds).toFixed(1)}`,
+  ]);
 }
 out(table(['scan limit', 'waiting', 'µs per arrival (2 enqueues + matchFor), median of 10 rounds', 'range'], rows));

@@ -70,17 +70,38 @@ function row(store: string, run: number, r: DriveResult, claims = 0, lostClaims 
   const [h50, h99] = r.matchForHitUs.percentiles(50, 99);
   const [m50, m99] = r.matchForMissUs.percentiles(50, 99);
   return {
-    store, size: r.size, nodes: r.nodes, run,
+    store,
+    size: r.size,
+    nodes: r.nodes,
+    run,
     decisionsPerS: r.decisions / (r.wallMs / 1000),
     decisionsPerPoolS: r.decisions / (r.poolMs / 1000),
     decisionsPerCpuS: r.decisions / (r.cpuMs / 1000),
     matchesPerS: r.matches / (r.wallMs / 1000),
-    matchForP50Us: p50!, matchForP99Us: p99!, matchForMaxUs: max!,
-    hitP50Us: h50!, hitP99Us: h99!, missP50Us: m50!, missP99Us: m99!, missShare: r.matchForMissUs.count / Math.max(1, r.decisions),
-    ttmP50Ms: t50!, ttmP95Ms: t95!, ttmP99Ms: t99!,
-    decisions: r.decisions, matches: r.matches, events: r.events, retries: r.retries, topUps: r.topUps,
-    claims, lostClaims, violations: r.violationCount, violationSamples: r.violations,
-    wallS: r.wallMs / 1000, clientCpuShare: r.cpuMs / (r.wallMs + r.checkMs), minWaiting: r.minWaiting, maxWaiting: r.maxWaiting,
+    matchForP50Us: p50!,
+    matchForP99Us: p99!,
+    matchForMaxUs: max!,
+    hitP50Us: h50!,
+    hitP99Us: h99!,
+    missP50Us: m50!,
+    missP99Us: m99!,
+    missShare: r.matchForMissUs.count / Math.max(1, r.decisions),
+    ttmP50Ms: t50!,
+    ttmP95Ms: t95!,
+    ttmP99Ms: t99!,
+    decisions: r.decisions,
+    matches: r.matches,
+    events: r.events,
+    retries: r.retries,
+    topUps: r.topUps,
+    claims,
+    lostClaims,
+    violations: r.violationCount,
+    violationSamples: r.violations,
+    wallS: r.wallMs / 1000,
+    clientCpuShare: r.cpuMs / (r.wallMs + r.checkMs),
+    minWaiting: r.minWaiting,
+    maxWaiting: r.maxWaiting,
   };
 }
 
@@ -90,8 +111,14 @@ const arrivalsFor = (size: number) => Math.max(1, size / 10);
 async function runMemory(size: number, run: number, o: Options): Promise<Row> {
   const pool = o.scanLimit === undefined ? new MemoryPool(POLICY) : new MemoryPool(POLICY, o.scanLimit);
   const r = await drive({
-    size, policy: POLICY, arrivalsPerSecond: arrivalsFor(size), maxEvents: o.maxEvents, budgetMs: o.budgetMs,
-    warmupEvents: Math.min(5_000, o.maxEvents / 10), seed: o.seed, nodes: [pool],
+    size,
+    policy: POLICY,
+    arrivalsPerSecond: arrivalsFor(size),
+    maxEvents: o.maxEvents,
+    budgetMs: o.budgetMs,
+    warmupEvents: Math.min(5_000, o.maxEvents / 10),
+    seed: o.seed,
+    nodes: [pool],
   });
   return row('in-process', run, r);
 }
@@ -150,9 +177,17 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
       [cpuBefore, callsBefore] = await Promise.all([redisCpuMs(conns[nodes]!), redisCalls(conns[nodes]!)]);
     };
     const r = await drive({
-      size, policy: POLICY, arrivalsPerSecond: arrivalsFor(size), maxEvents: o.maxEvents, budgetMs: o.budgetMs,
-      warmupEvents: Math.min(1_000, o.maxEvents / 10), seed: o.seed,
-      nodes: pools.slice(0, nodes), checker: pools[nodes], prefill, onMeasureStart,
+      size,
+      policy: POLICY,
+      arrivalsPerSecond: arrivalsFor(size),
+      maxEvents: o.maxEvents,
+      budgetMs: o.budgetMs,
+      warmupEvents: Math.min(1_000, o.maxEvents / 10),
+      seed: o.seed,
+      nodes: pools.slice(0, nodes),
+      checker: pools[nodes],
+      prefill,
+      onMeasureStart,
     });
     const redisCpu = (await redisCpuMs(conns[0]!)) - cpuBefore;
     const callsAfter = await redisCalls(conns[0]!);
@@ -163,7 +198,11 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
       .sort((a, b) => b[1] - a[1])
       .map(([cmd, n]) => `${cmd} ${n.toFixed(1)}`)
       .join(', ');
-    return { ...row(nodes === 1 ? 'redis' : `redis ×${nodes}`, run, r, claims, lost), redisCpuShare: redisCpu / (r.wallMs + r.checkMs), redisCallsPerDecision: perDecision };
+    return {
+      ...row(nodes === 1 ? 'redis' : `redis ×${nodes}`, run, r, claims, lost),
+      redisCpuShare: redisCpu / (r.wallMs + r.checkMs),
+      redisCallsPerDecision: perDecision,
+    };
   } finally {
     await deletePrefix(conns[0]!, prefix);
     for (const c of conns) c.disconnect();
@@ -198,15 +237,45 @@ function summarize(rows: Row[]): string {
       g[0]!.nodes > 1 ? '–' : fmt(m((r) => r.decisionsPerPoolS)),
       fmt(m((r) => r.decisionsPerCpuS)),
       fmt(m((r) => r.matchesPerS)),
-      `${fmt(m((r) => r.matchForP50Us), 1)} / ${fmt(m((r) => r.matchForP99Us), 1)}`,
-      `${fmt(m((r) => r.ttmP50Ms / 1000), 1)} / ${fmt(m((r) => r.ttmP95Ms / 1000), 1)} / ${fmt(m((r) => r.ttmP99Ms / 1000), 1)}`,
+      `${fmt(
+        m((r) => r.matchForP50Us),
+        1,
+      )} / ${fmt(
+        m((r) => r.matchForP99Us),
+        1,
+      )}`,
+      `${fmt(
+        m((r) => r.ttmP50Ms / 1000),
+        1,
+      )} / ${fmt(
+        m((r) => r.ttmP95Ms / 1000),
+        1,
+      )} / ${fmt(
+        m((r) => r.ttmP99Ms / 1000),
+        1,
+      )}`,
       g[0]!.store.startsWith('redis') ? `${fmt(m((r) => r.lostClaims))} / ${fmt(m((r) => r.claims))}` : '–',
       fmt(Math.max(...g.map((r) => r.violations))),
-      `${g.length} × ${fmt(m((r) => r.wallS), 1)} s, ${fmt(m((r) => r.decisions))} decisions`,
+      `${g.length} × ${fmt(
+        m((r) => r.wallS),
+        1,
+      )} s, ${fmt(m((r) => r.decisions))} decisions`,
     ];
   });
   return table(
-    ['store', 'waiting', 'decisions/s (wall)', 'decisions/s (in pool)', 'decisions per CPU s', 'matches/s', 'matchFor p50 / p99 µs', 'time to match p50 / p95 / p99 s (virtual)', 'lost claims / claims', 'violations', 'runs'],
+    [
+      'store',
+      'waiting',
+      'decisions/s (wall)',
+      'decisions/s (in pool)',
+      'decisions per CPU s',
+      'matches/s',
+      'matchFor p50 / p99 µs',
+      'time to match p50 / p95 / p99 s (virtual)',
+      'lost claims / claims',
+      'violations',
+      'runs',
+    ],
     body,
   );
 }
@@ -232,12 +301,14 @@ async function main(): Promise<void> {
       if (o.stores.includes('redis')) for (const n of o.nodes) batch.push(await runRedis(size, n, run, o));
       rows.push(...batch);
       for (const r of batch) {
-        out(`run ${run} ${r.store} waiting=${r.size}: ${fmt(r.decisions)} decisions in ${fmt(r.wallS, 1)} s = ${fmt(r.decisionsPerS)}/s wall, ${fmt(r.decisionsPerPoolS)}/s in pool, ${fmt(r.decisionsPerCpuS)}/s per CPU s; ` +
-          `${fmt(r.matchesPerS)} matches/s; matchFor p50 ${fmt(r.matchForP50Us, 1)} µs p99 ${fmt(r.matchForP99Us, 1)} µs max ${fmt(r.matchForMaxUs)} µs ` +
-          `(found p50/p99 ${fmt(r.hitP50Us, 1)}/${fmt(r.hitP99Us, 1)} µs; none found ${fmt(100 * r.missShare)} %, p50/p99 ${fmt(r.missP50Us, 1)}/${fmt(r.missP99Us, 1)} µs); ` +
-          `ttm p50/p95/p99 ${fmt(r.ttmP50Ms)}/${fmt(r.ttmP95Ms)}/${fmt(r.ttmP99Ms)} ms; retries ${fmt(r.retries)} top-ups ${fmt(r.topUps)}; ` +
-          `waiting ${fmt(r.minWaiting)}–${fmt(r.maxWaiting)}; CPU bench ${fmt(100 * r.clientCpuShare)} %` +
-          `${r.redisCpuShare === undefined ? '' : ` redis ${fmt(100 * r.redisCpuShare)} %`}; claims ${fmt(r.claims)} lost ${fmt(r.lostClaims)}; violations ${r.violations}`);
+        out(
+          `run ${run} ${r.store} waiting=${r.size}: ${fmt(r.decisions)} decisions in ${fmt(r.wallS, 1)} s = ${fmt(r.decisionsPerS)}/s wall, ${fmt(r.decisionsPerPoolS)}/s in pool, ${fmt(r.decisionsPerCpuS)}/s per CPU s; ` +
+            `${fmt(r.matchesPerS)} matches/s; matchFor p50 ${fmt(r.matchForP50Us, 1)} µs p99 ${fmt(r.matchForP99Us, 1)} µs max ${fmt(r.matchForMaxUs)} µs ` +
+            `(found p50/p99 ${fmt(r.hitP50Us, 1)}/${fmt(r.hitP99Us, 1)} µs; none found ${fmt(100 * r.missShare)} %, p50/p99 ${fmt(r.missP50Us, 1)}/${fmt(r.missP99Us, 1)} µs); ` +
+            `ttm p50/p95/p99 ${fmt(r.ttmP50Ms)}/${fmt(r.ttmP95Ms)}/${fmt(r.ttmP99Ms)} ms; retries ${fmt(r.retries)} top-ups ${fmt(r.topUps)}; ` +
+            `waiting ${fmt(r.minWaiting)}–${fmt(r.maxWaiting)}; CPU bench ${fmt(100 * r.clientCpuShare)} %` +
+            `${r.redisCpuShare === undefined ? '' : ` redis ${fmt(100 * r.redisCpuShare)} %`}; claims ${fmt(r.claims)} lost ${fmt(r.lostClaims)}; violations ${r.violations}`,
+        );
         if (r.redisCallsPerDecision) out(`  redis commands per decision: ${r.redisCallsPerDecision}`);
         for (const v of r.violationSamples) out(`  violation: ${v}`);
       }

@@ -56,7 +56,10 @@ p.samples.forEach((id, i) => {
 });
 
 const rows = (m: Map<string, number>) =>
-  [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => [name, fmt(us / 1000), `${fmt((100 * us) / all, 1)} %`]);
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, us]) => [name, fmt(us / 1000), `${fmt((100 * us) / all, 1)} %`]);
 out(`${file}: ${fmt(all / 1000)} ms sampled`);
 out();
 out('Self time:');

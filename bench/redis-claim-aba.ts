@@ -16,7 +16,15 @@ import { DEFAULT_POLICY, type Ticket } from '../packages/server/src/matchmaking/
 import { out } from './lib/stats.js';
 
 const t = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId, mode: 'chat', language: 'en', region: undefined, interests: [], joinedAt: 0, blocked: new Set(), recent: [], ...o,
+  userId,
+  mode: 'chat',
+  language: 'en',
+  region: undefined,
+  interests: [],
+  joinedAt: 0,
+  blocked: new Set(),
+  recent: [],
+  ...o,
 });
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -42,8 +50,12 @@ try {
   // Node A's claim arrives with the versions it read before.
   const claim = (r1 as unknown as { duetClaim: (...a: Array<string | null>) => Promise<number> }).duetClaim;
   const won = await claim.call(r1, prefix, 'self', vSelf, 'x', vX);
-  out(`node B matched ${pairB === 'retry' ? 'nobody (retry)' : pairB?.map((p) => p.userId).join('+')}; x re-entered with version ${vXNow} (read as ${vX} before)`);
-  out(`node A's stale claim of self+x: ${won === 1 ? 'WON — x (French, blocking self) is paired with self on stale data' : 'lost (fixed)'}`);
+  out(
+    `node B matched ${pairB === 'retry' ? 'nobody (retry)' : pairB?.map((p) => p.userId).join('+')}; x re-entered with version ${vXNow} (read as ${vX} before)`,
+  );
+  out(
+    `node A's stale claim of self+x: ${won === 1 ? 'WON — x (French, blocking self) is paired with self on stale data' : 'lost (fixed)'}`,
+  );
   if (won === 1) process.exitCode = 1;
 } finally {
   let cursor = '0';

@@ -78,7 +78,14 @@ async function freshGuest(from = ATTACKER): Promise<string | undefined> {
   const bystander = '198.51.100.1';
   const t = await freshGuest(bystander);
   const c = await call('POST', '/api/me/verification/challenge', t, {}, bystander);
-  if (c.status === 200) await call('POST', '/api/me/verification', t, { nonce: c.body?.nonce, frames: [0, 1, 2].map((i) => ({ offsetMs: i * 100, image: frames[0] })) }, bystander);
+  if (c.status === 200)
+    await call(
+      'POST',
+      '/api/me/verification',
+      t,
+      { nonce: c.body?.nonce, frames: [0, 1, 2].map((i) => ({ offsetMs: i * 100, image: frames[0] })) },
+      bystander,
+    );
 }
 
 const started = Date.now();
@@ -100,7 +107,10 @@ async function attacker(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
-    const u = await call('POST', '/api/me/verification', token, { nonce: c.body?.nonce, frames: frames.map((image, i) => ({ offsetMs: i * 100, image })) });
+    const u = await call('POST', '/api/me/verification', token, {
+      nonce: c.body?.nonce,
+      frames: frames.map((image, i) => ({ offsetMs: i * 100, image })),
+    });
     count(`upload ${u.status}${u.body?.reasons ? ` ${u.body.reasons.join(',')}` : ''}`);
     if (u.status !== 200) await new Promise((r) => setTimeout(r, 200));
   }
@@ -117,6 +127,13 @@ await rm(dataDir, { recursive: true, force: true });
 
 out(`verification cost from one address — ${machine()}`);
 out(`payload ${PAYLOAD}, ${CONCURRENCY} concurrent uploads, ${fmt(elapsed, 0)} s`);
-out(table(['what', 'count'], [...statuses].sort().map(([k, v]) => [k, String(v)])));
-out(`attempts judged: ${judged}; server time spent judging: ${fmt(busyMs / 1000, 1)} s = ${fmt((busyMs / 1000) * (60 / elapsed), 1)} detector-seconds per minute (${fmt(judged ? busyMs / judged : 0)} ms per judged attempt)`);
+out(
+  table(
+    ['what', 'count'],
+    [...statuses].sort().map(([k, v]) => [k, String(v)]),
+  ),
+);
+out(
+  `attempts judged: ${judged}; server time spent judging: ${fmt(busyMs / 1000, 1)} s = ${fmt((busyMs / 1000) * (60 / elapsed), 1)} detector-seconds per minute (${fmt(judged ? busyMs / judged : 0)} ms per judged attempt)`,
+);
 process.exit(0);

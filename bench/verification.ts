@@ -14,11 +14,25 @@
  *   - replay: every genuine clip against every other challenge that could be issued (2–3 ordered
  *     actions out of 5: 80 sequences), i.e. a recording played back to a fresh challenge.
  */
-import { issueChallenge, LIVENESS_ACTIONS, type Challenge, type LivenessAction, type RandomSource } from '../packages/server/src/verification/challenge.js';
+import {
+  issueChallenge,
+  LIVENESS_ACTIONS,
+  type Challenge,
+  type LivenessAction,
+  type RandomSource,
+} from '../packages/server/src/verification/challenge.js';
 import { createDetector } from '../packages/server/src/verification/detector.js';
 import { type AnalyzedFrame, decide, DEFAULT_THRESHOLDS, type VerificationResult } from '../packages/server/src/verification/verify.js';
 import { systemClock } from '../packages/server/src/util/clock.js';
-import { type ClipFrame, loadPortrait, makeClip, renderClip, type SourceFace, prepareSource, type PortraitName } from '../tests/fixtures/faces/generate.js';
+import {
+  type ClipFrame,
+  loadPortrait,
+  makeClip,
+  renderClip,
+  type SourceFace,
+  prepareSource,
+  type PortraitName,
+} from '../tests/fixtures/faces/generate.js';
 import { arg, flag, machine } from './lib/machine.js';
 import { rng } from './lib/random.js';
 import { fmt, median, out, table } from './lib/stats.js';
@@ -71,7 +85,11 @@ for (const person of ['collins', 'hopper'] as const) {
     const clip = makeClip(sources[person], challenge.actions, {
       seed: Math.floor(r() * 1e9),
       jitter: pick([0.2, 0.6, 1]),
-      ramp: pick([[0.6, 1, 1], [1, 1], [0.5, 0.9]]),
+      ramp: pick([
+        [0.6, 1, 1],
+        [1, 1],
+        [0.5, 0.9],
+      ]),
       stepMs: pick([250, 350, 500]),
       view: view(),
     });
@@ -79,7 +97,11 @@ for (const person of ['collins', 'hopper'] as const) {
   }
   for (let i = 0; i < Math.max(1, ATTEMPTS / 4); i++) {
     const challenge = issueChallenge(person, clock, undefined, randomSource);
-    const still = renderClip(sources[person], Array.from({ length: 8 }, () => ({})), { seed: Math.floor(r() * 1e9), jitter: 1, view: view() });
+    const still = renderClip(
+      sources[person],
+      Array.from({ length: 8 }, () => ({})),
+      { seed: Math.floor(r() * 1e9), jitter: 1, view: view() },
+    );
     stills.push({ person, challenge, ...(await analyze(still)) });
     const barely = makeClip(sources[person], challenge.actions, { seed: Math.floor(r() * 1e9), ramp: [0.2, 0.25], view: view() });
     weak.push({ person, challenge, ...(await analyze(barely)) });
@@ -109,8 +131,18 @@ const falseRejects = genuine.filter((a) => !judge(a.challenge, a.frames).ok);
 rows.push(['genuine (should pass)', fmt(genuine.length), '', fmt(falseRejects.length)]);
 for (const a of falseRejects) {
   const res = judge(a.challenge, a.frames);
-  out(`false reject: ${a.person} ${a.challenge.actions.join(',')}: ${res.reasons.join(',')}; frames: ${res.frameActions.map((x) => x.join('+') || '-').join(' | ')}`);
-  if (VERBOSE) out(a.frames.map((f) => { const x = f.analysis.face; return x ? `${x.yaw.toFixed(2)}/${x.pitch.toFixed(2)}/${x.eyeOpenness.toFixed(2)}/${x.mouthOpenness.toFixed(2)}` : 'none'; }).join(' '));
+  out(
+    `false reject: ${a.person} ${a.challenge.actions.join(',')}: ${res.reasons.join(',')}; frames: ${res.frameActions.map((x) => x.join('+') || '-').join(' | ')}`,
+  );
+  if (VERBOSE)
+    out(
+      a.frames
+        .map((f) => {
+          const x = f.analysis.face;
+          return x ? `${x.yaw.toFixed(2)}/${x.pitch.toFixed(2)}/${x.eyeOpenness.toFixed(2)}/${x.mouthOpenness.toFixed(2)}` : 'none';
+        })
+        .join(' '),
+    );
 }
 
 const attack = (name: string, tries: { challenge: Challenge; frames: AnalyzedFrame[] }[]) => {
@@ -127,12 +159,16 @@ let fa = 0;
 fa += attack('still photo', stills);
 fa += attack('barely performed (25 %)', weak);
 const swaps = genuine.flatMap((a) => {
-  const other = genuine.find((b) => b.person !== a.person && b.challenge.actions.join() === a.challenge.actions.join()) ?? genuine.find((b) => b.person !== a.person)!;
+  const other =
+    genuine.find((b) => b.person !== a.person && b.challenge.actions.join() === a.challenge.actions.join()) ??
+    genuine.find((b) => b.person !== a.person)!;
   return [{ challenge: other.challenge, frames: [a.frames[0]!, ...other.frames.slice(1)] }];
 });
 fa += attack('face swap after the baseline', swaps);
 const replays = genuine.flatMap((a) =>
-  sequences.filter((s) => s.join() !== a.challenge.actions.join()).map((actions) => ({ challenge: { ...a.challenge, actions }, frames: a.frames })),
+  sequences
+    .filter((s) => s.join() !== a.challenge.actions.join())
+    .map((actions) => ({ challenge: { ...a.challenge, actions }, frames: a.frames })),
 );
 const replayAccepted = attack('replay against another challenge', replays);
 fa += replayAccepted;
@@ -143,12 +179,16 @@ const perFrame = genuine.flatMap((a) => a.frames.map((f) => f.analysis.ms));
 out(`# Liveness verification — ${machine()}`);
 out();
 out(`detector: @vladmandic/human on tfjs-backend-wasm (SIMD, one thread); ${fmt(detectSeconds, 1)} s to analyse every frame once`);
-out(`server time per genuine attempt (decode + detector, ${fmt(median(framesPer))} frames median): median ${fmt(median(perAttempt))} ms, max ${fmt(Math.max(...perAttempt))} ms; per frame median ${fmt(median(perFrame))} ms`);
+out(
+  `server time per genuine attempt (decode + detector, ${fmt(median(framesPer))} frames median): median ${fmt(median(perAttempt))} ms, max ${fmt(Math.max(...perAttempt))} ms; per frame median ${fmt(median(perFrame))} ms`,
+);
 out();
 out(table(['attempts', 'count', 'false accepts', 'false rejects'], rows));
 out();
-out(`false-reject rate ${fmt((100 * falseRejects.length) / genuine.length, 1)} % (${falseRejects.length}/${genuine.length}); ` +
-  `false-accept rate ${fmt((100 * fa) / (stills.length + weak.length + swaps.length + replays.length), 2)} % (${fa}/${stills.length + weak.length + swaps.length + replays.length}), ` +
-  `of which replays ${replayAccepted}/${replays.length} (a recording whose actions, less a tolerated blink, happen to be the new challenge)`);
+out(
+  `false-reject rate ${fmt((100 * falseRejects.length) / genuine.length, 1)} % (${falseRejects.length}/${genuine.length}); ` +
+    `false-accept rate ${fmt((100 * fa) / (stills.length + weak.length + swaps.length + replays.length), 2)} % (${fa}/${stills.length + weak.length + swaps.length + replays.length}), ` +
+    `of which replays ${replayAccepted}/${replays.length} (a recording whose actions, less a tolerated blink, happen to be the new challenge)`,
+);
 out(`attack rejections by reason: ${[...reasons].map(([k, v]) => `${k} ${v}`).join(', ')}`);
 detector.close();

@@ -35,8 +35,17 @@ function byDomain(tree: DependencyTree): Record<string, Set<string>> {
   return edges;
 }
 
-const options = { context: process.cwd(), transform: false, skipDynamicImports: false, include: /\.tsx?$/, exclude: /node_modules|\/dist\// };
-const files = await parseDependencyTree(['packages/*/src/**/*.ts', 'packages/*/src/**/*.tsx', 'apps/web/src/**/*.ts', 'apps/web/src/**/*.tsx'], options);
+const options = {
+  context: process.cwd(),
+  transform: false,
+  skipDynamicImports: false,
+  include: /\.tsx?$/,
+  exclude: /node_modules|\/dist\//,
+};
+const files = await parseDependencyTree(
+  ['packages/*/src/**/*.ts', 'packages/*/src/**/*.tsx', 'apps/web/src/**/*.ts', 'apps/web/src/**/*.tsx'],
+  options,
+);
 const fileCycles = parseCircular(files);
 
 const edges = byDomain(files);
@@ -47,8 +56,13 @@ const domainCycles = parseCircular(domainTree);
 
 /** The composition root may import every domain; no domain imports it. */
 const ROOT = new Set(['app', 'server', 'index', 'main']);
-const count = (keep: (from: string) => boolean) => Object.entries(edges).filter(([from]) => keep(from)).reduce((n, [, to]) => n + [...to].filter((d) => !ROOT.has(d)).length, 0);
-console.log(`server domains: ${Object.keys(edges).length}, domain → domain dependencies: ${count(() => true)} (${count((from) => !ROOT.has(from))} outside the composition root)`);
+const count = (keep: (from: string) => boolean) =>
+  Object.entries(edges)
+    .filter(([from]) => keep(from))
+    .reduce((n, [, to]) => n + [...to].filter((d) => !ROOT.has(d)).length, 0);
+console.log(
+  `server domains: ${Object.keys(edges).length}, domain → domain dependencies: ${count(() => true)} (${count((from) => !ROOT.has(from))} outside the composition root)`,
+);
 if (process.argv.includes('--graph')) {
   for (const [from, to] of Object.entries(edges).sort()) console.log(`  ${from} → ${[...to].sort().join(', ')}`);
 }

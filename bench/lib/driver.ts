@@ -115,10 +115,29 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   const retryHeads = waits.map(() => 0);
 
   const r: DriveResult = {
-    size: o.size, nodes: o.nodes.length, events: 0, arrivals: 0, skips: 0, departures: 0, retries: 0, topUps: 0,
-    decisions: 0, matches: 0, wallMs: 0, poolMs: 0, checkMs: 0, cpuMs: 0, virtualMs: 0,
-    matchForUs: new Samples(), matchForHitUs: new Samples(), matchForMissUs: new Samples(), timeToMatchMs: new Samples(), violations: [], violationCount: 0,
-    minWaiting: Number.POSITIVE_INFINITY, maxWaiting: 0,
+    size: o.size,
+    nodes: o.nodes.length,
+    events: 0,
+    arrivals: 0,
+    skips: 0,
+    departures: 0,
+    retries: 0,
+    topUps: 0,
+    decisions: 0,
+    matches: 0,
+    wallMs: 0,
+    poolMs: 0,
+    checkMs: 0,
+    cpuMs: 0,
+    virtualMs: 0,
+    matchForUs: new Samples(),
+    matchForHitUs: new Samples(),
+    matchForMissUs: new Samples(),
+    timeToMatchMs: new Samples(),
+    violations: [],
+    violationCount: 0,
+    minWaiting: Number.POSITIVE_INFINITY,
+    maxWaiting: 0,
   };
   let measuring = false;
   let now = 0;
@@ -205,9 +224,13 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     const names = `${x.userId}+${y.userId} (for ${caller})`;
     if (x.userId !== caller && y.userId !== caller) violation(`${names}: the caller is not in the pair`);
     if (x.userId === y.userId) violation(`${names}: paired with themself`);
-    for (const [t, w] of [[x, wx], [y, wy]] as const) {
+    for (const [t, w] of [
+      [x, wx],
+      [y, wy],
+    ] as const) {
       if (!w) violation(`${names}: ${t.userId} was not waiting (${inCall.has(t.userId) ? 'already in a call' : 'gone'})`);
-      else if (w.ticket.joinedAt !== t.joinedAt) violation(`${names}: ${t.userId} came back with joinedAt ${t.joinedAt}, not ${w.ticket.joinedAt}`);
+      else if (w.ticket.joinedAt !== t.joinedAt)
+        violation(`${names}: ${t.userId} came back with joinedAt ${t.joinedAt}, not ${w.ticket.joinedAt}`);
       if (inCall.has(t.userId)) violation(`${names}: ${t.userId} is in two pairs`);
     }
     if (wx && wy) {
@@ -223,7 +246,10 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     // Nobody skips before the pool has been asked whether they left it.
     outstanding.push(Promise.all(pair.map((t) => checkGone(names, t.userId))).then(() => keepPair(x.userId, y.userId)));
     if (outstanding.length > 10_000) await Promise.all(outstanding.splice(0));
-    for (const [t, w] of [[x, wx], [y, wy]] as const) {
+    for (const [t, w] of [
+      [x, wx],
+      [y, wy],
+    ] as const) {
       if (w && measuring) r.timeToMatchMs.add(at - w.ticket.joinedAt);
       dropWaiting(t.userId);
       inCall.add(t.userId);
@@ -299,7 +325,10 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
       if (measuring) r.skips += 1;
       const [a, b] = rand() < QUICK_SKIP_SHARE ? pairs.pop()! : pairs[pairsHead++]!;
       const back: Waiting[] = [];
-      for (const [id, partner] of [[a, b], [b, a]] as const) {
+      for (const [id, partner] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         inCall.delete(id);
         const p = people.get(id);
         people.met(p, partner, now);

@@ -12,7 +12,12 @@ export function arg(name: string, fallback: string | undefined): string | undefi
 
 export function argList(name: string, fallback: string[]): string[] {
   const v = arg(name, undefined);
-  return v === undefined ? fallback : v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v === undefined
+    ? fallback
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 export function flag(name: string): boolean {

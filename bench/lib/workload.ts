@@ -19,9 +19,28 @@ export interface Person {
 export const VOCABULARY = 300;
 const TAGS = Array.from({ length: VOCABULARY }, (_, i) => `tag${i}`);
 
-const mode = weighted([['chat', 80], ['language-exchange', 12], ['advice', 8]] as const);
-const language = weighted([['en', 55], ['es', 15], ['pt', 10], ['de', 8], ['fr', 7], ['ja', 5]] as const);
-const region = weighted([[undefined, 60], ['eu', 14], ['na', 12], ['sa', 6], ['as', 5], ['oc', 2], ['af', 1]] as const);
+const mode = weighted([
+  ['chat', 80],
+  ['language-exchange', 12],
+  ['advice', 8],
+] as const);
+const language = weighted([
+  ['en', 55],
+  ['es', 15],
+  ['pt', 10],
+  ['de', 8],
+  ['fr', 7],
+  ['ja', 5],
+] as const);
+const region = weighted([
+  [undefined, 60],
+  ['eu', 14],
+  ['na', 12],
+  ['sa', 6],
+  ['as', 5],
+  ['oc', 2],
+  ['af', 1],
+] as const);
 const tag = zipf(VOCABULARY, 1.0);
 
 export const bucketKey = (mode: string, language: string): string => `${mode}\u0000${language}`;

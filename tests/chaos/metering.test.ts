@@ -45,16 +45,25 @@ afterAll(async () => {
 });
 
 /** Reads the server's database for the verdict: SQLite's file, or PostgreSQL. */
-async function openReader(storage: 'sqlite' | 'postgres', where: string): Promise<{ q: <T>(sql: string) => Promise<T[]>; close: () => Promise<void> }> {
+async function openReader(
+  storage: 'sqlite' | 'postgres',
+  where: string,
+): Promise<{ q: <T>(sql: string) => Promise<T[]>; close: () => Promise<void> }> {
   if (storage === 'sqlite') {
     const db = new Database(path.join(where, 'duet.sqlite'), { readonly: true });
-    return { q: async <T,>(sql: string) => db.prepare(sql).all() as T[], close: async () => void db.close() };
+    return { q: async <T>(sql: string) => db.prepare(sql).all() as T[], close: async () => void db.close() };
   }
   const client = new pg.Client({ connectionString: where });
   await client.connect();
   // bigint sums arrive as strings from PostgreSQL: numbers here, as from SQLite.
-  const numeric = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'id' && k !== 'ref' && k !== 'txn_id' && k !== 'account' ? Number(v) : v]));
-  return { q: async <T,>(sql: string) => (await client.query(sql)).rows.map(numeric) as T[], close: () => client.end() };
+  const numeric = (row: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [
+        k,
+        typeof v === 'string' && /^-?\d+$/.test(v) && k !== 'id' && k !== 'ref' && k !== 'txn_id' && k !== 'account' ? Number(v) : v,
+      ]),
+    );
+  return { q: async <T>(sql: string) => (await client.query(sql)).rows.map(numeric) as T[], close: () => client.end() };
 }
 
 /** What the model knows of one call. */
@@ -90,7 +99,9 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) 
 
 describe('metering under chaos', () => {
   it(`bills ${CALLS} chaotic calls exactly, across kill -9 restarts (SQLite)`, () => runChaos(CALLS, 'sqlite'));
-  it.runIf(PG_CALLS > 0)(`bills ${PG_CALLS} chaotic calls exactly, across kill -9 restarts (PostgreSQL)`, () => runChaos(PG_CALLS, 'postgres'));
+  it.runIf(PG_CALLS > 0)(`bills ${PG_CALLS} chaotic calls exactly, across kill -9 restarts (PostgreSQL)`, () =>
+    runChaos(PG_CALLS, 'postgres'),
+  );
 });
 
 async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<void> {
@@ -131,19 +142,35 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
   server = await ChaosServer.start(env, now, serverErrors);
   const tally = emptyTally();
   const modelled: Modelled[] = [];
-  const stats = { crashes: 0, resumedAfterCrash: 0, settledAfterCrash: 0, notBackInGrace: 0, rejoinsInGrace: 0, rejoinsAfterGrace: 0, resumeMismatches: [] as string[] };
+  const stats = {
+    crashes: 0,
+    resumedAfterCrash: 0,
+    settledAfterCrash: 0,
+    notBackInGrace: 0,
+    rejoinsInGrace: 0,
+    rejoinsAfterGrace: 0,
+    resumeMismatches: [] as string[],
+  };
 
   const guest = async (name: string): Promise<Sim> => {
     const res = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     const s = (await res.json()) as { token: string };
-    await fetch(`${base}/api/rules/accept`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ adult: true, rulesVersion: 1 }) });
+    await fetch(`${base}/api/rules/accept`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+      body: JSON.stringify({ adult: true, rulesVersion: 1 }),
+    });
     return new Sim(name, s.token);
   };
 
   for (let wave = 0; wave < WAVES; wave++) {
     const calls = Math.min(WAVE, CALLS - wave * WAVE);
     // Everyone joins; the server pairs them however it likes.
-    const sims = await inBatches(Array.from({ length: 2 * calls }, (_, i) => `w${wave}p${i}`), 50, guest);
+    const sims = await inBatches(
+      Array.from({ length: 2 * calls }, (_, i) => `w${wave}p${i}`),
+      50,
+      guest,
+    );
     await inBatches(sims, 100, (s) => s.connect(wsUrl));
     for (const s of sims) s.send({ type: 'join' });
     await Promise.all(sims.map((s) => s.waitFor((m) => m.type === 'matched', 30_000)));
@@ -163,7 +190,8 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
     // Mostly a quick restart; the last wave's server stays down for 40 s, so the calls it left are
     // past resuming and are settled as it starts.
     const downtime = wave === WAVES - 1 && WAVES > 1 ? 40_000 : 1_000 + Math.round(rand() * 30) * 100;
-    const quiet: [number, number] | undefined = crashAt === undefined ? undefined : [crashAt - 2 * H - 1_000, crashAt + downtime + GRACE + 15_000];
+    const quiet: [number, number] | undefined =
+      crashAt === undefined ? undefined : [crashAt - 2 * H - 1_000, crashAt + downtime + GRACE + 15_000];
 
     const timeline = new Map<number, Array<{ call: Modelled; e: PlanEvent }>>();
     const schedule = (call: Modelled, e: PlanEvent) => timeline.set(e.t, [...(timeline.get(e.t) ?? []), { call, e }]);
@@ -290,7 +318,12 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       // over (the partner may have been away when it ended, and never told).
       const modelOn = t < truthOf(call).endedAt;
       const over = !modelOn || partner.history.some((m) => m.type === 'call_ended' && m.callId === call.callId);
-      if (partner.open && !over) await partner.waitFor((m) => (m.type === 'call_reconnecting' || m.type === 'call_ended') && m.callId === call.callId, 20_000, heard);
+      if (partner.open && !over)
+        await partner.waitFor(
+          (m) => (m.type === 'call_reconnecting' || m.type === 'call_ended') && m.callId === call.callId,
+          20_000,
+          heard,
+        );
     }
     for (const { call, sim } of rejoins) {
       const welcome = await sim.connect(wsUrl);
@@ -304,7 +337,10 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       }
       // What the person must be told: their call is still there exactly when the model says so.
       const stillOn = t < truthOf(call).endedAt;
-      if (resumed !== stillOn) stats.resumeMismatches.push(`${call.callId} ${sim.side} at ${t}: resumed=${resumed} model=${stillOn}${crashRejoin ? ' (after a crash)' : ''}`);
+      if (resumed !== stillOn)
+        stats.resumeMismatches.push(
+          `${call.callId} ${sim.side} at ${t}: resumed=${resumed} model=${stillOn}${crashRejoin ? ' (after a crash)' : ''}`,
+        );
       if (resumed) {
         sim.send({ type: 'peer_state', callId: call.callId, state: 'connected' });
         touched.add(sim);
@@ -317,7 +353,9 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
   await server.advance(now + GRACE + H);
   const reader = await openReader(storage, databaseUrl ?? dataDir);
   try {
-    const rows = await reader.q<{ id: string; billed_ms: number; ended_at: number | null; end_reason: string | null }>('SELECT id, billed_ms, ended_at, end_reason FROM calls');
+    const rows = await reader.q<{ id: string; billed_ms: number; ended_at: number | null; end_reason: string | null }>(
+      'SELECT id, billed_ms, ended_at, end_reason FROM calls',
+    );
     const dbCalls = new Map(rows.map((r) => [r.id, r]));
     const charges = await reader.q<{ ref: string; account: string; amount: number; meta: string }>(
       "SELECT t.ref, e.account, e.amount, t.meta FROM ledger_txns t JOIN ledger_entries e ON e.txn_id = t.id WHERE t.kind = 'charge' AND e.account LIKE 'user:%'",
@@ -349,7 +387,8 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       const row = dbCalls.get(call.callId);
       if (!row) mismatches.push(`${call.callId}: no record`);
       else {
-        if (Number(row.billed_ms) !== truth.billedMs) mismatches.push(`${call.callId}: billed ${row.billed_ms} ms, truth ${truth.billedMs} ms`);
+        if (Number(row.billed_ms) !== truth.billedMs)
+          mismatches.push(`${call.callId}: billed ${row.billed_ms} ms, truth ${truth.billedMs} ms`);
         if (row.ended_at === null) mismatches.push(`${call.callId}: never ended`);
         // Ended by the meter exactly when the model says (unless that fell while the server was down:
         // then it ends, or is settled, as it restarts).
@@ -371,13 +410,18 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
       if (Number(row.billed_ms) !== 0) mismatches.push(`${row.id} (unplanned): billed ${row.billed_ms} ms`);
       if (row.ended_at === null) mismatches.push(`${row.id} (unplanned): never ended`);
     }
-    for (const [key] of chargedBy) if (!modelledIds.has(key.split(':')[0]!)) mismatches.push(`${key}: charged for a call that was never modelled`);
+    for (const [key] of chargedBy)
+      if (!modelledIds.has(key.split(':')[0]!)) mismatches.push(`${key}: charged for a call that was never modelled`);
 
     // Ledger invariants: every transaction balances; no balance below the floor (no overdraft);
     // the revenue account holds exactly what people were charged.
     const unbalanced = await reader.q('SELECT txn_id, SUM(amount) AS s FROM ledger_entries GROUP BY txn_id HAVING SUM(amount) <> 0');
-    const negative = await reader.q("SELECT account, SUM(amount) AS s FROM ledger_entries WHERE account LIKE 'user:%' GROUP BY account HAVING SUM(amount) < 0");
-    const revenue = (await reader.q<{ s: number }>("SELECT COALESCE(SUM(amount), 0) AS s FROM ledger_entries WHERE account = 'revenue'"))[0]!.s;
+    const negative = await reader.q(
+      "SELECT account, SUM(amount) AS s FROM ledger_entries WHERE account LIKE 'user:%' GROUP BY account HAVING SUM(amount) < 0",
+    );
+    const revenue = (
+      await reader.q<{ s: number }>("SELECT COALESCE(SUM(amount), 0) AS s FROM ledger_entries WHERE account = 'revenue'")
+    )[0]!.s;
     const charged = [...chargedBy.values()].reduce((x, y) => x + y, 0);
     const duplicateRefs = await reader.q('SELECT ref, COUNT(*) AS n FROM ledger_txns GROUP BY ref HAVING COUNT(*) > 1');
 
@@ -407,7 +451,21 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
     expect(duplicateRefs).toEqual([]);
     expect(revenue).toBe(charged);
     // The chaos really happened: every kind of trouble occurred, many times.
-    for (const n of [tally.dropped, tally.duplicated, tally.reordered, tally.replayed, tally.frozen, stats.rejoinsInGrace, stats.rejoinsAfterGrace, stats.resumedAfterCrash, stats.settledAfterCrash, meterEnds.silence, meterEnds.cap, sparse.endedBySilence]) expect(n).toBeGreaterThan(0);
+    for (const n of [
+      tally.dropped,
+      tally.duplicated,
+      tally.reordered,
+      tally.replayed,
+      tally.frozen,
+      stats.rejoinsInGrace,
+      stats.rejoinsAfterGrace,
+      stats.resumedAfterCrash,
+      stats.settledAfterCrash,
+      meterEnds.silence,
+      meterEnds.cap,
+      sparse.endedBySilence,
+    ])
+      expect(n).toBeGreaterThan(0);
     expect(serverErrors).toEqual([]);
   } finally {
     await reader.close();

@@ -36,22 +36,56 @@ export interface Tally {
   disruptions: Record<string, number>;
 }
 
-export const emptyTally = (): Tally => ({ heartbeats: 0, dropped: 0, duplicated: 0, reordered: 0, replayed: 0, frozen: 0, disruptions: {} });
+export const emptyTally = (): Tally => ({
+  heartbeats: 0,
+  dropped: 0,
+  duplicated: 0,
+  reordered: 0,
+  replayed: 0,
+  frozen: 0,
+  disruptions: {},
+});
 
 const GRID = 100;
 const grid = (t: number) => Math.ceil(t / GRID) * GRID;
 
-const KINDS = ['none', 'none', 'none', 'none', 'frozen', 'silent', 'signal-in', 'signal-in', 'signal-out', 'ice-in', 'ice-out', 'sparse'] as const;
+const KINDS = [
+  'none',
+  'none',
+  'none',
+  'none',
+  'frozen',
+  'silent',
+  'signal-in',
+  'signal-in',
+  'signal-out',
+  'ice-in',
+  'ice-out',
+  'sparse',
+] as const;
 export type Disruption = (typeof KINDS)[number];
 
-export function planCall(rand: () => number, connectedAt: number, o: PlanOptions, tally: Tally): { disruption: Disruption; events: PlanEvent[] } {
+export function planCall(
+  rand: () => number,
+  connectedAt: number,
+  o: PlanOptions,
+  tally: Tally,
+): { disruption: Disruption; events: PlanEvent[] } {
   const H = o.heartbeatMs;
   const between = (lo: number, hi: number) => lo + rand() * (hi - lo);
   const pick = rand();
   // At most one disruption, away from a crash (the sparse side has no socket events: it may span one).
   let kind: Disruption = KINDS[Math.floor(rand() * KINDS.length)]!;
   // A starving call is a long one: long enough for its billing to stand still past the silence limit.
-  const durationMs = grid(kind === 'sparse' ? between(60_000, 190_000) : pick < 0.3 ? between(8_000, 30_000) : pick < 0.82 ? between(30_000, 100_000) : between(100_000, 190_000));
+  const durationMs = grid(
+    kind === 'sparse'
+      ? between(60_000, 190_000)
+      : pick < 0.3
+        ? between(8_000, 30_000)
+        : pick < 0.82
+          ? between(30_000, 100_000)
+          : between(100_000, 190_000),
+  );
   let end = connectedAt + durationMs;
   const inQuiet = (t0: number, t1: number) => o.quiet !== undefined && t1 >= o.quiet[0] && t0 <= o.quiet[1];
   if (inQuiet(end - GRID, end + GRID)) end = grid(o.quiet![1] + between(1_000, 20_000));
@@ -59,8 +93,16 @@ export function planCall(rand: () => number, connectedAt: number, o: PlanOptions
   const who: Side = rand() < 0.5 ? 'a' : 'b';
   // Sparse beats from the start in half the starving calls, from a moment in the call in the others.
   const dStart = kind === 'sparse' && rand() < 0.5 ? connectedAt : grid(connectedAt + between(3_000, Math.max(3_100, durationMs - 20_000)));
-  const dLen = kind === 'sparse' ? end - dStart : kind === 'frozen' || kind === 'silent' ? grid(between(3 * H, 6 * H)) : kind.endsWith('-in') ? grid(between(1_000, o.graceMs - 2_000)) : grid(between(o.graceMs + 1_000, o.graceMs + 10_000));
-  if (kind !== 'none' && kind !== 'sparse' && (dStart + dLen + GRID >= end || inQuiet(dStart - 2 * H, dStart + dLen + o.graceMs + 2 * H))) kind = 'none';
+  const dLen =
+    kind === 'sparse'
+      ? end - dStart
+      : kind === 'frozen' || kind === 'silent'
+        ? grid(between(3 * H, 6 * H))
+        : kind.endsWith('-in')
+          ? grid(between(1_000, o.graceMs - 2_000))
+          : grid(between(o.graceMs + 1_000, o.graceMs + 10_000));
+  if (kind !== 'none' && kind !== 'sparse' && (dStart + dLen + GRID >= end || inQuiet(dStart - 2 * H, dStart + dLen + o.graceMs + 2 * H)))
+    kind = 'none';
   tally.disruptions[kind] = (tally.disruptions[kind] ?? 0) + 1;
   const dEnd = dStart + dLen;
   const during = (t: number) => t >= dStart && t < dEnd;
@@ -105,7 +147,15 @@ export function planCall(rand: () => number, connectedAt: number, o: PlanOptions
       if (r < 0.06 && next?.send) {
         // Reordered: this beat arrives just after the next one.
         tally.reordered += 1;
-        events.push({ t: next.t, kind: 'hb', side, messages: [{ seq: next.seq, bytes: next.bytes }, { seq: beat.seq, bytes: beat.bytes }] });
+        events.push({
+          t: next.t,
+          kind: 'hb',
+          side,
+          messages: [
+            { seq: next.seq, bytes: next.bytes },
+            { seq: beat.seq, bytes: beat.bytes },
+          ],
+        });
         next.send = false;
         continue;
       }

@@ -38,7 +38,15 @@ export class ChaosServer {
 
   static async start(env: Record<string, string>, now: number, errors: string[]): Promise<ChaosServer> {
     const child = fork(path.join(ROOT, 'packages/server/dist/main.js'), [], {
-      env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_MODE: 'off', ...env, DUET_CLOCK: 'ipc', DUET_CLOCK_START: String(now) },
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        TURN_MODE: 'off',
+        ...env,
+        DUET_CLOCK: 'ipc',
+        DUET_CLOCK_START: String(now),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const server = new ChaosServer(child, now);
@@ -54,7 +62,10 @@ export class ChaosServer {
     for (let i = 0; ; i++) {
       if (exited !== undefined) throw new Error(`server exited with ${exited}\n${stderr}`);
       if (i > 300) throw new Error(`server did not start in 30 s\n${stderr}`);
-      const up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      const up = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       await new Promise((r) => setTimeout(r, 100));
     }

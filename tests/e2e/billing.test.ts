@@ -46,7 +46,11 @@ function serverBilling(page: Page): Promise<Billing> {
 function userIdOf(page: Page): Promise<string> {
   return page.evaluate(async () => {
     const token = localStorage.getItem('duet.token');
-    const res = await fetch('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    const res = await fetch('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
     return ((await res.json()) as { userId: string }).userId;
   });
 }
@@ -55,7 +59,10 @@ function userIdOf(page: Page): Promise<string> {
 function parseMeter(text: string | null): { ms: number; micros: number | null } {
   const m = /^(\d+):(\d{2})(?: · (\d+)\.(\d{2}) credits?)?$/.exec((text ?? '').trim());
   if (!m) throw new Error(`meter text not understood: ${JSON.stringify(text)}`);
-  return { ms: (Number(m[1]) * 60 + Number(m[2])) * 1000, micros: m[3] === undefined ? null : Number(m[3]) * 1_000_000 + Number(m[4]) * 10_000 };
+  return {
+    ms: (Number(m[1]) * 60 + Number(m[2])) * 1000,
+    micros: m[3] === undefined ? null : Number(m[3]) * 1_000_000 + Number(m[4]) * 10_000,
+  };
 }
 
 /** The console at /admin, signed in as the admin. */
@@ -72,7 +79,9 @@ describe('billing: balance, meter, history and receipts; economics and credits i
   // 1.05 credits at 1 credit a minute: 63 s of talk, so the low-credit warning comes within seconds.
   const WELCOME = 1_050_000;
 
-  const duet = useDuet({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '1.05', BILLING_ROUNDING: 'second', ADMIN_EMAIL, ADMIN_PASSWORD } });
+  const duet = useDuet({
+    env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '1.05', BILLING_ROUNDING: 'second', ADMIN_EMAIL, ADMIN_PASSWORD },
+  });
 
   it('shows balance and price before Start, then a meter that counts up with the server, and warns when credit runs low', async () => {
     [alice, bob] = await duet.pair({ viewport: DESKTOP }, { viewport: PHONE });
@@ -149,7 +158,9 @@ describe('billing: balance, meter, history and receipts; economics and credits i
       expect(await calls.getAttribute('data-call-id')).toBe(callId);
       expect(await calls.getAttribute('data-charge-micros')).toBe(String(line!.chargeMicros));
       expect(await history.getByTestId('history-balance').getAttribute('data-micros')).toBe(String(billing.balanceMicros));
-      expect(await history.locator('[data-testid="history-credit"][data-kind="grant"]').getAttribute('data-amount-micros')).toBe(String(WELCOME));
+      expect(await history.locator('[data-testid="history-credit"][data-kind="grant"]').getAttribute('data-amount-micros')).toBe(
+        String(WELCOME),
+      );
       // Never the partner: neither their id nor anything else about them.
       const partner = await userIdOf((p === alice ? bob : alice).page);
       expect(await history.textContent()).not.toContain(partner);

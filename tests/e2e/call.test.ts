@@ -64,7 +64,9 @@ describe('two strangers in real Chromium', () => {
     // The call records say the same.
     const db = new Database(path.join(duet.server.dataDir, 'duet.sqlite'), { readonly: true });
     try {
-      const rows = db.prepare('SELECT id, state, end_reason, connected_at, ended_at FROM calls ORDER BY matched_at').all() as Array<Record<string, unknown>>;
+      const rows = db.prepare('SELECT id, state, end_reason, connected_at, ended_at FROM calls ORDER BY matched_at').all() as Array<
+        Record<string, unknown>
+      >;
       expect(rows.map((r) => [r.id, r.state, r.end_reason])).toEqual([
         [callId, 'ended', 'next'],
         [secondCall, 'ended', 'leave'],
@@ -75,7 +77,9 @@ describe('two strangers in real Chromium', () => {
       for (const path of [first.a_path, first.b_path]) {
         expect(JSON.parse(path)).toMatchObject({ local: expect.stringMatching(/^(host|srflx|prflx|relay)$/), protocol: 'udp' });
       }
-      const samples = db.prepare('SELECT side, final, rtt_ms, inbound_kbps FROM call_quality WHERE call_id = ? ORDER BY at').all(callId) as Array<Record<string, number | string>>;
+      const samples = db
+        .prepare('SELECT side, final, rtt_ms, inbound_kbps FROM call_quality WHERE call_id = ? ORDER BY at')
+        .all(callId) as Array<Record<string, number | string>>;
       expect(new Set(samples.map((x) => x.side))).toEqual(new Set(['a', 'b']));
       expect(samples.filter((x) => x.final === 1).length).toBe(2);
       expect(samples.some((x) => typeof x.rtt_ms === 'number')).toBe(true);

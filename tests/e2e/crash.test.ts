@@ -13,13 +13,22 @@ const duet = useDuet({ server: false, browser: false });
 const start = (dataDir: string) => duet.serve(ENV, { dataDir });
 
 async function guest(url: string) {
-  const s = (await (await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { token: string; userId: string };
-  await fetch(`${url}/api/rules/accept`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ adult: true, rulesVersion: 1 }) });
+  const s = (await (
+    await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+  ).json()) as { token: string; userId: string };
+  await fetch(`${url}/api/rules/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+    body: JSON.stringify({ adult: true, rulesVersion: 1 }),
+  });
   return s;
 }
 
 const billing = async (url: string, token: string) =>
-  (await (await fetch(`${url}/api/me/billing`, { headers: { authorization: `Bearer ${token}` } })).json()) as { balanceMicros: number; calls: Array<{ billedMs: number; chargeMicros: number }> };
+  (await (await fetch(`${url}/api/me/billing`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+    balanceMicros: number;
+    calls: Array<{ billedMs: number; chargeMicros: number }>;
+  };
 
 /** What `ms` of talk costs at 1 credit a minute, per whole second (the test's own arithmetic). */
 const truth = (ms: number) => Math.floor((Math.floor(ms / 1000) * 1_000_000) / 60);

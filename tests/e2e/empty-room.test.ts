@@ -1,6 +1,16 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { DESKTOP, expectLaidOut, finish, PHONE, screenshot, screenshotBothSizes, useDuet, waitForState, type PersonOptions } from './harness.js';
+import {
+  DESKTOP,
+  expectLaidOut,
+  finish,
+  PHONE,
+  screenshot,
+  screenshotBothSizes,
+  useDuet,
+  waitForState,
+  type PersonOptions,
+} from './harness.js';
 
 /**
  * The empty room (docs/matchmaking.md): with one person online the app says so plainly, keeps
@@ -104,7 +114,9 @@ describe('the empty room', () => {
     // It flashes: back to the page's own title, then the alert again.
     await expect.poll(() => alice.page.title(), { interval: 100, timeout: 3_000 }).toBe(TITLE);
     await expect.poll(() => alice.page.title(), { interval: 100, timeout: 3_000 }).toBe('● Someone’s here — Duet');
-    expect(await alice.page.evaluate(() => (window as unknown as { __notifications: string[] }).__notifications)).toEqual(['Someone’s here']);
+    expect(await alice.page.evaluate(() => (window as unknown as { __notifications: string[] }).__notifications)).toEqual([
+      'Someone’s here',
+    ]);
 
     // Bob presses Start: the match lands while Alice is still away.
     await bob.page.getByTestId('start').click();

@@ -535,7 +535,11 @@ export function screenshot(page: Page, name: string, options: { fullPage?: boole
  * Screenshots at the page's own size and at phone size, where nothing may scroll sideways, then
  * back to its own size; `name` names each file by size.
  */
-export async function screenshotBothSizes(page: Page, name: (size: 'desktop' | 'phone') => string, options: { fullPage?: boolean } = {}): Promise<void> {
+export async function screenshotBothSizes(
+  page: Page,
+  name: (size: 'desktop' | 'phone') => string,
+  options: { fullPage?: boolean } = {},
+): Promise<void> {
   const own = page.viewportSize()!;
   await screenshot(page, name('desktop'), options);
   await page.setViewportSize(PHONE);

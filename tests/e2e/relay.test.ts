@@ -72,7 +72,10 @@ describe('relay (managed coturn) and IP privacy', () => {
     // The relayed bytes on the call's record are coturn's own accounting (its usage reports, sent
     // as allocations close), not what the browsers said.
     const detail = async () =>
-      (await (await fetch(`${server.url}/api/admin/calls/${callId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { relayed: boolean; bytesRelayed: number | null };
+      (await (await fetch(`${server.url}/api/admin/calls/${callId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+        relayed: boolean;
+        bytesRelayed: number | null;
+      };
     await expect.poll(async () => (await detail()).relayed, { timeout: 20_000, interval: 250 }).toBe(true);
     const call = await detail();
     console.log(`[e2e] relayed call booked from coturn: ${call.bytesRelayed} bytes`);

@@ -64,7 +64,10 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
       expect(after.map((s) => s.state)).not.toContain('connected');
       expect(after.every((s) => s.callId === null)).toBe(true);
     }
-    expect((await fetch(`${duet.server.url}/healthz`).then((r) => r.json())) as { waiting: number; calls: number }).toMatchObject({ waiting: 2, calls: 0 });
+    expect((await fetch(`${duet.server.url}/healthz`).then((r) => r.json())) as { waiting: number; calls: number }).toMatchObject({
+      waiting: 2,
+      calls: 0,
+    });
     await finish(eve, frank);
   });
 
@@ -77,7 +80,9 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
     await meet(alice, bob);
     // A picture to capture: the partner's video is playing on Alice's side.
     await expectFramesDecoded(alice.page);
-    await expect.poll(() => alice.page.getByTestId('remote-video').evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => alice.page.getByTestId('remote-video').evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 10_000 })
+      .toBeGreaterThan(0);
 
     await bob.page.getByTestId('chat-input').fill(BOBS_LINE);
     await bob.page.getByTestId('chat-send').click();
@@ -219,15 +224,24 @@ describe('safety: block, report with evidence, live moderation, bans and appeals
       document.addEventListener(
         'click',
         (e) => {
-          if ((e.target as Element).closest('[data-testid="end-call"]')) (window as unknown as { __clickAt: number }).__clickAt = Date.now();
+          if ((e.target as Element).closest('[data-testid="end-call"]'))
+            (window as unknown as { __clickAt: number }).__clickAt = Date.now();
         },
         true,
       ),
     );
     await row.getByTestId('end-call').click();
     await Promise.all([
-      carol.page.waitForFunction(() => document.querySelector('[data-testid="call-status"]')?.getAttribute('data-state') !== 'connected', null, { timeout: 5_000 }),
-      dave.page.waitForFunction(() => document.querySelector('[data-testid="call-status"]')?.getAttribute('data-state') !== 'connected', null, { timeout: 5_000 }),
+      carol.page.waitForFunction(
+        () => document.querySelector('[data-testid="call-status"]')?.getAttribute('data-state') !== 'connected',
+        null,
+        { timeout: 5_000 },
+      ),
+      dave.page.waitForFunction(
+        () => document.querySelector('[data-testid="call-status"]')?.getAttribute('data-state') !== 'connected',
+        null,
+        { timeout: 5_000 },
+      ),
     ]);
     const clickAt = await mod.page.evaluate(() => (window as unknown as { __clickAt: number }).__clickAt);
     const leftAt = async (p: Person) => (await recordedStates(p.page)).find((s) => s.state !== 'connected')!.at;

@@ -34,14 +34,24 @@ afterAll(() => {
 });
 
 /** The dialog's current result: passed, failed, error (with why), or null while it is still going. */
-async function resultOf(page: Page): Promise<{ result: string | null; failure: string | null; reasons: string | null; text: string | null }> {
+async function resultOf(
+  page: Page,
+): Promise<{ result: string | null; failure: string | null; reasons: string | null; text: string | null }> {
   const r = page.getByTestId('verify-result');
   if ((await r.count()) === 0) return { result: null, failure: null, reasons: null, text: null };
-  return { result: await r.getAttribute('data-result'), failure: await r.getAttribute('data-failure'), reasons: await r.getAttribute('data-reasons'), text: await r.textContent() };
+  return {
+    result: await r.getAttribute('data-result'),
+    failure: await r.getAttribute('data-failure'),
+    reasons: await r.getAttribute('data-reasons'),
+    text: await r.textContent(),
+  };
 }
 
 /** Presses Start in the open dialog and waits for the server's answer. */
-async function attempt(page: Page, shots?: string): Promise<{ outcome: Awaited<ReturnType<typeof resultOf>>; ms: number; capturedMs: number | null; actions: string[] }> {
+async function attempt(
+  page: Page,
+  shots?: string,
+): Promise<{ outcome: Awaited<ReturnType<typeof resultOf>>; ms: number; capturedMs: number | null; actions: string[] }> {
   await page.getByTestId('verify-start').click();
   const started = performance.now();
   await page.getByTestId('verify-prompt').waitFor({ timeout: 30_000 });
@@ -52,8 +62,12 @@ async function attempt(page: Page, shots?: string): Promise<{ outcome: Awaited<R
   for (;;) {
     const outcome = await resultOf(page);
     if (outcome.result === 'checking') capturedMs ??= Math.round(performance.now() - started);
-    if (outcome.result && outcome.result !== 'checking') return { outcome, ms: Math.round(performance.now() - started), capturedMs, actions };
-    const action = await page.getByTestId('verify-prompt').getAttribute('data-action', { timeout: 500 }).catch(() => null);
+    if (outcome.result && outcome.result !== 'checking')
+      return { outcome, ms: Math.round(performance.now() - started), capturedMs, actions };
+    const action = await page
+      .getByTestId('verify-prompt')
+      .getAttribute('data-action', { timeout: 500 })
+      .catch(() => null);
     if (shots && !shot && action && action !== 'neutral') {
       shot = true;
       await screenshot(page, shots);
@@ -102,7 +116,12 @@ describe('verified humans in real Chromium', () => {
     }
     console.log(
       `[e2e] verification: models ready in ${modelsMs} ms; ` +
-        tries.map((t) => `${t.actions.join('→')}: ${t.outcome.result}${t.outcome.failure ? `/${t.outcome.failure}` : ''}${t.outcome.reasons ? ` (${t.outcome.reasons})` : ''} in ${t.ms} ms (frames sent after ${t.capturedMs ?? '-'} ms)`).join('; ') +
+        tries
+          .map(
+            (t) =>
+              `${t.actions.join('→')}: ${t.outcome.result}${t.outcome.failure ? `/${t.outcome.failure}` : ''}${t.outcome.reasons ? ` (${t.outcome.reasons})` : ''} in ${t.ms} ms (frames sent after ${t.capturedMs ?? '-'} ms)`,
+          )
+          .join('; ') +
         ` (clip loop ${Math.round(clip.cycleMs)} ms)`,
     );
     expect(run.outcome, JSON.stringify(run.outcome)).toMatchObject({ result: 'passed' });

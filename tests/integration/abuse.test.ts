@@ -214,22 +214,26 @@ class GarbageGenerator {
 
   #hello(): Frame {
     if (this.#target.signedIn) {
-      return text(this.#pick<unknown>([
-        { type: 'hello', v: PROTOCOL_VERSION, token: this.#target.victimToken },
-        { type: 'hello', v: PROTOCOL_VERSION, token: 'garbage' },
-        { type: 'hello', v: PROTOCOL_VERSION + 1, token: 'garbage' },
-      ]));
+      return text(
+        this.#pick<unknown>([
+          { type: 'hello', v: PROTOCOL_VERSION, token: this.#target.victimToken },
+          { type: 'hello', v: PROTOCOL_VERSION, token: 'garbage' },
+          { type: 'hello', v: PROTOCOL_VERSION + 1, token: 'garbage' },
+        ]),
+      );
     }
     // Malformed only: a well-formed hello would sign the anonymous attacker in or close it.
-    return text(this.#pick<unknown>([
-      { type: 'hello' },
-      { type: 'hello', v: '1', token: 'garbage' },
-      { type: 'hello', v: 1.5, token: 'garbage' },
-      { type: 'hello', v: PROTOCOL_VERSION, token: '' },
-      { type: 'hello', v: PROTOCOL_VERSION, token: 5 },
-      { type: 'hello', v: PROTOCOL_VERSION, token: 'x'.repeat(2049) },
-      { type: 'hello', v: PROTOCOL_VERSION, token: 'garbage', userId: 'admin' },
-    ]));
+    return text(
+      this.#pick<unknown>([
+        { type: 'hello' },
+        { type: 'hello', v: '1', token: 'garbage' },
+        { type: 'hello', v: 1.5, token: 'garbage' },
+        { type: 'hello', v: PROTOCOL_VERSION, token: '' },
+        { type: 'hello', v: PROTOCOL_VERSION, token: 5 },
+        { type: 'hello', v: PROTOCOL_VERSION, token: 'x'.repeat(2049) },
+        { type: 'hello', v: PROTOCOL_VERSION, token: 'garbage', userId: 'admin' },
+      ]),
+    );
   }
 }
 
@@ -284,7 +288,10 @@ it('keeps a call intact and the server up through a flood of hostile frames', as
     [text(`{"type":"ping","pad":"${'x'.repeat(LARGE_FRAME_BYTES)}"}`), 'too_large'],
     [text({ type: 'signal', callId, candidate: null }), 'not_authenticated'],
   ];
-  send(d, prelude.map(([f]) => f));
+  send(
+    d,
+    prelude.map(([f]) => f),
+  );
   for (const [, code] of prelude) expect((await d.next('error')).code).toBe(code);
 
   // 3. The flood: thousands of frames from each attacker, interleaved.

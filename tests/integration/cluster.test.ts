@@ -70,7 +70,11 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     await connectCall(call); // offer crosses nodes, both peer states meet, both hear call_connected
     b.send({ type: 'chat', callId: call.callId, text: 'hello from node 2' });
     expect(await a.next('chat')).toMatchObject({ from: 'partner', text: 'hello from node 2' });
-    b.send({ type: 'signal', callId: call.callId, candidate: { candidate: 'candidate:1 1 udp 1 198.51.100.7 5000 typ srflx', sdpMid: '0', sdpMLineIndex: 0 } });
+    b.send({
+      type: 'signal',
+      callId: call.callId,
+      candidate: { candidate: 'candidate:1 1 udp 1 198.51.100.7 5000 typ srflx', sdpMid: '0', sdpMLineIndex: 0 },
+    });
     expect((await a.next('signal')).candidate?.candidate).toContain('typ srflx');
 
     a.send({ type: 'next' });
@@ -81,7 +85,10 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     const c = await n2.client('c');
     c.send({ type: 'join' });
     const mc = await c.next('matched');
-    const partnerOfC = (await Promise.race([a.next('matched', (m) => m.callId === mc.callId).then(() => a), b.next('matched', (m) => m.callId === mc.callId).then(() => b)])) as TestClient;
+    const partnerOfC = (await Promise.race([
+      a.next('matched', (m) => m.callId === mc.callId).then(() => a),
+      b.next('matched', (m) => m.callId === mc.callId).then(() => b),
+    ])) as TestClient;
     const other = partnerOfC === a ? b : a;
     await other.roundTrip();
     expect(other.pending('matched')).toEqual([]);
@@ -178,7 +185,8 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     await connectCall(local);
     for (let seq = 1; seq <= 9; seq++) {
       await new Promise((r) => setTimeout(r, 300));
-      for (const c of [local.offerer, local.answerer]) c.send({ type: 'heartbeat', callId: local.callId, seq, bytesReceived: seq * 50_000 });
+      for (const c of [local.offerer, local.answerer])
+        c.send({ type: 'heartbeat', callId: local.callId, seq, bytesReceived: seq * 50_000 });
     }
     await local.offerer.next('billing', (m) => m.billedMs >= 2_000, 5_000);
     await n1.duet.settled();
@@ -200,7 +208,12 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     // each person charged exactly what its billable time costs.
     const db = n2.duet.storage.db;
     const settledBy = Date.now() + 10_000;
-    const row = async () => db.selectFrom('calls').select(['ended_at', 'end_reason', 'billed_ms', 'user_a', 'user_b', 'node']).where('id', '=', local.callId).executeTakeFirstOrThrow();
+    const row = async () =>
+      db
+        .selectFrom('calls')
+        .select(['ended_at', 'end_reason', 'billed_ms', 'user_a', 'user_b', 'node'])
+        .where('id', '=', local.callId)
+        .executeTakeFirstOrThrow();
     while (Date.now() < settledBy && (await row()).ended_at === null) await new Promise((r) => setTimeout(r, 200));
     const settled = await row();
     expect(settled).toMatchObject({ node: 'n1', end_reason: 'server_shutdown' });

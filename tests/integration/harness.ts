@@ -6,13 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  PROTOCOL_VERSION,
-  serverMessageSchema,
-  type ClientMessage,
-  type ServerMessage,
-  type ServerMessageOf,
-} from '@duet/protocol';
+import { PROTOCOL_VERSION, serverMessageSchema, type ClientMessage, type ServerMessage, type ServerMessageOf } from '@duet/protocol';
 import { createDuetServer, loadConfig, type Config, type CreateOptions, type DuetServer } from '@duet/server';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
@@ -240,7 +234,9 @@ export class TestClient {
   }
 
   #describe(): string {
-    const recent = this.received.slice(-8).map((m) => (m.type === 'error' ? `error:${m.code}` : m.type === 'call_ended' ? `call_ended:${m.reason}` : m.type));
+    const recent = this.received
+      .slice(-8)
+      .map((m) => (m.type === 'error' ? `error:${m.code}` : m.type === 'call_ended' ? `call_ended:${m.reason}` : m.type));
     const unconsumed = this.#unconsumed.map((m) => m.type);
     return `(last received: [${recent.join(', ')}]; unconsumed: [${unconsumed.join(', ')}])`;
   }
@@ -325,7 +321,12 @@ export class TestServer {
       headers['content-type'] = options.contentType ?? 'application/json';
       body = options.rawBody;
     }
-    const res = await fetch(`${this.httpUrl}${route}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(options.timeoutMs ?? WAIT_MS) });
+    const res = await fetch(`${this.httpUrl}${route}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? WAIT_MS),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {

@@ -62,7 +62,13 @@ describe('guest identity over HTTP', () => {
       expect(res.body).toMatchObject({ error: { code: 'invalid_token' } });
     }
 
-    for (const body of [{}, { adult: false, rulesVersion: 1 }, { adult: true, rulesVersion: 2 }, { adult: 'yes', rulesVersion: 1 }, { ...valid, admin: true }]) {
+    for (const body of [
+      {},
+      { adult: false, rulesVersion: 1 },
+      { adult: true, rulesVersion: 2 },
+      { adult: 'yes', rulesVersion: 1 },
+      { ...valid, admin: true },
+    ]) {
       const res = await s.request('POST', '/api/rules/accept', { token, json: body });
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body).toMatchObject({ error: { code: 'invalid_request', message: expect.any(String) } });
@@ -96,7 +102,10 @@ describe('guest identity over HTTP', () => {
   it('rejects a body that is not JSON with 400', async () => {
     const s = server();
     const { token } = await postSession();
-    for (const [route, auth] of [['/api/session', undefined], ['/api/rules/accept', token]] as const) {
+    for (const [route, auth] of [
+      ['/api/session', undefined],
+      ['/api/rules/accept', token],
+    ] as const) {
       const res = await s.request('POST', route, { rawBody: '{nope', ...(auth === undefined ? {} : { token: auth }) });
       expect(res.status).toBe(400);
     }

@@ -36,14 +36,22 @@ describe('person limits across reconnects', () => {
     const refused = reporter.pending('error').filter((e) => e.code === 'rate_limited' && e.ref === 'report');
     const outcome = filed ? 'filed' : refused.length === 1 ? 'refused' : 'neither';
     if (outcome === 'filed') await reporter.next('report_filed', (m) => m.callId === callId);
-    if (outcome === 'refused') expect(await reporter.nextError('rate_limited')).toMatchObject({ ref: 'report', message: expect.stringContaining('This person is blocked') });
+    if (outcome === 'refused')
+      expect(await reporter.nextError('rate_limited')).toMatchObject({
+        ref: 'report',
+        message: expect.stringContaining('This person is blocked'),
+      });
     await partner.next('call_ended', (m) => m.callId === callId);
     await partner.close(); // out of the pool, so the next partner meets the reporter
     return outcome;
   }
 
   async function reportsIn(s: TestServer, reporterId: string): Promise<number> {
-    const row = await s.duet.storage.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).where('reporter_id', '=', reporterId).executeTakeFirstOrThrow();
+    const row = await s.duet.storage.db
+      .selectFrom('reports')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('reporter_id', '=', reporterId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 

@@ -8,7 +8,14 @@ const clock = new FakeClock(Date.UTC(2026, 10, 27, 12, 0, 0));
 const CREDIT = 1_000_000;
 
 /** Both browsers send heartbeats with growing byte counters every 5 s for `seconds`. */
-async function talk(pair: { offerer: TestClient; answerer: TestClient; callId: string }, seconds: number, seq: { n: number }, bytes: { n: number }, who = [pair.offerer, pair.answerer], on = clock) {
+async function talk(
+  pair: { offerer: TestClient; answerer: TestClient; callId: string },
+  seconds: number,
+  seq: { n: number },
+  bytes: { n: number },
+  who = [pair.offerer, pair.answerer],
+  on = clock,
+) {
   for (let t = 0; t < seconds; t += 5) {
     on.advance(5_000);
     seq.n += 1;
@@ -19,7 +26,10 @@ async function talk(pair: { offerer: TestClient; answerer: TestClient; callId: s
 }
 
 const balance = async (s: ReturnType<ReturnType<typeof useTestServer>>, token: string) =>
-  ((await s.request('GET', '/api/me/billing', { token })).body as { balanceMicros: number; calls: Array<{ billedMs: number; chargeMicros: number }> });
+  (await s.request('GET', '/api/me/billing', { token })).body as {
+    balanceMicros: number;
+    calls: Array<{ billedMs: number; chargeMicros: number }>;
+  };
 
 describe('metering, per second', () => {
   const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second' }, create: { clock } });
@@ -81,7 +91,10 @@ describe('metering, per second', () => {
 });
 
 describe('metering, per started minute', () => {
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '0.5', WELCOME_CREDITS: '10', BILLING_ROUNDING: 'minute', RECONNECT_GRACE_MS: '60000' }, create: { clock } });
+  const server = useTestServer({
+    env: { PRICE_PER_MINUTE: '0.5', WELCOME_CREDITS: '10', BILLING_ROUNDING: 'minute', RECONNECT_GRACE_MS: '60000' },
+    create: { clock },
+  });
 
   it('charges each started minute once per call, also across a reconnect', async () => {
     const s = server();
@@ -138,7 +151,10 @@ describe('metering, when the balance runs out between two heartbeats', () => {
 });
 
 describe('the call that silently fails to end', () => {
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second', METER_SILENCE_MS: '30000' }, create: { clock } });
+  const server = useTestServer({
+    env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', BILLING_ROUNDING: 'second', METER_SILENCE_MS: '30000' },
+    create: { clock },
+  });
 
   it('is ended once a side has shown no media for the silence limit, billed to its last evidence', async () => {
     const s = server();
@@ -158,7 +174,11 @@ describe('the call that silently fails to end', () => {
     clock.advance(5_000); // 30 s since the last media
     expect(await pair.offerer.next('call_ended')).toMatchObject({ callId: pair.callId, reason: 'connection_lost', by: 'server' });
     await s.duet.settled();
-    const row = await s.duet.storage.db.selectFrom('calls').select(['billed_ms', 'end_reason']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    const row = await s.duet.storage.db
+      .selectFrom('calls')
+      .select(['billed_ms', 'end_reason'])
+      .where('id', '=', pair.callId)
+      .executeTakeFirstOrThrow();
     expect(Number(row.billed_ms)).toBe(20_000);
   });
 });
@@ -205,7 +225,10 @@ describe('reconciling the ledger with the call records', () => {
 });
 
 describe('welcome credits that cannot be farmed', () => {
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', WELCOME_PER_ADDRESS_PER_DAY: '2' }, create: { clock } });
+  const server = useTestServer({
+    env: { PRICE_PER_MINUTE: '1', WELCOME_CREDITS: '2', WELCOME_PER_ADDRESS_PER_DAY: '2' },
+    create: { clock },
+  });
 
   it('gives them to a few new people per address a day and to each browser once', async () => {
     const s = server();
@@ -236,8 +259,25 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
   const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
   const TOKEN = 'operator-api-token-0123456789';
   // An operator's relay fleet (no accounting feed): a browser's relayed bytes count up to connected time × TURN_MAX_BPS × 2.
-  const EXTERNAL_RELAY = { TURN_MODE: 'external', TURN_URLS: 'turn:198.51.100.7:3478', TURN_SECRET: 'external-fleet-secret-0123456789abcdef', TURN_MAX_BPS: '20000000' };
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, TOPUP_PACKS: 'eur:500=5', ADMIN_TOKEN: TOKEN, RELAY_COST_PER_GB: '0.5', SERVER_COST_PER_HOUR: '0', PAYMENT_FEE_PERCENT: '0', ...EXTERNAL_RELAY }, create: { clock } });
+  const EXTERNAL_RELAY = {
+    TURN_MODE: 'external',
+    TURN_URLS: 'turn:198.51.100.7:3478',
+    TURN_SECRET: 'external-fleet-secret-0123456789abcdef',
+    TURN_MAX_BPS: '20000000',
+  };
+  const server = useTestServer({
+    env: {
+      PRICE_PER_MINUTE: '1',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      TOPUP_PACKS: 'eur:500=5',
+      ADMIN_TOKEN: TOKEN,
+      RELAY_COST_PER_GB: '0.5',
+      SERVER_COST_PER_HOUR: '0',
+      PAYMENT_FEE_PERCENT: '0',
+      ...EXTERNAL_RELAY,
+    },
+    create: { clock },
+  });
 
   it('credits a paid Stripe checkout once, verifying Stripe’s signature on the raw body', async () => {
     const s = server();
@@ -248,18 +288,33 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
       id: 'evt_test_1',
       object: 'event',
       type: 'checkout.session.completed',
-      data: { object: { id: 'cs_test_1', object: 'checkout.session', payment_status: 'paid', amount_total: 500, currency: 'eur', metadata: { duet_user_id: guest.userId, credits: '5' } } },
+      data: {
+        object: {
+          id: 'cs_test_1',
+          object: 'checkout.session',
+          payment_status: 'paid',
+          amount_total: 500,
+          currency: 'eur',
+          metadata: { duet_user_id: guest.userId, credits: '5' },
+        },
+      },
     };
     const payload = JSON.stringify(event);
     const send = (body: string, signature: string) =>
-      fetch(`${s.httpUrl}/api/billing/stripe-webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+      fetch(`${s.httpUrl}/api/billing/stripe-webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+        body,
+      });
     const timestamp = Math.floor(clock.now() / 1000); // signed on the server's (fake) clock
     const signature = stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp });
     expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: true });
     expect(await (await send(payload, signature)).json()).toEqual({ received: true, credited: false }); // Stripe retries: once only
     // The same session's delayed-payment event (a different event id) does not credit it again.
     const later = JSON.stringify({ ...event, id: 'evt_test_2', type: 'checkout.session.async_payment_succeeded' });
-    expect(await (await send(later, stripe.webhooks.generateTestHeaderString({ payload: later, secret: WEBHOOK_SECRET, timestamp }))).json()).toEqual({ received: true, credited: false });
+    expect(
+      await (await send(later, stripe.webhooks.generateTestHeaderString({ payload: later, secret: WEBHOOK_SECRET, timestamp }))).json(),
+    ).toEqual({ received: true, credited: false });
     const forged = stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else', timestamp });
     expect((await send(payload, forged)).status).toBe(400);
     const tampered = payload.replace('"5"', '"500"');
@@ -270,7 +325,11 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
   it('adjusts and refunds with compensating entries an admin gives a reason for, and reports margin per minute', async () => {
     const s = server();
     const admin = (path: string, json?: unknown) =>
-      fetch(`${s.httpUrl}${path}`, { method: json ? 'POST' : 'GET', headers: { authorization: `Bearer ${TOKEN}`, ...(json ? { 'content-type': 'application/json' } : {}) }, ...(json ? { body: JSON.stringify(json) } : {}) });
+      fetch(`${s.httpUrl}${path}`, {
+        method: json ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${TOKEN}`, ...(json ? { 'content-type': 'application/json' } : {}) },
+        ...(json ? { body: JSON.stringify(json) } : {}),
+      });
     const ga = await s.guest();
     const gb = await s.guest();
     expect((await admin('/api/admin/credits/adjust', { userId: ga.userId, credits: 3, reason: 'goodwill' })).status).toBe(201);
@@ -279,7 +338,12 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
     const pair = await matchPair(await s.client('a', { guest: ga }), await s.client('b', { guest: gb }));
     await connectCall(pair);
     await talk(pair, 60, { n: 0 }, { n: 0 });
-    pair.offerer.send({ type: 'stats', callId: pair.callId, final: false, sample: { bytesTotal: 2_000_000_000, path: { local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'udp' } } });
+    pair.offerer.send({
+      type: 'stats',
+      callId: pair.callId,
+      final: false,
+      sample: { bytesTotal: 2_000_000_000, path: { local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'udp' } },
+    });
     await pair.offerer.roundTrip();
     pair.offerer.send({ type: 'leave' });
     await pair.answerer.next('call_ended');
@@ -291,7 +355,9 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
     expect((await admin('/api/admin/credits/refund', { userId: ga.userId, callId: pair.callId, reason: 'again' })).status).toBe(409);
     expect((await balance(s, ga.token)).balanceMicros).toBe(3 * CREDIT);
 
-    const report = (await (await admin(`/api/admin/economics?from=${start - 1}&to=${clock.now() + 1}`)).json()) as { days: Array<{ minutes: number; revenueMicros: number; relayGb: number; costMicros: number; perMinute: { marginMicros: number } }> };
+    const report = (await (await admin(`/api/admin/economics?from=${start - 1}&to=${clock.now() + 1}`)).json()) as {
+      days: Array<{ minutes: number; revenueMicros: number; relayGb: number; costMicros: number; perMinute: { marginMicros: number } }>;
+    };
     const day = report.days[0]!;
     // Two people billed one minute each, one refunded; 2 GB relayed at 0.5 credits/GB.
     expect(day).toMatchObject({ minutes: 2, revenueMicros: CREDIT, relayGb: 2, costMicros: CREDIT });
@@ -303,9 +369,22 @@ describe('top-ups, adjustments, refunds and unit economics', () => {
 
 describe('metering, with daily free minutes', () => {
   const day = new FakeClock(Date.UTC(2026, 11, 1, 10, 0, 0));
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', BILLING_ROUNDING: 'second', DAILY_FREE_MINUTES: '1', MATCH_RECENT_PARTNERS: '0' }, create: { clock: day } });
+  const server = useTestServer({
+    env: { PRICE_PER_MINUTE: '1', BILLING_ROUNDING: 'second', DAILY_FREE_MINUTES: '1', MATCH_RECENT_PARTNERS: '0' },
+    create: { clock: day },
+  });
   const give = (s: ReturnType<typeof server>, userId: string, credits: number) =>
-    new Ledger(s.duet.storage.db, s.duet.storage.kind).post({ ref: `test:${userId}:${credits}`, kind: 'adjustment', entries: [{ account: 'adjustments', amount: -credits * CREDIT }, { account: userAccount(userId), amount: credits * CREDIT }] }, day.now());
+    new Ledger(s.duet.storage.db, s.duet.storage.kind).post(
+      {
+        ref: `test:${userId}:${credits}`,
+        kind: 'adjustment',
+        entries: [
+          { account: 'adjustments', amount: -credits * CREDIT },
+          { account: userAccount(userId), amount: credits * CREDIT },
+        ],
+      },
+      day.now(),
+    );
   /** A call between two people who are idle, `seconds` of media both ways, ended by `a`. */
   const call = async (s: ReturnType<typeof server>, a: TestClient, b: TestClient, seconds: number) => {
     const pair = await matchPair(a, b);
@@ -319,7 +398,11 @@ describe('metering, with daily free minutes', () => {
     return pair.callId;
   };
   const freeOf = async (s: ReturnType<typeof server>, callId: string) => {
-    const row = await s.duet.storage.db.selectFrom('calls').select(['user_a', 'a_free_ms', 'b_free_ms']).where('id', '=', callId).executeTakeFirstOrThrow();
+    const row = await s.duet.storage.db
+      .selectFrom('calls')
+      .select(['user_a', 'a_free_ms', 'b_free_ms'])
+      .where('id', '=', callId)
+      .executeTakeFirstOrThrow();
     return { [row.user_a]: Number(row.a_free_ms), other: Number(row.b_free_ms) };
   };
 

@@ -15,7 +15,10 @@ const stripe = new Stripe('sk_test_unused');
  * metadata; refused payments are answered, logged and written to the audit log.
  */
 describe('Stripe top-ups credit what was paid', () => {
-  const server = useTestServer({ env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, TOPUP_PACKS: 'eur:100=1,eur:500=5.5', ADMIN_TOKEN: ADMIN }, create: { clock } });
+  const server = useTestServer({
+    env: { PRICE_PER_MINUTE: '1', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, TOPUP_PACKS: 'eur:100=1,eur:500=5.5', ADMIN_TOKEN: ADMIN },
+    create: { clock },
+  });
 
   let n = 0;
   const checkout = (userId: string, o: { amount: number; currency: string; credits?: string }) => {
@@ -25,17 +28,36 @@ describe('Stripe top-ups credit what was paid', () => {
       id: `evt_pay_${n}`,
       object: 'event',
       type: 'checkout.session.completed',
-      data: { object: { id: `cs_pay_${n}`, object: 'checkout.session', payment_status: 'paid', amount_total: o.amount, currency: o.currency, metadata } },
+      data: {
+        object: {
+          id: `cs_pay_${n}`,
+          object: 'checkout.session',
+          payment_status: 'paid',
+          amount_total: o.amount,
+          currency: o.currency,
+          metadata,
+        },
+      },
     });
   };
-  const sign = (payload: string, at = clock.now()) => stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp: Math.floor(at / 1000) });
+  const sign = (payload: string, at = clock.now()) =>
+    stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp: Math.floor(at / 1000) });
   const send = async (s: ReturnType<typeof server>, payload: string, signature = sign(payload)) => {
-    const res = await fetch(`${s.httpUrl}/api/billing/stripe-webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: payload });
+    const res = await fetch(`${s.httpUrl}/api/billing/stripe-webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      body: payload,
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const balance = async (s: ReturnType<typeof server>, token: string) => ((await s.request('GET', '/api/me/billing', { token })).body as { balanceMicros: number }).balanceMicros;
+  const balance = async (s: ReturnType<typeof server>, token: string) =>
+    ((await s.request('GET', '/api/me/billing', { token })).body as { balanceMicros: number }).balanceMicros;
   const audit = async (s: ReturnType<typeof server>) =>
-    ((await (await fetch(`${s.httpUrl}/api/admin/audit`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { entries: Array<{ action: string; target: string; detail: { reason: string } }> }).entries;
+    (
+      (await (await fetch(`${s.httpUrl}/api/admin/audit`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+        entries: Array<{ action: string; target: string; detail: { reason: string } }>;
+      }
+    ).entries;
 
   it('credits what the table says for the amount paid, whatever metadata.credits claims, once per session', async () => {
     const s = server();
@@ -54,9 +76,21 @@ describe('Stripe top-ups credit what was paid', () => {
     const s = server();
     const guest = await s.guest();
     const stranger = randomUUID();
-    expect((await send(s, checkout(stranger, { amount: 100, currency: 'eur' }))).body).toEqual({ received: true, credited: false, refused: 'unknown_user' });
-    expect((await send(s, checkout(guest.userId, { amount: 100, currency: 'usd' }))).body).toEqual({ received: true, credited: false, refused: 'currency_mismatch' });
-    expect((await send(s, checkout(guest.userId, { amount: 99, currency: 'eur', credits: '1' }))).body).toEqual({ received: true, credited: false, refused: 'amount_not_in_table' });
+    expect((await send(s, checkout(stranger, { amount: 100, currency: 'eur' }))).body).toEqual({
+      received: true,
+      credited: false,
+      refused: 'unknown_user',
+    });
+    expect((await send(s, checkout(guest.userId, { amount: 100, currency: 'usd' }))).body).toEqual({
+      received: true,
+      credited: false,
+      refused: 'currency_mismatch',
+    });
+    expect((await send(s, checkout(guest.userId, { amount: 99, currency: 'eur', credits: '1' }))).body).toEqual({
+      received: true,
+      credited: false,
+      refused: 'amount_not_in_table',
+    });
     expect(await balance(s, guest.token)).toBe(0);
     const refused = (await audit(s)).filter((e) => e.action === 'topup_refused');
     expect(refused.map((e) => e.detail.reason).sort()).toEqual(['amount_not_in_table', 'currency_mismatch', 'unknown_user']);

@@ -8,13 +8,21 @@ const TINY_JPEG = `data:image/jpeg;base64,${Buffer.from([0xff, 0xd8, 0xff, 0xe0,
 
 /** A console session: the cookie and the CSRF token it must send with every change. */
 async function signIn(s: TestServer, email = ADMIN.email, password = ADMIN.password) {
-  const res = await fetch(`${s.httpUrl}/api/staff/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': s.newVisitorAddress() }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${s.httpUrl}/api/staff/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': s.newVisitorAddress() },
+    body: JSON.stringify({ email, password }),
+  });
   const body = (await res.json()) as { csrf: string; role: string };
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
   const call = (method: string, path: string, json?: unknown, opts: { csrf?: boolean } = {}) =>
     fetch(`${s.httpUrl}${path}`, {
       method,
-      headers: { cookie, ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...(opts.csrf === false ? {} : { 'x-csrf-token': body.csrf }) },
+      headers: {
+        cookie,
+        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(opts.csrf === false ? {} : { 'x-csrf-token': body.csrf }),
+      },
       ...(json === undefined ? {} : { body: JSON.stringify(json) }),
     });
   return { status: res.status, role: body.role, cookie, call };
@@ -50,17 +58,34 @@ describe('safety and authorization', () => {
     const person = await s.guest();
     const uuid = '00000000-0000-4000-8000-000000000000';
     const endpoints: Array<[string, string, unknown?]> = [
-      ['GET', '/api/admin/live-calls'], ['POST', `/api/admin/calls/${uuid}/end`, {}],
-      ['GET', '/api/admin/reports'], ['GET', `/api/admin/reports/${uuid}`], ['POST', `/api/admin/reports/${uuid}/resolve`, { action: 'dismiss' }],
-      ['GET', '/api/admin/bans'], ['POST', '/api/admin/bans', { userId: person.userId, reason: 'x y z' }], ['POST', `/api/admin/bans/${uuid}/lift`, {}],
-      ['GET', '/api/admin/appeals'], ['POST', `/api/admin/appeals/${uuid}/decide`, { decision: 'lift' }],
-      ['GET', '/api/admin/audit'], ['GET', '/api/admin/staff'], ['POST', '/api/admin/staff', { email: 'e@example.test', password: 'aaaaaaaaaaaaaaa', role: 'admin' }],
-      ['GET', `/api/admin/insights?from=0&to=3600000`], ['GET', `/api/admin/calls/${uuid}`], ['GET', '/api/admin/calls/export?from=0&to=1000'],
-      ['GET', '/api/staff/me'], ['POST', '/api/staff/logout', {}],
+      ['GET', '/api/admin/live-calls'],
+      ['POST', `/api/admin/calls/${uuid}/end`, {}],
+      ['GET', '/api/admin/reports'],
+      ['GET', `/api/admin/reports/${uuid}`],
+      ['POST', `/api/admin/reports/${uuid}/resolve`, { action: 'dismiss' }],
+      ['GET', '/api/admin/bans'],
+      ['POST', '/api/admin/bans', { userId: person.userId, reason: 'x y z' }],
+      ['POST', `/api/admin/bans/${uuid}/lift`, {}],
+      ['GET', '/api/admin/appeals'],
+      ['POST', `/api/admin/appeals/${uuid}/decide`, { decision: 'lift' }],
+      ['GET', '/api/admin/audit'],
+      ['GET', '/api/admin/staff'],
+      ['POST', '/api/admin/staff', { email: 'e@example.test', password: 'aaaaaaaaaaaaaaa', role: 'admin' }],
+      ['GET', `/api/admin/insights?from=0&to=3600000`],
+      ['GET', `/api/admin/calls/${uuid}`],
+      ['GET', '/api/admin/calls/export?from=0&to=1000'],
+      ['GET', '/api/staff/me'],
+      ['POST', '/api/staff/logout', {}],
     ];
     for (const [method, path, json] of endpoints) {
-      for (const headers of [{ authorization: `Bearer ${person.token}` }, { cookie: 'duet_staff=forged-session-token' }, {}] as Array<Record<string, string>>) {
-        const res = await fetch(`${s.httpUrl}${path}`, { method, headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+      for (const headers of [{ authorization: `Bearer ${person.token}` }, { cookie: 'duet_staff=forged-session-token' }, {}] as Array<
+        Record<string, string>
+      >) {
+        const res = await fetch(`${s.httpUrl}${path}`, {
+          method,
+          headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+        });
         expect(res.status, `${method} ${path} with ${Object.keys(headers).join() || 'nothing'}`).toBe(401);
       }
     }
@@ -82,7 +107,8 @@ describe('safety and authorization', () => {
     const filed = await a.next('report_filed');
     expect(await b.next('call_ended')).toMatchObject({ reason: 'reported', by: 'partner' });
 
-    const upload = (token: string, frame = TINY_JPEG) => s.request('POST', `/api/reports/${filed.reportId}/evidence`, { token, json: { frame } });
+    const upload = (token: string, frame = TINY_JPEG) =>
+      s.request('POST', `/api/reports/${filed.reportId}/evidence`, { token, json: { frame } });
     expect((await upload(other.token)).status).toBe(404); // someone else's report: not even its existence
     expect((await upload(bGuest.token)).status).toBe(404); // the reported person neither
     expect((await upload(aGuest.token, 'data:image/jpeg;base64,aGVsbG8=')).status).toBe(400); // not a JPEG
@@ -91,10 +117,19 @@ describe('safety and authorization', () => {
     await s.duet.settled();
 
     const mod = await signIn(s);
-    const detail = (await (await mod.call('GET', `/api/admin/reports/${filed.reportId}`)).json()) as { frame: string; transcript: Array<{ from: string; text: string }>; reason: string; reportedId: string };
+    const detail = (await (await mod.call('GET', `/api/admin/reports/${filed.reportId}`)).json()) as {
+      frame: string;
+      transcript: Array<{ from: string; text: string }>;
+      reason: string;
+      reportedId: string;
+    };
     expect(detail).toMatchObject({ reason: 'harassment', reportedId: bGuest.userId, frame: TINY_JPEG });
-    expect(detail.transcript).toEqual([{ from: 'reported', text: 'add me on insta [contact removed] or [link removed]', at: expect.any(Number) }]);
-    const queue = (await (await mod.call('GET', '/api/admin/reports')).json()) as { reports: Array<{ id: string; reporter: { filed: number } }> };
+    expect(detail.transcript).toEqual([
+      { from: 'reported', text: 'add me on insta [contact removed] or [link removed]', at: expect.any(Number) },
+    ]);
+    const queue = (await (await mod.call('GET', '/api/admin/reports')).json()) as {
+      reports: Array<{ id: string; reporter: { filed: number } }>;
+    };
     expect(queue.reports.find((r) => r.id === filed.reportId)?.reporter.filed).toBe(1);
   });
 
@@ -138,7 +173,8 @@ describe('safety and authorization', () => {
     const live = (await (await mod.call('GET', '/api/admin/live-calls')).json()) as { calls: Array<{ id: string }> };
     expect(live.calls.map((c) => c.id)).toContain(pair.callId);
     expect((await mod.call('POST', `/api/admin/calls/${pair.callId}/end`)).status).toBe(204);
-    for (const c of [pair.offerer, pair.answerer]) expect(await c.next('call_ended')).toMatchObject({ reason: 'moderator', by: 'server', then: 'idle' });
+    for (const c of [pair.offerer, pair.answerer])
+      expect(await c.next('call_ended')).toMatchObject({ reason: 'moderator', by: 'server', then: 'idle' });
 
     // Ban Bob while he is connected: he is told why and disconnected.
     const bobClient = pair.offerer.userId === bob.userId ? pair.offerer : pair.answerer;
@@ -153,7 +189,10 @@ describe('safety and authorization', () => {
 
     // Appeal, and a moderator lifts the ban.
     expect((await s.request('POST', '/api/appeals', { token: bob.token, json: { message: 'short' } })).status).toBe(400);
-    expect((await s.request('POST', '/api/appeals', { token: bob.token, json: { message: 'I was misunderstood, please review the call.' } })).status).toBe(201);
+    expect(
+      (await s.request('POST', '/api/appeals', { token: bob.token, json: { message: 'I was misunderstood, please review the call.' } }))
+        .status,
+    ).toBe(201);
     const appeals = (await (await mod.call('GET', '/api/admin/appeals')).json()) as { appeals: Array<{ id: string; userId: string }> };
     const appeal = appeals.appeals.find((a) => a.userId === bob.userId)!;
     expect((await mod.call('POST', `/api/admin/appeals/${appeal.id}/decide`, { decision: 'lift' })).status).toBe(204);
@@ -166,7 +205,11 @@ describe('safety and authorization', () => {
     const { userId } = first.body as { userId: string };
     expect((await mod.call('POST', '/api/admin/bans', { userId, reason: 'Spam' })).status).toBe(201);
     const fresh = await s.request('POST', '/api/session', { json: { deviceId: device } });
-    expect((await s.request('GET', '/api/me/ban', { token: (fresh.body as { token: string }).token })).body).toMatchObject({ banned: true, reason: 'Spam', until: null });
+    expect((await s.request('GET', '/api/me/ban', { token: (fresh.body as { token: string }).token })).body).toMatchObject({
+      banned: true,
+      reason: 'Spam',
+      until: null,
+    });
 
     const audit = (await (await mod.call('GET', '/api/admin/audit')).json()) as { entries: Array<{ action: string }> };
     expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['end_call', 'ban', 'appeal_lift']));
@@ -191,6 +234,9 @@ describe('safety and authorization', () => {
       if (i === 0) expect(await targetClient.next('warning')).toMatchObject({ message: expect.stringContaining('moderator') });
       await targetClient.close();
     }
-    expect((await s.request('GET', '/api/me/ban', { token: target.token })).body).toMatchObject({ banned: true, reason: '2 upheld reports' });
+    expect((await s.request('GET', '/api/me/ban', { token: target.token })).body).toMatchObject({
+      banned: true,
+      reason: '2 upheld reports',
+    });
   });
 });

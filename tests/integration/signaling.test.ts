@@ -74,7 +74,12 @@ describe('matching', () => {
     const candidate = {
       type: 'signal',
       callId,
-      candidate: { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'abcd' },
+      candidate: {
+        candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host',
+        sdpMid: '0',
+        sdpMLineIndex: 0,
+        usernameFragment: 'abcd',
+      },
     } as const;
     offerer.send(candidate);
     expect(await answerer.next('signal')).toEqual(candidate);
@@ -247,7 +252,13 @@ describe('leaving', () => {
     await connectCall({ offerer: a, answerer: b, callId });
     a.terminate();
     expect(await b.next('call_reconnecting')).toEqual({ type: 'call_reconnecting', callId, graceMs: 1000 });
-    expect(await b.next('call_ended', undefined, 3_000)).toEqual({ type: 'call_ended', callId, reason: 'connection_lost', by: 'partner', then: 'waiting' });
+    expect(await b.next('call_ended', undefined, 3_000)).toEqual({
+      type: 'call_ended',
+      callId,
+      reason: 'connection_lost',
+      by: 'partner',
+      then: 'waiting',
+    });
     await b.next('queued');
   });
 

@@ -9,7 +9,11 @@ import { connectCall, useTestServer, type TestClient } from './harness.js';
 const ADMIN = 'admin-token-for-tests-0123456789';
 const clock = new FakeClock(Date.UTC(2026, 10, 27, 10, 0, 0));
 const T0 = clock.now();
-const EXTERNAL_RELAY = { TURN_MODE: 'external', TURN_URLS: 'turn:198.51.100.7:3478', TURN_SECRET: 'external-fleet-secret-0123456789abcdef' };
+const EXTERNAL_RELAY = {
+  TURN_MODE: 'external',
+  TURN_URLS: 'turn:198.51.100.7:3478',
+  TURN_SECRET: 'external-fleet-secret-0123456789abcdef',
+};
 
 /**
  * A scripted set of calls with known outcomes, timed by a fake clock, then the exact numbers
@@ -51,7 +55,11 @@ describe('telemetry of a scripted set of calls', () => {
     const call1 = await meet(a!, b!, 2_000);
     clock.advance(300);
     await connectCall(call1);
-    call1.offerer.send({ type: 'stats', callId: call1.callId, sample: { rttMs: 40, packetLoss: 0, estDelayMs: 90, path: { local: 'host', remote: 'host', protocol: 'udp' } } });
+    call1.offerer.send({
+      type: 'stats',
+      callId: call1.callId,
+      sample: { rttMs: 40, packetLoss: 0, estDelayMs: 90, path: { local: 'host', remote: 'host', protocol: 'udp' } },
+    });
     call1.answerer.send({ type: 'stats', callId: call1.callId, sample: { rttMs: 42, packetLoss: 0.01, estDelayMs: 95 } });
     await Promise.all([a!.roundTrip(), b!.roundTrip()]); // two sockets: make sure both samples landed first
     clock.advance(45_000);
@@ -69,7 +77,14 @@ describe('telemetry of a scripted set of calls', () => {
     call2.offerer.send({
       type: 'stats',
       callId: call2.callId,
-      sample: { rttMs: 180, packetLoss: 0.08, estDelayMs: 320, totalFreezesMs: 1500, bytesTotal: 12_345, path: { local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'tcp' } },
+      sample: {
+        rttMs: 180,
+        packetLoss: 0.08,
+        estDelayMs: 320,
+        totalFreezesMs: 1500,
+        bytesTotal: 12_345,
+        path: { local: 'relay', remote: 'srflx', protocol: 'udp', relayProtocol: 'tcp' },
+      },
     });
     await c!.roundTrip();
     c!.send({ type: 'leave' });
@@ -166,18 +181,33 @@ describe('telemetry of a scripted set of calls', () => {
     expect(insights.timeToMatchMs).toEqual({ p50: 0, p95: 30_000, count: 10 });
     expect(insights.timeToConnectMs).toEqual({ p50: 500, p95: 1_000, count: 3 });
     expect(insights.durations).toEqual([
-      { le: 10, count: 1 }, { le: 30, count: 1 }, { le: 60, count: 1 }, { le: 120, count: 0 },
-      { le: 300, count: 0 }, { le: 600, count: 0 }, { le: 1800, count: 0 }, { le: null, count: 0 },
+      { le: 10, count: 1 },
+      { le: 30, count: 1 },
+      { le: 60, count: 1 },
+      { le: 120, count: 0 },
+      { le: 300, count: 0 },
+      { le: 600, count: 0 },
+      { le: 1800, count: 0 },
+      { le: null, count: 0 },
     ]);
     expect(insights.endReasons).toEqual([
-      { reason: 'leave', count: 2 }, { reason: 'next', count: 1 }, { reason: 'ice_failed', count: 1 }, { reason: 'heartbeat_timeout', count: 1 },
+      { reason: 'leave', count: 2 },
+      { reason: 'next', count: 1 },
+      { reason: 'ice_failed', count: 1 },
+      { reason: 'heartbeat_timeout', count: 1 },
     ]);
     expect(insights.funnel).toEqual([
       { day: '2026-11-27', steps: { page_opened: 10, camera_allowed: 10, queued: 10, matched: 10, connected: 6, talked_30s: 2 } },
     ]);
     // The relayed, lossy, frozen call ranks worst.
     expect(insights.worstCalls.map((w) => w.id)).toEqual([call2.callId, call1.callId]);
-    expect(insights.worstCalls[0]).toMatchObject({ relayed: true, bytesRelayed: 12_345, endReason: 'leave', endedBy: 'a', durationMs: 5_000 });
+    expect(insights.worstCalls[0]).toMatchObject({
+      relayed: true,
+      bytesRelayed: 12_345,
+      endReason: 'leave',
+      endedBy: 'a',
+      durationMs: 5_000,
+    });
 
     const detail = (await (await get(`/api/admin/calls/${call1.callId}`)).json()) as CallDetail;
     expect(detail).toMatchObject({
@@ -190,7 +220,9 @@ describe('telemetry of a scripted set of calls', () => {
       relayed: false,
     });
     expect(detail.samples.map((x) => [x.side, x.final, x.rttMs])).toEqual([
-      ['a', false, 40], ['b', false, 42], ['a', true, 41],
+      ['a', false, 40],
+      ['b', false, 42],
+      ['a', true, 41],
     ]);
     expect((await get('/api/admin/calls/00000000-0000-4000-8000-000000000000')).status).toBe(404);
 
@@ -249,12 +281,20 @@ describe('a forged quality sample does not move the relay economics', () => {
     await s.duet.settled();
     clock.advance(60_000); // the grace for final samples, after which the call is counted by path
     await pair.answerer.roundTrip();
-    const economics = (await (await fetch(`${s.httpUrl}/api/admin/economics?from=${start - 1}&to=${clock.now() + 1}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+    const economics = (await (
+      await fetch(`${s.httpUrl}/api/admin/economics?from=${start - 1}&to=${clock.now() + 1}`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })
+    ).json()) as {
       days: Array<{ relayGb: number; costMicros: number }>;
     };
     const metrics = await (await fetch(`${s.httpUrl}/metrics`)).text();
     const relayedCalls = Number(/^duet_connected_calls_by_path_total\{path="relay"\} (\d+)$/m.exec(metrics)?.[1]);
-    const row = await s.duet.storage.db.selectFrom('calls').select(['bytes_relayed', 'relayed']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+    const row = await s.duet.storage.db
+      .selectFrom('calls')
+      .select(['bytes_relayed', 'relayed'])
+      .where('id', '=', pair.callId)
+      .executeTakeFirstOrThrow();
     return { day: economics.days[0]!, relayedCalls, row };
   }
 
@@ -270,7 +310,10 @@ describe('a forged quality sample does not move the relay economics', () => {
   });
 
   describe('with an external relay fleet (no accounting feed)', () => {
-    const server = useTestServer({ env: { ADMIN_TOKEN: ADMIN, ...EXTERNAL_RELAY, TURN_MAX_BPS: '500000' }, create: { clock, defaultMetrics: false } });
+    const server = useTestServer({
+      env: { ADMIN_TOKEN: ADMIN, ...EXTERNAL_RELAY, TURN_MAX_BPS: '500000' },
+      create: { clock, defaultMetrics: false },
+    });
     it('takes the browser’s figure only up to connected time × TURN_MAX_BPS × 2 legs', async () => {
       const { day, relayedCalls, row } = await poisonedCall(server());
       // 60 s × 500,000 B/s × 2 = 0.06 GB at 0.05 credits/GB: 0.003 credits on top of the server hours.
@@ -303,52 +346,64 @@ async function freeRelayPort(): Promise<number> {
  * ignored. Traffic is real: coturn's test client relays between two allocations made with the
  * person's credentials, as a relayed call's two legs do.
  */
-describe.skipIf(!findBinary('turnserver') || !findBinary('turnutils_uclient'))('relayed bytes from the managed relay (coturn)', async () => {
-  const port = await freeRelayPort();
-  const server = useTestServer({
-    env: {
-      ADMIN_TOKEN: ADMIN,
-      TURN_PORT: String(port),
-      TURN_MIN_PORT: String(port + 1),
-      TURN_MAX_PORT: String(port + 200),
-      TURN_MODE: 'managed',
-      TURN_LISTEN_IPS: '127.0.0.1',
-      TURN_HOST: '127.0.0.1',
-      TURN_ALLOW_LOOPBACK_PEERS: 'true',
-    },
-  });
+describe.skipIf(!findBinary('turnserver') || !findBinary('turnutils_uclient'))(
+  'relayed bytes from the managed relay (coturn)',
+  async () => {
+    const port = await freeRelayPort();
+    const server = useTestServer({
+      env: {
+        ADMIN_TOKEN: ADMIN,
+        TURN_PORT: String(port),
+        TURN_MIN_PORT: String(port + 1),
+        TURN_MAX_PORT: String(port + 200),
+        TURN_MODE: 'managed',
+        TURN_LISTEN_IPS: '127.0.0.1',
+        TURN_HOST: '127.0.0.1',
+        TURN_ALLOW_LOOPBACK_PEERS: 'true',
+      },
+    });
 
-  it('records what coturn carried for the call, not what a browser claims', { timeout: 60_000 }, async () => {
-    const s = server();
-    const [x, y] = await Promise.all(['x', 'y'].map((n) => s.client(n)));
-    x!.send({ type: 'join' });
-    await x!.next('queued');
-    y!.send({ type: 'join' });
-    const [mx, my] = await Promise.all([x!.next('matched'), y!.next('matched')]);
-    const offerer = mx.role === 'offerer' ? x! : y!;
-    const pair = { offerer, answerer: offerer === x ? y! : x!, callId: mx.callId };
-    await connectCall(pair);
-    // The forged sample: in managed mode a browser's byte count never reaches the books.
-    offerer.send({ type: 'stats', callId: pair.callId, sample: { bytesTotal: 1e13, path: { local: 'relay', remote: 'relay', protocol: 'udp', relayProtocol: 'udp' } } });
-    await offerer.roundTrip();
+    it('records what coturn carried for the call, not what a browser claims', { timeout: 60_000 }, async () => {
+      const s = server();
+      const [x, y] = await Promise.all(['x', 'y'].map((n) => s.client(n)));
+      x!.send({ type: 'join' });
+      await x!.next('queued');
+      y!.send({ type: 'join' });
+      const [mx, my] = await Promise.all([x!.next('matched'), y!.next('matched')]);
+      const offerer = mx.role === 'offerer' ? x! : y!;
+      const pair = { offerer, answerer: offerer === x ? y! : x!, callId: mx.callId };
+      await connectCall(pair);
+      // The forged sample: in managed mode a browser's byte count never reaches the books.
+      offerer.send({
+        type: 'stats',
+        callId: pair.callId,
+        sample: { bytesTotal: 1e13, path: { local: 'relay', remote: 'relay', protocol: 'udp', relayProtocol: 'udp' } },
+      });
+      await offerer.roundTrip();
 
-    const turn = (offerer === x ? mx : my).iceServers.find((i) => i.username);
-    expect(turn?.username).toMatch(new RegExp(`:${offerer.userId}$`));
-    // 100 messages of 500 bytes each way between two allocations, twice over (-m 1 -y: 4 allocations).
-    const uclient = spawn('turnutils_uclient', ['-u', turn!.username!, '-w', turn!.credential!, '-p', String(port), '-n', '100', '-m', '1', '-l', '500', '-y', '127.0.0.1'], { stdio: 'ignore' });
-    const code = await new Promise<number | null>((resolve) => uclient.once('exit', resolve));
-    expect(code).toBe(0);
+      const turn = (offerer === x ? mx : my).iceServers.find((i) => i.username);
+      expect(turn?.username).toMatch(new RegExp(`:${offerer.userId}$`));
+      // 100 messages of 500 bytes each way between two allocations, twice over (-m 1 -y: 4 allocations).
+      const uclient = spawn(
+        'turnutils_uclient',
+        ['-u', turn!.username!, '-w', turn!.credential!, '-p', String(port), '-n', '100', '-m', '1', '-l', '500', '-y', '127.0.0.1'],
+        { stdio: 'ignore' },
+      );
+      const code = await new Promise<number | null>((resolve) => uclient.once('exit', resolve));
+      expect(code).toBe(0);
 
-    // coturn reports each allocation when it closes (a few seconds after the client goes).
-    const row = async () => s.duet.storage.db.selectFrom('calls').select(['bytes_relayed', 'relayed']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
-    await s.duet.settled();
-    const deadline = Date.now() + 30_000;
-    while (Number((await row()).bytes_relayed ?? 0) < 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    await s.duet.settled();
-    const stored = await row();
-    // 4 allocations × (50,000 B of payload each way + TURN/ChannelData framing), as coturn counts it.
-    expect(Number(stored.bytes_relayed)).toBeGreaterThanOrEqual(400_000);
-    expect(Number(stored.bytes_relayed)).toBeLessThan(500_000);
-    expect(stored.relayed).toBe(1);
-  });
-});
+      // coturn reports each allocation when it closes (a few seconds after the client goes).
+      const row = async () =>
+        s.duet.storage.db.selectFrom('calls').select(['bytes_relayed', 'relayed']).where('id', '=', pair.callId).executeTakeFirstOrThrow();
+      await s.duet.settled();
+      const deadline = Date.now() + 30_000;
+      while (Number((await row()).bytes_relayed ?? 0) < 400_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      await s.duet.settled();
+      const stored = await row();
+      // 4 allocations × (50,000 B of payload each way + TURN/ChannelData framing), as coturn counts it.
+      expect(Number(stored.bytes_relayed)).toBeGreaterThanOrEqual(400_000);
+      expect(Number(stored.bytes_relayed)).toBeLessThan(500_000);
+      expect(stored.relayed).toBe(1);
+    });
+  },
+);

@@ -20,7 +20,9 @@ function refused(res: HttpResult, status = 400): string {
 describe('validation at the edge', () => {
   it('names the field of a body that does not match, after the route’s own words', async () => {
     const s = server();
-    expect(refused(await s.request('POST', '/api/session', { json: { token: 42 } }))).toMatch(/^Body must be .*\(body\.token: .*expected string, received number\)$/);
+    expect(refused(await s.request('POST', '/api/session', { json: { token: 42 } }))).toMatch(
+      /^Body must be .*\(body\.token: .*expected string, received number\)$/,
+    );
     expect(refused(await s.request('POST', '/api/session', { json: { admin: true } }))).toMatch(/unknown field "admin"/);
 
     const { token } = await s.guest({ acceptRules: false });
@@ -67,7 +69,9 @@ describe('validation at the edge', () => {
     expect(refused(await upload('nope', 'data:image/jpeg;base64,/9j/'))).toMatch(/^Not a report id\./);
     expect(refused(await upload(UUID, 'data:image/png;base64,aGVsbG8='))).toMatch(/^Upload \{"frame"/);
     expect(refused(await upload(UUID, 'data:image/jpeg;base64,aGVsbG8='))).toBe('That is not a JPEG image.');
-    expect(refused(await s.request('POST', '/api/appeals', { token, json: { message: 'short' } }))).toBe('Tell us a little more (10 characters at least).');
+    expect(refused(await s.request('POST', '/api/appeals', { token, json: { message: 'short' } }))).toBe(
+      'Tell us a little more (10 characters at least).',
+    );
   });
 
   it('refuses a body over the cap before parsing it, in the same envelope', async () => {

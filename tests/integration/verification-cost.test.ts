@@ -28,11 +28,14 @@ describe('who may ask the detector for time', () => {
     const s = server();
     const ann = await s.guest();
     const eve = await s.guest();
-    const challenge = (await s.request('POST', '/api/me/verification/challenge', { token: ann.token, json: {} })).body as VerificationChallengeInfo;
-    const stolen = (await s.request('POST', '/api/me/verification', { token: eve.token, json: blankUpload(challenge.nonce) })).body as VerificationResultInfo;
+    const challenge = (await s.request('POST', '/api/me/verification/challenge', { token: ann.token, json: {} }))
+      .body as VerificationChallengeInfo;
+    const stolen = (await s.request('POST', '/api/me/verification', { token: eve.token, json: blankUpload(challenge.nonce) }))
+      .body as VerificationResultInfo;
     expect(stolen).toMatchObject({ ok: false, reasons: ['nonce_unknown'] });
     // Eve's try did not burn it: Ann's own upload is judged (and refused for its blank frames).
-    const own = (await s.request('POST', '/api/me/verification', { token: ann.token, json: blankUpload(challenge.nonce) })).body as VerificationResultInfo;
+    const own = (await s.request('POST', '/api/me/verification', { token: ann.token, json: blankUpload(challenge.nonce) }))
+      .body as VerificationResultInfo;
     expect(own).toMatchObject({ ok: false, reasons: ['blank_frame'] });
   });
 
@@ -41,7 +44,8 @@ describe('who may ask the detector for time', () => {
     const attacker = '203.0.113.50';
     const upload = async () => {
       const g = await s.guest();
-      const c = (await s.request('POST', '/api/me/verification/challenge', { token: g.token, json: {}, from: attacker })).body as VerificationChallengeInfo;
+      const c = (await s.request('POST', '/api/me/verification/challenge', { token: g.token, json: {}, from: attacker }))
+        .body as VerificationChallengeInfo;
       return fetch(`${s.httpUrl}/api/me/verification`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${g.token}`, 'x-forwarded-for': attacker },
@@ -52,10 +56,14 @@ describe('who may ask the detector for time', () => {
     const fourth = await upload();
     expect(fourth.status).toBe(429);
     expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await fourth.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('network') });
+    expect(((await fourth.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringContaining('network'),
+    });
     // Someone on another network is not affected.
     const other = await s.guest();
-    const c = (await s.request('POST', '/api/me/verification/challenge', { token: other.token, json: {} })).body as VerificationChallengeInfo;
+    const c = (await s.request('POST', '/api/me/verification/challenge', { token: other.token, json: {} }))
+      .body as VerificationChallengeInfo;
     expect((await s.request('POST', '/api/me/verification', { token: other.token, json: blankUpload(c.nonce) })).status).toBe(200);
   });
 

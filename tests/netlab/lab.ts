@@ -375,7 +375,12 @@ export class Lab {
     await run('ip', ['netns', 'add', ns]);
     await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     // No ICMP redirects: routers on one bridge would otherwise tell each other about shortcuts.
-    const sysctls = ['net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.default.send_redirects=0', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'];
+    const sysctls = [
+      'net.ipv4.conf.all.send_redirects=0',
+      'net.ipv4.conf.default.send_redirects=0',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ];
     if (forward) sysctls.push('net.ipv4.ip_forward=1');
     await this.exec(ns, ['sysctl', '-qw', ...sysctls]);
   }
@@ -405,7 +410,8 @@ export class Lab {
     // (checks towards a partner's private host candidate, say). See `voidCounters()`.
     const mangle = (args: string[]) => this.exec(inetNs, ['iptables', '-w', '-t', 'mangle', '-A', 'PREROUTING', ...args]);
     for (const net of ['203.0.113.0/24', '198.51.100.0/24', '192.0.2.0/24']) await mangle(['-d', net, '-j', 'RETURN']);
-    for (const proto of ['udp', 'tcp']) await mangle(['-p', proto, '--dport', '53', '-m', 'comment', '--comment', 'netlab-dns', '-j', 'RETURN']);
+    for (const proto of ['udp', 'tcp'])
+      await mangle(['-p', proto, '--dport', '53', '-m', 'comment', '--comment', 'netlab-dns', '-j', 'RETURN']);
     await mangle(['-m', 'comment', '--comment', 'netlab-void']);
 
     await this.#addVeth(pubNs, this.#pubDev, inetNs, `${id}p1`);
@@ -497,7 +503,11 @@ export class Lab {
    * Starts any program inside a namespace (the public one by default): `ip netns exec <ns> cmd …`.
    * The process is stopped by `destroy()` if the caller has not stopped it.
    */
-  spawn(command: string, args: string[], options: { ns?: string; env?: Record<string, string>; name?: string; cwd?: string } = {}): LabProcess {
+  spawn(
+    command: string,
+    args: string[],
+    options: { ns?: string; env?: Record<string, string>; name?: string; cwd?: string } = {},
+  ): LabProcess {
     const child = spawn('ip', ['netns', 'exec', options.ns ?? this.pubNs, command, ...args], {
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root', ...options.env },
       cwd: options.cwd ?? this.tmp,
@@ -545,20 +555,24 @@ export class Lab {
    * file, nothing written outside the lab's temp folder). Resolves once its UDP listener is open.
    */
   async startStun(ip = PUBLIC_IP, port = 3478): Promise<LabProcess> {
-    const proc = this.spawn('turnserver', [
-      '-n',
-      `--listening-ip=${ip}`,
-      `--listening-port=${port}`,
-      '--stun-only',
-      '--no-cli',
-      '--no-tls',
-      '--no-dtls',
-      '--log-file=stdout',
-      '--simple-log',
-      '--verbose',
-      `--pidfile=${path.join(this.tmp, `turnserver-${port}.pid`)}`,
-      `--userdb=${path.join(this.tmp, `turndb-${port}`)}`,
-    ], { name: 'coturn-stun' });
+    const proc = this.spawn(
+      'turnserver',
+      [
+        '-n',
+        `--listening-ip=${ip}`,
+        `--listening-port=${port}`,
+        '--stun-only',
+        '--no-cli',
+        '--no-tls',
+        '--no-dtls',
+        '--log-file=stdout',
+        '--simple-log',
+        '--verbose',
+        `--pidfile=${path.join(this.tmp, `turnserver-${port}.pid`)}`,
+        `--userdb=${path.join(this.tmp, `turndb-${port}`)}`,
+      ],
+      { name: 'coturn-stun' },
+    );
     await proc.waitForLine(new RegExp(`UDP listener opened on\\s*:\\s*${ip.replace(/\./g, '\\.')}:${port}`), 10_000);
     return proc;
   }

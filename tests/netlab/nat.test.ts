@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, waitForState } from '../e2e/harness.js';
 import { hasCommand, namespacesOf, PUBLIC_IP, sweepStaleLabs } from './lab.js';
 import { pathStats } from './peers.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, MANAGED_RELAY_ENV, runScenario, writeResults, type Scenario, type ScenarioResult } from './scenarios.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  MANAGED_RELAY_ENV,
+  runScenario,
+  writeResults,
+  type Scenario,
+  type ScenarioResult,
+} from './scenarios.js';
 
 // CI installs coturn: there, a missing turnserver must fail the relay scenarios, not skip them.
 const haveTurnserver = hasCommand('turnserver') || process.env.CI === 'true';
@@ -111,7 +118,9 @@ const scenarios: Scenario[] = [
       expect(await status(a.page).getAttribute('data-call-id')).toBe(callId);
       expect(await status(b.page).getAttribute('data-call-id')).toBe(callId);
       const states = async (page: Page) =>
-        (await page.evaluate(() => (window as unknown as { __statusLog: Array<{ state: string }> }).__statusLog)).map((x) => x.state).join('→');
+        (await page.evaluate(() => (window as unknown as { __statusLog: Array<{ state: string }> }).__statusLog))
+          .map((x) => x.state)
+          .join('→');
       return `cut ${CUT_MS} ms; video flowing ${recoveredMs} ms after it ended; same call; peer connections ${before.pcs}→${after.pcs}; states a: ${await states(a.page)}; b: ${await states(b.page)}`;
     },
   },

@@ -36,7 +36,9 @@ export async function openPeer(lab: Lab, site: Site, origin: string): Promise<Pe
     fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
     await getReady(person.page).catch(async (err: unknown) => {
       // What the page showed instead of the Start button, and what it complained about.
-      await person.page.screenshot({ path: path.join(ROOT, 'test-results', `netlab-not-ready-${site.hostNs}.png`), timeout: 5000 }).catch(() => undefined);
+      await person.page
+        .screenshot({ path: path.join(ROOT, 'test-results', `netlab-not-ready-${site.hostNs}.png`), timeout: 5000 })
+        .catch(() => undefined);
       (err as Error).message += `\npage errors: ${JSON.stringify(person.errors)}`;
       throw err;
     });
@@ -83,7 +85,16 @@ export function pathStats(page: Page): Promise<PathStats> {
   return page.evaluate(async () => {
     const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
     const pc = pcs[pcs.length - 1];
-    if (!pc) return { iceConnectionState: 'none', local: null, remote: null, framesDecoded: 0, audioPacketsReceived: 0, remoteCandidates: [], remoteSdpAddresses: [] };
+    if (!pc)
+      return {
+        iceConnectionState: 'none',
+        local: null,
+        remote: null,
+        framesDecoded: 0,
+        audioPacketsReceived: 0,
+        remoteCandidates: [],
+        remoteSdpAddresses: [],
+      };
     const stats = await pc.getStats();
     const byId = new Map<string, Record<string, unknown>>();
     stats.forEach((s: Record<string, unknown>) => byId.set(s.id as string, s));

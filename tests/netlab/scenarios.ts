@@ -149,8 +149,18 @@ function readCallRecord(dataDir: string): ScenarioResult['callRecord'] {
   if (!fs.existsSync(file)) return null;
   const db = new Database(file, { readonly: true });
   try {
-    const row = db.prepare('SELECT state, end_reason, a_path, b_path, matched_at, connected_at, ended_at FROM calls ORDER BY matched_at LIMIT 1').get() as
-      | { state: string; end_reason: string | null; a_path: string | null; b_path: string | null; matched_at: number; connected_at: number | null; ended_at: number | null }
+    const row = db
+      .prepare('SELECT state, end_reason, a_path, b_path, matched_at, connected_at, ended_at FROM calls ORDER BY matched_at LIMIT 1')
+      .get() as
+      | {
+          state: string;
+          end_reason: string | null;
+          a_path: string | null;
+          b_path: string | null;
+          matched_at: number;
+          connected_at: number | null;
+          ended_at: number | null;
+        }
       | undefined;
     if (!row) return null;
     const parse = (v: string | null) => (v ? (JSON.parse(v) as unknown) : null);
@@ -227,7 +237,10 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     };
 
     if (s.expect === 'connected') {
-      await Promise.all([waitForState(a.page, 'connected', connectTimeoutMs + 5000), waitForState(b.page, 'connected', connectTimeoutMs + 5000)]);
+      await Promise.all([
+        waitForState(a.page, 'connected', connectTimeoutMs + 5000),
+        waitForState(b.page, 'connected', connectTimeoutMs + 5000),
+      ]);
       result.connected = true;
       result.startToConnectedMs = Date.now() - bothPressed;
       await Promise.all([waitForFrames(a.page), waitForFrames(b.page)]);
@@ -247,14 +260,18 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
       await a.page.getByTestId('stop').click();
       await waitForState(b.page, 'waiting');
     } else {
-      const [uiA, uiB] = await Promise.all([waitForIceFailed(a.page, connectTimeoutMs + 5000), waitForIceFailed(b.page, connectTimeoutMs + 5000)]);
+      const [uiA, uiB] = await Promise.all([
+        waitForIceFailed(a.page, connectTimeoutMs + 5000),
+        waitForIceFailed(b.page, connectTimeoutMs + 5000),
+      ]);
       result.startToFailedMs = Date.now() - bothPressed;
       result.ui = { a: uiA, b: uiB };
       result.connectingToFailedMs = [];
       for (const page of [a.page, b.page]) {
         const log = await page.evaluate(() => (window as unknown as { __statusLog: StatusSnapshot[] }).__statusLog);
         // Nothing connected at any point, on either side.
-        if (log.some((x) => x.state === 'connected')) throw new Error(`a page showed connected in an ice_failed scenario: ${JSON.stringify(log)}`);
+        if (log.some((x) => x.state === 'connected'))
+          throw new Error(`a page showed connected in an ice_failed scenario: ${JSON.stringify(log)}`);
         // How long the page said "Connecting…" before it said "Couldn’t connect".
         const connecting = log.find((x) => x.state === 'connecting');
         const failed = log.find((x) => x.reason === 'ice_failed' && x.couldntConnect);
@@ -287,7 +304,10 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 async function screenshotTo(page: Page, name: string): Promise<void> {
@@ -302,7 +322,9 @@ export function resultsTable(results: ScenarioResult[]): string {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    const failed = r.connectingToFailedMs?.length ? ` (“Connecting…” → “Couldn’t connect”: ${r.connectingToFailedMs.map((ms) => `${ms} ms`).join(' / ')})` : '';
+    const failed = r.connectingToFailedMs?.length
+      ? ` (“Connecting…” → “Couldn’t connect”: ${r.connectingToFailedMs.map((ms) => `${ms} ms`).join(' / ')})`
+      : '';
     const connected = r.connected ? 'yes' : r.startToFailedMs !== null ? `no — ice_failed${failed}` : 'no';
     rows.push(
       `| ${r.scenario} | ${r.nat} | ${connected} | ${r.startToConnectedMs !== null ? `${r.startToConnectedMs} ms` : '—'} | ${r.pathA} | ${r.pathB} | ${r.framesDecodedA} / ${r.framesDecodedB} | ${r.notes ?? ''} |`,

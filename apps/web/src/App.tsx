@@ -83,7 +83,8 @@ export function App() {
       })
       .finally(() => setCheckingCredit(false));
   };
-  const meterShown = inCall && view.meter !== null && view.meter.callId === view.callId && (view.state === 'connected' || view.state === 'reconnecting');
+  const meterShown =
+    inCall && view.meter !== null && view.meter.callId === view.callId && (view.state === 'connected' || view.state === 'reconnecting');
 
   const start = (chosen: string[]) => {
     setTags(chosen);
@@ -98,7 +99,13 @@ export function App() {
     <>
       {alone && <EmptyRoomActions notify={notify} />}
       {view.state === 'waiting' && (
-        <TopInterests items={view.topInterests} own={joinedWith} chosen={joinedWith} label="Others waiting are into" onPick={addWhileWaiting} />
+        <TopInterests
+          items={view.topInterests}
+          own={joinedWith}
+          chosen={joinedWith}
+          label="Others waiting are into"
+          onPick={addWhileWaiting}
+        />
       )}
     </>
   );
@@ -128,7 +135,14 @@ export function App() {
         </div>
         <div className="top-right">
           {priced && (
-            <button type="button" className="history-toggle" data-testid="history-toggle" aria-expanded={historyOpen} onClick={() => setHistoryOpen(true)} title="Your calls, credits and receipts">
+            <button
+              type="button"
+              className="history-toggle"
+              data-testid="history-toggle"
+              aria-expanded={historyOpen}
+              onClick={() => setHistoryOpen(true)}
+              title="Your calls, credits and receipts"
+            >
               <ClockIcon />
               History
             </button>
@@ -142,11 +156,23 @@ export function App() {
 
       <main className={`layout ${solo ? 'solo' : ''}`}>
         <section className={`stage state-${view.state} ${solo ? 'solo' : ''}`}>
-          <Video stream={view.remoteStream} muted={false} testId="remote-video" className="remote" label="Your partner" videoRef={remoteVideo} />
+          <Video
+            stream={view.remoteStream}
+            muted={false}
+            testId="remote-video"
+            className="remote"
+            label="Your partner"
+            videoRef={remoteVideo}
+          />
           {outOfCredit ? (
             <NoCredit billing={priced ? billing : null} reason={outOfCredit} onCheck={checkCredit} checking={checkingCredit} />
           ) : (
-            <StageOverlay view={view} onRetryCamera={duet.retryCamera} extra={stageExtra} reportSent={reportOnStage ? view.reportSent : null} />
+            <StageOverlay
+              view={view}
+              onRetryCamera={duet.retryCamera}
+              extra={stageExtra}
+              reportSent={reportOnStage ? view.reportSent : null}
+            />
           )}
           <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
           {inCall && view.partnerVerified?.verified && view.partnerVerified.callId === view.callId && <PartnerVerifiedBadge />}
@@ -162,7 +188,9 @@ export function App() {
             {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(view.state)}</span>}
           </div>
           {meterShown && view.meter && <CallMeter meter={view.meter} price={billing?.price ?? null} live={view.state === 'connected'} />}
-          {meterShown && view.creditLow && view.creditLow.callId === view.callId && <CreditLowNotice low={view.creditLow} live={view.state === 'connected'} />}
+          {meterShown && view.creditLow && view.creditLow.callId === view.callId && (
+            <CreditLowNotice low={view.creditLow} live={view.state === 'connected'} />
+          )}
           {inCall && view.callId && <ConnectionInfo callId={view.callId} getInfo={duet.getConnectionInfo} />}
           {reporting && inCall && (
             <ReportMenu

@@ -111,7 +111,12 @@ export function useAttention(view: Pick<DuetView, 'phase' | 'state' | 'online'>)
     if (before.state === 'waiting' && view.state === 'connecting') {
       a.alert('You’re matched', 'Someone is ready to talk. Come back to Duet to say hi.');
     } else if (before.online <= 1 && view.online > 1 && (view.state === 'waiting' || (view.state === 'idle' && wanted))) {
-      a.alert('Someone’s here', view.state === 'waiting' ? 'Someone just came online. You’ll be matched as soon as they’re free.' : 'Someone just came online on Duet. Tap Start to meet them.');
+      a.alert(
+        'Someone’s here',
+        view.state === 'waiting'
+          ? 'Someone just came online. You’ll be matched as soon as they’re free.'
+          : 'Someone just came online on Duet. Tap Start to meet them.',
+      );
     }
   }, [view.phase, view.state, view.online, wanted]);
 

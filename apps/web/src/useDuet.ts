@@ -187,7 +187,8 @@ export function useDuet() {
           // spent reconnecting is never counted ahead of the server.
           let meter = v.meter;
           // Until the server says, the call's free time is what was left of today's (daily free minutes).
-          if (callId && meter?.callId !== callId) meter = { callId, billedMs: 0, chargedMicros: 0, freeMs: v.billing?.freeMinutes?.leftTodayMs ?? 0, at: now };
+          if (callId && meter?.callId !== callId)
+            meter = { callId, billedMs: 0, chargedMicros: 0, freeMs: v.billing?.freeMinutes?.leftTodayMs ?? 0, at: now };
           else if (state === 'connected' && meter) meter = { ...meter, at: now };
           return {
             ...v,
@@ -224,7 +225,9 @@ export function useDuet() {
         setView((v) => {
           const billing = v.billing && v.billing.price.perMinuteMicros > 0 ? { ...v.billing, balanceMicros: b.balanceMicros } : v.billing;
           const meter =
-            v.meter?.callId === b.callId && b.billedMs >= v.meter.billedMs ? { callId: b.callId, billedMs: b.billedMs, chargedMicros: b.chargedMicros, freeMs: b.freeMs, at: performance.now() } : v.meter;
+            v.meter?.callId === b.callId && b.billedMs >= v.meter.billedMs
+              ? { callId: b.callId, billedMs: b.billedMs, chargedMicros: b.chargedMicros, freeMs: b.freeMs, at: performance.now() }
+              : v.meter;
           return { ...v, billing, meter };
         });
         // The final charge of a call that has ended: its line in the history is complete now.
@@ -363,7 +366,12 @@ export function useDuet() {
       const language = browserLanguage();
       patch({ noCredit: false });
       patch({ verificationRequired: null });
-      clientRef.current?.start({ interests, privacy: view.privacy, ...(view.verifiedOnly ? { verifiedOnly: true } : {}), ...(language ? { language } : {}) });
+      clientRef.current?.start({
+        interests,
+        privacy: view.privacy,
+        ...(view.verifiedOnly ? { verifiedOnly: true } : {}),
+        ...(language ? { language } : {}),
+      });
     },
     setVerifiedOnly: (verifiedOnly: boolean) => patch({ verifiedOnly }),
     refreshVerification,

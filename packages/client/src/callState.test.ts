@@ -13,9 +13,18 @@ function machine() {
 describe('CallStateMachine', () => {
   it('walks a call from the queue to its end, announcing and logging each move', () => {
     const { m, changes, lines } = machine();
-    for (const to of ['waiting', 'connecting', 'connected', 'reconnecting', 'connected', 'ended', 'waiting'] as const) expect(m.transition(to)).toBe(true);
+    for (const to of ['waiting', 'connecting', 'connected', 'reconnecting', 'connected', 'ended', 'waiting'] as const)
+      expect(m.transition(to)).toBe(true);
     expect(m.state).toBe('waiting');
-    expect(changes).toEqual(['idle>waiting', 'waiting>connecting', 'connecting>connected', 'connected>reconnecting', 'reconnecting>connected', 'connected>ended', 'ended>waiting']);
+    expect(changes).toEqual([
+      'idle>waiting',
+      'waiting>connecting',
+      'connecting>connected',
+      'connected>reconnecting',
+      'reconnecting>connected',
+      'connected>ended',
+      'ended>waiting',
+    ]);
     expect(lines[0]).toBe('call state: idle -> waiting');
   });
 
@@ -56,6 +65,7 @@ describe('CallStateMachine', () => {
     for (const [from, to] of illegal) expect(canMove(from, to), `${from} -> ${to}`).toBe(false);
     // A call can fail before it ever connects (ice_failed) and be replaced by a new match at any time.
     expect(canMove('connecting', 'failed')).toBe(true);
-    for (const from of ['idle', 'waiting', 'connected', 'reconnecting', 'ended', 'failed'] as const) expect(canMove(from, 'connecting')).toBe(true);
+    for (const from of ['idle', 'waiting', 'connected', 'reconnecting', 'ended', 'failed'] as const)
+      expect(canMove(from, 'connecting')).toBe(true);
   });
 });

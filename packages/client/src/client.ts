@@ -1,4 +1,12 @@
-import type { ClientMessage, ReportReason, ServerMessage, VerificationChallengeInfo, VerificationFrame, VerificationResultInfo, VerificationStatus } from '@duet/protocol';
+import type {
+  ClientMessage,
+  ReportReason,
+  ServerMessage,
+  VerificationChallengeInfo,
+  VerificationFrame,
+  VerificationResultInfo,
+  VerificationStatus,
+} from '@duet/protocol';
 import { DuetApi, type BillingInfo } from './api.js';
 import { CallController, type CallEvents } from './callController.js';
 import { TypedEmitter } from './emitter.js';
@@ -59,7 +67,11 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     this.#getMedia = options.getMedia ?? openCamera;
     this.#api = new DuetApi(base);
     this.#signal = new SignalConnection({ baseUrl: base, token: () => this.#api.token });
-    this.#calls = new CallController({ send: (m) => this.#send(m), localStream: () => this.#localStream, ...(options.log ? { log: options.log } : {}) });
+    this.#calls = new CallController({
+      send: (m) => this.#send(m),
+      localStream: () => this.#localStream,
+      ...(options.log ? { log: options.log } : {}),
+    });
     // Everything the layers below report, on one screen.
     this.#signal.on('status', (status) => this.emit('connection', status));
     this.#signal.on('message', (m) => this.#handle(m));
@@ -239,7 +251,13 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
       case 'warning':
         return this.emit('warning', { message: m.message });
       case 'billing':
-        return this.emit('billing', { callId: m.callId, billedMs: m.billedMs, chargedMicros: m.chargedMicros, balanceMicros: m.balanceMicros, freeMs: m.freeMs ?? 0 });
+        return this.emit('billing', {
+          callId: m.callId,
+          billedMs: m.billedMs,
+          chargedMicros: m.chargedMicros,
+          balanceMicros: m.balanceMicros,
+          freeMs: m.freeMs ?? 0,
+        });
       case 'credit_low':
         return this.emit('creditLow', { callId: m.callId, secondsLeft: m.secondsLeft });
       case 'pong':

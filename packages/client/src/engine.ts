@@ -92,7 +92,9 @@ export class CallEngine extends TypedEmitter<EngineEvents> {
   signal(m: ServerMessageOf<'signal'>): void {
     if (m.callId !== this.#callId) return;
     const signal: SignalPayload = {};
-    if (m.description) signal.description = m.description.sdp === undefined ? { type: m.description.type } : { type: m.description.type, sdp: m.description.sdp };
+    if (m.description)
+      signal.description =
+        m.description.sdp === undefined ? { type: m.description.type } : { type: m.description.type, sdp: m.description.sdp };
     if (m.candidate !== undefined) signal.candidate = m.candidate as RTCIceCandidateInit | null;
     this.#peer?.handleSignal(signal);
   }
@@ -237,11 +239,22 @@ export class CallEngine extends TypedEmitter<EngineEvents> {
 
 function signalMessage(callId: string, s: SignalPayload): ClientMessage {
   const out: ClientMessage = { type: 'signal', callId };
-  if (s.description) out.description = s.description.sdp === undefined ? { type: s.description.type } : { type: s.description.type, sdp: s.description.sdp };
+  if (s.description)
+    out.description = s.description.sdp === undefined ? { type: s.description.type } : { type: s.description.type, sdp: s.description.sdp };
   if (s.candidate !== undefined) out.candidate = s.candidate === null ? null : toCandidate(s.candidate);
   return out;
 }
 
-function toCandidate(c: RTCIceCandidateInit): { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null } {
-  return { candidate: c.candidate ?? '', sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null, usernameFragment: c.usernameFragment ?? null };
+function toCandidate(c: RTCIceCandidateInit): {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+} {
+  return {
+    candidate: c.candidate ?? '',
+    sdpMid: c.sdpMid ?? null,
+    sdpMLineIndex: c.sdpMLineIndex ?? null,
+    usernameFragment: c.usernameFragment ?? null,
+  };
 }

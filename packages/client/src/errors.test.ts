@@ -21,7 +21,11 @@ describe('DuetClientError', () => {
   });
 
   it('becomes a plain event payload that survives a spread', () => {
-    const event = DuetClientError.fromServer({ code: 'rules_not_accepted', message: 'Accept the rules before starting.', ref: 'join' }).toEvent();
+    const event = DuetClientError.fromServer({
+      code: 'rules_not_accepted',
+      message: 'Accept the rules before starting.',
+      ref: 'join',
+    }).toEvent();
     expect({ ...event }).toEqual({ code: 'rules_not_accepted', message: 'Accept the rules before starting.', ref: 'join' });
   });
 });

@@ -5,5 +5,26 @@ export { DuetClientError, type DuetErrorCode } from './errors.js';
 export type { BillingInfo, BillingCall, BillingCredit } from './api.js';
 export { sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
 export { MediaAccessError, openCamera, captureFrame, AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS } from './media.js';
-export type { BanNotice, Presence, CallState, CallEnd, StateChange, ChatMessage, ConnectionStatus, ClientEvents, DuetErrorEvent, MediaProblem } from './types.js';
-export { REPORT_REASONS, LIVENESS_ACTIONS, type ReportReason, type EndReason, type LivenessAction, type VerificationStatus, type VerificationChallengeInfo, type VerificationFrame, type VerificationResultInfo } from '@duet/protocol';
+export type {
+  BanNotice,
+  Presence,
+  CallState,
+  CallEnd,
+  StateChange,
+  ChatMessage,
+  ConnectionStatus,
+  ClientEvents,
+  DuetErrorEvent,
+  MediaProblem,
+} from './types.js';
+export {
+  REPORT_REASONS,
+  LIVENESS_ACTIONS,
+  type ReportReason,
+  type EndReason,
+  type LivenessAction,
+  type VerificationStatus,
+  type VerificationChallengeInfo,
+  type VerificationFrame,
+  type VerificationResultInfo,
+} from '@duet/protocol';

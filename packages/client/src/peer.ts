@@ -38,7 +38,11 @@ export class PeerSession {
 
   constructor(options: PeerOptions) {
     this.#o = options;
-    this.pc = new RTCPeerConnection({ iceServers: options.iceServers, iceTransportPolicy: options.iceTransportPolicy ?? 'all', bundlePolicy: 'max-bundle' });
+    this.pc = new RTCPeerConnection({
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy ?? 'all',
+      bundlePolicy: 'max-bundle',
+    });
     this.pc.onnegotiationneeded = () => void this.#negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
@@ -71,9 +75,11 @@ export class PeerSession {
   }
 
   handleSignal(signal: SignalPayload): void {
-    this.#queue = this.#queue.then(() => this.#apply(signal)).catch((err: unknown) => {
-      if (!this.#closed) this.#o.onError(err);
-    });
+    this.#queue = this.#queue
+      .then(() => this.#apply(signal))
+      .catch((err: unknown) => {
+        if (!this.#closed) this.#o.onError(err);
+      });
   }
 
   close(): void {

@@ -34,7 +34,10 @@ const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** di
  * Reads one RTCPeerConnection's stats into a compact quality sample. Rates (bitrate, loss,
  * concealment, delay) are over the interval since `previous`; without it, over the whole call.
  */
-export async function sampleQuality(pc: RTCPeerConnection, previous: StatsSnapshot | null): Promise<{ sample: QualitySample; snapshot: StatsSnapshot }> {
+export async function sampleQuality(
+  pc: RTCPeerConnection,
+  previous: StatsSnapshot | null,
+): Promise<{ sample: QualitySample; snapshot: StatsSnapshot }> {
   const report = await pc.getStats();
   const all: Stat[] = [];
   report.forEach((s: Stat) => all.push(s));
@@ -42,9 +45,16 @@ export async function sampleQuality(pc: RTCPeerConnection, previous: StatsSnapsh
 
   const snap: StatsSnapshot = {
     at: performance.now(),
-    bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0,
-    concealedSamples: 0, totalSamplesReceived: 0,
-    jitterBufferDelay: 0, jitterBufferEmitted: 0, totalDecodeTime: 0, framesDecoded: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    concealedSamples: 0,
+    totalSamplesReceived: 0,
+    jitterBufferDelay: 0,
+    jitterBufferEmitted: 0,
+    totalDecodeTime: 0,
+    framesDecoded: 0,
   };
   const sample: QualitySample = {};
   let freezeCount: number | undefined;
@@ -88,13 +98,26 @@ export async function sampleQuality(pc: RTCPeerConnection, previous: StatsSnapsh
         protocol: local?.protocol === 'tcp' ? 'tcp' : 'udp',
       };
       const relayProtocol = local?.relayProtocol;
-      if (localType === 'relay' && (relayProtocol === 'udp' || relayProtocol === 'tcp' || relayProtocol === 'tls')) path.relayProtocol = relayProtocol;
+      if (localType === 'relay' && (relayProtocol === 'udp' || relayProtocol === 'tcp' || relayProtocol === 'tls'))
+        path.relayProtocol = relayProtocol;
       sample.path = path;
     }
   }
 
   // Without a previous snapshot, counts are over the whole call so far; bitrates need an interval.
-  const base = previous ?? { ...snap, bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0, concealedSamples: 0, totalSamplesReceived: 0, jitterBufferDelay: 0, jitterBufferEmitted: 0, totalDecodeTime: 0, framesDecoded: 0 };
+  const base = previous ?? {
+    ...snap,
+    bytesReceived: 0,
+    bytesSent: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    concealedSamples: 0,
+    totalSamplesReceived: 0,
+    jitterBufferDelay: 0,
+    jitterBufferEmitted: 0,
+    totalDecodeTime: 0,
+    framesDecoded: 0,
+  };
   const seconds = (snap.at - base.at) / 1000;
   if (previous && seconds >= 0.2) {
     sample.inboundKbps = round((Math.max(0, snap.bytesReceived - base.bytesReceived) * 8) / 1000 / seconds);

@@ -43,11 +43,20 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('join'),
     interests: z.array(interestSchema).max(LIMITS.maxInterests).optional(),
     /** Language the person wants to talk in (BCP 47 primary subtag, e.g. "en"); default "en". */
-    language: z.string().regex(/^[a-z]{2,3}$/, 'a language code such as "en"').optional(),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}$/, 'a language code such as "en"')
+      .optional(),
     /** Optional region preference (operator-defined, e.g. "eu"); dropped after a wait. */
-    region: z.string().regex(/^[a-z0-9-]{1,16}$/).optional(),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,16}$/)
+      .optional(),
     /** Operator-defined mode, e.g. "chat", "language-exchange", "advice"; must be one the server offers. */
-    mode: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
+    mode: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/)
+      .optional(),
     /** IP privacy: media only through the relay, so the partner never learns this person's address. */
     privacy: z.boolean().optional(),
     /** Meet only people who passed the liveness check (docs/verification.md). */
@@ -76,7 +85,12 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('ping') }),
   /** Every few seconds during a call: how many bytes this browser has received (evidence of media). */
-  z.strictObject({ type: z.literal('heartbeat'), callId, seq: z.number().int().min(0).max(1e9), bytesReceived: z.number().int().min(0).max(1e15) }),
+  z.strictObject({
+    type: z.literal('heartbeat'),
+    callId,
+    seq: z.number().int().min(0).max(1e9),
+    bytesReceived: z.number().int().min(0).max(1e15),
+  }),
   /** Fresh ICE servers (TURN credentials) before an ICE restart. */
   z.strictObject({ type: z.literal('ice_refresh'), callId }),
   /** A call-quality summary: every 10 s during a call and once more (`final`) when it ends. */

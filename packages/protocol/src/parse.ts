@@ -2,9 +2,7 @@ import { ERRORS, type ErrorCode } from './errors.js';
 import { LIMITS } from './limits.js';
 import { CLIENT_MESSAGE_TYPES, clientMessageSchema, type ClientMessage } from './messages.js';
 
-export type ParseResult =
-  | { ok: true; message: ClientMessage }
-  | { ok: false; code: ErrorCode; message: string; ref?: string };
+export type ParseResult = { ok: true; message: ClientMessage } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
 const knownTypes = new Set<string>(CLIENT_MESSAGE_TYPES);
 

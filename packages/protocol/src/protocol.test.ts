@@ -17,8 +17,17 @@ describe('protocol catalogue', () => {
 
   it('keeps the end reason taxonomy of PRODUCT.md, in order', () => {
     expect(END_REASONS).toEqual([
-      'next', 'leave', 'blocked', 'reported', 'ice_failed', 'connection_lost',
-      'heartbeat_timeout', 'moderator', 'banned', 'insufficient_credits', 'server_shutdown',
+      'next',
+      'leave',
+      'blocked',
+      'reported',
+      'ice_failed',
+      'connection_lost',
+      'heartbeat_timeout',
+      'moderator',
+      'banned',
+      'insufficient_credits',
+      'server_shutdown',
     ]);
   });
 });
@@ -40,7 +49,11 @@ describe('parseClientMessage', () => {
     ['an interest with spaces', { type: 'join', interests: ['two words'] }, 'invalid_message'],
     ['empty chat', { type: 'chat', callId: 'c1', text: '   ' }, 'invalid_message'],
     ['over-long chat', { type: 'chat', callId: 'c1', text: 'x'.repeat(LIMITS.maxChatChars + 1) }, 'invalid_message'],
-    ['an SDP over the cap', { type: 'signal', callId: 'c', description: { type: 'offer', sdp: 'x'.repeat(LIMITS.maxSdpChars + 1) } }, 'invalid_message'],
+    [
+      'an SDP over the cap',
+      { type: 'signal', callId: 'c', description: { type: 'offer', sdp: 'x'.repeat(LIMITS.maxSdpChars + 1) } },
+      'invalid_message',
+    ],
     ['an unknown report reason', { type: 'report', callId: 'c', reason: 'meh' }, 'invalid_message'],
   ])('rejects %s', (_name, value, code) => {
     const r = parse(value);

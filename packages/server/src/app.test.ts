@@ -14,7 +14,14 @@ describe('HTTP edge', () => {
     const webDir = path.join(dir, 'web');
     fs.mkdirSync(webDir);
     fs.writeFileSync(path.join(webDir, 'index.html'), '<!doctype html><title>Duet</title>');
-    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', SESSION_RATE_LIMIT: '3', WEB_DIR: webDir, TURN_MODE: 'off', METRICS_TOKEN: 'scrape-token-0123456789' });
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      SESSION_RATE_LIMIT: '3',
+      WEB_DIR: webDir,
+      TURN_MODE: 'off',
+      METRICS_TOKEN: 'scrape-token-0123456789',
+    });
     duet = await createDuetServer(config, { sqliteFile: ':memory:' });
   });
 
@@ -32,11 +39,22 @@ describe('HTTP edge', () => {
   });
 
   it('rejects a malformed session body without creating anyone', async () => {
-    const before = await duet.storage.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const res = await duet.app.inject({ method: 'POST', url: '/api/session', payload: { token: 42, extra: true }, remoteAddress: '192.0.2.10' });
+    const before = await duet.storage.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const res = await duet.app.inject({
+      method: 'POST',
+      url: '/api/session',
+      payload: { token: 42, extra: true },
+      remoteAddress: '192.0.2.10',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: 'invalid_request' } });
-    const after = await duet.storage.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await duet.storage.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 

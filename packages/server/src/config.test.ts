@@ -5,7 +5,14 @@ import { ConfigError, loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('gives a working single node with no environment at all', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', databaseUrl: undefined, tls: undefined, connectTimeoutMs: 15_000, stunUrls: [] });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      tls: undefined,
+      connectTimeoutMs: 15_000,
+      stunUrls: [],
+    });
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(Object.isFrozen(c)).toBe(true);
   });

@@ -23,7 +23,12 @@ const envSchema = z.object({
   STUN_URLS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^stuns?:/, 'STUN_URLS entries start with stun: or stuns:'))),
   WEB_DIR: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
@@ -40,7 +45,12 @@ const envSchema = z.object({
     .default('0')
     .refine((v) => /^\d+(\.\d{1,6})?$/.test(v), 'WELCOME_CREDITS is a number of credits')
     .transform((v) => Math.round(Number(v) * 1_000_000)),
-  DAILY_FREE_MINUTES: z.coerce.number().int().min(0).max(24 * 60).default(0),
+  DAILY_FREE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(0),
   OVERDRAFT_CREDITS: z
     .string()
     .default('0')
@@ -54,11 +64,17 @@ const envSchema = z.object({
     .default('')
     .transform((v, ctx) => {
       const packs: TopupPack[] = [];
-      for (const item of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+      for (const item of v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
         const m = /^([a-z]{3}):(\d{1,9})=(\d{1,7}(?:\.\d{1,6})?)$/i.exec(item);
         const micros = m ? Math.round(Number(m[3]) * 1_000_000) : 0;
         if (!m || Number(m[2]) <= 0 || micros <= 0 || micros > 1_000_000 * 1_000_000) {
-          ctx.addIssue({ code: 'custom', message: `TOPUP_PACKS entry "${item}" is not <currency>:<amount in minor units>=<credits> (e.g. eur:500=5)` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `TOPUP_PACKS entry "${item}" is not <currency>:<amount in minor units>=<credits> (e.g. eur:500=5)`,
+          });
           return z.NEVER;
         }
         const pack = { currency: m[1]!.toLowerCase(), amountMinor: Number(m[2]), micros };
@@ -74,23 +90,40 @@ const envSchema = z.object({
   SERVER_COST_PER_HOUR: z.coerce.number().min(0).max(10_000).default(0.05),
   PAYMENT_FEE_PERCENT: z.coerce.number().min(0).max(50).default(2.9),
   METER_HEARTBEAT_MS: z.coerce.number().int().min(1000).max(60_000).default(5_000),
-  MAX_CALL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(240),
+  MAX_CALL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(240),
   METER_SILENCE_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(90_000),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'ADMIN_PASSWORD must be at least 12 characters').optional(),
-  CHAT_FILTER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  HOLD_REPORTED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  CHAT_FILTER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  HOLD_REPORTED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   STRIKES: z.coerce.number().int().min(0).max(100).default(3),
   STRIKE_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   SUSPENSION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   EVIDENCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   QUALITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CALL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'REDIS_URL starts with redis:// or rediss://').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'REDIS_URL starts with redis:// or rediss://')
+    .optional(),
   REDIS_PREFIX: z.string().min(1).max(64).default('duet:{pool}:'),
-  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
   CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   POOL_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   TURN_MODE: z.enum(['auto', 'managed', 'external', 'off']).default('auto'),
@@ -99,7 +132,12 @@ const envSchema = z.object({
   TURN_URLS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^turns?:/, 'TURN_URLS entries start with turn: or turns:'))),
   TURN_HOST: z.string().optional(),
   TURN_PORT: z.coerce.number().int().min(1).max(65535).default(3478),
@@ -109,22 +147,48 @@ const envSchema = z.object({
   TURN_LISTEN_IPS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   TURN_ALLOWED_PEER_IPS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
-  TURN_ALLOW_LOOPBACK_PEERS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  TURN_ALLOW_LOOPBACK_PEERS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   TURN_CREDENTIAL_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3_600),
-  TURN_SECRET_ROTATE_S: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  TURN_SECRET_ROTATE_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
   TURN_USER_QUOTA: z.coerce.number().int().min(1).max(1000).default(12),
   TURN_TOTAL_QUOTA: z.coerce.number().int().min(1).max(1_000_000).default(2_000),
   TURN_MAX_BPS: z.coerce.number().int().min(10_000).max(1e9).default(500_000),
-  RELAY_ONLY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  RELAY_ONLY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   MATCH_MODES: z
     .string()
     .default('chat')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[a-z0-9-]{1,32}$/, 'MATCH_MODES entries are lower-case words such as language-exchange')).min(1)),
   MATCH_INTERESTS_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   MATCH_REGION_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
@@ -133,8 +197,14 @@ const envSchema = z.object({
   MATCH_SMALL_POOL: z.coerce.number().int().min(0).max(100).default(3),
   MATCH_RELAX_RECENT_AFTER_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   WELCOME_PER_ADDRESS_PER_DAY: z.coerce.number().int().min(1).max(100_000).default(3),
-  VERIFICATION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  VERIFIED_ONLY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  VERIFICATION: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  VERIFIED_ONLY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   VERIFICATION_VALID_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VERIFICATION_FAILURES_PER_HOUR: z.coerce.number().int().min(1).max(100).default(5),
   VERIFICATION_DEADLINE_MS: z.coerce.number().int().min(5_000).max(120_000).default(20_000),
@@ -182,7 +252,8 @@ export interface Config {
     readonly maxCallMs: number;
     /** A call with no media from one side for this long is ended. */
     readonly silenceMs: number;
-    readonly stripe: { readonly webhookSecret: string; readonly apiKey: string | undefined; readonly packs: readonly TopupPack[] } | undefined;
+    readonly stripe:
+      { readonly webhookSecret: string; readonly apiKey: string | undefined; readonly packs: readonly TopupPack[] } | undefined;
     /** The cost model behind the unit economics report (credits). */
     readonly costs: { readonly relayPerGbMicros: number; readonly serverPerHourMicros: number; readonly paymentFeePercent: number };
   };
@@ -236,7 +307,15 @@ export interface Config {
     readonly realm: string;
   };
   /** Several nodes sharing one Redis pool; undefined on a single node. */
-  readonly cluster: { readonly redisUrl: string; readonly prefix: string; readonly nodeId: string; readonly heartbeatMs: number; readonly leaseMs: number } | undefined;
+  readonly cluster:
+    | {
+        readonly redisUrl: string;
+        readonly prefix: string;
+        readonly nodeId: string;
+        readonly heartbeatMs: number;
+        readonly leaseMs: number;
+      }
+    | undefined;
   /** IP privacy for everyone: media only through the relay, so nobody learns the other's address. */
   readonly relayOnly: boolean;
   /** Modes people may choose (the first is the default). */
@@ -260,11 +339,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     throw new ConfigError('Invalid configuration:\n  ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
   if (e.TURN_MODE === 'external' && (!e.TURN_SECRET || e.TURN_URLS.length === 0)) {
-    throw new ConfigError('Invalid configuration:\n  TURN_MODE=external needs TURN_URLS and TURN_SECRET (the relay fleet\'s static-auth-secret)');
+    throw new ConfigError(
+      "Invalid configuration:\n  TURN_MODE=external needs TURN_URLS and TURN_SECRET (the relay fleet's static-auth-secret)",
+    );
   }
   if (e.STRIPE_WEBHOOK_SECRET && e.TOPUP_PACKS.length === 0) {
     // Credits come from what was paid, never from the checkout's metadata: without a price table nothing can be credited.
-    throw new ConfigError('Invalid configuration:\n  STRIPE_WEBHOOK_SECRET needs TOPUP_PACKS (what each paid amount credits, e.g. eur:500=5,eur:1000=11)');
+    throw new ConfigError(
+      'Invalid configuration:\n  STRIPE_WEBHOOK_SECRET needs TOPUP_PACKS (what each paid amount credits, e.g. eur:500=5,eur:1000=11)',
+    );
   }
   if (e.TURN_MIN_PORT > e.TURN_MAX_PORT) throw new ConfigError('Invalid configuration:\n  TURN_MIN_PORT must not exceed TURN_MAX_PORT');
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
@@ -297,7 +380,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
       heartbeatMs: e.METER_HEARTBEAT_MS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
       silenceMs: e.METER_SILENCE_MS,
-      stripe: e.STRIPE_WEBHOOK_SECRET ? Object.freeze({ webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiKey: e.STRIPE_SECRET_KEY, packs: e.TOPUP_PACKS }) : undefined,
+      stripe: e.STRIPE_WEBHOOK_SECRET
+        ? Object.freeze({ webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiKey: e.STRIPE_SECRET_KEY, packs: e.TOPUP_PACKS })
+        : undefined,
       costs: Object.freeze({
         relayPerGbMicros: Math.round(e.RELAY_COST_PER_GB * 1_000_000),
         serverPerHourMicros: Math.round(e.SERVER_COST_PER_HOUR * 1_000_000),

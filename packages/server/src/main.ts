@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   const duet = await createDuetServer(config, ipc ? { clock: ipc } : {});
   if (ipc) {
     duet.log.warn('DUET_CLOCK=ipc: time moves only when the parent process says so (tests only)');
-    ipc.attach(() => duet.settled(), (err) => duet.log.error({ err }, 'simulated clock failed'));
+    ipc.attach(
+      () => duet.settled(),
+      (err) => duet.log.error({ err }, 'simulated clock failed'),
+    );
   }
   // A bug in one background task must not take every call on this node down with it.
   process.on('unhandledRejection', (err) => duet.log.error({ err }, 'unhandled rejection (please report)'));

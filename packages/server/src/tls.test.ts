@@ -21,13 +21,39 @@ describe('HTTPS and WSS with a configured certificate', () => {
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
     // A throwaway self-signed certificate for 127.0.0.1, trusted only by this test.
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     ca = fs.readFileSync(cert);
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'silent', TURN_MODE: 'off', TLS_CERT_FILE: cert, TLS_KEY_FILE: key });
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      TURN_MODE: 'off',
+      TLS_CERT_FILE: cert,
+      TLS_KEY_FILE: key,
+    });
     duet = await createDuetServer(config, { sqliteFile: ':memory:' });
     base = new URL(await duet.listen());
   });

@@ -6,7 +6,8 @@ import { Spinner } from './parts.js';
 import { SessionContext, type ConsoleSession } from './session.js';
 import type { StaffMe } from './types.js';
 
-type Boot = { status: 'checking' } | { status: 'signed-out'; notice: string | null } | { status: 'signed-in'; auth: Credentials; me: StaffMe };
+type Boot =
+  { status: 'checking' } | { status: 'signed-out'; notice: string | null } | { status: 'signed-in'; auth: Credentials; me: StaffMe };
 
 /**
  * Who is at the console: a staff member with a session cookie (found again after a reload through
@@ -30,7 +31,10 @@ export function AdminApp() {
         if (auth) tokenStore.clear();
         else sessionHint.clear();
         const expired = err instanceof AdminApiError && err.code === 'unauthorized';
-        setBoot({ status: 'signed-out', notice: expired ? (auth ? null : 'Your session ended. Sign in again.') : err instanceof Error ? err.message : null });
+        setBoot({
+          status: 'signed-out',
+          notice: expired ? (auth ? null : 'Your session ended. Sign in again.') : err instanceof Error ? err.message : null,
+        });
       },
     );
     return () => {

@@ -13,7 +13,9 @@ export function Appeals({ onChanged }: { onChanged: () => void }) {
   const load = useCallback((signal: AbortSignal) => api.appeals(signal), [api]);
   const appeals = useResource(load, POLL_MS);
   const action = useAction();
-  const list = [...(appeals.data?.appeals ?? [])].sort((a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.createdAt - a.createdAt);
+  const list = [...(appeals.data?.appeals ?? [])].sort(
+    (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.createdAt - a.createdAt,
+  );
   const open = list.filter((a) => a.status === 'open').length;
 
   const decide = async (a: Appeal, decision: 'uphold' | 'lift') => {
@@ -36,48 +38,60 @@ export function Appeals({ onChanged }: { onChanged: () => void }) {
       <Loadable res={appeals} loading="Loading appeals…" failed="Could not load appeals">
         {() =>
           list.length === 0 ? (
-          <section className="card">
-            <EmptyState text="No appeals" detail="When a banned person appeals from the Duet page, it lands here." />
-          </section>
-        ) : (
-          <ul className="appeal-list">
-            {list.map((a) => (
-              <li key={a.id} className={`card appeal ${a.status}`} data-testid="appeal-row" data-appeal-id={a.id} data-status={a.status}>
-                <header className="appeal-head">
-                  <span>
-                    User <ShortId id={a.userId} />
-                  </span>
-                  <span className="muted" title={fullDateTime(a.createdAt)}>
-                    appealed {ago(a.createdAt)}
-                  </span>
-                  <span className={`tag ${a.status === 'open' ? 'open' : a.status === 'lifted' ? 'direct' : ''}`}>{STATUS_LABELS[a.status]}</span>
-                </header>
-                <blockquote className="comment" data-testid="appeal-message">
-                  {a.message}
-                </blockquote>
-                <dl className="facts compact">
-                  <div className="fact">
-                    <dt>Banned for</dt>
-                    <dd>{a.banReason}</dd>
-                  </div>
-                  <div className="fact">
-                    <dt>Until</dt>
-                    <dd>{until(a.banUntil)}</dd>
-                  </div>
-                </dl>
-                {a.status === 'open' && (
-                  <div className="resolve">
-                    <button className="btn" data-testid="appeal-uphold" disabled={action.busy !== null} onClick={() => void decide(a, 'uphold')}>
-                      {action.busy === `${a.id}:uphold` ? 'Saving…' : 'Keep the ban'}
-                    </button>
-                    <button className="btn primary" data-testid="appeal-lift" disabled={action.busy !== null} onClick={() => void decide(a, 'lift')}>
-                      {action.busy === `${a.id}:lift` ? 'Lifting…' : 'Lift the ban'}
-                    </button>
-                  </div>
-                )}
-              </li>
-            ))}
-          </ul>
+            <section className="card">
+              <EmptyState text="No appeals" detail="When a banned person appeals from the Duet page, it lands here." />
+            </section>
+          ) : (
+            <ul className="appeal-list">
+              {list.map((a) => (
+                <li key={a.id} className={`card appeal ${a.status}`} data-testid="appeal-row" data-appeal-id={a.id} data-status={a.status}>
+                  <header className="appeal-head">
+                    <span>
+                      User <ShortId id={a.userId} />
+                    </span>
+                    <span className="muted" title={fullDateTime(a.createdAt)}>
+                      appealed {ago(a.createdAt)}
+                    </span>
+                    <span className={`tag ${a.status === 'open' ? 'open' : a.status === 'lifted' ? 'direct' : ''}`}>
+                      {STATUS_LABELS[a.status]}
+                    </span>
+                  </header>
+                  <blockquote className="comment" data-testid="appeal-message">
+                    {a.message}
+                  </blockquote>
+                  <dl className="facts compact">
+                    <div className="fact">
+                      <dt>Banned for</dt>
+                      <dd>{a.banReason}</dd>
+                    </div>
+                    <div className="fact">
+                      <dt>Until</dt>
+                      <dd>{until(a.banUntil)}</dd>
+                    </div>
+                  </dl>
+                  {a.status === 'open' && (
+                    <div className="resolve">
+                      <button
+                        className="btn"
+                        data-testid="appeal-uphold"
+                        disabled={action.busy !== null}
+                        onClick={() => void decide(a, 'uphold')}
+                      >
+                        {action.busy === `${a.id}:uphold` ? 'Saving…' : 'Keep the ban'}
+                      </button>
+                      <button
+                        className="btn primary"
+                        data-testid="appeal-lift"
+                        disabled={action.busy !== null}
+                        onClick={() => void decide(a, 'lift')}
+                      >
+                        {action.busy === `${a.id}:lift` ? 'Lifting…' : 'Lift the ban'}
+                      </button>
+                    </div>
+                  )}
+                </li>
+              ))}
+            </ul>
           )
         }
       </Loadable>

@@ -30,28 +30,31 @@ export function AuditLog() {
       <StaleNote res={audit} />
       <Loadable res={audit} loading="Loading the audit log…" failed="Could not load the audit log">
         {() => (
-        <section className="card" aria-label="Audit log">
-          {list.length === 0 ? (
-            <EmptyState text="No moderator actions yet" detail="Ending calls, resolving reports, bans, appeals and new staff accounts are recorded here." />
-          ) : (
-            <table className="table stack audit" data-testid="audit-log">
-              <TableHead columns={['When', 'Who', 'Action', 'Target', 'Detail']} />
-              <tbody>
-                {list.map((e) => (
-                  <tr key={e.id} data-testid="audit-row" data-action={e.action}>
-                    <td data-label="When">{fullDateTime(e.at)}</td>
-                    <td data-label="Who">{who(e)}</td>
-                    <td data-label="Action">{ACTIONS[e.action] ?? e.action}</td>
-                    <td data-label="Target">{e.target ? <ShortId id={e.target} /> : '—'}</td>
-                    <td data-label="Detail" className="wrap">
-                      {detail(e) || <span className="muted">—</span>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </section>
+          <section className="card" aria-label="Audit log">
+            {list.length === 0 ? (
+              <EmptyState
+                text="No moderator actions yet"
+                detail="Ending calls, resolving reports, bans, appeals and new staff accounts are recorded here."
+              />
+            ) : (
+              <table className="table stack audit" data-testid="audit-log">
+                <TableHead columns={['When', 'Who', 'Action', 'Target', 'Detail']} />
+                <tbody>
+                  {list.map((e) => (
+                    <tr key={e.id} data-testid="audit-row" data-action={e.action}>
+                      <td data-label="When">{fullDateTime(e.at)}</td>
+                      <td data-label="Who">{who(e)}</td>
+                      <td data-label="Action">{ACTIONS[e.action] ?? e.action}</td>
+                      <td data-label="Target">{e.target ? <ShortId id={e.target} /> : '—'}</td>
+                      <td data-label="Detail" className="wrap">
+                        {detail(e) || <span className="muted">—</span>}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
         )}
       </Loadable>
     </>

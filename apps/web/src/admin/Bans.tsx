@@ -37,7 +37,11 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
             res={bans}
             loading="Loading bans…"
             failed="Could not load bans"
-            empty={list.length === 0 ? { text: 'Nobody is banned', detail: 'Bans from reports, from this form and from the strike policy are listed here.' } : null}
+            empty={
+              list.length === 0
+                ? { text: 'Nobody is banned', detail: 'Bans from reports, from this form and from the strike policy are listed here.' }
+                : null
+            }
           >
             {() => (
               <table className="table stack bans" data-testid="bans">
@@ -93,7 +97,15 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
   );
 }
 
-function BanForm({ prefill, onPrefillUsed, onBanned }: { prefill: { userId: string; reason: string } | null; onPrefillUsed: () => void; onBanned: () => void }) {
+function BanForm({
+  prefill,
+  onPrefillUsed,
+  onBanned,
+}: {
+  prefill: { userId: string; reason: string } | null;
+  onPrefillUsed: () => void;
+  onBanned: () => void;
+}) {
   const { api } = useSession();
   const form = useFormAction();
   const { setDone } = form;
@@ -144,7 +156,15 @@ function BanForm({ prefill, onPrefillUsed, onBanned }: { prefill: { userId: stri
         <legend>Ban by</legend>
         <div className="ranges" role="radiogroup">
           {(['user', 'device'] as const).map((k) => (
-            <button key={k} type="button" role="radio" aria-checked={kind === k} className={`seg ${kind === k ? 'on' : ''}`} data-testid={`ban-kind-${k}`} onClick={() => setKind(k)}>
+            <button
+              key={k}
+              type="button"
+              role="radio"
+              aria-checked={kind === k}
+              className={`seg ${kind === k ? 'on' : ''}`}
+              data-testid={`ban-kind-${k}`}
+              onClick={() => setKind(k)}
+            >
               {k === 'user' ? 'Account (user id)' : 'Device id'}
             </button>
           ))}
@@ -152,21 +172,42 @@ function BanForm({ prefill, onPrefillUsed, onBanned }: { prefill: { userId: stri
       </fieldset>
       <label className="field">
         <span>{kind === 'user' ? 'User id' : 'Device id'}</span>
-        <input data-testid="ban-target" value={target} onChange={(e) => setTarget(e.target.value)} placeholder={kind === 'user' ? 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx' : 'the browser’s device id'} spellCheck={false} autoComplete="off" />
+        <input
+          data-testid="ban-target"
+          value={target}
+          onChange={(e) => setTarget(e.target.value)}
+          placeholder={kind === 'user' ? 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx' : 'the browser’s device id'}
+          spellCheck={false}
+          autoComplete="off"
+        />
       </label>
       <label className="field">
         <span>Reason (shown to the person)</span>
-        <input data-testid="ban-reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} placeholder="e.g. Nudity on camera" />
+        <input
+          data-testid="ban-reason"
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          maxLength={500}
+          placeholder="e.g. Nudity on camera"
+        />
       </label>
       <label className="field">
         <span>Days (empty: permanent)</span>
-        <input data-testid="ban-days-input" value={days} onChange={(e) => setDays(e.target.value)} inputMode="numeric" placeholder="Permanent" />
+        <input
+          data-testid="ban-days-input"
+          value={days}
+          onChange={(e) => setDays(e.target.value)}
+          inputMode="numeric"
+          placeholder="Permanent"
+        />
       </label>
       <FormStatus error={form.error} done={form.done} doneTestId="ban-result" />
       <button className="btn danger wide" data-testid="ban-submit" type="submit" disabled={form.busy}>
         {form.busy ? 'Banning…' : 'Ban'}
       </button>
-      <p className="fine muted">An account ban also covers the device it was last used on. Someone online is disconnected at once and told why.</p>
+      <p className="fine muted">
+        An account ban also covers the device it was last used on. Someone online is disconnected at once and told why.
+      </p>
     </form>
   );
 }

@@ -9,7 +9,17 @@ import { EmptyState, Spinner } from './parts.js';
 type Load = { status: 'loading' } | { status: 'ready'; call: CallDetail } | { status: 'error'; message: string };
 
 /** One call's record and quality timeline, in a modal dialog (full screen on a phone). */
-export function CallDetailDialog({ api, id, onClose, onAuthError }: { api: AdminApi; id: string; onClose: () => void; onAuthError: (err: unknown) => string | null }) {
+export function CallDetailDialog({
+  api,
+  id,
+  onClose,
+  onAuthError,
+}: {
+  api: AdminApi;
+  id: string;
+  onClose: () => void;
+  onAuthError: (err: unknown) => string | null;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const [load, setLoad] = useState<Load>({ status: 'loading' });
   const [attempt, setAttempt] = useState(0);
@@ -75,7 +85,9 @@ function CallBody({ call }: { call: CallDetail }) {
   return (
     <>
       <div className="detail-summary">
-        <span className={`tag ${call.outcome === 'connected' ? 'direct' : call.outcome === 'ice_failed' ? 'bad' : ''}`}>{outcomeLabel(call.outcome)}</span>
+        <span className={`tag ${call.outcome === 'connected' ? 'direct' : call.outcome === 'ice_failed' ? 'bad' : ''}`}>
+          {outcomeLabel(call.outcome)}
+        </span>
         <span className={`tag ${kind === 'Relayed' ? 'relay' : kind === 'Direct' ? 'direct' : ''}`}>{kind}</span>
         <span className="muted">
           {fullDateTime(call.matchedAt)} · {duration(call.durationMs)} long
@@ -164,11 +176,40 @@ function QualityChart({ call }: { call: CallDetail }) {
       options: {
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: {
-          x: { type: 'linear', ticks: { callback: (v) => clock(Number(v)), maxRotation: 0 }, title: { display: true, text: 'since connected' } },
+          x: {
+            type: 'linear',
+            ticks: { callback: (v) => clock(Number(v)), maxRotation: 0 },
+            title: { display: true, text: 'since connected' },
+          },
           // Stacked axes are laid out bottom-up: the first declared is the lowest panel.
-          kbps: { type: 'linear', position: 'left', stack: 'q', stackWeight: 1.5, beginAtZero: true, offset: true, title: { display: true, text: 'inbound kbps' } },
-          loss: { type: 'linear', position: 'left', stack: 'q', stackWeight: 1, beginAtZero: true, suggestedMax: 5, offset: true, title: { display: true, text: 'loss %' } },
-          ms: { type: 'linear', position: 'left', stack: 'q', stackWeight: 2, beginAtZero: true, offset: true, title: { display: true, text: 'delay ms' } },
+          kbps: {
+            type: 'linear',
+            position: 'left',
+            stack: 'q',
+            stackWeight: 1.5,
+            beginAtZero: true,
+            offset: true,
+            title: { display: true, text: 'inbound kbps' },
+          },
+          loss: {
+            type: 'linear',
+            position: 'left',
+            stack: 'q',
+            stackWeight: 1,
+            beginAtZero: true,
+            suggestedMax: 5,
+            offset: true,
+            title: { display: true, text: 'loss %' },
+          },
+          ms: {
+            type: 'linear',
+            position: 'left',
+            stack: 'q',
+            stackWeight: 2,
+            beginAtZero: true,
+            offset: true,
+            title: { display: true, text: 'delay ms' },
+          },
         },
         plugins: {
           legend: { display: false },
@@ -204,7 +245,12 @@ function QualityChart({ call }: { call: CallDetail }) {
         </span>
       </div>
       <div className="chart quality">
-        <canvas ref={ref} data-testid="chart-quality" role="img" aria-label="Quality over the call: round-trip time, estimated delay, packet loss and inbound bitrate for each side" />
+        <canvas
+          ref={ref}
+          data-testid="chart-quality"
+          role="img"
+          aria-label="Quality over the call: round-trip time, estimated delay, packet loss and inbound bitrate for each side"
+        />
       </div>
     </>
   );

@@ -78,7 +78,8 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
     [go],
   );
 
-  const badge = (k: SectionKey): number | null => (k === 'live' ? counts.live : k === 'reports' ? counts.reports : k === 'appeals' ? counts.appeals : null);
+  const badge = (k: SectionKey): number | null =>
+    k === 'live' ? counts.live : k === 'reports' ? counts.reports : k === 'appeals' ? counts.appeals : null;
 
   return (
     <div className="console">
@@ -134,7 +135,10 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
         {route.section === 'audit' && <AuditLog />}
         {route.section === 'insights' && <Dashboard />}
         {route.section === 'economics' && me.role === 'admin' && (
-          <Economics view={route.item === 'credits' ? 'credits' : 'report'} onView={(v) => go({ section: 'economics', item: v === 'credits' ? 'credits' : null })} />
+          <Economics
+            view={route.item === 'credits' ? 'credits' : 'report'}
+            onView={(v) => go({ section: 'economics', item: v === 'credits' ? 'credits' : null })}
+          />
         )}
         {route.section === 'staff' && me.role === 'admin' && <Staff />}
       </main>
@@ -145,7 +149,11 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
 /** Open reports, open appeals and live calls, for the badges on the tabs; refreshed every 10 s. */
 function useCounts() {
   const { api } = useSession();
-  const [counts, setCounts] = useState<{ live: number | null; reports: number | null; appeals: number | null }>({ live: null, reports: null, appeals: null });
+  const [counts, setCounts] = useState<{ live: number | null; reports: number | null; appeals: number | null }>({
+    live: null,
+    reports: null,
+    appeals: null,
+  });
   const refresh = useCallback(() => {
     // Badges are a hint: a failed refresh leaves the last numbers, and sections show their own errors.
     void Promise.allSettled([api.liveCalls(), api.reports('open'), api.appeals()]).then(([live, reports, appeals]) =>

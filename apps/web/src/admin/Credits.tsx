@@ -51,7 +51,8 @@ function AdjustForm() {
   const submit = form.onSubmit(
     'adjust',
     () => {
-      if (!UUID.test(u)) return 'A user id is a full UUID. People find theirs at the bottom of their usage history; it is also on their receipts.';
+      if (!UUID.test(u))
+        return 'A user id is a full UUID. People find theirs at the bottom of their usage history; it is also on their receipts.';
       if (!valid) return 'Enter the credits to add (e.g. 5) or take away (e.g. -2.5), up to six decimals, not 0.';
       return reasonProblem(r);
     },
@@ -70,15 +71,35 @@ function AdjustForm() {
       </header>
       <label className="field">
         <span>User id</span>
-        <input data-testid="adjust-user" value={userId} onChange={(e) => setUserId(e.target.value)} placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" spellCheck={false} autoComplete="off" />
+        <input
+          data-testid="adjust-user"
+          value={userId}
+          onChange={(e) => setUserId(e.target.value)}
+          placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+          spellCheck={false}
+          autoComplete="off"
+        />
       </label>
       <label className="field">
         <span>Credits (+ to add, − to take away)</span>
-        <input data-testid="adjust-credits" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="e.g. 5 or -2.5" autoComplete="off" />
+        <input
+          data-testid="adjust-credits"
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+          inputMode="decimal"
+          placeholder="e.g. 5 or -2.5"
+          autoComplete="off"
+        />
       </label>
       <label className="field">
         <span>Reason (for the audit log)</span>
-        <input data-testid="adjust-reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} placeholder="e.g. Goodwill after a dropped call" />
+        <input
+          data-testid="adjust-reason"
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          maxLength={500}
+          placeholder="e.g. Goodwill after a dropped call"
+        />
       </label>
       <FormStatus error={form.error} done={form.done} errorTestId="adjust-error" doneTestId="adjust-result" />
       <button className={`btn wide ${micros < 0 ? 'danger' : 'primary'}`} data-testid="adjust-submit" type="submit" disabled={form.busy}>
@@ -121,15 +142,35 @@ function RefundForm() {
       </header>
       <label className="field">
         <span>User id (who was charged)</span>
-        <input data-testid="refund-user" value={userId} onChange={(e) => setUserId(e.target.value)} placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" spellCheck={false} autoComplete="off" />
+        <input
+          data-testid="refund-user"
+          value={userId}
+          onChange={(e) => setUserId(e.target.value)}
+          placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+          spellCheck={false}
+          autoComplete="off"
+        />
       </label>
       <label className="field">
         <span>Call id (on their receipt)</span>
-        <input data-testid="refund-call" value={callId} onChange={(e) => setCallId(e.target.value)} placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" spellCheck={false} autoComplete="off" />
+        <input
+          data-testid="refund-call"
+          value={callId}
+          onChange={(e) => setCallId(e.target.value)}
+          placeholder="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+          spellCheck={false}
+          autoComplete="off"
+        />
       </label>
       <label className="field">
         <span>Reason (for the audit log)</span>
-        <input data-testid="refund-reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} placeholder="e.g. The call had no sound" />
+        <input
+          data-testid="refund-reason"
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          maxLength={500}
+          placeholder="e.g. The call had no sound"
+        />
       </label>
       <FormStatus error={form.error} done={form.done} errorTestId="refund-error" doneTestId="refund-result" />
       <button className="btn primary wide" data-testid="refund-submit" type="submit" disabled={form.busy}>

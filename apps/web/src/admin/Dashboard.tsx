@@ -82,23 +82,47 @@ export function Dashboard() {
           <h1>{RANGES[rangeKey].long}</h1>
           {data && (
             <span className="muted">
-              {dateTime(data.range.from)} – {dateTime(data.range.to)} · by {data.range.bucket} · updated {new Date(load.status === 'ready' ? load.at : Date.now()).toLocaleTimeString('en-GB')}
+              {dateTime(data.range.from)} – {dateTime(data.range.to)} · by {data.range.bucket} · updated{' '}
+              {new Date(load.status === 'ready' ? load.at : Date.now()).toLocaleTimeString('en-GB')}
             </span>
           )}
         </div>
         <nav className="ranges" aria-label="Time range">
           {RANGE_KEYS.map((k) => (
-            <button key={k} className={`seg ${k === rangeKey ? 'on' : ''}`} data-testid={`range-${k}`} aria-pressed={k === rangeKey} onClick={() => setRangeKey(k)}>
+            <button
+              key={k}
+              className={`seg ${k === rangeKey ? 'on' : ''}`}
+              data-testid={`range-${k}`}
+              aria-pressed={k === rangeKey}
+              onClick={() => setRangeKey(k)}
+            >
               {RANGES[k].label}
             </button>
           ))}
         </nav>
         <div className="bar-actions">
-          <RefreshButton refreshing={refreshing} disabled={refreshing || load.status === 'loading'} onClick={() => fetchRange(rangeKey, load.status === 'ready')} title="Refresh now" />
-          <button className="btn small" data-testid="export-csv" onClick={() => void doExport('csv')} disabled={exporting !== null} title="Download this range's call records as CSV">
+          <RefreshButton
+            refreshing={refreshing}
+            disabled={refreshing || load.status === 'loading'}
+            onClick={() => fetchRange(rangeKey, load.status === 'ready')}
+            title="Refresh now"
+          />
+          <button
+            className="btn small"
+            data-testid="export-csv"
+            onClick={() => void doExport('csv')}
+            disabled={exporting !== null}
+            title="Download this range's call records as CSV"
+          >
             {exporting === 'csv' ? 'Exporting…' : 'Export CSV'}
           </button>
-          <button className="btn small" data-testid="export-json" onClick={() => void doExport('json')} disabled={exporting !== null} title="Download this range's call records as JSON">
+          <button
+            className="btn small"
+            data-testid="export-json"
+            onClick={() => void doExport('json')}
+            disabled={exporting !== null}
+            title="Download this range's call records as JSON"
+          >
             {exporting === 'json' ? 'Exporting…' : 'Export JSON'}
           </button>
         </div>
@@ -137,14 +161,24 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
           label="Calls"
           testId="tile-calls"
           value={count(totals.calls)}
-          sub={[`${count(totals.connected)} connected`, `${count(totals.iceFailed)} failed`, totals.abandoned > 0 ? `${count(totals.abandoned)} abandoned` : null].filter(Boolean).join(' · ')}
+          sub={[
+            `${count(totals.connected)} connected`,
+            `${count(totals.iceFailed)} failed`,
+            totals.abandoned > 0 ? `${count(totals.abandoned)} abandoned` : null,
+          ]
+            .filter(Boolean)
+            .join(' · ')}
         />
         <Tile
           label="Connection success"
           testId="tile-success"
           value={pct(totals.successRate)}
           tone={totals.successRate === null ? undefined : totals.successRate >= 0.95 ? 'ok' : totals.successRate >= 0.85 ? 'warn' : 'bad'}
-          sub={totals.successRate === null ? 'no call connected or failed' : `${count(totals.connected)} of ${count(totals.connected + totals.iceFailed)} that tried`}
+          sub={
+            totals.successRate === null
+              ? 'no call connected or failed'
+              : `${count(totals.connected)} of ${count(totals.connected + totals.iceFailed)} that tried`
+          }
         />
         <Tile
           label="Time to match"
@@ -168,7 +202,10 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
 
       {totals.calls === 0 ? (
         <div className="card">
-          <EmptyState text="No calls in this range yet" detail="Charts appear here as soon as two people are matched. Try a longer range." />
+          <EmptyState
+            text="No calls in this range yet"
+            detail="Charts appear here as soon as two people are matched. Try a longer range."
+          />
         </div>
       ) : (
         <div className="grid">
@@ -179,7 +216,12 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
         </div>
       )}
 
-      <Card title="Funnel" hint="unique people reaching each step, per day" empty={funnelHasData ? null : 'Nobody opened Duet in this range yet'} className="wide">
+      <Card
+        title="Funnel"
+        hint="unique people reaching each step, per day"
+        empty={funnelHasData ? null : 'Nobody opened Duet in this range yet'}
+        className="wide"
+      >
         <Funnel funnel={data.funnel} />
       </Card>
 
@@ -187,7 +229,13 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
         <Card
           title="Worst calls"
           hint="connected calls by quality penalty, worst first — open one for its timeline"
-          empty={data.worstCalls.length === 0 ? (totals.connected === 0 ? 'No connected calls in this range yet' : 'No quality data for these calls yet') : null}
+          empty={
+            data.worstCalls.length === 0
+              ? totals.connected === 0
+                ? 'No connected calls in this range yet'
+                : 'No quality data for these calls yet'
+              : null
+          }
           className="wide"
         >
           <WorstCalls calls={data.worstCalls} onOpen={onOpenCall} />

@@ -72,7 +72,13 @@ function EconomicsReportView() {
       <SectionHead title="Economics" sub={`Last ${RANGES[rangeKey].label}, by UTC day`}>
         <div className="ranges" role="group" aria-label="Range">
           {(Object.keys(RANGES) as RangeKey[]).map((k) => (
-            <button key={k} className={`seg ${k === rangeKey ? 'on' : ''}`} data-testid={`econ-range-${k}`} aria-pressed={k === rangeKey} onClick={() => setRangeKey(k)}>
+            <button
+              key={k}
+              className={`seg ${k === rangeKey ? 'on' : ''}`}
+              data-testid={`econ-range-${k}`}
+              aria-pressed={k === rangeKey}
+              onClick={() => setRangeKey(k)}
+            >
               {RANGES[k].label}
             </button>
           ))}
@@ -102,7 +108,11 @@ function totalsOf(days: EconomicsDay[]) {
     { minutes: 0, revenueMicros: 0, topupMicros: 0, relayGb: 0, costMicros: 0, marginMicros: 0 },
   );
   const per = (v: number) => (t.minutes > 0 ? Math.round(v / t.minutes) : null);
-  return { ...t, perMinute: t.minutes > 0 ? { revenueMicros: per(t.revenueMicros)!, costMicros: per(t.costMicros)!, marginMicros: per(t.marginMicros)! } : null };
+  return {
+    ...t,
+    perMinute:
+      t.minutes > 0 ? { revenueMicros: per(t.revenueMicros)!, costMicros: per(t.costMicros)!, marginMicros: per(t.marginMicros)! } : null,
+  };
 }
 
 function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
@@ -115,9 +125,24 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
     <>
       <section className="tiles" aria-label="Totals">
         <Tile label="Minutes billed" testId="econ-minutes" value={minutes(totals.minutes)} sub="both people of each call" />
-        <Tile label="Revenue" testId="econ-revenue" value={<Amount v={money(totals.revenueMicros)} />} sub={totals.perMinute ? `${moneyPerMinute(totals.perMinute.revenueMicros)} credits / min` : 'no billed minutes'} />
-        <Tile label="Top-ups" testId="econ-topups" value={<Amount v={money(totals.topupMicros)} />} sub="bought through the payment provider" />
-        <Tile label="Cost" testId="econ-cost" value={<Amount v={money(totals.costMicros)} />} sub={`relay ${gb(totals.relayGb)} · servers · payment fees`} />
+        <Tile
+          label="Revenue"
+          testId="econ-revenue"
+          value={<Amount v={money(totals.revenueMicros)} />}
+          sub={totals.perMinute ? `${moneyPerMinute(totals.perMinute.revenueMicros)} credits / min` : 'no billed minutes'}
+        />
+        <Tile
+          label="Top-ups"
+          testId="econ-topups"
+          value={<Amount v={money(totals.topupMicros)} />}
+          sub="bought through the payment provider"
+        />
+        <Tile
+          label="Cost"
+          testId="econ-cost"
+          value={<Amount v={money(totals.costMicros)} />}
+          sub={`relay ${gb(totals.relayGb)} · servers · payment fees`}
+        />
         <Tile
           label="Margin per minute"
           testId="econ-margin"
@@ -128,7 +153,10 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
       </section>
       {days.length === 0 ? (
         <div className="card">
-          <EmptyState text="No billed minutes or top-ups in this range yet" detail="Each day with calls or payments appears here with its revenue, cost and margin. Try the longer range." />
+          <EmptyState
+            text="No billed minutes or top-ups in this range yet"
+            detail="Each day with calls or payments appears here with its revenue, cost and margin. Try the longer range."
+          />
         </div>
       ) : (
         <>
@@ -153,7 +181,8 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
         </>
       )}
       <p className="fine muted econ-model">
-        Cost model: {model}. Set with <code>RELAY_COST_PER_GB</code>, <code>SERVER_COST_PER_HOUR</code> and <code>PAYMENT_FEE_PERCENT</code>.
+        Cost model: {model}. Set with <code>RELAY_COST_PER_GB</code>, <code>SERVER_COST_PER_HOUR</code> and <code>PAYMENT_FEE_PERCENT</code>
+        .
       </p>
     </>
   );
@@ -172,7 +201,9 @@ function Row({ label, d, testId }: { label: string; d: EconomicsDay; testId?: st
       <td className={`num ${tone(d.marginMicros)}`}>{money(d.marginMicros)}</td>
       <td className="num">{d.perMinute ? moneyPerMinute(d.perMinute.revenueMicros) : '—'}</td>
       <td className="num">{d.perMinute ? moneyPerMinute(d.perMinute.costMicros) : '—'}</td>
-      <td className={`num ${d.perMinute ? tone(d.perMinute.marginMicros) : ''}`}>{d.perMinute ? moneyPerMinute(d.perMinute.marginMicros) : '—'}</td>
+      <td className={`num ${d.perMinute ? tone(d.perMinute.marginMicros) : ''}`}>
+        {d.perMinute ? moneyPerMinute(d.perMinute.marginMicros) : '—'}
+      </td>
     </tr>
   );
 }
@@ -201,7 +232,10 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
       options: {
         scales: {
           x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-          y: { ticks: { callback: (v) => `${Number(v).toLocaleString('en', { maximumFractionDigits: 4 })}` }, title: { display: true, text: 'credits / min' } },
+          y: {
+            ticks: { callback: (v) => `${Number(v).toLocaleString('en', { maximumFractionDigits: 4 })}` },
+            title: { display: true, text: 'credits / min' },
+          },
         },
         plugins: {
           legend: { display: false },

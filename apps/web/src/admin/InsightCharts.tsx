@@ -74,7 +74,13 @@ export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket 
         labels: series.map((p) => bucketLabel(p.t, bucket)),
         datasets: [
           { label: 'Connected', data: series.map((p) => p.connected), backgroundColor: COLORS.ok, borderRadius: 3, maxBarThickness: 28 },
-          { label: 'Could not connect', data: series.map((p) => p.iceFailed), backgroundColor: COLORS.accent, borderRadius: 3, maxBarThickness: 28 },
+          {
+            label: 'Could not connect',
+            data: series.map((p) => p.iceFailed),
+            backgroundColor: COLORS.accent,
+            borderRadius: 3,
+            maxBarThickness: 28,
+          },
           {
             label: 'Abandoned or live',
             data: series.map((p) => Math.max(0, p.calls - p.connected - p.iceFailed)),
@@ -114,11 +120,16 @@ export function DurationsChart({ durations }: { durations: InsightsResponse['dur
       type: 'bar',
       data: {
         labels,
-        datasets: [{ label: 'Calls', data: durations.map((d) => d.count), backgroundColor: COLORS.accent2, borderRadius: 4, maxBarThickness: 44 }],
+        datasets: [
+          { label: 'Calls', data: durations.map((d) => d.count), backgroundColor: COLORS.accent2, borderRadius: 4, maxBarThickness: 44 },
+        ],
       },
       options: {
         // Every bin keeps its label (rotated on a phone): a skipped label would name the wrong bar.
-        scales: { x: { grid: { display: false }, ticks: { autoSkip: false, maxRotation: 60 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
+        scales: {
+          x: { grid: { display: false }, ticks: { autoSkip: false, maxRotation: 60 } },
+          y: { beginAtZero: true, ticks: { precision: 0 } },
+        },
         plugins: {
           legend: { display: false },
           tooltip: { callbacks: { label: (ctx) => ` ${count(Number(ctx.raw))} calls (${pct(total ? Number(ctx.raw) / total : null)})` } },
@@ -128,7 +139,11 @@ export function DurationsChart({ durations }: { durations: InsightsResponse['dur
   }, [durations]);
   const ref = useChart(config);
   return (
-    <Card title="Call length" hint="connected calls" empty={durations.every((d) => d.count === 0) ? 'No connected calls in this range yet' : null}>
+    <Card
+      title="Call length"
+      hint="connected calls"
+      empty={durations.every((d) => d.count === 0) ? 'No connected calls in this range yet' : null}
+    >
       <div className="chart">
         <canvas ref={ref} data-testid="chart-durations" role="img" aria-label="Distribution of call lengths" />
       </div>

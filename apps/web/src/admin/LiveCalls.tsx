@@ -34,7 +34,10 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
   const list = calls.data?.calls.filter((c) => !ended.has(c.id)) ?? [];
   return (
     <>
-      <SectionHead title="Live calls" sub={calls.status === 'ready' ? `${list.length} right now · refreshed every 2 s` : 'Refreshed every 2 s'} />
+      <SectionHead
+        title="Live calls"
+        sub={calls.status === 'ready' ? `${list.length} right now · refreshed every 2 s` : 'Refreshed every 2 s'}
+      />
       <StaleNote res={calls} />
       {action.error && (
         <p className="callout bad" role="alert">
@@ -43,55 +46,74 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
       )}
       <Loadable res={calls} loading="Loading live calls…" failed="Could not load live calls">
         {() => (
-        <section className="card" aria-label="Live calls">
-          {list.length === 0 ? (
-            <EmptyState text="No calls right now" detail="Calls appear here the moment two people are matched." />
-          ) : (
-            <table className="table stack live-calls" data-testid="live-calls">
-              <TableHead columns={['Call', 'Participants', 'State', { label: 'Duration', num: true }, 'Media', { label: 'Actions', hidden: true }]} />
-              <tbody>
-                {list.map((c) => (
-                  <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state}>
-                    <td data-label="Call">
-                      <ShortId id={c.id} label="Call" />
-                      <small className="muted">since {dateTime(c.matchedAt)}</small>
-                    </td>
-                    <td data-label="Participants">
-                      <ul className="participants">
-                        {c.participants.map((p) => (
-                          <li key={p.userId} data-testid="participant" data-user-id={p.userId}>
-                            <ShortId id={p.userId} label="User" />
-                            <span className={`tag ${p.reportsAgainst > 0 ? 'bad' : ''}`} title="Reports ever filed against this person">
-                              {p.reportsAgainst === 1 ? '1 report' : `${p.reportsAgainst} reports`}
-                            </span>
-                            <span className="tag" title="Verified-human checks are not available yet">
-                              {p.verified ? 'verified' : 'not verified'}
-                            </span>
-                            <button className="link small-link" onClick={() => onBan(p.userId)} title="Ban this person (opens the ban form)">
-                              Ban…
-                            </button>
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                    <td data-label="State">
-                      <span className={`tag ${c.state === 'connected' ? 'direct' : c.state === 'reconnecting' ? 'relay' : ''}`}>{STATE_LABELS[c.state]}</span>
-                    </td>
-                    <td data-label="Duration" className="num" title={c.connectedAt ? 'Since the call connected' : 'Since the match (not connected yet)'}>
-                      {duration(c.durationMs)}
-                    </td>
-                    <td data-label="Media">{c.relayOnly ? <span className="tag relay">Relay only</span> : <span className="muted">Direct allowed</span>}</td>
-                    <td className="actions">
-                      <button className="btn small danger" data-testid="end-call" onClick={() => void end(c.id)} disabled={action.busy === c.id}>
-                        {action.busy === c.id ? 'Ending…' : 'End call'}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </section>
+          <section className="card" aria-label="Live calls">
+            {list.length === 0 ? (
+              <EmptyState text="No calls right now" detail="Calls appear here the moment two people are matched." />
+            ) : (
+              <table className="table stack live-calls" data-testid="live-calls">
+                <TableHead
+                  columns={['Call', 'Participants', 'State', { label: 'Duration', num: true }, 'Media', { label: 'Actions', hidden: true }]}
+                />
+                <tbody>
+                  {list.map((c) => (
+                    <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state}>
+                      <td data-label="Call">
+                        <ShortId id={c.id} label="Call" />
+                        <small className="muted">since {dateTime(c.matchedAt)}</small>
+                      </td>
+                      <td data-label="Participants">
+                        <ul className="participants">
+                          {c.participants.map((p) => (
+                            <li key={p.userId} data-testid="participant" data-user-id={p.userId}>
+                              <ShortId id={p.userId} label="User" />
+                              <span className={`tag ${p.reportsAgainst > 0 ? 'bad' : ''}`} title="Reports ever filed against this person">
+                                {p.reportsAgainst === 1 ? '1 report' : `${p.reportsAgainst} reports`}
+                              </span>
+                              <span className="tag" title="Verified-human checks are not available yet">
+                                {p.verified ? 'verified' : 'not verified'}
+                              </span>
+                              <button
+                                className="link small-link"
+                                onClick={() => onBan(p.userId)}
+                                title="Ban this person (opens the ban form)"
+                              >
+                                Ban…
+                              </button>
+                            </li>
+                          ))}
+                        </ul>
+                      </td>
+                      <td data-label="State">
+                        <span className={`tag ${c.state === 'connected' ? 'direct' : c.state === 'reconnecting' ? 'relay' : ''}`}>
+                          {STATE_LABELS[c.state]}
+                        </span>
+                      </td>
+                      <td
+                        data-label="Duration"
+                        className="num"
+                        title={c.connectedAt ? 'Since the call connected' : 'Since the match (not connected yet)'}
+                      >
+                        {duration(c.durationMs)}
+                      </td>
+                      <td data-label="Media">
+                        {c.relayOnly ? <span className="tag relay">Relay only</span> : <span className="muted">Direct allowed</span>}
+                      </td>
+                      <td className="actions">
+                        <button
+                          className="btn small danger"
+                          data-testid="end-call"
+                          onClick={() => void end(c.id)}
+                          disabled={action.busy === c.id}
+                        >
+                          {action.busy === c.id ? 'Ending…' : 'End call'}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </section>
         )}
       </Loadable>
     </>

@@ -59,7 +59,8 @@ function useSignIn<P>(failed: (err: unknown) => P) {
 
 const failure = (err: unknown) => (err instanceof Error ? err.message : 'Sign-in failed. Try again.');
 
-const passwordProblem = (err: unknown) => (err instanceof AdminApiError && err.code === 'unauthorized' ? 'Wrong email or password.' : failure(err));
+const passwordProblem = (err: unknown) =>
+  err instanceof AdminApiError && err.code === 'unauthorized' ? 'Wrong email or password.' : failure(err);
 
 function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
   const [email, setEmail] = useState('');
@@ -113,8 +114,10 @@ function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: Staf
 }
 
 function tokenProblem(err: unknown): Problem {
-  if (err instanceof AdminApiError && err.code === 'unauthorized') return { kind: 'error', text: 'That token was not accepted. Check it against ADMIN_TOKEN on the server.' };
-  if (err instanceof AdminApiError && err.code === 'admin_disabled') return { kind: 'disabled', text: 'The console is turned off on this server. Set ADMIN_TOKEN in its environment and restart it.' };
+  if (err instanceof AdminApiError && err.code === 'unauthorized')
+    return { kind: 'error', text: 'That token was not accepted. Check it against ADMIN_TOKEN on the server.' };
+  if (err instanceof AdminApiError && err.code === 'admin_disabled')
+    return { kind: 'disabled', text: 'The console is turned off on this server. Set ADMIN_TOKEN in its environment and restart it.' };
   return { kind: 'error', text: failure(err) };
 }
 
@@ -148,7 +151,12 @@ function TokenForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe
         />
       </label>
       {problem && (
-        <p id="login-problem" className={`callout ${problem.kind === 'disabled' ? 'info' : 'bad'}`} role="alert" data-testid="admin-login-error">
+        <p
+          id="login-problem"
+          className={`callout ${problem.kind === 'disabled' ? 'info' : 'bad'}`}
+          role="alert"
+          data-testid="admin-login-error"
+        >
           {problem.text}
         </p>
       )}

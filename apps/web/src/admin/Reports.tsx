@@ -18,7 +18,17 @@ const STATUS_LABELS: Record<ReportStatus, string> = { open: 'Open', dismissed: '
 const STATUS_TONE: Record<ReportStatus, string> = { open: 'open', dismissed: '', warned: 'relay', banned: 'bad' };
 
 /** The reports queue and, beside it (or instead of it on a phone), the open report with its evidence. */
-export function Reports({ openId, onOpen, onChanged, onBan }: { openId: string | null; onOpen: (id: string | null) => void; onChanged: () => void; onBan: (userId: string, reason?: string) => void }) {
+export function Reports({
+  openId,
+  onOpen,
+  onChanged,
+  onBan,
+}: {
+  openId: string | null;
+  onOpen: (id: string | null) => void;
+  onChanged: () => void;
+  onBan: (userId: string, reason?: string) => void;
+}) {
   const { api } = useSession();
   const [filter, setFilter] = useState<Filter>('open');
   const load = useCallback((signal: AbortSignal) => api.reports(filter, signal), [api, filter]);
@@ -27,13 +37,16 @@ export function Reports({ openId, onOpen, onChanged, onBan }: { openId: string |
 
   return (
     <>
-      <SectionHead
-        title="Reports"
-        sub={reports.status === 'ready' ? `${list.length} ${filter === 'all' ? 'in all' : filter}` : undefined}
-      >
+      <SectionHead title="Reports" sub={reports.status === 'ready' ? `${list.length} ${filter === 'all' ? 'in all' : filter}` : undefined}>
         <nav className="ranges" aria-label="Which reports">
           {FILTERS.map((f) => (
-            <button key={f.key} className={`seg ${f.key === filter ? 'on' : ''}`} data-testid={`reports-${f.key}`} aria-pressed={f.key === filter} onClick={() => setFilter(f.key)}>
+            <button
+              key={f.key}
+              className={`seg ${f.key === filter ? 'on' : ''}`}
+              data-testid={`reports-${f.key}`}
+              aria-pressed={f.key === filter}
+              onClick={() => setFilter(f.key)}
+            >
               {f.label}
             </button>
           ))}
@@ -46,7 +59,13 @@ export function Reports({ openId, onOpen, onChanged, onBan }: { openId: string |
             res={reports}
             loading="Loading reports…"
             failed="Could not load reports"
-            empty={list.length === 0 ? (filter === 'open' ? { text: 'No open reports', detail: 'Reports people file during calls land here with their evidence.' } : { text: 'No reports here' }) : null}
+            empty={
+              list.length === 0
+                ? filter === 'open'
+                  ? { text: 'No open reports', detail: 'Reports people file during calls land here with their evidence.' }
+                  : { text: 'No reports here' }
+                : null
+            }
           >
             {() => (
               <ul className="report-list">
@@ -70,7 +89,10 @@ export function Reports({ openId, onOpen, onChanged, onBan }: { openId: string |
           />
         ) : (
           <section className="card detail-placeholder" aria-hidden="true">
-            <EmptyState text="Open a report to review it" detail="You’ll see the snapshot, the chat, the call and the reported person’s history, and can dismiss, warn or ban." />
+            <EmptyState
+              text="Open a report to review it"
+              detail="You’ll see the snapshot, the chat, the call and the reported person’s history, and can dismiss, warn or ban."
+            />
           </section>
         )}
       </div>
@@ -126,7 +148,17 @@ const BAN_LENGTHS: Array<{ value: string; label: string }> = [
   { value: '', label: 'Permanently' },
 ];
 
-function ReportView({ id, onClose, onResolved, onBan }: { id: string; onClose: () => void; onResolved: () => void; onBan: (userId: string, reason?: string) => void }) {
+function ReportView({
+  id,
+  onClose,
+  onResolved,
+  onBan,
+}: {
+  id: string;
+  onClose: () => void;
+  onResolved: () => void;
+  onBan: (userId: string, reason?: string) => void;
+}) {
   const { api } = useSession();
   const load = useCallback((signal: AbortSignal) => api.report(id, signal), [api, id]);
   const report = useResource(load);
@@ -163,54 +195,78 @@ function ReportView({ id, onClose, onResolved, onBan }: { id: string; onClose: (
       </header>
       <Loadable res={report} loading="Loading the report…" failed="Could not load this report">
         {(data) => (
-        <>
-          <div className="detail-summary">
-            <span className={`tag ${STATUS_TONE[data.status]}`}>{STATUS_LABELS[data.status]}</span>
-            <span className="muted">
-              Filed {fullDateTime(data.createdAt)}
-              {data.resolvedAt !== null && ` · resolved ${fullDateTime(data.resolvedAt)}`}
-            </span>
-          </div>
-
-          {done && (
-            <p className="callout ok" role="status" data-testid="resolve-result">
-              {done}
-            </p>
-          )}
-          {action.error && (
-            <p className="callout bad" role="alert">
-              {action.error}
-            </p>
-          )}
-          {data.status === 'open' && (
-            <div className="resolve" role="group" aria-label="Resolve this report">
-              <button className="btn" data-testid="resolve-dismiss" onClick={() => void resolve('dismiss')} disabled={action.busy !== null} title="No rule was broken">
-                {action.busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}
-              </button>
-              <button className="btn warn" data-testid="resolve-warn" onClick={() => void resolve('warn')} disabled={action.busy !== null} title="Send the reported person a warning (a strike)">
-                {action.busy === 'warn' ? 'Warning…' : 'Warn'}
-              </button>
-              <span className="ban-group">
-                <label className="sr-only" htmlFor="ban-days">
-                  Ban length
-                </label>
-                <select id="ban-days" data-testid="ban-days" value={banDays} onChange={(e) => setBanDays(e.target.value)} disabled={action.busy !== null}>
-                  {BAN_LENGTHS.map((b) => (
-                    <option key={b.value} value={b.value}>
-                      {b.label}
-                    </option>
-                  ))}
-                </select>
-                <button className="btn danger" data-testid="resolve-ban" onClick={() => void resolve('ban')} disabled={action.busy !== null} title="Ban the reported person (account and device)">
-                  {action.busy === 'ban' ? 'Banning…' : 'Ban'}
-                </button>
+          <>
+            <div className="detail-summary">
+              <span className={`tag ${STATUS_TONE[data.status]}`}>{STATUS_LABELS[data.status]}</span>
+              <span className="muted">
+                Filed {fullDateTime(data.createdAt)}
+                {data.resolvedAt !== null && ` · resolved ${fullDateTime(data.resolvedAt)}`}
               </span>
             </div>
-          )}
 
-          <ReportEvidence report={data} />
-          <ReportFacts report={data} onBan={onBan} />
-        </>
+            {done && (
+              <p className="callout ok" role="status" data-testid="resolve-result">
+                {done}
+              </p>
+            )}
+            {action.error && (
+              <p className="callout bad" role="alert">
+                {action.error}
+              </p>
+            )}
+            {data.status === 'open' && (
+              <div className="resolve" role="group" aria-label="Resolve this report">
+                <button
+                  className="btn"
+                  data-testid="resolve-dismiss"
+                  onClick={() => void resolve('dismiss')}
+                  disabled={action.busy !== null}
+                  title="No rule was broken"
+                >
+                  {action.busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}
+                </button>
+                <button
+                  className="btn warn"
+                  data-testid="resolve-warn"
+                  onClick={() => void resolve('warn')}
+                  disabled={action.busy !== null}
+                  title="Send the reported person a warning (a strike)"
+                >
+                  {action.busy === 'warn' ? 'Warning…' : 'Warn'}
+                </button>
+                <span className="ban-group">
+                  <label className="sr-only" htmlFor="ban-days">
+                    Ban length
+                  </label>
+                  <select
+                    id="ban-days"
+                    data-testid="ban-days"
+                    value={banDays}
+                    onChange={(e) => setBanDays(e.target.value)}
+                    disabled={action.busy !== null}
+                  >
+                    {BAN_LENGTHS.map((b) => (
+                      <option key={b.value} value={b.value}>
+                        {b.label}
+                      </option>
+                    ))}
+                  </select>
+                  <button
+                    className="btn danger"
+                    data-testid="resolve-ban"
+                    onClick={() => void resolve('ban')}
+                    disabled={action.busy !== null}
+                    title="Ban the reported person (account and device)"
+                  >
+                    {action.busy === 'ban' ? 'Banning…' : 'Ban'}
+                  </button>
+                </span>
+              </div>
+            )}
+
+            <ReportEvidence report={data} />
+            <ReportFacts report={data} onBan={onBan} />
+          </>
         )}
       </Loadable>
     </section>
@@ -240,7 +296,9 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
                   </button>
                 )}
               </div>
-              <figcaption className="muted">Taken by the reporter’s browser when they reported. Blurred until you choose to look.</figcaption>
+              <figcaption className="muted">
+                Taken by the reporter’s browser when they reported. Blurred until you choose to look.
+              </figcaption>
             </figure>
           ) : (
             <p className="muted no-evidence">No snapshot: the reporter’s browser had no picture to send, or the upload failed.</p>
@@ -262,7 +320,9 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
             </ol>
           ) : (
             <p className="muted no-evidence" data-testid="evidence-transcript">
-              {report.transcript === null ? 'No transcript (deleted after the retention period, or none was kept).' : 'Nobody wrote in the chat during this call.'}
+              {report.transcript === null
+                ? 'No transcript (deleted after the retention period, or none was kept).'
+                : 'Nobody wrote in the chat during this call.'}
             </p>
           )}
         </section>

@@ -86,13 +86,27 @@ function NewStaff({ onCreated }: { onCreated: () => void }) {
       </label>
       <label className="field">
         <span>Password (12 characters or more)</span>
-        <input data-testid="staff-new-password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        <input
+          data-testid="staff-new-password"
+          type="password"
+          autoComplete="new-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
       </label>
       <fieldset className="field">
         <legend>Role</legend>
         <div className="ranges" role="radiogroup">
           {(['moderator', 'admin'] as const).map((r) => (
-            <button key={r} type="button" role="radio" aria-checked={role === r} className={`seg ${role === r ? 'on' : ''}`} data-testid={`staff-role-${r}`} onClick={() => setRole(r)}>
+            <button
+              key={r}
+              type="button"
+              role="radio"
+              aria-checked={role === r}
+              className={`seg ${role === r ? 'on' : ''}`}
+              data-testid={`staff-role-${r}`}
+              onClick={() => setRole(r)}
+            >
               {r === 'moderator' ? 'Moderator' : 'Admin'}
             </button>
           ))}

@@ -29,7 +29,11 @@ export function VerificationFact({ userId }: { userId: string }) {
   return (
     <span className="fact-stack" data-testid="user-verification">
       <span className="fact-row">
-        {verifiedUntil ? <span className="tag good">Verified until {fullDateTime(verifiedUntil)}</span> : <span className="tag">Not verified</span>}
+        {verifiedUntil ? (
+          <span className="tag good">Verified until {fullDateTime(verifiedUntil)}</span>
+        ) : (
+          <span className="tag">Not verified</span>
+        )}
         {verifiedUntil && !asking && (
           <button className="link small-link" onClick={() => setAsking(true)} data-testid="verification-revoke">
             Revoke…
@@ -44,7 +48,13 @@ export function VerificationFact({ userId }: { userId: string }) {
       )}
       {asking && (
         <span className="fact-row">
-          <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why (e.g. a recording, per this report)" aria-label="Reason for revoking" maxLength={500} />
+          <input
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            placeholder="Why (e.g. a recording, per this report)"
+            aria-label="Reason for revoking"
+            maxLength={500}
+          />
           <button className="btn small danger" disabled={action.busy !== null} onClick={() => void revoke()}>
             Revoke
           </button>

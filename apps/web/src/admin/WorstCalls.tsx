@@ -11,7 +11,11 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
       <table className="table calls" data-testid="worst-calls">
         <TableHead
           columns={[
-            { label: 'Penalty', num: true, title: 'Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video' },
+            {
+              label: 'Penalty',
+              num: true,
+              title: 'Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video',
+            },
             'Started',
             { label: 'Length', num: true },
             { label: 'RTT p50', num: true },
@@ -36,7 +40,9 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
                 <td className="num">{duration(c.durationMs)}</td>
                 <td className={`num ${tone(c.quality.rttMsP50, 300, 150)}`}>{ms(c.quality.rttMsP50)}</td>
                 <td className={`num ${tone(c.quality.packetLossMax, 0.1, 0.03)}`}>{pct(c.quality.packetLossMax)}</td>
-                <td className={`num ${tone(c.quality.freezeMs, 5000, 1000)}`}>{c.quality.freezeMs === null ? '—' : ms(c.quality.freezeMs)}</td>
+                <td className={`num ${tone(c.quality.freezeMs, 5000, 1000)}`}>
+                  {c.quality.freezeMs === null ? '—' : ms(c.quality.freezeMs)}
+                </td>
                 <td>
                   <span className={`tag ${kind === 'Relayed' ? 'relay' : kind === 'Direct' ? 'direct' : ''}`}>{kind}</span>
                 </td>

@@ -1,5 +1,16 @@
 import type { CallDetail, InsightsResponse } from '@duet/protocol';
-import type { Appeal, AuditEntry, Ban, EconomicsReport, LiveCall, ReportDetail, ReportSummary, StaffMe, StaffMember, StaffRole } from './types.js';
+import type {
+  Appeal,
+  AuditEntry,
+  Ban,
+  EconomicsReport,
+  LiveCall,
+  ReportDetail,
+  ReportSummary,
+  StaffMe,
+  StaffMember,
+  StaffRole,
+} from './types.js';
 
 /** Why a request to the admin API failed, in a shape the screens can switch on. */
 export class AdminApiError extends Error {
@@ -63,7 +74,13 @@ export class AdminApi {
 
   /** Signs a staff member in; the server sets the session cookie and answers with the CSRF token. */
   static async login(email: string, password: string): Promise<StaffMe> {
-    return AdminApi.#json<StaffMe>(await AdminApi.#send('/api/staff/login', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email, password }) }));
+    return AdminApi.#json<StaffMe>(
+      await AdminApi.#send('/api/staff/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ email, password }),
+      }),
+    );
   }
 
   /** Who the cookie session (or the token) belongs to; AdminApiError `unauthorized` when nobody. */
@@ -185,7 +202,12 @@ export class AdminApi {
   }
 
   async #post(path: string, body?: unknown): Promise<Response> {
-    return this.#fetch(path, body === undefined ? { method: 'POST' } : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return this.#fetch(
+      path,
+      body === undefined
+        ? { method: 'POST' }
+        : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+    );
   }
 
   #fetch(path: string, init: RequestInit = {}): Promise<Response> {

@@ -57,7 +57,14 @@ const hourFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-d
 const shortDayFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short' });
 const dayFmt = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
 const dateTimeFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
-const fullFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const fullFmt = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
 
 /** The label of a time-series bucket starting at `t`. */
 export function bucketLabel(t: number, bucket: Bucket): string {
@@ -77,7 +84,9 @@ export function fullDateTime(t: number | null | undefined): string {
 /** A funnel day (YYYY-MM-DD) as "Mon 3 Mar". */
 export function dayLabel(day: string): string {
   const t = Date.parse(`${day}T00:00:00Z`);
-  return Number.isNaN(t) ? day : new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(t);
+  return Number.isNaN(t)
+    ? day
+    : new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(t);
 }
 
 const REASONS: Record<EndReason, string> = {

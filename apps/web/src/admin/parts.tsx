@@ -12,7 +12,19 @@ export function Brand() {
 }
 
 /** A titled dashboard panel; `empty` replaces the body with a sentence instead of empty axes. */
-export function Card({ title, hint, empty, className, children }: { title: string; hint?: ReactNode; empty?: string | null; className?: string; children: ReactNode }) {
+export function Card({
+  title,
+  hint,
+  empty,
+  className,
+  children,
+}: {
+  title: string;
+  hint?: ReactNode;
+  empty?: string | null;
+  className?: string;
+  children: ReactNode;
+}) {
   return (
     <section className={`card ${className ?? ''}`} aria-label={title}>
       <header className="card-head">
@@ -34,7 +46,19 @@ export function EmptyState({ text, detail }: { text: string; detail?: string }) 
   );
 }
 
-export function Tile({ label, value, sub, tone, testId }: { label: string; value: ReactNode; sub?: ReactNode; tone?: 'ok' | 'warn' | 'bad'; testId?: string }) {
+export function Tile({
+  label,
+  value,
+  sub,
+  tone,
+  testId,
+}: {
+  label: string;
+  value: ReactNode;
+  sub?: ReactNode;
+  tone?: 'ok' | 'warn' | 'bad';
+  testId?: string;
+}) {
   return (
     <div className={`tile ${tone ?? ''}`} data-testid={testId}>
       <span className="tile-label">{label}</span>
@@ -152,7 +176,17 @@ export function TableHead({ columns }: { columns: Column[] }) {
   );
 }
 
-export function RefreshButton({ refreshing, disabled, onClick, title }: { refreshing: boolean; disabled?: boolean; onClick: () => void; title?: string }) {
+export function RefreshButton({
+  refreshing,
+  disabled,
+  onClick,
+  title,
+}: {
+  refreshing: boolean;
+  disabled?: boolean;
+  onClick: () => void;
+  title?: string;
+}) {
   return (
     <button className="btn small" onClick={onClick} disabled={disabled ?? refreshing} title={title}>
       {refreshing ? 'Refreshing…' : 'Refresh'}
@@ -161,7 +195,17 @@ export function RefreshButton({ refreshing, disabled, onClick, title }: { refres
 }
 
 /** A form's outcome: what is wrong (a validation problem or the request's error), or what was done. */
-export function FormStatus({ error, done, errorTestId, doneTestId }: { error: string | null; done: string | null; errorTestId?: string; doneTestId?: string }) {
+export function FormStatus({
+  error,
+  done,
+  errorTestId,
+  doneTestId,
+}: {
+  error: string | null;
+  done: string | null;
+  errorTestId?: string;
+  doneTestId?: string;
+}) {
   return (
     <>
       {error && (

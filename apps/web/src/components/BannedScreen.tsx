@@ -37,7 +37,10 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
           Duet
         </div>
         <h1>{temporary ? 'Your account is suspended' : 'Your account is banned'}</h1>
-        <p className="banned-lead">You can’t meet anyone on Duet {temporary ? 'until the suspension ends' : 'any more'}. Our moderators made this decision after reviewing what happened.</p>
+        <p className="banned-lead">
+          You can’t meet anyone on Duet {temporary ? 'until the suspension ends' : 'any more'}. Our moderators made this decision after
+          reviewing what happened.
+        </p>
         <dl className="banned-facts">
           <div>
             <dt>Why</dt>
@@ -97,5 +100,12 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
 }
 
 function untilText(t: number): string {
-  return new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(t);
+  return new Intl.DateTimeFormat(undefined, {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(t);
 }

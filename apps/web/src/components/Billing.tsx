@@ -71,7 +71,13 @@ export function CallMeter({ meter, price, live }: { meter: MeterReading; price: 
   const charge = priced ? Math.max(meter.chargedMicros, chargeFor(Math.max(0, ms - meter.freeMs), price)) : 0;
   const inFreeTime = priced && ms < meter.freeMs;
   return (
-    <div className={`meter ${live ? 'ticking' : ''}`} data-testid="meter" data-billed-ms={meter.billedMs} data-charged-micros={priced ? charge : undefined} aria-label="Call time and cost">
+    <div
+      className={`meter ${live ? 'ticking' : ''}`}
+      data-testid="meter"
+      data-billed-ms={meter.billedMs}
+      data-charged-micros={priced ? charge : undefined}
+      aria-label="Call time and cost"
+    >
       <span className="meter-dot" aria-hidden="true" />
       <span className="meter-time">{duration(ms)}</span>
       {priced && (
@@ -93,7 +99,13 @@ export function CreditLowNotice({ low, live }: { low: CreditLow; live: boolean }
   const left = Math.max(0, low.secondsLeft - Math.floor(Math.max(0, now - low.at) / 1000));
   return (
     <div className="credit-low" role="alert" data-testid="credit-low" data-seconds-left={left}>
-      <strong>{left >= 60 ? 'About a minute of credit left' : left > 0 ? `About ${left} ${left === 1 ? 'second' : 'seconds'} of credit left` : 'Your credit is running out'}</strong>
+      <strong>
+        {left >= 60
+          ? 'About a minute of credit left'
+          : left > 0
+            ? `About ${left} ${left === 1 ? 'second' : 'seconds'} of credit left`
+            : 'Your credit is running out'}
+      </strong>
       <span>The call ends when it runs out.</span>
     </div>
   );
@@ -103,10 +115,25 @@ export function CreditLowNotice({ low, live }: { low: CreditLow; live: boolean }
  * No credit: Start was refused, or the call ended because the credit ran out. Says so plainly,
  * with the balance and the price, and how to get more.
  */
-export function NoCredit({ billing, reason, onCheck, checking }: { billing: BillingInfo | null; reason: 'join' | 'ran-out'; onCheck: () => void; checking: boolean }) {
+export function NoCredit({
+  billing,
+  reason,
+  onCheck,
+  checking,
+}: {
+  billing: BillingInfo | null;
+  reason: 'join' | 'ran-out';
+  onCheck: () => void;
+  checking: boolean;
+}) {
   return (
     <div className="stage-card-wrap">
-      <section className="stage-card no-credit" data-testid={reason === 'join' ? 'no-credit' : 'credit-ran-out'} role="alert" aria-labelledby="no-credit-title">
+      <section
+        className="stage-card no-credit"
+        data-testid={reason === 'join' ? 'no-credit' : 'credit-ran-out'}
+        role="alert"
+        aria-labelledby="no-credit-title"
+      >
         <div className="stage-card-icon" aria-hidden="true">
           <WalletIcon />
         </div>

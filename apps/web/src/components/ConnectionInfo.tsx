@@ -19,9 +19,9 @@ export function ConnectionInfo({ callId, getInfo }: { callId: string; getInfo: (
       Promise.resolve()
         .then(getInfo)
         .then(
-        (i) => !cancelled && setInfo(i),
-        () => !cancelled && setInfo(null),
-      );
+          (i) => !cancelled && setInfo(i),
+          () => !cancelled && setInfo(null),
+        );
     void poll();
     const timer = setInterval(poll, POLL_MS);
     return () => {

@@ -63,7 +63,8 @@ function NotifyMe({ wanted, permission, request }: { wanted: boolean; permission
   let note: string | null = null;
   if (wanted && permission === 'granted') note = 'We’ll send a notification and flash this tab when someone arrives.';
   else if (wanted && permission === 'default') note = 'We’ll flash this tab’s title when someone arrives.';
-  else if (wanted && permission === 'unsupported') note = 'This browser can’t show notifications here, so we’ll flash this tab’s title when someone arrives.';
+  else if (wanted && permission === 'unsupported')
+    note = 'This browser can’t show notifications here, so we’ll flash this tab’s title when someone arrives.';
   else if (wanted) note = 'Notifications are off for this site, so we’ll flash this tab’s title when someone arrives.';
   return (
     <div className="notify">

@@ -18,7 +18,17 @@ export function linesOf(billing: BillingInfo): HistoryLine[] {
  * The person's usage: each call's date, billable time and charge (never who it was with), and
  * credits added or taken, with a receipt for each line.
  */
-export function History({ billing, accountId, onClose, onRefresh }: { billing: BillingInfo | null; accountId: string | null; onClose: () => void; onRefresh: () => Promise<unknown> }) {
+export function History({
+  billing,
+  accountId,
+  onClose,
+  onRefresh,
+}: {
+  billing: BillingInfo | null;
+  accountId: string | null;
+  onClose: () => void;
+  onRefresh: () => Promise<unknown>;
+}) {
   const modal = useModal(onClose);
   const [receipt, setReceipt] = useState<HistoryLine | null>(null);
   const [loading, setLoading] = useState(true);
@@ -54,13 +64,24 @@ export function History({ billing, accountId, onClose, onRefresh }: { billing: B
           </div>
         )}
         {!billing && loading && <p className="muted drawer-note">Loading…</p>}
-        {!billing && !loading && <p className="muted drawer-note">Your history could not be loaded. Check your connection and try again.</p>}
-        {billing && lines.length === 0 && <p className="muted drawer-note">No calls or credits yet. Your calls will be listed here with their length and charge.</p>}
+        {!billing && !loading && (
+          <p className="muted drawer-note">Your history could not be loaded. Check your connection and try again.</p>
+        )}
+        {billing && lines.length === 0 && (
+          <p className="muted drawer-note">No calls or credits yet. Your calls will be listed here with their length and charge.</p>
+        )}
         {lines.length > 0 && (
           <ol className="history-list">
             {lines.map((line, i) =>
               line.kind === 'call' ? (
-                <li key={`c-${line.call.callId}`} className="history-line" data-testid="history-call" data-call-id={line.call.callId} data-charge-micros={line.call.chargeMicros} data-billed-ms={line.call.billedMs}>
+                <li
+                  key={`c-${line.call.callId}`}
+                  className="history-line"
+                  data-testid="history-call"
+                  data-call-id={line.call.callId}
+                  data-charge-micros={line.call.chargeMicros}
+                  data-billed-ms={line.call.billedMs}
+                >
                   <span className="h-title">Call · {duration(line.call.billedMs)}</span>
                   <span className="h-amount">{credits(-line.call.chargeMicros)}</span>
                   <span className="h-when">
@@ -71,9 +92,17 @@ export function History({ billing, accountId, onClose, onRefresh }: { billing: B
                   </button>
                 </li>
               ) : (
-                <li key={`k-${i}-${line.at}`} className="history-line credit" data-testid="history-credit" data-kind={line.credit.kind} data-amount-micros={line.credit.amountMicros}>
+                <li
+                  key={`k-${i}-${line.at}`}
+                  className="history-line credit"
+                  data-testid="history-credit"
+                  data-kind={line.credit.kind}
+                  data-amount-micros={line.credit.amountMicros}
+                >
                   <span className="h-title">{creditKindLabel(line.credit.kind)}</span>
-                  <span className={`h-amount ${line.credit.amountMicros > 0 ? 'plus' : ''}`}>{credits(line.credit.amountMicros, { sign: true })}</span>
+                  <span className={`h-amount ${line.credit.amountMicros > 0 ? 'plus' : ''}`}>
+                    {credits(line.credit.amountMicros, { sign: true })}
+                  </span>
                   <span className="h-when">
                     {dateLabel(line.at)}, {timeLabel(line.at)}
                   </span>
@@ -104,7 +133,17 @@ export function History({ billing, accountId, onClose, onRefresh }: { billing: B
  * A printable receipt: plain facts on white, and Print. The price is stated only when today's
  * price explains the charge; otherwise the charge stands on its own (prices can change).
  */
-export function Receipt({ line, billing, accountId, onClose }: { line: HistoryLine; billing: BillingInfo; accountId: string | null; onClose: () => void }) {
+export function Receipt({
+  line,
+  billing,
+  accountId,
+  onClose,
+}: {
+  line: HistoryLine;
+  billing: BillingInfo;
+  accountId: string | null;
+  onClose: () => void;
+}) {
   const modal = useModal(onClose);
   const [printedAt] = useState(() => Date.now());
   const rows: Array<[string, string]> = [];
@@ -151,7 +190,9 @@ export function Receipt({ line, billing, accountId, onClose }: { line: HistoryLi
           </div>
         </dl>
         {accountId && <p className="receipt-fine">Account {accountId}</p>}
-        <p className="receipt-fine">Amounts in credits (1 credit = 1,000,000 micro-credits). Who you talked to is not recorded on receipts.</p>
+        <p className="receipt-fine">
+          Amounts in credits (1 credit = 1,000,000 micro-credits). Who you talked to is not recorded on receipts.
+        </p>
         <div className="receipt-actions">
           <button type="button" className="btn primary" data-testid="receipt-print" onClick={() => window.print()}>
             Print

@@ -70,7 +70,9 @@ export function InterestsInput({
         />
       </div>
       <small id="interests-hint" className="interests-hint">
-        {full ? `That’s ${LIMITS.maxInterests} — remove one to add another.` : `Up to ${LIMITS.maxInterests}, separated by commas. People who share one are matched first.`}
+        {full
+          ? `That’s ${LIMITS.maxInterests} — remove one to add another.`
+          : `Up to ${LIMITS.maxInterests}, separated by commas. People who share one are matched first.`}
       </small>
     </div>
   );

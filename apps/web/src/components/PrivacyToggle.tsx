@@ -3,7 +3,13 @@ export function PrivacyToggle({ checked, error, onChange }: { checked: boolean; 
   return (
     <div className="privacy">
       <label title="Your video goes through Duet’s relay server, so the other person never sees your IP address. Calls may take a moment longer to connect.">
-        <input type="checkbox" data-testid="privacy" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-describedby={error ? 'privacy-error' : undefined} />
+        <input
+          type="checkbox"
+          data-testid="privacy"
+          checked={checked}
+          onChange={(e) => onChange(e.target.checked)}
+          aria-describedby={error ? 'privacy-error' : undefined}
+        />
         <span>Hide my IP address (relay only)</span>
       </label>
       {error && (

@@ -12,7 +12,13 @@ export function ReportMenu({ onPick, onCancel }: { onPick: (reason: ReportReason
       <p>What’s wrong? The call ends, you won’t meet them again, and a snapshot of their video goes to our moderators with the chat.</p>
       <label className="report-comment">
         <span className="sr-only">Anything to add? (optional)</span>
-        <input data-testid="report-comment" value={comment} maxLength={MAX_COMMENT} onChange={(e) => setComment(e.target.value)} placeholder="Add a detail (optional)" />
+        <input
+          data-testid="report-comment"
+          value={comment}
+          maxLength={MAX_COMMENT}
+          onChange={(e) => setComment(e.target.value)}
+          placeholder="Add a detail (optional)"
+        />
       </label>
       <div className="report-reasons" role="group" aria-label="Reason">
         {REPORT_REASONS.map((r) => (

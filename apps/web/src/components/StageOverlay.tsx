@@ -8,7 +8,17 @@ import { reportSentMessage } from './SafetyNotices.js';
  * room, the wait (counts, the honest estimate, widening), and how the last call ended.
  * `extra` is what a person can do about it (invite, notify, popular interests).
  */
-export function StageOverlay({ view, onRetryCamera, extra, reportSent }: { view: DuetView; onRetryCamera: () => void; extra?: ReactNode; reportSent?: DuetView['reportSent'] }) {
+export function StageOverlay({
+  view,
+  onRetryCamera,
+  extra,
+  reportSent,
+}: {
+  view: DuetView;
+  onRetryCamera: () => void;
+  extra?: ReactNode;
+  reportSent?: DuetView['reportSent'];
+}) {
   if (view.state === 'connected' && view.remoteStream) return null;
   const alone = view.online <= 1;
   let title: ReactNode;
@@ -82,7 +92,11 @@ export function StageOverlay({ view, onRetryCamera, extra, reportSent }: { view:
         break;
       default:
         title = alone ? 'You’re the only one here right now' : 'Ready when you are';
-        lines = [alone ? 'Tap Start and we’ll match you as soon as someone arrives.' : `${view.online} people online. Tap Start to meet one of them.`];
+        lines = [
+          alone
+            ? 'Tap Start and we’ll match you as soon as someone arrives.'
+            : `${view.online} people online. Tap Start to meet one of them.`,
+        ];
     }
   }
   return (

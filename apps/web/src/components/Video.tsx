@@ -25,5 +25,15 @@ export function Video({
     if (el.srcObject !== stream) el.srcObject = stream;
     if (stream) el.play().catch(() => undefined);
   }, [stream, ref]);
-  return <video ref={ref} data-testid={testId} className={stream ? className : `${className} empty`} autoPlay playsInline muted={muted} aria-label={label} />;
+  return (
+    <video
+      ref={ref}
+      data-testid={testId}
+      className={stream ? className : `${className} empty`}
+      autoPlay
+      playsInline
+      muted={muted}
+      aria-label={label}
+    />
+  );
 }

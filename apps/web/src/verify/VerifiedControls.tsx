@@ -9,14 +9,30 @@ import type { VerificationStatus } from '@duet/client';
 /** "Get verified", or "Verified ✓" once done; hidden when the server does not offer verification. */
 export function VerifyButton({ status, onOpen }: { status: VerificationStatus | null; onOpen: () => void }) {
   if (!status?.enabled) return null;
-  const until = status.verifiedUntil ? new Date(status.verifiedUntil).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' }) : null;
+  const until = status.verifiedUntil
+    ? new Date(status.verifiedUntil).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' })
+    : null;
   return status.verified ? (
-    <button type="button" className="verify-open done" data-testid="verify-open" data-verified="true" onClick={onOpen} title={until ? `Verified until ${until}` : 'Verified'}>
+    <button
+      type="button"
+      className="verify-open done"
+      data-testid="verify-open"
+      data-verified="true"
+      onClick={onOpen}
+      title={until ? `Verified until ${until}` : 'Verified'}
+    >
       <ShieldIcon />
       Verified ✓
     </button>
   ) : (
-    <button type="button" className="verify-open" data-testid="verify-open" data-verified="false" onClick={onOpen} title="A short liveness check shows people you meet that you’re a real person">
+    <button
+      type="button"
+      className="verify-open"
+      data-testid="verify-open"
+      data-verified="false"
+      onClick={onOpen}
+      title="A short liveness check shows people you meet that you’re a real person"
+    >
       <ShieldIcon />
       Get verified
     </button>
@@ -38,7 +54,11 @@ export function VerifiedOnlyToggle({ checked, onChange }: { checked: boolean; on
 /** On the partner's video when the server says they passed the liveness check. */
 export function PartnerVerifiedBadge() {
   return (
-    <div className="partner-verified" data-testid="partner-verified" title="This person passed Duet’s liveness check: a real person, live on camera">
+    <div
+      className="partner-verified"
+      data-testid="partner-verified"
+      title="This person passed Duet’s liveness check: a real person, live on camera"
+    >
       <ShieldIcon />
       Verified
     </div>

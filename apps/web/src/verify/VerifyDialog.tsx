@@ -1,4 +1,10 @@
-import type { LivenessAction, VerificationChallengeInfo, VerificationFrame, VerificationResultInfo, VerificationStatus } from '@duet/client';
+import type {
+  LivenessAction,
+  VerificationChallengeInfo,
+  VerificationFrame,
+  VerificationResultInfo,
+  VerificationStatus,
+} from '@duet/client';
 import type { Human } from '@vladmandic/human';
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useModal } from '../components/useModal.js';
@@ -119,7 +125,11 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           setPhase({ kind: 'failed', reasons: result.reasons, message: result.message });
         }
       } catch (err) {
-        setPhase({ kind: 'error', failure: 'server', message: err instanceof Error ? err.message : 'The check could not be sent. Try again.' });
+        setPhase({
+          kind: 'error',
+          failure: 'server',
+          message: err instanceof Error ? err.message : 'The check could not be sent. Try again.',
+        });
       }
       refreshStatus();
     },
@@ -187,7 +197,11 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
         if (a && performance.now() - a.arrivedAt > a.challenge.ttlMs - DEADLINE_MARGIN_MS) {
           attempt.current = null;
           setTimeLeft(null);
-          setPhase({ kind: 'error', failure: 'deadline', message: 'Time ran out before every action was seen. Nothing was sent; try again.' });
+          setPhase({
+            kind: 'error',
+            failure: 'deadline',
+            message: 'Time ran out before every action was seen. Nothing was sent; try again.',
+          });
           continue;
         }
         const grabbedAt = performance.now();
@@ -240,7 +254,11 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
       attempt.current = { challenge, arrivedAt: performance.now(), step: -1, frames: [], pose: null, captures: 0, restTaken: false };
       setPhase({ kind: 'running', actions: challenge.actions, step: -1, holding: false });
     } catch (err) {
-      setPhase({ kind: 'error', failure: 'server', message: err instanceof Error ? err.message : 'The check could not be started. Try again.' });
+      setPhase({
+        kind: 'error',
+        failure: 'server',
+        message: err instanceof Error ? err.message : 'The check could not be started. Try again.',
+      });
       refreshStatus();
     }
   };
@@ -252,11 +270,24 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   const cameraOff = !stream;
   const loading = !human && !modelError;
   const outOfAttempts = status !== null && status.attemptsLeft === 0;
-  const waitText = outOfAttempts && status.retryAfterMs ? `You can try again in ${minutes(status.retryAfterMs)}.` : outOfAttempts ? 'No attempts are left for now.' : null;
+  const waitText =
+    outOfAttempts && status.retryAfterMs
+      ? `You can try again in ${minutes(status.retryAfterMs)}.`
+      : outOfAttempts
+        ? 'No attempts are left for now.'
+        : null;
   const busy = phase.kind === 'running' || phase.kind === 'checking' || phase.kind === 'requesting';
 
   return (
-    <dialog ref={modal.ref} className="verify" data-testid="verify-dialog" data-phase={phase.kind} aria-labelledby="verify-title" aria-describedby="verify-lead" onClick={modal.onClick}>
+    <dialog
+      ref={modal.ref}
+      className="verify"
+      data-testid="verify-dialog"
+      data-phase={phase.kind}
+      aria-labelledby="verify-title"
+      aria-describedby="verify-lead"
+      onClick={modal.onClick}
+    >
       <div className="verify-inner">
         <header className="verify-head">
           <h2 id="verify-title">{phase.kind === 'passed' ? 'You’re verified' : 'Get verified'}</h2>
@@ -270,7 +301,8 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           </p>
         )}
         <p id="verify-lead" className="verify-lead">
-          You’ll make two or three simple movements on camera within 20 seconds; a few still pictures are sent to Duet’s server only for this check.
+          You’ll make two or three simple movements on camera within 20 seconds; a few still pictures are sent to Duet’s server only for
+          this check.
         </p>
 
         <div className={`verify-preview ${phase.kind === 'running' && phase.holding ? 'holding' : ''}`}>
@@ -298,7 +330,13 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
             (modelError ? (
               <Problem title="The face checker didn’t load" text={modelError} action="Try again" onAction={loadModels} primary={primary} />
             ) : cameraOff ? (
-              <Problem title="Your camera is off" text="The check needs to see you live. Turn your camera on to continue." action="Turn on camera" onAction={onRetryCamera} primary={primary} />
+              <Problem
+                title="Your camera is off"
+                text="The check needs to see you live. Turn your camera on to continue."
+                action="Turn on camera"
+                onAction={onRetryCamera}
+                primary={primary}
+              />
             ) : (
               <>
                 <p className="verify-sight" data-testid="verify-sight" data-sight={sight} aria-live="polite">
@@ -310,7 +348,14 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
                   </p>
                 )}
                 {waitText && <p className="verify-fine">{waitText}</p>}
-                <button ref={primary} type="button" className="btn primary wide" data-testid="verify-start" disabled={loading || outOfAttempts} onClick={() => void begin()}>
+                <button
+                  ref={primary}
+                  type="button"
+                  className="btn primary wide"
+                  data-testid="verify-start"
+                  disabled={loading || outOfAttempts}
+                  onClick={() => void begin()}
+                >
                   {loading ? 'Loading…' : 'Start the check'}
                 </button>
               </>
@@ -321,11 +366,32 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           {phase.kind === 'running' && (
             <>
               <Steps actions={phase.actions} step={phase.step} />
-              <div className="verify-prompt" data-testid="verify-prompt" data-step={phase.step} data-action={phase.actions[phase.step] ?? 'neutral'} data-actions={phase.actions.join(' ')} aria-live="assertive">
-                <p className="verify-prompt-title">{phase.step < 0 ? 'Look straight at the camera' : PROMPTS[phase.actions[phase.step]!].title}</p>
-                <p className="verify-prompt-hint">{phase.step < 0 ? 'Keep still for a moment.' : phase.holding ? 'Hold it…' : sight === 'none' ? 'We can’t see your face: move into the light.' : sight === 'many' ? 'Only you should be in the picture.' : PROMPTS[phase.actions[phase.step]!].hint}</p>
+              <div
+                className="verify-prompt"
+                data-testid="verify-prompt"
+                data-step={phase.step}
+                data-action={phase.actions[phase.step] ?? 'neutral'}
+                data-actions={phase.actions.join(' ')}
+                aria-live="assertive"
+              >
+                <p className="verify-prompt-title">
+                  {phase.step < 0 ? 'Look straight at the camera' : PROMPTS[phase.actions[phase.step]!].title}
+                </p>
+                <p className="verify-prompt-hint">
+                  {phase.step < 0
+                    ? 'Keep still for a moment.'
+                    : phase.holding
+                      ? 'Hold it…'
+                      : sight === 'none'
+                        ? 'We can’t see your face: move into the light.'
+                        : sight === 'many'
+                          ? 'Only you should be in the picture.'
+                          : PROMPTS[phase.actions[phase.step]!].hint}
+                </p>
               </div>
-              <span className="sr-only">{phase.actions.length} actions, about {Math.round((attempt.current?.challenge.ttlMs ?? 20_000) / 1000)} seconds in all.</span>
+              <span className="sr-only">
+                {phase.actions.length} actions, about {Math.round((attempt.current?.challenge.ttlMs ?? 20_000) / 1000)} seconds in all.
+              </span>
             </>
           )}
 
@@ -353,7 +419,13 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           )}
 
           {phase.kind === 'failed' && (
-            <div className="verify-result bad" data-testid="verify-result" data-result="failed" data-reasons={phase.reasons.join(' ')} role="alert">
+            <div
+              className="verify-result bad"
+              data-testid="verify-result"
+              data-result="failed"
+              data-reasons={phase.reasons.join(' ')}
+              role="alert"
+            >
               <p className="verify-prompt-title">That didn’t work</p>
               <ul className="verify-reasons">
                 {(phase.reasons.length > 0 ? phase.reasons.map(reasonText) : [phase.message]).map((t) => (
@@ -421,23 +493,57 @@ function Steps({ actions, step }: { actions: LivenessAction[]; step: number }) {
   );
 }
 
-function Retry({ status, waitText, onRetry, primary }: { status: VerificationStatus | null; waitText: string | null; onRetry: () => void; primary: RefObject<HTMLButtonElement | null> }) {
+function Retry({
+  status,
+  waitText,
+  onRetry,
+  primary,
+}: {
+  status: VerificationStatus | null;
+  waitText: string | null;
+  onRetry: () => void;
+  primary: RefObject<HTMLButtonElement | null>;
+}) {
   const left = status?.attemptsLeft;
   return (
     <>
       {waitText ? (
         <p className="verify-fine">{waitText}</p>
       ) : (
-        left !== undefined && left !== null && <p className="verify-fine" data-testid="verify-attempts">{left === 1 ? '1 attempt left.' : `${left} attempts left.`}</p>
+        left !== undefined &&
+        left !== null && (
+          <p className="verify-fine" data-testid="verify-attempts">
+            {left === 1 ? '1 attempt left.' : `${left} attempts left.`}
+          </p>
+        )
       )}
-      <button ref={primary} type="button" className="btn primary wide" data-testid="verify-retry" disabled={waitText !== null} onClick={onRetry}>
+      <button
+        ref={primary}
+        type="button"
+        className="btn primary wide"
+        data-testid="verify-retry"
+        disabled={waitText !== null}
+        onClick={onRetry}
+      >
         Try again
       </button>
     </>
   );
 }
 
-function Problem({ title, text, action, onAction, primary }: { title: string; text: string; action: string; onAction: () => void; primary: RefObject<HTMLButtonElement | null> }) {
+function Problem({
+  title,
+  text,
+  action,
+  onAction,
+  primary,
+}: {
+  title: string;
+  text: string;
+  action: string;
+  onAction: () => void;
+  primary: RefObject<HTMLButtonElement | null>;
+}) {
   return (
     <div className="verify-result bad" role="alert">
       <p className="verify-prompt-title">{title}</p>

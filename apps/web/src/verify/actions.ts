@@ -39,7 +39,11 @@ const SERVER = { turnYaw: 0.15, lookUpPitch: 0.15, blinkRatio: 0.75, mouthOpenDe
 /** Clearly done: a margin past the server's threshold. */
 export const STRONG = { turnYaw: 0.18, lookUpPitch: 0.18, blinkRatio: 0.68, mouthOpenDelta: 0.18 };
 /** Clearly not done: a margin short of the server's threshold. */
-export const WEAK = { turnYaw: SERVER.turnYaw * 0.85, lookUpPitch: SERVER.lookUpPitch * 0.85, mouthOpenDelta: SERVER.mouthOpenDelta * 0.85 };
+export const WEAK = {
+  turnYaw: SERVER.turnYaw * 0.85,
+  lookUpPitch: SERVER.lookUpPitch * 0.85,
+  mouthOpenDelta: SERVER.mouthOpenDelta * 0.85,
+};
 /** The neutral frame faces the camera with a margin inside the server's limit. */
 export const NEUTRAL_MAX_ANGLE = 0.2;
 export const MIN_FACE_SCORE = 0.6;
@@ -69,14 +73,27 @@ export function usable(face: FaceReading): boolean {
 /** The head's usual pose over recent readings (the median), so a frame caught mid-movement is not taken for rest. */
 export function usualPose(recent: readonly FaceReading[]): { yaw: number; pitch: number } | null {
   if (recent.length < 3) return null;
-  return { yaw: quantile(recent.map((f) => f.yaw), 0.5), pitch: quantile(recent.map((f) => f.pitch), 0.5) };
+  return {
+    yaw: quantile(
+      recent.map((f) => f.yaw),
+      0.5,
+    ),
+    pitch: quantile(
+      recent.map((f) => f.pitch),
+      0.5,
+    ),
+  };
 }
 
 /** How far the neutral frame may be from the usual pose: a frame halfway into a turn or a tilt is not neutral. */
 const NEUTRAL_STEADY = 0.08;
 
 /** A frame that can open the attempt: facing the camera as usual, eyes open and mouth closed. */
-export function isNeutral(face: FaceReading, resting: Pick<Reference, 'eyeOpenness' | 'mouthOpenness'>, usual: { yaw: number; pitch: number } | null): boolean {
+export function isNeutral(
+  face: FaceReading,
+  resting: Pick<Reference, 'eyeOpenness' | 'mouthOpenness'>,
+  usual: { yaw: number; pitch: number } | null,
+): boolean {
   if (!usable(face)) return false;
   if (Math.abs(face.yaw) > NEUTRAL_MAX_ANGLE || Math.abs(face.pitch) > NEUTRAL_MAX_ANGLE) return false;
   if (usual && (Math.abs(face.yaw - usual.yaw) > NEUTRAL_STEADY || Math.abs(face.pitch - usual.pitch) > NEUTRAL_STEADY)) return false;
@@ -110,7 +127,16 @@ export function quantile(values: readonly number[], q: number): number {
  * the upper quartile of eye openness and the lower quartile of mouth openness (as on the server).
  */
 export function restingLevels(recent: readonly FaceReading[]): Pick<Reference, 'eyeOpenness' | 'mouthOpenness'> {
-  return { eyeOpenness: quantile(recent.map((f) => f.eyeOpenness), 0.75), mouthOpenness: quantile(recent.map((f) => f.mouthOpenness), 0.25) };
+  return {
+    eyeOpenness: quantile(
+      recent.map((f) => f.eyeOpenness),
+      0.75,
+    ),
+    mouthOpenness: quantile(
+      recent.map((f) => f.mouthOpenness),
+      0.25,
+    ),
+  };
 }
 
 /** What the person is asked to do, in their own frame of reference. */

@@ -125,7 +125,18 @@ export class Calls {
     for (const side of ['a', 'b'] as const) {
       const node = call.nodes[side];
       if (node === this.#node) continue;
-      this.#o.cluster.send(node, { t: 'matched', callId: call.id, to: call[side], a: call.a, b: call.b, nodes: call.nodes, matchedAt: now, waitMs: call.waitMs, relayOnly: call.relayOnly, verified: call.verified });
+      this.#o.cluster.send(node, {
+        t: 'matched',
+        callId: call.id,
+        to: call[side],
+        a: call.a,
+        b: call.b,
+        nodes: call.nodes,
+        matchedAt: now,
+        waitMs: call.waitMs,
+        relayOnly: call.relayOnly,
+        verified: call.verified,
+      });
     }
     this.observer.emit('call:matched', call);
     return call;
@@ -191,7 +202,9 @@ export class Calls {
       this.observer.emit('call:connecting', call);
     }
     const relay: ServerMessage = { type: 'signal', callId: call.id };
-    if (m.description !== undefined) relay.description = call.relayOnly && m.description.sdp !== undefined ? { ...m.description, sdp: relayOnlySdp(m.description.sdp) } : m.description;
+    if (m.description !== undefined)
+      relay.description =
+        call.relayOnly && m.description.sdp !== undefined ? { ...m.description, sdp: relayOnlySdp(m.description.sdp) } : m.description;
     if (m.candidate !== undefined) {
       // Defence in depth for IP privacy: even a modified client cannot leak an address to the partner.
       if (call.relayOnly && m.candidate !== null && !isRelayCandidate(m.candidate.candidate)) return;
@@ -210,7 +223,8 @@ export class Calls {
     const down = state !== 'connected';
     if (down && !established) return; // still setting up: the connect timeout decides
     const partnerNode = call.nodeOf(call.partnerOf(userId));
-    if (partnerNode !== this.#node) this.#o.cluster.send(partnerNode, { t: 'peer', callId: call.id, from: userId, state: down ? 'down' : 'connected' });
+    if (partnerNode !== this.#node)
+      this.#o.cluster.send(partnerNode, { t: 'peer', callId: call.id, from: userId, state: down ? 'down' : 'connected' });
     if (down) this.peerDown(call, userId);
     else this.#peerConnected(call, userId);
   }
@@ -224,7 +238,10 @@ export class Calls {
     if (call.state === 'matched') call.transition('connecting', now);
     call.transition('connected', now);
     this.#disarm(call);
-    this.#o.log.info({ callId: call.id, ms: now - (recovering ? call.at.reconnecting! : call.at.matched) }, recovering ? 'call recovered' : 'call connected');
+    this.#o.log.info(
+      { callId: call.id, ms: now - (recovering ? call.at.reconnecting! : call.at.matched) },
+      recovering ? 'call recovered' : 'call connected',
+    );
     this.#toLocal(call, { type: 'call_connected', callId: call.id });
     if (!recovering) this.observer.emit('call:connected', call);
   }
@@ -269,12 +286,20 @@ export class Calls {
         // This node stopping is, for the person on another node, a partner whose connection went.
         const local = call[side === 'a' ? 'b' : 'a'];
         const shutdown = reason === 'server_shutdown';
-        this.#o.cluster.send(node, { t: 'ended', callId: call.id, reason: shutdown ? 'connection_lost' : reason, endedBy: shutdown ? local : endedBy });
+        this.#o.cluster.send(node, {
+          t: 'ended',
+          callId: call.id,
+          reason: shutdown ? 'connection_lost' : reason,
+          endedBy: shutdown ? local : endedBy,
+        });
       }
     }
     this.#calls.delete(call.id);
     this.#disarm(call);
-    this.#o.log.info({ callId: call.id, reason, endedBy, connected: call.at.connected !== undefined, durationMs: now - call.at.matched }, 'call ended');
+    this.#o.log.info(
+      { callId: call.id, reason, endedBy, connected: call.at.connected !== undefined, durationMs: now - call.at.matched },
+      'call ended',
+    );
     this.#owner?.released(call, now);
     this.observer.emit('call:ended', call);
     this.#owner?.afterEnd(call);
@@ -303,7 +328,13 @@ export class Calls {
    */
   forwardHeartbeat(call: Call, userId: string, m: ClientMessageOf<'heartbeat'>): boolean {
     if (call.primary) return false;
-    this.#o.cluster.send(call.nodeOf(call.partnerOf(userId)), { t: 'heartbeat', callId: call.id, from: userId, seq: m.seq, bytesReceived: m.bytesReceived });
+    this.#o.cluster.send(call.nodeOf(call.partnerOf(userId)), {
+      t: 'heartbeat',
+      callId: call.id,
+      from: userId,
+      seq: m.seq,
+      bytesReceived: m.bytesReceived,
+    });
     return true;
   }
 

@@ -10,14 +10,20 @@ import { Call } from './call.js';
 import { CallRecords } from './recorder.js';
 
 const backends: Array<[string, () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>]> = [
-  ['sqlite', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-records-'));
-    return { storage: await openStorage({ dataDir }), cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
-  }],
-  ['postgres', async () => {
-    const db = await createTestDatabase();
-    return { storage: await openStorage({ dataDir: os.tmpdir(), databaseUrl: db.url }), cleanup: db.drop };
-  }],
+  [
+    'sqlite',
+    async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-records-'));
+      return { storage: await openStorage({ dataDir }), cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const db = await createTestDatabase();
+      return { storage: await openStorage({ dataDir: os.tmpdir(), databaseUrl: db.url }), cleanup: db.drop };
+    },
+  ],
 ];
 
 describe.each(backends)('CallRecords on %s', (_kind, make) => {
@@ -30,7 +36,10 @@ describe.each(backends)('CallRecords on %s', (_kind, make) => {
     ({ storage, cleanup } = await make());
     writes = new PendingWrites(pino({ level: 'silent' }));
     records = new CallRecords(storage, writes, 'node-1');
-    await storage.db.insertInto('users').values(['ua', 'ub'].map((id) => ({ id, created_at: 0, rules_accepted_at: 0, rules_version: 1 }))).execute();
+    await storage.db
+      .insertInto('users')
+      .values(['ua', 'ub'].map((id) => ({ id, created_at: 0, rules_accepted_at: 0, rules_version: 1 })))
+      .execute();
   });
   afterAll(async () => {
     await storage?.close();
@@ -55,7 +64,15 @@ describe.each(backends)('CallRecords on %s', (_kind, make) => {
     call.transition('connected', 1_200);
     records.callMoved(call);
     await writes.flush();
-    expect(await row(call.id)).toMatchObject({ user_a: 'ua', user_b: 'ub', state: 'connected', a_wait_ms: 10, b_wait_ms: 20, node: 'node-1', ended_at: null });
+    expect(await row(call.id)).toMatchObject({
+      user_a: 'ua',
+      user_b: 'ub',
+      state: 'connected',
+      a_wait_ms: 10,
+      b_wait_ms: 20,
+      node: 'node-1',
+      ended_at: null,
+    });
     expect([Number((await row(call.id)).connecting_at), Number((await row(call.id)).connected_at)]).toEqual([1_100, 1_200]);
     call.end('leave', 'ua', 5_000);
     records.callMoved(call);
@@ -69,12 +86,31 @@ describe.each(backends)('CallRecords on %s', (_kind, make) => {
     records.meterState(call.id, { billedMs: 4_000, aMediaUntil: 5_000, bMediaUntil: 6_000, meterState: '{"v":1}' });
     await writes.flush();
     let r = await row(call.id);
-    expect([Number(r.billed_ms), Number(r.a_media_until), Number(r.b_media_until), r.meter_state, r.a_free_ms, r.b_free_ms]).toEqual([4_000, 5_000, 6_000, '{"v":1}', null, null]);
-    records.meterState(call.id, { billedMs: 9_000, aMediaUntil: 10_000, bMediaUntil: 11_000, meterState: '{"v":1,"free":{}}', free: { a: 60_000, b: 0 } });
+    expect([Number(r.billed_ms), Number(r.a_media_until), Number(r.b_media_until), r.meter_state, r.a_free_ms, r.b_free_ms]).toEqual([
+      4_000,
+      5_000,
+      6_000,
+      '{"v":1}',
+      null,
+      null,
+    ]);
+    records.meterState(call.id, {
+      billedMs: 9_000,
+      aMediaUntil: 10_000,
+      bMediaUntil: 11_000,
+      meterState: '{"v":1,"free":{}}',
+      free: { a: 60_000, b: 0 },
+    });
     records.billed(call.id, 9_500);
     await writes.flush();
     r = await row(call.id);
-    expect([Number(r.billed_ms), Number(r.a_media_until), r.meter_state, Number(r.a_free_ms), Number(r.b_free_ms)]).toEqual([9_500, 10_000, '{"v":1,"free":{}}', 60_000, 0]);
+    expect([Number(r.billed_ms), Number(r.a_media_until), r.meter_state, Number(r.a_free_ms), Number(r.b_free_ms)]).toEqual([
+      9_500,
+      10_000,
+      '{"v":1,"free":{}}',
+      60_000,
+      0,
+    ]);
   });
 
   it('looks up free time in the queue, after every earlier write, and stores it', async () => {
@@ -107,7 +143,23 @@ describe.each(backends)('CallRecords on %s', (_kind, make) => {
     records.mediaPaths(call.id, 'b', { gathered: 'host,srflx' });
     records.mediaPaths(call.id, 'a', { gathered: 'host' });
     records.mediaPaths(call.id, 'b', {});
-    const sample = { side: 'a' as const, seq: 1, at: 2_000, final: 0, rtt_ms: 40, jitter_ms: null, packet_loss: null, inbound_kbps: null, outbound_kbps: null, fps: 30, freeze_count: null, total_freezes_ms: null, audio_concealment: null, est_delay_ms: null, bytes_total: 1234 };
+    const sample = {
+      side: 'a' as const,
+      seq: 1,
+      at: 2_000,
+      final: 0,
+      rtt_ms: 40,
+      jitter_ms: null,
+      packet_loss: null,
+      inbound_kbps: null,
+      outbound_kbps: null,
+      fps: 30,
+      freeze_count: null,
+      total_freezes_ms: null,
+      audio_concealment: null,
+      est_delay_ms: null,
+      bytes_total: 1234,
+    };
     records.qualitySample(call.id, sample);
     await writes.flush();
     expect(await row(call.id)).toMatchObject({ a_path: '{"local":"host"}', a_gathered: 'host', b_path: null, b_gathered: 'host,srflx' });
@@ -153,14 +205,33 @@ describe.each(backends)('CallRecords on %s', (_kind, make) => {
     old.end('leave', 'ua', 200);
     recent.end('leave', 'ua', 50_000);
     for (const c of [old, recent]) records.callMoved(c);
-    for (const c of [old, recent, open]) records.qualitySample(c.id, { side: 'b', seq: 1, at: 150, final: 1, rtt_ms: null, jitter_ms: null, packet_loss: null, inbound_kbps: null, outbound_kbps: null, fps: null, freeze_count: null, total_freezes_ms: null, audio_concealment: null, est_delay_ms: null, bytes_total: null });
+    for (const c of [old, recent, open])
+      records.qualitySample(c.id, {
+        side: 'b',
+        seq: 1,
+        at: 150,
+        final: 1,
+        rtt_ms: null,
+        jitter_ms: null,
+        packet_loss: null,
+        inbound_kbps: null,
+        outbound_kbps: null,
+        fps: null,
+        freeze_count: null,
+        total_freezes_ms: null,
+        audio_concealment: null,
+        est_delay_ms: null,
+        bytes_total: null,
+      });
     await writes.flush();
     const before = await storage.db.selectFrom('calls').select('id').where('ended_at', '<', 10_000).execute();
     expect(await CallRecords.prune(storage.db, 10_000)).toBe(before.length);
     const left = (await storage.db.selectFrom('calls').select('id').execute()).map((c) => c.id);
     expect(left).not.toContain(old.id);
     expect(left).toEqual(expect.arrayContaining([recent.id, open.id]));
-    const samples = (await storage.db.selectFrom('call_quality').select('call_id').where('call_id', 'in', [old.id, recent.id, open.id]).execute()).map((s) => s.call_id);
+    const samples = (
+      await storage.db.selectFrom('call_quality').select('call_id').where('call_id', 'in', [old.id, recent.id, open.id]).execute()
+    ).map((s) => s.call_id);
     expect(samples.sort()).toEqual([recent.id, open.id].sort());
     expect(await CallRecords.prune(storage.db, 10_000)).toBe(0);
   });

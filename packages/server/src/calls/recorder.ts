@@ -64,7 +64,13 @@ export class CallRecords {
     this.#write(callId, (db) =>
       db
         .updateTable('calls')
-        .set({ billed_ms: r.billedMs, a_media_until: r.aMediaUntil, b_media_until: r.bMediaUntil, meter_state: r.meterState, ...(r.free ? { a_free_ms: r.free.a, b_free_ms: r.free.b } : {}) })
+        .set({
+          billed_ms: r.billedMs,
+          a_media_until: r.aMediaUntil,
+          b_media_until: r.bMediaUntil,
+          meter_state: r.meterState,
+          ...(r.free ? { a_free_ms: r.free.a, b_free_ms: r.free.b } : {}),
+        })
         .where('id', '=', callId)
         .execute(),
     );
@@ -85,7 +91,11 @@ export class CallRecords {
       this.#write(callId, async (db) => {
         try {
           const f = await lookUp(db);
-          await db.updateTable('calls').set({ a_free_ms: f.a, b_free_ms: f.b, meter_state: f.meterState }).where('id', '=', callId).execute();
+          await db
+            .updateTable('calls')
+            .set({ a_free_ms: f.a, b_free_ms: f.b, meter_state: f.meterState })
+            .where('id', '=', callId)
+            .execute();
           resolve();
         } catch (err) {
           reject(err as Error);
@@ -105,7 +115,12 @@ export class CallRecords {
 
   /** One quality sample a browser uploaded for the call. */
   qualitySample(callId: string, sample: Omit<CallQualityTable, 'call_id'>): void {
-    this.#write(callId, (db) => db.insertInto('call_quality').values({ call_id: callId, ...sample }).execute());
+    this.#write(callId, (db) =>
+      db
+        .insertInto('call_quality')
+        .values({ call_id: callId, ...sample })
+        .execute(),
+    );
   }
 
   /** The relay's books: `bytesDelta` more bytes relayed (an increment: several reports, and relays, add up); marks it relayed if `relayed`. */
@@ -135,13 +150,21 @@ export class CallRecords {
    * outside the queue, on `db` or a transaction). Only a call still open: true if this closed it.
    */
   static async closeUnended(db: Db, callId: string, endedAt: number): Promise<boolean> {
-    const r = await db.updateTable('calls').set({ ended_at: endedAt, end_reason: 'server_shutdown', state: 'ended', ended_by: null }).where('id', '=', callId).where('ended_at', 'is', null).executeTakeFirst();
+    const r = await db
+      .updateTable('calls')
+      .set({ ended_at: endedAt, end_reason: 'server_shutdown', state: 'ended', ended_by: null })
+      .where('id', '=', callId)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
   /** Retention: deletes calls that ended before `before`, and their quality samples. Returns how many calls. */
   static async prune(db: Db, before: number): Promise<number> {
-    await db.deleteFrom('call_quality').where('call_id', 'in', db.selectFrom('calls').select('id').where('ended_at', '<', before)).execute();
+    await db
+      .deleteFrom('call_quality')
+      .where('call_id', 'in', db.selectFrom('calls').select('id').where('ended_at', '<', before))
+      .execute();
     const r = await db.deleteFrom('calls').where('ended_at', '<', before).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
@@ -168,11 +191,19 @@ export class CallRecords {
         await this.#db
           .transaction()
           .execute(async (trx) => {
-            for (const w of batch) await w.work(trx).then(() => w.done(), (err: unknown) => w.done(err ?? new Error('write failed')));
+            for (const w of batch)
+              await w.work(trx).then(
+                () => w.done(),
+                (err: unknown) => w.done(err ?? new Error('write failed')),
+              );
           })
           .catch((err: unknown) => batch.forEach((w) => w.done(err)));
       } else {
-        for (const w of batch) await w.work(this.#db).then(() => w.done(), (err: unknown) => w.done(err ?? new Error('write failed')));
+        for (const w of batch)
+          await w.work(this.#db).then(
+            () => w.done(),
+            (err: unknown) => w.done(err ?? new Error('write failed')),
+          );
       }
     }
     this.#flushing = false;

@@ -39,8 +39,23 @@ describe('the calls table', () => {
   });
 
   it('recognises every form of a write', () => {
-    const forms = [`db.insertInto('calls')`, `db.updateTable("calls")`, 'db.deleteFrom(`calls`)', `.updateTable(\n  'calls as c')`, 'sql`update calls set x = 1`', 'sql`DELETE FROM "calls" where`'];
-    for (const f of forms) expect(WRITES.some((re) => [...f.matchAll(re)].length > 0), f).toBe(true);
-    for (const f of [`selectFrom('calls')`, `updateTable('calls_archive')`, `insertInto('call_quality')`]) expect(WRITES.some((re) => [...f.matchAll(re)].length > 0), f).toBe(false);
+    const forms = [
+      `db.insertInto('calls')`,
+      `db.updateTable("calls")`,
+      'db.deleteFrom(`calls`)',
+      `.updateTable(\n  'calls as c')`,
+      'sql`update calls set x = 1`',
+      'sql`DELETE FROM "calls" where`',
+    ];
+    for (const f of forms)
+      expect(
+        WRITES.some((re) => [...f.matchAll(re)].length > 0),
+        f,
+      ).toBe(true);
+    for (const f of [`selectFrom('calls')`, `updateTable('calls_archive')`, `insertInto('call_quality')`])
+      expect(
+        WRITES.some((re) => [...f.matchAll(re)].length > 0),
+        f,
+      ).toBe(false);
   });
 });

@@ -85,7 +85,9 @@ export class Cluster implements ClusterPort {
 
   send(nodeId: string, event: ClusterEvent): void {
     const envelope: ClusterEnvelope = { from: this.nodeId, e: event };
-    this.#redis.publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope)).catch((err: unknown) => this.#log.error({ err, to: nodeId }, 'cluster publish failed'));
+    this.#redis
+      .publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope))
+      .catch((err: unknown) => this.#log.error({ err, to: nodeId }, 'cluster publish failed'));
   }
 
   /** One event to every other node of the cluster. */

@@ -21,10 +21,22 @@ export interface IdentityDeps {
 
 // No body at all (Fastify's null) is a first visit, like `{}`.
 const sessionBody = expects(
-  z.preprocess((b) => b ?? {}, z.strictObject({ token: z.string().max(2048).optional(), deviceId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional() })),
+  z.preprocess(
+    (b) => b ?? {},
+    z.strictObject({
+      token: z.string().max(2048).optional(),
+      deviceId: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{8,64}$/)
+        .optional(),
+    }),
+  ),
   'Body must be {"token"?: string, "deviceId"?: string}.',
 );
-const acceptBody = expects(z.strictObject({ adult: z.literal(true), rulesVersion: z.literal(RULES_VERSION) }), `Confirm you are 18 or older and accept rules version ${RULES_VERSION}.`);
+const acceptBody = expects(
+  z.strictObject({ adult: z.literal(true), rulesVersion: z.literal(RULES_VERSION) }),
+  `Confirm you are 18 or older and accept rules version ${RULES_VERSION}.`,
+);
 
 /**
  * Guest identity. The first visit creates an anonymous user and a signed token the browser keeps;

@@ -28,7 +28,12 @@ export class UserRepository {
     const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return undefined;
     const current = row.rules_version === RULES_VERSION;
-    return { id: row.id, createdAt: row.created_at, rulesAcceptedAt: current ? row.rules_accepted_at : null, verifiedUntil: row.verified_until === null ? null : Number(row.verified_until) };
+    return {
+      id: row.id,
+      createdAt: row.created_at,
+      rulesAcceptedAt: current ? row.rules_accepted_at : null,
+      verifiedUntil: row.verified_until === null ? null : Number(row.verified_until),
+    };
   }
 
   /** Remembers the browser's device id (set once; a ban by device follows it to new guests). */
@@ -37,10 +42,6 @@ export class UserRepository {
   }
 
   async acceptRules(id: string, now: number): Promise<void> {
-    await this.#db
-      .updateTable('users')
-      .set({ rules_accepted_at: now, rules_version: RULES_VERSION })
-      .where('id', '=', id)
-      .execute();
+    await this.#db.updateTable('users').set({ rules_accepted_at: now, rules_version: RULES_VERSION }).where('id', '=', id).execute();
   }
 }

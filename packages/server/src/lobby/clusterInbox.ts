@@ -24,7 +24,8 @@ export function clusterInbox(o: ClusterInboxOptions): (e: ClusterEvent) => void 
       case 'ended': {
         const call = lobby.calls.get(e.callId);
         if (!call) return;
-        if ((e.reason === 'blocked' || e.reason === 'reported') && e.endedBy !== null) lobby.blockPair(e.endedBy, call.partnerOf(e.endedBy));
+        if ((e.reason === 'blocked' || e.reason === 'reported') && e.endedBy !== null)
+          lobby.blockPair(e.endedBy, call.partnerOf(e.endedBy));
         return lobby.calls.end(call, e.reason, e.endedBy, true);
       }
       case 'matched':

@@ -558,7 +558,10 @@ describe('Lobby matching criteria and the empty room', () => {
     t.lobby.join('b', { interests: ['music'], language: 'fr' });
     await t.settled();
     await t.advance(1_000);
-    expect(t.last('c', 'presence')?.topInterests).toEqual([{ tag: 'music', count: 2 }, { tag: 'art', count: 1 }]);
+    expect(t.last('c', 'presence')?.topInterests).toEqual([
+      { tag: 'music', count: 2 },
+      { tag: 'art', count: 1 },
+    ]);
   });
 });
 
@@ -570,8 +573,18 @@ describe('IP privacy', () => {
   });
 
   it('strips every non-relay candidate from a relay-only call, from SDP and trickle alike', () => {
-    const sdp = ['v=0', 'a=candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host', 'a=candidate:2 1 udp 1686052607 198.51.100.7 50001 typ srflx raddr 192.168.1.20 rport 50000', 'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001', 'a=end-of-candidates'].join('\r\n');
-    expect(relayOnlySdp(sdp).split('\r\n')).toEqual(['v=0', 'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001', 'a=end-of-candidates']);
+    const sdp = [
+      'v=0',
+      'a=candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host',
+      'a=candidate:2 1 udp 1686052607 198.51.100.7 50001 typ srflx raddr 192.168.1.20 rport 50000',
+      'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001',
+      'a=end-of-candidates',
+    ].join('\r\n');
+    expect(relayOnlySdp(sdp).split('\r\n')).toEqual([
+      'v=0',
+      'a=candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 198.51.100.7 rport 50001',
+      'a=end-of-candidates',
+    ]);
     expect(isRelayCandidate('candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host')).toBe(false);
     expect(isRelayCandidate('candidate:3 1 udp 41885439 203.0.113.10 49170 typ relay raddr 0.0.0.0 rport 0')).toBe(true);
     // A modified client cannot sneak a host address through with a decoy or with bare line feeds.

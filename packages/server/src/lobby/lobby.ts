@@ -200,7 +200,8 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     if (!p.rulesAccepted) throw new DuetError('rules_not_accepted');
     if (p.status === 'in_call') throw new DuetError('out_of_turn', 'You are in a call; use next to move on.');
     const mode = criteria.mode ?? p.criteria.mode;
-    if (!this.#o.modes.includes(mode)) throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
+    if (!this.#o.modes.includes(mode))
+      throw new DuetError('invalid_message', `Unknown mode "${mode}". This server offers: ${this.#o.modes.join(', ')}.`);
     const privacy = criteria.privacy ?? false;
     if (privacy && !this.#o.relay.available) throw new DuetError('relay_unavailable');
     if (this.#o.verifiedOnly && !this.#verified(p)) throw new DuetError('verification_required');
@@ -421,7 +422,9 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
       p.recent.push({ userId: call.partnerOf(userId), at: now });
       if (p.recent.length > this.#o.policy.recentCount) p.recent.splice(0, p.recent.length - this.#o.policy.recentCount);
       const own = userId === endedBy;
-      const requeue = own ? reason === 'next' || reason === 'blocked' || reason === 'reported' : REQUEUE_PARTNER_REASONS.has(reason) && !this.#closed;
+      const requeue = own
+        ? reason === 'next' || reason === 'blocked' || reason === 'reported'
+        : REQUEUE_PARTNER_REASONS.has(reason) && !this.#closed;
       const by = own ? 'you' : endedBy === null ? 'server' : 'partner';
       this.#o.send(userId, { type: 'call_ended', callId: call.id, reason, by, then: requeue ? 'waiting' : 'idle' });
       p.status = 'idle';

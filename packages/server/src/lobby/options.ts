@@ -60,9 +60,14 @@ export interface LobbyEvents {
   'queue:joined': [userId: string];
 }
 
-export const REPORTS_LIMITED = 'You have sent many reports in a short time. This person is blocked; our team is reviewing your earlier reports.';
+export const REPORTS_LIMITED =
+  'You have sent many reports in a short time. This person is blocked; our team is reviewing your earlier reports.';
 
 /** The call's chat as the server relayed it, as evidence for a report by `reporterId`. */
 export function transcriptFor(call: Call, reporterId: string) {
-  return call.transcript.map((l) => ({ from: l.from === reporterId ? ('reporter' as const) : ('reported' as const), text: l.text, at: l.at }));
+  return call.transcript.map((l) => ({
+    from: l.from === reporterId ? ('reporter' as const) : ('reported' as const),
+    text: l.text,
+    at: l.at,
+  }));
 }

@@ -15,7 +15,14 @@ export interface MatchCriteria {
   verifiedOnly: boolean;
 }
 
-export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({ interests: [], language: 'en', region: undefined, mode: 'chat', privacy: false, verifiedOnly: false });
+export const DEFAULT_CRITERIA: MatchCriteria = Object.freeze({
+  interests: [],
+  language: 'en',
+  region: undefined,
+  mode: 'chat',
+  privacy: false,
+  verifiedOnly: false,
+});
 
 /** What the lobby learns about a person when their signaling connection comes up. */
 export interface ConnectInfo {

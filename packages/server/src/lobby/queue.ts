@@ -67,19 +67,22 @@ export class Queue {
   /** Looks for a partner for the person now. */
   tryMatch(p: Participant): void {
     if (this.#closed || p.status !== 'waiting') return;
-    this.#o.pool.matchFor(p.userId, this.#o.clock.now()).then(
-      (claimed) => {
-        if (claimed === 'retry') {
-          // Other nodes won the race for everyone we tried: look again shortly, not at the next widening step.
-          this.#o.clock.after(100 + Math.floor(Math.random() * 400), () => this.tryMatch(p));
-        } else if (claimed) {
-          this.#claimed(claimed);
-        }
-      },
-      (err: unknown) => {
-        if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
-      },
-    ).catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
+    this.#o.pool
+      .matchFor(p.userId, this.#o.clock.now())
+      .then(
+        (claimed) => {
+          if (claimed === 'retry') {
+            // Other nodes won the race for everyone we tried: look again shortly, not at the next widening step.
+            this.#o.clock.after(100 + Math.floor(Math.random() * 400), () => this.tryMatch(p));
+          } else if (claimed) {
+            this.#claimed(claimed);
+          }
+        },
+        (err: unknown) => {
+          if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
+        },
+      )
+      .catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
   }
 
   /** Waits are remembered for estimates once a pair becomes a call. */
@@ -129,7 +132,11 @@ export class Queue {
     p.cancelWidening?.();
     const { policy, clock, send } = this.#o;
     const steps: Array<[number, () => void]> = [
-      [policy.interestsRequiredMs, () => p.criteria.interests.length > 0 && send(p.userId, { type: 'widened', stage: 'interests', interests: [...p.criteria.interests] })],
+      [
+        policy.interestsRequiredMs,
+        () =>
+          p.criteria.interests.length > 0 && send(p.userId, { type: 'widened', stage: 'interests', interests: [...p.criteria.interests] }),
+      ],
       [policy.regionRequiredMs, () => p.criteria.region !== undefined && send(p.userId, { type: 'widened', stage: 'region' })],
       [policy.relaxRecentAfterMs, () => undefined],
     ];

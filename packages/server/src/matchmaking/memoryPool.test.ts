@@ -4,7 +4,15 @@ import type { MatchResult } from './pool.js';
 import { DEFAULT_POLICY, type Ticket } from './rules.js';
 
 const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId, mode: 'chat', language: 'en', region: undefined, interests: [], joinedAt: 0, blocked: new Set(), recent: [], ...o,
+  userId,
+  mode: 'chat',
+  language: 'en',
+  region: undefined,
+  interests: [],
+  joinedAt: 0,
+  blocked: new Set(),
+  recent: [],
+  ...o,
 });
 
 /** Who was matched, oldest first (or what the pool said instead). */
@@ -56,8 +64,14 @@ describe('MemoryPool', () => {
     await pool.enqueue(ticket('a', { interests: ['music', 'art'] }));
     await pool.enqueue(ticket('b', { interests: ['music'] }));
     await pool.enqueue(ticket('c', { interests: ['chess'] }));
-    expect(pool.topInterests(2)).toEqual([{ tag: 'music', count: 2 }, { tag: 'art', count: 1 }]);
+    expect(pool.topInterests(2)).toEqual([
+      { tag: 'music', count: 2 },
+      { tag: 'art', count: 1 },
+    ]);
     await pool.remove('a');
-    expect(pool.topInterests(5)).toEqual([{ tag: 'chess', count: 1 }, { tag: 'music', count: 1 }]);
+    expect(pool.topInterests(5)).toEqual([
+      { tag: 'chess', count: 1 },
+      { tag: 'music', count: 1 },
+    ]);
   });
 });

@@ -150,7 +150,8 @@ function pages(bucket: Bucket): (request: PageRequest) => Page {
   const open = new Map<Index, Iterator<Ticket>>();
   const iterator = (index: Index) => {
     let it = open.get(index);
-    if (!it) open.set(index, (it = (index === 'everyone' ? bucket.order : bucket.byTag.get(index.tag) ?? new Map<string, Ticket>()).values()));
+    if (!it)
+      open.set(index, (it = (index === 'everyone' ? bucket.order : (bucket.byTag.get(index.tag) ?? new Map<string, Ticket>())).values()));
     return it;
   };
   return ({ indexes, count }) => {

@@ -7,10 +7,26 @@ import { RedisPool } from './redisPool.js';
 import type { MatchResult, WaitingPool } from './pool.js';
 import { DEFAULT_POLICY, compatible, type MatchPolicy, type Ticket } from './rules.js';
 
-const POLICY: MatchPolicy = { ...DEFAULT_POLICY, interestsRequiredMs: 1_000, regionRequiredMs: 3_000, recentCount: 2, recentWindowMs: 10_000, smallPool: 2, relaxRecentAfterMs: 2_000 };
+const POLICY: MatchPolicy = {
+  ...DEFAULT_POLICY,
+  interestsRequiredMs: 1_000,
+  regionRequiredMs: 3_000,
+  recentCount: 2,
+  recentWindowMs: 10_000,
+  smallPool: 2,
+  relaxRecentAfterMs: 2_000,
+};
 
 const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId, mode: 'chat', language: 'en', region: undefined, interests: [], joinedAt: 0, blocked: new Set(), recent: [], ...o,
+  userId,
+  mode: 'chat',
+  language: 'en',
+  region: undefined,
+  interests: [],
+  joinedAt: 0,
+  blocked: new Set(),
+  recent: [],
+  ...o,
 });
 
 let redis: Redis;
@@ -178,7 +194,10 @@ describe('two engines racing on one Redis', () => {
     const people = Array.from({ length: 200 }, (_, i) => ticket(`p${i}`, { joinedAt: i, interests: i % 3 === 0 ? ['chess'] : [] }));
     await Promise.all(people.map((t) => nodeA.enqueue(t)));
     // Both nodes try to match everyone at once, each in its own order.
-    const attempts = people.flatMap((t, i) => [nodeA.matchFor(t.userId, 60_000), nodeB.matchFor(people[people.length - 1 - i]!.userId, 60_000)]);
+    const attempts = people.flatMap((t, i) => [
+      nodeA.matchFor(t.userId, 60_000),
+      nodeB.matchFor(people[people.length - 1 - i]!.userId, 60_000),
+    ]);
     const pairs = (await Promise.all(attempts)).map(pairOf).filter((p): p is [Ticket, Ticket] => p !== undefined);
     // Claims lost in the stampede are retried a few times, then left for the next event; settle
     // those one by one, as widening timers and new arrivals would.
@@ -209,11 +228,23 @@ describe('two engines racing on one Redis', () => {
         fc.nat(20_000),
         async (people, attempts, now) => {
           const shared = `${prefix}prop${run++}:`;
-          const nodes = [new RedisPool({ redis, prefix: shared, policy: POLICY }), new RedisPool({ redis: other, prefix: shared, policy: POLICY })];
-          const tickets = people.map((p, i) => ticket(`p${i}`, { interests: p.interests, language: p.language, joinedAt: p.joinedAt, blocked: new Set(p.blocks.filter((b) => b !== i && b < people.length).map((b) => `p${b}`)) }));
+          const nodes = [
+            new RedisPool({ redis, prefix: shared, policy: POLICY }),
+            new RedisPool({ redis: other, prefix: shared, policy: POLICY }),
+          ];
+          const tickets = people.map((p, i) =>
+            ticket(`p${i}`, {
+              interests: p.interests,
+              language: p.language,
+              joinedAt: p.joinedAt,
+              blocked: new Set(p.blocks.filter((b) => b !== i && b < people.length).map((b) => `p${b}`)),
+            }),
+          );
           await Promise.all(tickets.map((t) => nodes[0]!.enqueue(t)));
           // Every attempt starts at once, on either node: the claims race for real.
-          const results = await Promise.all(attempts.filter(([i]) => i < people.length).map(([i, onB]) => nodes[onB ? 1 : 0]!.matchFor(`p${i}`, now)));
+          const results = await Promise.all(
+            attempts.filter(([i]) => i < people.length).map(([i, onB]) => nodes[onB ? 1 : 0]!.matchFor(`p${i}`, now)),
+          );
           const pairs = results.map(pairOf).filter((r): r is [Ticket, Ticket] => r !== undefined);
           const matched = pairs.flatMap(([x, y]) => [x.userId, y.userId]);
           expect(new Set(matched).size, 'someone matched twice').toBe(matched.length);
@@ -257,7 +288,13 @@ describe('Redis claims never succeed on a newer entry (no ABA)', () => {
     expect(second).not.toBe(first);
     // A claim prepared from the first read (as another node's in-flight matchFor would) fails.
     await pool.enqueue(ticket('self', { joinedAt: 2 }));
-    const claim = await (redis as unknown as { duetClaim: (...a: string[]) => Promise<number> }).duetClaim(shared, 'self', (await redis.hget(`${shared}t:self`, 'v'))!, 'x', first!);
+    const claim = await (redis as unknown as { duetClaim: (...a: string[]) => Promise<number> }).duetClaim(
+      shared,
+      'self',
+      (await redis.hget(`${shared}t:self`, 'v'))!,
+      'x',
+      first!,
+    );
     expect(claim).toBe(0);
     expect(await pool.has('x')).toBe(true);
   });

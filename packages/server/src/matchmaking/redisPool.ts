@@ -147,7 +147,18 @@ export class RedisPool implements WaitingPool {
     // Until the next refresh, the person's own bucket counts at least them.
     const key = bucketKey(t.mode, t.language);
     if (!this.#buckets.has(key)) this.#buckets.set(key, { mode: t.mode, language: t.language, size: 1 });
-    await this.#cmd('duetEnqueue', this.#p, t.userId, JSON.stringify(toStored(t)), t.mode, t.language, tags, t.joinedAt, now + this.#o.leaseMs, t.node ?? '');
+    await this.#cmd(
+      'duetEnqueue',
+      this.#p,
+      t.userId,
+      JSON.stringify(toStored(t)),
+      t.mode,
+      t.language,
+      tags,
+      t.joinedAt,
+      now + this.#o.leaseMs,
+      t.node ?? '',
+    );
   }
 
   async remove(userId: string): Promise<boolean> {
@@ -222,7 +233,9 @@ export class RedisPool implements WaitingPool {
     const versions = new Map<Ticket, string>();
     const read = new Set<string>([t.userId]);
     const page = async ({ indexes, start, count }: PageRequest): Promise<Page> => {
-      const keys = indexes.map((i) => (i === 'everyone' ? `${this.#p}q:${t.mode}:${t.language}` : `${this.#p}i:${t.mode}:${t.language}:${i.tag}`));
+      const keys = indexes.map((i) =>
+        i === 'everyone' ? `${this.#p}q:${t.mode}:${t.language}` : `${this.#p}i:${t.mode}:${t.language}:${i.tag}`,
+      );
       const ids = await Promise.all(keys.map((k) => this.#r.zrange(k, start, start + count - 1)));
       // Each entry is read once per search, however many indexes list it.
       const fresh = ids.flat().filter((id) => !read.has(id));

@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, compatible, pickPartner, rank, stageOf, type Ticket } from './rules.js';
 
-const P = { ...DEFAULT_POLICY, interestsRequiredMs: 10_000, regionRequiredMs: 30_000, recentCount: 2, recentWindowMs: 60_000, smallPool: 3, relaxRecentAfterMs: 20_000 };
+const P = {
+  ...DEFAULT_POLICY,
+  interestsRequiredMs: 10_000,
+  regionRequiredMs: 30_000,
+  recentCount: 2,
+  recentWindowMs: 60_000,
+  smallPool: 3,
+  relaxRecentAfterMs: 20_000,
+};
 
 const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
   userId,
@@ -54,7 +62,9 @@ describe('matching rules', () => {
     expect(compatible(picky, ticket('b', { verified: true }), 0, P, 10)).toBe(true);
     // Two people who both ask for it meet only when both are verified.
     expect(compatible(ticket('c', { verifiedOnly: true, verified: true }), picky, 0, P, 10)).toBe(false);
-    expect(compatible(ticket('c', { verifiedOnly: true, verified: true }), ticket('d', { verifiedOnly: true, verified: true }), 0, P, 10)).toBe(true);
+    expect(
+      compatible(ticket('c', { verifiedOnly: true, verified: true }), ticket('d', { verifiedOnly: true, verified: true }), 0, P, 10),
+    ).toBe(true);
   });
 
   it('avoids recent partners, relaxing only in a tiny pool after a wait', () => {
@@ -65,7 +75,13 @@ describe('matching rules', () => {
     expect(compatible(a, b, 20_000, P, 2)).toBe(true);
     expect(compatible(a, b, 61_000, P, 10)).toBe(true); // outside the window
     // Only the last `recentCount` partners count.
-    const many = ticket('a', { recent: [{ userId: 'b', at: 0 }, { userId: 'c', at: 1 }, { userId: 'd', at: 2 }] });
+    const many = ticket('a', {
+      recent: [
+        { userId: 'b', at: 0 },
+        { userId: 'c', at: 1 },
+        { userId: 'd', at: 2 },
+      ],
+    });
     expect(compatible(many, b, 100, P, 10)).toBe(true);
   });
 

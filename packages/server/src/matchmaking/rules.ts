@@ -117,7 +117,13 @@ export function rank(t: Ticket, x: Ticket, y: Ticket): number {
 }
 
 /** The best partner for `t` among `candidates`, or undefined. */
-export function pickPartner(t: Ticket, candidates: Iterable<Ticket>, now: number, policy: MatchPolicy, poolSize: number): Ticket | undefined {
+export function pickPartner(
+  t: Ticket,
+  candidates: Iterable<Ticket>,
+  now: number,
+  policy: MatchPolicy,
+  poolSize: number,
+): Ticket | undefined {
   let best: Ticket | undefined;
   for (const c of candidates) {
     if (!compatible(t, c, now, policy, poolSize)) continue;

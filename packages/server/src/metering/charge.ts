@@ -19,7 +19,10 @@ export async function postCallCharge(
       {
         ref: `call:${c.callId}:${c.userId}:${c.units}`,
         kind: 'charge',
-        entries: [{ account, amount: -amount }, { account: 'revenue', amount }],
+        entries: [
+          { account, amount: -amount },
+          { account: 'revenue', amount },
+        ],
         meta: { ...c.meta, ...(amount < c.amount ? { partial: true } : {}) },
         floor: { account, min: -c.overdraftMicros },
       },

@@ -7,14 +7,20 @@ import { createTestDatabase } from '../testing/postgres.js';
 import { Ledger, userAccount } from './ledger.js';
 
 const backends: Array<[string, () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>]> = [
-  ['sqlite', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-ledger-'));
-    return { storage: await openStorage({ dataDir }), cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
-  }],
-  ['postgres', async () => {
-    const db = await createTestDatabase();
-    return { storage: await openStorage({ dataDir: os.tmpdir(), databaseUrl: db.url }), cleanup: db.drop };
-  }],
+  [
+    'sqlite',
+    async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-ledger-'));
+      return { storage: await openStorage({ dataDir }), cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+    },
+  ],
+  [
+    'postgres',
+    async () => {
+      const db = await createTestDatabase();
+      return { storage: await openStorage({ dataDir: os.tmpdir(), databaseUrl: db.url }), cleanup: db.drop };
+    },
+  ],
 ];
 
 describe.each(backends)('ledger on %s', (_kind, make) => {
@@ -30,9 +36,31 @@ describe.each(backends)('ledger on %s', (_kind, make) => {
     await cleanup?.();
   });
 
-  const grant = (user: string, amount: number, ref: string) => ledger.post({ ref, kind: 'grant', entries: [{ account: 'grants', amount: -amount }, { account: userAccount(user), amount }] }, 1);
+  const grant = (user: string, amount: number, ref: string) =>
+    ledger.post(
+      {
+        ref,
+        kind: 'grant',
+        entries: [
+          { account: 'grants', amount: -amount },
+          { account: userAccount(user), amount },
+        ],
+      },
+      1,
+    );
   const charge = (user: string, amount: number, ref: string, floor = 0) =>
-    ledger.post({ ref, kind: 'charge', entries: [{ account: userAccount(user), amount: -amount }, { account: 'revenue', amount }], floor: { account: userAccount(user), min: floor } }, 2);
+    ledger.post(
+      {
+        ref,
+        kind: 'charge',
+        entries: [
+          { account: userAccount(user), amount: -amount },
+          { account: 'revenue', amount },
+        ],
+        floor: { account: userAccount(user), min: floor },
+      },
+      2,
+    );
 
   it('derives balances from entries and posts each ref once', async () => {
     expect(await grant('u1', 5_000_000, 'welcome:u1')).toBe('posted');
@@ -48,7 +76,19 @@ describe.each(backends)('ledger on %s', (_kind, make) => {
   });
 
   it('refuses transactions that do not balance, or take an account below its floor', async () => {
-    await expect(ledger.post({ ref: 'bad', kind: 'charge', entries: [{ account: 'a', amount: 1 }, { account: 'b', amount: 0 }] }, 1)).rejects.toThrow('does not balance');
+    await expect(
+      ledger.post(
+        {
+          ref: 'bad',
+          kind: 'charge',
+          entries: [
+            { account: 'a', amount: 1 },
+            { account: 'b', amount: 0 },
+          ],
+        },
+        1,
+      ),
+    ).rejects.toThrow('does not balance');
     await grant('u2', 1_000_000, 'welcome:u2');
     expect(await charge('u2', 2_000_000, 'call:x:u2:1')).toBe('insufficient');
     expect(await ledger.balance(userAccount('u2'))).toBe(1_000_000);

@@ -47,8 +47,14 @@ export class Ledger {
           if (delta < 0 && balance + delta < p.floor.min) return 'insufficient';
         }
         const id = randomUUID();
-        await trx.insertInto('ledger_txns').values({ id, ref: p.ref, kind: p.kind, created_at: now, meta: p.meta ? JSON.stringify(p.meta) : null }).execute();
-        await trx.insertInto('ledger_entries').values(p.entries.map((e) => ({ txn_id: id, account: e.account, amount: e.amount }))).execute();
+        await trx
+          .insertInto('ledger_txns')
+          .values({ id, ref: p.ref, kind: p.kind, created_at: now, meta: p.meta ? JSON.stringify(p.meta) : null })
+          .execute();
+        await trx
+          .insertInto('ledger_entries')
+          .values(p.entries.map((e) => ({ txn_id: id, account: e.account, amount: e.amount })))
+          .execute();
         return 'posted';
       });
     } catch (err) {
@@ -79,7 +85,14 @@ export class Ledger {
     return this.#db
       .selectFrom('ledger_entries')
       .innerJoin('ledger_txns', 'ledger_txns.id', 'ledger_entries.txn_id')
-      .select(['ledger_txns.id', 'ledger_txns.kind', 'ledger_txns.ref', 'ledger_txns.created_at', 'ledger_txns.meta', 'ledger_entries.amount'])
+      .select([
+        'ledger_txns.id',
+        'ledger_txns.kind',
+        'ledger_txns.ref',
+        'ledger_txns.created_at',
+        'ledger_txns.meta',
+        'ledger_entries.amount',
+      ])
       .where('ledger_entries.account', '=', account)
       .orderBy('ledger_txns.created_at', 'desc')
       .limit(limit)

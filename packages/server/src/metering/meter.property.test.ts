@@ -34,12 +34,28 @@ interface Beat {
 }
 
 const side = fc.constantFrom<SideName>('a', 'b');
-const seqStep = fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: -4, max: 0 }) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 6 }) });
-const grow = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 200_000 }) }, { weight: 1, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -50_000, max: -1 }) });
+const seqStep = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(1) },
+  { weight: 1, arbitrary: fc.integer({ min: -4, max: 0 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 2, max: 6 }) },
+);
+const grow = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 200_000 }) },
+  { weight: 1, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.integer({ min: -50_000, max: -1 }) },
+);
 
 /** Arbitrary gaps: bursts (0–0.5 s), roughly on time (up to 12 s), sparse (10–100 s). */
 const scattered = fc
-  .array(fc.record({ dt: fc.oneof(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 12_000 }), fc.integer({ min: 10_000, max: 100_000 })), side, seqStep, grow }), { maxLength: 150 })
+  .array(
+    fc.record({
+      dt: fc.oneof(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 12_000 }), fc.integer({ min: 10_000, max: 100_000 })),
+      side,
+      seqStep,
+      grow,
+    }),
+    { maxLength: 150 },
+  )
   .map((xs) => {
     let at = 0;
     return xs.map(({ dt, ...b }): Beat => ({ at: (at += dt), ...b }));
@@ -48,13 +64,20 @@ const scattered = fc
 /** One side beating on its own period (sparse or dense, with jitter) over part of the call, or not at all. */
 const periodic = (s: SideName) =>
   fc.option(
-    fc.record({ period: fc.integer({ min: 500, max: 40_000 }), jitter: fc.integer({ min: 0, max: 3_000 }), from: fc.integer({ min: 0, max: 60_000 }), until: fc.integer({ min: 10_000, max: CAP + 30_000 }), jitters: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 16 }) }).map(
-      ({ period, jitter, from, until, jitters }) => {
+    fc
+      .record({
+        period: fc.integer({ min: 500, max: 40_000 }),
+        jitter: fc.integer({ min: 0, max: 3_000 }),
+        from: fc.integer({ min: 0, max: 60_000 }),
+        until: fc.integer({ min: 10_000, max: CAP + 30_000 }),
+        jitters: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 16 }),
+      })
+      .map(({ period, jitter, from, until, jitters }) => {
         const beats: Beat[] = [];
-        for (let k = 0, at = from; at < until && beats.length < 600; k++, at = from + k * period) beats.push({ at: at + Math.round(jitters[k % jitters.length]! * jitter), side: s, seqStep: 1, grow: 50_000 });
+        for (let k = 0, at = from; at < until && beats.length < 600; k++, at = from + k * period)
+          beats.push({ at: at + Math.round(jitters[k % jitters.length]! * jitter), side: s, seqStep: 1, grow: 50_000 });
         return beats;
-      },
-    ),
+      }),
     { nil: [] as Beat[] },
   );
 
@@ -96,7 +119,21 @@ describe('the meter cannot be starved (property)', () => {
         });
         const records = new CallRecords(storage, writes);
         // Free calls: the meter runs all the same, and no balance can end a call before its time.
-        const meter = new Meter({ calls: lobby.calls, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: H, overdraftMicros: 0, maxCallMs: CAP, silenceMs: SILENCE });
+        const meter = new Meter({
+          calls: lobby.calls,
+          ledger: new Ledger(storage.db, storage.kind),
+          db: storage.db,
+          records,
+          writes,
+          clock,
+          log,
+          send: () => undefined,
+          price: { perMinuteMicros: 0, rounding: 'second' },
+          heartbeatMs: H,
+          overdraftMicros: 0,
+          maxCallMs: CAP,
+          silenceMs: SILENCE,
+        });
         wireRecordsAndMeter(lobby, records, meter);
         const users = { a: randomUUID(), b: randomUUID() };
         for (const u of [users.a, users.b]) {

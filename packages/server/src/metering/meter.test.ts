@@ -55,13 +55,36 @@ describe('meter', () => {
     });
     const records = new CallRecords(storage, writes);
     const ledger = new SlowLedger(storage.db, storage.kind);
-    const meter = new Meter({ calls: lobby.calls, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000 });
+    const meter = new Meter({
+      calls: lobby.calls,
+      ledger,
+      db: storage.db,
+      records,
+      writes,
+      clock,
+      log,
+      send: () => undefined,
+      price: { perMinuteMicros: 600_000, rounding: 'second' },
+      heartbeatMs: 5_000,
+      overdraftMicros: 0,
+      maxCallMs: 3_600_000,
+    });
     wireRecordsAndMeter(lobby, records, meter);
 
     const [a, b] = [randomUUID(), randomUUID()];
     for (const u of [a, b]) {
       await storage.db.insertInto('users').values({ id: u, created_at: 0, rules_accepted_at: 0, rules_version: 1 }).execute();
-      await ledger.post({ ref: `welcome:${u}`, kind: 'grant', entries: [{ account: 'grants', amount: -100_000_000 }, { account: userAccount(u), amount: 100_000_000 }] }, 0);
+      await ledger.post(
+        {
+          ref: `welcome:${u}`,
+          kind: 'grant',
+          entries: [
+            { account: 'grants', amount: -100_000_000 },
+            { account: userAccount(u), amount: 100_000_000 },
+          ],
+        },
+        0,
+      );
       lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
       lobby.join(u);
     }
@@ -72,7 +95,8 @@ describe('meter', () => {
     // A minute of heartbeats 2.5 s apart, alternating sides, far faster than postings complete.
     for (let i = 1; i <= 24; i++) {
       clock.advance(2_500);
-      for (const u of i % 2 ? [a, b] : [b, a]) meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: i, bytesReceived: i * 10_000 });
+      for (const u of i % 2 ? [a, b] : [b, a])
+        meter.heartbeat(u, { type: 'heartbeat', callId: call.id, seq: i, bytesReceived: i * 10_000 });
     }
     lobby.leave(a);
     await writes.flush();
@@ -100,13 +124,37 @@ describe('meter', () => {
     const records = new CallRecords(storage, writes);
     const ledger = new SlowLedger(storage.db, storage.kind);
     const price = { perMinuteMicros: 600_000, rounding: 'second' as const };
-    const meter = new Meter({ calls: lobby.calls, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, dailyFreeMs: 60_000 });
+    const meter = new Meter({
+      calls: lobby.calls,
+      ledger,
+      db: storage.db,
+      records,
+      writes,
+      clock,
+      log,
+      send: () => undefined,
+      price,
+      heartbeatMs: 5_000,
+      overdraftMicros: 0,
+      maxCallMs: 3_600_000,
+      dailyFreeMs: 60_000,
+    });
     wireRecordsAndMeter(lobby, records, meter);
 
     const [a, b] = [randomUUID(), randomUUID()];
     for (const u of [a, b]) {
       await storage.db.insertInto('users').values({ id: u, created_at: 0, rules_accepted_at: 0, rules_version: 1 }).execute();
-      await ledger.post({ ref: `welcome:${u}`, kind: 'grant', entries: [{ account: 'grants', amount: -10_000_000 }, { account: userAccount(u), amount: 10_000_000 }] }, 0);
+      await ledger.post(
+        {
+          ref: `welcome:${u}`,
+          kind: 'grant',
+          entries: [
+            { account: 'grants', amount: -10_000_000 },
+            { account: userAccount(u), amount: 10_000_000 },
+          ],
+        },
+        0,
+      );
       lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
       lobby.join(u);
     }
@@ -127,7 +175,11 @@ describe('meter', () => {
     }
     lobby.leave(a);
     await writes.flush();
-    const row = await storage.db.selectFrom('calls').select(['billed_ms', 'a_free_ms', 'b_free_ms', 'meter_state']).where('id', '=', call.id).executeTakeFirstOrThrow();
+    const row = await storage.db
+      .selectFrom('calls')
+      .select(['billed_ms', 'a_free_ms', 'b_free_ms', 'meter_state'])
+      .where('id', '=', call.id)
+      .executeTakeFirstOrThrow();
     expect([Number(row.billed_ms), Number(row.a_free_ms), Number(row.b_free_ms)]).toEqual([90_000, 60_000, 60_000]);
     expect(parseMeterState(row.meter_state)?.free).toEqual({ a: 60_000, b: 60_000 });
     for (const u of [a, b]) {
@@ -141,7 +193,11 @@ describe('meter', () => {
     const billing = async (withMeter: boolean) => {
       const app = Fastify();
       billingRoutes(app, { ledger, tokens, config, ...(withMeter ? { meter } : {}) });
-      const res = await app.inject({ method: 'GET', url: '/api/me/billing', headers: { authorization: `Bearer ${await tokens.issue(a)}` } });
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/me/billing',
+        headers: { authorization: `Bearer ${await tokens.issue(a)}` },
+      });
       await app.close();
       return res.json<{ freeMinutes: { perDay: number; leftTodayMs: number } }>().freeMinutes;
     };
@@ -169,13 +225,37 @@ describe('meter', () => {
     });
     const records = new CallRecords(storage, writes);
     const ledger = new Ledger(storage.db, storage.kind);
-    const meter = new Meter({ calls: lobby.calls, ledger, db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 600_000, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+    const meter = new Meter({
+      calls: lobby.calls,
+      ledger,
+      db: storage.db,
+      records,
+      writes,
+      clock,
+      log,
+      send: () => undefined,
+      price: { perMinuteMicros: 600_000, rounding: 'second' },
+      heartbeatMs: 5_000,
+      overdraftMicros: 0,
+      maxCallMs: 3_600_000,
+      silenceMs: 90_000,
+    });
     wireRecordsAndMeter(lobby, records, meter);
 
     const [a, b] = [randomUUID(), randomUUID()];
     for (const u of [a, b]) {
       await storage.db.insertInto('users').values({ id: u, created_at: 0, rules_accepted_at: 0, rules_version: 1 }).execute();
-      await ledger.post({ ref: `welcome:${u}`, kind: 'grant', entries: [{ account: 'grants', amount: -10_000_000 }, { account: userAccount(u), amount: 10_000_000 }] }, 0);
+      await ledger.post(
+        {
+          ref: `welcome:${u}`,
+          kind: 'grant',
+          entries: [
+            { account: 'grants', amount: -10_000_000 },
+            { account: userAccount(u), amount: 10_000_000 },
+          ],
+        },
+        0,
+      );
       lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
       lobby.join(u);
     }
@@ -187,7 +267,10 @@ describe('meter', () => {
     const seq = { [a]: 0, [b]: 0 };
     for (let s = 1; s <= 102; s++) {
       clock.advance(1_000);
-      for (const [u, every] of [[a, 5], [b, 20]] as const) {
+      for (const [u, every] of [
+        [a, 5],
+        [b, 20],
+      ] as const) {
         if (s % every !== 0 || call.isOver) continue;
         const n = (seq[u] ?? 0) + 1;
         seq[u] = n;
@@ -195,8 +278,17 @@ describe('meter', () => {
       }
     }
     await writes.flush();
-    const row = await storage.db.selectFrom('calls').select(['billed_ms', 'end_reason', 'ended_at']).where('id', '=', call.id).executeTakeFirstOrThrow();
-    expect({ state: call.state, billedMs: Number(row.billed_ms), reason: row.end_reason, endedAfterMs: Number(row.ended_at) - connectedAt }).toEqual({ state: 'ended', billedMs: 0, reason: 'connection_lost', endedAfterMs: 90_000 });
+    const row = await storage.db
+      .selectFrom('calls')
+      .select(['billed_ms', 'end_reason', 'ended_at'])
+      .where('id', '=', call.id)
+      .executeTakeFirstOrThrow();
+    expect({
+      state: call.state,
+      billedMs: Number(row.billed_ms),
+      reason: row.end_reason,
+      endedAfterMs: Number(row.ended_at) - connectedAt,
+    }).toEqual({ state: 'ended', billedMs: 0, reason: 'connection_lost', endedAfterMs: 90_000 });
     for (const u of [a, b]) expect(await ledger.balance(userAccount(u))).toBe(10_000_000);
   });
 
@@ -216,7 +308,21 @@ describe('meter', () => {
         safety: { block: () => undefined, report: () => undefined },
       });
       const records = new CallRecords(storage, writes);
-      const meter = new Meter({ calls: lobby.calls, ledger: new Ledger(storage.db, storage.kind), db: storage.db, records, writes, clock, log, send: () => undefined, price: { perMinuteMicros: 0, rounding: 'second' }, heartbeatMs: 5_000, overdraftMicros: 0, maxCallMs: 3_600_000, silenceMs: 90_000 });
+      const meter = new Meter({
+        calls: lobby.calls,
+        ledger: new Ledger(storage.db, storage.kind),
+        db: storage.db,
+        records,
+        writes,
+        clock,
+        log,
+        send: () => undefined,
+        price: { perMinuteMicros: 0, rounding: 'second' },
+        heartbeatMs: 5_000,
+        overdraftMicros: 0,
+        maxCallMs: 3_600_000,
+        silenceMs: 90_000,
+      });
       wireRecordsAndMeter(lobby, records, meter);
       const [a, b] = [randomUUID(), randomUUID()];
       const restartAt = clock.now();
@@ -224,7 +330,20 @@ describe('meter', () => {
       const grewAt = connectedAt + 20_000; // billing last grew 40 s before the restart
       const side = { lastBytes: 100_000, lastSeq: 4, lastEvidence: restartAt - 2_000, runStart: restartAt - 2_000 };
       const state = { v: 1 as const, billedMs: 20_000, billedUntil: grewAt, a: { ...side }, b: { ...side }, ...(stored ? { grewAt } : {}) };
-      const [call] = lobby.restore([{ id: randomUUID(), a, b, matchedAt: connectedAt - 1_000, connectingAt: null, connectedAt, waitMs: { a: 0, b: 0 }, reconnects: 0, reconnectingMs: 0, relayOnly: false }]);
+      const [call] = lobby.restore([
+        {
+          id: randomUUID(),
+          a,
+          b,
+          matchedAt: connectedAt - 1_000,
+          connectingAt: null,
+          connectedAt,
+          waitMs: { a: 0, b: 0 },
+          reconnects: 0,
+          reconnectingMs: 0,
+          relayOnly: false,
+        },
+      ]);
       meter.restore(call!, state, { a: 0, b: 0 });
       for (const u of [a, b]) {
         lobby.connect(u, { rulesAccepted: true, blockedWith: new Set() });
@@ -234,20 +353,33 @@ describe('meter', () => {
       const seq = { [a]: 4, [b]: 4 };
       for (let s = 1; s <= 100 && call!.state !== 'ended'; s++) {
         clock.advance(1_000);
-        for (const [u, every] of [[a, 5], [b, 20]] as const) {
+        for (const [u, every] of [
+          [a, 5],
+          [b, 20],
+        ] as const) {
           if (s % every !== 0 || call!.isOver) continue;
           const n = (seq[u] ?? 0) + 1;
           seq[u] = n;
           meter.heartbeat(u, { type: 'heartbeat', callId: call!.id, seq: n, bytesReceived: 100_000 + n * 50_000 });
         }
       }
-      expect({ state: call!.state, reason: call!.endReason, endedAt: call!.at.ended }).toEqual({ state: 'ended', reason: 'connection_lost', endedAt: stored ? grewAt + 90_000 : restartAt + 90_000 });
+      expect({ state: call!.state, reason: call!.endReason, endedAt: call!.at.ended }).toEqual({
+        state: 'ended',
+        reason: 'connection_lost',
+        endedAt: stored ? grewAt + 90_000 : restartAt + 90_000,
+      });
       await writes.flush();
     }
   });
 
   it('reads stored states with and without free time', () => {
-    const base = { v: 1, billedMs: 5, billedUntil: 9, a: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 }, b: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 } };
+    const base = {
+      v: 1,
+      billedMs: 5,
+      billedUntil: 9,
+      a: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 },
+      b: { lastBytes: 1, lastSeq: 1, lastEvidence: 9, runStart: 0 },
+    };
     expect(parseMeterState(JSON.stringify(base))).toEqual(base);
     expect(parseMeterState(JSON.stringify({ ...base, free: { a: 60_000, b: 0 } }))?.free).toEqual({ a: 60_000, b: 0 });
     expect(parseMeterState(JSON.stringify({ ...base, free: { a: -1, b: 0 } }))).toBeNull();

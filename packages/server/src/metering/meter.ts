@@ -70,10 +70,16 @@ export function parseMeterState(json: string | null): MeterState | null {
   try {
     const s = JSON.parse(json) as Partial<MeterState>;
     const side = (x: unknown): x is SideState =>
-      typeof x === 'object' && x !== null && ['lastBytes', 'lastSeq', 'lastEvidence', 'runStart'].every((k) => Number.isFinite((x as Record<string, unknown>)[k]));
+      typeof x === 'object' &&
+      x !== null &&
+      ['lastBytes', 'lastSeq', 'lastEvidence', 'runStart'].every((k) => Number.isFinite((x as Record<string, unknown>)[k]));
     if (s.v !== 1 || !Number.isFinite(s.billedMs) || !Number.isFinite(s.billedUntil) || !side(s.a) || !side(s.b)) return null;
     // Rows written before daily free minutes have no `free`; a malformed one is not a MeterState.
-    if (s.free !== undefined && !(typeof s.free === 'object' && s.free !== null && [s.free.a, s.free.b].every((x) => Number.isFinite(x) && x >= 0))) return null;
+    if (
+      s.free !== undefined &&
+      !(typeof s.free === 'object' && s.free !== null && [s.free.a, s.free.b].every((x) => Number.isFinite(x) && x >= 0))
+    )
+      return null;
     if (s.grewAt !== undefined && !Number.isFinite(s.grewAt)) return null;
     return s as MeterState;
   } catch {
@@ -170,7 +176,13 @@ export class Meter {
    * charged comes from the ledger, so nothing is charged twice.
    */
   restore(call: Call, state: MeterState, charged: { a: number; b: number }): void {
-    const side = (userId: string, s: SideState): Side => ({ userId, lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
+    const side = (userId: string, s: SideState): Side => ({
+      userId,
+      lastBytes: s.lastBytes,
+      lastSeq: s.lastSeq,
+      lastEvidence: s.lastEvidence,
+      runStart: s.runStart,
+    });
     this.#calls.set(call.id, {
       call,
       sides: { a: side(call.a, state.a), b: side(call.b, state.b) },
@@ -180,7 +192,10 @@ export class Meter {
       // written before it was stored starts it at the restore.
       grewAt: state.grewAt ?? this.#o.clock.now(),
       free: state.free ? { a: state.free.a, b: state.free.b } : undefined,
-      charged: new Map([[call.a, charged.a], [call.b, charged.b]]),
+      charged: new Map([
+        [call.a, charged.a],
+        [call.b, charged.b],
+      ]),
       warned: new Set(),
       chains: new Map(),
     });
@@ -220,7 +235,11 @@ export class Meter {
   #endOverdue(t: Metered): void {
     const why = this.#overdue(t);
     if (why === 'cap') this.#o.log.warn({ callId: t.call.id, billedMs: t.billedMs }, 'call reached the length cap');
-    else this.#o.log.warn({ callId: t.call.id, billedMs: t.billedMs, stillMs: this.#o.clock.now() - t.grewAt }, 'billing in a call stood still for too long; ending it');
+    else
+      this.#o.log.warn(
+        { callId: t.call.id, billedMs: t.billedMs, stillMs: this.#o.clock.now() - t.grewAt },
+        'billing in a call stood still for too long; ending it',
+      );
     // Billed exactly what the evidence says so far; the final charges follow from the call's end.
     this.#o.calls.endById(t.call.id, 'connection_lost', null);
   }
@@ -229,14 +248,28 @@ export class Meter {
   callConnected(call: Call): void {
     const at = call.at.connected!;
     const side = (userId: string): Side => ({ userId, lastBytes: 0, lastSeq: -1, lastEvidence: at, runStart: at });
-    const t: Metered = { call, sides: { a: side(call.a), b: side(call.b) }, billedMs: 0, billedUntil: at, grewAt: at, free: undefined, charged: new Map(), warned: new Set(), chains: new Map() };
+    const t: Metered = {
+      call,
+      sides: { a: side(call.a), b: side(call.b) },
+      billedMs: 0,
+      billedUntil: at,
+      grewAt: at,
+      free: undefined,
+      charged: new Map(),
+      warned: new Set(),
+      chains: new Map(),
+    };
     this.#calls.set(call.id, t);
     this.#store(t);
     this.#watch(t);
     if (this.dailyFreeMs > 0) {
       // The first link of both people's charge chains: no charge is computed before it is known.
       const lookup = this.#lookUpFree(t, at);
-      for (const userId of [call.a, call.b]) t.chains.set(userId, lookup.catch(() => undefined));
+      for (const userId of [call.a, call.b])
+        t.chains.set(
+          userId,
+          lookup.catch(() => undefined),
+        );
     }
   }
 
@@ -273,14 +306,33 @@ export class Meter {
   }
 
   #state(t: Metered): MeterState {
-    const sideState = (s: Side): SideState => ({ lastBytes: s.lastBytes, lastSeq: s.lastSeq, lastEvidence: s.lastEvidence, runStart: s.runStart });
-    return { v: 1, billedMs: t.billedMs, billedUntil: t.billedUntil, a: sideState(t.sides.a), b: sideState(t.sides.b), ...(t.free ? { free: { ...t.free } } : {}), grewAt: t.grewAt };
+    const sideState = (s: Side): SideState => ({
+      lastBytes: s.lastBytes,
+      lastSeq: s.lastSeq,
+      lastEvidence: s.lastEvidence,
+      runStart: s.runStart,
+    });
+    return {
+      v: 1,
+      billedMs: t.billedMs,
+      billedUntil: t.billedUntil,
+      a: sideState(t.sides.a),
+      b: sideState(t.sides.b),
+      ...(t.free ? { free: { ...t.free } } : {}),
+      grewAt: t.grewAt,
+    };
   }
 
   /** The call's billable time and the meter's state, written with the call's record. */
   #store(t: Metered): void {
     const state = this.#state(t);
-    this.#o.records.meterState(t.call.id, { billedMs: state.billedMs, aMediaUntil: state.a.lastEvidence, bMediaUntil: state.b.lastEvidence, meterState: JSON.stringify(state), free: state.free });
+    this.#o.records.meterState(t.call.id, {
+      billedMs: state.billedMs,
+      aMediaUntil: state.a.lastEvidence,
+      bMediaUntil: state.b.lastEvidence,
+      meterState: JSON.stringify(state),
+      free: state.free,
+    });
   }
 
   callEnded(call: Call): void {
@@ -295,7 +347,10 @@ export class Meter {
 
   #queueCharge(t: Metered, userId: string, final: boolean): void {
     const next = (t.chains.get(userId) ?? Promise.resolve()).then(() => this.#charge(t, userId, final));
-    t.chains.set(userId, next.catch(() => undefined));
+    t.chains.set(
+      userId,
+      next.catch(() => undefined),
+    );
     this.#o.writes.track(final ? 'final charge' : 'charge', next);
   }
 
@@ -310,7 +365,11 @@ export class Meter {
     if (target > done) {
       const units = billedUnits(paid, price.rounding);
       const meta = { callId, units, rounding: price.rounding, billedMs: t.billedMs, ...(free > 0 ? { freeMs: free } : {}) };
-      const outcome = await postCallCharge(this.#o.ledger, { callId, userId, units, amount: target - done, overdraftMicros: this.#o.overdraftMicros, meta }, this.#o.clock.now());
+      const outcome = await postCallCharge(
+        this.#o.ledger,
+        { callId, userId, units, amount: target - done, overdraftMicros: this.#o.overdraftMicros, meta },
+        this.#o.clock.now(),
+      );
       if (outcome.kind === 'short') {
         // The balance ran out: what it could cover is charged, and the call ends.
         if (outcome.amount > 0) t.charged.set(userId, done + outcome.amount);
@@ -325,7 +384,14 @@ export class Meter {
       return;
     }
     const balance = await this.#o.ledger.balance(userAccount(userId));
-    this.#o.send(userId, { type: 'billing', callId, billedMs: t.billedMs, chargedMicros: t.charged.get(userId) ?? 0, balanceMicros: balance, ...(free > 0 ? { freeMs: free } : {}) });
+    this.#o.send(userId, {
+      type: 'billing',
+      callId,
+      billedMs: t.billedMs,
+      chargedMicros: t.charged.get(userId) ?? 0,
+      balanceMicros: balance,
+      ...(free > 0 ? { freeMs: free } : {}),
+    });
     if (final) return;
     const left = msLeft(balance + this.#o.overdraftMicros, t.billedMs, free, price);
     if (left <= 0) {

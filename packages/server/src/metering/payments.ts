@@ -30,7 +30,14 @@ export interface StripeWebhookDeps {
   packs: readonly TopupPack[];
   userExists: (userId: string) => Promise<boolean>;
   /** Records a refused payment where an operator sees it (the audit log). */
-  recordRefusal: (refusal: { reason: TopupRefusal; sessionId: string; eventId: string; userId: string; amountTotal: number | null; currency: string | null }) => Promise<void>;
+  recordRefusal: (refusal: {
+    reason: TopupRefusal;
+    sessionId: string;
+    eventId: string;
+    userId: string;
+    amountTotal: number | null;
+    currency: string | null;
+  }) => Promise<void>;
 }
 
 /** The signed `t=` timestamps of a Stripe-Signature header (seconds). */
@@ -43,7 +50,11 @@ export function signedTimestamps(header: string): number[] {
 }
 
 /** What a payment credits, by the price table; a refusal when it is not a pack Duet sells. */
-export function creditsFor(packs: readonly TopupPack[], amountTotal: number | null, currency: string | null): { micros: number } | { refused: TopupRefusal } {
+export function creditsFor(
+  packs: readonly TopupPack[],
+  amountTotal: number | null,
+  currency: string | null,
+): { micros: number } | { refused: TopupRefusal } {
   const cur = currency?.toLowerCase() ?? null;
   if (cur === null || !packs.some((p) => p.currency === cur)) return { refused: 'currency_mismatch' };
   const pack = packs.find((p) => p.currency === cur && p.amountMinor === amountTotal);
@@ -75,7 +86,8 @@ export function stripeWebhook(app: FastifyInstance, d: StripeWebhookDeps): void 
         return reply.code(400).send({ error: { code: 'invalid_request', message: 'Bad Stripe signature.' } });
       }
       // Card payments complete at once; delayed methods (SEPA, bank transfers) complete later.
-      if (event.type !== 'checkout.session.completed' && event.type !== 'checkout.session.async_payment_succeeded') return { received: true, ignored: event.type };
+      if (event.type !== 'checkout.session.completed' && event.type !== 'checkout.session.async_payment_succeeded')
+        return { received: true, ignored: event.type };
       const session = completedSession.safeParse(event.data.object);
       if (!session.success || session.data.payment_status !== 'paid') {
         req.log.warn({ eventId: event.id }, 'checkout session without Duet metadata or not paid; ignored');
@@ -90,7 +102,10 @@ export function stripeWebhook(app: FastifyInstance, d: StripeWebhookDeps): void 
       if (refusal) {
         // Answered 200: Stripe retrying a payment Duet will never credit helps nobody. The operator
         // sees it in the audit log (and this line) and refunds or credits by hand.
-        req.log.warn({ eventId: event.id, sessionId: s.id, userId, amountTotal, currency, refusal }, 'paid Stripe checkout refused: nothing credited');
+        req.log.warn(
+          { eventId: event.id, sessionId: s.id, userId, amountTotal, currency, refusal },
+          'paid Stripe checkout refused: nothing credited',
+        );
         await d.recordRefusal({ reason: refusal, sessionId: s.id, eventId: event.id, userId, amountTotal, currency });
         return { received: true, credited: false, refused: refusal };
       }
@@ -100,7 +115,10 @@ export function stripeWebhook(app: FastifyInstance, d: StripeWebhookDeps): void 
           // One session is credited once, whichever of its events arrives (and however often).
           ref: `stripe:session:${s.id}`,
           kind: 'topup',
-          entries: [{ account: 'payments', amount: -micros }, { account: userAccount(userId), amount: micros }],
+          entries: [
+            { account: 'payments', amount: -micros },
+            { account: userAccount(userId), amount: micros },
+          ],
           meta: { eventId: event.id, sessionId: s.id, amountTotal, currency },
         },
         now,

@@ -1,6 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { billedUnits, chargeAfterFree, chargeFor, DAY_MS, msAffordable, msLeft, paidMs, priceOf, MICROS, utcDayStart, type PriceList } from './pricing.js';
+import {
+  billedUnits,
+  chargeAfterFree,
+  chargeFor,
+  DAY_MS,
+  msAffordable,
+  msLeft,
+  paidMs,
+  priceOf,
+  MICROS,
+  utcDayStart,
+  type PriceList,
+} from './pricing.js';
 
 const perSecond: PriceList = { perMinuteMicros: MICROS, rounding: 'second' };
 const perMinute: PriceList = { perMinuteMicros: MICROS, rounding: 'minute' };
@@ -20,42 +32,65 @@ describe('pricing', () => {
 
   it('is monotonic: more talk never costs less', () => {
     fc.assert(
-      fc.property(fc.nat(10_000_000), fc.nat(10_000_000), fc.nat(100 * MICROS), fc.constantFrom('second' as const, 'minute' as const), (x, y, p, rounding) => {
-        const price = { perMinuteMicros: p, rounding };
-        return chargeFor(Math.min(x, y), price) <= chargeFor(Math.max(x, y), price);
-      }),
+      fc.property(
+        fc.nat(10_000_000),
+        fc.nat(10_000_000),
+        fc.nat(100 * MICROS),
+        fc.constantFrom('second' as const, 'minute' as const),
+        (x, y, p, rounding) => {
+          const price = { perMinuteMicros: p, rounding };
+          return chargeFor(Math.min(x, y), price) <= chargeFor(Math.max(x, y), price);
+        },
+      ),
     );
   });
 
   it('incremental postings add up to the charge of the whole call, however the call is sliced', () => {
     fc.assert(
-      fc.property(fc.array(fc.nat(20_000), { maxLength: 200 }), fc.nat(10 * MICROS), fc.constantFrom('second' as const, 'minute' as const), (steps, p, rounding) => {
-        const price = { perMinuteMicros: p, rounding };
-        let billed = 0;
-        let posted = 0;
-        for (const step of steps) {
-          billed += step;
-          posted += chargeFor(billed, price) - posted; // what the meter posts at each heartbeat
-        }
-        return posted === chargeFor(billed, price);
-      }),
+      fc.property(
+        fc.array(fc.nat(20_000), { maxLength: 200 }),
+        fc.nat(10 * MICROS),
+        fc.constantFrom('second' as const, 'minute' as const),
+        (steps, p, rounding) => {
+          const price = { perMinuteMicros: p, rounding };
+          let billed = 0;
+          let posted = 0;
+          for (const step of steps) {
+            billed += step;
+            posted += chargeFor(billed, price) - posted; // what the meter posts at each heartbeat
+          }
+          return posted === chargeFor(billed, price);
+        },
+      ),
     );
   });
 
   it('per second, a minute costs exactly the per-minute price, with no drift', () => {
-    fc.assert(fc.property(fc.nat(1_000_000), fc.nat(1_000), (p, minutes) => priceOf(minutes * 60, { perMinuteMicros: p, rounding: 'second' }) === minutes * p));
+    fc.assert(
+      fc.property(
+        fc.nat(1_000_000),
+        fc.nat(1_000),
+        (p, minutes) => priceOf(minutes * 60, { perMinuteMicros: p, rounding: 'second' }) === minutes * p,
+      ),
+    );
   });
 
   it('affordable time never overspends and leaves less than one unit unused', () => {
     fc.assert(
-      fc.property(fc.nat(50 * MICROS), fc.nat(3_600_000), fc.integer({ min: 1, max: 10 * MICROS }), fc.constantFrom('second' as const, 'minute' as const), (balance, billed, p, rounding) => {
-        const price = { perMinuteMicros: p, rounding };
-        const more = msAffordable(balance, billed, price);
-        const cost = chargeFor(billed + more, price) - chargeFor(billed, price);
-        const unit = rounding === 'second' ? 1000 : 60_000;
-        const next = chargeFor(billed + more + unit, price) - chargeFor(billed, price);
-        return cost <= balance && (next > balance || more === 0);
-      }),
+      fc.property(
+        fc.nat(50 * MICROS),
+        fc.nat(3_600_000),
+        fc.integer({ min: 1, max: 10 * MICROS }),
+        fc.constantFrom('second' as const, 'minute' as const),
+        (balance, billed, p, rounding) => {
+          const price = { perMinuteMicros: p, rounding };
+          const more = msAffordable(balance, billed, price);
+          const cost = chargeFor(billed + more, price) - chargeFor(billed, price);
+          const unit = rounding === 'second' ? 1000 : 60_000;
+          const next = chargeFor(billed + more + unit, price) - chargeFor(billed, price);
+          return cost <= balance && (next > balance || more === 0);
+        },
+      ),
     );
     expect(msAffordable(123, 0, { perMinuteMicros: 0, rounding: 'second' })).toBe(Infinity);
   });
@@ -96,7 +131,10 @@ describe('pricing', () => {
         fc.property(ms, ms, ms, fc.nat(10 * MICROS), rounding, (x, y, free, p, r) => {
           const price = { perMinuteMicros: p, rounding: r };
           const [lo, hi] = [Math.min(x, y), Math.max(x, y)];
-          return chargeAfterFree(lo, free, price) <= chargeAfterFree(hi, free, price) && chargeAfterFree(free, hi, price) <= chargeAfterFree(free, lo, price);
+          return (
+            chargeAfterFree(lo, free, price) <= chargeAfterFree(hi, free, price) &&
+            chargeAfterFree(free, hi, price) <= chargeAfterFree(free, lo, price)
+          );
         }),
       );
     });
@@ -120,12 +158,23 @@ describe('pricing', () => {
 
     it('the time left counts the free time still unused, then never overspends the balance', () => {
       fc.assert(
-        fc.property(fc.nat(50 * MICROS), fc.nat(3_600_000), fc.nat(600_000), fc.integer({ min: 1, max: 10 * MICROS }), rounding, (balance, billed, free, p, r) => {
-          const price = { perMinuteMicros: p, rounding: r };
-          const more = msLeft(balance, billed, free, price);
-          const cost = chargeAfterFree(billed + more, free, price) - chargeAfterFree(billed, free, price);
-          return more >= Math.max(0, free - billed) && cost <= balance && more === Math.max(0, free - billed) + msAffordable(balance, paidMs(billed, free), price);
-        }),
+        fc.property(
+          fc.nat(50 * MICROS),
+          fc.nat(3_600_000),
+          fc.nat(600_000),
+          fc.integer({ min: 1, max: 10 * MICROS }),
+          rounding,
+          (balance, billed, free, p, r) => {
+            const price = { perMinuteMicros: p, rounding: r };
+            const more = msLeft(balance, billed, free, price);
+            const cost = chargeAfterFree(billed + more, free, price) - chargeAfterFree(billed, free, price);
+            return (
+              more >= Math.max(0, free - billed) &&
+              cost <= balance &&
+              more === Math.max(0, free - billed) + msAffordable(balance, paidMs(billed, free), price)
+            );
+          },
+        ),
       );
       expect(msLeft(0, 20_000, 60_000, perSecond)).toBe(40_000);
       expect(msLeft(0, 90_000, 60_000, perSecond)).toBe(0);
@@ -136,7 +185,12 @@ describe('pricing', () => {
       expect(utcDayStart(noon)).toBe(Date.UTC(2026, 10, 27));
       expect(utcDayStart(Date.UTC(2026, 10, 27))).toBe(Date.UTC(2026, 10, 27));
       expect(utcDayStart(Date.UTC(2026, 10, 27) - 1)).toBe(Date.UTC(2026, 10, 26));
-      fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 45 }), (at) => utcDayStart(at) <= at && at - utcDayStart(at) < DAY_MS && utcDayStart(at) % DAY_MS === 0));
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 45 }),
+          (at) => utcDayStart(at) <= at && at - utcDayStart(at) < DAY_MS && utcDayStart(at) % DAY_MS === 0,
+        ),
+      );
     });
   });
 });

@@ -87,7 +87,8 @@ export class RelayAccounting implements RelayTruth {
     if (cap <= 0) return;
     const side = call.sideOf(userId);
     const claimed = Math.min(Math.max(0, bytesTotal ?? 0), cap);
-    if ((bytesTotal ?? 0) > cap) this.#o.log.warn({ callId: call.id, userId, bytesTotal, cap }, 'relayed bytes claimed beyond what the relay could carry; capped');
+    if ((bytesTotal ?? 0) > cap)
+      this.#o.log.warn({ callId: call.id, userId, bytesTotal, cap }, 'relayed bytes claimed beyond what the relay could carry; capped');
     e.claimed[side] = Math.max(e.claimed[side], claimed);
     // Both browsers count the same relayed traffic from their end; the larger (bounded) count is the truer one.
     const bytes = Math.min(cap, Math.max(e.claimed.a, e.claimed.b));
@@ -100,7 +101,19 @@ export class RelayAccounting implements RelayTruth {
 
   #entry(callId: string): Entry {
     let e = this.#calls.get(callId);
-    if (!e) this.#calls.set(callId, (e = { call: undefined, credentialed: new Set(), usernames: new Set(), coturnBytes: 0, claimed: { a: 0, b: 0 }, stored: 0, relayed: false }));
+    if (!e)
+      this.#calls.set(
+        callId,
+        (e = {
+          call: undefined,
+          credentialed: new Set(),
+          usernames: new Set(),
+          coturnBytes: 0,
+          claimed: { a: 0, b: 0 },
+          stored: 0,
+          relayed: false,
+        }),
+      );
     return e;
   }
 
@@ -123,7 +136,8 @@ export class RelayAccounting implements RelayTruth {
     const since = e.call ? e.call.at.matched : this.#o.clock.now();
     const cap = Math.floor(((this.#o.clock.now() - since) / 1000 + 60) * this.#o.maxBytesPerSecond * 4);
     const bytes = Math.min(u.bytes, Math.max(0, cap - e.coturnBytes));
-    if (bytes < u.bytes) this.#o.log.warn({ callId, session: u.session, reported: u.bytes, cap }, 'relay usage beyond what the call could carry; capped');
+    if (bytes < u.bytes)
+      this.#o.log.warn({ callId, session: u.session, reported: u.bytes, cap }, 'relay usage beyond what the call could carry; capped');
     if (bytes <= 0) return;
     e.coturnBytes += bytes;
     const relayedNow = !e.relayed && e.coturnBytes >= RELAYED_MIN_BYTES;

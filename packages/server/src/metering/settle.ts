@@ -32,7 +32,9 @@ async function postWhatIsOwed(
   if (owed <= 0) return 0;
   const units = billedUnits(paid, price.rounding);
   const meta = { callId: o.callId, billedMs: o.billedMs, ...(o.freeMs > 0 ? { freeMs: o.freeMs } : {}), ...o.why };
-  return (await postCallCharge(ledger, { callId: o.callId, userId: o.userId, units, amount: owed, overdraftMicros: o.overdraftMicros, meta }, now)).amount;
+  return (
+    await postCallCharge(ledger, { callId: o.callId, userId: o.userId, units, amount: owed, overdraftMicros: o.overdraftMicros, meta }, now)
+  ).amount;
 }
 
 /**
@@ -42,7 +44,12 @@ async function postWhatIsOwed(
  * between `since` and `until` — never over calls that ended moments ago, whose last postings may
  * still be on their way (the meter and this pass would then both post).
  */
-export async function reconcileCharges(db: Db, ledger: Ledger, price: PriceList, o: { since: number; until: number; now: number; overdraftMicros: number; log: Logger }): Promise<number> {
+export async function reconcileCharges(
+  db: Db,
+  ledger: Ledger,
+  price: PriceList,
+  o: { since: number; until: number; now: number; overdraftMicros: number; log: Logger },
+): Promise<number> {
   if (price.perMinuteMicros === 0) return 0;
   const ended = await db
     .selectFrom('calls')
@@ -53,8 +60,23 @@ export async function reconcileCharges(db: Db, ledger: Ledger, price: PriceList,
     .execute();
   let fixed = 0;
   for (const c of ended) {
-    for (const [userId, freeMs] of [[c.user_a, c.a_free_ms], [c.user_b, c.b_free_ms]] as const) {
-      const posted = await postWhatIsOwed(ledger, price, { callId: c.id, userId, billedMs: Number(c.billed_ms), freeMs: Number(freeMs ?? 0), overdraftMicros: o.overdraftMicros, why: { reconciled: true } }, o.now);
+    for (const [userId, freeMs] of [
+      [c.user_a, c.a_free_ms],
+      [c.user_b, c.b_free_ms],
+    ] as const) {
+      const posted = await postWhatIsOwed(
+        ledger,
+        price,
+        {
+          callId: c.id,
+          userId,
+          billedMs: Number(c.billed_ms),
+          freeMs: Number(freeMs ?? 0),
+          overdraftMicros: o.overdraftMicros,
+          why: { reconciled: true },
+        },
+        o.now,
+      );
       if (posted > 0) fixed += 1;
     }
   }
@@ -81,10 +103,35 @@ export interface RecoverOptions {
  * last moment both sides had media, charged exactly what that billable time costs. The idempotent
  * refs mean nothing is charged twice, whatever was posted before.
  */
-export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList, now: number, log: Logger, options: RecoverOptions): Promise<ResumableCall[]> {
+export async function recoverOpenCalls(
+  db: Db,
+  ledger: Ledger,
+  price: PriceList,
+  now: number,
+  log: Logger,
+  options: RecoverOptions,
+): Promise<ResumableCall[]> {
   const open = await db
     .selectFrom('calls')
-    .select(['id', 'user_a', 'user_b', 'matched_at', 'connecting_at', 'connected_at', 'a_wait_ms', 'b_wait_ms', 'reconnects', 'reconnecting_ms', 'relay_only', 'a_media_until', 'b_media_until', 'billed_ms', 'meter_state', 'a_free_ms', 'b_free_ms'])
+    .select([
+      'id',
+      'user_a',
+      'user_b',
+      'matched_at',
+      'connecting_at',
+      'connected_at',
+      'a_wait_ms',
+      'b_wait_ms',
+      'reconnects',
+      'reconnecting_ms',
+      'relay_only',
+      'a_media_until',
+      'b_media_until',
+      'billed_ms',
+      'meter_state',
+      'a_free_ms',
+      'b_free_ms',
+    ])
     .where('ended_at', 'is', null)
     .$if(options.nodes !== undefined, (q) => q.where('node', 'in', options.nodes!.length > 0 ? [...options.nodes!] : ['']))
     .execute();
@@ -97,7 +144,13 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
     // The allowance is written to the row and to the state together; should only the row have it, it counts.
     if (meter && !meter.free && (c.a_free_ms !== null || c.b_free_ms !== null)) meter.free = free;
     const lastSeen = meter ? Math.max(meter.a.lastEvidence, meter.b.lastEvidence) : null;
-    if (options.resumeWithinMs !== null && c.connected_at !== null && meter && lastSeen !== null && now - lastSeen <= options.resumeWithinMs) {
+    if (
+      options.resumeWithinMs !== null &&
+      c.connected_at !== null &&
+      meter &&
+      lastSeen !== null &&
+      now - lastSeen <= options.resumeWithinMs
+    ) {
       resumable.push({
         id: c.id,
         a: c.user_a,
@@ -115,15 +168,25 @@ export async function recoverOpenCalls(db: Db, ledger: Ledger, price: PriceList,
       continue;
     }
     settled += 1;
-    const lastMedia = c.a_media_until !== null && c.b_media_until !== null ? Math.min(Number(c.a_media_until), Number(c.b_media_until)) : null;
+    const lastMedia =
+      c.a_media_until !== null && c.b_media_until !== null ? Math.min(Number(c.a_media_until), Number(c.b_media_until)) : null;
     const endedAt = Math.max(Number(c.connected_at ?? c.matched_at), lastMedia ?? 0);
     await CallRecords.closeUnended(db, c.id, endedAt);
     const billed = Number(c.billed_ms);
-    for (const [userId, freeMs] of [[c.user_a, free.a], [c.user_b, free.b]] as const) {
-      await postWhatIsOwed(ledger, price, { callId: c.id, userId, billedMs: billed, freeMs, overdraftMicros: options.overdraftMicros ?? 0, why: { settledAfterCrash: true } }, now);
+    for (const [userId, freeMs] of [
+      [c.user_a, free.a],
+      [c.user_b, free.b],
+    ] as const) {
+      await postWhatIsOwed(
+        ledger,
+        price,
+        { callId: c.id, userId, billedMs: billed, freeMs, overdraftMicros: options.overdraftMicros ?? 0, why: { settledAfterCrash: true } },
+        now,
+      );
     }
   }
   if (settled > 0) log.warn({ calls: settled }, 'settled calls left open by a previous process');
-  if (resumable.length > 0) log.warn({ calls: resumable.length }, 'calls left open by a previous process can be resumed: waiting for their people');
+  if (resumable.length > 0)
+    log.warn({ calls: resumable.length }, 'calls left open by a previous process can be resumed: waiting for their people');
   return resumable;
 }

@@ -43,8 +43,21 @@ export class WelcomeCredits {
       .where('at', '>', now - 24 * 3600_000)
       .executeTakeFirstOrThrow();
     if (Number(recent.n) >= this.#o.perAddressPerDay) return 'address_limit';
-    await db.insertInto('welcome_grants').values({ user_id: userId, address_hash: addressHash, device_id: from.deviceId ?? null, at: now }).execute();
-    await this.#o.ledger.post({ ref: `welcome:${userId}`, kind: 'grant', entries: [{ account: 'grants', amount: -micros }, { account: userAccount(userId), amount: micros }] }, now);
+    await db
+      .insertInto('welcome_grants')
+      .values({ user_id: userId, address_hash: addressHash, device_id: from.deviceId ?? null, at: now })
+      .execute();
+    await this.#o.ledger.post(
+      {
+        ref: `welcome:${userId}`,
+        kind: 'grant',
+        entries: [
+          { account: 'grants', amount: -micros },
+          { account: userAccount(userId), amount: micros },
+        ],
+      },
+      now,
+    );
     return 'granted';
   }
 }

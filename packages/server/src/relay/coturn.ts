@@ -59,7 +59,8 @@ export interface RelayUsage {
 // ("peer usage" lines count the relay-to-peer leg, which for a call is another browser's client leg.)
 // Anchored whole-line, with the username in the form Duet issues: a client's own text in some other
 // log line (a refused username, say) cannot pass for a report.
-const USAGE_LINE = /^\d+: (?:[A-Za-z]*: )?session (\d+): usage: realm=<[^<>]*>, username=<(\d+:[\w-]+)>, rp=\d+, rb=(\d+), sp=\d+, sb=(\d+)\s*$/;
+const USAGE_LINE =
+  /^\d+: (?:[A-Za-z]*: )?session (\d+): usage: realm=<[^<>]*>, username=<(\d+:[\w-]+)>, rp=\d+, rb=(\d+), sp=\d+, sb=(\d+)\s*$/;
 
 export function parseUsage(line: string): RelayUsage | undefined {
   const m = USAGE_LINE.exec(line);

@@ -24,7 +24,12 @@ describe('TURN REST credentials', () => {
     expect(c.username).toBe('1700000600:user-1');
     expect(c.expiresAt).toBe(1_700_000_600_000);
     // Computed independently with openssl.
-    const expected = execFileSync('sh', ['-c', `printf '%s' '${c.username}' | openssl dgst -sha1 -hmac 's3cret-s3cret-s3cret-s3cret-s3cret' -binary | base64`]).toString().trim();
+    const expected = execFileSync('sh', [
+      '-c',
+      `printf '%s' '${c.username}' | openssl dgst -sha1 -hmac 's3cret-s3cret-s3cret-s3cret-s3cret' -binary | base64`,
+    ])
+      .toString()
+      .trim();
     expect(c.credential).toBe(expected);
   });
 });
@@ -32,10 +37,34 @@ describe('TURN REST credentials', () => {
 describe('relay configuration', () => {
   it('hardens coturn: REST auth only, no CLI, private and loopback peers denied, quotas', () => {
     const conf = coturnConfig({
-      dataDir: '/tmp/x', userDb: '/tmp/x/turndb', realm: 'duet', listenIps: ['203.0.113.10'], port: 3478, minPort: 49160, maxPort: 49999,
-      allowedPeerIps: [], allowLoopbackPeers: false, userQuota: 12, totalQuota: 2000, maxBytesPerSecond: 500_000, tls: undefined,
+      dataDir: '/tmp/x',
+      userDb: '/tmp/x/turndb',
+      realm: 'duet',
+      listenIps: ['203.0.113.10'],
+      port: 3478,
+      minPort: 49160,
+      maxPort: 49999,
+      allowedPeerIps: [],
+      allowLoopbackPeers: false,
+      userQuota: 12,
+      totalQuota: 2000,
+      maxBytesPerSecond: 500_000,
+      tls: undefined,
     });
-    for (const line of ['use-auth-secret', 'userdb=/tmp/x/turndb', 'no-cli', 'no-multicast-peers', 'denied-peer-ip=10.0.0.0-10.255.255.255', 'denied-peer-ip=127.0.0.0-127.255.255.255', 'denied-peer-ip=192.168.0.0-192.168.255.255', 'user-quota=12', 'total-quota=2000', 'max-bps=500000', 'listening-ip=203.0.113.10', 'no-tls']) {
+    for (const line of [
+      'use-auth-secret',
+      'userdb=/tmp/x/turndb',
+      'no-cli',
+      'no-multicast-peers',
+      'denied-peer-ip=10.0.0.0-10.255.255.255',
+      'denied-peer-ip=127.0.0.0-127.255.255.255',
+      'denied-peer-ip=192.168.0.0-192.168.255.255',
+      'user-quota=12',
+      'total-quota=2000',
+      'max-bps=500000',
+      'listening-ip=203.0.113.10',
+      'no-tls',
+    ]) {
       expect(conf.split('\n')).toContain(line);
     }
     expect(conf).not.toContain('allow-loopback-peers');
@@ -47,9 +76,20 @@ describe('relay configuration', () => {
     expect(off.status()).toMatchObject({ mode: 'off', warning: expect.stringContaining('No TURN relay') });
     expect(off.iceServersFor('u', 0)).toEqual([{ urls: ['stun:stun.example.test:3478'] }]);
     expect(() => loadConfig({ TURN_MODE: 'external', TURN_URLS: 'turn:turn.example.test:3478' })).toThrow('TURN_MODE=external needs');
-    const ext = new Relay(loadConfig({ DATA_DIR: tmp(), TURN_MODE: 'external', TURN_URLS: 'turn:turn.example.test:3478?transport=udp,turns:turn.example.test:443?transport=tcp', TURN_SECRET: 'e'.repeat(40) }), log);
+    const ext = new Relay(
+      loadConfig({
+        DATA_DIR: tmp(),
+        TURN_MODE: 'external',
+        TURN_URLS: 'turn:turn.example.test:3478?transport=udp,turns:turn.example.test:443?transport=tcp',
+        TURN_SECRET: 'e'.repeat(40),
+      }),
+      log,
+    );
     const [turn] = ext.iceServersFor('user-9', 1_000_000);
-    expect(turn).toMatchObject({ urls: ['turn:turn.example.test:3478?transport=udp', 'turns:turn.example.test:443?transport=tcp'], username: `${1_000 + 3_600}:user-9` });
+    expect(turn).toMatchObject({
+      urls: ['turn:turn.example.test:3478?transport=udp', 'turns:turn.example.test:443?transport=tcp'],
+      username: `${1_000 + 3_600}:user-9`,
+    });
     expect(turn!.credential).toBe(turnCredential('e'.repeat(40), 'user-9', 1_000_000, 3_600).credential);
   });
 });
@@ -58,7 +98,15 @@ describe('relay configuration', () => {
 describe.runIf(findBinary('turnserver') || process.env.CI)('managed coturn', () => {
   it('starts, hands out TURN over UDP and TCP, and is restarted when it dies', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const config = loadConfig({ DATA_DIR: tmp(), TURN_MODE: 'managed', TURN_PORT: String(port), TURN_LISTEN_IPS: '127.0.0.1', TURN_HOST: '127.0.0.1', TURN_MIN_PORT: String(port + 1), TURN_MAX_PORT: String(port + 40) });
+    const config = loadConfig({
+      DATA_DIR: tmp(),
+      TURN_MODE: 'managed',
+      TURN_PORT: String(port),
+      TURN_LISTEN_IPS: '127.0.0.1',
+      TURN_HOST: '127.0.0.1',
+      TURN_MIN_PORT: String(port + 1),
+      TURN_MAX_PORT: String(port + 40),
+    });
     const relay = new Relay(config, log);
     await relay.start();
     try {
@@ -85,15 +133,29 @@ describe.runIf(findBinary('turnserver') || process.env.CI)('managed coturn', () 
   it('supervises: a crashed coturn comes back', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const coturn = new ManagedCoturn({
-      binary: findBinary('turnserver')!, dataDir: tmp(), userDb: path.join(tmp(), 'turndb'), realm: 'duet', listenIps: ['127.0.0.1'], port,
-      minPort: port + 1, maxPort: port + 20, allowedPeerIps: [], allowLoopbackPeers: false, userQuota: 2, totalQuota: 10, maxBytesPerSecond: 100_000, tls: undefined, log,
+      binary: findBinary('turnserver')!,
+      dataDir: tmp(),
+      userDb: path.join(tmp(), 'turndb'),
+      realm: 'duet',
+      listenIps: ['127.0.0.1'],
+      port,
+      minPort: port + 1,
+      maxPort: port + 20,
+      allowedPeerIps: [],
+      allowLoopbackPeers: false,
+      userQuota: 2,
+      totalQuota: 10,
+      maxBytesPerSecond: 100_000,
+      tls: undefined,
+      log,
     });
     await coturn.start();
     try {
       const first = coturn.pid!;
       process.kill(first, 'SIGKILL');
       const deadline = Date.now() + 10_000;
-      while ((coturn.status !== 'running' || coturn.pid === first || coturn.pid === undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while ((coturn.status !== 'running' || coturn.pid === first || coturn.pid === undefined) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(coturn.status).toBe('running');
       expect(coturn.restarts).toBe(1);
       expect(coturn.pid).not.toBe(first);

@@ -63,7 +63,8 @@ export class Relay {
     const t = config.turn;
     const binary = findBinary(t.binary);
     this.mode = t.mode === 'auto' ? (binary ? 'managed' : 'off') : t.mode;
-    if (this.mode === 'managed' && !binary) throw new Error(`TURN_MODE=managed but "${t.binary}" is not installed (apt-get install coturn)`);
+    if (this.mode === 'managed' && !binary)
+      throw new Error(`TURN_MODE=managed but "${t.binary}" is not installed (apt-get install coturn)`);
     this.#stunUrls = [...config.stunUrls];
     if (this.mode === 'external') {
       this.#secret = t.secret;
@@ -99,7 +100,9 @@ export class Relay {
 
   async start(): Promise<void> {
     if (this.mode === 'off') {
-      this.#log.warn('no TURN relay: calls between people behind symmetric NAT or UDP-blocking firewalls will fail. Install coturn or set TURN_MODE=external.');
+      this.#log.warn(
+        'no TURN relay: calls between people behind symmetric NAT or UDP-blocking firewalls will fail. Install coturn or set TURN_MODE=external.',
+      );
       return;
     }
     if (this.#coturn && this.#config.turn.hostDefaulted) {
@@ -137,11 +140,14 @@ export class Relay {
     this.#secrets.set([...this.#secrets.list(), next]);
     this.#secret = next;
     fs.writeFileSync(path.join(this.#config.dataDir, 'turn-secret.key'), next + '\n', { mode: 0o600 });
-    const retire = setTimeout(() => {
-      this.#retiring.delete(retire);
-      this.#secrets?.set(this.#secrets.list().filter((s) => s !== old));
-      this.#log.info('previous relay secret retired');
-    }, (this.#config.turn.credentialTtlSeconds + 60) * 1000);
+    const retire = setTimeout(
+      () => {
+        this.#retiring.delete(retire);
+        this.#secrets?.set(this.#secrets.list().filter((s) => s !== old));
+        this.#log.info('previous relay secret retired');
+      },
+      (this.#config.turn.credentialTtlSeconds + 60) * 1000,
+    );
     retire.unref();
     this.#retiring.add(retire);
     this.#log.info('relay secret rotated');
@@ -172,7 +178,12 @@ export class Relay {
   status(): RelayStatus {
     if (this.mode === 'off') return { mode: 'off', state: 'off', warning: 'No TURN relay: some calls cannot connect.' };
     if (this.mode === 'external') return { mode: 'external', state: 'configured' };
-    if (this.#config.turn.hostDefaulted) return { mode: 'managed', state: this.#coturn!.status, warning: 'TURN_HOST is not set: only browsers on this machine can use the relay.' };
+    if (this.#config.turn.hostDefaulted)
+      return {
+        mode: 'managed',
+        state: this.#coturn!.status,
+        warning: 'TURN_HOST is not set: only browsers on this machine can use the relay.',
+      };
     return { mode: 'managed', state: this.#coturn!.status };
   }
 

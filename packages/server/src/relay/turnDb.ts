@@ -34,7 +34,9 @@ export class TurnSecrets {
   }
 
   list(): string[] {
-    return (this.#db.prepare('SELECT value FROM turn_secret WHERE realm = ? ORDER BY value').all(this.realm) as Array<{ value: string }>).map((r) => r.value);
+    return (
+      this.#db.prepare('SELECT value FROM turn_secret WHERE realm = ? ORDER BY value').all(this.realm) as Array<{ value: string }>
+    ).map((r) => r.value);
   }
 
   close(): void {

@@ -56,7 +56,12 @@ export class SafetyRepository {
 
   /** How many reports against this person nobody has reviewed yet. */
   async openReportsAgainst(userId: string): Promise<number> {
-    const row = await this.#db.selectFrom('reports').select((eb) => eb.fn.countAll<number | string>().as('n')).where('reported_id', '=', userId).where('status', '=', 'open').executeTakeFirstOrThrow();
+    const row = await this.#db
+      .selectFrom('reports')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('reported_id', '=', userId)
+      .where('status', '=', 'open')
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 

@@ -51,7 +51,10 @@ export function addressKey(address: string): string {
   const left = head === '' ? [] : head.split(':');
   const right = tail === '' ? [] : tail.split(':');
   const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export class PersonLimiter {
@@ -60,7 +63,8 @@ export class PersonLimiter {
   /** Takes one from the person's allowance of `kind` (reports: also their address's); false when spent. */
   take(kind: LimitedKind, who: { userId: string; address: string }, now: number): Promise<boolean> {
     const charges: Charge[] = [{ name: kind, rate: PERSON_LIMITS[kind], key: `u:${who.userId}` }];
-    if (kind === 'reports') charges.push({ name: 'addressReports', rate: PERSON_LIMITS.addressReports, key: `a:${addressKey(who.address)}` });
+    if (kind === 'reports')
+      charges.push({ name: 'addressReports', rate: PERSON_LIMITS.addressReports, key: `a:${addressKey(who.address)}` });
     return this.store.take(charges, now);
   }
 }

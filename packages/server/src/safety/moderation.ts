@@ -49,7 +49,14 @@ export class Moderation {
   async audit(who: StaffPrincipal | null, action: string, target: string | null, detail: unknown): Promise<void> {
     await this.#o.db
       .insertInto('audit_log')
-      .values({ id: randomUUID(), staff_id: who?.staffId ?? null, action, target, detail: detail === undefined ? null : JSON.stringify({ by: who?.email ?? 'system', ...(detail as object) }), at: this.#o.clock.now() })
+      .values({
+        id: randomUUID(),
+        staff_id: who?.staffId ?? null,
+        action,
+        target,
+        detail: detail === undefined ? null : JSON.stringify({ by: who?.email ?? 'system', ...(detail as object) }),
+        at: this.#o.clock.now(),
+      })
       .execute();
   }
 
@@ -63,10 +70,17 @@ export class Moderation {
     const calls = this.#o.calls.live();
     const ids = [...new Set(calls.flatMap((c) => [c.a, c.b]))];
     const counts = ids.length
-      ? await this.#o.db.selectFrom('reports').select(['reported_id', (eb) => eb.fn.countAll<number | string>().as('n')]).where('reported_id', 'in', ids).groupBy('reported_id').execute()
+      ? await this.#o.db
+          .selectFrom('reports')
+          .select(['reported_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .where('reported_id', 'in', ids)
+          .groupBy('reported_id')
+          .execute()
       : [];
     const reportsAgainst = new Map(counts.map((c) => [c.reported_id, Number(c.n)]));
-    const userRows = ids.length ? await this.#o.db.selectFrom('users').select(['id', 'device_id', 'verified_until']).where('id', 'in', ids).execute() : [];
+    const userRows = ids.length
+      ? await this.#o.db.selectFrom('users').select(['id', 'device_id', 'verified_until']).where('id', 'in', ids).execute()
+      : [];
     const devices = new Map(userRows.map((r) => [r.id, r.device_id]));
     const now = this.#o.clock.now();
     // The stored status (what the check granted, or a moderator revoked), as of now.
@@ -78,12 +92,19 @@ export class Moderation {
       connectedAt: c.at.connected ?? null,
       durationMs: now - (c.at.connected ?? c.at.matched),
       relayOnly: c.relayOnly,
-      participants: [c.a, c.b].map((userId) => ({ userId, deviceId: devices.get(userId) ?? null, reportsAgainst: reportsAgainst.get(userId) ?? 0, verified: verified.has(userId) })),
+      participants: [c.a, c.b].map((userId) => ({
+        userId,
+        deviceId: devices.get(userId) ?? null,
+        reportsAgainst: reportsAgainst.get(userId) ?? 0,
+        verified: verified.has(userId),
+      })),
     }));
   }
 
   async reports(status: 'open' | 'resolved' | 'all') {
-    let q = this.#o.db.selectFrom('reports').select(['id', 'call_id', 'reporter_id', 'reported_id', 'reason', 'comment', 'created_at', 'status', 'resolved_at']);
+    let q = this.#o.db
+      .selectFrom('reports')
+      .select(['id', 'call_id', 'reporter_id', 'reported_id', 'reason', 'comment', 'created_at', 'status', 'resolved_at']);
     if (status === 'open') q = q.where('status', '=', 'open');
     if (status === 'resolved') q = q.where('status', '!=', 'open');
     const rows = await q.orderBy('created_at', 'desc').limit(500).execute();
@@ -97,7 +118,11 @@ export class Moderation {
     const out = new Map<string, { filed: number; dismissed: number; lastWeek: number }>();
     if (reporterIds.length === 0) return out;
     const weekAgo = this.#o.clock.now() - 7 * DAY;
-    const rows = await this.#o.db.selectFrom('reports').select(['reporter_id', 'status', 'created_at']).where('reporter_id', 'in', reporterIds).execute();
+    const rows = await this.#o.db
+      .selectFrom('reports')
+      .select(['reporter_id', 'status', 'created_at'])
+      .where('reporter_id', 'in', reporterIds)
+      .execute();
     for (const r of rows) {
       const s = out.get(r.reporter_id) ?? { filed: 0, dismissed: 0, lastWeek: 0 };
       s.filed += 1;
@@ -111,9 +136,20 @@ export class Moderation {
   async report(id: string) {
     const r = await this.#o.db.selectFrom('reports').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) return undefined;
-    const call = await this.#o.db.selectFrom('calls').select(['id', 'matched_at', 'connected_at', 'ended_at', 'end_reason']).where('id', '=', r.call_id).executeTakeFirst();
-    const against = await this.#o.db.selectFrom('reports').select(['id', 'reason', 'status', 'created_at']).where('reported_id', '=', r.reported_id).orderBy('created_at', 'desc').limit(20).execute();
-    const reportedDevice = (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', r.reported_id).executeTakeFirst())?.device_id ?? null;
+    const call = await this.#o.db
+      .selectFrom('calls')
+      .select(['id', 'matched_at', 'connected_at', 'ended_at', 'end_reason'])
+      .where('id', '=', r.call_id)
+      .executeTakeFirst();
+    const against = await this.#o.db
+      .selectFrom('reports')
+      .select(['id', 'reason', 'status', 'created_at'])
+      .where('reported_id', '=', r.reported_id)
+      .orderBy('created_at', 'desc')
+      .limit(20)
+      .execute();
+    const reportedDevice =
+      (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', r.reported_id).executeTakeFirst())?.device_id ?? null;
     return {
       ...reportSummary(r),
       reportedDeviceId: reportedDevice,
@@ -126,19 +162,42 @@ export class Moderation {
   }
 
   /** Dismiss, warn or ban. Warnings and bans count as strikes; enough strikes suspend automatically. */
-  async resolve(who: StaffPrincipal, id: string, action: Resolution, options: { banDays?: number | undefined; note?: string | undefined }): Promise<'ok' | 'not_found' | 'already'> {
-    const r = await this.#o.db.selectFrom('reports').select(['id', 'reported_id', 'status', 'reason']).where('id', '=', id).executeTakeFirst();
+  async resolve(
+    who: StaffPrincipal,
+    id: string,
+    action: Resolution,
+    options: { banDays?: number | undefined; note?: string | undefined },
+  ): Promise<'ok' | 'not_found' | 'already'> {
+    const r = await this.#o.db
+      .selectFrom('reports')
+      .select(['id', 'reported_id', 'status', 'reason'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!r) return 'not_found';
     if (r.status !== 'open') return 'already';
     const now = this.#o.clock.now();
     const status = action === 'dismiss' ? 'dismissed' : action === 'warn' ? 'warned' : 'banned';
     // Only the first of two moderators resolving at once acts.
-    const updated = await this.#o.db.updateTable('reports').set({ status, resolved_by: who.staffId, resolved_at: now }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+    const updated = await this.#o.db
+      .updateTable('reports')
+      .set({ status, resolved_by: who.staffId, resolved_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return 'already';
     await this.audit(who, `report_${action}`, id, { reportedId: r.reported_id, note: options.note ?? null });
-    const open = await this.#o.db.selectFrom('reports').select('id').where('reported_id', '=', r.reported_id).where('status', '=', 'open').executeTakeFirst();
+    const open = await this.#o.db
+      .selectFrom('reports')
+      .select('id')
+      .where('reported_id', '=', r.reported_id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
     if (!open) this.#o.lobby.clearHeld(r.reported_id);
-    if (action === 'warn') this.#o.warn(r.reported_id, `A moderator reviewed a report against you (${r.reason}). Please keep to Duet's rules; repeated reports lead to a suspension.`);
+    if (action === 'warn')
+      this.#o.warn(
+        r.reported_id,
+        `A moderator reviewed a report against you (${r.reason}). Please keep to Duet's rules; repeated reports lead to a suspension.`,
+      );
     if (action === 'ban') {
       await this.ban(who, { userId: r.reported_id, reason: `Report upheld: ${r.reason}`, days: options.banDays });
     } else if (action === 'warn') {
@@ -163,15 +222,31 @@ export class Moderation {
   }
 
   /** Bans an account and (when known) its device; a connected person is told and disconnected. */
-  async ban(who: StaffPrincipal | null, b: { userId?: string | undefined; deviceId?: string | undefined; reason: string; days?: number | undefined }): Promise<string> {
+  async ban(
+    who: StaffPrincipal | null,
+    b: { userId?: string | undefined; deviceId?: string | undefined; reason: string; days?: number | undefined },
+  ): Promise<string> {
     const now = this.#o.clock.now();
     let deviceId = b.deviceId ?? null;
     if (b.userId && !deviceId) {
-      deviceId = (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', b.userId).executeTakeFirst())?.device_id ?? null;
+      deviceId =
+        (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', b.userId).executeTakeFirst())?.device_id ?? null;
     }
     const id = randomUUID();
     const until = b.days ? now + b.days * DAY : null;
-    await this.#o.db.insertInto('bans').values({ id, user_id: b.userId ?? null, device_id: deviceId, reason: b.reason, until, created_by: who?.staffId ?? null, created_at: now, lifted_at: null }).execute();
+    await this.#o.db
+      .insertInto('bans')
+      .values({
+        id,
+        user_id: b.userId ?? null,
+        device_id: deviceId,
+        reason: b.reason,
+        until,
+        created_by: who?.staffId ?? null,
+        created_at: now,
+        lifted_at: null,
+      })
+      .execute();
     await this.audit(who, 'ban', b.userId ?? deviceId, { reason: b.reason, until, deviceId });
     const affected = new Set<string>(b.userId ? [b.userId] : []);
     if (deviceId) {
@@ -186,7 +261,12 @@ export class Moderation {
   }
 
   async lift(who: StaffPrincipal, banId: string): Promise<boolean> {
-    const result = await this.#o.db.updateTable('bans').set({ lifted_at: this.#o.clock.now() }).where('id', '=', banId).where('lifted_at', 'is', null).executeTakeFirst();
+    const result = await this.#o.db
+      .updateTable('bans')
+      .set({ lifted_at: this.#o.clock.now() })
+      .where('id', '=', banId)
+      .where('lifted_at', 'is', null)
+      .executeTakeFirst();
     const lifted = Number(result.numUpdatedRows) > 0;
     if (lifted) await this.audit(who, 'lift_ban', banId, {});
     return lifted;
@@ -195,7 +275,8 @@ export class Moderation {
   /** The ban that applies to this person now (by account or by device), if any. */
   async activeBan(userId: string): Promise<{ id: string; reason: string; until: number | null } | undefined> {
     const now = this.#o.clock.now();
-    const device = (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', userId).executeTakeFirst())?.device_id ?? null;
+    const device =
+      (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', userId).executeTakeFirst())?.device_id ?? null;
     const row = await this.#o.db
       .selectFrom('bans')
       .select(['id', 'reason', 'until'])
@@ -229,9 +310,17 @@ export class Moderation {
   async appeal(userId: string, message: string): Promise<'ok' | 'not_banned' | 'already'> {
     const ban = await this.activeBan(userId);
     if (!ban) return 'not_banned';
-    const existing = await this.#o.db.selectFrom('appeals').select('id').where('ban_id', '=', ban.id).where('user_id', '=', userId).executeTakeFirst();
+    const existing = await this.#o.db
+      .selectFrom('appeals')
+      .select('id')
+      .where('ban_id', '=', ban.id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (existing) return 'already';
-    await this.#o.db.insertInto('appeals').values({ id: randomUUID(), user_id: userId, ban_id: ban.id, message, created_at: this.#o.clock.now() }).execute();
+    await this.#o.db
+      .insertInto('appeals')
+      .values({ id: randomUUID(), user_id: userId, ban_id: ban.id, message, created_at: this.#o.clock.now() })
+      .execute();
     return 'ok';
   }
 
@@ -239,31 +328,71 @@ export class Moderation {
     const rows = await this.#o.db
       .selectFrom('appeals')
       .innerJoin('bans', 'bans.id', 'appeals.ban_id')
-      .select(['appeals.id', 'appeals.user_id', 'appeals.ban_id', 'appeals.message', 'appeals.status', 'appeals.created_at', 'bans.reason', 'bans.until'])
+      .select([
+        'appeals.id',
+        'appeals.user_id',
+        'appeals.ban_id',
+        'appeals.message',
+        'appeals.status',
+        'appeals.created_at',
+        'bans.reason',
+        'bans.until',
+      ])
       .orderBy('appeals.created_at', 'desc')
       .limit(500)
       .execute();
-    return rows.map((a) => ({ id: a.id, userId: a.user_id, banId: a.ban_id, message: a.message, status: a.status, createdAt: a.created_at, banReason: a.reason, banUntil: a.until }));
+    return rows.map((a) => ({
+      id: a.id,
+      userId: a.user_id,
+      banId: a.ban_id,
+      message: a.message,
+      status: a.status,
+      createdAt: a.created_at,
+      banReason: a.reason,
+      banUntil: a.until,
+    }));
   }
 
   async decideAppeal(who: StaffPrincipal, id: string, decision: 'uphold' | 'lift'): Promise<boolean> {
     const a = await this.#o.db.selectFrom('appeals').select(['id', 'ban_id', 'status']).where('id', '=', id).executeTakeFirst();
     if (!a || a.status !== 'open') return false;
-    const updated = await this.#o.db.updateTable('appeals').set({ status: decision === 'lift' ? 'lifted' : 'upheld' }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+    const updated = await this.#o.db
+      .updateTable('appeals')
+      .set({ status: decision === 'lift' ? 'lifted' : 'upheld' })
+      .where('id', '=', id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return false;
-    if (decision === 'lift') await this.#o.db.updateTable('bans').set({ lifted_at: this.#o.clock.now() }).where('id', '=', a.ban_id).where('lifted_at', 'is', null).execute();
+    if (decision === 'lift')
+      await this.#o.db
+        .updateTable('bans')
+        .set({ lifted_at: this.#o.clock.now() })
+        .where('id', '=', a.ban_id)
+        .where('lifted_at', 'is', null)
+        .execute();
     await this.audit(who, `appeal_${decision}`, id, { banId: a.ban_id });
     return true;
   }
 
   async auditLog(limit = 200) {
     const rows = await this.#o.db.selectFrom('audit_log').selectAll().orderBy('at', 'desc').limit(limit).execute();
-    return rows.map((r) => ({ id: r.id, staffId: r.staff_id, action: r.action, target: r.target, detail: r.detail ? (JSON.parse(r.detail) as unknown) : null, at: r.at }));
+    return rows.map((r) => ({
+      id: r.id,
+      staffId: r.staff_id,
+      action: r.action,
+      target: r.target,
+      detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
+      at: r.at,
+    }));
   }
 
   /** The reporter's browser uploads the frame it captured; only the reporter, once, within minutes. */
   async attachFrame(userId: string, reportId: string, jpegBase64: string): Promise<'ok' | 'not_found' | 'too_late' | 'already'> {
-    const r = await this.#o.db.selectFrom('reports').select(['reporter_id', 'created_at', 'frame_jpeg']).where('id', '=', reportId).executeTakeFirst();
+    const r = await this.#o.db
+      .selectFrom('reports')
+      .select(['reporter_id', 'created_at', 'frame_jpeg'])
+      .where('id', '=', reportId)
+      .executeTakeFirst();
     if (!r || r.reporter_id !== userId) return 'not_found'; // never say whether someone else's report exists
     if (r.frame_jpeg !== null) return 'already';
     if (this.#o.clock.now() - r.created_at > 5 * 60_000) return 'too_late';
@@ -274,14 +403,29 @@ export class Moderation {
   /** Evidence past retention is deleted (the report itself and its outcome stay). */
   async pruneEvidence(): Promise<number> {
     const before = this.#o.clock.now() - this.#o.evidenceRetentionDays * DAY;
-    const res = await this.#o.db.updateTable('reports').set({ frame_jpeg: null, transcript: null }).where('created_at', '<', before).where((eb) => eb.or([eb('frame_jpeg', 'is not', null), eb('transcript', 'is not', null)])).executeTakeFirst();
+    const res = await this.#o.db
+      .updateTable('reports')
+      .set({ frame_jpeg: null, transcript: null })
+      .where('created_at', '<', before)
+      .where((eb) => eb.or([eb('frame_jpeg', 'is not', null), eb('transcript', 'is not', null)]))
+      .executeTakeFirst();
     const n = Number(res.numUpdatedRows);
     if (n > 0) this.#o.log.info({ reports: n }, 'evidence past retention deleted');
     return n;
   }
 }
 
-function reportSummary(r: { id: string; call_id: string; reporter_id: string; reported_id: string; reason: string; comment: string | null; created_at: number; status: string; resolved_at: number | null }) {
+function reportSummary(r: {
+  id: string;
+  call_id: string;
+  reporter_id: string;
+  reported_id: string;
+  reason: string;
+  comment: string | null;
+  created_at: number;
+  status: string;
+  resolved_at: number | null;
+}) {
   return {
     id: r.id,
     callId: r.call_id,

@@ -32,7 +32,10 @@ export class StaffAccounts {
 
   async create(email: string, password: string, role: StaffRole, now: number): Promise<string> {
     const id = randomUUID();
-    await this.#db.insertInto('staff').values({ id, email: email.toLowerCase(), password_hash: await hashPassword(password), role, created_at: now }).execute();
+    await this.#db
+      .insertInto('staff')
+      .values({ id, email: email.toLowerCase(), password_hash: await hashPassword(password), role, created_at: now })
+      .execute();
     return id;
   }
 
@@ -49,11 +52,17 @@ export class StaffAccounts {
   async login(email: string, password: string, now: number): Promise<{ token: string; principal: StaffPrincipal } | undefined> {
     const row = await this.#db.selectFrom('staff').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
     // Hash even for unknown emails, so timing does not reveal which accounts exist.
-    const ok = await verifyPassword(password, row?.password_hash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    const ok = await verifyPassword(
+      password,
+      row?.password_hash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    );
     if (!row || !ok) return undefined;
     const token = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
-    await this.#db.insertInto('staff_sessions').values({ token_hash: hex(token), staff_id: row.id, csrf, expires_at: now + SESSION_MS }).execute();
+    await this.#db
+      .insertInto('staff_sessions')
+      .values({ token_hash: hex(token), staff_id: row.id, csrf, expires_at: now + SESSION_MS })
+      .execute();
     await this.#db.deleteFrom('staff_sessions').where('expires_at', '<', now).execute();
     return { token, principal: { staffId: row.id, email: row.email, role: row.role, csrf } };
   }
@@ -90,7 +99,8 @@ export class StaffAccounts {
     return async (req: FastifyRequest, reply: FastifyReply) => {
       const who = await this.principal(req, now());
       if (!who) return reply.code(401).send({ error: { code: 'unauthorized', message: 'Sign in to the console.' } });
-      if (role === 'admin' && who.role !== 'admin') return reply.code(403).send({ error: { code: 'forbidden', message: 'Only admins can do that.' } });
+      if (role === 'admin' && who.role !== 'admin')
+        return reply.code(403).send({ error: { code: 'forbidden', message: 'Only admins can do that.' } });
       if (req.method !== 'GET' && req.method !== 'HEAD' && who.csrf !== undefined) {
         const given = req.headers['x-csrf-token'];
         if (typeof given !== 'string' || given.length !== who.csrf.length || !timingSafeEqual(Buffer.from(given), Buffer.from(who.csrf))) {

@@ -8,7 +8,9 @@ describe('Assembly', () => {
   it('refuses a part whose needs have not started, and a name used twice', () => {
     const parts = new Assembly(log);
     parts.add({ name: 'storage' }, null);
-    expect(() => parts.add({ name: 'meter', needs: ['storage', 'calls'] }, null)).toThrow('part "meter" needs "calls", not started before it');
+    expect(() => parts.add({ name: 'meter', needs: ['storage', 'calls'] }, null)).toThrow(
+      'part "meter" needs "calls", not started before it',
+    );
     expect(() => parts.add({ name: 'storage' }, null)).toThrow('started twice');
   });
 
@@ -30,9 +32,15 @@ describe('Assembly', () => {
     parts.add(part('hub', ['calls']), null);
     await Promise.all([parts.shutdown(), parts.shutdown()]);
     expect(seen).toEqual([
-      'drain storage', 'drain calls', 'drain hub',
-      'stop hub', 'stop calls', 'stop storage',
-      'close hub', 'close calls', 'close storage',
+      'drain storage',
+      'drain calls',
+      'drain hub',
+      'stop hub',
+      'stop calls',
+      'stop storage',
+      'close hub',
+      'close calls',
+      'close storage',
     ]);
   });
 });

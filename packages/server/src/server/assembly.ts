@@ -53,7 +53,11 @@ export class Assembly {
 
   async #run(): Promise<void> {
     const reversed = [...this.#parts].reverse();
-    for (const [phase, parts] of [['drain', this.#parts], ['stop', reversed], ['close', reversed]] as const) {
+    for (const [phase, parts] of [
+      ['drain', this.#parts],
+      ['stop', reversed],
+      ['close', reversed],
+    ] as const) {
       for (const part of parts) {
         try {
           await part[phase]?.();

@@ -18,7 +18,18 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
       level: config.logLevel,
       ...(logStream ? { stream: logStream } : {}),
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'req.headers["stripe-signature"]', 'token', '*.token', '*.password', '*.csrf', '*.credential', '*.secret'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["x-csrf-token"]',
+          'req.headers["stripe-signature"]',
+          'token',
+          '*.token',
+          '*.password',
+          '*.csrf',
+          '*.credential',
+          '*.secret',
+        ],
         censor: '[redacted]',
       },
     },
@@ -67,7 +78,10 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
   // Every HTTP error leaves in one envelope with a code from the catalogue, never a stack trace.
   app.setErrorHandler((err: Error & { statusCode?: number; error?: { code?: string } }, req, reply) => {
     const status = err.statusCode ?? 500;
-    if (status === 429) return reply.code(429).send({ error: { code: 'rate_limited', message: err.error ? String((err.error as { message?: string }).message) : 'Too many requests.' } });
+    if (status === 429)
+      return reply.code(429).send({
+        error: { code: 'rate_limited', message: err.error ? String((err.error as { message?: string }).message) : 'Too many requests.' },
+      });
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
       return reply.code(500).send({ error: { code: 'internal', message: ERRORS.internal } });

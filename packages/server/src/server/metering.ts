@@ -57,20 +57,29 @@ export async function startMetering(c: MeteringContext) {
   // A previous process that died mid-call left its calls open: calls with media moments ago wait
   // for their people to come back (the reconnect grace window); the rest are settled at their last
   // heartbeat. A node of a cluster settles (never resumes) its own and dead nodes' calls.
-  const recover = (o: { resumeWithinMs: number | null; nodes?: readonly string[] }) => recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { ...o, overdraftMicros });
+  const recover = (o: { resumeWithinMs: number | null; nodes?: readonly string[] }) =>
+    recoverOpenCalls(storage.db, ledger, price, clock.now(), log, { ...o, overdraftMicros });
   const resumable = cluster ? [] : await recover({ resumeWithinMs: config.reconnectGraceMs + 4 * config.billing.heartbeatMs });
   if (cluster) {
     const nodeId = cluster.nodeId;
     await recover({ resumeWithinMs: null, nodes: [nodeId] });
     every(Math.max(1_000, 5 * config.cluster!.heartbeatMs), 'settle calls of dead nodes', async () => {
-      const open = await storage.db.selectFrom('calls').select('node').distinct().where('ended_at', 'is', null).where('node', 'is not', null).where('node', '!=', nodeId).execute();
+      const open = await storage.db
+        .selectFrom('calls')
+        .select('node')
+        .distinct()
+        .where('ended_at', 'is', null)
+        .where('node', 'is not', null)
+        .where('node', '!=', nodeId)
+        .execute();
       const dead = await cluster.deadNodes(open.map((r) => r.node!));
       if (dead.length > 0) await recover({ resumeWithinMs: null, nodes: dead });
     });
   }
   // Final charges that did not land (a database hiccup, a crash between two writes) are posted now,
   // and every hour for calls that ended more than ten minutes earlier.
-  const reconcile = (since: number, until: number) => reconcileCharges(storage.db, ledger, price, { since, until, now: clock.now(), overdraftMicros, log });
+  const reconcile = (since: number, until: number) =>
+    reconcileCharges(storage.db, ledger, price, { since, until, now: clock.now(), overdraftMicros, log });
   if (!cluster) await reconcile(clock.now() - 24 * 3600_000, clock.now() + 1);
   every(3_600_000, 'reconcile charges', () => reconcile(clock.now() - 3 * 3600_000, clock.now() - 10 * 60_000));
 
@@ -83,7 +92,8 @@ export async function startMetering(c: MeteringContext) {
     clock,
     log,
     // A call's two people may be on two nodes: the calls know where to deliver.
-    send: (userId, message) => ('callId' in message && message.callId ? lobby.calls.sendInCall(message.callId, userId, message) : c.people.send(userId, message)),
+    send: (userId, message) =>
+      'callId' in message && message.callId ? lobby.calls.sendInCall(message.callId, userId, message) : c.people.send(userId, message),
     price,
     heartbeatMs: config.billing.heartbeatMs,
     overdraftMicros,
@@ -91,7 +101,13 @@ export async function startMetering(c: MeteringContext) {
     silenceMs: config.billing.silenceMs,
     dailyFreeMs: config.billing.dailyFreeMinutes * 60_000,
   });
-  const welcome = new WelcomeCredits({ db: storage.db, ledger, micros: config.billing.welcomeMicros, perAddressPerDay: config.billing.welcomePerAddressPerDay, secret: c.secret });
+  const welcome = new WelcomeCredits({
+    db: storage.db,
+    ledger,
+    micros: config.billing.welcomeMicros,
+    perAddressPerDay: config.billing.welcomePerAddressPerDay,
+    secret: c.secret,
+  });
   billingRoutes(c.app, { ledger, tokens: c.tokens, config, meter });
   billingAdminRoutes(c.app, { db: storage.db, ledger, staff: c.staff, moderation: c.moderation, clock, costs: config.billing.costs });
   if (config.billing.stripe) {

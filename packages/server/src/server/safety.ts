@@ -45,7 +45,9 @@ export async function startSafety(c: SafetyContext) {
     kick: (userId, ban) => {
       people.kick(userId, ban);
       // They may be connected to another node: every node hears of the ban.
-      cluster?.broadcast({ t: 'banned', userId, ban }).catch((err: unknown) => log.error({ err, userId }, 'could not tell other nodes of a ban'));
+      cluster
+        ?.broadcast({ t: 'banned', userId, ban })
+        .catch((err: unknown) => log.error({ err, userId }, 'could not tell other nodes of a ban'));
     },
     warn: (userId, message) => people.send(userId, { type: 'warning', message }),
     ...config.safety,

@@ -47,7 +47,9 @@ export async function startSignaling(c: SignalingContext) {
     users: c.users,
     safety: c.safety,
     // Several nodes share one count per person; a single node keeps it in memory.
-    limits: new PersonLimiter(cluster ? new RedisLimitStore({ redis: cluster.redis, prefix: config.cluster!.prefix, log }) : new MemoryLimitStore()),
+    limits: new PersonLimiter(
+      cluster ? new RedisLimitStore({ redis: cluster.redis, prefix: config.cluster!.prefix, log }) : new MemoryLimitStore(),
+    ),
     tokens: c.tokens,
     clock: c.clock,
     log,
@@ -59,5 +61,8 @@ export async function startSignaling(c: SignalingContext) {
   // A frame over the cap is closed with 1009 and logged once, at warn: it must not buy a stack trace.
   await c.app.register(websocket, { options: { maxPayload: MAX_WS_FRAME }, errorHandler: socketErrorHandler(log) });
   c.app.get('/ws', { websocket: true }, (socket, req) => hub.attach(socket, req.ip));
-  return { part: { name: 'signaling', needs: ['calls', 'metering', 'safety'], stop: () => hub.closeAll(CLOSE.goingAway, 'server shutting down') }, hub };
+  return {
+    part: { name: 'signaling', needs: ['calls', 'metering', 'safety'], stop: () => hub.closeAll(CLOSE.goingAway, 'server shutting down') },
+    hub,
+  };
 }

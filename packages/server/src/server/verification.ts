@@ -39,7 +39,13 @@ export function startVerification(c: VerificationContext) {
         (loaded) => {
           detector = loaded;
           const store = new SqlNonceStore(storage.db, clock);
-          return new LivenessVerifier({ detector: loaded, store, clock, validityMs: config.verification.validityMs, challenge: { ttlMs: config.verification.deadlineMs } });
+          return new LivenessVerifier({
+            detector: loaded,
+            store,
+            clock,
+            validityMs: config.verification.validityMs,
+            challenge: { ttlMs: config.verification.deadlineMs },
+          });
         },
         (err: unknown) => {
           verifier = undefined;

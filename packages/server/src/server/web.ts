@@ -66,7 +66,13 @@ export async function startWeb(c: WebContext) {
       if (outcome === 'address_limit' || outcome === 'device_seen') log.info({ userId, outcome }, 'no welcome credits for this guest');
     },
   });
-  telemetryRoutes(app, { metrics: c.metrics, insights: new Insights(storage.db), staff: c.staff, clock, metricsToken: config.metricsToken });
+  telemetryRoutes(app, {
+    metrics: c.metrics,
+    insights: new Insights(storage.db),
+    staff: c.staff,
+    clock,
+    metricsToken: config.metricsToken,
+  });
   const web = await serveWebApp(app, config.webDir ?? DEFAULT_WEB_DIR);
   if (web === 'missing') log.warn('web app not built: serving API and signaling only');
   return { part: { name: 'web', needs: ['storage', 'calls', 'metering', 'safety'] } };

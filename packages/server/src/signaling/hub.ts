@@ -103,7 +103,13 @@ export class SignalingHub {
   attach(socket: WebSocket, remoteAddress: string): void {
     const open = this.#perAddress.get(remoteAddress) ?? 0;
     if (open >= this.#o.maxPerAddress) {
-      socket.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'Too many connections from your network. Close some tabs and try again.' }));
+      socket.send(
+        JSON.stringify({
+          type: 'error',
+          code: 'rate_limited',
+          message: 'Too many connections from your network. Close some tabs and try again.',
+        }),
+      );
       socket.close(CLOSE.policy, 'too many connections');
       return;
     }
@@ -283,10 +289,12 @@ class Connection {
       .then(async () => {
         const allowed = kind === undefined || (await this.#allowed(userId, kind, m));
         if (allowed) this.#run(m, () => this.#dispatch(userId, m));
-        else if (m.type === 'report') this.#run(m, () => this.o.lobby.report(userId, m, false)); // still ends and blocks
-        else if (kind === 'moves' || kind === 'chat') this.#run(m, () => {
-          throw new DuetError('rate_limited', LIMIT_MESSAGES[kind]);
-        });
+        else if (m.type === 'report')
+          this.#run(m, () => this.o.lobby.report(userId, m, false)); // still ends and blocks
+        else if (kind === 'moves' || kind === 'chat')
+          this.#run(m, () => {
+            throw new DuetError('rate_limited', LIMIT_MESSAGES[kind]);
+          });
       })
       .catch((err: unknown) => this.#log.error({ err, type: m.type }, 'rate-limited message failed'))
       .finally(() => {
@@ -324,10 +332,21 @@ class Connection {
       case 'join':
         // Credit is checked first (a database read), then the join runs as any other intent.
         void this.o.metering.assertCanQueue(userId).then(
-          () => this.#run(m, () => lobby.join(userId, { interests: m.interests ?? [], language: m.language, region: m.region, mode: m.mode, privacy: m.privacy, verifiedOnly: m.verifiedOnly })),
-          (err: unknown) => this.#run(m, () => {
-            throw err;
-          }),
+          () =>
+            this.#run(m, () =>
+              lobby.join(userId, {
+                interests: m.interests ?? [],
+                language: m.language,
+                region: m.region,
+                mode: m.mode,
+                privacy: m.privacy,
+                verifiedOnly: m.verifiedOnly,
+              }),
+            ),
+          (err: unknown) =>
+            this.#run(m, () => {
+              throw err;
+            }),
         );
         return;
       case 'heartbeat':
@@ -339,9 +358,10 @@ class Connection {
         if (lobby.statusOf(userId) === 'idle') {
           void this.o.metering.assertCanQueue(userId).then(
             () => this.#run(m, () => lobby.next(userId)),
-            (err: unknown) => this.#run(m, () => {
-              throw err;
-            }),
+            (err: unknown) =>
+              this.#run(m, () => {
+                throw err;
+              }),
           );
           return;
         }
@@ -399,7 +419,12 @@ class Connection {
       this.hub.register(user.id, this);
       let resumedCallId: string | undefined;
       try {
-        ({ resumedCallId } = this.o.lobby.connect(user.id, { rulesAccepted: user.rulesAcceptedAt !== null, blockedWith, held: admission.held, verifiedUntil: user.verifiedUntil }));
+        ({ resumedCallId } = this.o.lobby.connect(user.id, {
+          rulesAccepted: user.rulesAcceptedAt !== null,
+          blockedWith,
+          held: admission.held,
+          verifiedUntil: user.verifiedUntil,
+        }));
       } catch (err) {
         this.hub.forgetUser(user.id, this);
         throw err;
@@ -408,7 +433,13 @@ class Connection {
       this.#state = 'ready';
       this.#log = this.#log.child({ userId: user.id });
       this.#log.info({ resumedCallId }, 'connected');
-      this.send({ type: 'welcome', v: PROTOCOL_VERSION, userId: user.id, online: this.o.lobby.online, ...(resumedCallId ? { callId: resumedCallId } : {}) });
+      this.send({
+        type: 'welcome',
+        v: PROTOCOL_VERSION,
+        userId: user.id,
+        online: this.o.lobby.online,
+        ...(resumedCallId ? { callId: resumedCallId } : {}),
+      });
     } catch (err) {
       if (err instanceof DuetError) {
         this.sendError(err.code, err.message);
@@ -435,7 +466,10 @@ export function socketErrorHandler(log: Logger): (err: Error, socket: WebSocket,
       const tooLarge = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
       if (!logged.has(socket)) {
         logged.add(socket);
-        log.warn({ remoteAddress: req.ip, code }, tooLarge ? 'websocket frame over the size cap: closed' : 'websocket protocol error: closed');
+        log.warn(
+          { remoteAddress: req.ip, code },
+          tooLarge ? 'websocket frame over the size cap: closed' : 'websocket protocol error: closed',
+        );
       }
       // ws has normally sent the close frame already; make sure of it.
       if (socket.readyState === socket.OPEN) socket.close(tooLarge ? CLOSE.tooLarge : 1002);

@@ -58,10 +58,7 @@ const migrations: Record<string, Migration> = {
   },
   '0003_telemetry': {
     async up(db: Kysely<any>) {
-      await db.schema
-        .alterTable('calls')
-        .addColumn('a_wait_ms', 'integer')
-        .execute();
+      await db.schema.alterTable('calls').addColumn('a_wait_ms', 'integer').execute();
       // SQLite adds one column per ALTER TABLE statement.
       for (const [name, type] of [
         ['b_wait_ms', 'integer'],
@@ -104,8 +101,14 @@ const migrations: Record<string, Migration> = {
   },
   '0004_reconnects': {
     async up(db: Kysely<any>) {
-      await db.schema.alterTable('calls').addColumn('reconnects', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('calls').addColumn('reconnecting_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('calls')
+        .addColumn('reconnects', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('calls')
+        .addColumn('reconnecting_ms', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '0005_gathered_candidates': {
@@ -132,7 +135,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('csrf', 'varchar(64)', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.alterTable('reports').addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('open')).execute();
+      await db.schema
+        .alterTable('reports')
+        .addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('open'))
+        .execute();
       await db.schema.alterTable('reports').addColumn('resolved_by', 'varchar(36)').execute();
       await db.schema.alterTable('reports').addColumn('resolved_at', 'bigint').execute();
       await db.schema.alterTable('reports').addColumn('transcript', 'text').execute();
@@ -193,7 +199,10 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ledger_entries_account').on('ledger_entries').column('account').execute();
       await db.schema.alterTable('calls').addColumn('a_media_until', 'bigint').execute();
       await db.schema.alterTable('calls').addColumn('b_media_until', 'bigint').execute();
-      await db.schema.alterTable('calls').addColumn('billed_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('calls')
+        .addColumn('billed_ms', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '0008_resumable_calls': {
@@ -201,7 +210,10 @@ const migrations: Record<string, Migration> = {
       // What a restarted server needs to continue a call people come back to: the meter's state
       // (sequence numbers, byte counters, runs of evidence) and whether media must stay relay-only.
       await db.schema.alterTable('calls').addColumn('meter_state', 'text').execute();
-      await db.schema.alterTable('calls').addColumn('relay_only', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('calls')
+        .addColumn('relay_only', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
   '0009_daily_free_minutes': {
@@ -278,13 +290,20 @@ const migrations: Record<string, Migration> = {
         .addColumn('at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('verification_requests_user').on('verification_requests').columns(['user_id', 'kind', 'at']).execute();
-      await db.schema.createIndex('verification_requests_address').on('verification_requests').columns(['address_hash', 'kind', 'at']).execute();
+      await db.schema
+        .createIndex('verification_requests_address')
+        .on('verification_requests')
+        .columns(['address_hash', 'kind', 'at'])
+        .execute();
     },
   },
   '0014_call_relayed': {
     async up(db: Kysely<any>) {
       // Whether the relay (not a browser's say-so) carried the call's media: the relayed-calls figures.
-      await db.schema.alterTable('calls').addColumn('relayed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('calls')
+        .addColumn('relayed', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
   },
 };

@@ -41,7 +41,22 @@ describe.each(backends)('storage on %s', (kind, make) => {
 
   it('applies the migrations once', async () => {
     expect(storage.kind).toBe(kind);
-    expect(storage.applied).toEqual(['0001_users_and_calls', '0002_blocks_and_reports', '0003_telemetry', '0004_reconnects', '0005_gathered_candidates', '0006_safety', '0007_ledger', '0008_resumable_calls', '0009_daily_free_minutes', '0010_verification', '0011_welcome_grants', '0012_call_node', '0013_verification_requests', '0014_call_relayed']);
+    expect(storage.applied).toEqual([
+      '0001_users_and_calls',
+      '0002_blocks_and_reports',
+      '0003_telemetry',
+      '0004_reconnects',
+      '0005_gathered_candidates',
+      '0006_safety',
+      '0007_ledger',
+      '0008_resumable_calls',
+      '0009_daily_free_minutes',
+      '0010_verification',
+      '0011_welcome_grants',
+      '0012_call_node',
+      '0013_verification_requests',
+      '0014_call_relayed',
+    ]);
     const again = await openStorage(options);
     expect(again.applied).toEqual([]);
     await again.close();

@@ -158,7 +158,14 @@ export class Insights {
   }
 
   #callsIn(from: number, to: number): Promise<CallRow[]> {
-    return this.#db.selectFrom('calls').selectAll().where('matched_at', '>=', from).where('matched_at', '<', to).orderBy('matched_at').limit(MAX_CALLS).execute();
+    return this.#db
+      .selectFrom('calls')
+      .selectAll()
+      .where('matched_at', '>=', from)
+      .where('matched_at', '<', to)
+      .orderBy('matched_at')
+      .limit(MAX_CALLS)
+      .execute();
   }
 
   async #quality(callIds: string[]): Promise<Map<string, QualityAgg>> {
@@ -183,7 +190,8 @@ export class Insights {
         const loss = nums('packet_loss');
         // Freeze time is cumulative per side: the call's total is each side's largest value, added.
         const freezeBySide = new Map<string, number>();
-        for (const s of list) if (s.total_freezes_ms !== null) freezeBySide.set(s.side, Math.max(freezeBySide.get(s.side) ?? 0, s.total_freezes_ms));
+        for (const s of list)
+          if (s.total_freezes_ms !== null) freezeBySide.set(s.side, Math.max(freezeBySide.get(s.side) ?? 0, s.total_freezes_ms));
         out.set(id, {
           rttMsP50: percentile(nums('rtt_ms'), 0.5),
           packetLossMax: loss.length > 0 ? Math.max(...loss) : null,
@@ -257,9 +265,27 @@ function defined<T extends Record<string, number | null>>(o: T): { [K in keyof T
 /** One CSV line per call, flat columns, RFC 4180 quoting. */
 export function toCsv(calls: CallSummary[]): string {
   const header = [
-    'id', 'matched_at', 'connected_at', 'ended_at', 'outcome', 'end_reason', 'ended_by', 'duration_ms',
-    'wait_ms_a', 'wait_ms_b', 'time_to_connect_ms', 'path_a', 'path_b', 'gathered_a', 'gathered_b', 'relayed', 'bytes_relayed',
-    'rtt_ms_p50', 'packet_loss_max', 'freeze_ms', 'est_delay_ms_p50',
+    'id',
+    'matched_at',
+    'connected_at',
+    'ended_at',
+    'outcome',
+    'end_reason',
+    'ended_by',
+    'duration_ms',
+    'wait_ms_a',
+    'wait_ms_b',
+    'time_to_connect_ms',
+    'path_a',
+    'path_b',
+    'gathered_a',
+    'gathered_b',
+    'relayed',
+    'bytes_relayed',
+    'rtt_ms_p50',
+    'packet_loss_max',
+    'freeze_ms',
+    'est_delay_ms_p50',
   ];
   const pathText = (p: MediaPath | null) => (p ? `${p.local}-${p.remote}/${p.relayProtocol ?? p.protocol}` : '');
   const cell = (v: unknown) => {
@@ -268,10 +294,30 @@ export function toCsv(calls: CallSummary[]): string {
   };
   const lines = calls.map((c) =>
     [
-      c.id, iso(c.matchedAt), iso(c.connectedAt), iso(c.endedAt), c.outcome, c.endReason, c.endedBy, c.durationMs,
-      c.waitMs.a, c.waitMs.b, c.timeToConnectMs, pathText(c.path.a), pathText(c.path.b), c.gathered.a?.join(' '), c.gathered.b?.join(' '), c.relayed, c.bytesRelayed,
-      c.quality.rttMsP50, c.quality.packetLossMax, c.quality.freezeMs, c.quality.estDelayMsP50,
-    ].map(cell).join(','),
+      c.id,
+      iso(c.matchedAt),
+      iso(c.connectedAt),
+      iso(c.endedAt),
+      c.outcome,
+      c.endReason,
+      c.endedBy,
+      c.durationMs,
+      c.waitMs.a,
+      c.waitMs.b,
+      c.timeToConnectMs,
+      pathText(c.path.a),
+      pathText(c.path.b),
+      c.gathered.a?.join(' '),
+      c.gathered.b?.join(' '),
+      c.relayed,
+      c.bytesRelayed,
+      c.quality.rttMsP50,
+      c.quality.packetLossMax,
+      c.quality.freezeMs,
+      c.quality.estDelayMsP50,
+    ]
+      .map(cell)
+      .join(','),
   );
   return [header.join(','), ...lines].join('\r\n') + '\r\n';
 }

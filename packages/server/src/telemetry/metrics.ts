@@ -30,9 +30,30 @@ export class DuetMetrics {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
 
-    new Gauge({ name: 'duet_people_online', help: 'People with an open signaling connection.', registers, collect() { this.set(lobby.online); } });
-    new Gauge({ name: 'duet_people_waiting', help: 'People in the matching queue.', registers, collect() { this.set(lobby.waiting); } });
-    new Gauge({ name: 'duet_calls_active', help: 'Calls not yet ended.', registers, collect() { this.set(lobby.activeCalls); } });
+    new Gauge({
+      name: 'duet_people_online',
+      help: 'People with an open signaling connection.',
+      registers,
+      collect() {
+        this.set(lobby.online);
+      },
+    });
+    new Gauge({
+      name: 'duet_people_waiting',
+      help: 'People in the matching queue.',
+      registers,
+      collect() {
+        this.set(lobby.waiting);
+      },
+    });
+    new Gauge({
+      name: 'duet_calls_active',
+      help: 'Calls not yet ended.',
+      registers,
+      collect() {
+        this.set(lobby.activeCalls);
+      },
+    });
 
     this.timeToMatch = new Histogram({
       name: 'duet_time_to_match_seconds',
@@ -52,25 +73,54 @@ export class DuetMetrics {
       buckets: [10, 30, 60, 120, 300, 600, 1800, 3600],
       registers,
     });
-    this.calls = new Counter({ name: 'duet_calls_total', help: 'Ended calls by outcome: connected, ice_failed, abandoned.', labelNames: ['outcome'], registers });
-    this.callsEnded = new Counter({ name: 'duet_calls_ended_total', help: 'Ended calls by end reason.', labelNames: ['reason'], registers });
+    this.calls = new Counter({
+      name: 'duet_calls_total',
+      help: 'Ended calls by outcome: connected, ice_failed, abandoned.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.callsEnded = new Counter({
+      name: 'duet_calls_ended_total',
+      help: 'Ended calls by end reason.',
+      labelNames: ['reason'],
+      registers,
+    });
     this.connectedByPath = new Counter({
       name: 'duet_connected_calls_by_path_total',
-      help: 'Connected calls by media path, counted once the call has ended (after the grace for final reports): relay when the relay carried its media by the relay\'s own accounting (managed) or a bounded claim (external), direct when a browser reported a path and the relay carried nothing.',
+      help: "Connected calls by media path, counted once the call has ended (after the grace for final reports): relay when the relay carried its media by the relay's own accounting (managed) or a bounded claim (external), direct when a browser reported a path and the relay carried nothing.",
       labelNames: ['path'],
       registers,
     });
-    this.qualityRtt = new Histogram({ name: 'duet_quality_rtt_seconds', help: 'Round-trip time in browser quality samples.', buckets: [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2], registers });
-    this.qualityLoss = new Histogram({ name: 'duet_quality_packet_loss_ratio', help: 'Inbound packet loss in browser quality samples.', buckets: [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], registers });
-    this.qualityDelay = new Histogram({ name: 'duet_quality_estimated_delay_seconds', help: 'Estimated one-way media delay in browser quality samples.', buckets: [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2], registers });
-    this.qualitySamples = new Counter({ name: 'duet_quality_samples_total', help: 'Quality samples uploaded by browsers, by whether they were stored.', labelNames: ['accepted'], registers });
+    this.qualityRtt = new Histogram({
+      name: 'duet_quality_rtt_seconds',
+      help: 'Round-trip time in browser quality samples.',
+      buckets: [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],
+      registers,
+    });
+    this.qualityLoss = new Histogram({
+      name: 'duet_quality_packet_loss_ratio',
+      help: 'Inbound packet loss in browser quality samples.',
+      buckets: [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+      registers,
+    });
+    this.qualityDelay = new Histogram({
+      name: 'duet_quality_estimated_delay_seconds',
+      help: 'Estimated one-way media delay in browser quality samples.',
+      buckets: [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2],
+      registers,
+    });
+    this.qualitySamples = new Counter({
+      name: 'duet_quality_samples_total',
+      help: 'Quality samples uploaded by browsers, by whether they were stored.',
+      labelNames: ['accepted'],
+      registers,
+    });
 
     // Every label value exists from the start, so rates and ratios are defined before the first event.
     for (const outcome of ['connected', 'ice_failed', 'abandoned']) this.calls.inc({ outcome }, 0);
     for (const reason of END_REASONS) this.callsEnded.inc({ reason }, 0);
     for (const path of ['direct', 'relay']) this.connectedByPath.inc({ path }, 0);
     for (const accepted of ['true', 'false']) this.qualitySamples.inc({ accepted }, 0);
-
   }
 
   // Each call is counted once, by the node that matched it (its primary): see server/lifecycle.ts.

@@ -14,7 +14,10 @@ const DAY = 86_400_000;
 
 /** Deletes telemetry past its retention, so storage stays bounded however long Duet runs. */
 export async function pruneTelemetry(db: Db, policy: RetentionPolicy, now: number, log: Logger): Promise<void> {
-  const quality = await db.deleteFrom('call_quality').where('at', '<', now - policy.qualityDays * DAY).executeTakeFirst();
+  const quality = await db
+    .deleteFrom('call_quality')
+    .where('at', '<', now - policy.qualityDays * DAY)
+    .executeTakeFirst();
   const oldCalls = now - policy.callDays * DAY;
   const calls = await CallRecords.prune(db, oldCalls);
   const funnel = await db.deleteFrom('funnel').where('day', '<', dayOf(oldCalls)).executeTakeFirst();

@@ -11,18 +11,28 @@ const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
 const insightsQuery = expects(
   insightsQuerySchema.superRefine((q, ctx) => {
     if (q.to <= q.from) ctx.addIssue({ code: 'custom', message: '`to` must be after `from`.' });
-    else if ((q.to - q.from) / BUCKET_MS[q.bucket] > MAX_BUCKETS) ctx.addIssue({ code: 'custom', message: `At most ${MAX_BUCKETS} ${q.bucket}s per query; use a wider bucket or a shorter range.` });
+    else if ((q.to - q.from) / BUCKET_MS[q.bucket] > MAX_BUCKETS)
+      ctx.addIssue({ code: 'custom', message: `At most ${MAX_BUCKETS} ${q.bucket}s per query; use a wider bucket or a shorter range.` });
   }),
   'Query must be ?from=<ms>&to=<ms>&bucket=hour|day.',
 );
 const exportQuery = expects(
-  z.strictObject({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0), format: z.enum(['csv', 'json']).default('json') }).refine((q) => q.to > q.from, '`to` must be after `from`.'),
+  z
+    .strictObject({
+      from: z.coerce.number().int().min(0),
+      to: z.coerce.number().int().min(0),
+      format: z.enum(['csv', 'json']).default('json'),
+    })
+    .refine((q) => q.to > q.from, '`to` must be after `from`.'),
   'Query must be ?from=<ms>&to=<ms>&format=csv|json.',
 );
 const callParams = expects(z.strictObject({ id: z.string().uuid() }), 'Not a call id.');
 
 /** `/metrics` for Prometheus, and the insights API for signed-in staff (or the operator's token). */
-export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetrics; insights: Insights; staff: StaffAccounts; clock: Clock; metricsToken: string | undefined }): void {
+export function telemetryRoutes(
+  app: FastifyInstance,
+  deps: { metrics: DuetMetrics; insights: Insights; staff: StaffAccounts; clock: Clock; metricsToken: string | undefined },
+): void {
   app.get('/metrics', async (req, reply) => {
     // Usage figures are business data: with METRICS_TOKEN set, scrapers must present it; without
     // it, only a scraper on this machine is answered.
@@ -30,7 +40,9 @@ export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetri
       return reply.code(401).send({ error: { code: 'unauthorized', message: 'Metrics need the scrape token.' } });
     }
     if (!deps.metricsToken && !fromThisMachine(req)) {
-      return reply.code(403).send({ error: { code: 'forbidden', message: 'Metrics are served to this machine only; set METRICS_TOKEN to scrape from elsewhere.' } });
+      return reply.code(403).send({
+        error: { code: 'forbidden', message: 'Metrics are served to this machine only; set METRICS_TOKEN to scrape from elsewhere.' },
+      });
     }
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
@@ -39,7 +51,10 @@ export function telemetryRoutes(app: FastifyInstance, deps: { metrics: DuetMetri
   useZodValidation(app).register(async (scope) => {
     const admin = scope.withTypeProvider<ZodTypeProvider>();
     // Moderators and admins (a console session), or the operator's API token.
-    admin.addHook('onRequest', deps.staff.guard('moderator', () => deps.clock.now()));
+    admin.addHook(
+      'onRequest',
+      deps.staff.guard('moderator', () => deps.clock.now()),
+    );
 
     admin.get('/api/admin/insights', { schema: { querystring: insightsQuery } }, async (req) => deps.insights.overview(req.query));
 
@@ -70,5 +85,10 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
  */
 function fromThisMachine(req: FastifyRequest): boolean {
   const h = req.headers;
-  return LOOPBACK.test(req.socket.remoteAddress ?? '') && h['x-forwarded-for'] === undefined && h.forwarded === undefined && h['x-real-ip'] === undefined;
+  return (
+    LOOPBACK.test(req.socket.remoteAddress ?? '') &&
+    h['x-forwarded-for'] === undefined &&
+    h.forwarded === undefined &&
+    h['x-real-ip'] === undefined
+  );
 }

@@ -51,7 +51,7 @@ export class ManualClock implements Clock {
   #push(t: Timer): void {
     const h = this.#heap;
     h.push(t);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!before(h[i]!, h[parent]!)) break;
       [h[i], h[parent]] = [h[parent]!, h[i]!];
@@ -64,7 +64,7 @@ export class ManualClock implements Clock {
     const last = h.pop()!;
     if (h.length === 0) return;
     h[0] = last;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

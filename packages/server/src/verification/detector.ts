@@ -110,14 +110,17 @@ function installFileRouter(tf: Tf): void {
     return {
       load: async () => {
         const json = JSON.parse(await readFile(file, 'utf8')) as io.ModelJSON;
-        return tf.io.getModelArtifactsForJSON(json, async (manifest: io.WeightsManifestConfig): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> => {
-          const specs = manifest.flatMap((group) => group.weights);
-          const parts = await Promise.all(
-            manifest.flatMap((group) => group.paths.map((p) => readFile(path.join(path.dirname(file), p)))),
-          );
-          const all = Buffer.concat(parts);
-          return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
-        });
+        return tf.io.getModelArtifactsForJSON(
+          json,
+          async (manifest: io.WeightsManifestConfig): Promise<[io.WeightsManifestEntry[], ArrayBuffer]> => {
+            const specs = manifest.flatMap((group) => group.weights);
+            const parts = await Promise.all(
+              manifest.flatMap((group) => group.paths.map((p) => readFile(path.join(path.dirname(file), p)))),
+            );
+            const all = Buffer.concat(parts);
+            return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
+          },
+        );
       },
     };
   });
@@ -178,7 +181,10 @@ class HumanDetector implements Detector {
     return this.#serial(async () => {
       const tensor = this.#tensor(small);
       try {
-        const result = await this.#human.detect(tensor as unknown as HumanModule.Input, { face: SCREEN_FACE } as Partial<HumanModule.Config>);
+        const result = await this.#human.detect(
+          tensor as unknown as HumanModule.Input,
+          { face: SCREEN_FACE } as Partial<HumanModule.Config>,
+        );
         if (result.error) throw new Error(`face detector: ${result.error}`);
         for (const f of result.face) f.tensor?.dispose();
         return { uniform: false, faces: result.face.length, ms: performance.now() - started };

@@ -20,6 +20,11 @@ port.on('message', (m: { id: number; bytes: Uint8Array; screen?: boolean }) => {
     .then((detector) => (m.screen ? detector.screen(m.bytes) : detector.analyze(m.bytes)))
     .then(
       (analysis) => port.postMessage({ id: m.id, analysis }),
-      (err: unknown) => port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err), decode: err instanceof ImageDecodeError ? err.reason : null }),
+      (err: unknown) =>
+        port.postMessage({
+          id: m.id,
+          error: err instanceof Error ? err.message : String(err),
+          decode: err instanceof ImageDecodeError ? err.reason : null,
+        }),
     );
 });

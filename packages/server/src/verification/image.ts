@@ -60,12 +60,16 @@ export function decodeImage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DE
  * Format and dimensions from the header alone, checked against `limits`: no pixel is decoded.
  * Throws `ImageDecodeError` like `decodeImage`.
  */
-export function checkHeader(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): { format: 'jpeg' | 'png'; width: number; height: number } {
+export function checkHeader(
+  bytes: Uint8Array,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): { format: 'jpeg' | 'png'; width: number; height: number } {
   const format = imageFormat(bytes);
   if (!format) throw new ImageDecodeError('unsupported_format');
   const size = format === 'png' ? pngSize(bytes) : jpegSize(bytes);
   if (!size || size.width === 0 || size.height === 0) throw new ImageDecodeError('corrupt');
-  if (size.width > limits.maxSide || size.height > limits.maxSide || size.width * size.height > limits.maxPixels) throw new ImageDecodeError('too_large');
+  if (size.width > limits.maxSide || size.height > limits.maxSide || size.width * size.height > limits.maxPixels)
+    throw new ImageDecodeError('too_large');
   return { format, ...size };
 }
 

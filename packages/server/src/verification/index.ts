@@ -10,7 +10,14 @@ export {
   type TakeResult,
   type RandomSource,
 } from './challenge.js';
-export { createDetector, detectorAssetPaths, type Detector, type DetectorOptions, type FaceMeasure, type FrameAnalysis } from './detector.js';
+export {
+  createDetector,
+  detectorAssetPaths,
+  type Detector,
+  type DetectorOptions,
+  type FaceMeasure,
+  type FrameAnalysis,
+} from './detector.js';
 export { ImageDecodeError, type RgbaImage } from './image.js';
 export {
   parseSubmission,

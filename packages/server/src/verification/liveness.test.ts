@@ -59,7 +59,10 @@ function setup(seed = 1) {
   return { clock, store, verifier, challenge };
 }
 
-const submission = (nonce: string, clip: readonly ClipFrame[]) => ({ nonce, frames: clip.map((f) => ({ offsetMs: f.offsetMs, bytes: f.jpeg })) });
+const submission = (nonce: string, clip: readonly ClipFrame[]) => ({
+  nonce,
+  frames: clip.map((f) => ({ offsetMs: f.offsetMs, bytes: f.jpeg })),
+});
 
 async function verify(v: LivenessVerifier, subject: string, nonce: string, clip: readonly ClipFrame[]): Promise<VerificationOutcome> {
   const out = await v.verify(subject, submission(nonce, clip));
@@ -80,7 +83,8 @@ describe('the detector in Node (WASM backend)', () => {
   });
 
   it('reads each generated action the way the person performs it', async () => {
-    const read = async (pose: Parameters<typeof renderPose>[1]) => (await detector.analyzeImage(frame(collins, renderPose(collins, pose))))!.face!;
+    const read = async (pose: Parameters<typeof renderPose>[1]) =>
+      (await detector.analyzeImage(frame(collins, renderPose(collins, pose))))!.face!;
     const base = await read({});
     const left = await read({ yaw: 0.7 }); // nose to the image's right: the person's left
     const right = await read({ yaw: -0.7 });
@@ -148,7 +152,11 @@ describe('liveness verification with the real detector', () => {
   it('fails a still photo', async () => {
     const { verifier, clock, challenge } = setup();
     const c = await challenge('u1', ['turn_left', 'blink']);
-    const still = renderClip(collins, Array.from({ length: 8 }, () => ({})), { seed: 9, jitter: 1 });
+    const still = renderClip(
+      collins,
+      Array.from({ length: 8 }, () => ({})),
+      { seed: 9, jitter: 1 },
+    );
     clock.advance(4000);
     const out = await verify(verifier, 'u1', c.nonce, still);
     expect(out).toMatchObject({ ok: false, reasons: ['action_missing'], observed: [] });

@@ -67,7 +67,10 @@ function addressGroup(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const full = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${full.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 const QUEUE_MESSAGES: Record<QueueRefusal, string> = {
@@ -97,7 +100,10 @@ const MESSAGES: Partial<Record<VerificationReason, string>> & { default: string 
 };
 
 const userParams = expects(z.strictObject({ id: z.string().uuid() }), 'Not a user id.');
-const revokeBody = expects(z.strictObject({ reason: z.string().trim().min(3).max(500) }), 'Revoke with {"reason": "..."} (3 to 500 characters).');
+const revokeBody = expects(
+  z.strictObject({ reason: z.string().trim().min(3).max(500) }),
+  'Revoke with {"reason": "..."} (3 to 500 characters).',
+);
 const HOUR = 3600_000;
 
 async function subject(req: FastifyRequest, tokens: TokenIssuer): Promise<string | undefined> {
@@ -115,8 +121,10 @@ const inWords = (ms: number) => {
   return ms < MINUTE ? `${Math.max(1, Math.ceil(ms / 1000))} seconds` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
 };
 
-const unauthorized = (reply: FastifyReply) => reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
-const unavailable = (reply: FastifyReply) => reply.code(404).send({ error: { code: 'verification_unavailable', message: 'Verification is off on this server.' } });
+const unauthorized = (reply: FastifyReply) =>
+  reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
+const unavailable = (reply: FastifyReply) =>
+  reply.code(404).send({ error: { code: 'verification_unavailable', message: 'Verification is off on this server.' } });
 
 /**
  * The liveness check's HTTP side: status, challenges, answers (judged on the server by the same
@@ -128,7 +136,11 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
   const s = d.settings;
   const limits = d.limits ?? VERIFICATION_REQUEST_LIMITS;
   const queue = new FairQueue(d.queue);
-  const addressHash = (ip: string) => createHmac('sha256', d.secret).update(`verification:${addressGroup(ip)}`).digest('hex').slice(0, 32);
+  const addressHash = (ip: string) =>
+    createHmac('sha256', d.secret)
+      .update(`verification:${addressGroup(ip)}`)
+      .digest('hex')
+      .slice(0, 32);
   let prunedAt = 0;
 
   const status = async (userId: string): Promise<VerificationStatus> => {
@@ -151,10 +163,22 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
   if (s.enabled) {
     const assets = detectorAssetPaths();
     app.register(async (scope) => {
-      await scope.register(fastifyStatic, { root: path.resolve(assets.modelsDir), prefix: '/models/human/', decorateReply: false, maxAge: '7d', immutable: true });
+      await scope.register(fastifyStatic, {
+        root: path.resolve(assets.modelsDir),
+        prefix: '/models/human/',
+        decorateReply: false,
+        maxAge: '7d',
+        immutable: true,
+      });
     });
     app.register(async (scope) => {
-      await scope.register(fastifyStatic, { root: path.resolve(assets.wasmDir), prefix: '/models/tfjs-wasm/', decorateReply: false, maxAge: '7d', allowedPath: (p) => p.endsWith('.wasm') });
+      await scope.register(fastifyStatic, {
+        root: path.resolve(assets.wasmDir),
+        prefix: '/models/tfjs-wasm/',
+        decorateReply: false,
+        maxAge: '7d',
+        allowedPath: (p) => p.endsWith('.wasm'),
+      });
     });
   }
 
@@ -169,22 +193,40 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
     if (!userId) return unauthorized(reply);
     if (!s.enabled) return unavailable(reply);
     // The detector's time is for people who have agreed to the rules, not for anonymous callers.
-    if (!(await d.repo.rulesAccepted(userId))) return reply.code(403).send({ error: { code: 'rules_not_accepted', message: 'Accept the rules before taking the check.' } });
+    if (!(await d.repo.rulesAccepted(userId)))
+      return reply.code(403).send({ error: { code: 'rules_not_accepted', message: 'Accept the rules before taking the check.' } });
     const st = await status(userId);
     if (st.attemptsLeft === 0) {
       const minutes = Math.max(1, Math.ceil((st.retryAfterMs ?? 0) / 60_000));
-      return limited(reply, 429, st.retryAfterMs ?? MINUTE, `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+      return limited(
+        reply,
+        429,
+        st.retryAfterMs ?? MINUTE,
+        `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      );
     }
     const now = d.clock.now();
     const over = await d.repo.admit('challenge', userId, addressHash(req.ip), now, limits);
-    if (over) return limited(reply, 429, over.retryAfterMs, `Too many checks started ${over.limit.by === 'person' ? 'by you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`);
+    if (over)
+      return limited(
+        reply,
+        429,
+        over.retryAfterMs,
+        `Too many checks started ${over.limit.by === 'person' ? 'by you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`,
+      );
     if (now - prunedAt > 10 * MINUTE) {
       prunedAt = now;
       void d.repo.pruneRequests(now).catch((err: unknown) => d.log.warn({ err }, 'pruning verification requests failed'));
     }
     const verifier = await d.verifier();
     const c = await verifier.issue(userId);
-    const body: VerificationChallengeInfo = { nonce: c.nonce, actions: c.actions, issuedAt: c.issuedAt, deadline: c.deadline, ttlMs: c.deadline - d.clock.now() };
+    const body: VerificationChallengeInfo = {
+      nonce: c.nonce,
+      actions: c.actions,
+      issuedAt: c.issuedAt,
+      deadline: c.deadline,
+      ttlMs: c.deadline - d.clock.now(),
+    };
     return body;
   });
 
@@ -192,7 +234,12 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
   const bodyLimit = Math.ceil((VERIFICATION_LIMITS.maxFrames * VERIFICATION_LIMITS.maxFrameBytes * 4) / 3) + 64 * 1024;
   // The schema is checked at the edge, but a malformed upload still reaches the handler
   // (attachValidation): it counts as a failed attempt, with the reason the detector would give.
-  const uploadOptions = { bodyLimit, attachValidation: true, config: { rateLimit: { max: 20, timeWindow: '1 minute' } }, schema: { body: verificationSubmissionSchema } };
+  const uploadOptions = {
+    bodyLimit,
+    attachValidation: true,
+    config: { rateLimit: { max: 20, timeWindow: '1 minute' } },
+    schema: { body: verificationSubmissionSchema },
+  };
   api.post('/api/me/verification', uploadOptions, async (req, reply) => {
     const userId = await subject(req, d.tokens);
     if (!userId) return unauthorized(reply);
@@ -210,7 +257,13 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
     const busy = queue.check(userId, address);
     if (busy) return limited(reply, busy.reason === 'full' ? 503 : 429, busy.retryAfterMs, QUEUE_MESSAGES[busy.reason]);
     const over = await d.repo.admit('upload', userId, address, now, limits);
-    if (over) return limited(reply, 429, over.retryAfterMs, `Too many checks ${over.limit.by === 'person' ? 'from you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`);
+    if (over)
+      return limited(
+        reply,
+        429,
+        over.retryAfterMs,
+        `Too many checks ${over.limit.by === 'person' ? 'from you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`,
+      );
     const verifier = await d.verifier();
     const admitted = queue.enter(userId, address, () => verifier.verify(userId, parsed.value));
     if (!admitted.ok) return limited(reply, admitted.reason === 'full' ? 503 : 429, admitted.retryAfterMs, QUEUE_MESSAGES[admitted.reason]);
@@ -235,7 +288,10 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
   // Moderators see a person's status and attempts, and can revoke a verification.
   api.register(async (scope) => {
     const staffOnly = scope.withTypeProvider<ZodTypeProvider>();
-    staffOnly.addHook('onRequest', d.staff.guard('moderator', () => d.clock.now()));
+    staffOnly.addHook(
+      'onRequest',
+      d.staff.guard('moderator', () => d.clock.now()),
+    );
     staffOnly.get('/api/admin/users/:id/verification', { schema: { params: userParams } }, async (req) => {
       const until = await d.repo.verifiedUntil(req.params.id);
       const attempts = await d.repo.recent(req.params.id);
@@ -246,7 +302,8 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
     });
     staffOnly.post('/api/admin/users/:id/verification/revoke', { schema: { params: userParams, body: revokeBody } }, async (req, reply) => {
       const until = await d.repo.verifiedUntil(req.params.id);
-      if (until === null || until <= d.clock.now()) return reply.code(404).send({ error: { code: 'not_found', message: 'This person is not verified.' } });
+      if (until === null || until <= d.clock.now())
+        return reply.code(404).send({ error: { code: 'not_found', message: 'This person is not verified.' } });
       await d.repo.setVerifiedUntil(req.params.id, null);
       await d.moderation.audit(req.staff!, 'revoke_verification', req.params.id, { reason: req.body.reason });
       d.onChange(req.params.id, null);

@@ -27,7 +27,9 @@ const counting: Detector = {
 
 function jpegOf(width: number, height: number, pixel: (x: number, y: number) => number): Uint8Array {
   const data = Buffer.alloc(width * height * 4);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.fill(pixel(x, y), (y * width + x) * 4, (y * width + x) * 4 + 3).writeUInt8(255, (y * width + x) * 4 + 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      data.fill(pixel(x, y), (y * width + x) * 4, (y * width + x) * 4 + 3).writeUInt8(255, (y * width + x) * 4 + 3);
   return new Uint8Array(jpeg.encode({ data, width, height }, 80).data);
 }
 
@@ -60,7 +62,7 @@ describe('cheap checks before the detector', () => {
 
   it('refuses frames with no face on the shrunk first frame, without the full detector', async () => {
     // Stripes: not blank, no face.
-    const stripes = jpegOf(480, 360, (x, y) => ((x >> 4) + (y >> 4)) % 2 ? 40 : 200);
+    const stripes = jpegOf(480, 360, (x, y) => (((x >> 4) + (y >> 4)) % 2 ? 40 : 200));
     const r = await attempt(Array.from({ length: 24 }, () => stripes));
     expect(r.outcome.reasons).toEqual(['no_face']);
     expect([r.screen, r.analyze]).toEqual([1, 0]);

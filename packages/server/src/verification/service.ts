@@ -11,7 +11,15 @@ import {
 import type { Detector } from './detector.js';
 import { checkHeader, DEFAULT_DECODE_LIMITS, ImageDecodeError } from './image.js';
 import { VERIFICATION_LIMITS, type DecodedSubmission } from './schema.js';
-import { type AnalyzedFrame, cosineSimilarity, decide, DEFAULT_THRESHOLDS, type Thresholds, type VerificationReason, type VerificationResult } from './verify.js';
+import {
+  type AnalyzedFrame,
+  cosineSimilarity,
+  decide,
+  DEFAULT_THRESHOLDS,
+  type Thresholds,
+  type VerificationReason,
+  type VerificationResult,
+} from './verify.js';
 
 export interface VerifierOptions {
   detector: Detector;
@@ -90,7 +98,6 @@ export class LivenessVerifier {
     if (frames.length < VERIFICATION_LIMITS.minFrames) return fail('too_few_frames');
     if (frames.length > VERIFICATION_LIMITS.maxFrames) return fail('too_many_frames');
     if (frames.some((f) => f.bytes.byteLength > VERIFICATION_LIMITS.maxFrameBytes)) return fail('frame_too_large');
-
 
     // Cheap checks before the full detector (~0.3 s a frame), so junk never buys its time: every
     // header (format, size) without decoding, then the first frame alone, shrunk, for a face.

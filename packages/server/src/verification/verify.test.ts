@@ -31,10 +31,20 @@ const shows: Record<string, Partial<FaceMeasure>> = {
   open_mouth: { mouthOpenness: 0.4 },
   neutral: {},
 };
-const face = (what: string, extra: Partial<FaceMeasure> = {}): FrameAnalysis => ({ faces: 1, face: { ...neutral, ...shows[what], ...extra }, ms: 1 });
+const face = (what: string, extra: Partial<FaceMeasure> = {}): FrameAnalysis => ({
+  faces: 1,
+  face: { ...neutral, ...shows[what], ...extra },
+  ms: 1,
+});
 const frames = (...what: (string | FrameAnalysis)[]): AnalyzedFrame[] =>
   what.map((w, i) => ({ offsetMs: 500 + i * 400, analysis: typeof w === 'string' ? face(w) : w }));
-const challenge = (...actions: Challenge['actions']): Challenge => ({ nonce: '0'.repeat(32), subject: 'u1', actions, issuedAt: 0, deadline: 20_000 });
+const challenge = (...actions: Challenge['actions']): Challenge => ({
+  nonce: '0'.repeat(32),
+  subject: 'u1',
+  actions,
+  issuedAt: 0,
+  deadline: 20_000,
+});
 const at = { receivedAt: 10_000 };
 
 describe('decide', () => {
@@ -58,7 +68,9 @@ describe('decide', () => {
   });
 
   it('refuses a still picture: nothing moves', () => {
-    expect(decide(challenge('blink', 'turn_right'), frames('neutral', 'neutral', 'neutral', 'neutral'), at).reasons).toEqual(['action_missing']);
+    expect(decide(challenge('blink', 'turn_right'), frames('neutral', 'neutral', 'neutral', 'neutral'), at).reasons).toEqual([
+      'action_missing',
+    ]);
   });
 
   it('takes actions starting in the same frame in the requested order', () => {
@@ -72,14 +84,18 @@ describe('decide', () => {
     expect(decide(challenge('turn_left', 'blink'), frames('turn_left', 'neutral', 'blink'), at).reasons).toContain('no_baseline');
     // Small eyes are fine: a blink is relative to the baseline's openness.
     const small = (e: number) => face('neutral', { eyeOpenness: e });
-    expect(decide(challenge('blink', 'turn_left'), frames(small(0.2), small(0.12), face('turn_left', { eyeOpenness: 0.2 })), at).ok).toBe(true);
+    expect(decide(challenge('blink', 'turn_left'), frames(small(0.2), small(0.12), face('turn_left', { eyeOpenness: 0.2 })), at).ok).toBe(
+      true,
+    );
   });
 
   it('refuses frames after the deadline, out of order, or later than the upload', () => {
     const late = frames('neutral', 'turn_left', 'blink');
     late[2]!.offsetMs = 20_001;
     expect(decide(challenge('turn_left', 'blink'), late, { receivedAt: 20_000 }).reasons).toContain('deadline_missed');
-    expect(decide(challenge('turn_left', 'blink'), frames('neutral', 'turn_left', 'blink'), { receivedAt: 20_001 }).reasons).toEqual(['deadline_missed']);
+    expect(decide(challenge('turn_left', 'blink'), frames('neutral', 'turn_left', 'blink'), { receivedAt: 20_001 }).reasons).toEqual([
+      'deadline_missed',
+    ]);
     const swapped = frames('neutral', 'turn_left', 'blink');
     swapped[1]!.offsetMs = 5000;
     expect(decide(challenge('turn_left', 'blink'), swapped, at).reasons).toEqual(['bad_timestamps']);
@@ -107,10 +123,14 @@ describe('decide', () => {
 
   it('refuses low anti-spoofing or liveness scores (median over the frames)', () => {
     const spoof = (w: string) => face(w, { real: 0.1 });
-    expect(decide(challenge('turn_left', 'blink'), frames(spoof('neutral'), spoof('turn_left'), 'blink'), at).reasons).toEqual(['spoof_suspected']);
+    expect(decide(challenge('turn_left', 'blink'), frames(spoof('neutral'), spoof('turn_left'), 'blink'), at).reasons).toEqual([
+      'spoof_suspected',
+    ]);
     expect(decide(challenge('turn_left', 'blink'), frames(spoof('neutral'), 'turn_left', 'blink'), at).ok).toBe(true);
     const dead = (w: string) => face(w, { live: 0.2 });
-    expect(decide(challenge('turn_left', 'blink'), frames(dead('neutral'), dead('turn_left'), 'blink'), at).reasons).toEqual(['liveness_failed']);
+    expect(decide(challenge('turn_left', 'blink'), frames(dead('neutral'), dead('turn_left'), 'blink'), at).reasons).toEqual([
+      'liveness_failed',
+    ]);
   });
 
   it('has unique reason codes', () => {

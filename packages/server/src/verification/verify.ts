@@ -212,8 +212,14 @@ export function decide(
     const reference: Reference = {
       yaw: baseline.yaw,
       pitch: baseline.pitch,
-      eyeOpenness: quantile(present.map((f) => f.eyeOpenness), 0.75),
-      mouthOpenness: quantile(present.map((f) => f.mouthOpenness), 0.25),
+      eyeOpenness: quantile(
+        present.map((f) => f.eyeOpenness),
+        0.75,
+      ),
+      mouthOpenness: quantile(
+        present.map((f) => f.mouthOpenness),
+        0.25,
+      ),
     };
 
     // Events: an action starts in the frame where it appears after being absent.

@@ -13,13 +13,18 @@ export async function createWorkerDetector(options: DetectorOptions = {}): Promi
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './detectorWorker.ts' : './detectorWorker.js', import.meta.url);
   const worker = fromSources
-    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: options })
+    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, {
+        eval: true,
+        workerData: options,
+      })
     : new Worker(entry, { workerData: options });
   const pending = new Map<number, { resolve: (a: never) => void; reject: (e: Error) => void }>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`face detector failed to load: ${m.message}`))));
+    worker.once('message', (m: { type: string; message?: string }) =>
+      m.type === 'ready' ? resolve() : reject(new Error(`face detector failed to load: ${m.message}`)),
+    );
   });
   worker.on('message', (m: Reply) => {
     const p = pending.get(m.id);
