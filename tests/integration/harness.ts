@@ -66,11 +66,17 @@ export class TestClient {
   readonly closed: Promise<CloseInfo>;
   /** While true (and the client was opened with manualPong), pings are answered. */
   answeringPings = true;
+  /**
+   * While true, the client answers a `call_ended` someone else caused (`then: 'waiting'`) with
+   * `requeue`, as the SDK does, so it is queued again; false leaves it held out of the queue.
+   */
+  autoRequeue = true;
 
   readonly #unconsumed: ServerMessage[] = [];
   readonly #waiters = new Set<Waiter>();
   #closeInfo: CloseInfo | undefined;
   #userId: string | undefined;
+  #callId: string | undefined;
 
   private constructor(
     readonly name: string,
@@ -124,8 +130,21 @@ export class TestClient {
     return this.#userId !== undefined;
   }
 
+  /** The call this client was last told it is in (matched, or resumed at welcome) and not told has ended. */
+  get callId(): string | undefined {
+    return this.#callId;
+  }
+
+  /**
+   * Sends a message. `next` and `leave` name the client's current call, as the SDK does, unless
+   * the message names one itself; `sendRaw` sends a message exactly as written.
+   */
   send(message: ClientMessage): void {
-    this.socket.send(JSON.stringify(message));
+    const named =
+      (message.type === 'next' || message.type === 'leave') && message.callId === undefined && this.#callId !== undefined
+        ? { ...message, callId: this.#callId }
+        : message;
+    this.socket.send(JSON.stringify(named));
   }
 
   /** Sends anything at all: for messages the protocol does not allow. */
@@ -223,6 +242,7 @@ export class TestClient {
       return;
     }
     this.received.push(message);
+    this.#follow(message);
     for (const w of this.#waiters) {
       if (w.accept(message)) {
         this.#waiters.delete(w);
@@ -231,6 +251,14 @@ export class TestClient {
       }
     }
     this.#unconsumed.push(message);
+  }
+
+  /** Keeps the current call, and acknowledges an end that requeues this client (before any test sees it). */
+  #follow(m: ServerMessage): void {
+    if (m.type === 'matched' || (m.type === 'welcome' && m.callId !== undefined)) this.#callId = m.callId;
+    if (m.type !== 'call_ended') return;
+    if (m.callId === this.#callId) this.#callId = undefined;
+    if (this.autoRequeue && m.then === 'waiting' && m.by !== 'you') this.send({ type: 'requeue', callId: m.callId });
   }
 
   #describe(): string {

@@ -30,6 +30,8 @@ export class CallController extends TypedEmitter<CallEvents> {
   #partnerVerified = false;
   /** True between start() and stop(): after a dropped connection we rejoin the queue. */
   #wantsToMeet = false;
+  /** The person pressed Stop since their last Start or Next: a call the server still makes is left, not joined. */
+  #stopped = false;
   #criteria: StartOptions = {};
 
   constructor(options: CallControllerOptions) {
@@ -71,20 +73,27 @@ export class CallController extends TypedEmitter<CallEvents> {
   start(options: StartOptions): void {
     if (!this.#o.localStream()) throw DuetClientError.outOfOrder('Call openMedia() before start().');
     this.#wantsToMeet = true;
+    this.#stopped = false;
     this.#criteria = options;
     this.#o.send(joinMessage(options));
   }
 
+  /** Skips the call this person sees (naming it, so a Next never ends a newer call), or looks for someone. */
   next(): void {
+    const callId = this.callId;
     this.#wantsToMeet = true;
+    this.#stopped = false;
     this.#engine.closePeer();
-    this.#o.send({ type: 'next' });
+    this.#o.send(callId ? { type: 'next', callId } : { type: 'next' });
   }
 
+  /** Ends the call this person sees, or stops looking. */
   stop(): void {
+    const callId = this.callId;
     this.#wantsToMeet = false;
+    this.#stopped = true;
     this.#engine.closePeer();
-    this.#o.send({ type: 'leave' });
+    this.#o.send(callId ? { type: 'leave', callId } : { type: 'leave' });
   }
 
   block(): void {
@@ -112,6 +121,7 @@ export class CallController extends TypedEmitter<CallEvents> {
   /** Stops looking for anyone and stops the current call's media. */
   close(): void {
     this.#wantsToMeet = false;
+    this.#stopped = true;
     this.#engine.closePeer();
   }
 
@@ -159,13 +169,22 @@ export class CallController extends TypedEmitter<CallEvents> {
       case 'call_ended':
         if (m.callId !== this.callId) return;
         this.#endCall({ callId: m.callId, reason: m.reason, by: m.by }, m.reason === 'ice_failed' ? 'failed' : 'ended');
-        if (m.then === 'waiting') this.#move('waiting');
-        else this.#wantsToMeet = false;
+        if (m.then === 'idle') this.#wantsToMeet = false;
+        else if (m.by === 'you')
+          this.#move('waiting'); // our own Next, Block or Report: already queued
+        else if (!this.#stopped) {
+          // Someone else ended it: the server holds us out of the queue until we have seen the end.
+          this.#o.send({ type: 'requeue', callId: m.callId });
+          this.#move('waiting');
+        }
         return;
       case 'chat':
         if (m.callId === this.callId) this.emit('chat', { callId: m.callId, from: m.from, text: m.text, at: m.at });
         return;
       case 'error':
+        // A move meant for a call that is already over or not yet seen here changed nothing: the
+        // call_ended or matched on its way brings this side up to date. Not the person's concern.
+        if (m.code === 'stale_call') return this.#o.log?.(`stale ${m.ref ?? 'message'} refused`);
         // A refused join means we are not looking for anyone: do not retry it after a reconnect.
         if (m.ref === 'join') this.#wantsToMeet = false;
         return this.emit('error', DuetClientError.fromServer(m).toEvent());
@@ -173,6 +192,8 @@ export class CallController extends TypedEmitter<CallEvents> {
   }
 
   #onMatched(m: ServerMessageOf<'matched'>): void {
+    // Matched just as the person pressed Stop (their leave named no call, so it could not end this one).
+    if (this.#stopped) return this.#o.send({ type: 'leave', callId: m.callId });
     this.#engine.closePeer();
     const localStream = this.#o.localStream();
     if (!localStream) return;

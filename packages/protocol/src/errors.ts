@@ -14,6 +14,7 @@ export const ERRORS = {
   rules_not_accepted: 'Accept the rules before starting.',
   out_of_turn: 'That message is not valid in the current state.',
   not_in_call: 'That call is not your current call.',
+  stale_call: 'That was meant for a call that is no longer your current one, so nothing was changed.',
   rate_limited: 'Too many messages; slow down.',
   insufficient_credits: 'Not enough credit to start a call. Top up to continue.',
   relay_unavailable: 'IP privacy needs a relay server, and this server has none.',

@@ -62,8 +62,18 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     /** Meet only people who passed the liveness check (docs/verification.md). */
     verifiedOnly: z.boolean().optional(),
   }),
-  z.strictObject({ type: z.literal('next') }),
-  z.strictObject({ type: z.literal('leave') }),
+  /**
+   * Skip: ends the call it names and looks for someone new. Without a callId ("I am not in a call as
+   * far as I know") it never ends a call: from idle it joins, while waiting it stays waiting.
+   */
+  z.strictObject({ type: z.literal('next'), callId: callId.optional() }),
+  /** Stop: ends the call it names (and only that one); with or without a callId, stops looking. */
+  z.strictObject({ type: z.literal('leave'), callId: callId.optional() }),
+  /**
+   * The answer to a `call_ended` that said `then: 'waiting'` and was not by you: the client saw the
+   * end and wants to meet someone new. Until it arrives the person is held out of the queue.
+   */
+  z.strictObject({ type: z.literal('requeue'), callId }),
   z.strictObject({
     type: z.literal('signal'),
     callId,
@@ -165,7 +175,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     reason: z.enum(END_REASONS),
     /** Who ended it: this person, their partner, or the server (timeouts, shutdown). */
     by: z.enum(['you', 'partner', 'server']),
-    /** What happens to this person now: back in the queue, or idle. */
+    /**
+     * What happens to this person now: back in the queue, or idle. `waiting` after a call someone
+     * else ended means "once you answer `requeue`": nobody is matched again before their client has
+     * seen the end (and they may have pressed Stop meanwhile).
+     */
     then: z.enum(['waiting', 'idle']),
   }),
   z.strictObject({

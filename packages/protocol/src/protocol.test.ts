@@ -61,6 +61,16 @@ describe('parseClientMessage', () => {
     if (!r.ok) expect(r.code).toBe(code);
   });
 
+  it('lets next and leave name the call they mean (or none), and requeue must name one', () => {
+    expect(parse({ type: 'next', callId: 'c1' })).toEqual({ ok: true, message: { type: 'next', callId: 'c1' } });
+    expect(parse({ type: 'leave' })).toEqual({ ok: true, message: { type: 'leave' } });
+    expect(parse({ type: 'requeue', callId: 'c1' })).toEqual({ ok: true, message: { type: 'requeue', callId: 'c1' } });
+    for (const bad of [{ type: 'requeue' }, { type: 'next', callId: '' }, { type: 'leave', callId: 7 }]) {
+      expect(parse(bad)).toMatchObject({ ok: false, code: 'invalid_message' });
+    }
+    expect(ERRORS.stale_call).toMatch(/nothing was changed/);
+  });
+
   it('rejects a frame over the byte cap before parsing it', () => {
     const r = parseClientMessage('{}', LIMITS.maxMessageBytes + 1);
     expect(r).toMatchObject({ ok: false, code: 'too_large' });

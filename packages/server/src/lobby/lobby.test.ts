@@ -71,7 +71,9 @@ function setup() {
     (inbox.get(id) ?? []).filter((m): m is ServerMessageOf<T> => m.type === type);
   const last = <T extends ServerMessage['type']>(id: string, type: T) => sent(id, type).at(-1);
   const advance = (ms: number) => clock.step(ms);
-  return { clock, lobby, queue, inbox, blocks, reports, connect, sent, last, settled, advance };
+  /** What the SDK does with a call_ended someone else caused (`then: 'waiting'`): requeue, naming that call. */
+  const ack = (id: string) => lobby.requeue(id, last(id, 'call_ended')!.callId);
+  return { clock, lobby, queue, inbox, blocks, reports, connect, sent, last, settled, advance, ack };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -169,8 +171,10 @@ describe('Lobby', () => {
     await t.advance(1);
     for (const id of ['a', 'b']) {
       expect(t.last(id, 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'ice_failed', by: 'server', then: 'waiting' });
+      t.ack(id);
       expect(t.lobby.statusOf(id)).toBe('waiting');
     }
+    await t.settled();
     // The pair that just failed is not put straight back together.
     expect(t.lobby.activeCalls).toBe(0);
   });
@@ -203,6 +207,7 @@ describe('Lobby', () => {
     const second = t.last('a', 'matched')!.callId;
     expect(second).not.toBe(first);
     expect(t.last('c', 'matched')!.callId).toBe(second);
+    t.ack('b');
     expect(t.lobby.statusOf('b')).toBe('waiting');
     expect(t.sent('b', 'matched')).toHaveLength(1);
   });
@@ -214,6 +219,8 @@ describe('Lobby', () => {
     t.lobby.join('b');
     await t.settled();
     t.lobby.next('b');
+    await t.settled();
+    t.ack('a');
     await t.settled();
     expect(t.lobby.statusOf('a')).toBe('waiting');
     expect(t.lobby.statusOf('b')).toBe('waiting');
@@ -238,6 +245,8 @@ describe('Lobby', () => {
     expect(t.last('b', 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'partner', then: 'waiting' });
     expect(t.lobby.statusOf('a')).toBe('idle');
     expect(await t.queue.has('a')).toBe(false);
+    expect(await t.queue.has('b')).toBe(false); // until b's client has seen the end
+    t.ack('b');
     expect(await t.queue.has('b')).toBe(true);
   });
 
@@ -263,6 +272,8 @@ describe('Lobby', () => {
     await t.settled();
     expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'connection_lost', by: 'partner', then: 'waiting' });
     expect(t.lobby.isOnline('a')).toBe(false);
+    t.ack('b');
+    await t.settled();
     // b is requeued and meets c at once.
     expect(t.lobby.callOf('b')?.partnerOf('b')).toBe('c');
   });
@@ -308,6 +319,7 @@ describe('Lobby', () => {
     expect(t.blocks).toEqual([['b', 'a']]);
     expect(t.last('a', 'call_ended')).toMatchObject({ reason: 'blocked', by: 'partner', then: 'waiting' });
     expect(t.last('b', 'call_ended')).toMatchObject({ reason: 'blocked', by: 'you', then: 'waiting' });
+    t.ack('a');
     // Give each of them another call, so "last partner" no longer keeps them apart; the block must.
     t.connect('c', 'd');
     t.lobby.join('c');
@@ -319,6 +331,9 @@ describe('Lobby', () => {
     t.lobby.leave('c');
     await t.settled();
     t.lobby.leave('d');
+    await t.settled();
+    t.ack('a');
+    t.ack('b');
     await t.settled();
     expect(t.lobby.statusOf('a')).toBe('waiting');
     expect(t.lobby.statusOf('b')).toBe('waiting');
@@ -368,6 +383,103 @@ describe('Lobby', () => {
   });
 });
 
+describe('Moves name their call; nobody is rematched before their client has seen the end', () => {
+  /** a and b in a call, c waiting: returns the call's id. */
+  async function inCall(t: Setup, ...waiting: string[]): Promise<string> {
+    t.connect('a', 'b', ...waiting);
+    t.lobby.join('a');
+    await t.settled();
+    t.lobby.join('b');
+    await t.settled();
+    for (const id of waiting) t.lobby.join(id);
+    await t.settled();
+    return t.last('a', 'matched')!.callId;
+  }
+
+  it('a Next naming the old call is refused as stale_call and leaves the new call alone', async () => {
+    const t = setup();
+    const old = await inCall(t, 'c');
+    t.lobby.next('a', old);
+    await t.settled();
+    const fresh = t.lobby.callOf('a')!;
+    expect(fresh.partnerOf('a')).toBe('c');
+    // The second tap of a double Next, or a Next sent before the first one's call_ended arrived.
+    expectCode(() => t.lobby.next('a', old), 'stale_call');
+    expectCode(() => t.lobby.leave('a', old), 'stale_call');
+    expectCode(() => t.lobby.next('b', old), 'stale_call'); // b's own Next crossed a's: b stays held
+    await t.settled();
+    expect(t.lobby.callOf('a')).toBe(fresh);
+    expect(fresh.isOver).toBe(false);
+    expect(t.sent('c', 'call_ended')).toHaveLength(0);
+    expect(t.lobby.statusOf('b')).toBe('idle');
+  });
+
+  it('a Next or Stop naming no call does not end a call the person may not have seen yet', async () => {
+    const t = setup();
+    const callId = await inCall(t);
+    // a pressed Next (or Stop) while waiting, as the server matched a with b: matched is still on its way.
+    expectCode(() => t.lobby.next('a', null), 'stale_call');
+    expectCode(() => t.lobby.leave('a', null), 'stale_call');
+    await t.settled();
+    expect(t.lobby.callOf('a')?.id).toBe(callId);
+    expect(t.lobby.callOf('b')?.id).toBe(callId);
+    expect(t.sent('b', 'call_ended')).toHaveLength(0);
+    // Once it names the call, it acts.
+    t.lobby.leave('a', callId);
+    expect(t.last('b', 'call_ended')).toMatchObject({ callId, reason: 'leave', by: 'partner', then: 'waiting' });
+  });
+
+  it('the partner left behind by Next is queued again only once their client acknowledges the end', async () => {
+    const t = setup();
+    const callId = await inCall(t, 'c');
+    t.lobby.next('a', callId);
+    await t.settled();
+    expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('c'); // the presser is queued (and matched) at once
+    t.connect('d');
+    t.lobby.join('d');
+    await t.settled();
+    expect(t.last('b', 'call_ended')).toEqual({ type: 'call_ended', callId, reason: 'next', by: 'partner', then: 'waiting' });
+    expect(t.lobby.statusOf('b')).toBe('idle');
+    expect(await t.queue.has('b')).toBe(false);
+    expect(t.lobby.statusOf('d')).toBe('waiting'); // d waits: b is not matchable yet
+    expectCode(() => t.lobby.requeue('b', 'another-call'), 'stale_call');
+    t.lobby.requeue('b', callId);
+    await t.settled();
+    expect(t.lobby.callOf('b')?.partnerOf('b')).toBe('d');
+    expectCode(() => t.lobby.requeue('b', callId), 'stale_call'); // once only
+  });
+
+  it('a partner who pressed Stop before acknowledging is never rematched', async () => {
+    const t = setup();
+    const callId = await inCall(t);
+    t.lobby.next('a', callId);
+    await t.settled();
+    // b's Stop was meant for the call that a's Next just ended: it still stops b.
+    t.lobby.leave('b', callId);
+    expect(t.last('b', 'idle')).toEqual({ type: 'idle' });
+    expectCode(() => t.lobby.requeue('b', callId), 'stale_call');
+    t.connect('c');
+    t.lobby.join('c');
+    await t.settled();
+    expect(t.lobby.callOf('c')?.partnerOf('c')).toBe('a');
+    await t.advance(DEFAULT_POLICY.relaxRecentAfterMs);
+    expect(t.lobby.statusOf('b')).toBe('idle');
+    expect(t.sent('b', 'matched')).toHaveLength(1);
+  });
+
+  it('a client that never acknowledges (a crashed tab) stays out of the queue', async () => {
+    const t = setup();
+    const callId = await inCall(t);
+    t.lobby.leave('a', callId);
+    t.connect('c');
+    t.lobby.join('c');
+    await t.advance(60_000);
+    expect(t.lobby.statusOf('b')).toBe('idle');
+    expect(t.lobby.statusOf('c')).toBe('waiting');
+    expect(t.sent('b', 'matched')).toHaveLength(1);
+  });
+});
+
 describe('Lobby invariants under random operations', () => {
   it('nobody is ever in two calls, queued while in a call, or told of a second partner', async () => {
     // Small seeded PRNG (mulberry32) so failures reproduce.
@@ -399,12 +511,16 @@ describe('Lobby invariants under random operations', () => {
           seen.set(u, t.inbox.get(u)!.length);
           online.add(u);
         } else if (r < 0.3) t.lobby.join(u);
-        else if (r < 0.45) t.lobby.next(u);
-        else if (r < 0.55) t.lobby.leave(u);
+        else if (r < 0.45) t.lobby.next(u, rand() < 0.2 ? null : (t.lobby.callOf(u)?.id ?? null));
+        else if (r < 0.55) t.lobby.leave(u, rand() < 0.2 ? null : (t.lobby.callOf(u)?.id ?? null));
         else if (r < 0.62) {
           t.lobby.disconnect(u, 'connection_lost');
           online.delete(u);
           seen.set(u, t.inbox.get(u)!.length); // a gone connection is told nothing more
+        } else if (r < 0.7) {
+          // The client's answer to a call_ended (sometimes late, stale, or never).
+          const ended = t.last(u, 'call_ended');
+          if (ended) t.lobby.requeue(u, ended.callId);
         } else if (r < 0.8) {
           const call = t.lobby.callOf(u);
           if (call) {
@@ -513,6 +629,8 @@ describe('Lobby matching criteria and the empty room', () => {
     t.lobby.join('b');
     await t.settled();
     t.lobby.next('a');
+    await t.settled();
+    t.ack('b');
     await t.settled();
     expect(t.lobby.activeCalls).toBe(0);
     await t.advance(DEFAULT_POLICY.relaxRecentAfterMs);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { REQUEUE_PARTNER_REASONS, type ClientMessageOf, type EndReason, type ServerMessage } from '@duet/protocol';
+import type { ClientMessageOf, EndReason, ServerMessage } from '@duet/protocol';
 import type { Call } from '../calls/call.js';
 import { Calls, type RestoredCall } from '../calls/calls.js';
 import type { ClusterEventOf } from '../cluster/messages.js';
@@ -10,14 +10,12 @@ import { newParticipant, type ConnectInfo, type MatchCriteria, type Participant,
 import { LOBBY_DEFAULTS, REPORTS_LIMITED, transcriptFor, type LobbyEvents, type LobbyOptions } from './options.js';
 import { PresencePush } from './presence.js';
 import type { CountsPort, PeoplePort, StandingPort } from './ports.js';
+import { afterCall, namedCall, requeueOrder } from './moves.js';
 import { Queue } from './queue.js';
 
 export type { LobbyEvents, LobbyOptions } from './options.js';
 export type { CountsPort, PeoplePort, StandingPort } from './ports.js';
 export { DEFAULT_CRITERIA, type ConnectInfo, type MatchCriteria, type PresenceStatus, type SafetyPort } from './participant.js';
-
-/** The person who pressed Next goes back first, so they meet whoever has been waiting longest. */
-const requeueOrder = (call: Call) => (call.endedBy === call.b ? [call.b, call.a] : [call.a, call.b]);
 
 /**
  * Who is here and what each person is doing: idle, waiting, or in exactly one call. Turns
@@ -205,6 +203,7 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     const privacy = criteria.privacy ?? false;
     if (privacy && !this.#o.relay.available) throw new DuetError('relay_unavailable');
     if (this.#o.verifiedOnly && !this.#verified(p)) throw new DuetError('verification_required');
+    p.pendingRequeue = undefined;
     p.criteria = {
       interests: criteria.interests ?? [],
       language: criteria.language ?? p.criteria.language,
@@ -217,24 +216,25 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     this.#queue.tryMatch(p);
   }
 
-  /** Skip: end the current call and look for someone new; from idle it is the same as join. */
-  next(userId: string): void {
+  /**
+   * Skip: end the call it names and look for someone new (see `namedCall`); naming none, from idle
+   * it is the same as join. `callId` null: the message named no call; omitted: the current call.
+   */
+  next(userId: string, callId: string | null = this.callOf(userId)?.id ?? null): void {
     const p = this.#get(userId);
-    if (p.call) {
-      this.calls.end(p.call, 'next', userId);
-      return;
-    }
+    const call = namedCall(p, callId);
+    if (call) return this.calls.end(call, 'next', userId);
+    if (callId !== null) throw new DuetError('stale_call'); // that call is over: its call_ended says what follows
     if (p.status === 'idle') this.join(userId, p.criteria);
     else this.#o.send(userId, { type: 'queued', waiting: this.waiting, estimatedWaitMs: this.#queue.estimateWait(p) });
   }
 
-  /** Stop: end the call or leave the queue, and stay idle. */
-  leave(userId: string): void {
+  /** Stop: end the call it names (see `namedCall`), or leave the queue (and any pending requeue), and stay idle. */
+  leave(userId: string, callId: string | null = this.callOf(userId)?.id ?? null): void {
     const p = this.#get(userId);
-    if (p.call) {
-      this.calls.end(p.call, 'leave', userId);
-      return;
-    }
+    const call = namedCall(p, callId);
+    if (call) return this.calls.end(call, 'leave', userId);
+    p.pendingRequeue = undefined;
     if (p.status === 'waiting') {
       this.#queue.dequeue(p);
       p.status = 'idle';
@@ -242,6 +242,15 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
       this.#presence.changed();
     }
     this.#o.send(userId, { type: 'idle' });
+  }
+
+  /** The person's client saw the end of `callId` that left them `then: 'waiting'`: queue them again. */
+  requeue(userId: string, callId: string): void {
+    const p = this.#get(userId);
+    if (p.pendingRequeue !== callId || p.status !== 'idle') throw new DuetError('stale_call');
+    p.pendingRequeue = undefined;
+    this.#queue.enqueue(p);
+    this.#queue.tryMatch(p);
   }
 
   signal(userId: string, m: ClientMessageOf<'signal'>): void {
@@ -336,6 +345,7 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     this.#queue.close();
     this.calls.endAll('server_shutdown');
     for (const p of this.#participants.values()) {
+      p.pendingRequeue = undefined;
       if (p.status !== 'waiting') continue;
       this.#queue.dequeue(p);
       p.status = 'idle';
@@ -407,8 +417,6 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
 
   /** A call let its people go: each here is told, and requeued or left idle. */
   #release(call: Call, now: number): void {
-    const reason = call.endReason!;
-    const endedBy = call.endedBy;
     for (const userId of requeueOrder(call)) {
       const p = this.#participants.get(userId);
       if (!p || p.call !== call) continue;
@@ -421,14 +429,11 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
       }
       p.recent.push({ userId: call.partnerOf(userId), at: now });
       if (p.recent.length > this.#o.policy.recentCount) p.recent.splice(0, p.recent.length - this.#o.policy.recentCount);
-      const own = userId === endedBy;
-      const requeue = own
-        ? reason === 'next' || reason === 'blocked' || reason === 'reported'
-        : REQUEUE_PARTNER_REASONS.has(reason) && !this.#closed;
-      const by = own ? 'you' : endedBy === null ? 'server' : 'partner';
-      this.#o.send(userId, { type: 'call_ended', callId: call.id, reason, by, then: requeue ? 'waiting' : 'idle' });
+      const { by, then, requeue } = afterCall(call, userId, this.#closed);
+      this.#o.send(userId, { type: 'call_ended', callId: call.id, reason: call.endReason!, by, then });
       p.status = 'idle';
-      if (requeue) this.#queue.enqueue(p);
+      if (requeue === 'now') this.#queue.enqueue(p);
+      else if (requeue === 'on_ack') p.pendingRequeue = call.id;
     }
   }
 }

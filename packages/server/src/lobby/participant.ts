@@ -44,6 +44,11 @@ export interface Participant {
   readonly blockedWith: Set<string>;
   /** Recent partners, newest last (at most the policy's count), so Next never lands you back with them. */
   readonly recent: Array<{ userId: string; at: number }>;
+  /**
+   * The call whose end this person's client must acknowledge (`requeue`) before they are queued
+   * again: set when a call someone else ended leaves them `then: 'waiting'`. Idle meanwhile.
+   */
+  pendingRequeue: string | undefined;
   /** Cancels the timers that widen this person's matching while they wait. */
   cancelWidening: (() => void) | undefined;
   /** When the current wait began (kept across repeated joins). */
@@ -66,6 +71,7 @@ export function newParticipant(userId: string, info: ConnectInfo, mode: string, 
     rulesAccepted: info.rulesAccepted,
     blockedWith: info.blockedWith,
     recent: [],
+    pendingRequeue: undefined,
     cancelWidening: undefined,
     waitingSince: now,
     detached: undefined,

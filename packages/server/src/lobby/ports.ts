@@ -15,8 +15,11 @@ export interface PeoplePort {
   statusOf(userId: string): PresenceStatus | undefined;
   callOf(userId: string): Call | undefined;
   join(userId: string, criteria?: Partial<MatchCriteria>): void;
-  next(userId: string): void;
-  leave(userId: string): void;
+  /** `callId`: the call the person's message names, null when it names none (docs/protocol.md). */
+  next(userId: string, callId: string | null): void;
+  leave(userId: string, callId: string | null): void;
+  /** The person's client acknowledged a call's end (`then: 'waiting'`): they go back in the queue. */
+  requeue(userId: string, callId: string): void;
   signal(userId: string, m: ClientMessageOf<'signal'>): void;
   peerState(userId: string, callId: string, state: ClientMessageOf<'peer_state'>['state']): void;
   forwardHeartbeat(userId: string, m: ClientMessageOf<'heartbeat'>): boolean;

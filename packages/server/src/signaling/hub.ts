@@ -354,10 +354,10 @@ class Connection {
         if (lobby.forwardHeartbeat(userId, m)) return;
         return this.o.metering.heartbeat(userId, m);
       case 'next':
-        // From idle, Next is a join: the same credit check first.
-        if (lobby.statusOf(userId) === 'idle') {
+        // From idle, Next (naming no call) is a join: the same credit check first.
+        if (m.callId === undefined && lobby.statusOf(userId) === 'idle') {
           void this.o.metering.assertCanQueue(userId).then(
-            () => this.#run(m, () => lobby.next(userId)),
+            () => this.#run(m, () => lobby.next(userId, null)),
             (err: unknown) =>
               this.#run(m, () => {
                 throw err;
@@ -365,9 +365,11 @@ class Connection {
           );
           return;
         }
-        return lobby.next(userId);
+        return lobby.next(userId, m.callId ?? null);
       case 'leave':
-        return lobby.leave(userId);
+        return lobby.leave(userId, m.callId ?? null);
+      case 'requeue':
+        return lobby.requeue(userId, m.callId);
       case 'signal':
         return lobby.signal(userId, m);
       case 'peer_state':
