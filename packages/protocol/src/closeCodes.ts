@@ -18,6 +18,8 @@ export const CLOSE = {
   replaced: 4002,
   helloTimeout: 4003,
   banned: 4004,
+  /** The node is saturated: try again after the delay the reason gives (`retryAfterReason`). */
+  busy: 4005,
 } as const;
 
 export type CloseCode = (typeof CLOSE)[keyof typeof CLOSE];
@@ -30,4 +32,15 @@ const FINAL: ReadonlySet<number> = new Set([CLOSE.unsupportedVersion, CLOSE.inva
 
 export function isFinalClose(code: number): boolean {
   return FINAL.has(code);
+}
+
+/** The close reason that goes with CLOSE.busy: when to try again, in milliseconds. */
+export function retryAfterReason(ms: number): string {
+  return `server_busy; retry-after-ms=${Math.max(0, Math.round(ms))}`;
+}
+
+/** The delay a CLOSE.busy reason asks for, or undefined when it names none. */
+export function retryAfterOf(reason: string): number | undefined {
+  const hit = /retry-after-ms=(\d{1,7})/.exec(reason);
+  return hit ? Number(hit[1]) : undefined;
 }

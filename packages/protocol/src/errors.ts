@@ -28,6 +28,7 @@ export const ERRORS = {
   banned: 'This account is banned from Duet.',
   admin_disabled: 'The console is off on this server.',
   internal: 'Something went wrong on the server.',
+  server_busy: 'Duet is very busy right now. Trying again in a moment…',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,6 +1,6 @@
 export { END_REASONS, REQUEUE_PARTNER_REASONS, type EndReason } from './endReasons.js';
 export { ERRORS, ERROR_CODES, type ErrorCode } from './errors.js';
-export { CLOSE, isFinalClose, type CloseCode } from './closeCodes.js';
+export { CLOSE, isFinalClose, retryAfterOf, retryAfterReason, type CloseCode } from './closeCodes.js';
 export { LIMITS } from './limits.js';
 export {
   PROTOCOL_VERSION,
