@@ -163,6 +163,52 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     expect(byCall.size).toBe(15);
   });
 
+  it('a Next for the old call is refused on either node and never ends the new cross-node call', async () => {
+    const a = await n1.client('a');
+    const b = await n2.client('b');
+    b.autoRequeue = false;
+    const old = await meetAcross(a, b);
+    const c = await n2.client('c');
+    c.send({ type: 'join' });
+    await c.next('queued');
+
+    a.send({ type: 'next', callId: old.callId });
+    const [am, cm] = await Promise.all([a.next('matched', undefined, 5_000), c.next('matched', undefined, 5_000)]);
+    expect(am.callId).toBe(cm.callId);
+    // a's second tap, and b's Next that crossed a's (the end reached b's node from a's).
+    a.send({ type: 'next', callId: old.callId });
+    expect(await a.nextError('stale_call')).toMatchObject({ ref: 'next' });
+    expect(await b.next('call_ended')).toMatchObject({ callId: old.callId, reason: 'next', by: 'partner', then: 'waiting' });
+    b.send({ type: 'next', callId: old.callId });
+    expect(await b.nextError('stale_call')).toMatchObject({ ref: 'next' });
+
+    await c.roundTrip();
+    expect(c.all('call_ended')).toEqual([]);
+    c.send({ type: 'chat', callId: cm.callId, text: 'across the nodes' });
+    expect(await a.next('chat')).toMatchObject({ callId: am.callId, from: 'partner', text: 'across the nodes' });
+  });
+
+  it('the partner on the other node is matched again only once their client acknowledges the end', async () => {
+    const a = await n1.client('a');
+    const b = await n2.client('b');
+    b.autoRequeue = false;
+    const { callId } = await meetAcross(a, b);
+    a.send({ type: 'leave', callId });
+    expect(await b.next('call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'partner', then: 'waiting' });
+    const d = await n1.client('d');
+    d.send({ type: 'join' });
+    await d.next('queued');
+    await Promise.all([b.roundTrip(), d.roundTrip()]);
+    // b is out of the shared pool: nobody on either node can claim them.
+    expect(n2.duet.lobby.statusOf(b.userId)).toBe('idle');
+    expect(await n2.duet.cluster!.pool.has(b.userId)).toBe(false);
+    expect(b.pending('matched')).toEqual([]);
+
+    b.send({ type: 'requeue', callId });
+    const [bm, dm] = await Promise.all([b.next('matched', undefined, 5_000), d.next('matched', undefined, 5_000)]);
+    expect(bm.callId).toBe(dm.callId);
+  });
+
   it('a ban made on one node removes the person from the node they are connected to', async () => {
     const c = await n2.client('c');
     const res = await fetch(`${n1.httpUrl}/api/admin/bans`, {

@@ -226,6 +226,112 @@ describe('next', () => {
   });
 });
 
+describe('moves name their call', () => {
+  it('a Next for the old call that arrives after the presser was matched again is refused; the new call is intact', async () => {
+    const s = server();
+    const { offerer: a, answerer: b, callId: old } = await matchPair(await s.client('A'), await s.client('B'));
+    const c = await s.client('C');
+    c.send({ type: 'join' });
+    await c.next('queued');
+
+    a.send({ type: 'next', callId: old });
+    const [am, cm] = await Promise.all([a.next('matched'), c.next('matched')]);
+    expect(am.callId).toBe(cm.callId);
+    // The second tap of a double Next (or one sent before the first one's call_ended arrived).
+    a.send({ type: 'next', callId: old });
+    expect(await a.nextError('stale_call')).toMatchObject({ ref: 'next' });
+    a.send({ type: 'leave', callId: old });
+    expect(await a.nextError('stale_call')).toMatchObject({ ref: 'leave' });
+
+    await c.roundTrip();
+    expect(c.all('call_ended')).toEqual([]);
+    expect(s.duet.lobby.callOf(a.userId)?.id).toBe(am.callId);
+    a.send({ type: 'chat', callId: am.callId, text: 'still here' });
+    expect(await c.next('chat')).toMatchObject({ from: 'partner', text: 'still here' });
+    await b.next('call_ended', (m) => m.callId === old);
+  });
+
+  it('two Nexts that cross: the later one is refused, and neither new call is ended by it', async () => {
+    const s = server();
+    const { offerer: a, answerer: b, callId: old } = await matchPair(await s.client('A'), await s.client('B'));
+    a.autoRequeue = false;
+    const c = await s.client('C');
+    c.send({ type: 'join' });
+    await c.next('queued');
+
+    b.send({ type: 'next', callId: old });
+    const [bm, cm] = await Promise.all([b.next('matched'), c.next('matched')]);
+    expect(bm.callId).toBe(cm.callId);
+    // a pressed Next on the same call before b's ended it: a's arrives second.
+    expect(await a.next('call_ended')).toMatchObject({ callId: old, by: 'partner', then: 'waiting' });
+    a.send({ type: 'next', callId: old });
+    expect(await a.nextError('stale_call')).toMatchObject({ ref: 'next' });
+    await expectNotMatched(a);
+    expect(s.duet.lobby.statusOf(a.userId)).toBe('idle'); // held until a's client answers the end
+
+    a.send({ type: 'requeue', callId: old });
+    await a.next('queued');
+    const d = await s.client('D');
+    d.send({ type: 'join' });
+    const [am, dm] = await Promise.all([a.next('matched'), d.next('matched')]);
+    expect(am.callId).toBe(dm.callId);
+    await c.roundTrip();
+    expect(c.all('call_ended')).toEqual([]);
+  });
+
+  it('a Next or Stop naming no call does not end a call whose matched may still be on its way', async () => {
+    const s = server();
+    const a = await s.client('A');
+    const b = await s.client('B');
+    a.send({ type: 'join' });
+    await a.next('queued');
+    b.send({ type: 'join' });
+    await b.next('matched');
+    // a pressed Next, then Stop, while still waiting as far as a knew.
+    a.sendRaw(JSON.stringify({ type: 'next' }));
+    a.sendRaw(JSON.stringify({ type: 'leave' }));
+    expect(await a.nextError('stale_call')).toMatchObject({ ref: 'next' });
+    expect(await a.nextError('stale_call')).toMatchObject({ ref: 'leave' });
+    const { callId } = await a.next('matched');
+    await b.roundTrip();
+    expect(b.all('call_ended')).toEqual([]);
+    expect(s.duet.lobby.callOf(a.userId)?.id).toBe(callId);
+  });
+
+  it('the partner left behind is matchable only after acknowledging the end; Stop before that keeps them out', async () => {
+    const s = server();
+    const { offerer: a, answerer: b, callId } = await matchPair(await s.client('A'), await s.client('B'));
+    b.autoRequeue = false;
+    a.send({ type: 'leave', callId });
+    expect(await b.next('call_ended')).toEqual({ type: 'call_ended', callId, reason: 'leave', by: 'partner', then: 'waiting' });
+    const c = await s.client('C');
+    c.send({ type: 'join' });
+    await c.next('queued');
+    await expectNotMatched(b, c);
+    expect(s.duet.lobby.statusOf(b.userId)).toBe('idle');
+    b.send({ type: 'requeue', callId: 'not-that-call' });
+    expect(await b.nextError('stale_call')).toMatchObject({ ref: 'requeue' });
+
+    b.send({ type: 'requeue', callId });
+    const [bm, cm] = await Promise.all([b.next('matched'), c.next('matched')]);
+    expect(bm.callId).toBe(cm.callId);
+
+    // Stop before the acknowledgement: c's Next leaves b behind, b stops, and b is never matched again.
+    c.send({ type: 'next', callId: cm.callId });
+    await b.next('call_ended', (m) => m.callId === bm.callId);
+    b.send({ type: 'leave', callId: bm.callId });
+    await b.next('idle');
+    b.send({ type: 'requeue', callId: bm.callId });
+    expect(await b.nextError('stale_call')).toMatchObject({ ref: 'requeue' });
+    const d = await s.client('D');
+    d.send({ type: 'join' });
+    const [dm, cm2] = await Promise.all([d.next('matched'), c.next('matched')]); // c pressed Next: queued at once
+    expect(dm.callId).toBe(cm2.callId);
+    await expectNotMatched(b);
+    expect(s.duet.lobby.statusOf(b.userId)).toBe('idle');
+  });
+});
+
 describe('leaving', () => {
   it('Stop leaves the presser idle and requeues the partner', async () => {
     const s = server();
