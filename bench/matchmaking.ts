@@ -58,6 +58,10 @@ interface Row {
   redisCpuShare?: number;
   /** Redis only: commands per decision, by command. */
   redisCallsPerDecision?: string;
+  /** Redis only: commands the nodes sent (round trips, pipelined ones counted singly) per matched pair. */
+  sentPerPair?: number;
+  /** Redis only: commands Redis executed per matched pair, those run inside Lua scripts included (the checker's excluded). */
+  executedPerPair?: number;
   /** This process's CPU time over wall time. */
   clientCpuShare: number;
   minWaiting: number;
@@ -159,7 +163,9 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
     // Count claims as the pool makes them: a lost claim is one another node won first.
     for (const c of conns.slice(0, nodes)) {
       const cmds = c as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-      const claim = cmds.duetClaim!.bind(c);
+      // A pool that decides and claims in one script (no separate claim) loses none.
+      if (!cmds.duetClaim) continue;
+      const claim = cmds.duetClaim.bind(c);
       cmds.duetClaim = async (...a: unknown[]) => {
         const won = await claim(...a);
         claims += 1;
@@ -171,10 +177,21 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
       // Pipelined: ioredis writes every command of a batch before the first reply arrives.
       for (let i = 0; i < tickets.length; i += 2_000) await Promise.all(tickets.slice(i, i + 2_000).map((t) => pools[0]!.enqueue(t)));
     };
+    // Commands each connection sends (pipelined ones too: ioredis's pipeline calls sendCommand per command).
+    const sent = conns.map(() => 0);
+    conns.forEach((c, i) => {
+      const send = c.sendCommand.bind(c);
+      c.sendCommand = ((...a: Parameters<Redis['sendCommand']>) => {
+        sent[i]! += 1;
+        return send(...a);
+      }) as Redis['sendCommand'];
+    });
     let cpuBefore = 0;
     let callsBefore = new Map<string, number>();
+    let sentBefore: number[] = [];
     const onMeasureStart = async () => {
       [cpuBefore, callsBefore] = await Promise.all([redisCpuMs(conns[nodes]!), redisCalls(conns[nodes]!)]);
+      sentBefore = [...sent];
     };
     const r = await drive({
       size,
@@ -189,8 +206,12 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
       prefill,
       onMeasureStart,
     });
+    const sentByNodes = sent.slice(0, nodes).reduce((sum, n, i) => sum + n - sentBefore[i]!, 0);
+    const sentByChecker = sent[nodes]! - sentBefore[nodes]!;
     const redisCpu = (await redisCpuMs(conns[0]!)) - cpuBefore;
     const callsAfter = await redisCalls(conns[0]!);
+    let executed = 0;
+    for (const [cmd, n] of callsAfter) if (cmd !== 'info') executed += n - (callsBefore.get(cmd) ?? 0);
     // The checker's EXISTS and the top-ups' enqueues are in these counts too.
     const perDecision = [...callsAfter]
       .map(([cmd, n]) => [cmd, (n - (callsBefore.get(cmd) ?? 0)) / Math.max(1, r.decisions)] as const)
@@ -202,6 +223,9 @@ async function runRedis(size: number, nodes: number, run: number, o: Options): P
       ...row(nodes === 1 ? 'redis' : `redis ×${nodes}`, run, r, claims, lost),
       redisCpuShare: redisCpu / (r.wallMs + r.checkMs),
       redisCallsPerDecision: perDecision,
+      sentPerPair: sentByNodes / Math.max(1, r.matches),
+      // The checker's commands (one per matched person, none inside scripts) are not the pool's.
+      executedPerPair: (executed - sentByChecker) / Math.max(1, r.matches),
     };
   } finally {
     await deletePrefix(conns[0]!, prefix);
@@ -255,6 +279,15 @@ function summarize(rows: Row[]): string {
         1,
       )}`,
       g[0]!.store.startsWith('redis') ? `${fmt(m((r) => r.lostClaims))} / ${fmt(m((r) => r.claims))}` : '–',
+      g[0]!.store.startsWith('redis')
+        ? `${fmt(
+            m((r) => r.sentPerPair ?? 0),
+            1,
+          )} / ${fmt(
+            m((r) => r.executedPerPair ?? 0),
+            1,
+          )}`
+        : '–',
       fmt(Math.max(...g.map((r) => r.violations))),
       `${g.length} × ${fmt(
         m((r) => r.wallS),
@@ -273,6 +306,7 @@ function summarize(rows: Row[]): string {
       'matchFor p50 / p99 µs',
       'time to match p50 / p95 / p99 s (virtual)',
       'lost claims / claims',
+      'Redis commands per pair: sent / executed',
       'violations',
       'runs',
     ],
@@ -309,7 +343,12 @@ async function main(): Promise<void> {
             `waiting ${fmt(r.minWaiting)}–${fmt(r.maxWaiting)}; CPU bench ${fmt(100 * r.clientCpuShare)} %` +
             `${r.redisCpuShare === undefined ? '' : ` redis ${fmt(100 * r.redisCpuShare)} %`}; claims ${fmt(r.claims)} lost ${fmt(r.lostClaims)}; violations ${r.violations}`,
         );
-        if (r.redisCallsPerDecision) out(`  redis commands per decision: ${r.redisCallsPerDecision}`);
+        if (r.redisCallsPerDecision) {
+          out(`  redis commands per decision: ${r.redisCallsPerDecision}`);
+          out(
+            `  redis commands per pair: ${fmt(r.sentPerPair ?? 0, 1)} sent by the nodes, ${fmt(r.executedPerPair ?? 0, 1)} executed (scripts' included)`,
+          );
+        }
         for (const v of r.violationSamples) out(`  violation: ${v}`);
       }
     }

@@ -1,7 +1,7 @@
 import type { MatchResult, TopInterest, WaitingPool } from './pool.js';
 import type { MatchPolicy, Ticket } from './rules.js';
 import { search, searchNow, type Index, type Page, type PageRequest, type SearchLimits } from './search.js';
-import { bucketKey, checkTags, inOfferOrder } from './ticket.js';
+import { bucketKey, checkTicket, inOfferOrder } from './ticket.js';
 
 interface Bucket {
   /** Everyone waiting in this mode and language, oldest first (Map keeps insertion order). */
@@ -54,13 +54,14 @@ export class MemoryPool implements WaitingPool {
   }
 
   async enqueue(ticket: Ticket): Promise<void> {
-    checkTags(ticket);
+    checkTicket(ticket);
     const existing = this.#tickets.get(ticket.userId);
     const t = existing ? { ...ticket, joinedAt: existing.joinedAt } : ticket;
     if (existing && bucketKey(existing.mode, existing.language) === bucketKey(t.mode, t.language)) {
-      // Same bucket: Map.set on an existing key keeps the person's place in line.
+      // Same bucket: Map.set on an existing key keeps the person's place in line, in the bucket
+      // and in the index of every interest they kept.
       const bucket = this.#bucket(t);
-      this.#untag(bucket, existing);
+      this.#untag(bucket, existing, t.interests);
       bucket.order.set(t.userId, t);
       this.#tag(bucket, t);
     } else {
@@ -131,10 +132,11 @@ export class MemoryPool implements WaitingPool {
     }
   }
 
-  #untag(bucket: Bucket, t: Ticket): void {
+  /** Takes `t` out of its interest indexes (but those in `keep`, which `#tag` updates in place) and the counts. */
+  #untag(bucket: Bucket, t: Ticket, keep: readonly string[] = []): void {
     for (const tag of t.interests) {
       const set = bucket.byTag.get(tag);
-      if (set?.delete(t.userId) && set.size === 0) bucket.byTag.delete(tag);
+      if (!keep.includes(tag) && set?.delete(t.userId) && set.size === 0) bucket.byTag.delete(tag);
       const n = (this.#tagCounts.get(tag) ?? 1) - 1;
       if (n > 0) this.#tagCounts.set(tag, n);
       else this.#tagCounts.delete(tag);

@@ -275,27 +275,133 @@ describe('two engines racing on one Redis', () => {
   });
 });
 
-describe('Redis claims never succeed on a newer entry (no ABA)', () => {
-  it('an entry that left and came back never carries a version an old read could hold', async () => {
-    const shared = `${prefix}aba:`;
-    const pool = new RedisPool({ redis, prefix: shared, policy: POLICY });
-    const version = () => redis.hget(`${shared}t:x`, 'v');
-    await pool.enqueue(ticket('x', { joinedAt: 1 }));
-    const first = await version();
-    await pool.remove('x'); // matched or left...
-    await pool.enqueue(ticket('x', { joinedAt: 5, blocked: new Set(['self']) })); // ...and back
-    const second = await version();
-    expect(second).not.toBe(first);
-    // A claim prepared from the first read (as another node's in-flight matchFor would) fails.
-    await pool.enqueue(ticket('self', { joinedAt: 2 }));
-    const claim = await (redis as unknown as { duetClaim: (...a: string[]) => Promise<number> }).duetClaim(
-      shared,
-      'self',
-      (await redis.hget(`${shared}t:self`, 'v'))!,
-      'x',
-      first!,
+describe('the Redis pool decides as the in-process pool does', () => {
+  it('finds the same partner as the in-process pool over random sequences (the Lua search mirrors search.ts and rules.ts)', async () => {
+    const ids = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'];
+    let matches = 0;
+    const rarely = fc.oneof({ arbitrary: fc.constant(false), weight: 5 }, { arbitrary: fc.constant(true), weight: 1 });
+    const op = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('join' as const),
+          id: fc.constantFrom(...ids),
+          interests: fc.oneof(fc.constant([]), fc.subarray(['chess', 'music', 'art', 'go'], { maxLength: 3 })),
+          region: fc.constantFrom(undefined, undefined, 'eu', 'us'),
+          blocks: fc.subarray(ids, { maxLength: 1 }),
+          recent: fc.array(fc.tuple(fc.constantFrom(...ids), fc.integer({ min: 0, max: 15_000 })), { maxLength: 3 }),
+          flags: fc.record({ held: rarely, verified: fc.boolean(), verifiedOnly: rarely }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), id: fc.constantFrom(...ids) }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('match' as const), id: fc.constantFrom(...ids) }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 2_500 }) }) },
     );
-    expect(claim).toBe(0);
-    expect(await pool.has('x')).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 60 }), async (ops) => {
+        const memory = new MemoryPool(POLICY);
+        const shared = new RedisPool({ redis, prefix: `${prefix}same${++n}:`, policy: POLICY });
+        const firstInterests = new Map<string, readonly string[]>();
+        let now = 0;
+        for (const o of ops) {
+          if (o.kind === 'wait') now += o.ms;
+          else if (o.kind === 'join') {
+            // Distinct join times and one mode and language per person: the two pools then order
+            // every index alike (joinedAt in Redis, arrival in process; a re-join into another
+            // bucket keeps its wait in both, but in process it queues at that bucket's end).
+            // Likewise a re-join keeps the first interests: a tag added on a re-join joins that
+            // tag's index at its end in process, at its wait in Redis.
+            now += 1;
+            const k = Number(o.id.slice(1));
+            const interests = firstInterests.get(o.id) ?? o.interests;
+            firstInterests.set(o.id, interests);
+            const t = ticket(o.id, {
+              joinedAt: now,
+              interests,
+              region: o.region,
+              mode: k % 4 === 1 ? 'advice' : 'chat',
+              language: k % 3 === 0 ? 'fr' : 'en',
+              blocked: new Set(o.blocks.filter((b) => b !== o.id)),
+              recent: o.recent
+                .filter(([r]) => r !== o.id)
+                .map(([userId, ago]) => ({ userId, at: now - ago }))
+                .sort((x, y) => x.at - y.at),
+              ...(o.flags.held ? { held: true } : {}),
+              ...(o.flags.verified ? { verified: true } : {}),
+              ...(o.flags.verifiedOnly ? { verifiedOnly: true } : {}),
+            });
+            await Promise.all([memory.enqueue(t), shared.enqueue(t)]);
+          } else if (o.kind === 'leave') {
+            expect(await shared.remove(o.id)).toBe(await memory.remove(o.id));
+          } else {
+            const [m, r] = [await memory.matchFor(o.id, now), await shared.matchFor(o.id, now)];
+            expect(r).not.toBe('retry');
+            if (m) matches += 1;
+            const names = (x: MatchResult) => pairOf(x)?.map((t) => t.userId);
+            expect(names(r), `match for ${o.id} at ${now}`).toEqual(names(m));
+            if (m && m !== 'retry') expect(pairOf(r)).toEqual(m);
+          }
+        }
+        for (const id of ids) expect(await shared.get(id)).toEqual(await memory.get(id));
+      }),
+      { numRuns: 250 },
+    );
+    expect(matches, 'the sequences exercise matching').toBeGreaterThan(100);
+  });
+
+  it('keeps every fact of a ticket through its compact record', async () => {
+    const pool = new RedisPool({ redis, prefix: `${prefix}record:`, policy: POLICY });
+    const full = ticket('a', {
+      joinedAt: 1_700_000_000_123,
+      region: '',
+      interests: ['chess', 'go'],
+      blocked: new Set(['b', 'c']),
+      recent: [
+        { userId: 'b', at: 5 },
+        { userId: 'd', at: 7.5 },
+      ],
+      node: 'node-1',
+      held: true,
+      verified: true,
+      verifiedOnly: true,
+    });
+    await pool.enqueue(full);
+    expect(await pool.get('a')).toEqual(full);
+    await pool.enqueue(ticket('e', { region: 'eu' }));
+    expect(await pool.get('e')).toEqual(ticket('e', { region: 'eu' }));
+    await expect(pool.enqueue(ticket('x\u001f'))).rejects.toThrow(/cannot contain/);
+    await expect(new MemoryPool(POLICY).enqueue(ticket('x', { blocked: new Set(['y\u001e']) }))).rejects.toThrow(/cannot contain/);
+  });
+
+  it('drops a partner whose node went silent and matches the next one instead', async () => {
+    const shared = `${prefix}ghost:`;
+    const pool = new RedisPool({ redis, prefix: shared, policy: POLICY });
+    await redis.set(`${shared}alive:here`, '1');
+    await pool.enqueue(ticket('ghost', { joinedAt: 1, node: 'gone' }));
+    await pool.enqueue(ticket('b', { joinedAt: 2, node: 'here' }));
+    await pool.enqueue(ticket('c', { joinedAt: 3, node: 'here' }));
+    expect((await matchOn(pool, 'c', 10))?.map((t) => t.userId)).toEqual(['b', 'c']);
+    expect(await pool.has('ghost')).toBe(false);
+  });
+});
+
+describe('Redis decisions never act on a stale read (no ABA)', () => {
+  it('a person who left and came back is judged on the new entry', async () => {
+    const shared = `${prefix}aba:`;
+    const nodeA = new RedisPool({ redis, prefix: shared, policy: POLICY });
+    const nodeB = new RedisPool({ redis: other, prefix: shared, policy: POLICY });
+    await nodeA.enqueue(ticket('self', { joinedAt: 1 }));
+    await nodeA.enqueue(ticket('x', { joinedAt: 2 }));
+    // While node A's decision for self is on its way, x leaves and comes back having blocked self.
+    const decision = nodeA.matchFor('self', 10);
+    await nodeB.remove('x');
+    await nodeB.enqueue(ticket('x', { joinedAt: 5, blocked: new Set(['self']) }));
+    // Whichever ran first, self is never paired with the x that blocked them.
+    const pair = pairOf(await decision);
+    if (pair) expect(pair.map((t) => t.userId)).toEqual(['self', 'x']);
+    if (pair)
+      expect(await nodeB.has('x')).toBe(true); // the first x was taken; the new one waits
+    else expect(await nodeB.has('self')).toBe(true);
+    expect(pairOf(await nodeA.matchFor('self', 20))).toBeUndefined();
   });
 });

@@ -1,106 +1,283 @@
 import type { Redis } from 'ioredis';
 import type { MatchResult, TopInterest, WaitingPool } from './pool.js';
 import type { MatchPolicy, Ticket } from './rules.js';
-import { search, searchAsync, type Page, type PageRequest } from './search.js';
-import { bucketKey, fromStored, inOfferOrder, tagList, toStored, type StoredTicket } from './ticket.js';
+import { bucketKey, decodeTicket, encodeTicket, inOfferOrder, redisBucket } from './ticket.js';
 
 /*
  * Layout under `prefix` (give it a hash tag, e.g. "duet:{pool}:", so every key shares one slot):
- *   t:<id>                 hash: json (criteria, blocks, recent), joinedAt, mode, lang, tags, v (version)
- *   q:<mode>:<lang>        zset: id by joinedAt — everyone waiting in that mode and language
- *   i:<mode>:<lang>:<tag>  zset: id by joinedAt — the same people by interest
+ *   w                      hash: id → bucket ("<mode>:<lang>") — who waits, and where
+ *   d:<bucket>             hash: id → the compact record (ticket.ts encodeTicket), so a page of
+ *                          candidates is one HMGET
+ *   q:<bucket>             zset: id by joinedAt — everyone waiting in that mode and language
+ *   i:<bucket>:<tag>       zset: id by joinedAt — the same people by interest
  *   tags                   zset: tag by how many wait with it
  *   lease                  zset: id by lease expiry; the owning node renews it, a sweep drops the lapsed
- *   all                    zset: id by joinedAt — the whole pool
- *   seq                    counter: entry versions, never reused
  *   alive:<node>           string with a TTL, kept by each live node (cluster/cluster.ts)
  * Every change to these is one Lua script, so no node ever sees half of one.
+ *
+ * A match decision is one script (MATCH): it walks the bucket's indexes in the search order of
+ * search.ts, applies the rules of rules.ts, and removes the pair, all in one step. Nothing is read
+ * outside the script that decides, so there is no claim to lose: of two nodes asking for the same
+ * oldest person, the first script takes them and the second finds the next best — no herd, no
+ * retries, one round trip per decision.
  */
 const LIB = `
-local function unindex(p, id, mode, lang, tags, joinedAt)
-  redis.call('ZREM', p .. 'q:' .. mode .. ':' .. lang, id)
-  for tag in string.gmatch(tags, '[^,]+') do
-    redis.call('ZREM', p .. 'i:' .. mode .. ':' .. lang .. ':' .. tag, id)
-    if tonumber(redis.call('ZINCRBY', p .. 'tags', -1, tag)) <= 0 then redis.call('ZREM', p .. 'tags', tag) end
-  end
-  redis.call('ZREM', p .. 'lease', id)
-  redis.call('ZREM', p .. 'all', id)
+local p = ARGV[1]
+local function tagsOf(s)
+  local out = {}
+  for tag in string.gmatch(s, '[^,]+') do out[#out + 1] = tag end
+  return out
 end
-local function drop(p, id)
-  local key = p .. 't:' .. id
-  local f = redis.call('HMGET', key, 'mode', 'lang', 'tags', 'joinedAt')
-  if not f[1] then return 0 end
-  unindex(p, id, f[1], f[2], f[3], f[4])
-  redis.call('DEL', key)
+-- Takes people of one bucket out of every index; entries: { id, tags (list) }.
+local function unindex(bucket, entries)
+  local ids, byTag, order = {}, {}, {}
+  for i, e in ipairs(entries) do
+    ids[i] = e[1]
+    for _, tag in ipairs(e[2]) do
+      local t = byTag[tag]
+      if not t then t = { n = 0, ids = {} }; byTag[tag] = t; order[#order + 1] = tag end
+      t.n = t.n + 1
+      if t.ids[#t.ids] ~= e[1] then t.ids[#t.ids + 1] = e[1] end
+    end
+  end
+  redis.call('ZREM', p .. 'q:' .. bucket, unpack(ids))
+  redis.call('HDEL', p .. 'd:' .. bucket, unpack(ids))
+  redis.call('HDEL', p .. 'w', unpack(ids))
+  redis.call('ZREM', p .. 'lease', unpack(ids))
+  for _, tag in ipairs(order) do
+    local t = byTag[tag]
+    redis.call('ZREM', p .. 'i:' .. bucket .. ':' .. tag, unpack(t.ids))
+    if tonumber(redis.call('ZINCRBY', p .. 'tags', -t.n, tag)) <= 0 then redis.call('ZREM', p .. 'tags', tag) end
+  end
+end
+local function drop(id)
+  local bucket = redis.call('HGET', p .. 'w', id)
+  if not bucket then
+    redis.call('ZREM', p .. 'lease', id)
+    return 0
+  end
+  local rec = redis.call('HGET', p .. 'd:' .. bucket, id) or ''
+  unindex(bucket, { { id, tagsOf(string.match(rec, '^[^\\31]*\\31([^\\31]*)') or '') } })
   return 1
 end
 `;
 
-/** ARGV: prefix, id, json, mode, lang, tags, joinedAt, leaseUntil, node → { joinedAt, version } */
+/** ARGV: prefix, id, bucket, tags, record after joinedAt, joinedAt, leaseUntil → the joinedAt kept */
 const ENQUEUE = `${LIB}
-local p, id = ARGV[1], ARGV[2]
-local key = p .. 't:' .. id
-local old = redis.call('HMGET', key, 'mode', 'lang', 'tags', 'joinedAt', 'v')
--- Versions come from a counter that never restarts: an entry that left and came back never
--- carries a version an old read could still hold (no ABA on claims).
-local joinedAt, v = ARGV[7], redis.call('INCR', p .. 'seq')
-if old[1] then
-  joinedAt = old[4]
-  unindex(p, id, old[1], old[2], old[3], old[4])
+local id, bucket, tags, rest, joinedAt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local old = redis.call('HGET', p .. 'w', id)
+if old then
+  local rec = redis.call('HGET', p .. 'd:' .. old, id)
+  if rec then
+    local j, oldTags = string.match(rec, '^([^\\31]*)\\31([^\\31]*)')
+    joinedAt = j
+    unindex(old, { { id, tagsOf(oldTags) } })
+  end
 end
-local mode, lang, tags = ARGV[4], ARGV[5], ARGV[6]
-redis.call('HSET', key, 'json', ARGV[3], 'joinedAt', joinedAt, 'mode', mode, 'lang', lang, 'tags', tags, 'v', v, 'node', ARGV[9])
-redis.call('ZADD', p .. 'q:' .. mode .. ':' .. lang, joinedAt, id)
-for tag in string.gmatch(tags, '[^,]+') do
-  redis.call('ZADD', p .. 'i:' .. mode .. ':' .. lang .. ':' .. tag, joinedAt, id)
+redis.call('HSET', p .. 'w', id, bucket)
+redis.call('HSET', p .. 'd:' .. bucket, id, joinedAt .. '\\31' .. rest)
+redis.call('ZADD', p .. 'q:' .. bucket, joinedAt, id)
+for _, tag in ipairs(tagsOf(tags)) do
+  redis.call('ZADD', p .. 'i:' .. bucket .. ':' .. tag, joinedAt, id)
   redis.call('ZINCRBY', p .. 'tags', 1, tag)
 end
-redis.call('ZADD', p .. 'lease', ARGV[8], id)
-redis.call('ZADD', p .. 'all', joinedAt, id)
-return { joinedAt, v }
+redis.call('ZADD', p .. 'lease', ARGV[7], id)
+return joinedAt
 `;
 
 /** ARGV: prefix, id → 1 when removed */
 const REMOVE = `${LIB}
-return drop(ARGV[1], ARGV[2])
+return drop(ARGV[2])
 `;
 
-/**
- * The atomic claim. ARGV: prefix, idA, versionA, idB, versionB. Both entries must still be there,
- * unchanged since they were read, and (in a cluster) their nodes alive; then both leave the pool
- * together. 1 on success, 0 otherwise: of two nodes racing for the same person, exactly one wins.
- * An entry whose node has stopped beating is dropped on the spot, so nobody is matched with a ghost.
- */
-const CLAIM = `${LIB}
-local p = ARGV[1]
-local a = redis.call('HMGET', p .. 't:' .. ARGV[2], 'v', 'node')
-local b = redis.call('HMGET', p .. 't:' .. ARGV[4], 'v', 'node')
-if a[1] ~= ARGV[3] or b[1] ~= ARGV[5] then return 0 end
-local ok = 1
-for i, f in ipairs({ a, b }) do
-  if f[2] and f[2] ~= '' and redis.call('EXISTS', p .. 'alive:' .. f[2]) == 0 then
-    drop(p, ARGV[i * 2])
-    ok = 0
-  end
-end
-if ok == 0 then return 0 end
-drop(p, ARGV[2])
-drop(p, ARGV[4])
-return 1
+/** ARGV: prefix, id → the record, or nil */
+const GET = `${LIB}
+local bucket = redis.call('HGET', p .. 'w', ARGV[2])
+if not bucket then return false end
+return redis.call('HGET', p .. 'd:' .. bucket, ARGV[2])
 `;
 
 /** ARGV: prefix, now, limit → how many lapsed entries were dropped */
 const SWEEP = `${LIB}
-local p = ARGV[1]
 local ids = redis.call('ZRANGEBYSCORE', p .. 'lease', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do drop(p, id) end
+for _, id in ipairs(ids) do drop(id) end
 return #ids
 `;
 
-interface Stored {
-  ticket: Ticket;
-  version: string;
-}
+/**
+ * One match decision. ARGV: prefix, id, now, then the policy (interestsRequiredMs,
+ * regionRequiredMs, recentCount, recentWindowMs, smallPool, relaxRecentAfterMs) and the search
+ * limits (pageSize, scanLimit) → { id, record, partnerId, partnerRecord } with both removed, or nil.
+ *
+ * compatible/accepts/rank mirror rules.ts and search/scan mirror search.ts line for line; the
+ * contract suite (pool.contract.test.ts) runs both pools side by side on the same sequences and
+ * requires the same partner. An entry whose node stopped beating is dropped where it is met.
+ */
+const MATCH = `${LIB}
+local now = tonumber(ARGV[3])
+local iReq, rReq, rCount, rWindow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local smallPool, relaxAfter = tonumber(ARGV[8]), tonumber(ARGV[9])
+local pageSize, scanLimit = tonumber(ARGV[10]), tonumber(ARGV[11])
+local id = ARGV[2]
+local bucket = redis.call('HGET', p .. 'w', id)
+if not bucket then return false end
+local D = p .. 'd:' .. bucket
+
+local function parse(cid, rec)
+  local f, i = {}, 1
+  for k = 1, 8 do
+    local j = string.find(rec, '\\31', i, true)
+    f[k] = string.sub(rec, i, j - 1)
+    i = j + 1
+  end
+  f[9] = string.sub(rec, i)
+  local flags = f[4]
+  return {
+    id = cid, rec = rec, joinedAt = tonumber(f[1]), tagStr = f[2], node = f[3],
+    held = string.find(flags, 'h', 1, true) ~= nil,
+    verified = string.find(flags, 'v', 1, true) ~= nil,
+    verifiedOnly = string.find(flags, 'o', 1, true) ~= nil,
+    region = f[5] ~= '' and string.sub(f[5], 2) or nil,
+    mode = f[6], lang = f[7], blocked = f[8], recent = f[9],
+  }
+end
+
+local t = parse(id, redis.call('HGET', D, id))
+t.tags = tagsOf(t.tagStr)
+local needles = {}
+for i, tag in ipairs(t.tags) do needles[i] = ',' .. tag .. ',' end
+
+local alive = {}
+local function isAlive(node)
+  if node == '' then return true end
+  if alive[node] == nil then alive[node] = redis.call('EXISTS', p .. 'alive:' .. node) == 1 end
+  return alive[node]
+end
+if not isAlive(t.node) then
+  drop(id)
+  return false
+end
+
+-- sharedInterests(t, c), counted over t's interests (it is zero both ways or neither).
+local function shared(c)
+  if c.sh == nil then
+    local n, hay = 0, ',' .. c.tagStr .. ','
+    if c.tagStr ~= '' then
+      for _, needle in ipairs(needles) do
+        if string.find(hay, needle, 1, true) then n = n + 1 end
+      end
+    end
+    c.sh = n
+  end
+  return c.sh
+end
+local function stageOf(x)
+  local waited = now - x.joinedAt
+  if waited >= rReq then return 3 end
+  if waited >= iReq then return 2 end
+  return 1
+end
+local function metRecently(x, other)
+  if not string.find(x.recent, '\\30' .. other .. '\\29', 1, true) then return false end
+  local list = {}
+  for rid, at in string.gmatch(x.recent, '\\30([^\\30\\29]*)\\29([^\\30]*)') do list[#list + 1] = { rid, tonumber(at) } end
+  local seen = 0
+  for i = #list, 1, -1 do
+    if seen >= rCount then break end
+    if now - list[i][2] > rWindow then break end
+    if list[i][1] == other then return true end
+    seen = seen + 1
+  end
+  return false
+end
+local poolSize
+local function accepts(x, other, sh)
+  local stage = stageOf(x)
+  if stage == 1 and x.tagStr ~= '' and sh == 0 then return false end
+  if stage ~= 3 and x.region ~= nil and x.region ~= other.region then return false end
+  if metRecently(x, other.id) then
+    if not (poolSize <= smallPool and now - x.joinedAt >= relaxAfter) then return false end
+  end
+  return true
+end
+local function compatible(c)
+  if c.id == t.id then return false end
+  if c.mode ~= t.mode or c.lang ~= t.lang then return false end
+  if c.held ~= t.held then return false end
+  if (t.verifiedOnly and not c.verified) or (c.verifiedOnly and not t.verified) then return false end
+  if string.find(t.blocked, '\\30' .. c.id .. '\\30', 1, true) or string.find(c.blocked, '\\30' .. t.id .. '\\30', 1, true) then return false end
+  local sh = shared(c)
+  return accepts(t, c, sh) and accepts(c, t, sh)
+end
+local function sameRegion(c) return c.region ~= nil and c.region == t.region end
+-- rank(t, x, y) < 0
+local function ranksBefore(x, y)
+  local d = shared(y) - shared(x)
+  if d ~= 0 then return d < 0 end
+  local r = (sameRegion(y) and 1 or 0) - (sameRegion(x) and 1 or 0)
+  if r ~= 0 then return r < 0 end
+  return x.joinedAt < y.joinedAt
+end
+local function unbeatable(c) return shared(c) == #t.tags and (t.region == nil or c.region == t.region) end
+
+local considered, best
+local function scan(keys)
+  local start = 0
+  while start < scanLimit do
+    local count = math.min(pageSize, scanLimit - start)
+    local exhausted, fresh = true, {}
+    for _, key in ipairs(keys) do
+      local ids = redis.call('ZRANGE', key, start, start + count - 1)
+      if #ids >= count then exhausted = false end
+      for _, cid in ipairs(ids) do
+        if not considered[cid] then
+          considered[cid] = true
+          fresh[#fresh + 1] = cid
+        end
+      end
+    end
+    if #fresh > 0 then
+      local recs = redis.call('HMGET', D, unpack(fresh))
+      for i, cid in ipairs(fresh) do
+        if recs[i] then
+          local c = parse(cid, recs[i])
+          if compatible(c) then
+            if unbeatable(c) then return c end
+            if best == nil or ranksBefore(c, best) then best = c end
+          end
+        end
+      end
+    end
+    if exhausted then break end
+    start = start + pageSize
+  end
+  return nil
+end
+local function search()
+  considered, best = { [id] = true }, nil
+  poolSize = redis.call('ZCARD', p .. 'q:' .. bucket)
+  if #t.tags > 0 then
+    local keys = {}
+    for i, tag in ipairs(t.tags) do keys[i] = p .. 'i:' .. bucket .. ':' .. tag end
+    local found = scan(keys) or best
+    if found then return found end
+    if stageOf(t) == 1 then return nil end
+  end
+  return scan({ p .. 'q:' .. bucket }) or best
+end
+
+-- A partner on a node that went silent is a ghost: drop them and look again.
+for _ = 1, 8 do
+  local c = search()
+  if c == nil then return false end
+  if isAlive(c.node) then
+    unindex(bucket, { { id, t.tags }, { c.id, tagsOf(c.tagStr) } })
+    return { id, t.rec, c.id, c.rec }
+  end
+  drop(c.id)
+end
+return false
+`;
 
 export interface RedisPoolOptions {
   redis: Redis;
@@ -112,21 +289,28 @@ export interface RedisPoolOptions {
   /** Candidates read per page, and at most per index, when looking for a partner. */
   pageSize?: number;
   scanLimit?: number;
-  /** Claims lost to another node before giving up on this attempt. */
-  maxClaimAttempts?: number;
 }
 
+type Command = (...args: Array<string | number>) => Promise<unknown>;
+
 /**
- * The shared waiting pool in Redis, for several Duet nodes. Reads happen outside Lua (so the
- * rules and the search order stay in TypeScript, shared with the in-process pool); the claim is
- * one Lua script that checks both entries' versions and removes both, so a person is never handed
- * to two partners. The counts shown to people are a snapshot taken by `refresh()` (the cluster
- * runs it every second).
+ * The shared waiting pool in Redis, for several Duet nodes. Each change and each match decision
+ * is one Lua script: the decision finds the partner (the rules of rules.ts in the order of
+ * search.ts) and removes both in the same step, so a person is never handed to two partners and
+ * no node ever loses a claim. Tickets are stored as compact records, not JSON. The counts shown to
+ * people are a snapshot taken by `refresh()` (the cluster runs it every second).
  */
 export class RedisPool implements WaitingPool {
   readonly #r: Redis;
   readonly #p: string;
   readonly #o: Required<Omit<RedisPoolOptions, 'redis' | 'prefix'>>;
+  /** The policy and limits as the MATCH script takes them. */
+  readonly #matchArgs: number[];
+  readonly #enqueue: Command;
+  readonly #remove: Command;
+  readonly #get: Command;
+  readonly #sweep: Command;
+  readonly #match: Command;
   #size = 0;
   /** Pool sizes of the buckets this node has enqueued people in, as of the last refresh. */
   readonly #buckets = new Map<string, { mode: string; language: string; size: number }>();
@@ -135,42 +319,49 @@ export class RedisPool implements WaitingPool {
   constructor(options: RedisPoolOptions) {
     this.#r = options.redis;
     this.#p = options.prefix;
-    this.#o = { leaseMs: 30_000, pageSize: 32, scanLimit: 256, maxClaimAttempts: 5, ...options };
-    this.#r.defineCommand('duetEnqueue', { numberOfKeys: 0, lua: ENQUEUE });
-    this.#r.defineCommand('duetRemove', { numberOfKeys: 0, lua: REMOVE });
-    this.#r.defineCommand('duetClaim', { numberOfKeys: 0, lua: CLAIM });
-    this.#r.defineCommand('duetSweep', { numberOfKeys: 0, lua: SWEEP });
+    this.#o = { leaseMs: 30_000, pageSize: 32, scanLimit: 256, ...options };
+    const { policy, pageSize, scanLimit } = this.#o;
+    this.#matchArgs = [
+      policy.interestsRequiredMs,
+      policy.regionRequiredMs,
+      policy.recentCount,
+      policy.recentWindowMs,
+      policy.smallPool,
+      policy.relaxRecentAfterMs,
+      pageSize,
+      scanLimit,
+    ];
+    const define = (name: string, lua: string): Command => {
+      this.#r.defineCommand(name, { numberOfKeys: 0, lua });
+      const command = (this.#r as unknown as Record<string, Command>)[name]!;
+      return (...args) => command.apply(this.#r, [this.#p, ...args]);
+    };
+    this.#enqueue = define('duetEnqueue', ENQUEUE);
+    this.#remove = define('duetRemove', REMOVE);
+    this.#get = define('duetGet', GET);
+    this.#sweep = define('duetSweep', SWEEP);
+    this.#match = define('duetMatch', MATCH);
   }
 
   async enqueue(t: Ticket, now: number = Date.now()): Promise<void> {
-    const tags = tagList(t);
+    const { bucket, tags, rest } = encodeTicket(t);
     // Until the next refresh, the person's own bucket counts at least them.
     const key = bucketKey(t.mode, t.language);
     if (!this.#buckets.has(key)) this.#buckets.set(key, { mode: t.mode, language: t.language, size: 1 });
-    await this.#cmd(
-      'duetEnqueue',
-      this.#p,
-      t.userId,
-      JSON.stringify(toStored(t)),
-      t.mode,
-      t.language,
-      tags,
-      t.joinedAt,
-      now + this.#o.leaseMs,
-      t.node ?? '',
-    );
+    await this.#enqueue(t.userId, bucket, tags, rest, t.joinedAt, now + this.#o.leaseMs);
   }
 
   async remove(userId: string): Promise<boolean> {
-    return (await this.#cmd('duetRemove', this.#p, userId)) === 1;
+    return (await this.#remove(userId)) === 1;
   }
 
   async has(userId: string): Promise<boolean> {
-    return (await this.#r.exists(`${this.#p}t:${userId}`)) === 1;
+    return (await this.#r.hexists(`${this.#p}w`, userId)) === 1;
   }
 
   async get(userId: string): Promise<Ticket | undefined> {
-    return (await this.#read([userId]))[0]?.ticket;
+    const record = (await this.#get(userId)) as string | null;
+    return record === null ? undefined : decodeTicket(userId, record);
   }
 
   get size(): number {
@@ -188,9 +379,9 @@ export class RedisPool implements WaitingPool {
   async refresh(): Promise<void> {
     const buckets = [...this.#buckets.values()];
     const [size, top, ...sizes] = await Promise.all([
-      this.#r.zcard(`${this.#p}all`),
+      this.#r.hlen(`${this.#p}w`),
       this.#r.zrevrange(`${this.#p}tags`, 0, 4, 'WITHSCORES'),
-      ...buckets.map((b) => this.#bucketSize(b.mode, b.language)),
+      ...buckets.map((b) => this.#r.zcard(`${this.#p}q:${redisBucket(b.mode, b.language)}`)),
     ]);
     this.#size = size as number;
     const flat = top as string[];
@@ -210,64 +401,13 @@ export class RedisPool implements WaitingPool {
 
   /** Drops entries whose lease lapsed (their node crashed); any node may run it. */
   async sweep(now: number = Date.now(), limit = 1000): Promise<number> {
-    return Number(await this.#cmd('duetSweep', this.#p, now, limit));
+    return Number(await this.#sweep(now, limit));
   }
 
+  /** One round trip: the MATCH script decides and removes the pair. Never 'retry': nothing is lost to another node. */
   async matchFor(userId: string, now: number): Promise<MatchResult> {
-    for (let attempt = 0; attempt < this.#o.maxClaimAttempts; attempt++) {
-      const self = (await this.#read([userId]))[0];
-      if (!self) return undefined;
-      const partner = await this.#findPartner(self.ticket, now);
-      if (!partner) return undefined;
-      const won = await this.#cmd('duetClaim', this.#p, userId, self.version, partner.ticket.userId, partner.version);
-      if (won === 1) return inOfferOrder(self.ticket, partner.ticket);
-      // Another node took one of us first (or an entry changed): look again.
-    }
-    return 'retry';
-  }
-
-  /** The search order of search.ts, its pages read from the bucket's sorted sets. */
-  async #findPartner(t: Ticket, now: number): Promise<Stored | undefined> {
-    const { pageSize, scanLimit, policy } = this.#o;
-    const poolSize = await this.#bucketSize(t.mode, t.language);
-    const versions = new Map<Ticket, string>();
-    const read = new Set<string>([t.userId]);
-    const page = async ({ indexes, start, count }: PageRequest): Promise<Page> => {
-      const keys = indexes.map((i) =>
-        i === 'everyone' ? `${this.#p}q:${t.mode}:${t.language}` : `${this.#p}i:${t.mode}:${t.language}:${i.tag}`,
-      );
-      const ids = await Promise.all(keys.map((k) => this.#r.zrange(k, start, start + count - 1)));
-      // Each entry is read once per search, however many indexes list it.
-      const fresh = ids.flat().filter((id) => !read.has(id));
-      for (const id of fresh) read.add(id);
-      const stored = await this.#read(fresh);
-      for (const s of stored) versions.set(s.ticket, s.version);
-      return { candidates: stored.map((s) => s.ticket), exhausted: ids.every((page) => page.length < count) };
-    };
-    const partner = await searchAsync(search(t, now, policy, poolSize, { pageSize, scanLimit }), page);
-    return partner && { ticket: partner, version: versions.get(partner)! };
-  }
-
-  #bucketSize(mode: string, language: string): Promise<number> {
-    return this.#r.zcard(`${this.#p}q:${mode}:${language}`);
-  }
-
-  async #read(ids: string[]): Promise<Stored[]> {
-    if (ids.length === 0) return [];
-    const pipeline = this.#r.pipeline();
-    for (const id of ids) pipeline.hmget(`${this.#p}t:${id}`, 'json', 'joinedAt', 'v');
-    const results = (await pipeline.exec()) ?? [];
-    const out: Stored[] = [];
-    results.forEach(([err, value], i) => {
-      if (err) throw err;
-      const [json, joinedAt, v] = value as [string | null, string | null, string | null];
-      if (json === null || joinedAt === null || v === null) return; // claimed or removed meanwhile
-      out.push({ version: v, ticket: fromStored(ids[i]!, JSON.parse(json) as StoredTicket, Number(joinedAt)) });
-    });
-    return out;
-  }
-
-  #cmd(name: string, ...args: Array<string | number>): Promise<unknown> {
-    return (this.#r as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[name]!(...args);
+    const r = (await this.#match(userId, now, ...this.#matchArgs)) as [string, string, string, string] | null;
+    if (r === null) return undefined;
+    return inOfferOrder(decodeTicket(r[0], r[1]), decodeTicket(r[2], r[3]));
   }
 }

@@ -13,65 +13,91 @@ export function inOfferOrder(t: Ticket, partner: Ticket): [Ticket, Ticket] {
   return partner.joinedAt <= t.joinedAt ? [partner, t] : [t, partner];
 }
 
+/** Separators of the Redis pool's compact record (see `encodeTicket`): no stored string may hold one. */
+const FIELD = '\x1f';
+const LIST = '\x1e';
+const PAIR = '\x1d';
+
 /**
- * Redis keeps a person's tags as one comma-separated field (its Lua scripts index by it), so a tag
- * cannot hold a comma; both pools refuse one, so they accept the same tickets.
+ * Checks that a ticket can be stored by either pool, so both accept the same tickets: Redis keeps
+ * a person's tags as one comma-separated field (its Lua scripts index by it), so a tag cannot hold
+ * a comma or be empty; no id, tag, region, mode or language may hold a record separator.
  */
-export function checkTags(t: Ticket): void {
-  for (const tag of t.interests) if (tag.includes(',')) throw new Error('interest tags cannot contain commas');
+export function checkTicket(t: Ticket): void {
+  for (const tag of t.interests) {
+    if (tag.includes(',')) throw new Error('interest tags cannot contain commas');
+    if (tag === '') throw new Error('interest tags cannot be empty');
+  }
+  const strings = [
+    t.userId,
+    t.mode,
+    t.language,
+    t.region ?? '',
+    t.node ?? '',
+    ...t.interests,
+    ...t.blocked,
+    ...t.recent.map((r) => r.userId),
+  ];
+  for (const s of strings)
+    if (s.includes(FIELD) || s.includes(LIST) || s.includes(PAIR))
+      throw new Error('ticket strings cannot contain the characters \\x1d-\\x1f');
 }
 
-export function tagList(t: Ticket): string {
-  checkTags(t);
-  return t.interests.join(',');
+/** A bucket's name inside Redis keys (q:<bucket>, d:<bucket>, i:<bucket>:<tag>). */
+export const redisBucket = (mode: string, language: string): string => `${mode}:${language}`;
+
+/**
+ * The Redis pool's compact record of a ticket, read field by field by its Lua scripts (no JSON):
+ *   joinedAt ␟ tags ␟ node ␟ flags ␟ region ␟ mode ␟ language ␟ blocked ␟ recent
+ * tags comma-separated; flags a subset of "hvo" (held, verified, verifiedOnly); region "" for none
+ * or "=" and the region; blocked "␞id␞id␞" (so a plain find of "␞id␞" tests it); recent
+ * "␞id␝at" per partner, oldest first. `encodeTicket` gives everything after joinedAt: a re-join
+ * keeps the stored joinedAt, which only the script knows.
+ */
+export function encodeTicket(t: Ticket): { bucket: string; tags: string; rest: string } {
+  checkTicket(t);
+  const tags = t.interests.join(',');
+  const flags = `${t.held ? 'h' : ''}${t.verified ? 'v' : ''}${t.verifiedOnly ? 'o' : ''}`;
+  const blocked = t.blocked.size === 0 ? '' : `${LIST}${[...t.blocked].join(LIST)}${LIST}`;
+  const recent = t.recent.map((r) => `${LIST}${r.userId}${PAIR}${r.at}`).join('');
+  const rest = [tags, t.node ?? '', flags, t.region === undefined ? '' : `=${t.region}`, t.mode, t.language, blocked, recent].join(FIELD);
+  return { bucket: redisBucket(t.mode, t.language), tags, rest };
 }
 
-/** Everything about a ticket but its id and wait, which are stored beside it. */
-export interface StoredTicket {
-  mode: string;
-  language: string;
-  region: string | null;
-  interests: string[];
-  blocked: string[];
-  recent: Array<{ userId: string; at: number }>;
-  node?: string;
-  held?: boolean;
-  verified?: boolean;
-  verifiedOnly?: boolean;
-}
-
-/** Optional facts stored only when true (or set), so a stored entry stays small. */
-const FLAGS = ['held', 'verified', 'verifiedOnly'] as const;
-
-function optionals(t: Pick<Ticket, 'node' | (typeof FLAGS)[number]>): Pick<Ticket, 'node' | (typeof FLAGS)[number]> {
-  const out: { node?: string; held?: boolean; verified?: boolean; verifiedOnly?: boolean } = {};
-  if (t.node) out.node = t.node;
-  for (const flag of FLAGS) if (t[flag]) out[flag] = true;
-  return out;
-}
-
-export function toStored(t: Ticket): StoredTicket {
-  return {
-    mode: t.mode,
-    language: t.language,
-    region: t.region ?? null,
-    interests: [...t.interests],
-    blocked: [...t.blocked],
-    recent: [...t.recent],
-    ...optionals(t),
-  };
-}
-
-export function fromStored(userId: string, s: StoredTicket, joinedAt: number): Ticket {
-  return {
+export function decodeTicket(userId: string, record: string): Ticket {
+  const [joinedAt, tags, node, flags, region, mode, language, blocked, recent] = record.split(FIELD) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const t: { -readonly [K in keyof Ticket]: Ticket[K] } = {
     userId,
-    mode: s.mode,
-    language: s.language,
-    region: s.region ?? undefined,
-    interests: s.interests,
-    joinedAt,
-    blocked: new Set(s.blocked),
-    recent: s.recent,
-    ...optionals(s),
+    mode,
+    language,
+    region: region === '' ? undefined : region.slice(1),
+    interests: tags === '' ? [] : tags.split(','),
+    joinedAt: Number(joinedAt),
+    blocked: new Set(blocked === '' ? [] : blocked.slice(1, -1).split(LIST)),
+    recent:
+      recent === ''
+        ? []
+        : recent
+            .slice(1)
+            .split(LIST)
+            .map((r) => {
+              const [id, at] = r.split(PAIR) as [string, string];
+              return { userId: id, at: Number(at) };
+            }),
   };
+  if (node !== '') t.node = node;
+  if (flags.includes('h')) t.held = true;
+  if (flags.includes('v')) t.verified = true;
+  if (flags.includes('o')) t.verifiedOnly = true;
+  return t;
 }
