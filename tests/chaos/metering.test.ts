@@ -282,7 +282,7 @@ async function runChaos(CALLS: number, storage: 'sqlite' | 'postgres'): Promise<
           }
           break;
         case 'leave':
-          if (sim.send({ type: 'leave' })) {
+          if (sim.send({ type: 'leave', callId: call.callId })) {
             call.ends.push(t);
             touched.add(sim);
           }

@@ -93,7 +93,7 @@ export class Sim {
     const m = JSON.parse(raw) as ServerMessage;
     if (m.type !== 'pong' && m.type !== 'presence' && m.type !== 'billing') this.history.push(m);
     // A match outside the plan (a requeued partner meeting another): leave it at once.
-    if (m.type === 'matched' && this.callId !== undefined && m.callId !== this.callId) this.send({ type: 'leave' });
+    if (m.type === 'matched' && this.callId !== undefined && m.callId !== this.callId) this.send({ type: 'leave', callId: m.callId });
     // Requeued after the planned call ended: this person is done for the wave.
     if (m.type === 'call_ended' && m.then === 'waiting') this.send({ type: 'leave' });
     for (const w of [...this.#waiters]) {
