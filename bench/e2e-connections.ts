@@ -112,6 +112,7 @@ function onMessage(c: Client, data: Buffer): void {
     userId?: string;
     code?: string;
     then?: string;
+    by?: string;
   };
   counts.set(m.type, (counts.get(m.type) ?? 0) + 1);
   switch (m.type) {
@@ -139,6 +140,8 @@ function onMessage(c: Client, data: Buffer): void {
       if (c.callId !== m.callId) violation(`${c.userId}: call_ended for ${m.callId}, not its call ${c.callId}`);
       c.callId = undefined;
       c.role = undefined;
+      // The partner left behind is matched again once their client acknowledges the end, as the SDK does.
+      if (m.then === 'waiting' && m.by !== 'you') c.ws?.send(JSON.stringify({ type: 'requeue', callId: m.callId }));
       return;
     case 'error':
       violation(`${c.userId}: error ${m.code}`);
@@ -321,7 +324,7 @@ async function main(): Promise<void> {
       const done = group.map((c) => awaitMatched(c, nextMs, nextMissed));
       const t = performance.now();
       for (const c of group) c.since = t;
-      skipper.ws!.send('{"type":"next"}');
+      skipper.ws!.send(JSON.stringify({ type: 'next', callId: skipper.callId }));
       await Promise.all(done);
     });
     const nextS = (performance.now() - tNext) / 1000;
