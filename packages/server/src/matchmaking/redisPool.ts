@@ -123,29 +123,26 @@ local bucket = redis.call('HGET', p .. 'w', id)
 if not bucket then return false end
 local D = p .. 'd:' .. bucket
 
+local F = '([^\\31]*)\\31'
+local RECORD = '^' .. string.rep(F, 8) .. '(.*)$'
+-- A candidate's fields, as strings; flags and numbers are looked at where needed.
 local function parse(cid, rec)
-  local f, i = {}, 1
-  for k = 1, 8 do
-    local j = string.find(rec, '\\31', i, true)
-    f[k] = string.sub(rec, i, j - 1)
-    i = j + 1
-  end
-  f[9] = string.sub(rec, i)
-  local flags = f[4]
+  local joinedAt, tagStr, node, flags, region, mode, lang, blocked, recent = string.match(rec, RECORD)
   return {
-    id = cid, rec = rec, joinedAt = tonumber(f[1]), tagStr = f[2], node = f[3],
-    held = string.find(flags, 'h', 1, true) ~= nil,
-    verified = string.find(flags, 'v', 1, true) ~= nil,
-    verifiedOnly = string.find(flags, 'o', 1, true) ~= nil,
-    region = f[5] ~= '' and string.sub(f[5], 2) or nil,
-    mode = f[6], lang = f[7], blocked = f[8], recent = f[9],
+    id = cid, rec = rec, joinedAt = tonumber(joinedAt), tagStr = tagStr, node = node, flags = flags,
+    region = region ~= '' and string.sub(region, 2) or nil,
+    mode = mode, lang = lang, blocked = blocked, recent = recent,
   }
 end
+local function hasFlag(x, flag) return x.flags ~= '' and string.find(x.flags, flag, 1, true) ~= nil end
 
 local t = parse(id, redis.call('HGET', D, id))
 t.tags = tagsOf(t.tagStr)
 local needles = {}
 for i, tag in ipairs(t.tags) do needles[i] = ',' .. tag .. ',' end
+local tHeld, tVerified, tVerifiedOnly = hasFlag(t, 'h'), hasFlag(t, 'v'), hasFlag(t, 'o')
+-- How t appears in another's blocked and recent lists.
+local tAsBlocked, tAsRecent = '\\30' .. id .. '\\30', '\\30' .. id .. '\\29'
 
 local alive = {}
 local function isAlive(node)
@@ -161,8 +158,9 @@ end
 -- sharedInterests(t, c), counted over t's interests (it is zero both ways or neither).
 local function shared(c)
   if c.sh == nil then
-    local n, hay = 0, ',' .. c.tagStr .. ','
-    if c.tagStr ~= '' then
+    local n = 0
+    if c.tagStr ~= '' and #needles > 0 then
+      local hay = ',' .. c.tagStr .. ','
       for _, needle in ipairs(needles) do
         if string.find(hay, needle, 1, true) then n = n + 1 end
       end
@@ -177,8 +175,9 @@ local function stageOf(x)
   if waited >= iReq then return 2 end
   return 1
 end
-local function metRecently(x, other)
-  if not string.find(x.recent, '\\30' .. other .. '\\29', 1, true) then return false end
+-- needle: '\\30' .. other .. '\\29', how the other appears in x's recent list.
+local function metRecently(x, other, needle)
+  if x.recent == '' or not string.find(x.recent, needle, 1, true) then return false end
   local list = {}
   for rid, at in string.gmatch(x.recent, '\\30([^\\30\\29]*)\\29([^\\30]*)') do list[#list + 1] = { rid, tonumber(at) } end
   local seen = 0
@@ -191,23 +190,24 @@ local function metRecently(x, other)
   return false
 end
 local poolSize
-local function accepts(x, other, sh)
+local function accepts(x, other, sh, needle)
   local stage = stageOf(x)
   if stage == 1 and x.tagStr ~= '' and sh == 0 then return false end
   if stage ~= 3 and x.region ~= nil and x.region ~= other.region then return false end
-  if metRecently(x, other.id) then
+  if metRecently(x, other.id, needle) then
     if not (poolSize <= smallPool and now - x.joinedAt >= relaxAfter) then return false end
   end
   return true
 end
 local function compatible(c)
-  if c.id == t.id then return false end
+  if c.id == id then return false end
   if c.mode ~= t.mode or c.lang ~= t.lang then return false end
-  if c.held ~= t.held then return false end
-  if (t.verifiedOnly and not c.verified) or (c.verifiedOnly and not t.verified) then return false end
-  if string.find(t.blocked, '\\30' .. c.id .. '\\30', 1, true) or string.find(c.blocked, '\\30' .. t.id .. '\\30', 1, true) then return false end
+  if hasFlag(c, 'h') ~= tHeld then return false end
+  if (tVerifiedOnly and not hasFlag(c, 'v')) or (not tVerified and hasFlag(c, 'o')) then return false end
+  if c.blocked ~= '' and string.find(c.blocked, tAsBlocked, 1, true) then return false end
+  if t.blocked ~= '' and string.find(t.blocked, '\\30' .. c.id .. '\\30', 1, true) then return false end
   local sh = shared(c)
-  return accepts(t, c, sh) and accepts(c, t, sh)
+  return accepts(t, c, sh, t.recent ~= '' and '\\30' .. c.id .. '\\29' or '') and accepts(c, t, sh, tAsRecent)
 end
 local function sameRegion(c) return c.region ~= nil and c.region == t.region end
 -- rank(t, x, y) < 0
