@@ -11,6 +11,7 @@
  *                          [--nodes=1|2|4] [--redis] (several nodes need --redis; they get PostgreSQL)
  *                          [--postgres] [--floor-only | --duet-only] [--workers=4] [--budget-s=120]
  *                          [--server-cpu-prof=DIR] [--json=FILE] [--env=KEY=VALUE,...] (extra server env)
+ *                          [--load-cpu-prof=DIR] (profiles of the load processes)
  *                          [--server-main=PATH] (another build's main.js, e.g. an earlier commit's)
  *
  * Reported per run: people, never got in, never matched, double matches (must be 0), join→match
@@ -49,6 +50,7 @@ const BUDGET_MS = Number(arg('budget-s', '120')) * 1000;
 const WAIT_MS = 15_000;
 const GIVE_UP_MS = 30_000;
 const PROFILE_DIR = arg('server-cpu-prof', undefined);
+const LOAD_PROFILE_DIR = arg('load-cpu-prof', undefined);
 const JSON_FILE = arg('json', undefined);
 const EXTRA_ENV = Object.fromEntries(
   (arg('env', '') || '')
@@ -305,7 +307,8 @@ async function crowd(target: Target): Promise<RunResult> {
         workers: WORKERS,
         deadline,
       };
-      const [cmd, argv] = pinned(1, [process.execPath, '--import', 'tsx', path.join(HERE, 'lib/crowdWorker.ts')]);
+      const profile = LOAD_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(LOAD_PROFILE_DIR)}`] : [];
+      const [cmd, argv] = pinned(1, [process.execPath, ...profile, '--import', 'tsx', path.join(HERE, 'lib/crowdWorker.ts')]);
       const w = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const kill = setTimeout(() => w.kill('SIGKILL'), deadline - now() + 30_000);
       w.send(plan);
@@ -322,6 +325,7 @@ async function crowd(target: Target): Promise<RunResult> {
 
   const lat = new Samples();
   const admit = new Samples();
+  const steps = { session: new Samples(), rules: new Samples(), socket: new Samples() };
   const calls = new Map<string, { n: number; at: number }>();
   let lastIn = 0;
   const sum = (k: 'arrived' | 'gotIn' | 'neverMatched' | 'waitsGivenUp' | 'doubleMatches' | 'cpuMs') =>
@@ -334,6 +338,7 @@ async function crowd(target: Target): Promise<RunResult> {
   for (const r of reports) {
     for (const x of r.latencies) lat.add(x);
     for (const x of r.admitMs) admit.add(x);
+    for (const k of ['session', 'rules', 'socket'] as const) for (const x of r.stepMs[k]) steps[k].add(x);
     lastIn = Math.max(lastIn, r.lastInAt);
     for (const [id, at] of r.matches) {
       const c = calls.get(id);
@@ -383,6 +388,17 @@ async function crowd(target: Target): Promise<RunResult> {
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join(', ') || 'none';
+  out(
+    `  steps p50 / p99 ms: ${(['session', 'rules', 'socket'] as const)
+      .map(
+        (k) =>
+          `${k} ${steps[k]
+            .percentiles(50, 99)
+            .map((x) => fmt(x, 1))
+            .join(' / ')}`,
+      )
+      .join('; ')}`,
+  );
   out(`  retries: ${line(result.retries)}`);
   out(`  errors: ${line(result.errors)}`);
   return result;

@@ -50,6 +50,8 @@ export interface WorkerReport {
   lastInAt: number;
   /** Arrival → welcome, ms. */
   admitMs: number[];
+  /** How long each step took, retries included, ms. */
+  stepMs: { session: number[]; rules: number[]; socket: number[] };
   retries: Record<string, number>;
   errors: Record<string, number>;
   cpuMs: number;
@@ -66,7 +68,6 @@ class Busy extends Error {
 }
 
 function main(plan: WorkerPlan): Promise<WorkerReport> {
-  const agents = plan.bases.map(() => new Agent({ keepAlive: true, maxSockets: 48 }));
   const report: WorkerReport = {
     arrived: 0,
     gotIn: 0,
@@ -78,20 +79,29 @@ function main(plan: WorkerPlan): Promise<WorkerReport> {
     matches: [],
     lastInAt: 0,
     admitMs: [],
+    stepMs: { session: [], rules: [], socket: [] },
     retries: {},
     errors: {},
     cpuMs: 0,
   };
   const count = (bag: Record<string, number>, k: string) => (bag[k] = (bag[k] ?? 0) + 1);
 
-  function post(node: number, path: string, from: string, body: string, token?: string): Promise<{ status: number; body: string }> {
+  /** Each person is a browser of its own: one kept-alive connection for its requests, as a browser keeps. */
+  function post(
+    agent: Agent,
+    node: number,
+    path: string,
+    from: string,
+    body: string,
+    token?: string,
+  ): Promise<{ status: number; body: string }> {
     const url = new URL(path, plan.bases[node]);
     return new Promise((resolve, reject) => {
       const req = request(
         url,
         {
           method: 'POST',
-          agent: agents[node],
+          agent,
           timeout: 10_000,
           headers: {
             'content-type': 'application/json',
@@ -143,16 +153,25 @@ function main(plan: WorkerPlan): Promise<WorkerReport> {
     const node = i % plan.bases.length;
     const from = `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1`;
     let ws: WebSocket;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const s = await withRetry('session', until, () => post(node, '/api/session', from, '{}'));
+      let t = now();
+      const s = await withRetry('session', until, () => post(agent, node, '/api/session', from, '{}'));
+      report.stepMs.session.push(now() - t);
+      t = now();
       if (s.status !== 200) throw new Error(`session ${s.status}`);
       const { token } = JSON.parse(s.body) as { token: string };
       const a = await withRetry('rules', until, () =>
-        post(node, '/api/rules/accept', from, JSON.stringify({ adult: true, rulesVersion: 1 }), token),
+        post(agent, node, '/api/rules/accept', from, JSON.stringify({ adult: true, rulesVersion: 1 }), token),
       );
       if (a.status !== 204) throw new Error(`rules ${a.status}`);
+      report.stepMs.rules.push(now() - t);
+      agent.destroy();
+      t = now();
       ws = await withRetry('socket', until, () => open(node, from, token, until));
+      report.stepMs.socket.push(now() - t);
     } catch (err) {
+      agent.destroy();
       count(report.errors, `never in: ${err instanceof Busy ? 'busy' : ((err as NodeJS.ErrnoException).code ?? (err as Error).message)}`);
       return;
     }
@@ -223,7 +242,7 @@ function main(plan: WorkerPlan): Promise<WorkerReport> {
       };
       const leave = () => {
         if (finished) return;
-        ws.send('{"type":"leave"}');
+        ws.send(JSON.stringify(callId ? { type: 'leave', callId } : { type: 'leave' }));
         finish();
       };
       const waiting = (since: number) => {
@@ -256,7 +275,7 @@ function main(plan: WorkerPlan): Promise<WorkerReport> {
               if (callId !== mine || finished) return;
               if (done >= plan.rounds || now() > plan.deadline) leave();
               else if (role === 'offerer') {
-                ws.send('{"type":"next"}');
+                ws.send(JSON.stringify({ type: 'next', callId: mine }));
                 waiting(now());
               }
             },
@@ -267,7 +286,11 @@ function main(plan: WorkerPlan): Promise<WorkerReport> {
           // Requeued by the partner's Next after the last round: out of the queue, and home.
           if (done >= plan.rounds) leave();
           else if (m.then === 'waiting') {
-            if (m.by !== 'you') waiting(now());
+            // The partner of an ended call says it saw the end, as the SDK does, and is queued again.
+            if (m.by !== 'you') {
+              ws.send(JSON.stringify({ type: 'requeue', callId: m.callId }));
+              waiting(now());
+            }
           } else if (!finished) {
             ws.send('{"type":"join"}');
             waiting(now());
@@ -291,7 +314,6 @@ function main(plan: WorkerPlan): Promise<WorkerReport> {
   return Promise.all(all).then(() => {
     const cpu = process.cpuUsage();
     report.cpuMs = (cpu.user + cpu.system) / 1000;
-    for (const a of agents) a.destroy();
     return report;
   });
 }

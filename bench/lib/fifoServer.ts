@@ -1,14 +1,15 @@
 /**
  * The floor for `bench:crowd`: a minimal correct matchmaking server with Duet's HTTP and WebSocket
- * shape (POST /api/session, POST /api/rules/accept, /ws with hello → welcome, join, next, leave;
- * matched and call_ended as Duet sends them), everything in memory and one FIFO queue. It does what
+ * shape (POST /api/session, POST /api/rules/accept, /ws with hello → welcome, join, next, leave,
+ * requeue; matched and call_ended as Duet sends them), everything in memory and one FIFO queue. It does what
  * any server must do for the crowd and nothing more, so Duet's figures can be read as a ratio to it
  * measured in the same sitting on the same machine.
  *
  *   node --import tsx bench/lib/fifoServer.ts --port=PORT
  *
  * Correct means: a person is in the queue at most once, never in two calls, and told of a partner
- * only when both are free; the partner left behind by next or leave is queued again at once.
+ * only when both are free; moves name their call; the partner left behind by next or leave is queued
+ * again as soon as its client answers `requeue` (Duet's protocol since 03208c5).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +22,8 @@ interface Person {
   socket: WebSocket | undefined;
   status: 'idle' | 'waiting' | 'in_call';
   call: Call | undefined;
+  /** The call whose end this person must acknowledge (`requeue`) before being queued again. */
+  pendingRequeue: string | undefined;
 }
 
 interface Call {
@@ -62,7 +65,7 @@ function match(): void {
   }
 }
 
-/** Ends `by`'s call; the partner goes back to the queue, `by` too when `requeue`. */
+/** Ends `by`'s call; `by` goes back to the queue when `requeue`, the partner once it answers `requeue`. */
 function endCall(by: Person, reason: 'next' | 'leave' | 'connection_lost', requeue: boolean): void {
   const call = by.call!;
   const partner = call.people[0] === by ? call.people[1] : call.people[0];
@@ -71,15 +74,14 @@ function endCall(by: Person, reason: 'next' | 'leave' | 'connection_lost', reque
   partner.status = 'idle';
   send(by, { type: 'call_ended', callId: call.id, reason, by: 'you', then: requeue ? 'waiting' : 'idle' });
   send(partner, { type: 'call_ended', callId: call.id, reason, by: 'partner', then: partner.socket ? 'waiting' : 'idle' });
-  // The one who pressed Next first, as Duet does.
   if (requeue) enqueue(by);
-  if (partner.socket) enqueue(partner);
+  if (partner.socket) partner.pendingRequeue = call.id;
 }
 
 function onMessage(p: Person, text: string): void {
-  let m: { type?: unknown };
+  let m: { type?: unknown; callId?: unknown };
   try {
-    m = JSON.parse(text) as { type?: unknown };
+    m = JSON.parse(text) as { type?: unknown; callId?: unknown };
   } catch {
     return send(p, { type: 'error', code: 'bad_json', message: 'The message is not valid JSON.' });
   }
@@ -89,11 +91,19 @@ function onMessage(p: Person, text: string): void {
       if (p.status === 'idle') enqueue(p);
       return;
     case 'next':
-      if (p.call) return endCall(p, 'next', true);
+      if (p.call && m.callId === p.call.id) return endCall(p, 'next', true);
+      if (p.call) return send(p, { type: 'error', code: 'stale_call', message: 'Not your current call.', ref: 'next' });
       if (p.status === 'idle') enqueue(p);
       return;
+    case 'requeue':
+      if (p.status !== 'idle' || m.callId !== p.pendingRequeue)
+        return send(p, { type: 'error', code: 'stale_call', message: 'Not your current call.', ref: 'requeue' });
+      p.pendingRequeue = undefined;
+      return enqueue(p);
     case 'leave':
-      if (p.call) return endCall(p, 'leave', false);
+      p.pendingRequeue = undefined;
+      if (p.call && m.callId === p.call.id) return endCall(p, 'leave', false);
+      if (p.call) return send(p, { type: 'error', code: 'stale_call', message: 'Not your current call.', ref: 'leave' });
       queue.delete(p);
       p.status = 'idle';
       return send(p, { type: 'idle' });
@@ -119,7 +129,14 @@ const http = createServer((req, res) => {
   req.on('end', () => {
     if (req.method === 'POST' && req.url === '/api/session') {
       const token = randomBytes(24).toString('base64url');
-      const p: Person = { userId: randomUUID(), rulesAccepted: false, socket: undefined, status: 'idle', call: undefined };
+      const p: Person = {
+        userId: randomUUID(),
+        rulesAccepted: false,
+        socket: undefined,
+        status: 'idle',
+        call: undefined,
+        pendingRequeue: undefined,
+      };
       byToken.set(token, p);
       return json(res, 200, { token, userId: p.userId, rulesAccepted: false, rulesVersion: 1 });
     }

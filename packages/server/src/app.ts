@@ -110,6 +110,8 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
     settled: () => writes.flush(),
     abort: () => relay.kill(),
     close: () => (closed ??= parts.shutdown().then(() => log.info('shut down'))),
-    listen: () => app.listen({ port: config.port, host: config.host }),
+    // The kernel queues this many connections before they are accepted (capped by somaxconn):
+    // Node's default of 511 overflows when a crowd arrives and handshakes are lost.
+    listen: () => app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }),
   };
 }

@@ -34,6 +34,10 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
   WS_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65_535).default(4096),
+  BUSY_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(300),
+  BUSY_PENDING: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  BUSY_RETRY_AFTER_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   PRICE_PER_MINUTE: z
     .string()
     .default('0')
@@ -239,6 +243,13 @@ export interface Config {
   readonly sessionRateLimit: number;
   /** Open WebSockets allowed per client address. */
   readonly wsMaxPerAddress: number;
+  /** Connections the kernel may queue before the server accepts them (capped by net.core.somaxconn). */
+  readonly listenBacklog: number;
+  /**
+   * When the node is saturated, new sessions and sockets are refused with `server_busy` and a
+   * retry-after: event-loop lag over `lagMs`, or over `pending` requests in flight (0: never).
+   */
+  readonly busy: { readonly lagMs: number; readonly pending: number; readonly retryAfterMs: number };
   readonly billing: {
     readonly perMinuteMicros: number;
     readonly rounding: 'second' | 'minute';
@@ -370,6 +381,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     sessionRateLimit: e.SESSION_RATE_LIMIT,
     wsMaxPerAddress: e.WS_MAX_PER_ADDRESS,
+    listenBacklog: e.LISTEN_BACKLOG,
+    busy: Object.freeze({ lagMs: e.BUSY_LAG_MS, pending: e.BUSY_PENDING, retryAfterMs: e.BUSY_RETRY_AFTER_MS }),
     billing: Object.freeze({
       perMinuteMicros: e.PRICE_PER_MINUTE,
       rounding: e.BILLING_ROUNDING,

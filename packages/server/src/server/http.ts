@@ -89,5 +89,96 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
     return reply.code(status).send({ error: { code: 'invalid_request', message: err.message } });
   });
   await app.register(cookie);
+  shedLoad(app, config.busy);
   return { app, log: app.log as unknown as Logger };
+}
+
+/** What the node's load looks like now: how late the event loop runs, and HTTP requests in flight. */
+export class LoadGauge {
+  static readonly TICK_MS = 50;
+  #lagMs = 0;
+  #inFlight = 0;
+  #expected = performance.now() + LoadGauge.TICK_MS;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor() {
+    this.#timer = setInterval(() => {
+      const t = performance.now();
+      // A stall shows at once and fades by half each tick once the loop is on time again.
+      this.#lagMs = Math.max(t - this.#expected, this.#lagMs / 2);
+      this.#expected = t + LoadGauge.TICK_MS;
+    }, LoadGauge.TICK_MS);
+    this.#timer.unref();
+  }
+
+  get lagMs(): number {
+    return this.#lagMs;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  started(): void {
+    this.#inFlight += 1;
+  }
+
+  finished(): void {
+    this.#inFlight -= 1;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/**
+ * Backpressure that refuses politely: while the node is saturated (its event loop late by more than
+ * `lagMs`, or more than `pending` requests in flight), a newcomer's first steps — a new session and
+ * the signaling socket's upgrade — are answered `503 server_busy` with a Retry-After, before any
+ * work is done for them, and the SDK waits and tries again. People already under way (rules,
+ * calls, everything on an open socket) are never refused. The retry-after is spread between one and
+ * two times `retryAfterMs` so that a refused crowd does not come back at one instant.
+ */
+export function shedLoad(app: FastifyInstance, busy: Config['busy'], gauge = new LoadGauge()): LoadGauge {
+  const counted = new WeakSet<object>();
+  let refused = 0;
+  let lastWarn = 0;
+  app.addHook('onRequest', async (req, reply) => {
+    const url = req.url;
+    const upgrade = url === '/ws' || url.startsWith('/ws?');
+    const fresh = upgrade || (req.method === 'POST' && url === '/api/session');
+    const saturated = (busy.lagMs > 0 && gauge.lagMs > busy.lagMs) || (busy.pending > 0 && gauge.inFlight >= busy.pending);
+    if (fresh && saturated) {
+      refused += 1;
+      const now = Date.now();
+      if (now - lastWarn > 10_000) {
+        app.log.warn(
+          { refused, lagMs: Math.round(gauge.lagMs), inFlight: gauge.inFlight },
+          'saturated: refusing newcomers with server_busy',
+        );
+        lastWarn = now;
+        refused = 0;
+      }
+      const retryAfterMs = Math.round(busy.retryAfterMs * (1 + Math.random()));
+      // A refused upgrade is not an HTTP connection the server keeps: it ends after the answer.
+      if (upgrade) reply.raw.once('finish', () => req.raw.socket.end());
+      return reply
+        .code(503)
+        .header('retry-after', String(Math.ceil(retryAfterMs / 1000)))
+        .send({ error: { code: 'server_busy', message: ERRORS.server_busy, retryAfterMs } });
+    }
+    // An upgraded socket never answers, so only plain requests are counted in flight.
+    if (!upgrade) {
+      counted.add(req);
+      gauge.started();
+    }
+  });
+  const done = async (req: object) => {
+    if (counted.delete(req)) gauge.finished();
+  };
+  app.addHook('onResponse', done);
+  app.addHook('onRequestAbort', done);
+  app.addHook('onClose', async () => gauge.stop());
+  return gauge;
 }

@@ -50,10 +50,18 @@ export interface HubOptions {
   helloTimeoutMs?: number;
   /** Open sockets allowed per client address (a browser needs one). */
   maxPerAddress?: number;
+  /**
+   * Sockets that have not finished hello (authenticating, looking the person up) beyond which a new
+   * socket is turned away with CLOSE.busy and a retry-after, so a crowd queues in the SDKs' waits
+   * rather than in this node's memory and event loop.
+   */
+  maxPendingHellos?: number;
+  /** The retry-after such a refusal names; each picks between this and twice this. */
+  busyRetryAfterMs?: number;
 }
 
 /** WebSocket close codes: defined in the protocol (the SDK decides on them), re-exported for app.ts. */
-import { CLOSE } from '@duet/protocol';
+import { CLOSE, retryAfterReason } from '@duet/protocol';
 export { CLOSE };
 
 type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'closed';
@@ -65,13 +73,15 @@ type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'cl
 export class SignalingHub {
   readonly #byUser = new Map<string, Connection>();
   readonly #all = new Set<Connection>();
+  /** Connections that have not said hello yet, or whose hello is being checked. */
+  readonly #greeting = new Set<Connection>();
   /** Open sockets per client address: one address cannot hold the server's memory hostage. */
   readonly #perAddress = new Map<string, number>();
   readonly #o: Required<HubOptions>;
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: HubOptions) {
-    this.#o = { helloTimeoutMs: 10_000, maxPerAddress: 100, ...options };
+    this.#o = { helloTimeoutMs: 10_000, maxPerAddress: 100, maxPendingHellos: 1_000, busyRetryAfterMs: 2_000, ...options };
     this.#heartbeat = setInterval(() => {
       for (const c of this.#all) c.heartbeat();
     }, this.#o.heartbeatIntervalMs);
@@ -113,9 +123,21 @@ export class SignalingHub {
       socket.close(CLOSE.policy, 'too many connections');
       return;
     }
+    if (this.#greeting.size >= this.#o.maxPendingHellos) {
+      const retryAfterMs = Math.round(this.#o.busyRetryAfterMs * (1 + Math.random()));
+      socket.send(JSON.stringify({ type: 'error', code: 'server_busy', message: ERRORS.server_busy }));
+      socket.close(CLOSE.busy, retryAfterReason(retryAfterMs));
+      return;
+    }
     this.#perAddress.set(remoteAddress, open + 1);
     const c = new Connection(this, socket, this.#o, remoteAddress);
     this.#all.add(c);
+    this.#greeting.add(c);
+  }
+
+  /** Hellos not yet answered on this node. */
+  get pendingHellos(): number {
+    return this.#greeting.size;
   }
 
   /** A person was banned while connected: they are told why, and their connection closes. */
@@ -150,7 +172,13 @@ export class SignalingHub {
     this.#o.lobby.disconnect(userId, reason);
   }
 
+  /** The connection's hello is done (welcomed or refused): it no longer counts as pending. */
+  greeted(c: Connection): void {
+    this.#greeting.delete(c);
+  }
+
   forget(c: Connection): void {
+    this.#greeting.delete(c);
     if (!this.#all.delete(c)) return;
     const left = (this.#perAddress.get(c.remoteAddress) ?? 1) - 1;
     if (left > 0) this.#perAddress.set(c.remoteAddress, left);
@@ -433,6 +461,7 @@ class Connection {
       }
       this.#userId = user.id;
       this.#state = 'ready';
+      this.hub.greeted(this);
       this.#log = this.#log.child({ userId: user.id });
       this.#log.info({ resumedCallId }, 'connected');
       this.send({
