@@ -1,13 +1,11 @@
 /**
- * Reproduces a lost-update (ABA) in the Redis pool's claim, found by `bench:matchmaking` with
- * several nodes (see docs/benchmarks.md). An entry's version restarts at 1 whenever the entry is
- * created anew, so a claim prepared from a read of a person's *previous* wait still succeeds against
- * their new one: they are paired on stale criteria, blocks and recent partners.
+ * The lost-update (ABA) once found in the Redis pool's claim by `bench:matchmaking` with several
+ * nodes (see docs/benchmarks.md): a claim prepared from a read of a person's *previous* wait
+ * succeeded against their new one, pairing them on stale criteria, blocks and recent partners.
+ * Since issue 12 a decision reads and claims inside one Lua script, so there is no read to go
+ * stale; this replays the old scenario against that and checks it.
  *
- *   npx tsx bench/redis-claim-aba.ts      (prints the outcome; exits 1 while the bug is there)
- *
- * The in-flight claim of node A is replayed by calling the pool's own Lua command with the versions
- * A read; that is exactly what RedisPool.matchFor sends after its reads.
+ *   npx tsx bench/redis-claim-aba.ts      (prints the outcome; exits 1 if a stale pairing happens)
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -34,29 +32,21 @@ const r2 = new Redis(url);
 try {
   const nodeA = new RedisPool({ redis: r1, prefix, policy: DEFAULT_POLICY });
   const nodeB = new RedisPool({ redis: r2, prefix, policy: DEFAULT_POLICY });
-  // Node A reads self and x (both version 1) and is about to claim them together...
-  await nodeA.enqueue(t('self', { joinedAt: 1 }));
-  await nodeA.enqueue(t('x', { joinedAt: 2 }));
-  const vSelf = await r1.hget(`${prefix}t:self`, 'v');
-  const vX = await r1.hget(`${prefix}t:x`, 'v');
-  // ...meanwhile node B pairs x with y, and x comes straight back (Next) now speaking French and
-  // having blocked self.
-  await nodeB.remove('self');
-  await nodeB.enqueue(t('y', { joinedAt: 3 }));
-  const pairB = await nodeB.matchFor('y', 4);
-  await nodeB.enqueue(t('self', { joinedAt: 1 }));
-  await nodeB.enqueue(t('x', { joinedAt: 5, language: 'fr', blocked: new Set(['self']) }));
-  const vXNow = await r1.hget(`${prefix}t:x`, 'v');
-  // Node A's claim arrives with the versions it read before.
-  const claim = (r1 as unknown as { duetClaim: (...a: Array<string | null>) => Promise<number> }).duetClaim;
-  const won = await claim.call(r1, prefix, 'self', vSelf, 'x', vX);
-  out(
-    `node B matched ${pairB === 'retry' ? 'nobody (retry)' : pairB?.map((p) => p.userId).join('+')}; x re-entered with version ${vXNow} (read as ${vX} before)`,
-  );
-  out(
-    `node A's stale claim of self+x: ${won === 1 ? 'WON — x (French, blocking self) is paired with self on stale data' : 'lost (fixed)'}`,
-  );
-  if (won === 1) process.exitCode = 1;
+  // Node A is about to decide for self, with x (older, compatible) waiting...
+  await nodeA.enqueue(t('self', { joinedAt: 2 }));
+  await nodeA.enqueue(t('x', { joinedAt: 1 }));
+  // ...node B pairs x with y, and x comes straight back (Next) having blocked self, while node A's
+  // decision is on its way.
+  await nodeB.enqueue(t('y', { joinedAt: 0 }));
+  const pairB = await nodeB.matchFor('x', 3);
+  const decisionA = nodeA.matchFor('self', 4);
+  await nodeB.enqueue(t('x', { joinedAt: 5, blocked: new Set(['self']) }));
+  const pairA = await decisionA;
+  const names = (r: typeof pairA) => (r === 'retry' ? 'nobody (retry)' : (r?.map((p) => p.userId).join('+') ?? 'nobody'));
+  const stale = pairA !== 'retry' && pairA?.some((p) => p.userId === 'x') === true;
+  out(`node B matched ${names(pairB)}; x re-entered having blocked self`);
+  out(`node A's decision for self: ${names(pairA)} — ${stale ? 'STALE: paired with the x that blocked them' : 'no stale pairing'}`);
+  if (stale) process.exitCode = 1;
 } finally {
   let cursor = '0';
   do {
