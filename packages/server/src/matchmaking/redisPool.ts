@@ -109,9 +109,11 @@ return #ids
  * regionRequiredMs, recentCount, recentWindowMs, smallPool, relaxRecentAfterMs) and the search
  * limits (pageSize, scanLimit) → { id, record, partnerId, partnerRecord } with both removed, or nil.
  *
- * compatible/accepts/rank mirror rules.ts and search/scan mirror search.ts line for line; the
- * contract suite (pool.contract.test.ts) runs both pools side by side on the same sequences and
- * requires the same partner. An entry whose node stopped beating is dropped where it is met.
+ * candidate (compatible and accepts, cheapest tests first) and ranksBefore mirror rules.ts, and
+ * search/scan mirror search.ts; the contract suite (pool.contract.test.ts) runs both pools side by
+ * side on the same random sequences and requires the same partner. Each candidate costs a few
+ * microseconds of Redis time, so the search limits (pageSize, scanLimit) bound how long one
+ * decision holds Redis. An entry whose node stopped beating is dropped where it is met.
  */
 const MATCH = `${LIB}
 local now = tonumber(ARGV[3])
@@ -134,7 +136,7 @@ local function parse(cid, rec)
     mode = mode, lang = lang, blocked = blocked, recent = recent,
   }
 end
-local function hasFlag(x, flag) return x.flags ~= '' and string.find(x.flags, flag, 1, true) ~= nil end
+local function hasFlag(x, flag) return string.find(x.flags, flag, 1, true) ~= nil end
 
 local t = parse(id, redis.call('HGET', D, id))
 t.tags = tagsOf(t.tagStr)
@@ -169,12 +171,6 @@ local function shared(c)
   end
   return c.sh
 end
-local function stageOf(x)
-  local waited = now - x.joinedAt
-  if waited >= rReq then return 3 end
-  if waited >= iReq then return 2 end
-  return 1
-end
 -- needle: '\\30' .. other .. '\\29', how the other appears in x's recent list.
 local function metRecently(x, other, needle)
   if x.recent == '' or not string.find(x.recent, needle, 1, true) then return false end
@@ -190,24 +186,47 @@ local function metRecently(x, other, needle)
   return false
 end
 local poolSize
-local function accepts(x, other, sh, needle)
-  local stage = stageOf(x)
-  if stage == 1 and x.tagStr ~= '' and sh == 0 then return false end
-  if stage ~= 3 and x.region ~= nil and x.region ~= other.region then return false end
-  if metRecently(x, other.id, needle) then
-    if not (poolSize <= smallPool and now - x.joinedAt >= relaxAfter) then return false end
-  end
-  return true
+local function stageOfWait(waited)
+  if waited >= rReq then return 3 end
+  if waited >= iReq then return 2 end
+  return 1
 end
-local function compatible(c)
-  if c.id == id then return false end
-  if c.mode ~= t.mode or c.lang ~= t.lang then return false end
-  if hasFlag(c, 'h') ~= tHeld then return false end
-  if (tVerifiedOnly and not hasFlag(c, 'v')) or (not tVerified and hasFlag(c, 'o')) then return false end
-  if c.blocked ~= '' and string.find(c.blocked, tAsBlocked, 1, true) then return false end
-  if t.blocked ~= '' and string.find(t.blocked, '\\30' .. c.id .. '\\30', 1, true) then return false end
+local tStage = stageOfWait(now - t.joinedAt)
+local tRegionField = t.region and ('=' .. t.region) or nil
+-- Met recently, and not excused by the tiny-pool rule (rules.ts accepts).
+local function avoids(x, xJoinedAt, otherId, needle)
+  return metRecently(x, otherId, needle) and not (poolSize <= smallPool and now - xJoinedAt >= relaxAfter)
+end
+-- compatible(t, c) of rules.ts, cheapest tests first; the candidate, or nil.
+local function candidate(cid, rec)
+  if cid == id then return nil end
+  local joinedAt, tagStr, node, flags, region, mode, lang, blocked, recent = string.match(rec, RECORD)
+  -- t requires its region until its region stage.
+  if tStage ~= 3 and tRegionField ~= nil and region ~= tRegionField then return nil end
+  if mode ~= t.mode or lang ~= t.lang then return nil end
+  if flags == '' then
+    if tHeld or tVerifiedOnly then return nil end
+  else
+    if (string.find(flags, 'h', 1, true) ~= nil) ~= tHeld then return nil end
+    if tVerifiedOnly and not string.find(flags, 'v', 1, true) then return nil end
+    if not tVerified and string.find(flags, 'o', 1, true) then return nil end
+  end
+  local cJoinedAt = tonumber(joinedAt)
+  local cStage = stageOfWait(now - cJoinedAt)
+  -- c requires its region likewise.
+  if cStage ~= 3 and region ~= '' and region ~= tRegionField then return nil end
+  if blocked ~= '' and string.find(blocked, tAsBlocked, 1, true) then return nil end
+  if t.blocked ~= '' and string.find(t.blocked, '\\30' .. cid .. '\\30', 1, true) then return nil end
+  local c = {
+    id = cid, rec = rec, joinedAt = cJoinedAt, tagStr = tagStr, node = node,
+    region = region ~= '' and string.sub(region, 2) or nil, recent = recent,
+  }
+  -- While strict, each needs a shared interest if they gave any.
   local sh = shared(c)
-  return accepts(t, c, sh, t.recent ~= '' and '\\30' .. c.id .. '\\29' or '') and accepts(c, t, sh, tAsRecent)
+  if sh == 0 and ((tStage == 1 and #t.tags > 0) or (cStage == 1 and tagStr ~= '')) then return nil end
+  if t.recent ~= '' and avoids(t, t.joinedAt, cid, '\\30' .. cid .. '\\29') then return nil end
+  if recent ~= '' and avoids(c, cJoinedAt, id, tAsRecent) then return nil end
+  return c
 end
 local function sameRegion(c) return c.region ~= nil and c.region == t.region end
 -- rank(t, x, y) < 0
@@ -239,12 +258,10 @@ local function scan(keys)
     if #fresh > 0 then
       local recs = redis.call('HMGET', D, unpack(fresh))
       for i, cid in ipairs(fresh) do
-        if recs[i] then
-          local c = parse(cid, recs[i])
-          if compatible(c) then
-            if unbeatable(c) then return c end
-            if best == nil or ranksBefore(c, best) then best = c end
-          end
+        local c = recs[i] and candidate(cid, recs[i])
+        if c then
+          if unbeatable(c) then return c end
+          if best == nil or ranksBefore(c, best) then best = c end
         end
       end
     end
@@ -261,7 +278,7 @@ local function search()
     for i, tag in ipairs(t.tags) do keys[i] = p .. 'i:' .. bucket .. ':' .. tag end
     local found = scan(keys) or best
     if found then return found end
-    if stageOf(t) == 1 then return nil end
+    if tStage == 1 then return nil end
   end
   return scan({ p .. 'q:' .. bucket }) or best
 end
