@@ -45,10 +45,13 @@ export interface Session {
  */
 export class DuetApi {
   readonly #base: URL;
+  readonly #busyRetries: number;
   #token: string | undefined;
 
-  constructor(baseUrl: URL) {
+  /** `busyRetries`: how many times a request refused with `server_busy` is tried again, after the wait the server names. */
+  constructor(baseUrl: URL, options: { busyRetries?: number } = {}) {
     this.#base = baseUrl;
+    this.#busyRetries = options.busyRetries ?? 8;
   }
 
   get token(): string | undefined {
@@ -111,13 +114,28 @@ export class DuetApi {
   }
 
   async #request<T>(path: string, init: RequestInit): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.#base), init);
-    } catch {
-      throw DuetClientError.unreachable();
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(new URL(path, this.#base), init);
+      } catch {
+        throw DuetClientError.unreachable();
+      }
+      if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;
+      const body: unknown = await res.json().catch(() => null);
+      // A saturated server refuses before doing anything, so the same request is safe to send again.
+      const wait = res.status === 503 ? busyWaitMs(res, body) : undefined;
+      if (wait === undefined || attempt >= this.#busyRetries) throw DuetClientError.fromResponse(res.status, body);
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    if (!res.ok) throw DuetClientError.fromResponse(res.status, await res.json().catch(() => null));
-    return (res.status === 204 ? undefined : await res.json()) as T;
   }
+}
+
+/** The wait a `503 server_busy` asks for: the body's milliseconds, else Retry-After's seconds; undefined if it is not one. */
+function busyWaitMs(res: Response, body: unknown): number | undefined {
+  const error = (body as { error?: { code?: unknown; retryAfterMs?: unknown } } | null)?.error;
+  if (error?.code !== 'server_busy') return undefined;
+  if (typeof error.retryAfterMs === 'number' && error.retryAfterMs >= 0) return Math.min(error.retryAfterMs, 60_000);
+  const seconds = Number(res.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, 60_000) : 1_000;
 }

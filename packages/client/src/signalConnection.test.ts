@@ -1,4 +1,4 @@
-import { CLOSE, PROTOCOL_VERSION, type ServerMessage } from '@duet/protocol';
+import { CLOSE, PROTOCOL_VERSION, retryAfterReason, type ServerMessage } from '@duet/protocol';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
@@ -156,6 +156,20 @@ describe('SignalConnection', () => {
     await server.hellosReach(2);
     await until(() => t.conn.status === 'open');
     expect(t.closes).toEqual([{ code: CLOSE.helloTimeout, retryInMs: 20 }]);
+  });
+
+  it('turned away as busy (4005), waits the retry-after the server names, without growing the backoff', async () => {
+    server.answers = [(socket) => socket.close(CLOSE.busy, retryAfterReason(30)), closeWith(CLOSE.policy), welcome];
+    const t = connection(server);
+    opened.push(t.conn);
+    await expect(t.conn.open()).rejects.toMatchObject({ code: 'network' });
+    await server.hellosReach(3);
+    await until(() => t.conn.status === 'open');
+    // The busy close waited 30 ms as told; the next failure still starts the backoff at its first step.
+    expect(t.closes).toEqual([
+      { code: CLOSE.busy, retryInMs: 30 },
+      { code: CLOSE.policy, retryInMs: 20 },
+    ]);
   });
 
   it('closed by its owner, it stays closed and sends nothing', async () => {

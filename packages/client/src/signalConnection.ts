@@ -1,4 +1,12 @@
-import { CLOSE, PROTOCOL_VERSION, isFinalClose, serverMessageSchema, type ClientMessage, type ServerMessage } from '@duet/protocol';
+import {
+  CLOSE,
+  PROTOCOL_VERSION,
+  isFinalClose,
+  retryAfterOf,
+  serverMessageSchema,
+  type ClientMessage,
+  type ServerMessage,
+} from '@duet/protocol';
 import { TypedEmitter } from './emitter.js';
 import { DuetClientError } from './errors.js';
 import type { ConnectionStatus } from './types.js';
@@ -31,7 +39,8 @@ export interface SignalConnectionOptions {
 /**
  * The signaling socket and its lifecycle: hello on open, welcome as the sign it is usable, and after
  * a drop a reconnect with backoff, unless the close code says retrying cannot help (see
- * `isFinalClose`) or the owner closed it. What the messages mean is the owner's business.
+ * `isFinalClose`) or the owner closed it. A server too busy to take the socket (CLOSE.busy) names
+ * its retry-after, and the reconnect waits exactly that. What the messages mean is the owner's business.
  */
 export class SignalConnection extends TypedEmitter<SignalEvents> {
   readonly #o: SignalConnectionOptions;
@@ -72,7 +81,7 @@ export class SignalConnection extends TypedEmitter<SignalEvents> {
     });
     ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', v: PROTOCOL_VERSION, token: this.#o.token() }));
     ws.onmessage = (e) => this.#onMessage(e.data);
-    ws.onclose = (e) => this.#onClose(ws, e.code);
+    ws.onclose = (e) => this.#onClose(ws, e.code, e.reason);
     return welcomed;
   }
 
@@ -108,13 +117,15 @@ export class SignalConnection extends TypedEmitter<SignalEvents> {
     this.emit('message', message);
   }
 
-  #onClose(ws: WebSocket, code: number): void {
+  #onClose(ws: WebSocket, code: number, reason = ''): void {
     if (ws !== this.#ws) return;
     this.#setStatus('closed');
     this.#welcomed?.reject(DuetClientError.socketClosed(code));
     this.#welcomed = undefined;
     const retry = !this.#closedByOwner && !isFinalClose(code);
-    const delay = retry ? this.#delays[Math.min(this.#attempt++, this.#delays.length - 1)]! : null;
+    // A saturated server says when to come back (server_busy); that is no failure, so the backoff does not grow.
+    const busyMs = code === CLOSE.busy ? retryAfterOf(reason) : undefined;
+    const delay = !retry ? null : busyMs !== undefined ? busyMs : this.#delays[Math.min(this.#attempt++, this.#delays.length - 1)]!;
     this.emit('closed', { code, retryInMs: delay });
     if (delay === null) return;
     this.#retryTimer = setTimeout(() => {
