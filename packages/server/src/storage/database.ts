@@ -52,7 +52,7 @@ function sqliteDialect(options: StorageOptions): SqliteDialect {
   return new SqliteDialect({ database: withStatementCache(sqlite) });
 }
 
-type Statement = ReturnType<SQLite.Database['prepare']>;
+type Statement = SQLite.Statement<unknown[]>;
 
 /**
  * Kysely's SQLite driver prepares every query anew; preparing cost as much CPU as running the
