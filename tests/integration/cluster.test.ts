@@ -221,6 +221,76 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     expect((await c.closed).code).toBe(4004);
   });
 
+  const ADMIN = 'cluster-admin-token-0123456789';
+  type Listed = { id: string; node: string; participants: Array<{ userId: string; node: string }> };
+  const liveCalls = async (s: TestServer) => {
+    const res = await s.request('GET', '/api/admin/live-calls', { token: ADMIN });
+    expect(res.status).toBe(200);
+    return res.body as { calls: Listed[]; unreachable: string[] };
+  };
+  const primaryOf = (callId: string) => (n1.duet.lobby.calls.get(callId)?.primary ? 'n1' : 'n2');
+
+  it('the console on either node lists every live call of the cluster once, with the node that keeps it', async () => {
+    const here = await meetAcross(await n2.client('c'), await n2.client('d')); // both people on n2
+    const split = await meetAcross(await n1.client('a'), await n2.client('b')); // kept by the node that matched
+    for (const s of [n1, n2]) {
+      const { calls, unreachable } = await liveCalls(s);
+      expect(calls.filter((c) => c.id === here.callId)).toEqual([
+        expect.objectContaining({
+          node: 'n2',
+          participants: [expect.objectContaining({ node: 'n2' }), expect.objectContaining({ node: 'n2' })],
+        }),
+      ]);
+      expect(calls.filter((c) => c.id === split.callId)).toEqual([expect.objectContaining({ node: primaryOf(split.callId) })]);
+      expect(
+        calls
+          .find((c) => c.id === split.callId)!
+          .participants.map((p) => p.node)
+          .sort(),
+      ).toEqual(['n1', 'n2']);
+      expect(unreachable).toEqual([]);
+    }
+  });
+
+  it('End call on one node ends a call on the other: both told `moderator`, one audit entry', async () => {
+    const call = await meetAcross(await n2.client('c'), await n2.client('d'));
+    await connectCall(call);
+    const res = await n1.request('POST', `/api/admin/calls/${call.callId}/end`, { token: ADMIN });
+    expect(res.status).toBe(204);
+    for (const c of [call.offerer, call.answerer])
+      expect(await c.next('call_ended')).toMatchObject({ callId: call.callId, reason: 'moderator', by: 'server', then: 'idle' });
+    expect((await liveCalls(n1)).calls.map((c) => c.id)).not.toContain(call.callId);
+    const audit = await n1.duet.storage.db.selectFrom('audit_log').select(['action']).where('target', '=', call.callId).execute();
+    expect(audit).toEqual([{ action: 'end_call' }]);
+    // A call that is nowhere: not found, and nothing written.
+    expect((await n1.request('POST', `/api/admin/calls/${call.callId}/end`, { token: ADMIN })).status).toBe(404);
+    expect(await n1.duet.storage.db.selectFrom('audit_log').select('id').where('target', '=', call.callId).execute()).toHaveLength(1);
+  });
+
+  it('the same person connecting to the other node replaces their first connection (4002), and their call ends at once', async () => {
+    const guest = await n1.guest();
+    const first = await n1.client('first', { guest });
+    const partner = await n2.client('partner');
+    const call = await meetAcross(first, partner);
+    await connectCall(call);
+
+    const second = await n2.client('second', { guest }); // same token, other node
+    await first.nextError('session_replaced');
+    expect((await first.waitForClose()).code).toBe(4002);
+    // The call cannot follow them to another node: it ends now, not after the reconnect grace window.
+    expect(await partner.next('call_ended')).toMatchObject({ callId: call.callId, reason: 'connection_lost', by: 'partner' });
+    expect(second.all('welcome')[0]!.callId).toBeUndefined();
+    await second.roundTrip();
+    expect(second.isOpen).toBe(true);
+
+    // The newest connection wins wherever it is: back on n1, the n2 one goes.
+    const third = await n1.client('third', { guest });
+    await second.nextError('session_replaced');
+    expect((await second.waitForClose()).code).toBe(4002);
+    await third.roundTrip();
+    expect(third.isOpen).toBe(true);
+  });
+
   it('ends calls with a node that went silent, and its people leave the shared pool', async () => {
     const a = await n1.client('a');
     const b = await n2.client('b');

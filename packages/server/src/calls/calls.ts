@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ClientMessageOf, EndReason, IceServer, ServerMessage } from '@duet/protocol';
 import type { Logger } from 'pino';
-import type { ClusterEventOf, ClusterPort } from '../cluster/messages.js';
+import type { ClusterEventOf, ClusterPort, LiveCall } from '../cluster/messages.js';
 import { isRelayCandidate, relayOnlySdp } from '../relay/sdp.js';
 import type { Clock } from '../util/clock.js';
 import { Call } from './call.js';
@@ -97,6 +97,19 @@ export class Calls {
   /** Live calls on this node, for the moderation console. */
   live(): Call[] {
     return [...this.#calls.values()];
+  }
+
+  /** The live calls this node keeps (not the mirrors), as the console of any node lists them. */
+  kept(): LiveCall[] {
+    const out: LiveCall[] = [];
+    for (const c of this.#calls.values()) {
+      if (!c.primary) continue;
+      // A call restored after a restart names no nodes: its people were here.
+      const nodes = { a: c.nodes.a === 'local' ? this.#node : c.nodes.a, b: c.nodes.b === 'local' ? this.#node : c.nodes.b };
+      const { id, state, a, b, relayOnly } = c;
+      out.push({ id, state, a, b, relayOnly, matchedAt: c.at.matched, connectedAt: c.at.connected ?? null, node: this.#node, nodes });
+    }
+    return out;
   }
 
   /** Calls whose other side is on another node, for that node's liveness checks. */

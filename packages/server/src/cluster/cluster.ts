@@ -1,6 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { clusterEnvelopeSchema, type ClusterEnvelope, type ClusterEvent, type ClusterPort } from './messages.js';
+import {
+  clusterEnvelopeSchema,
+  type AnswerTo,
+  type ClusterAnswer,
+  type ClusterEnvelope,
+  type ClusterEvent,
+  type ClusterPort,
+  type ClusterQuestion,
+} from './messages.js';
 import { RedisPool } from '../matchmaking/redisPool.js';
 import type { MatchPolicy } from '../matchmaking/rules.js';
 
@@ -23,6 +32,14 @@ export interface ClusterMember {
   waitingHere(): string[];
   remoteCalls(): Array<{ callId: string; node: string; partner: string }>;
   receive(e: ClusterEvent): void;
+  /** Another node's question (the console's view across nodes), answered at once. */
+  answer(q: ClusterQuestion): ClusterAnswer;
+}
+
+/** What the other live nodes answered within the time given, and which said nothing. */
+export interface Answers<A> {
+  answers: Array<{ node: string; answer: A }>;
+  silent: string[];
 }
 
 /**
@@ -42,6 +59,8 @@ export class Cluster implements ClusterPort {
   #timers: NodeJS.Timeout[] = [];
   #online = 0;
   #stopped = false;
+  /** Questions this node asked, by request id, until their time is up. */
+  readonly #asking = new Map<string, (node: string, answer: ClusterAnswer) => void>();
 
   constructor(options: ClusterOptions) {
     this.#o = options;
@@ -96,6 +115,34 @@ export class Cluster implements ClusterPort {
     for (const node of nodes) if (node !== this.nodeId) this.send(node, event);
   }
 
+  /**
+   * Asks every other live node and gathers what they answer within `timeoutMs`. A node that is dead
+   * or slow is named in `silent` rather than failing the question: the console shows the rest.
+   */
+  async ask<Q extends ClusterQuestion>(question: Q, timeoutMs: number): Promise<Answers<AnswerTo<Q>>> {
+    if (this.#stopped) return { answers: [], silent: [] };
+    const nodes = await this.#redis.smembers(this.#key('nodes'));
+    const others = nodes.filter((n) => n !== this.nodeId);
+    const dead = new Set(await this.deadNodes(others));
+    const waiting = new Set(others.filter((n) => !dead.has(n)));
+    const answers: Array<{ node: string; answer: AnswerTo<Q> }> = [];
+    if (waiting.size === 0) return { answers, silent: [] };
+    const req = randomUUID();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#asking.set(req, (node, answer) => {
+        if (!waiting.delete(node) || answer.q !== question.q) return;
+        answers.push({ node, answer: answer as AnswerTo<Q> });
+        if (waiting.size > 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      for (const node of waiting) this.send(node, { t: 'ask', req, question });
+    });
+    this.#asking.delete(req);
+    return { answers, silent: [...waiting].sort() };
+  }
+
   /** People online across every live node, and waiting in the shared pool. */
   presence(): { online: number; waiting: number } {
     return { online: Math.max(this.#online, this.#lobby?.online ?? 0), waiting: this.pool.size };
@@ -136,7 +183,11 @@ export class Cluster implements ClusterPort {
       return;
     }
     try {
-      this.#lobby?.receive(envelope.e);
+      const e = envelope.e;
+      if (e.t === 'answer') this.#asking.get(e.req)?.(envelope.from, e.answer);
+      else if (e.t === 'ask') {
+        if (this.#lobby) this.send(envelope.from, { t: 'answer', req: e.req, answer: this.#lobby.answer(e.question) });
+      } else this.#lobby?.receive(e);
     } catch (err) {
       this.#log.error({ err, from: envelope.from, t: envelope.e?.t }, 'cluster message failed');
     }

@@ -9,6 +9,34 @@ import { z } from 'zod';
 const side = <T extends z.ZodType>(t: T) => z.object({ a: t, b: t });
 const id = z.string().min(1).max(200);
 
+/** A live call as the node keeping it describes it to the console of any node. */
+export const liveCallSchema = z.object({
+  id,
+  state: z.enum(['matched', 'connecting', 'connected', 'reconnecting', 'ended']),
+  matchedAt: z.number(),
+  connectedAt: z.number().nullable(),
+  relayOnly: z.boolean(),
+  a: id,
+  b: id,
+  /** The node that keeps the call (it matched them), and the node each person is connected to. */
+  node: id,
+  nodes: side(id),
+});
+export type LiveCall = z.infer<typeof liveCallSchema>;
+
+/** What one node may ask another, for the console; each question has one kind of answer. */
+export const clusterQuestionSchema = z.discriminatedUnion('q', [
+  z.object({ q: z.literal('live_calls') }),
+  z.object({ q: z.literal('end_call'), callId: id }),
+]);
+export const clusterAnswerSchema = z.discriminatedUnion('q', [
+  z.object({ q: z.literal('live_calls'), calls: z.array(liveCallSchema).max(100_000) }),
+  z.object({ q: z.literal('end_call'), ended: z.boolean() }),
+]);
+export type ClusterQuestion = z.infer<typeof clusterQuestionSchema>;
+export type ClusterAnswer = z.infer<typeof clusterAnswerSchema>;
+export type AnswerTo<Q extends ClusterQuestion> = Extract<ClusterAnswer, { q: Q['q'] }>;
+
 export const clusterEventSchema = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('matched'),
@@ -30,6 +58,14 @@ export const clusterEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('heartbeat'), callId: id, from: id, seq: z.number().int(), bytesReceived: z.number() }),
   /** A person was banned on another node: wherever they are connected, they go. */
   z.object({ t: z.literal('banned'), userId: id, ban: z.object({ reason: z.string(), until: z.number().nullable(), appeal: z.string() }) }),
+  /**
+   * A person connected to `node` at `at`: a connection of theirs here that is older gives way, as a
+   * tab replaced on one node does (the newest wins; `at` then the node id order them).
+   */
+  z.object({ t: z.literal('replaced'), userId: id, node: id, at: z.number() }),
+  /** A question from the node named in the envelope; its answer goes back there with the same `req`. */
+  z.object({ t: z.literal('ask'), req: id, question: clusterQuestionSchema }),
+  z.object({ t: z.literal('answer'), req: id, answer: clusterAnswerSchema }),
 ]);
 
 export type ClusterEvent = z.infer<typeof clusterEventSchema>;

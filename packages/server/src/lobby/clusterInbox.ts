@@ -1,15 +1,18 @@
 import type { ClientMessageOf, ServerMessage } from '@duet/protocol';
-import type { ClusterEvent } from '../cluster/messages.js';
+import type { Calls } from '../calls/calls.js';
+import type { ClusterAnswer, ClusterEvent, ClusterQuestion } from '../cluster/messages.js';
 import type { Lobby } from './lobby.js';
 
 export interface ClusterInboxOptions {
-  lobby: Pick<Lobby, 'calls' | 'blockPair' | 'mirror' | 'removeBanned'>;
+  lobby: Pick<Lobby, 'calls' | 'blockPair' | 'mirror' | 'removeBanned' | 'callOf'>;
   /** Delivers to a person connected to this node. */
   send: (userId: string, message: ServerMessage) => void;
   /** A heartbeat another node forwarded for a call this node meters. */
   heartbeat: (userId: string, m: ClientMessageOf<'heartbeat'>) => void;
   /** Another node banned someone who may be connected here. */
   banned: (userId: string, ban: { reason: string; until: number | null; appeal: string }) => void;
+  /** The person connected to another node: an older connection here closes; false when the one here is newer. */
+  replaced: (userId: string, elsewhere: { node: string; at: number }) => boolean;
 }
 
 /** What this node does with each message another node sends it about a call or a person here. */
@@ -35,6 +38,28 @@ export function clusterInbox(o: ClusterInboxOptions): (e: ClusterEvent) => void 
       case 'banned':
         lobby.removeBanned(e.userId);
         return o.banned(e.userId, e.ban);
+      case 'replaced': {
+        if (!o.replaced(e.userId, e)) return;
+        // A call cannot follow its person to another node: it ends now, not after the grace window.
+        const call = lobby.callOf(e.userId);
+        if (call) lobby.calls.end(call, 'connection_lost', e.userId);
+        return;
+      }
+      case 'ask':
+      case 'answer':
+        return; // the cluster itself pairs questions with answers
+    }
+  };
+}
+
+/** What this node answers another node's question (the console's view across nodes). */
+export function clusterAnswers(calls: Pick<Calls, 'kept' | 'endById'>): (q: ClusterQuestion) => ClusterAnswer {
+  return (q) => {
+    switch (q.q) {
+      case 'live_calls':
+        return { q: 'live_calls', calls: calls.kept() };
+      case 'end_call':
+        return { q: 'end_call', ended: calls.endById(q.callId, 'moderator', null) };
     }
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Calls } from '../calls/calls.js';
+import type { LiveCall } from '../cluster/messages.js';
 import type { StandingPort } from '../lobby/ports.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
@@ -11,7 +12,10 @@ const DAY = 86_400_000;
 export interface ModerationOptions {
   db: Db;
   lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
-  calls: Pick<Calls, 'endById' | 'live'>;
+  calls: Pick<Calls, 'endById' | 'kept'>;
+  /** This node, and the console's reach to the others (several nodes); on a single node, none. */
+  node: string;
+  otherNodes?: OtherNodes;
   clock: Clock;
   log: Logger;
   /** Tells a connected person they are banned and closes their connection. */
@@ -24,6 +28,14 @@ export interface ModerationOptions {
   suspensionDays: number;
   /** Frames and transcripts are deleted after this many days. */
   evidenceRetentionDays: number;
+}
+
+/** What the console asks of the other nodes of a cluster. */
+export interface OtherNodes {
+  /** The calls each other node keeps, and the nodes that did not answer in time. */
+  liveCalls(): Promise<{ calls: LiveCall[]; silent: string[] }>;
+  /** Ends the call wherever it runs; the node that ended it, or undefined when no node holds it. */
+  endCall(callId: string): Promise<string | undefined>;
 }
 
 export interface BanNotice {
@@ -60,14 +72,26 @@ export class Moderation {
       .execute();
   }
 
+  /**
+   * Ends a live call on whichever node it runs (this one first); both people are told `moderator`.
+   * The node the request reached writes the one audit entry. False when no node holds the call.
+   */
   async endCall(who: StaffPrincipal, callId: string): Promise<boolean> {
-    const ended = this.#o.calls.endById(callId, 'moderator', null);
-    if (ended) await this.audit(who, 'end_call', callId, {});
-    return ended;
+    const node = this.#o.calls.endById(callId, 'moderator', null) ? this.#o.node : await this.#o.otherNodes?.endCall(callId);
+    if (node === undefined) return false;
+    await this.audit(who, 'end_call', callId, { node });
+    return true;
   }
 
+  /**
+   * Every live call of the cluster, once each (a call split across two nodes is listed by the node
+   * that keeps it), with its node; `unreachable` names nodes that did not answer in time.
+   */
   async liveCalls() {
-    const calls = this.#o.calls.live();
+    const elsewhere = (await this.#o.otherNodes?.liveCalls()) ?? { calls: [], silent: [] };
+    const byId = new Map<string, LiveCall>();
+    for (const c of [...this.#o.calls.kept(), ...elsewhere.calls]) if (!byId.has(c.id)) byId.set(c.id, c);
+    const calls = [...byId.values()].sort((x, y) => x.matchedAt - y.matchedAt);
     const ids = [...new Set(calls.flatMap((c) => [c.a, c.b]))];
     const counts = ids.length
       ? await this.#o.db
@@ -85,20 +109,23 @@ export class Moderation {
     const now = this.#o.clock.now();
     // The stored status (what the check granted, or a moderator revoked), as of now.
     const verified = new Set(userRows.filter((r) => r.verified_until !== null && Number(r.verified_until) > now).map((r) => r.id));
-    return calls.map((c) => ({
+    const list = calls.map((c) => ({
       id: c.id,
+      node: c.node,
       state: c.state,
-      matchedAt: c.at.matched,
-      connectedAt: c.at.connected ?? null,
-      durationMs: now - (c.at.connected ?? c.at.matched),
+      matchedAt: c.matchedAt,
+      connectedAt: c.connectedAt,
+      durationMs: now - (c.connectedAt ?? c.matchedAt),
       relayOnly: c.relayOnly,
-      participants: [c.a, c.b].map((userId) => ({
-        userId,
-        deviceId: devices.get(userId) ?? null,
-        reportsAgainst: reportsAgainst.get(userId) ?? 0,
-        verified: verified.has(userId),
+      participants: (['a', 'b'] as const).map((side) => ({
+        userId: c[side],
+        node: c.nodes[side],
+        deviceId: devices.get(c[side]) ?? null,
+        reportsAgainst: reportsAgainst.get(c[side]) ?? 0,
+        verified: verified.has(c[side]),
       })),
     }));
+    return { calls: list, unreachable: elsewhere.silent };
   }
 
   async reports(status: 'open' | 'resolved' | 'all') {

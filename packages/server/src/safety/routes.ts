@@ -117,9 +117,10 @@ export function safetyRoutes(app: FastifyInstance, d: SafetyRouteDeps): void {
       return reply.code(204).send();
     });
 
-    staffOnly.get('/api/admin/live-calls', async () => ({ calls: await d.moderation.liveCalls() }));
+    // Every node of the cluster: each call once, with the node it runs on (docs/safety.md).
+    staffOnly.get('/api/admin/live-calls', async () => d.moderation.liveCalls());
     staffOnly.post('/api/admin/calls/:id/end', { schema: { params: callId } }, async (req, reply) => {
-      if (!(await d.moderation.endCall(req.staff!, req.params.id))) return notFound(reply, 'live call on this node');
+      if (!(await d.moderation.endCall(req.staff!, req.params.id))) return notFound(reply, 'live call');
       return reply.code(204).send();
     });
 

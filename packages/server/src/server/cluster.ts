@@ -1,6 +1,6 @@
 import type { ClientMessageOf } from '@duet/protocol';
 import type { Cluster } from '../cluster/cluster.js';
-import { clusterInbox } from '../lobby/clusterInbox.js';
+import { clusterAnswers, clusterInbox } from '../lobby/clusterInbox.js';
 import type { Lobby } from '../lobby/lobby.js';
 import type { Delivery } from '../signaling/outbox.js';
 import type { Part } from './assembly.js';
@@ -22,7 +22,7 @@ export async function joinCluster(
       // The call ended meanwhile: nothing to meter.
     }
   };
-  const receive = clusterInbox({ lobby, send: people.send, heartbeat, banned: people.kick });
+  const receive = clusterInbox({ lobby, send: people.send, heartbeat, banned: people.kick, replaced: people.retireOlder });
   cluster.attach({
     get online() {
       return lobby.online;
@@ -30,6 +30,7 @@ export async function joinCluster(
     waitingHere: () => lobby.waitingHere(),
     remoteCalls: () => lobby.calls.remoteCalls(),
     receive,
+    answer: clusterAnswers(lobby.calls),
   });
   await cluster.start();
   return { name: 'cluster', needs: ['calls', 'metering'], close: () => cluster.stop() };

@@ -5,7 +5,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
 import type { TokenIssuer } from '../identity/tokens.js';
 import type { StandingPort } from '../lobby/ports.js';
-import { Moderation } from '../safety/moderation.js';
+import { Moderation, type OtherNodes } from '../safety/moderation.js';
 import { safetyRoutes } from '../safety/routes.js';
 import { StaffAccounts } from '../safety/staff.js';
 import type { Delivery } from '../signaling/outbox.js';
@@ -23,9 +23,32 @@ export interface SafetyContext {
   writes: PendingWrites;
   tokens: TokenIssuer;
   lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
-  calls: Pick<Calls, 'endById' | 'live'>;
+  calls: Pick<Calls, 'endById' | 'kept'>;
   cluster: Cluster | undefined;
   people: Delivery;
+}
+
+/** How long the console waits for the other nodes: a dead or stuck node costs this, not the page. */
+const LIVE_CALLS_WAIT_MS = 1_000;
+const END_CALL_WAIT_MS = 2_000;
+
+/** The console's questions to the other nodes, over the cluster channel (docs/safety.md). */
+function otherNodes(cluster: Cluster, log: Logger): OtherNodes {
+  return {
+    liveCalls: async () => {
+      try {
+        const { answers, silent } = await cluster.ask({ q: 'live_calls' }, LIVE_CALLS_WAIT_MS);
+        return { calls: answers.flatMap((a) => a.answer.calls), silent };
+      } catch (err) {
+        log.warn({ err }, 'could not ask the other nodes for their live calls');
+        return { calls: [], silent: ['other nodes'] };
+      }
+    },
+    endCall: async (callId) => {
+      const { answers } = await cluster.ask({ q: 'end_call', callId }, END_CALL_WAIT_MS);
+      return answers.find((a) => a.answer.ended)?.node;
+    },
+  };
 }
 
 /** Moderators and their console: staff accounts, reports, bans, live calls; evidence and telemetry retention. */
@@ -40,6 +63,8 @@ export async function startSafety(c: SafetyContext) {
     db: storage.db,
     lobby: c.lobby,
     calls: c.calls,
+    node: cluster?.nodeId ?? 'local',
+    ...(cluster ? { otherNodes: otherNodes(cluster, log) } : {}),
     clock,
     log,
     kick: (userId, ban) => {

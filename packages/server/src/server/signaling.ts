@@ -53,6 +53,14 @@ export async function startSignaling(c: SignalingContext) {
     tokens: c.tokens,
     clock: c.clock,
     log,
+    // Someone connecting here replaces their connection on another node, as a second tab does on one.
+    cluster: cluster && {
+      nodeId: cluster.nodeId,
+      connected: (userId, at) =>
+        void cluster
+          .broadcast({ t: 'replaced', userId, node: cluster.nodeId, at })
+          .catch((err: unknown) => log.warn({ err, userId }, 'could not tell other nodes of a new connection')),
+    },
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     maxPerAddress: config.wsMaxPerAddress,
     telemetry: c.telemetry,

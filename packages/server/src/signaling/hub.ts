@@ -30,6 +30,15 @@ export interface MeteringPort {
   assertCanQueue(userId: string): Promise<void>;
 }
 
+/**
+ * With several nodes: this node's id, and how the others hear that someone connected here (their
+ * older connection there gives way, see `retireOlder`).
+ */
+export interface HubCluster {
+  readonly nodeId: string;
+  connected(userId: string, at: number): void;
+}
+
 /** Who may come in: a banned person is told why and turned away. */
 export type Admission = (userId: string) => Promise<{ ban?: { reason: string; until: number | null; appeal: string }; held: boolean }>;
 
@@ -45,6 +54,8 @@ export interface HubOptions {
   tokens: TokenIssuer;
   clock: Clock;
   log: Logger;
+  /** Undefined on a single node. */
+  cluster: HubCluster | undefined;
   heartbeatIntervalMs: number;
   /** A connection that has not said hello by then is closed. */
   helloTimeoutMs?: number;
@@ -72,6 +83,8 @@ type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'cl
  */
 export class SignalingHub {
   readonly #byUser = new Map<string, Connection>();
+  /** When each person's current connection registered: across nodes, the newest wins. */
+  readonly #since = new WeakMap<Connection, number>();
   readonly #all = new Set<Connection>();
   /** Connections that have not said hello yet, or whose hello is being checked. */
   readonly #greeting = new Set<Connection>();
@@ -155,15 +168,36 @@ export class SignalingHub {
     for (const c of this.#all) c.close(code, reason);
   }
 
+  /**
+   * The same person connected to another node at `elsewhere.at`: their connection here, if older,
+   * gives way as a replaced tab does (`session_replaced`, 4002). Both nodes compare the same pair of
+   * (time, node), so of two connections made at once exactly one survives. False when the one here
+   * is the newer.
+   */
+  retireOlder(userId: string, elsewhere: { node: string; at: number }): boolean {
+    const c = this.#byUser.get(userId);
+    if (!c) return true;
+    const since = this.#since.get(c) ?? 0;
+    const node = this.#o.cluster?.nodeId ?? '';
+    if (since > elsewhere.at || (since === elsewhere.at && node > elsewhere.node)) return false;
+    this.#replace(userId, c);
+    return true;
+  }
+
   // Called by connections.
   register(userId: string, c: Connection): void {
     const previous = this.#byUser.get(userId);
-    if (previous && previous !== c) {
-      previous.sendError('session_replaced');
-      this.unregister(userId, previous, 'connection_lost');
-      previous.retire(CLOSE.replaced, 'session replaced');
-    }
+    if (previous && previous !== c) this.#replace(userId, previous);
+    const at = this.#o.clock.now();
     this.#byUser.set(userId, c);
+    this.#since.set(c, at);
+    this.#o.cluster?.connected(userId, at);
+  }
+
+  #replace(userId: string, previous: Connection): void {
+    previous.sendError('session_replaced');
+    this.unregister(userId, previous, 'connection_lost');
+    previous.retire(CLOSE.replaced, 'session replaced');
   }
 
   unregister(userId: string, c: Connection, reason: 'connection_lost' | 'heartbeat_timeout'): void {

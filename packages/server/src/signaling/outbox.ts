@@ -7,6 +7,8 @@ export interface Delivery {
   broadcast(userIds: string[], message: ServerMessage): void;
   /** A banned person is told why and disconnected. */
   kick(userId: string, ban: { reason: string; until: number | null; appeal: string }): void;
+  /** The person connected to another node: a connection of theirs here that is older closes (4002). */
+  retireOlder(userId: string, elsewhere: { node: string; at: number }): boolean;
 }
 
 /**
@@ -24,4 +26,5 @@ export class Outbox implements Delivery {
   send = (userId: string, message: ServerMessage): void => this.#to?.send(userId, message);
   broadcast = (userIds: string[], message: ServerMessage): void => this.#to?.broadcast(userIds, message);
   kick = (userId: string, ban: { reason: string; until: number | null; appeal: string }): void => this.#to?.kick(userId, ban);
+  retireOlder = (userId: string, elsewhere: { node: string; at: number }): boolean => this.#to?.retireOlder(userId, elsewhere) ?? true;
 }
