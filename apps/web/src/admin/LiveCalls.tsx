@@ -14,7 +14,10 @@ const STATE_LABELS: Record<LiveCall['state'], string> = {
   ended: 'Ending',
 };
 
-/** Calls going on right now (on this node), refreshed every 2 s; a moderator can end any of them. */
+/**
+ * Calls going on right now on every node, each with the node it runs on, refreshed every 2 s; a
+ * moderator can end any of them, wherever it runs.
+ */
 export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) => void }) {
   const { api } = useSession();
   const load = useCallback((signal: AbortSignal) => api.liveCalls(signal), [api]);
@@ -32,6 +35,7 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
   };
 
   const list = calls.data?.calls.filter((c) => !ended.has(c.id)) ?? [];
+  const unreachable = calls.data?.unreachable ?? [];
   return (
     <>
       <SectionHead
@@ -39,6 +43,12 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
         sub={calls.status === 'ready' ? `${list.length} right now · refreshed every 2 s` : 'Refreshed every 2 s'}
       />
       <StaleNote res={calls} />
+      {unreachable.length > 0 && (
+        <p className="callout warn" role="status" data-testid="unreachable-nodes">
+          {unreachable.length === 1 ? 'Node' : 'Nodes'} {unreachable.join(', ')} did not answer:{' '}
+          {unreachable.length === 1 ? 'its' : 'their'} calls are not listed.
+        </p>
+      )}
       {action.error && (
         <p className="callout bad" role="alert">
           Couldn’t end the call: {action.error}
@@ -52,20 +62,36 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
             ) : (
               <table className="table stack live-calls" data-testid="live-calls">
                 <TableHead
-                  columns={['Call', 'Participants', 'State', { label: 'Duration', num: true }, 'Media', { label: 'Actions', hidden: true }]}
+                  columns={[
+                    'Call',
+                    'Node',
+                    'Participants',
+                    'State',
+                    { label: 'Duration', num: true },
+                    'Media',
+                    { label: 'Actions', hidden: true },
+                  ]}
                 />
                 <tbody>
                   {list.map((c) => (
-                    <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state}>
+                    <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state} data-node={c.node}>
                       <td data-label="Call">
                         <ShortId id={c.id} label="Call" />
                         <small className="muted">since {dateTime(c.matchedAt)}</small>
+                      </td>
+                      <td data-label="Node" title="The server that keeps this call">
+                        <code>{c.node}</code>
                       </td>
                       <td data-label="Participants">
                         <ul className="participants">
                           {c.participants.map((p) => (
                             <li key={p.userId} data-testid="participant" data-user-id={p.userId}>
                               <ShortId id={p.userId} label="User" />
+                              {p.node !== c.node && (
+                                <span className="tag" title="This person is connected to another node">
+                                  on {p.node}
+                                </span>
+                              )}
                               <span className={`tag ${p.reportsAgainst > 0 ? 'bad' : ''}`} title="Reports ever filed against this person">
                                 {p.reportsAgainst === 1 ? '1 report' : `${p.reportsAgainst} reports`}
                               </span>

@@ -102,7 +102,8 @@ export class AdminApi {
     return this.#getJson(`/api/admin/calls/${encodeURIComponent(id)}`, signal);
   }
 
-  liveCalls(signal?: AbortSignal): Promise<{ calls: LiveCall[] }> {
+  /** Every node's live calls; `unreachable` names nodes that did not answer in time. */
+  liveCalls(signal?: AbortSignal): Promise<{ calls: LiveCall[]; unreachable: string[] }> {
     return this.#getJson('/api/admin/live-calls', signal);
   }
 

@@ -15,12 +15,14 @@ export interface StaffMe {
 
 export interface LiveCall {
   id: string;
+  /** The node that keeps the call (it matched them); each participant's own node is on them. */
+  node: string;
   state: 'matched' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
   matchedAt: number;
   connectedAt: number | null;
   durationMs: number;
   relayOnly: boolean;
-  participants: Array<{ userId: string; reportsAgainst: number; verified: boolean }>;
+  participants: Array<{ userId: string; node: string; reportsAgainst: number; verified: boolean }>;
 }
 
 export interface ReporterStats {
