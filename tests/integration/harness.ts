@@ -3,9 +3,12 @@
  * signaling protocol over real WebSockets. Every wait is for a typed event and bounded by a timeout,
  * so a broken server fails a test quickly with a message saying what was expected and what arrived.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { PROTOCOL_VERSION, serverMessageSchema, type ClientMessage, type ServerMessage, type ServerMessageOf } from '@duet/protocol';
 import { createDuetServer, loadConfig, type Config, type CreateOptions, type DuetServer } from '@duet/server';
 import { afterAll, afterEach, beforeAll } from 'vitest';
@@ -483,5 +486,105 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** One parsed pino line. */
+export interface LogLine {
+  level: number;
+  msg?: string;
+  module?: string;
+  node?: string;
+  err?: unknown;
+  [field: string]: unknown;
+}
+
+/** A log destination for `create.logStream` that keeps every line, parsed. */
+export function captureLogs(): { stream: Writable; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A redis-server of the test's own (never the machine's shared one), on a free port, with nothing
+ * persisted: `kill()` makes it vanish as a crash would, `start()` brings it back empty on the same
+ * port. `stop()` in afterAll.
+ */
+export class OwnRedis {
+  #child: ChildProcess | undefined;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts redis-server (empty) and waits until it answers PING. */
+  async start(): Promise<void> {
+    if (this.#child) throw new Error('redis-server is already running');
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    this.#child = child;
+    child.once('exit', () => {
+      if (this.#child === child) this.#child = undefined;
+    });
+    const until = Date.now() + 10_000;
+    while (!(await this.#pong())) {
+      if (Date.now() > until || !this.#child) throw new Error(`redis-server on port ${this.port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** SIGKILL: the server and everything in it are gone at once. Resolves once the process has exited. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.#child = undefined;
+  }
+
+  stop(): Promise<void> {
+    return this.kill();
+  }
+
+  #pong(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = new Socket();
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(500, () => done(false));
+      socket.once('error', () => done(false));
+      socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+      socket.connect(this.port, '127.0.0.1', () => socket.write('PING\r\n'));
+    });
   }
 }

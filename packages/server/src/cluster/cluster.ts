@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
@@ -26,6 +27,26 @@ export interface ClusterOptions {
   leaseMs: number;
 }
 
+/**
+ * Whether this node can use the shared pool: `unavailable` from the first sign that Redis is gone
+ * (a connection error or close, a housekeeping command failing for want of Redis) until a
+ * heartbeat succeeds again with both connections up.
+ */
+export type SharedPoolState = 'up' | 'unavailable';
+
+export interface ClusterEvents {
+  /** Redis is gone: pause matching, keep the people waiting here. */
+  'pool:down': [];
+  /**
+   * The pool is usable again and may have lost this node's entries (Redis restarted empty, or
+   * this node was presumed dead): put everyone waiting here back, with their original wait.
+   */
+  'pool:up': [];
+}
+
+/** Redis answers, but cannot take commands now: as good as gone, for the pool. */
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|OOM|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
+
 /** What the cluster needs of this node: its people, its calls with a side elsewhere, and an inbox. */
 export interface ClusterMember {
   readonly online: number;
@@ -47,10 +68,17 @@ export interface Answers<A> {
  * for what happens to a call whose two people are connected to different nodes. Each node
  * announces it is alive; calls with a side on a node that went silent end as `connection_lost`,
  * and its pool entries lapse with their leases.
+ *
+ * Redis can fail. The node then says so once (warn), stops using the pool (its `observer` tells
+ * the lobby, which keeps its waiting people and pauses matching), keeps beating as a probe, and when
+ * a beat succeeds says so (info) and has the lobby put its waiting people back. A beat that finds
+ * this node's `alive` key gone (Redis came back empty unseen, or the node was presumed dead) does
+ * the same. Every connection has an `error` listener: nothing reaches ioredis's "Unhandled error".
  */
 export class Cluster implements ClusterPort {
   readonly nodeId: string;
   readonly pool: RedisPool;
+  readonly observer = new EventEmitter<ClusterEvents>();
   readonly #o: ClusterOptions;
   readonly #redis: Redis;
   readonly #sub: Redis;
@@ -58,7 +86,13 @@ export class Cluster implements ClusterPort {
   #lobby: ClusterMember | undefined;
   #timers: NodeJS.Timeout[] = [];
   #online = 0;
+  #started = false;
   #stopped = false;
+  #state: SharedPoolState = 'up';
+  #downSince = 0;
+  #beating = false;
+  /** Until then, nodes that have not beaten since Redis came back are not presumed dead. */
+  #graceUntil = 0;
   /** Questions this node asked, by request id, until their time is up. */
   readonly #asking = new Map<string, (node: string, answer: ClusterAnswer) => void>();
 
@@ -69,6 +103,19 @@ export class Cluster implements ClusterPort {
     this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
     this.#sub = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
     this.pool = new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs });
+    for (const [name, connection] of [
+      ['commands', this.#redis],
+      ['subscriber', this.#sub],
+    ] as const) {
+      connection.on('error', (err: Error) => this.#unavailable(`${name} connection: ${err.message}`));
+      connection.on('close', () => this.#unavailable(`${name} connection closed`));
+      connection.on('ready', () => void this.#heartbeat());
+    }
+  }
+
+  /** `up`, or `unavailable` while Redis is gone (see the class comment). */
+  get poolState(): SharedPoolState {
+    return this.#state;
   }
 
   /** The cluster's command connection, for other shared state under the same prefix (rate limits); closed by `stop()`. */
@@ -89,12 +136,17 @@ export class Cluster implements ClusterPort {
     this.#sub.on('message', (_channel, raw: string) => this.#receive(raw));
     await this.#beat();
     await this.pool.refresh();
-    const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => fn().catch((err: unknown) => this.#log.warn({ err }, 'cluster housekeeping failed')), ms);
+    this.#started = true;
+    if (this.#state === 'unavailable') this.#setState('up', { downMs: Date.now() - this.#downSince });
+    // While the pool is unavailable only the heartbeat runs: it is the probe that ends the outage.
+    const every = (ms: number, fn: () => Promise<unknown>, always = false) => {
+      const t = setInterval(() => {
+        if (always || this.#state === 'up') fn().catch((err: unknown) => this.#failed(err));
+      }, ms);
       t.unref();
       this.#timers.push(t);
     };
-    every(this.#o.heartbeatMs, () => this.#beat());
+    every(this.#o.heartbeatMs, () => this.#heartbeat(), true);
     every(this.#o.heartbeatMs, () => this.#checkPartners());
     every(Math.max(1_000, Math.floor(this.#o.leaseMs / 3)), () => this.pool.renew(this.#lobby?.waitingHere() ?? [], Date.now()));
     every(Math.max(1_000, Math.floor(this.#o.leaseMs / 6)), () => this.pool.sweep(Date.now()));
@@ -104,9 +156,7 @@ export class Cluster implements ClusterPort {
 
   send(nodeId: string, event: ClusterEvent): void {
     const envelope: ClusterEnvelope = { from: this.nodeId, e: event };
-    this.#redis
-      .publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope))
-      .catch((err: unknown) => this.#log.error({ err, to: nodeId }, 'cluster publish failed'));
+    this.#redis.publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope)).catch((err: unknown) => this.#failed(err, nodeId));
   }
 
   /** One event to every other node of the cluster. */
@@ -152,6 +202,12 @@ export class Cluster implements ClusterPort {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    if (this.#state === 'unavailable') {
+      // Nothing to tidy in a Redis that is gone, and nothing to wait for.
+      this.#sub.disconnect();
+      this.#redis.disconnect();
+      return;
+    }
     await this.#redis.del(this.#key(`alive:${this.nodeId}`), this.#key(`online:${this.nodeId}`)).catch(() => undefined);
     await this.#redis.srem(this.#key('nodes'), this.nodeId).catch(() => undefined);
     await Promise.all([this.#sub.quit(), this.#redis.quit()]).catch(() => undefined);
@@ -193,12 +249,82 @@ export class Cluster implements ClusterPort {
     }
   }
 
-  async #beat(): Promise<void> {
-    await this.#redis
+  /** Says this node is alive; true when its `alive` key was still there (Redis kept what this node wrote). */
+  async #beat(): Promise<boolean> {
+    const alive = this.#key(`alive:${this.nodeId}`);
+    const replies = await this.#redis
       .multi()
-      .set(this.#key(`alive:${this.nodeId}`), String(Date.now()), 'PX', this.#o.heartbeatMs * 3)
+      .exists(alive)
+      .set(alive, String(Date.now()), 'PX', this.#o.heartbeatMs * 3)
       .sadd(this.#key('nodes'), this.nodeId)
       .exec();
+    const failed = replies?.find(([err]) => err !== null)?.[0];
+    if (!replies || failed) throw failed ?? new Error('heartbeat transaction aborted');
+    return replies[0]![1] === 1;
+  }
+
+  /**
+   * The heartbeat, and the probe during an outage: once a beat succeeds with both connections up,
+   * the pool is back. One at a time (a `ready` event may start one between two timer ticks).
+   */
+  async #heartbeat(): Promise<void> {
+    if (this.#beating || this.#stopped || !this.#started) return;
+    this.#beating = true;
+    try {
+      const kept = await this.#beat();
+      if (this.#state === 'unavailable') {
+        // Messages for this node arrive on the subscriber: without it, a match made elsewhere would be lost.
+        if (this.#sub.status !== 'ready') return;
+        this.#graceUntil = Date.now() + this.#o.heartbeatMs * 3;
+        this.#setState('up', { downMs: Date.now() - this.#downSince, waiting: this.#lobby?.waitingHere().length ?? 0 });
+      } else if (!kept) {
+        this.#graceUntil = Date.now() + this.#o.heartbeatMs * 3;
+        this.#log.info(
+          { waiting: this.#lobby?.waitingHere().length ?? 0 },
+          'this node was missing from Redis (restarted empty, or presumed dead); its waiting people go back in the pool',
+        );
+        this.observer.emit('pool:up');
+      }
+    } catch (err) {
+      this.#failed(err);
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /** A command failed: an outage when Redis is gone, otherwise worth a warning of its own. */
+  #failed(err: unknown, to?: string): void {
+    if (this.#stopped) return;
+    const message = err instanceof Error ? err.message : String(err);
+    const gone =
+      this.#redis.status !== 'ready' ||
+      UNAVAILABLE_REPLY.test(message) ||
+      (err instanceof Error && err.name === 'MaxRetriesPerRequestError') ||
+      message === 'Connection is closed.';
+    if (gone || this.#state === 'unavailable') this.#unavailable(message);
+    else this.#log.warn({ err, ...(to ? { to } : {}) }, 'cluster command failed');
+  }
+
+  /** The first sign of an outage is logged (warn) and announced; the rest of it only at debug. */
+  #unavailable(reason: string): void {
+    if (this.#stopped) return;
+    if (this.#state === 'unavailable') return void this.#log.debug({ reason }, 'shared pool still unavailable');
+    this.#downSince = Date.now();
+    this.#setState('unavailable', { reason });
+  }
+
+  /** The one place the pool's state changes: no-op moves ignored, `from -> to` logged, then announced. */
+  #setState(to: SharedPoolState, details: Record<string, unknown>): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    if (to === 'unavailable') {
+      this.#log.warn({ ...details, from, to }, 'shared pool unavailable: matching paused, people waiting here keep their place');
+      this.observer.emit('pool:down');
+    } else {
+      this.#log.info({ ...details, from, to }, 'shared pool back: people waiting here go back in the pool and are matched');
+      this.observer.emit('pool:up');
+    }
   }
 
   async #countOnline(): Promise<void> {
@@ -215,7 +341,8 @@ export class Cluster implements ClusterPort {
     const lobby = this.#lobby;
     if (!lobby) return;
     const remote = lobby.remoteCalls();
-    if (remote.length === 0) return;
+    // Just after an outage the other nodes may not have beaten yet: silence then is not death.
+    if (remote.length === 0 || Date.now() < this.#graceUntil) return;
     const nodes = [...new Set(remote.map((r) => r.node))];
     const alive = await this.#redis.mget(nodes.map((n) => this.#key(`alive:${n}`)));
     const dead = new Set(nodes.filter((_, i) => alive[i] === null));

@@ -83,6 +83,11 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     return [...this.#participants.values()].filter((p) => p.status === 'waiting').map((p) => p.userId);
   }
 
+  /** The shared pool went away, or is back and may have lost this node's entries: see `Queue.poolAvailable`. */
+  poolAvailable(up: boolean): void {
+    this.#queue.poolAvailable(up, this.#participants.values());
+  }
+
   get online(): number {
     return this.#participants.size;
   }

@@ -29,11 +29,20 @@ export interface QueueOptions {
  * The people of this node who are waiting: their pool entries, the timers that widen their
  * matching, and the search for a partner. The pool (in process or shared) is the one truth of who
  * waits; its claims take both people out at once, so nobody is handed to two partners.
+ *
+ * A shared pool can go away (Redis down). Meanwhile the queue does not match at all — a local
+ * match could pair someone another node is claiming — and does not touch the pool: people still
+ * join, wait and leave here, and are told nothing new. When the pool is back (possibly empty),
+ * everyone waiting here is put back with their original wait, those who left meanwhile are taken
+ * out, and matching resumes, oldest first (`poolAvailable`).
  */
 export class Queue {
   readonly #o: QueueOptions;
   readonly #waits = new RecentWaits();
   #closed = false;
+  #poolDown = false;
+  /** Left the queue while the pool could not be told: their entries may have survived the outage. */
+  readonly #leftWhileDown = new Set<string>();
 
   constructor(options: QueueOptions) {
     this.#o = options;
@@ -48,7 +57,8 @@ export class Queue {
     const wasWaiting = p.status === 'waiting';
     if (!wasWaiting) p.waitingSince = this.#o.clock.now();
     p.status = 'waiting';
-    this.#settle(this.#o.pool.enqueue(this.#ticket(p)), 'enqueue');
+    this.#leftWhileDown.delete(p.userId);
+    if (!this.#poolDown) this.#settle(this.#o.pool.enqueue(this.#ticket(p)), 'enqueue');
     if (!wasWaiting) {
       p.log.info({ mode: p.criteria.mode, interests: p.criteria.interests.length }, 'waiting');
       this.#o.joined(p.userId);
@@ -59,14 +69,19 @@ export class Queue {
   }
 
   dequeue(p: Participant): void {
-    this.#settle(this.#o.pool.remove(p.userId), 'remove');
+    if (this.#poolDown) this.#leftWhileDown.add(p.userId);
+    else
+      this.#o.pool.remove(p.userId).catch((err: unknown) => {
+        this.#leftWhileDown.add(p.userId);
+        this.#failed(err, 'remove');
+      });
     p.cancelWidening?.();
     p.cancelWidening = undefined;
   }
 
   /** Looks for a partner for the person now. */
   tryMatch(p: Participant): void {
-    if (this.#closed || p.status !== 'waiting') return;
+    if (this.#closed || this.#poolDown || p.status !== 'waiting') return;
     this.#o.pool
       .matchFor(p.userId, this.#o.clock.now())
       .then(
@@ -78,9 +93,7 @@ export class Queue {
             this.#claimed(claimed);
           }
         },
-        (err: unknown) => {
-          if (!this.#closed) this.#o.log.error({ err, userId: p.userId }, 'matching failed');
-        },
+        (err: unknown) => this.#failed(err, 'match'),
       )
       .catch((err: unknown) => this.#o.log.error({ err, userId: p.userId }, 'starting a matched call failed'));
   }
@@ -102,6 +115,27 @@ export class Queue {
 
   close(): void {
     this.#closed = true;
+  }
+
+  /**
+   * The shared pool went away (false), or is usable again (true) and may have lost this node's
+   * entries. On the way back, everyone in `people` who is waiting goes back in with their original
+   * wait (a replaced entry keeps its place), and is matched, the longest wait first, once all are in.
+   */
+  poolAvailable(up: boolean, people: Iterable<Participant>): void {
+    this.#poolDown = !up;
+    if (!up || this.#closed) return;
+    const waiting = [...people].filter((p) => p.status === 'waiting').sort((x, y) => x.waitingSince - y.waitingSince);
+    const left = [...this.#leftWhileDown];
+    this.#leftWhileDown.clear();
+    for (const userId of left) this.#settle(this.#o.pool.remove(userId), 'remove after an outage');
+    void Promise.allSettled(waiting.map((p) => this.#o.pool.enqueue(this.#ticket(p)))).then((results) => {
+      this.#o.changed();
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') this.tryMatch(waiting[i]!);
+        else this.#failed(r.reason, 'requeue after an outage');
+      });
+    });
   }
 
   #ticket(p: Participant): Ticket {
@@ -168,6 +202,8 @@ export class Queue {
     if (!this.#closed && stillHere(a) && stillHere(b)) return this.#o.paired(a, b);
     for (const t of [a, b]) {
       if (!stillHere(t)) continue;
+      // While the pool is away, the person here stays waiting and goes back in with everyone else.
+      if (this.#poolDown && t.node === this.#o.node) continue;
       this.#settle(this.#o.pool.enqueue(t), 'requeue after a lost partner');
       const p = t.node === this.#o.node ? this.#o.person(t.userId) : undefined;
       if (p) this.tryMatch(p);
@@ -175,6 +211,13 @@ export class Queue {
   }
 
   #settle(result: Promise<unknown>, what: string): void {
-    result.catch((err: unknown) => this.#o.log.error({ err }, `pool ${what} failed`));
+    result.catch((err: unknown) => this.#failed(err, what));
+  }
+
+  /** A pool command failed: expected while the shared pool is away (the cluster logs the outage once), an error otherwise. */
+  #failed(err: unknown, what: string): void {
+    if (this.#closed) return;
+    if (this.#poolDown) this.#o.log.debug({ err: (err as Error)?.message }, `pool ${what} failed during an outage`);
+    else this.#o.log.error({ err }, `pool ${what} failed`);
   }
 }

@@ -59,7 +59,9 @@ export function startCalls(c: CallsContext) {
     },
   });
   const records = new CallRecords(storage, writes, config.cluster?.nodeId ?? null);
-  const metrics = new DuetMetrics(lobby, { defaultMetrics: c.defaultMetrics });
+  // Redis gone: the lobby keeps its waiting people and pauses matching; back: it puts them in again.
+  cluster?.observer.on('pool:down', () => lobby.poolAvailable(false)).on('pool:up', () => lobby.poolAvailable(true));
+  const metrics = new DuetMetrics(lobby, { defaultMetrics: c.defaultMetrics, ...(cluster ? { sharedPool: cluster } : {}) });
   // Relayed bytes and relay use come from the relay's own accounting, never unbounded from a browser.
   const relayBooks = new RelayAccounting({ relay, records, clock, log, maxBytesPerSecond: config.turn.maxBytesPerSecond });
   const quality = new QualityRecorder({ records, db: storage.db, metrics, clock, relay: relayBooks });

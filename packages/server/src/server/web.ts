@@ -17,6 +17,7 @@ import { telemetryRoutes } from '../telemetry/routes.js';
 import type { Clock } from '../util/clock.js';
 import { serveWebApp } from '../web/static.js';
 
+const POOL_UNAVAILABLE = 'Redis unavailable: matching paused; people waiting keep their place and are matched when it is back.';
 const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../../apps/web/dist', import.meta.url));
 
 export interface WebContext {
@@ -40,14 +41,20 @@ export interface WebContext {
 /** What a browser and an operator's tooling ask of the node: sessions, health, metrics, insights and the web app. */
 export async function startWeb(c: WebContext) {
   const { app, config, clock, log, lobby, relay, storage, funnel } = c;
+  // 503 only while shutting down. A shared pool that is unavailable is 200 'degraded': Redis is
+  // shared, so every node sees the same outage, and a balancer that took them all out would cut the
+  // calls in progress and the people waiting, who keep their place here (docs/deployment.md).
   app.get('/healthz', async (_req, reply) => {
     const r = relay.status();
     const closing = c.closing();
+    const pool = c.metrics.sharedPool?.poolState;
+    const warnings = [...(r.warning ? [r.warning] : []), ...(pool === 'unavailable' ? [POOL_UNAVAILABLE] : [])];
     const body = {
-      status: closing ? 'shutting_down' : 'ok',
+      status: closing ? 'shutting_down' : pool === 'unavailable' ? 'degraded' : 'ok',
       storage: storage.kind,
+      ...(pool ? { pool: pool === 'up' ? 'shared' : 'unavailable' } : {}),
       relay: { mode: r.mode, state: r.state },
-      ...(r.warning ? { warnings: [r.warning] } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
       online: lobby.online,
       waiting: lobby.waiting,
       calls: lobby.activeCalls,

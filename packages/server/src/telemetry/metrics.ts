@@ -9,6 +9,11 @@ export function outcomeOf(call: { at: { connected?: number | undefined }; endRea
   return call.endReason === 'ice_failed' ? 'ice_failed' : 'abandoned';
 }
 
+/** The shared waiting pool's health, as /metrics and /healthz report it (none with one node). */
+export interface SharedPoolHealth {
+  readonly poolState: 'up' | 'unavailable';
+}
+
 /**
  * Duet's Prometheus metrics (documented in docs/metrics.md). One registry per server, so tests
  * can run several servers in one process. Label values are bounded: no user or call ids.
@@ -25,8 +30,10 @@ export class DuetMetrics {
   readonly qualityLoss: Histogram;
   readonly qualityDelay: Histogram;
   readonly qualitySamples: Counter<'accepted'>;
+  /** With several nodes: whether Redis answers (the pool is shared); /healthz reads it too. */
+  readonly sharedPool: SharedPoolHealth | undefined;
 
-  constructor(lobby: CountsPort, options: { defaultMetrics?: boolean } = {}) {
+  constructor(lobby: CountsPort, options: { defaultMetrics?: boolean; sharedPool?: SharedPoolHealth } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'duet_' });
 
@@ -46,6 +53,17 @@ export class DuetMetrics {
         this.set(lobby.waiting);
       },
     });
+    const sharedPool = (this.sharedPool = options.sharedPool);
+    if (sharedPool) {
+      new Gauge({
+        name: 'duet_shared_pool_up',
+        help: 'With several nodes: 1 while this node can use the shared pool in Redis, 0 while Redis is unavailable (matching paused).',
+        registers,
+        collect() {
+          this.set(sharedPool.poolState === 'up' ? 1 : 0);
+        },
+      });
+    }
     new Gauge({
       name: 'duet_calls_active',
       help: 'Calls not yet ended.',
