@@ -12,7 +12,7 @@
  *                          [--postgres] [--floor-only | --duet-only] [--workers=4] [--budget-s=120]
  *                          [--server-cpu-prof=DIR] [--json=FILE] [--env=KEY=VALUE,...] (extra server env)
  *                          [--load-cpu-prof=DIR] (profiles of the load processes)
- *                          [--server-main=PATH] (another build's main.js, e.g. an earlier commit's)
+ *                          [--server-main=PATH,...] (other builds' main.js, e.g. an earlier commit's; each runs in turn)
  *
  * Reported per run: people, never got in, never matched, double matches (must be 0), join→match
  * p50/p99 (join, next, or being requeued → matched), time until all were in after the last arrival,
@@ -34,8 +34,8 @@ import { Samples, fmt, out, table } from './lib/stats.js';
 import type { WorkerPlan, WorkerReport } from './lib/crowdWorker.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Another build of the server (e.g. an export of an earlier commit, for before/after in one sitting). */
-const MAIN = path.resolve(arg('server-main', path.join(ROOT, 'packages/server/dist/main.js')));
+/** Builds of the server to run, comma-separated (e.g. an export of an earlier commit and this one: before and after in one sitting). */
+const MAINS = (arg('server-main', undefined) ?? path.join(ROOT, 'packages/server/dist/main.js')).split(',').map((m) => path.resolve(m));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 const PEOPLE = Number(arg('people', '10000'));
@@ -137,7 +137,7 @@ async function startFloor(): Promise<Target> {
   return { name: 'FIFO floor', bases: [base], pids: [p.pid!], stop: () => stopProcess(p, 5_000) };
 }
 
-async function startDuet(): Promise<Target> {
+async function startDuet(MAIN: string): Promise<Target> {
   const dirs: string[] = [];
   const procs: ChildProcess[] = [];
   const prefix = `duet-bench:{crowd-${process.pid}-${randomBytes(4).toString('hex')}}:`;
@@ -265,6 +265,8 @@ interface RunResult {
   pairsPerS: number;
   pairs: number;
   serverCpu: number;
+  /** Server CPU time per person, ms: what a newcomer costs, whatever else the machine was doing. */
+  cpuMsPerPerson: number;
   loadCpu: number;
   rssIdle: number;
   rssPeak: number;
@@ -373,6 +375,7 @@ async function crowd(target: Target): Promise<RunResult> {
     pairsPerS: calls.size / Math.max(0.001, (last - first) / 1000),
     pairs: calls.size,
     serverCpu: (100 * (cpu1 - cpu0)) / ((tEnd - t0) / 1000),
+    cpuMsPerPerson: ((cpu1 - cpu0) * 1000) / PEOPLE,
     loadCpu: sum('cpuMs') / (tEnd - t0 + 1500),
     rssIdle,
     rssPeak,
@@ -425,11 +428,13 @@ async function main(): Promise<void> {
     }
   }
   if (!flag('floor-only')) {
-    const duet = await startDuet();
-    try {
-      results.push(await crowd(duet));
-    } finally {
-      await duet.stop();
+    for (const main of MAINS) {
+      const duet = await startDuet(main);
+      try {
+        results.push(await crowd(duet));
+      } finally {
+        await duet.stop();
+      }
     }
   }
   const floor = results.find((r) => r.name === 'FIFO floor');
@@ -446,6 +451,7 @@ async function main(): Promise<void> {
         'all in (s after last arrival)',
         'pairs/s',
         'server CPU',
+        'server CPU ms per person',
         'RSS idle→peak MiB',
         ...(REDIS ? ['Redis commands per pair'] : []),
       ],
@@ -461,6 +467,7 @@ async function main(): Promise<void> {
           `${fmt(r.allInS, 1)}`,
           `${fmt(r.pairsPerS)}${ratio(r.pairsPerS, f?.pairsPerS, 2)}`,
           `${fmt(r.serverCpu)} %`,
+          `${fmt(r.cpuMsPerPerson, 2)}${ratio(r.cpuMsPerPerson, f?.cpuMsPerPerson)}`,
           `${fmt(r.rssIdle)} → ${fmt(r.rssPeak)}`,
           ...(REDIS ? [r.redisPerPair === undefined ? '–' : fmt(r.redisPerPair, 1)] : []),
         ];
