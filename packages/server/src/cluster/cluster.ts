@@ -101,13 +101,15 @@ export class Cluster implements ClusterPort {
     this.nodeId = options.nodeId;
     this.#log = options.log.child({ module: 'cluster', node: options.nodeId });
     this.#redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
-    this.#sub = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+    // No CLIENT SETINFO on the subscriber: it delays ioredis's ready check (INFO) until after SUBSCRIBE,
+    // which Redis refuses in subscriber mode, and the connection is torn down (ioredis issue #2037).
+    this.#sub = new Redis(options.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
     this.pool = new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs });
     for (const [name, connection] of [
       ['commands', this.#redis],
       ['subscriber', this.#sub],
     ] as const) {
-      connection.on('error', (err: Error) => this.#unavailable(`${name} connection: ${err.message}`));
+      connection.on('error', (err: Error) => this.#connectionError(name, err));
       connection.on('close', () => this.#unavailable(`${name} connection closed`));
       connection.on('ready', () => void this.#heartbeat());
     }
@@ -273,8 +275,9 @@ export class Cluster implements ClusterPort {
     try {
       const kept = await this.#beat();
       if (this.#state === 'unavailable') {
-        // Messages for this node arrive on the subscriber: without it, a match made elsewhere would be lost.
-        if (this.#sub.status !== 'ready') return;
+        // A match made elsewhere arrives on the subscriber: be sure it listens again (ioredis
+        // resubscribes on reconnect; this reply comes after that one) before anyone here is back in the pool.
+        await this.#sub.subscribe(this.#key(`node:${this.nodeId}`));
         this.#graceUntil = Date.now() + this.#o.heartbeatMs * 3;
         this.#setState('up', { downMs: Date.now() - this.#downSince, waiting: this.#lobby?.waitingHere().length ?? 0 });
       } else if (!kept) {
@@ -303,6 +306,13 @@ export class Cluster implements ClusterPort {
       message === 'Connection is closed.';
     if (gone || this.#state === 'unavailable') this.#unavailable(message);
     else this.#log.warn({ err, ...(to ? { to } : {}) }, 'cluster command failed');
+  }
+
+  /** A socket error is an outage (the close follows); anything else a connection reports is worth a warning. */
+  #connectionError(name: string, err: Error): void {
+    if (this.#stopped) return;
+    if ('syscall' in err || this.#state === 'unavailable') this.#unavailable(`${name} connection: ${err.message}`);
+    else this.#log.warn({ err }, `cluster ${name} connection error`);
   }
 
   /** The first sign of an outage is logged (warn) and announced; the rest of it only at debug. */
