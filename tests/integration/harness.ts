@@ -574,6 +574,19 @@ export class OwnRedis {
     return this.kill();
   }
 
+  /** One inline command (e.g. FLUSHALL); resolves to the first line of the reply. */
+  command(line: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = new Socket();
+      socket.once('error', reject);
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().split('\r\n')[0]!);
+      });
+      socket.connect(this.port, '127.0.0.1', () => socket.write(`${line}\r\n`));
+    });
+  }
+
   #pong(): Promise<boolean> {
     return new Promise((resolve) => {
       const socket = new Socket();

@@ -134,4 +134,19 @@ describe('the shared pool restarts empty', () => {
       ).toHaveLength(1);
     }
   });
+
+  it('puts its waiting people back when Redis is emptied under it without dropping a connection', async () => {
+    const it1 = await n1.client('it1 (waiting on n1)');
+    await join(it1, 'it');
+    await until('in the shared pool', async () => n2.duet.lobby.waiting >= 1);
+    expect(await redis.command('FLUSHALL')).toBe('+OK');
+    const it2 = await n2.client('it2 (arrives on n2 after the flush)');
+    await join(it2, 'it');
+    // n1 finds its alive key gone at its next beat, and puts it1 back with the wait it had.
+    const [m1, m2] = await Promise.all([it1.next('matched'), it2.next('matched')]);
+    expect(m1.callId).toBe(m2.callId);
+    expect(m1.role).toBe('offerer');
+    expect((await health(n1)).body.status).toBe('ok');
+    expect(logs.n1.lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
 });
