@@ -265,7 +265,7 @@ interface RunResult {
   pairsPerS: number;
   pairs: number;
   serverCpu: number;
-  /** Server CPU time per person, ms: what a newcomer costs, whatever else the machine was doing. */
+  /** Server CPU time per person who got in, ms: what a newcomer costs, whatever else the machine was doing. */
   cpuMsPerPerson: number;
   loadCpu: number;
   rssIdle: number;
@@ -375,7 +375,7 @@ async function crowd(target: Target): Promise<RunResult> {
     pairsPerS: calls.size / Math.max(0.001, (last - first) / 1000),
     pairs: calls.size,
     serverCpu: (100 * (cpu1 - cpu0)) / ((tEnd - t0) / 1000),
-    cpuMsPerPerson: ((cpu1 - cpu0) * 1000) / PEOPLE,
+    cpuMsPerPerson: ((cpu1 - cpu0) * 1000) / Math.max(1, sum('gotIn')),
     loadCpu: sum('cpuMs') / (tEnd - t0 + 1500),
     rssIdle,
     rssPeak,
@@ -451,7 +451,7 @@ async function main(): Promise<void> {
         'all in (s after last arrival)',
         'pairs/s',
         'server CPU',
-        'server CPU ms per person',
+        'server CPU ms per person in',
         'RSS idle→peak MiB',
         ...(REDIS ? ['Redis commands per pair'] : []),
       ],
