@@ -59,7 +59,12 @@ export async function startSignaling(c: SignalingContext) {
       connected: (userId, at) =>
         void cluster
           .broadcast({ t: 'replaced', userId, node: cluster.nodeId, at })
-          .catch((err: unknown) => log.warn({ err, userId }, 'could not tell other nodes of a new connection')),
+          // During a Redis outage (logged once by the cluster) this fails for every newcomer: no line each.
+          .catch(
+            (err: unknown) =>
+              cluster.poolState === 'up' &&
+              log.warn({ err: (err as Error).message, userId }, 'could not tell other nodes of a new connection'),
+          ),
     },
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     maxPerAddress: config.wsMaxPerAddress,
