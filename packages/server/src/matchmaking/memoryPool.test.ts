@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryPool } from './memoryPool.js';
 import type { MatchResult } from './pool.js';
-import { DEFAULT_POLICY, type Ticket } from './rules.js';
+import { DEFAULT_POLICY, type MatchPolicy, type Ticket } from './rules.js';
+import { search, searchNow, type Index, type Page, type PageRequest, type SearchLimits } from './search.js';
+import { bucketKey, inOfferOrder } from './ticket.js';
 
 const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
   userId,
@@ -73,5 +76,158 @@ describe('MemoryPool', () => {
       { tag: 'chess', count: 1 },
       { tag: 'music', count: 1 },
     ]);
+  });
+});
+
+/**
+ * The pool as search.ts defines it, written plainly: insertion-ordered maps per bucket and per
+ * interest, and the `search` generator answered page by page. MemoryPool must decide exactly as
+ * this does (the same partner, or nobody), limits included.
+ */
+class ReferencePool {
+  readonly tickets = new Map<string, Ticket>();
+  readonly buckets = new Map<string, { order: Map<string, Ticket>; byTag: Map<string, Map<string, Ticket>> }>();
+
+  constructor(
+    readonly policy: MatchPolicy,
+    readonly limits: SearchLimits,
+  ) {}
+
+  enqueue(ticket: Ticket): void {
+    const existing = this.tickets.get(ticket.userId);
+    const t = existing ? { ...ticket, joinedAt: existing.joinedAt } : ticket;
+    if (existing && bucketKey(existing.mode, existing.language) !== bucketKey(t.mode, t.language)) this.remove(existing.userId);
+    const key = bucketKey(t.mode, t.language);
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = { order: new Map(), byTag: new Map() }));
+    if (existing && this.tickets.has(t.userId))
+      for (const tag of existing.interests) if (!t.interests.includes(tag)) bucket.byTag.get(tag)?.delete(t.userId);
+    bucket.order.set(t.userId, t);
+    for (const tag of t.interests) {
+      let index = bucket.byTag.get(tag);
+      if (!index) bucket.byTag.set(tag, (index = new Map()));
+      index.set(t.userId, t);
+    }
+    this.tickets.set(t.userId, t);
+  }
+
+  remove(userId: string): boolean {
+    const t = this.tickets.get(userId);
+    if (!t) return false;
+    this.tickets.delete(userId);
+    const key = bucketKey(t.mode, t.language);
+    const bucket = this.buckets.get(key)!;
+    bucket.order.delete(userId);
+    for (const tag of t.interests) bucket.byTag.get(tag)?.delete(userId);
+    if (bucket.order.size === 0) this.buckets.delete(key);
+    return true;
+  }
+
+  matchFor(userId: string, now: number): [Ticket, Ticket] | undefined {
+    const t = this.tickets.get(userId);
+    if (!t) return undefined;
+    const bucket = this.buckets.get(bucketKey(t.mode, t.language))!;
+    const open = new Map<Index, Iterator<Ticket>>();
+    const read = ({ indexes, count }: PageRequest): Page => {
+      const candidates: Ticket[] = [];
+      let exhausted = true;
+      for (const index of indexes) {
+        let it = open.get(index);
+        if (!it) open.set(index, (it = (index === 'everyone' ? bucket.order : (bucket.byTag.get(index.tag) ?? new Map())).values()));
+        let taken = 0;
+        for (; taken < count; taken++) {
+          const next = it.next();
+          if (next.done) break;
+          candidates.push(next.value);
+        }
+        if (taken === count) exhausted = false;
+      }
+      return { candidates, exhausted };
+    };
+    const partner = searchNow(search(t, now, this.policy, bucket.order.size, this.limits), read);
+    if (!partner) return undefined;
+    this.remove(t.userId);
+    this.remove(partner.userId);
+    return inOfferOrder(t, partner);
+  }
+}
+
+describe('MemoryPool decides as search.ts defines', () => {
+  it('finds the same partner as the plain reference over random sequences, scan limits and pages included', async () => {
+    const POLICY: MatchPolicy = {
+      ...DEFAULT_POLICY,
+      interestsRequiredMs: 1_000,
+      regionRequiredMs: 3_000,
+      recentCount: 2,
+      recentWindowMs: 10_000,
+      smallPool: 3,
+      relaxRecentAfterMs: 2_000,
+    };
+    const ids = Array.from({ length: 24 }, (_, i) => `u${i}`);
+    const rarely = fc.oneof({ arbitrary: fc.constant(false), weight: 5 }, { arbitrary: fc.constant(true), weight: 1 });
+    const op = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          kind: fc.constant('join' as const),
+          id: fc.constantFrom(...ids),
+          // Repeated tags too: the rules count a tag as often as the seeker names it.
+          interests: fc.oneof(fc.constant([]), fc.array(fc.constantFrom('chess', 'music', 'art', 'go', 'film'), { maxLength: 4 })),
+          region: fc.constantFrom(undefined, undefined, 'eu', 'us', 'as'),
+          mode: fc.constantFrom('chat', 'chat', 'chat', 'advice'),
+          blocks: fc.subarray(ids, { maxLength: 2 }),
+          recent: fc.array(fc.tuple(fc.constantFrom(...ids), fc.integer({ min: 0, max: 15_000 })), { maxLength: 3 }),
+          flags: fc.record({ held: rarely, verified: fc.boolean(), verifiedOnly: rarely }),
+          joinedAt: fc.integer({ min: 0, max: 3 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), id: fc.constantFrom(...ids) }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('match' as const), id: fc.constantFrom(...ids) }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 2_500 }) }) },
+    );
+    let matches = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { minLength: 20, maxLength: 120 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (ops, scanLimit, pageSize) => {
+          const pool = new MemoryPool(POLICY, scanLimit, pageSize);
+          const reference = new ReferencePool(POLICY, { scanLimit, pageSize });
+          let now = 0;
+          for (const o of ops) {
+            if (o.kind === 'wait') now += o.ms;
+            else if (o.kind === 'join') {
+              const t = ticket(o.id, {
+                // Ties in joinedAt too: then the order of arrival decides.
+                joinedAt: now - o.joinedAt,
+                interests: o.interests,
+                region: o.region,
+                mode: o.mode,
+                blocked: new Set(o.blocks.filter((b) => b !== o.id)),
+                recent: o.recent.map(([userId, ago]) => ({ userId, at: now - ago })).sort((x, y) => x.at - y.at),
+                ...(o.flags.held ? { held: true } : {}),
+                ...(o.flags.verified ? { verified: true } : {}),
+                ...(o.flags.verifiedOnly ? { verifiedOnly: true } : {}),
+              });
+              await pool.enqueue(t);
+              reference.enqueue(t);
+            } else if (o.kind === 'leave') {
+              expect(await pool.remove(o.id)).toBe(reference.remove(o.id));
+            } else {
+              const m = await pool.matchFor(o.id, now);
+              expect(m, `match for ${o.id} at ${now}`).toEqual(reference.matchFor(o.id, now));
+              if (m) matches += 1;
+            }
+          }
+          for (const id of ids) expect(await pool.get(id)).toEqual(reference.tickets.get(id));
+          expect(pool.size).toBe(reference.tickets.size);
+          for (const mode of ['chat', 'advice'])
+            expect(pool.poolSize(mode, 'en')).toBe(reference.buckets.get(bucketKey(mode, 'en'))?.order.size ?? 0);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(matches, 'the sequences exercise matching').toBeGreaterThan(250);
   });
 });

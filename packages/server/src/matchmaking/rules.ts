@@ -69,7 +69,8 @@ export function sharedInterests(a: Ticket, b: Ticket): number {
   return n;
 }
 
-function metRecently(t: Ticket, other: string, now: number, policy: MatchPolicy): boolean {
+/** Whether `t` met `other` among their last `recentCount` partners within `recentWindowMs`. */
+export function metRecently(t: Ticket, other: string, now: number, policy: MatchPolicy): boolean {
   const recent = t.recent;
   for (let i = recent.length - 1, seen = 0; i >= 0 && seen < policy.recentCount; i--, seen++) {
     const r = recent[i]!;
