@@ -11,10 +11,12 @@ import { checkTicket, inOfferOrder } from './ticket.js';
  *
  * Built for decisions at 100,000 waiting, where a decision may look at a thousand candidates and
  * each look must cost a few nanoseconds, not a few cache misses:
- *  - Each index (a bucket's everyone, each interest tag) is an intrusive doubly linked list, oldest
- *    first: removal is O(1) and a scan touches only people still waiting.
- *  - A list node carries what the common tests read (the wait, interned region and tags, flags),
- *    so a candidate is judged from its node alone.
+ *  - Each index (a bucket's everyone, each interest tag) is a doubly linked list, oldest first,
+ *    kept in typed arrays (`List`): removal is O(1), a scan touches only people still waiting,
+ *    and the records it walks lie next to each other in memory, in the list's order (the arrays
+ *    are rebuilt in that order as they fill).
+ *  - A record carries what the common tests read (the wait, interned region and tags, flags), so
+ *    a candidate is judged from its record alone; the person behind it is read only when chosen.
  *  - Blocks and recent partners are rare: before a decision, the few people who block or avoid
  *    the seeker, or whom the seeker blocks or avoids, are marked (reverse indexes kept on join),
  *    and only marked candidates are tested on them.
@@ -35,6 +37,9 @@ export class MemoryPool implements WaitingPool {
   /** Who has blocked a person, and who lists a person among their recent partners (by that person's id). */
   readonly #blockers = new Map<string, Set<Entry>>();
   readonly #listers = new Map<string, Set<Entry>>();
+  /** Everyone waiting by slot number (what an index record points to), and the free slots. */
+  readonly #slots: Array<Entry | undefined> = [];
+  readonly #freeSlots: number[] = [];
   readonly #search: Seeker;
 
   constructor(
@@ -43,7 +48,7 @@ export class MemoryPool implements WaitingPool {
     scanLimit = 256,
     pageSize = 32,
   ) {
-    this.#search = new Seeker(policy, { scanLimit, pageSize }, this.#entries, this.#blockers, this.#listers);
+    this.#search = new Seeker(policy, { scanLimit, pageSize }, this.#entries, this.#blockers, this.#listers, this.#slots);
   }
 
   get size(): number {
@@ -71,13 +76,16 @@ export class MemoryPool implements WaitingPool {
       const e = existing;
       this.#forget(e);
       const old = e.tags;
-      const oldNodes = e.tagNodes;
+      const oldPlaces = e.tagPlaces;
       this.#describe(e, { ...ticket, joinedAt: e.ticket.joinedAt });
-      e.tagNodes = e.tags.map((tag) => {
+      // (A push may rebuild that tag's list and move its people's places; e is not among them.)
+      const places = e.tags.map((tag) => {
         const at = old.indexOf(tag);
-        return at >= 0 ? oldNodes[at]! : this.#tagList(e.bucket, tag).push(e);
+        return at >= 0 ? oldPlaces[at]! : this.#tagList(e.bucket, tag).push(e);
       });
-      for (let i = 0; i < old.length; i++) if (!e.tags.includes(old[i]!)) this.#unlinkTag(e.bucket, old[i]!, oldNodes[i]!);
+      for (let i = 0; i < old.length; i++) if (!e.tags.includes(old[i]!)) this.#unlinkTag(e.bucket, old[i]!, oldPlaces[i]!);
+      e.tagPlaces = places;
+      e.tagLists = e.tags.map((tag) => e.bucket.byTag.get(tag)!);
       this.#learn(e);
       return;
     }
@@ -85,11 +93,14 @@ export class MemoryPool implements WaitingPool {
     if (existing) this.#remove(existing);
     const key = keyOf(t.mode, t.language);
     let bucket = this.#buckets.get(key);
-    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key)));
-    const e = new Entry(bucket);
+    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key, this.#slots)));
+    const slot = this.#freeSlots.pop() ?? this.#slots.length;
+    const e = new Entry(bucket, slot);
+    this.#slots[slot] = e;
     this.#describe(e, t);
-    e.node = bucket.everyone.push(e);
-    e.tagNodes = e.tags.map((tag) => this.#tagList(bucket, tag).push(e));
+    e.place = bucket.everyone.push(e);
+    e.tagPlaces = e.tags.map((tag) => this.#tagList(bucket, tag).push(e));
+    e.tagLists = e.tags.map((tag) => bucket.byTag.get(tag)!);
     this.#entries.set(t.userId, e);
     this.#learn(e);
   }
@@ -133,8 +144,8 @@ export class MemoryPool implements WaitingPool {
 
   /** Copies the entry onto its nodes, and records it in the reverse indexes and the counts. */
   #learn(e: Entry): void {
-    e.node!.copy(e);
-    for (const node of e.tagNodes) node.copy(e);
+    e.bucket.everyone.write(e.place, e);
+    for (let i = 0; i < e.tags.length; i++) e.tagLists[i]!.write(e.tagPlaces[i]!, e);
     const t = e.ticket;
     for (const id of t.blocked) addTo(this.#blockers, id, e);
     for (const r of t.recent) addTo(this.#listers, r.userId, e);
@@ -153,20 +164,22 @@ export class MemoryPool implements WaitingPool {
     this.#forget(e);
     this.#entries.delete(e.ticket.userId);
     const bucket = e.bucket;
-    bucket.everyone.unlink(e.node!);
-    for (let i = 0; i < e.tags.length; i++) this.#unlinkTag(bucket, e.tags[i]!, e.tagNodes[i]!);
+    bucket.everyone.unlink(e.place);
+    for (let i = 0; i < e.tags.length; i++) this.#unlinkTag(bucket, e.tags[i]!, e.tagPlaces[i]!);
     if (bucket.everyone.size === 0) this.#buckets.delete(bucket.key);
+    this.#slots[e.slot] = undefined;
+    this.#freeSlots.push(e.slot);
   }
 
   #tagList(bucket: Bucket, tag: number): List {
     let list = bucket.byTag.get(tag);
-    if (!list) bucket.byTag.set(tag, (list = new List()));
+    if (!list) bucket.byTag.set(tag, (list = new List(tag, this.#slots)));
     return list;
   }
 
-  #unlinkTag(bucket: Bucket, tag: number, node: Node): void {
+  #unlinkTag(bucket: Bucket, tag: number, place: number): void {
     const list = bucket.byTag.get(tag)!;
-    list.unlink(node);
+    list.unlink(place);
     if (list.size === 0) bucket.byTag.delete(tag);
   }
 
@@ -189,8 +202,8 @@ const keyOf = (mode: string, language: string): string => `${mode.length}:${mode
 const HELD = 1;
 const VERIFIED = 2;
 const VERIFIED_ONLY = 4;
-/** Tags a node carries inline (t0..t4); more are in `more`. */
-const INLINE_TAGS = 5;
+/** In a record's flags: the person has more tags than the record holds (read from the entry). */
+const MORE_TAGS = 8;
 /** Above this many blocks, a seeker's are tested on every candidate instead of marked. */
 const MARKED_BLOCKS = 64;
 
@@ -212,91 +225,144 @@ function deleteFrom(index: Map<string, Set<Entry>>, id: string, e: Entry): void 
   if (set?.delete(e) && set.size === 0) index.delete(id);
 }
 
-/** A waiting person: their ticket, interned, and their nodes. */
+/** A waiting person: their ticket, interned, and their places in the bucket's lists. */
 class Entry {
   ticket!: Ticket;
   /** Interned region, 0 for none. */
   region = 0;
   /** HELD | VERIFIED | VERIFIED_ONLY. */
   flags = 0;
-  /** Interned interests as the ticket lists them, and the same without repeats (one index node each). */
+  /** Interned interests as the ticket lists them, and the same without repeats (one index record each). */
   interests: number[] = [];
   tags: number[] = [];
-  node: Node | undefined;
-  /** The person's node in the index of `tags[i]`. */
-  tagNodes: Node[] = [];
+  /** The person's record in the bucket's everyone list, and in the list of `tags[i]` (`tagLists[i]`). */
+  place = -1;
+  tagPlaces: number[] = [];
+  tagLists: List[] = [];
 
-  constructor(readonly bucket: Bucket) {}
+  constructor(
+    readonly bucket: Bucket,
+    readonly slot: number,
+  ) {}
 
+  /** Marks every record of the person for the search `stamp`. */
   mark(stamp: number): void {
-    this.node!.mark = stamp;
-    for (const node of this.tagNodes) node.mark = stamp;
+    this.bucket.everyone.nums[this.place * NUMS + MARK] = stamp;
+    for (let i = 0; i < this.tagLists.length; i++) this.tagLists[i]!.nums[this.tagPlaces[i]! * NUMS + MARK] = stamp;
   }
 }
 
-/** A person's place in one index, with a copy of what most tests read (see `Seeker#consider`). */
-class Node {
-  prev: Node | null = null;
-  next: Node | null = null;
-  /** The search for which this person must be tested on blocks and recent partners (or is the seeker). */
-  mark = 0;
-  joinedAt = 0;
-  region = 0;
-  flags = 0;
-  t0 = 0;
-  t1 = 0;
-  t2 = 0;
-  t3 = 0;
-  t4 = 0;
-  more: number[] | null = null;
+// A list record: in `ints`, INTS numbers from record * INTS; in `nums`, NUMS from record * NUMS.
+const NEXT = 0;
+const PREV = 1;
+const SLOT = 2;
+const REGION = 3;
+const FLAGS = 4;
+/** Tags held in the record: TAG .. TAG + INLINE_TAGS - 1 (0 where none). */
+const TAG = 5;
+const INLINE_TAGS = 5;
+const INTS = TAG + INLINE_TAGS;
+const JOINED = 0;
+/** The search for which this person must be tested on blocks and recent partners (or is the seeker). */
+const MARK = 1;
+const NUMS = 2;
+const NONE = -1;
 
-  constructor(readonly entry: Entry) {}
-
-  copy(e: Entry): void {
-    const tags = e.tags;
-    this.joinedAt = e.ticket.joinedAt;
-    this.region = e.region;
-    this.flags = e.flags;
-    this.t0 = tags[0] ?? 0;
-    this.t1 = tags[1] ?? 0;
-    this.t2 = tags[2] ?? 0;
-    this.t3 = tags[3] ?? 0;
-    this.t4 = tags[4] ?? 0;
-    this.more = tags.length > INLINE_TAGS ? tags.slice(INLINE_TAGS) : null;
-  }
-}
-
-/** One index, oldest first: an intrusive doubly linked list (O(1) removal, no holes to walk). */
+/**
+ * One index, oldest first: a doubly linked list of records in typed arrays. Records are appended;
+ * an unlinked one is skipped by the links (no holes to walk) and its room is taken back when the
+ * arrays fill: they are then rebuilt at twice the live size, in list order, so that the records a
+ * scan walks lie side by side (O(1) amortized per push). A rebuild moves records, and tells each
+ * person their new place.
+ */
 class List {
-  head: Node | null = null;
-  tail: Node | null = null;
+  ints = new Int32Array(8 * INTS);
+  nums = new Float64Array(8 * NUMS);
+  /** Records written so far (live or unlinked). */
+  used = 0;
+  head = NONE;
+  tail = NONE;
   size = 0;
 
-  push(e: Entry): Node {
-    const node = new Node(e);
-    node.prev = this.tail;
-    if (this.tail) this.tail.next = node;
-    else this.head = node;
-    this.tail = node;
+  constructor(
+    /** The tag this list indexes, 0 for the bucket's everyone. */
+    readonly tag: number,
+    readonly slots: ReadonlyArray<Entry | undefined>,
+  ) {}
+
+  /** Appends the person (their data is written by `write`); their record. */
+  push(e: Entry): number {
+    if (this.used * INTS === this.ints.length) this.#rebuild();
+    const r = this.used++;
+    const ints = this.ints;
+    ints[r * INTS + SLOT] = e.slot;
+    ints[r * INTS + NEXT] = NONE;
+    ints[r * INTS + PREV] = this.tail;
+    if (this.tail !== NONE) ints[this.tail * INTS + NEXT] = r;
+    else this.head = r;
+    this.tail = r;
     this.size += 1;
-    return node;
+    this.write(r, e);
+    return r;
   }
 
-  unlink(node: Node): void {
-    if (node.prev) node.prev.next = node.next;
-    else this.head = node.next;
-    if (node.next) node.next.prev = node.prev;
-    else this.tail = node.prev;
-    node.prev = node.next = null;
+  /** Copies what a decision reads of the person into their record. */
+  write(r: number, e: Entry): void {
+    const ints = this.ints;
+    const at = r * INTS;
+    ints[at + REGION] = e.region;
+    ints[at + FLAGS] = e.flags | (e.tags.length > INLINE_TAGS ? MORE_TAGS : 0);
+    for (let i = 0; i < INLINE_TAGS; i++) ints[at + TAG + i] = e.tags[i] ?? 0;
+    this.nums[r * NUMS + JOINED] = e.ticket.joinedAt;
+    this.nums[r * NUMS + MARK] = 0;
+  }
+
+  unlink(r: number): void {
+    const ints = this.ints;
+    const next = ints[r * INTS + NEXT]!;
+    const prev = ints[r * INTS + PREV]!;
+    if (prev !== NONE) ints[prev * INTS + NEXT] = next;
+    else this.head = next;
+    if (next !== NONE) ints[next * INTS + PREV] = prev;
+    else this.tail = prev;
     this.size -= 1;
+  }
+
+  #rebuild(): void {
+    const capacity = Math.max(8, 2 * this.size);
+    const ints = new Int32Array(capacity * INTS);
+    const nums = new Float64Array(capacity * NUMS);
+    const from = this.ints;
+    let n = 0;
+    for (let r = this.head; r !== NONE; r = from[r * INTS + NEXT]!, n++) {
+      for (let i = 0; i < INTS; i++) ints[n * INTS + i] = from[r * INTS + i]!;
+      ints[n * INTS + PREV] = n - 1;
+      ints[n * INTS + NEXT] = n + 1;
+      nums[n * NUMS + JOINED] = this.nums[r * NUMS + JOINED]!;
+      nums[n * NUMS + MARK] = this.nums[r * NUMS + MARK]!;
+      const e = this.slots[ints[n * INTS + SLOT]!]!;
+      if (this.tag === 0) e.place = n;
+      else e.tagPlaces[e.tags.indexOf(this.tag)] = n;
+    }
+    if (n > 0) ints[(n - 1) * INTS + NEXT] = NONE;
+    this.ints = ints;
+    this.nums = nums;
+    this.used = n;
+    this.head = n > 0 ? 0 : NONE;
+    this.tail = n - 1;
   }
 }
 
 /** Everyone waiting in one mode and language, and the same people by interest. */
 class Bucket {
-  readonly everyone = new List();
+  readonly everyone: List;
   readonly byTag = new Map<number, List>();
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    slots: ReadonlyArray<Entry | undefined>,
+  ) {
+    this.everyone = new List(0, slots);
+  }
 }
 
 /**
@@ -311,7 +377,9 @@ class Seeker {
   /** The seeker's interests as weights by tag number (valid where `#weightStamp` is this search's). */
   #weight = new Float64Array(64);
   #weightStamp = new Float64Array(64);
-  readonly #cursors: Array<Node | null> = [];
+  /** The scan's position in each index it reads: the list, and the next record (NONE at the end). */
+  readonly #lists: List[] = [];
+  readonly #cursors: number[] = [];
 
   // The seeker, for the decision under way.
   #e!: Entry;
@@ -327,7 +395,8 @@ class Seeker {
   /** The seeker blocked too many to mark: every candidate is tested on blocks. */
   #testAll = false;
   #recentAvoided: string[] = [];
-  #best: Entry | undefined;
+  /** The best so far (rules.ts `rank`), by slot: NONE, or a person and what ranks them. */
+  #best = NONE;
   #bestShared = 0;
   #bestSameRegion = 0;
   #bestJoinedAt = 0;
@@ -338,6 +407,7 @@ class Seeker {
     readonly entries: ReadonlyMap<string, Entry>,
     readonly blockers: ReadonlyMap<string, ReadonlySet<Entry>>,
     readonly listers: ReadonlyMap<string, ReadonlySet<Entry>>,
+    readonly slots: ReadonlyArray<Entry | undefined>,
   ) {}
 
   /** Makes room for tag numbers up to `n`. */
@@ -386,89 +456,105 @@ class Seeker {
       }
       this.#weight[tag] = this.#weight[tag]! + 1;
     }
-    this.#best = undefined;
+    this.#best = NONE;
 
     const bucket = e.bucket;
+    const lists = this.#lists;
     const cursors = this.#cursors;
     if (this.#k > 0) {
-      cursors.length = 0;
-      for (const tag of e.interests) cursors.push(bucket.byTag.get(tag)?.head ?? null);
-      const found = this.#scan(stamp) ?? this.#best;
-      if (found) return found;
+      lists.length = cursors.length = 0;
+      for (const tag of e.interests) {
+        // The seeker is in every index of theirs.
+        const list = bucket.byTag.get(tag)!;
+        lists.push(list);
+        cursors.push(list.head);
+      }
+      const found = this.#scan(stamp);
+      if (found !== NONE) return this.slots[found];
+      if (this.#best !== NONE) return this.slots[this.#best];
       if (stage === 'strict') return undefined;
     }
-    cursors.length = 0;
+    lists.length = cursors.length = 0;
+    lists.push(bucket.everyone);
     cursors.push(bucket.everyone.head);
-    return this.#scan(stamp) ?? this.#best;
+    const found = this.#scan(stamp);
+    if (found !== NONE) return this.slots[found];
+    return this.#best === NONE ? undefined : this.slots[this.#best];
   }
 
-  /** search.ts `scan`: the indexes in `#cursors`, page by page. The unbeatable candidate, if met. */
-  #scan(stamp: number): Entry | undefined {
+  /** search.ts `scan`: the indexes in `#lists`, page by page. The unbeatable candidate's slot, if met. */
+  #scan(stamp: number): number {
     const { pageSize, scanLimit } = this.limits;
+    const lists = this.#lists;
     const cursors = this.#cursors;
     for (let start = 0; start < scanLimit; start += pageSize) {
       const count = Math.min(pageSize, scanLimit - start);
       let exhausted = true;
-      for (let i = 0; i < cursors.length; i++) {
-        let node = cursors[i] ?? null;
+      for (let i = 0; i < lists.length; i++) {
+        const { ints, nums } = lists[i]!;
+        let r = cursors[i]!;
         let taken = 0;
-        for (; taken < count && node !== null; taken++) {
-          if (this.#consider(node, stamp)) return node.entry;
-          node = node.next;
+        for (; taken < count && r !== NONE; taken++) {
+          if (this.#consider(ints, nums, r, stamp)) return ints[r * INTS + SLOT]!;
+          r = ints[r * INTS + NEXT]!;
         }
-        cursors[i] = node;
+        cursors[i] = r;
         if (taken === count) exhausted = false;
       }
       if (exhausted) break;
     }
-    return undefined;
+    return NONE;
   }
 
   /**
    * rules.ts `compatible(seeker, c)`, then search.ts's `unbeatable` (true: the search ends with c)
    * or `rank` against the best so far. Mode and language need no test: c is in the seeker's bucket.
    */
-  #consider(c: Node, stamp: number): boolean {
+  #consider(ints: Int32Array, nums: Float64Array, r: number, stamp: number): boolean {
     const policy = this.policy;
-    const flags = c.flags;
+    const at = r * INTS;
+    const flags = ints[at + FLAGS]!;
     if (((flags & HELD) !== 0) !== this.#held) return false;
     if (this.#verifiedOnly && (flags & VERIFIED) === 0) return false;
     if ((flags & VERIFIED_ONLY) !== 0 && !this.#verified) return false;
-    const region = c.region;
+    const region = ints[at + REGION]!;
     if (this.#regionRequired && region !== this.#region) return false;
     // c's stage (rules.ts stageOf).
-    const waited = this.#now - c.joinedAt;
+    const joinedAt = nums[r * NUMS + JOINED]!;
+    const waited = this.#now - joinedAt;
     const cRegionDropped = waited >= policy.regionRequiredMs;
     if (!cRegionDropped && region !== 0 && region !== this.#region) return false;
+    const hasTags = ints[at + TAG] !== 0;
     let shared = 0;
-    if (this.#k > 0 && c.t0 !== 0) {
+    if (this.#k > 0 && hasTags) {
       const w = this.#weight;
       const ws = this.#weightStamp;
-      shared =
-        (ws[c.t0] === stamp ? w[c.t0]! : 0) +
-        (ws[c.t1] === stamp ? w[c.t1]! : 0) +
-        (ws[c.t2] === stamp ? w[c.t2]! : 0) +
-        (ws[c.t3] === stamp ? w[c.t3]! : 0) +
-        (ws[c.t4] === stamp ? w[c.t4]! : 0);
-      if (c.more !== null) for (const tag of c.more) if (ws[tag] === stamp) shared += w[tag]!;
+      for (let i = at + TAG; i < at + INTS; i++) {
+        const tag = ints[i]!;
+        if (ws[tag] === stamp) shared += w[tag]!;
+      }
+      if ((flags & MORE_TAGS) !== 0) {
+        const tags = this.slots[ints[at + SLOT]!]!.tags;
+        for (let i = INLINE_TAGS; i < tags.length; i++) if (ws[tags[i]!] === stamp) shared += w[tags[i]!]!;
+      }
     }
     if (shared === 0) {
       if (this.#strictInterests) return false;
-      if (c.t0 !== 0 && !cRegionDropped && !(waited >= policy.interestsRequiredMs)) return false;
+      if (hasTags && !cRegionDropped && !(waited >= policy.interestsRequiredMs)) return false;
     }
-    if ((c.mark === stamp || this.#testAll) && !this.#acceptsMarked(c.entry, waited)) return false;
+    if ((nums[r * NUMS + MARK] === stamp || this.#testAll) && !this.#acceptsMarked(this.slots[ints[at + SLOT]!]!, waited)) return false;
     const sameRegion = this.#region !== 0 && region === this.#region ? 1 : 0;
     if (shared === this.#k && (this.#region === 0 || sameRegion === 1)) return true;
     if (
-      this.#best === undefined ||
+      this.#best === NONE ||
       shared > this.#bestShared ||
       (shared === this.#bestShared &&
-        (sameRegion > this.#bestSameRegion || (sameRegion === this.#bestSameRegion && c.joinedAt < this.#bestJoinedAt)))
+        (sameRegion > this.#bestSameRegion || (sameRegion === this.#bestSameRegion && joinedAt < this.#bestJoinedAt)))
     ) {
-      this.#best = c.entry;
+      this.#best = ints[at + SLOT]!;
       this.#bestShared = shared;
       this.#bestSameRegion = sameRegion;
-      this.#bestJoinedAt = c.joinedAt;
+      this.#bestJoinedAt = joinedAt;
     }
     return false;
   }
