@@ -166,7 +166,6 @@ export class LoadGauge {
  * two times `retryAfterMs` so that a refused crowd does not come back at one instant.
  */
 export function shedLoad(app: FastifyInstance, busy: Config['busy'], gauge = new LoadGauge()): LoadGauge {
-  const counted = new WeakSet<object>();
   let refused = 0;
   let lastWarn = 0;
   app.addHook('onRequest', async (req, reply) => {
@@ -193,17 +192,14 @@ export function shedLoad(app: FastifyInstance, busy: Config['busy'], gauge = new
         .header('retry-after', String(Math.ceil(retryAfterMs / 1000)))
         .send({ error: { code: 'server_busy', message: ERRORS.server_busy, retryAfterMs } });
     }
-    // An upgraded socket never answers, so only plain requests are counted in flight.
+    // An upgraded socket never answers, so only plain requests are counted in flight. The response's
+    // 'close' comes once whatever happens — sent, or the client gone before it was (when 'finish'
+    // never comes) — so a crowd that gives up cannot leave the count high.
     if (!upgrade) {
-      counted.add(req);
       gauge.started();
+      reply.raw.once('close', () => gauge.finished());
     }
   });
-  const done = async (req: object) => {
-    if (counted.delete(req)) gauge.finished();
-  };
-  app.addHook('onResponse', done);
-  app.addHook('onRequestAbort', done);
   app.addHook('onClose', async () => gauge.stop());
   return gauge;
 }
