@@ -35,8 +35,8 @@ export class MemoryPool implements WaitingPool {
   readonly #tagIds = new Map<string, number>();
   readonly #regionIds = new Map<string, number>();
   /** Who has blocked a person, and who lists a person among their recent partners (by that person's id). */
-  readonly #blockers = new Map<string, Set<Entry>>();
-  readonly #listers = new Map<string, Set<Entry>>();
+  readonly #blockers = new Map<string, Entry[]>();
+  readonly #listers = new Map<string, Entry[]>();
   /** Everyone waiting by slot number (what an index record points to), and the free slots. */
   readonly #slots: Array<Entry | undefined> = [];
   readonly #freeSlots: number[] = [];
@@ -138,7 +138,7 @@ export class MemoryPool implements WaitingPool {
     e.region = t.region === undefined ? 0 : intern(this.#regionIds, t.region);
     e.flags = (t.held ? HELD : 0) | (t.verified ? VERIFIED : 0) | (t.verifiedOnly ? VERIFIED_ONLY : 0);
     e.interests = t.interests.map((tag) => intern(this.#tagIds, tag));
-    e.tags = [...new Set(e.interests)];
+    e.tags = e.interests.filter((tag, i) => e.interests.indexOf(tag) === i);
     this.#search.tags(this.#tagIds.size);
   }
 
@@ -214,15 +214,19 @@ function intern(ids: Map<string, number>, s: string): number {
   return id;
 }
 
-function addTo(index: Map<string, Set<Entry>>, id: string, e: Entry): void {
-  let set = index.get(id);
-  if (!set) index.set(id, (set = new Set()));
-  set.add(e);
+/** Adds e under id (once: a ticket may name someone twice). The lists are short: a few per person. */
+function addTo(index: Map<string, Entry[]>, id: string, e: Entry): void {
+  const list = index.get(id);
+  if (!list) index.set(id, [e]);
+  else if (!list.includes(e)) list.push(e);
 }
 
-function deleteFrom(index: Map<string, Set<Entry>>, id: string, e: Entry): void {
-  const set = index.get(id);
-  if (set?.delete(e) && set.size === 0) index.delete(id);
+function deleteFrom(index: Map<string, Entry[]>, id: string, e: Entry): void {
+  const list = index.get(id);
+  const at = list ? list.indexOf(e) : -1;
+  if (at < 0) return;
+  if (list!.length === 1) index.delete(id);
+  else list!.splice(at, 1);
 }
 
 /** A waiting person: their ticket, interned, and their places in the bucket's lists. */
@@ -269,11 +273,12 @@ const NUMS = 2;
 const NONE = -1;
 
 /**
- * One index, oldest first: a doubly linked list of records in typed arrays. Records are appended;
- * an unlinked one is skipped by the links (no holes to walk) and its room is taken back when the
- * arrays fill: they are then rebuilt at twice the live size, in list order, so that the records a
- * scan walks lie side by side (O(1) amortized per push). A rebuild moves records, and tells each
- * person their new place.
+ * One index, oldest first: a doubly linked list of records in typed arrays. Records are appended
+ * at the list's tail and the arrays' end, so list order is array order; an unlinked record is
+ * skipped by the links (no holes to walk) and its room is taken back when the arrays fill: the
+ * live records are then moved up in place (or into arrays twice the live size, when more than half
+ * are live), so the records a scan walks lie side by side. O(1) amortized per push. A move tells
+ * each person their new place.
  */
 class List {
   ints = new Int32Array(8 * INTS);
@@ -329,17 +334,21 @@ class List {
   }
 
   #rebuild(): void {
-    const capacity = Math.max(8, 2 * this.size);
-    const ints = new Int32Array(capacity * INTS);
-    const nums = new Float64Array(capacity * NUMS);
+    // In place when at most half are live: record r moves to n <= r, walking in list (= array) order.
+    const grow = 2 * this.size > this.used;
+    const ints = grow ? new Int32Array(2 * this.size * INTS) : this.ints;
+    const nums = grow ? new Float64Array(2 * this.size * NUMS) : this.nums;
     const from = this.ints;
+    const fromNums = this.nums;
     let n = 0;
-    for (let r = this.head; r !== NONE; r = from[r * INTS + NEXT]!, n++) {
+    for (let r = this.head; r !== NONE; n++) {
+      const next = from[r * INTS + NEXT]!;
       for (let i = 0; i < INTS; i++) ints[n * INTS + i] = from[r * INTS + i]!;
       ints[n * INTS + PREV] = n - 1;
       ints[n * INTS + NEXT] = n + 1;
-      nums[n * NUMS + JOINED] = this.nums[r * NUMS + JOINED]!;
-      nums[n * NUMS + MARK] = this.nums[r * NUMS + MARK]!;
+      nums[n * NUMS + JOINED] = fromNums[r * NUMS + JOINED]!;
+      nums[n * NUMS + MARK] = fromNums[r * NUMS + MARK]!;
+      r = next;
       const e = this.slots[ints[n * INTS + SLOT]!]!;
       if (this.tag === 0) e.place = n;
       else e.tagPlaces[e.tags.indexOf(this.tag)] = n;
@@ -405,8 +414,8 @@ class Seeker {
     readonly policy: MatchPolicy,
     readonly limits: SearchLimits,
     readonly entries: ReadonlyMap<string, Entry>,
-    readonly blockers: ReadonlyMap<string, ReadonlySet<Entry>>,
-    readonly listers: ReadonlyMap<string, ReadonlySet<Entry>>,
+    readonly blockers: ReadonlyMap<string, readonly Entry[]>,
+    readonly listers: ReadonlyMap<string, readonly Entry[]>,
     readonly slots: ReadonlyArray<Entry | undefined>,
   ) {}
 

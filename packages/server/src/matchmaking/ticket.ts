@@ -28,19 +28,18 @@ export function checkTicket(t: Ticket): void {
     if (tag.includes(',')) throw new Error('interest tags cannot contain commas');
     if (tag === '') throw new Error('interest tags cannot be empty');
   }
-  const strings = [
-    t.userId,
-    t.mode,
-    t.language,
-    t.region ?? '',
-    t.node ?? '',
-    ...t.interests,
-    ...t.blocked,
-    ...t.recent.map((r) => r.userId),
-  ];
-  for (const s of strings)
+  const check = (s: string) => {
     if (s.includes(FIELD) || s.includes(LIST) || s.includes(PAIR))
       throw new Error('ticket strings cannot contain the characters \\x1d-\\x1f');
+  };
+  check(t.userId);
+  check(t.mode);
+  check(t.language);
+  if (t.region !== undefined) check(t.region);
+  if (t.node !== undefined) check(t.node);
+  for (const s of t.interests) check(s);
+  for (const s of t.blocked) check(s);
+  for (const r of t.recent) check(r.userId);
 }
 
 /** A bucket's name inside Redis keys (q:<bucket>, d:<bucket>, i:<bucket>:<tag>). */
