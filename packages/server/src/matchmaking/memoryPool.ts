@@ -78,7 +78,6 @@ export class MemoryPool implements WaitingPool {
       const old = e.tags;
       const oldPlaces = e.tagPlaces;
       this.#describe(e, { ...ticket, joinedAt: e.ticket.joinedAt });
-      // (A push may rebuild that tag's list and move its people's places; e is not among them.)
       const places = e.tags.map((tag) => {
         const at = old.indexOf(tag);
         return at >= 0 ? oldPlaces[at]! : this.#tagList(e.bucket, tag).push(e);
@@ -93,7 +92,7 @@ export class MemoryPool implements WaitingPool {
     if (existing) this.#remove(existing);
     const key = keyOf(t.mode, t.language);
     let bucket = this.#buckets.get(key);
-    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key, this.#slots)));
+    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key)));
     const slot = this.#freeSlots.pop() ?? this.#slots.length;
     const e = new Entry(bucket, slot);
     this.#slots[slot] = e;
@@ -173,7 +172,7 @@ export class MemoryPool implements WaitingPool {
 
   #tagList(bucket: Bucket, tag: number): List {
     let list = bucket.byTag.get(tag);
-    if (!list) bucket.byTag.set(tag, (list = new List(tag, this.#slots)));
+    if (!list) bucket.byTag.set(tag, (list = new List()));
     return list;
   }
 
@@ -239,7 +238,7 @@ class Entry {
   /** Interned interests as the ticket lists them, and the same without repeats (one index record each). */
   interests: number[] = [];
   tags: number[] = [];
-  /** The person's record in the bucket's everyone list, and in the list of `tags[i]` (`tagLists[i]`). */
+  /** The person's handle in the bucket's everyone list, and in the list of `tags[i]` (`tagLists[i]`). */
   place = -1;
   tagPlaces: number[] = [];
   tagLists: List[] = [];
@@ -251,8 +250,8 @@ class Entry {
 
   /** Marks every record of the person for the search `stamp`. */
   mark(stamp: number): void {
-    this.bucket.everyone.nums[this.place * NUMS + MARK] = stamp;
-    for (let i = 0; i < this.tagLists.length; i++) this.tagLists[i]!.nums[this.tagPlaces[i]! * NUMS + MARK] = stamp;
+    this.bucket.everyone.mark(this.place, stamp);
+    for (let i = 0; i < this.tagLists.length; i++) this.tagLists[i]!.mark(this.tagPlaces[i]!, stamp);
   }
 }
 
@@ -260,10 +259,12 @@ class Entry {
 const NEXT = 0;
 const PREV = 1;
 const SLOT = 2;
-const REGION = 3;
-const FLAGS = 4;
+/** The handle the person knows the record by (records move, handles do not). */
+const HANDLE = 3;
+const REGION = 4;
+const FLAGS = 5;
 /** Tags held in the record: TAG .. TAG + INLINE_TAGS - 1 (0 where none). */
-const TAG = 5;
+const TAG = 6;
 const INLINE_TAGS = 5;
 const INTS = TAG + INLINE_TAGS;
 const JOINED = 0;
@@ -277,8 +278,8 @@ const NONE = -1;
  * at the list's tail and the arrays' end, so list order is array order; an unlinked record is
  * skipped by the links (no holes to walk) and its room is taken back when the arrays fill: the
  * live records are then moved up in place (or into arrays twice the live size, when more than half
- * are live), so the records a scan walks lie side by side. O(1) amortized per push. A move tells
- * each person their new place.
+ * are live), so the records a scan walks lie side by side. O(1) amortized per push. People hold a
+ * handle to their record, which a move keeps pointing at it.
  */
 class List {
   ints = new Int32Array(8 * INTS);
@@ -288,31 +289,40 @@ class List {
   head = NONE;
   tail = NONE;
   size = 0;
+  /** Handle -> record, and the handles free for reuse. */
+  #recordOf = new Int32Array(8);
+  readonly #freeHandles: number[] = [];
+  #handles = 0;
 
-  constructor(
-    /** The tag this list indexes, 0 for the bucket's everyone. */
-    readonly tag: number,
-    readonly slots: ReadonlyArray<Entry | undefined>,
-  ) {}
-
-  /** Appends the person (their data is written by `write`); their record. */
+  /** Appends the person (their data is written by `write`); the record's handle. */
   push(e: Entry): number {
     if (this.used * INTS === this.ints.length) this.#rebuild();
+    let h = this.#freeHandles.pop();
+    if (h === undefined) {
+      h = this.#handles++;
+      if (h === this.#recordOf.length) {
+        const bigger = new Int32Array(2 * h);
+        bigger.set(this.#recordOf);
+        this.#recordOf = bigger;
+      }
+    }
     const r = this.used++;
+    this.#recordOf[h] = r;
     const ints = this.ints;
     ints[r * INTS + SLOT] = e.slot;
+    ints[r * INTS + HANDLE] = h;
     ints[r * INTS + NEXT] = NONE;
     ints[r * INTS + PREV] = this.tail;
     if (this.tail !== NONE) ints[this.tail * INTS + NEXT] = r;
     else this.head = r;
     this.tail = r;
     this.size += 1;
-    this.write(r, e);
-    return r;
+    return h;
   }
 
   /** Copies what a decision reads of the person into their record. */
-  write(r: number, e: Entry): void {
+  write(h: number, e: Entry): void {
+    const r = this.#recordOf[h]!;
     const ints = this.ints;
     const at = r * INTS;
     ints[at + REGION] = e.region;
@@ -322,7 +332,13 @@ class List {
     this.nums[r * NUMS + MARK] = 0;
   }
 
-  unlink(r: number): void {
+  mark(h: number, stamp: number): void {
+    this.nums[this.#recordOf[h]! * NUMS + MARK] = stamp;
+  }
+
+  unlink(h: number): void {
+    const r = this.#recordOf[h]!;
+    this.#freeHandles.push(h);
     const ints = this.ints;
     const next = ints[r * INTS + NEXT]!;
     const prev = ints[r * INTS + PREV]!;
@@ -340,6 +356,7 @@ class List {
     const nums = grow ? new Float64Array(2 * this.size * NUMS) : this.nums;
     const from = this.ints;
     const fromNums = this.nums;
+    const recordOf = this.#recordOf;
     let n = 0;
     for (let r = this.head; r !== NONE; n++) {
       const next = from[r * INTS + NEXT]!;
@@ -348,10 +365,8 @@ class List {
       ints[n * INTS + NEXT] = n + 1;
       nums[n * NUMS + JOINED] = fromNums[r * NUMS + JOINED]!;
       nums[n * NUMS + MARK] = fromNums[r * NUMS + MARK]!;
+      recordOf[ints[n * INTS + HANDLE]!] = n;
       r = next;
-      const e = this.slots[ints[n * INTS + SLOT]!]!;
-      if (this.tag === 0) e.place = n;
-      else e.tagPlaces[e.tags.indexOf(this.tag)] = n;
     }
     if (n > 0) ints[(n - 1) * INTS + NEXT] = NONE;
     this.ints = ints;
@@ -364,14 +379,9 @@ class List {
 
 /** Everyone waiting in one mode and language, and the same people by interest. */
 class Bucket {
-  readonly everyone: List;
+  readonly everyone = new List();
   readonly byTag = new Map<number, List>();
-  constructor(
-    readonly key: string,
-    slots: ReadonlyArray<Entry | undefined>,
-  ) {
-    this.everyone = new List(0, slots);
-  }
+  constructor(readonly key: string) {}
 }
 
 /**
