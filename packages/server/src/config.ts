@@ -35,7 +35,7 @@ const envSchema = z.object({
   SESSION_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(30),
   WS_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65_535).default(4096),
-  BUSY_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(300),
+  BUSY_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   BUSY_PENDING: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
   BUSY_RETRY_AFTER_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   PRICE_PER_MINUTE: z
@@ -247,7 +247,7 @@ export interface Config {
   readonly listenBacklog: number;
   /**
    * When the node is saturated, new sessions and sockets are refused with `server_busy` and a
-   * retry-after: event-loop lag over `lagMs`, or over `pending` requests in flight (0: never).
+   * retry-after: event-loop lag (a moving average) over `lagMs`, or `pending` requests in flight (0: never).
    */
   readonly busy: { readonly lagMs: number; readonly pending: number; readonly retryAfterMs: number };
   readonly billing: {

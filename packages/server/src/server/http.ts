@@ -129,13 +129,15 @@ export class LoadGauge {
   constructor() {
     this.#timer = setInterval(() => {
       const t = performance.now();
-      // A stall shows at once and fades by half each tick once the loop is on time again.
-      this.#lagMs = Math.max(t - this.#expected, this.#lagMs / 2);
+      // A moving average: one long task (a GC pause, a heavy request) does not make the node
+      // "busy"; a loop that stays late does, within a few ticks, and it clears as quickly.
+      this.#lagMs += 0.25 * (t - this.#expected - this.#lagMs);
       this.#expected = t + LoadGauge.TICK_MS;
     }, LoadGauge.TICK_MS);
     this.#timer.unref();
   }
 
+  /** How late the event loop has been running lately, ms (a moving average over ticks of 50 ms). */
   get lagMs(): number {
     return this.#lagMs;
   }
