@@ -105,6 +105,8 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   // ---- the benchmark's own view of the pool (the source of truth for the checks) ----------
   const waiting = new Map<string, Waiting>();
   const ids: string[] = [];
+  /** The bucket of `ids[i]`, beside it: drawing people at random then reads no map. */
+  const idBuckets: string[] = [];
   const slot = new Map<string, number>();
   const perBucket = new Map<string, number>();
   const inCall = new Set<string>();
@@ -153,6 +155,7 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     slot.set(t.userId, ids.length);
     ids.push(t.userId);
     const key = bucketKey(t.mode, t.language);
+    idBuckets.push(key);
     perBucket.set(key, (perBucket.get(key) ?? 0) + 1);
     for (let i = 0; i < waits.length; i++) {
       if (t.joinedAt + waits[i]! > now) retryQueues[i]!.push({ userId: t.userId, joinedAt: t.joinedAt, episode: w.episode });
@@ -165,8 +168,10 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
     waiting.delete(userId);
     const i = slot.get(userId)!;
     const last = ids.pop()!;
+    const lastBucket = idBuckets.pop()!;
     if (last !== userId) {
       ids[i] = last;
+      idBuckets[i] = lastBucket;
       slot.set(last, i);
     }
     slot.delete(userId);
@@ -178,10 +183,10 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   /** A few people arrive having blocked someone waiting in their own mode and language. */
   const sameBucket = (p: Person): string[] => {
     const out: string[] = [];
+    const key = bucketKey(p.mode, p.language);
     for (let tries = 0; tries < 20 && out.length < 3 && ids.length > 0; tries++) {
-      const id = ids[Math.floor(rand() * ids.length)]!;
-      const w = waiting.get(id)!;
-      if (id !== p.userId && w.ticket.mode === p.mode && w.ticket.language === p.language) out.push(id);
+      const i = Math.floor(rand() * ids.length);
+      if (ids[i] !== p.userId && idBuckets[i] === key) out.push(ids[i]!);
     }
     return out;
   };
