@@ -153,6 +153,30 @@ class ReferencePool {
 }
 
 describe('MemoryPool decides as search.ts defines', () => {
+  it('honours blocks of someone who blocked many (tested on every candidate, not marked)', async () => {
+    const pool = new MemoryPool(DEFAULT_POLICY);
+    for (let i = 0; i < 100; i++) await pool.enqueue(ticket(`p${i}`, { joinedAt: i }));
+    const blocked = new Set(Array.from({ length: 99 }, (_, i) => `p${i}`));
+    await pool.enqueue(ticket('me', { joinedAt: 200, blocked }));
+    expect(ids(await pool.matchFor('me', 300))).toEqual(['p99', 'me']);
+    await pool.enqueue(ticket('you', { joinedAt: 201, blocked: new Set(['p0']) }));
+    expect(ids(await pool.matchFor('you', 300))).toEqual(['p1', 'you']);
+  });
+
+  it('names a tag again after everyone who named it left (its number is reused)', async () => {
+    const pool = new MemoryPool(DEFAULT_POLICY);
+    await pool.enqueue(ticket('a', { joinedAt: 1, interests: ['chess'] }));
+    await pool.remove('a');
+    await pool.enqueue(ticket('b', { joinedAt: 2, interests: ['go'] }));
+    await pool.enqueue(ticket('c', { joinedAt: 3, interests: ['chess'] }));
+    await pool.enqueue(ticket('d', { joinedAt: 4, interests: ['chess'] }));
+    expect(pool.topInterests(5)).toEqual([
+      { tag: 'chess', count: 2 },
+      { tag: 'go', count: 1 },
+    ]);
+    expect(ids(await pool.matchFor('d', 5))).toEqual(['c', 'd']);
+  });
+
   it('finds the same partner as the plain reference over random sequences, scan limits and pages included', async () => {
     const POLICY: MatchPolicy = {
       ...DEFAULT_POLICY,
@@ -171,8 +195,13 @@ describe('MemoryPool decides as search.ts defines', () => {
         arbitrary: fc.record({
           kind: fc.constant('join' as const),
           id: fc.constantFrom(...ids),
-          // Repeated tags too: the rules count a tag as often as the seeker names it.
-          interests: fc.oneof(fc.constant([]), fc.array(fc.constantFrom('chess', 'music', 'art', 'go', 'film'), { maxLength: 4 })),
+          // Repeated tags too (the rules count a tag as often as the seeker names it), and more
+          // tags than a list record holds.
+          interests: fc.oneof(
+            fc.constant([]),
+            fc.array(fc.constantFrom('chess', 'music', 'art', 'go', 'film'), { maxLength: 4 }),
+            fc.uniqueArray(fc.constantFrom('chess', 'music', 'art', 'go', 'film', 'tea', 'jazz', 'math'), { minLength: 5, maxLength: 8 }),
+          ),
           region: fc.constantFrom(undefined, undefined, 'eu', 'us', 'as'),
           mode: fc.constantFrom('chat', 'chat', 'chat', 'advice'),
           blocks: fc.subarray(ids, { maxLength: 2 }),
@@ -224,6 +253,10 @@ describe('MemoryPool decides as search.ts defines', () => {
           expect(pool.size).toBe(reference.tickets.size);
           for (const mode of ['chat', 'advice'])
             expect(pool.poolSize(mode, 'en')).toBe(reference.buckets.get(bucketKey(mode, 'en'))?.order.size ?? 0);
+          const named = new Map<string, number>();
+          for (const t of reference.tickets.values()) for (const tag of t.interests) named.set(tag, (named.get(tag) ?? 0) + 1);
+          const top = [...named].map(([tag, count]) => ({ tag, count })).sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1));
+          expect(pool.topInterests(20)).toEqual(top);
         },
       ),
       { numRuns: 400 },

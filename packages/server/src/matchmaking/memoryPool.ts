@@ -30,10 +30,12 @@ import { checkTicket, inOfferOrder } from './ticket.js';
 export class MemoryPool implements WaitingPool {
   readonly #entries = new Map<string, Entry>();
   readonly #buckets = new Map<string, Bucket>();
-  readonly #tagCounts = new Map<string, number>();
-  /** Interned tags and regions: a decision compares small numbers, not strings. */
-  readonly #tagIds = new Map<string, number>();
-  readonly #regionIds = new Map<string, number>();
+  /**
+   * Interned tags and regions: a decision compares small numbers, not strings. A tag's count is
+   * how often waiting people name it (what `topInterests` shows).
+   */
+  readonly #tags = new Interner();
+  readonly #regions = new Interner();
   /** Who has blocked a person, and who lists a person among their recent partners (by that person's id). */
   readonly #blockers = new Map<string, Entry[]>();
   readonly #listers = new Map<string, Entry[]>();
@@ -74,18 +76,21 @@ export class MemoryPool implements WaitingPool {
       // Same bucket: the person keeps their place in line, in the bucket and in the index of
       // every interest they kept; an interest they added queues at that index's end.
       const e = existing;
-      this.#forget(e);
-      const old = e.tags;
-      const oldPlaces = e.tagPlaces;
+      this.#unpeople(e);
+      // The new names are interned before the old are let go, so a kept tag keeps its number.
+      const { region, interests, tags: old, tagPlaces: oldPlaces, tagLists: oldLists } = e;
       this.#describe(e, { ...ticket, joinedAt: e.ticket.joinedAt });
-      const places = e.tags.map((tag) => {
+      e.tagPlaces = [];
+      e.tagLists = [];
+      for (const tag of e.tags) {
         const at = old.indexOf(tag);
-        return at >= 0 ? oldPlaces[at]! : this.#tagList(e.bucket, tag).push(e);
-      });
-      for (let i = 0; i < old.length; i++) if (!e.tags.includes(old[i]!)) this.#unlinkTag(e.bucket, old[i]!, oldPlaces[i]!);
-      e.tagPlaces = places;
-      e.tagLists = e.tags.map((tag) => e.bucket.byTag.get(tag)!);
+        const list = at >= 0 ? oldLists[at]! : this.#tagList(e.bucket, tag);
+        e.tagPlaces.push(at >= 0 ? oldPlaces[at]! : list.push(e));
+        e.tagLists.push(list);
+      }
+      for (let i = 0; i < old.length; i++) if (!e.tags.includes(old[i]!)) this.#unlinkTag(e.bucket, old[i]!, oldLists[i]!, oldPlaces[i]!);
       this.#learn(e);
+      this.#release(region, interests);
       return;
     }
     const t = existing ? { ...ticket, joinedAt: existing.ticket.joinedAt } : ticket;
@@ -98,8 +103,11 @@ export class MemoryPool implements WaitingPool {
     this.#slots[slot] = e;
     this.#describe(e, t);
     e.place = bucket.everyone.push(e);
-    e.tagPlaces = e.tags.map((tag) => this.#tagList(bucket, tag).push(e));
-    e.tagLists = e.tags.map((tag) => bucket.byTag.get(tag)!);
+    for (const tag of e.tags) {
+      const list = this.#tagList(bucket, tag);
+      e.tagPlaces.push(list.push(e));
+      e.tagLists.push(list);
+    }
     this.#entries.set(t.userId, e);
     this.#learn(e);
   }
@@ -122,50 +130,55 @@ export class MemoryPool implements WaitingPool {
   }
 
   topInterests(n: number): TopInterest[] {
-    return [...this.#tagCounts]
-      .map(([tag, count]) => ({ tag, count }))
-      .sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1))
-      .slice(0, n);
+    const all: TopInterest[] = [];
+    const { names, counts } = this.#tags;
+    for (let id = 1; id < names.length; id++) if (counts[id]! > 0) all.push({ tag: names[id]!, count: counts[id]! });
+    return all.sort((x, y) => y.count - x.count || (x.tag < y.tag ? -1 : 1)).slice(0, n);
   }
 
   /** Always current. */
   async refresh(): Promise<void> {}
 
-  /** Sets what a decision reads of the person from their ticket (the nodes are updated by `#learn`). */
+  /** Sets what a decision reads of the person from their ticket, interning (and counting) its names. */
   #describe(e: Entry, t: Ticket): void {
     e.ticket = t;
-    e.region = t.region === undefined ? 0 : intern(this.#regionIds, t.region);
+    e.region = t.region === undefined ? 0 : this.#regions.acquire(t.region);
     e.flags = (t.held ? HELD : 0) | (t.verified ? VERIFIED : 0) | (t.verifiedOnly ? VERIFIED_ONLY : 0);
-    e.interests = t.interests.map((tag) => intern(this.#tagIds, tag));
+    e.interests = t.interests.map((tag) => this.#tags.acquire(tag));
     e.tags = e.interests.filter((tag, i) => e.interests.indexOf(tag) === i);
-    this.#search.tags(this.#tagIds.size);
+    this.#search.tags(this.#tags.names.length);
   }
 
-  /** Copies the entry onto its nodes, and records it in the reverse indexes and the counts. */
+  /** Lets go of the names `#describe` interned. */
+  #release(region: number, interests: readonly number[]): void {
+    if (region !== 0) this.#regions.release(region);
+    for (const tag of interests) this.#tags.release(tag);
+  }
+
+  /** Writes the entry into its records, and records it in the reverse indexes. */
   #learn(e: Entry): void {
     e.bucket.everyone.write(e.place, e);
     for (let i = 0; i < e.tags.length; i++) e.tagLists[i]!.write(e.tagPlaces[i]!, e);
     const t = e.ticket;
     for (const id of t.blocked) addTo(this.#blockers, id, e);
     for (const r of t.recent) addTo(this.#listers, r.userId, e);
-    this.#count(t.interests, 1);
   }
 
-  /** Undoes `#learn`'s records (not the nodes). */
-  #forget(e: Entry): void {
+  /** Takes the entry out of the reverse indexes. */
+  #unpeople(e: Entry): void {
     const t = e.ticket;
     for (const id of t.blocked) deleteFrom(this.#blockers, id, e);
     for (const r of t.recent) deleteFrom(this.#listers, r.userId, e);
-    this.#count(t.interests, -1);
   }
 
   #remove(e: Entry): void {
-    this.#forget(e);
+    this.#unpeople(e);
     this.#entries.delete(e.ticket.userId);
     const bucket = e.bucket;
     bucket.everyone.unlink(e.place);
-    for (let i = 0; i < e.tags.length; i++) this.#unlinkTag(bucket, e.tags[i]!, e.tagPlaces[i]!);
+    for (let i = 0; i < e.tags.length; i++) this.#unlinkTag(bucket, e.tags[i]!, e.tagLists[i]!, e.tagPlaces[i]!);
     if (bucket.everyone.size === 0) this.#buckets.delete(bucket.key);
+    this.#release(e.region, e.interests);
     this.#slots[e.slot] = undefined;
     this.#freeSlots.push(e.slot);
   }
@@ -176,19 +189,9 @@ export class MemoryPool implements WaitingPool {
     return list;
   }
 
-  #unlinkTag(bucket: Bucket, tag: number, place: number): void {
-    const list = bucket.byTag.get(tag)!;
+  #unlinkTag(bucket: Bucket, tag: number, list: List, place: number): void {
     list.unlink(place);
     if (list.size === 0) bucket.byTag.delete(tag);
-  }
-
-  /** The counts behind `topInterests` (each tag as often as the ticket names it). */
-  #count(tags: readonly string[], by: 1 | -1): void {
-    for (const tag of tags) {
-      const n = (this.#tagCounts.get(tag) ?? 0) + by;
-      if (n > 0) this.#tagCounts.set(tag, n);
-      else this.#tagCounts.delete(tag);
-    }
   }
 }
 
@@ -206,11 +209,35 @@ const MORE_TAGS = 8;
 /** Above this many blocks, a seeker's are tested on every candidate instead of marked. */
 const MARKED_BLOCKS = 64;
 
-/** Small numbers for strings, from 1 (0 means none). */
-function intern(ids: Map<string, number>, s: string): number {
-  let id = ids.get(s);
-  if (id === undefined) ids.set(s, (id = ids.size + 1));
-  return id;
+/**
+ * Small numbers for strings, from 1 (0 means none), counted: a number is given back when nobody
+ * waiting names the string any more (people type their own tags; the table must not only grow).
+ */
+class Interner {
+  readonly #ids = new Map<string, number>();
+  readonly #free: number[] = [];
+  /** By number: the string, and how often it is named now. */
+  readonly names: Array<string | undefined> = [undefined];
+  readonly counts: number[] = [0];
+
+  acquire(s: string): number {
+    let id = this.#ids.get(s);
+    if (id === undefined) {
+      id = this.#free.pop() ?? this.names.length;
+      this.#ids.set(s, id);
+      this.names[id] = s;
+      this.counts[id] = 0;
+    }
+    this.counts[id]! += 1;
+    return id;
+  }
+
+  release(id: number): void {
+    if ((this.counts[id]! -= 1) > 0) return;
+    this.#ids.delete(this.names[id]!);
+    this.names[id] = undefined;
+    this.#free.push(id);
+  }
 }
 
 /** Adds e under id (once: a ticket may name someone twice). The lists are short: a few per person. */
