@@ -160,12 +160,15 @@ export class MemoryPool implements WaitingPool {
     e.bucket.everyone.write(e.place, e);
     for (let i = 0; i < e.tags.length; i++) e.tagLists[i]!.write(e.tagPlaces[i]!, e);
     const t = e.ticket;
+    e.listed = t.blocked.size !== 0 || t.recent.length !== 0;
+    if (!e.listed) return;
     for (const id of t.blocked) addTo(this.#blockers, id, e);
     for (const r of t.recent) addTo(this.#listers, r.userId, e);
   }
 
   /** Takes the entry out of the reverse indexes. */
   #unpeople(e: Entry): void {
+    if (!e.listed) return;
     const t = e.ticket;
     for (const id of t.blocked) deleteFrom(this.#blockers, id, e);
     for (const r of t.recent) deleteFrom(this.#listers, r.userId, e);
@@ -262,6 +265,8 @@ class Entry {
   region = 0;
   /** HELD | VERIFIED | VERIFIED_ONLY. */
   flags = 0;
+  /** The ticket names people (blocks or recent partners): the entry is in the reverse indexes. */
+  listed = false;
   /** Interned interests as the ticket lists them, and the same without repeats (one index record each). */
   interests: number[] = [];
   tags: number[] = [];
