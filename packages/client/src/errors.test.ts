@@ -17,6 +17,7 @@ describe('DuetClientError', () => {
   it('names a close code in catalogue terms, and anything unexplained as a network failure', () => {
     expect(DuetClientError.socketClosed(CLOSE.replaced).code).toBe('session_replaced');
     expect(DuetClientError.socketClosed(CLOSE.banned).code).toBe('banned');
+    expect(DuetClientError.socketClosed(CLOSE.busy).code).toBe('server_busy');
     expect(DuetClientError.socketClosed(1006)).toMatchObject({ code: 'network', message: 'Could not reach the Duet server (code 1006).' });
   });
 

@@ -105,6 +105,8 @@ function codeOfClose(code: number): DuetErrorCode {
       return 'not_authenticated';
     case CLOSE.banned:
       return 'banned';
+    case CLOSE.busy:
+      return 'server_busy';
     default:
       return 'network';
   }
