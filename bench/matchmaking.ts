@@ -36,6 +36,8 @@ interface Row {
   matchForP50Us: number;
   matchForP99Us: number;
   matchForMaxUs: number;
+  /** Mean of matchFor's wall time: 1e6 / mean is what the engine alone would decide per second. */
+  matchForMeanUs: number;
   hitP50Us: number;
   hitP99Us: number;
   missP50Us: number;
@@ -85,6 +87,7 @@ function row(store: string, run: number, r: DriveResult, claims = 0, lostClaims 
     matchForP50Us: p50!,
     matchForP99Us: p99!,
     matchForMaxUs: max!,
+    matchForMeanUs: r.matchForUs.mean(),
     hitP50Us: h50!,
     hitP99Us: h99!,
     missP50Us: m50!,
@@ -337,7 +340,7 @@ async function main(): Promise<void> {
       for (const r of batch) {
         out(
           `run ${run} ${r.store} waiting=${r.size}: ${fmt(r.decisions)} decisions in ${fmt(r.wallS, 1)} s = ${fmt(r.decisionsPerS)}/s wall, ${fmt(r.decisionsPerPoolS)}/s in pool, ${fmt(r.decisionsPerCpuS)}/s per CPU s; ` +
-            `${fmt(r.matchesPerS)} matches/s; matchFor p50 ${fmt(r.matchForP50Us, 1)} µs p99 ${fmt(r.matchForP99Us, 1)} µs max ${fmt(r.matchForMaxUs)} µs ` +
+            `${fmt(r.matchesPerS)} matches/s; matchFor p50 ${fmt(r.matchForP50Us, 1)} µs p99 ${fmt(r.matchForP99Us, 1)} µs max ${fmt(r.matchForMaxUs)} µs mean ${fmt(r.matchForMeanUs, 1)} µs ` +
             `(found p50/p99 ${fmt(r.hitP50Us, 1)}/${fmt(r.hitP99Us, 1)} µs; none found ${fmt(100 * r.missShare)} %, p50/p99 ${fmt(r.missP50Us, 1)}/${fmt(r.missP99Us, 1)} µs); ` +
             `ttm p50/p95/p99 ${fmt(r.ttmP50Ms)}/${fmt(r.ttmP95Ms)}/${fmt(r.ttmP99Ms)} ms; retries ${fmt(r.retries)} top-ups ${fmt(r.topUps)}; ` +
             `waiting ${fmt(r.minWaiting)}–${fmt(r.maxWaiting)}; CPU bench ${fmt(100 * r.clientCpuShare)} %` +
