@@ -1,10 +1,12 @@
 import { compatible, rank, sharedInterests, stageOf, type MatchPolicy, type Ticket } from './rules.js';
 
 /**
- * The search order, written once for both pools: which candidates are looked at, in what order,
- * and when to stop. It is a generator that asks for pages of candidates and never does I/O, so
- * the in-process pool answers its requests synchronously (`searchNow`) and the Redis pool with
- * reads (`searchAsync`), and both look at the same people in the same order.
+ * The search order, defined once for both pools: which candidates are looked at, in what order,
+ * and when to stop. It is a generator that asks for pages of candidates and never does I/O. Both
+ * pools follow it step for step rather than run it, each where its data is: the in-process pool
+ * in one loop over its lists (memoryPool.ts; memoryPool.test.ts holds it to this generator, run
+ * by `searchNow` over plain maps, on random sequences with small limits), the Redis pool in its
+ * MATCH script (redisPool.ts; pool.contract.test.ts requires both pools to choose the same partner).
  */
 
 /** An index of the person's bucket (mode and language): those with one interest tag, or everyone. */
@@ -72,16 +74,9 @@ export function* search(t: Ticket, now: number, policy: MatchPolicy, poolSize: n
   return (yield* scan(['everyone'])) ?? best;
 }
 
-/** Runs a search against pages read at once (the in-process pool). */
+/** Runs a search against pages read at once. */
 export function searchNow(s: Search, read: (request: PageRequest) => Page): Ticket | undefined {
   let step = s.next();
   while (!step.done) step = s.next(read(step.value));
-  return step.value;
-}
-
-/** Runs a search against pages read over the network (the Redis pool). */
-export async function searchAsync(s: Search, read: (request: PageRequest) => Promise<Page>): Promise<Ticket | undefined> {
-  let step = s.next();
-  while (!step.done) step = s.next(await read(step.value));
   return step.value;
 }
