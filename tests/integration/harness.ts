@@ -9,6 +9,7 @@ import { createServer, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { PROTOCOL_VERSION, serverMessageSchema, type ClientMessage, type ServerMessage, type ServerMessageOf } from '@duet/protocol';
 import { createDuetServer, loadConfig, type Config, type CreateOptions, type DuetServer } from '@duet/server';
 import { afterAll, afterEach, beforeAll } from 'vitest';
@@ -599,5 +600,92 @@ export class OwnRedis {
       socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
       socket.connect(this.port, '127.0.0.1', () => socket.write('PING\r\n'));
     });
+  }
+}
+
+/** The repository root (tests/integration is two levels down). */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * A Duet node in a child process of its own, running the server's sources (tsx, the `source`
+ * export condition), so a test can kill it as a crash would: `kill()` is SIGKILL, with no goodbye —
+ * its sockets reset, its Redis and PostgreSQL connections drop, and nothing it would have written
+ * or published on the way out is. Its last output lines are kept for failure messages.
+ */
+export class NodeProcess {
+  /** The last lines the node printed (stdout and stderr). */
+  readonly output: string[] = [];
+  #child: ChildProcess | undefined;
+  readonly #killOnExit = () => this.#child?.kill('SIGKILL');
+
+  private constructor(
+    readonly httpUrl: string,
+    readonly dataDir: string,
+  ) {}
+
+  /** Starts a node with `env` (on top of the test defaults) and waits until /healthz answers 200. */
+  static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<NodeProcess> {
+    const port = await freePort();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'duet-node-'));
+    const node = new NodeProcess(`http://127.0.0.1:${port}`, dataDir);
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(ROOT, 'packages/server/src/main.ts')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        TURN_MODE: 'off',
+        TRUST_PROXY: 'true',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    node.#child = child;
+    process.once('exit', node.#killOnExit);
+    const keep = (data: Buffer) => {
+      node.output.push(...data.toString('utf8').split('\n').filter(Boolean));
+      if (node.output.length > 50) node.output.splice(0, node.output.length - 50);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (exited) throw new Error(`node exited while starting:\n${node.output.join('\n')}`);
+      const ok = await fetch(`${node.httpUrl}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) return node;
+      if (Date.now() > until) {
+        await node.kill();
+        throw new Error(`node did not answer /healthz within ${timeoutMs} ms:\n${node.output.join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  get wsUrl(): string {
+    return `${this.httpUrl.replace(/^http/, 'ws')}/ws`;
+  }
+
+  /** SIGKILL, as a crash: resolves once the process has exited. Safe to call twice. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    process.off('exit', this.#killOnExit);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Kills the node (if still running) and removes its data folder. */
+  async stop(): Promise<void> {
+    await this.kill();
+    await rm(this.dataDir, { recursive: true, force: true });
   }
 }
