@@ -69,6 +69,8 @@ export interface RestoredCall {
 export class Calls {
   readonly observer = new EventEmitter<CallEvents>();
   readonly #calls = new Map<string, Call>();
+  /** Each person's live call here, whichever node their side is connected to. */
+  readonly #byPerson = new Map<string, Call>();
   /** Cancels the call's current timer: the connect timeout, then the reconnect grace window. */
   readonly #timers = new Map<string, () => void>();
   readonly #o: CallsOptions;
@@ -92,6 +94,11 @@ export class Calls {
 
   get(callId: string): Call | undefined {
     return this.#calls.get(callId);
+  }
+
+  /** The person's live call on this node (their side may be connected to another node). */
+  ofPerson(userId: string): Call | undefined {
+    return this.#byPerson.get(userId);
   }
 
   /** Live calls on this node, for the moderation console. */
@@ -187,14 +194,20 @@ export class Calls {
     call.transition('connecting', r.connectingAt ?? r.connectedAt);
     call.transition('connected', r.connectedAt);
     call.transition('reconnecting', now);
-    this.#calls.set(call.id, call);
+    this.#keep(call);
     this.#arm(call, this.#o.reconnectGraceMs, () => call.state === 'reconnecting' && this.end(call, 'connection_lost', null));
     this.#o.log.info({ callId: call.id, graceMs: this.#o.reconnectGraceMs }, 'call restored after a restart; waiting for its people');
     return call;
   }
 
-  #open(call: Call): void {
+  #keep(call: Call): void {
     this.#calls.set(call.id, call);
+    this.#byPerson.set(call.a, call);
+    this.#byPerson.set(call.b, call);
+  }
+
+  #open(call: Call): void {
+    this.#keep(call);
     this.#arm(call, this.#o.connectTimeoutMs, () => this.end(call, 'ice_failed', null));
   }
 
@@ -308,6 +321,7 @@ export class Calls {
       }
     }
     this.#calls.delete(call.id);
+    for (const userId of [call.a, call.b]) if (this.#byPerson.get(userId) === call) this.#byPerson.delete(userId);
     this.#disarm(call);
     this.#o.log.info(
       { callId: call.id, reason, endedBy, connected: call.at.connected !== undefined, durationMs: now - call.at.matched },

@@ -40,9 +40,10 @@ export function clusterInbox(o: ClusterInboxOptions): (e: ClusterEvent) => void 
         return o.banned(e.userId, e.ban);
       case 'replaced': {
         if (!o.replaced(e.userId, e)) return;
-        // A call cannot follow its person to another node: it ends now, not after the grace window.
-        const call = lobby.callOf(e.userId);
-        if (call) lobby.calls.end(call, 'connection_lost', e.userId);
+        // A call cannot follow its person to another node: it ends now, not after the grace window,
+        // whether their old side was here or on a third node (then this node holds the partner).
+        const call = lobby.calls.ofPerson(e.userId);
+        if (call && call.nodeOf(e.userId) !== e.node) lobby.calls.end(call, 'connection_lost', e.userId);
         return;
       }
       case 'ask':
