@@ -162,7 +162,7 @@ describe('SignalConnection', () => {
     server.answers = [(socket) => socket.close(CLOSE.busy, retryAfterReason(30)), closeWith(CLOSE.policy), welcome];
     const t = connection(server);
     opened.push(t.conn);
-    await expect(t.conn.open()).rejects.toMatchObject({ code: 'network' });
+    await expect(t.conn.open()).rejects.toMatchObject({ code: 'server_busy' });
     await server.hellosReach(3);
     await until(() => t.conn.status === 'open');
     // The busy close waited 30 ms as told; the next failure still starts the backoff at its first step.
