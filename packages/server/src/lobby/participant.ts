@@ -62,23 +62,54 @@ export interface Participant {
   readonly log: Logger;
 }
 
+/** Criteria before a person says what they want: one frozen object per mode, shared (criteria are replaced, never edited). */
+const defaults = new Map<string, MatchCriteria>();
+
+/**
+ * A person as the lobby holds them. Thousands wait or idle at once, so each keeps little: the
+ * default criteria are shared, and the person's logger is made at their first log line.
+ */
+class Person implements Participant {
+  status: PresenceStatus = 'idle';
+  call: Call | undefined = undefined;
+  criteria: MatchCriteria;
+  rulesAccepted: boolean;
+  readonly blockedWith: Set<string>;
+  readonly recent: Array<{ userId: string; at: number }> = [];
+  pendingRequeue: string | undefined = undefined;
+  cancelWidening: (() => void) | undefined = undefined;
+  waitingSince: number;
+  detached: { reason: 'connection_lost' | 'heartbeat_timeout'; cancel: () => void } | undefined = undefined;
+  held: boolean;
+  verifiedUntil: number | null;
+  readonly #parentLog: Logger;
+  #log: Logger | undefined;
+
+  constructor(
+    readonly userId: string,
+    info: ConnectInfo,
+    mode: string,
+    now: number,
+    parentLog: Logger,
+  ) {
+    this.#parentLog = parentLog;
+    let criteria = defaults.get(mode);
+    if (!criteria) defaults.set(mode, (criteria = Object.freeze({ ...DEFAULT_CRITERIA, mode })));
+    this.criteria = criteria;
+    this.rulesAccepted = info.rulesAccepted;
+    this.blockedWith = info.blockedWith;
+    this.waitingSince = now;
+    this.held = info.held ?? false;
+    this.verifiedUntil = info.verifiedUntil ?? null;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#parentLog.child({ userId: this.userId }));
+  }
+}
+
 export function newParticipant(userId: string, info: ConnectInfo, mode: string, now: number, log: Logger): Participant {
-  return {
-    userId,
-    status: 'idle',
-    call: undefined,
-    criteria: { ...DEFAULT_CRITERIA, mode },
-    rulesAccepted: info.rulesAccepted,
-    blockedWith: info.blockedWith,
-    recent: [],
-    pendingRequeue: undefined,
-    cancelWidening: undefined,
-    waitingSince: now,
-    detached: undefined,
-    held: info.held ?? false,
-    verifiedUntil: info.verifiedUntil ?? null,
-    log: log.child({ userId }),
-  };
+  return new Person(userId, info, mode, now, log);
 }
 
 /** What the lobby needs from safety storage; writes happen in the background. */

@@ -83,8 +83,6 @@ type ConnectionState = 'greeting' | 'authenticating' | 'ready' | 'closing' | 'cl
  */
 export class SignalingHub {
   readonly #byUser = new Map<string, Connection>();
-  /** When each person's current connection registered: across nodes, the newest wins. */
-  readonly #since = new WeakMap<Connection, number>();
   readonly #all = new Set<Connection>();
   /** Connections that have not said hello yet, or whose hello is being checked. */
   readonly #greeting = new Set<Connection>();
@@ -177,7 +175,7 @@ export class SignalingHub {
   retireOlder(userId: string, elsewhere: { node: string; at: number }): boolean {
     const c = this.#byUser.get(userId);
     if (!c) return true;
-    const since = this.#since.get(c) ?? 0;
+    const since = c.since;
     const node = this.#o.cluster?.nodeId ?? '';
     if (since > elsewhere.at || (since === elsewhere.at && node > elsewhere.node)) return false;
     this.#replace(userId, c);
@@ -190,7 +188,7 @@ export class SignalingHub {
     if (previous && previous !== c) this.#replace(userId, previous);
     const at = this.#o.clock.now();
     this.#byUser.set(userId, c);
-    this.#since.set(c, at);
+    c.since = at;
     this.#o.cluster?.connected(userId, at);
   }
 
@@ -225,23 +223,32 @@ export class SignalingHub {
   }
 }
 
+/** The error listener every socket gets (ws throws without one); the errors are logged by socketErrorHandler. */
+const ignore = (): void => undefined;
+
+/**
+ * One socket. Thousands are held at once, so it keeps little: no logger of its own (lines name the
+ * address and person instead), the error-reply bucket and the ordering queue only once needed, and
+ * nothing of the hello timer once hello is done.
+ */
 class Connection {
   #state: ConnectionState = 'greeting';
   #userId: string | undefined;
-  #log: Logger;
   #alive = true;
   #timedOut = false;
+  /** When this connection registered its person: across nodes, the newest wins. */
+  since = 0;
   /** All frames: generous for trickle ICE bursts, tight enough that a flood costs little. */
   readonly #frames: TokenBucket;
-  /** Error replies are rate-limited too, so a flood cannot make the server amplify it. */
-  readonly #errors: TokenBucket;
-  readonly #cancelHelloTimeout: () => void;
+  /** Error replies are rate-limited too, so a flood cannot make the server amplify it (made at the first). */
+  #errors: TokenBucket | undefined;
+  #cancelHelloTimeout: (() => void) | undefined;
   /**
    * A person's limits may live in Redis, so deciding one is asynchronous. The lobby stays
    * synchronous: a limited message waits here for its decision, and every later message of this
    * socket waits behind it, so one socket's messages still act in the order they were sent.
    */
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> | undefined;
   #queued = 0;
 
   constructor(
@@ -250,10 +257,7 @@ class Connection {
     readonly o: Required<HubOptions>,
     readonly remoteAddress: string,
   ) {
-    const now = o.clock.now();
-    this.#frames = new TokenBucket(50, 200, now);
-    this.#errors = new TokenBucket(5, 20, now);
-    this.#log = o.log.child({ remoteAddress });
+    this.#frames = new TokenBucket(50, 200, o.clock.now());
     this.#cancelHelloTimeout = o.clock.after(o.helloTimeoutMs, () => {
       // Also a hello whose lookups hang: nobody holds a socket without being let in.
       if (this.#state === 'greeting' || this.#state === 'authenticating') this.retire(CLOSE.helloTimeout, 'no hello');
@@ -263,8 +267,18 @@ class Connection {
       this.#alive = true;
     });
     // Logged once by socketErrorHandler (the WebSocket plugin's errorHandler); a listener keeps ws from throwing.
-    socket.on('error', () => undefined);
+    socket.on('error', ignore);
     socket.on('close', () => this.#onClose());
+  }
+
+  /** What every log line of this connection names. */
+  #about(): { remoteAddress: string; userId?: string } {
+    return this.#userId === undefined ? { remoteAddress: this.remoteAddress } : { remoteAddress: this.remoteAddress, userId: this.#userId };
+  }
+
+  #stopHelloTimeout(): void {
+    this.#cancelHelloTimeout?.();
+    this.#cancelHelloTimeout = undefined;
   }
 
   send(message: ServerMessage): void {
@@ -276,7 +290,8 @@ class Connection {
   }
 
   sendError(code: ErrorCode, message: string = ERRORS[code], ref?: string): void {
-    if (!this.#errors.take(this.o.clock.now())) return;
+    const now = this.o.clock.now();
+    if (!(this.#errors ??= new TokenBucket(5, 20, now)).take(now)) return;
     this.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
   }
 
@@ -295,7 +310,7 @@ class Connection {
   heartbeat(): void {
     if (!this.#alive) {
       this.#timedOut = true;
-      this.#log.info('heartbeat timeout');
+      this.o.log.info(this.#about(), 'heartbeat timeout');
       this.socket.terminate();
       return;
     }
@@ -306,11 +321,11 @@ class Connection {
   #onClose(): void {
     const wasReady = this.#state === 'ready';
     this.#state = 'closed';
-    this.#cancelHelloTimeout();
+    this.#stopHelloTimeout();
     this.hub.forget(this);
     if (wasReady && this.#userId) {
       this.hub.unregister(this.#userId, this, this.#timedOut ? 'heartbeat_timeout' : 'connection_lost');
-      this.#log.info('disconnected');
+      this.o.log.info(this.#about(), 'disconnected');
     }
   }
 
@@ -347,7 +362,7 @@ class Connection {
       return;
     }
     this.#queued += 1;
-    this.#queue = this.#queue
+    this.#queue = (this.#queue ?? Promise.resolve())
       .then(async () => {
         const allowed = kind === undefined || (await this.#allowed(userId, kind, m));
         if (allowed) this.#run(m, () => this.#dispatch(userId, m));
@@ -358,9 +373,10 @@ class Connection {
             throw new DuetError('rate_limited', LIMIT_MESSAGES[kind]);
           });
       })
-      .catch((err: unknown) => this.#log.error({ err, type: m.type }, 'rate-limited message failed'))
+      .catch((err: unknown) => this.o.log.error({ ...this.#about(), err, type: m.type }, 'rate-limited message failed'))
       .finally(() => {
-        this.#queued -= 1;
+        // Nothing waiting: let go of the chain (most sockets never need one again).
+        if (--this.#queued === 0) this.#queue = undefined;
       });
   }
 
@@ -380,7 +396,7 @@ class Connection {
       if (err instanceof DuetError) {
         this.sendError(err.code, err.message, m.type);
       } else {
-        this.#log.error({ err, type: m.type }, 'message handler failed');
+        this.o.log.error({ ...this.#about(), err, type: m.type }, 'message handler failed');
         this.sendError('internal', undefined, m.type);
       }
     }
@@ -479,7 +495,7 @@ class Connection {
         this.retire(CLOSE.banned, 'banned');
         return;
       }
-      this.#cancelHelloTimeout();
+      this.#stopHelloTimeout();
       this.hub.register(user.id, this);
       let resumedCallId: string | undefined;
       try {
@@ -496,8 +512,7 @@ class Connection {
       this.#userId = user.id;
       this.#state = 'ready';
       this.hub.greeted(this);
-      this.#log = this.#log.child({ userId: user.id });
-      this.#log.info({ resumedCallId }, 'connected');
+      this.o.log.info({ ...this.#about(), resumedCallId }, 'connected');
       this.send({
         type: 'welcome',
         v: PROTOCOL_VERSION,
@@ -509,7 +524,7 @@ class Connection {
       if (err instanceof DuetError) {
         this.sendError(err.code, err.message);
       } else {
-        this.#log.error({ err }, 'hello failed');
+        this.o.log.error({ ...this.#about(), err }, 'hello failed');
         this.sendError('internal');
       }
       this.retire(CLOSE.policy, 'hello failed');
