@@ -213,7 +213,12 @@ export interface PageOptions {
 
 /** A person: their own browser profile (so their own guest identity) and page, open at `url`. */
 export async function openPerson(browser: Browser, url: string, options: PageOptions = {}): Promise<Person> {
-  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, permissions: options.permissions ?? [] });
+  // Permissions only when a test names them: an explicit empty grant makes Chromium hide host
+  // addresses behind mDNS names, which a lab network without STUN cannot connect through.
+  const context = await browser.newContext({
+    viewport: options.viewport ?? DESKTOP,
+    ...(options.permissions ? { permissions: options.permissions } : {}),
+  });
   await context.addInitScript(capturePeerConnections);
   if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
