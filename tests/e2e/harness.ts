@@ -205,20 +205,21 @@ export interface Person {
 
 export interface PageOptions {
   viewport?: Viewport;
-  /** Permissions granted to the profile (clipboard, notifications). */
-  permissions?: string[];
+  /**
+   * Permissions granted to the profile (clipboard, notifications); none by default. `null` leaves
+   * the browser's own defaults untouched, which the NAT lab needs: with an explicit grant, its
+   * host-to-host call (no STUN, no relay) never connects, while the relay test needs the grant
+   * for its coturn accounting to arrive (both measured, not understood further).
+   */
+  permissions?: string[] | null;
   /** One more script to run in the page before the app's own. */
   initScript?: () => void;
 }
 
 /** A person: their own browser profile (so their own guest identity) and page, open at `url`. */
 export async function openPerson(browser: Browser, url: string, options: PageOptions = {}): Promise<Person> {
-  // Permissions only when a test names them: an explicit empty grant makes Chromium hide host
-  // addresses behind mDNS names, which a lab network without STUN cannot connect through.
-  const context = await browser.newContext({
-    viewport: options.viewport ?? DESKTOP,
-    ...(options.permissions ? { permissions: options.permissions } : {}),
-  });
+  const permissions = options.permissions === null ? {} : { permissions: options.permissions ?? [] };
+  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, ...permissions });
   await context.addInitScript(capturePeerConnections);
   if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();

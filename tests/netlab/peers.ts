@@ -32,7 +32,7 @@ export async function openPeer(lab: Lab, site: Site, origin: string): Promise<Pe
     timeout: 30_000,
   });
   try {
-    const person = await openPerson(browser, origin);
+    const person = await openPerson(browser, origin, { permissions: null });
     fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
     await getReady(person.page).catch(async (err: unknown) => {
       // What the page showed instead of the Start button, and what it complained about.
