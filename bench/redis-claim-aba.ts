@@ -10,20 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisPool } from '../packages/server/src/matchmaking/redisPool.js';
-import { DEFAULT_POLICY, type Ticket } from '../packages/server/src/matchmaking/rules.js';
+import { DEFAULT_POLICY } from '../packages/server/src/matchmaking/rules.js';
 import { out } from './lib/stats.js';
-
-const t = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId,
-  mode: 'chat',
-  language: 'en',
-  region: undefined,
-  interests: [],
-  joinedAt: 0,
-  blocked: new Set(),
-  recent: [],
-  ...o,
-});
+import { ticket as t } from '../packages/server/src/testing/tickets.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `duet-bench:{aba-${process.pid}-${randomBytes(3).toString('hex')}}:`;

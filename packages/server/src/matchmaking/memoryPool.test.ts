@@ -5,18 +5,7 @@ import type { MatchResult } from './pool.js';
 import { DEFAULT_POLICY, type MatchPolicy, type Ticket } from './rules.js';
 import { search, searchNow, type Index, type Page, type PageRequest, type SearchLimits } from './search.js';
 import { bucketKey, inOfferOrder } from './ticket.js';
-
-const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId,
-  mode: 'chat',
-  language: 'en',
-  region: undefined,
-  interests: [],
-  joinedAt: 0,
-  blocked: new Set(),
-  recent: [],
-  ...o,
-});
+import { ticket } from '../testing/tickets.js';
 
 /** Who was matched, oldest first (or what the pool said instead). */
 const ids = (r: MatchResult) => (Array.isArray(r) ? r.map((t) => t.userId) : r);

@@ -6,6 +6,7 @@ import { MemoryPool } from './memoryPool.js';
 import { RedisPool } from './redisPool.js';
 import type { MatchResult, WaitingPool } from './pool.js';
 import { DEFAULT_POLICY, compatible, type MatchPolicy, type Ticket } from './rules.js';
+import { ticket } from '../testing/tickets.js';
 
 const POLICY: MatchPolicy = {
   ...DEFAULT_POLICY,
@@ -16,18 +17,6 @@ const POLICY: MatchPolicy = {
   smallPool: 2,
   relaxRecentAfterMs: 2_000,
 };
-
-const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId,
-  mode: 'chat',
-  language: 'en',
-  region: undefined,
-  interests: [],
-  joinedAt: 0,
-  blocked: new Set(),
-  recent: [],
-  ...o,
-});
 
 let redis: Redis;
 let other: Redis;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, compatible, pickPartner, rank, stageOf, type Ticket } from './rules.js';
+import { DEFAULT_POLICY, compatible, pickPartner, rank, stageOf } from './rules.js';
+import { ticket } from '../testing/tickets.js';
 
 const P = {
   ...DEFAULT_POLICY,
@@ -11,18 +12,6 @@ const P = {
   smallPool: 3,
   relaxRecentAfterMs: 20_000,
 };
-
-const ticket = (userId: string, o: Partial<Ticket> = {}): Ticket => ({
-  userId,
-  mode: 'chat',
-  language: 'en',
-  region: undefined,
-  interests: [],
-  joinedAt: 0,
-  blocked: new Set(),
-  recent: [],
-  ...o,
-});
 
 describe('matching rules', () => {
   it('widens with the wait: strict, then interests optional, then region dropped', () => {
