@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectFramesDecoded, finish, freePort, inboundMedia, meet, useDuet } from './harness.js';
+import { expectFramesDecoded, finish, freePort, inboundMedia, meet, useDuet, waitForState } from './harness.js';
 
 /**
  * A real relayed call: Duet starts and supervises coturn (managed mode), hands each browser its own
@@ -67,6 +67,18 @@ describe('relay (managed coturn) and IP privacy', () => {
     expect(await alice.page.getByTestId('call-status').getAttribute('data-state')).toBe('connected');
     expect((await inboundMedia(bob.page)).framesDecoded).toBeGreaterThan(framesBefore);
 
+    // Stop closes the peer connections, so the browsers release their allocations and coturn
+    // reports their usage now (a closed profile may leave them to lapse, minutes later).
+    for (const [stopper, partner] of [
+      [alice, bob],
+      [carol, dave],
+    ] as const) {
+      await stopper.page.getByTestId('stop').click();
+      await waitForState(stopper.page, 'ended');
+      await waitForState(partner.page, 'waiting');
+      await partner.page.getByTestId('stop').click();
+      await waitForState(partner.page, 'idle');
+    }
     await finish(alice, bob, carol, dave);
 
     // The relayed bytes on the call's record are coturn's own accounting (its usage reports, sent
