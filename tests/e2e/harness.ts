@@ -207,9 +207,9 @@ export interface PageOptions {
   viewport?: Viewport;
   /**
    * Permissions granted to the profile (clipboard, notifications); none by default. `null` leaves
-   * the browser's own defaults untouched, which the NAT lab needs: with an explicit grant, its
-   * host-to-host call (no STUN, no relay) never connects, while the relay test needs the grant
-   * for its coturn accounting to arrive (both measured, not understood further).
+   * the browser's own defaults untouched, which the NAT lab needs: with an explicit (even empty)
+   * grant its host-to-host call, with no STUN and no relay, never connected (measured, not
+   * understood further).
    */
   permissions?: string[] | null;
   /** One more script to run in the page before the app's own. */
