@@ -223,8 +223,10 @@ describe('a node killed mid-crowd', () => {
       });
     // Each person: in a call with a live partner (an even crowd: everyone pairs up).
     await until('everyone in a call with a live partner', settled, 8_000, 50);
+    // Whatever the server sent before this moment has arrived; on a loaded machine a late end (then
+    // a rematch) can still be on its way, so the crowd must settle again, not merely have settled once.
     await Promise.all(live.map((c) => c.client.roundTrip()));
-    expect(settled()).toBe(true);
+    await until('everyone still in a call with a live partner', settled, 8_000, 50);
     const finishedAt = Date.now();
 
     const all = people.flatMap((p) => p.conns);
