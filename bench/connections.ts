@@ -20,7 +20,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { PROTOCOL_VERSION } from '../packages/protocol/src/index.js';
 import type { WorkerPlan, WorkerReport } from './lib/crowdWorker.js';
 import { arg, argList, flag, machine } from './lib/machine.js';
 import { Samples, fmt, out, table } from './lib/stats.js';
+import { freePort } from '../packages/server/src/testing/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -244,17 +244,6 @@ const PIN = os.availableParallelism() >= 2 && existsSync('/usr/bin/taskset') && 
 const pinned = (core: number, argv: string[]) =>
   (PIN ? ['/usr/bin/taskset', ['-c', String(core), ...argv]] : [argv[0]!, argv.slice(1)]) as [string, string[]];
 const started = new Set<ChildProcess>();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
   const until = performance.now() + ms;

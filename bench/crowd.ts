@@ -23,7 +23,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import pg from 'pg';
 import { arg, flag, machine } from './lib/machine.js';
 import { Samples, fmt, out, table } from './lib/stats.js';
 import type { WorkerPlan, WorkerReport } from './lib/crowdWorker.js';
+import { freePort } from '../packages/server/src/testing/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Builds of the server to run, comma-separated (e.g. an export of an earlier commit and this one: before and after in one sitting). */
@@ -72,17 +72,6 @@ if (NODES > 1 && !flag('redis') && !flag('floor-only'))
   out('(several nodes share a Redis pool and PostgreSQL: --redis and --postgres implied)');
 
 // ---- processes ------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
   const until = performance.now() + ms;

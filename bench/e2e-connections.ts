@@ -13,7 +13,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION } from '../packages/protocol/src/index.js';
 import { arg, machine } from './lib/machine.js';
 import { Samples, fmt, out, table } from './lib/stats.js';
+import { freePort } from '../packages/server/src/testing/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = path.join(ROOT, 'packages/server/dist/main.js');
@@ -44,17 +44,6 @@ const deadline = started + BUDGET_MS;
 const left = () => Math.max(0, deadline - performance.now());
 
 // ---- the server ----------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function rssKiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -1,19 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { freePort } from '../../packages/server/src/testing/net.js';
 
 /** A free TCP port on loopback, so a restarted server comes back at the same address. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * The built server (`node packages/server/dist/main.js`, as `npm start` runs it) on simulated time:

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +14,9 @@ import { PROTOCOL_VERSION, serverMessageSchema, type ClientMessage, type ServerM
 import { createDuetServer, loadConfig, type Config, type CreateOptions, type DuetServer } from '@duet/server';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
+import { freePort } from '../../packages/server/src/testing/net.js';
+
+export { freePort };
 
 /** How long a test waits for an expected message before failing. */
 export const WAIT_MS = 3_000;
@@ -513,17 +516,6 @@ export function captureLogs(): { stream: Writable; lines: LogLine[] } {
 }
 
 /** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * A redis-server of the test's own (never the machine's shared one), on a free port, with nothing
  * persisted: `kill()` makes it vanish as a crash would, `start()` brings it back empty on the same
