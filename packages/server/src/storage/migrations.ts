@@ -306,6 +306,21 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0016_screening': {
+    async up(db: Kysely<any>) {
+      // Blur-first screening: a flag is a report (reason "screening") whose evidence is the one flagged
+      // frame and the model's scores, so it reaches the same queue, console and retention as reports.
+      await db.schema.alterTable('reports').addColumn('screen_scores', 'text').execute();
+      await db.schema.createIndex('reports_reported_reason').on('reports').columns(['reported_id', 'reason', 'status']).execute();
+      // Age assurance: the estimate from the last check (a number, never the face), and where the person
+      // stands: passed, refused, review (asked a moderator) or confirmed (a moderator confirmed the age).
+      await db.schema.alterTable('users').addColumn('age_estimate', 'integer').execute();
+      await db.schema.alterTable('users').addColumn('age_status', 'varchar(16)').execute();
+      await db.schema.alterTable('users').addColumn('age_checked_at', 'bigint').execute();
+      await db.schema.alterTable('users').addColumn('age_review_note', 'varchar(500)').execute();
+      await db.schema.createIndex('users_age_status').on('users').column('age_status').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

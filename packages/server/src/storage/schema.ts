@@ -10,6 +10,13 @@ export interface UsersTable {
   device_id: Generated<string | null>;
   /** Passed the liveness check; counts as verified until then (null: not verified, or revoked). */
   verified_until: Generated<number | null>;
+  /** Age estimated by the last liveness check, in whole years (never the face itself). */
+  age_estimate: Generated<number | null>;
+  /** Age assurance: passed | refused | review (asked a moderator) | confirmed (a moderator confirmed). */
+  age_status: Generated<'passed' | 'refused' | 'review' | 'confirmed' | null>;
+  age_checked_at: Generated<number | null>;
+  /** What the person wrote when asking for a human review of a refusal. */
+  age_review_note: Generated<string | null>;
 }
 
 export interface VerificationChallengesTable {
@@ -145,6 +152,8 @@ export interface ReportsTable {
   transcript: Generated<string | null>;
   /** The partner's video frame the reporter's browser captured, base64 JPEG. */
   frame_jpeg: Generated<string | null>;
+  /** A screening flag's evidence: the classifier's scores for the flagged frame, JSON. */
+  screen_scores: Generated<string | null>;
 }
 
 export interface StaffTable {
