@@ -212,6 +212,39 @@ const envSchema = z.object({
   VERIFICATION_VALID_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VERIFICATION_FAILURES_PER_HOUR: z.coerce.number().int().min(1).max(100).default(5),
   VERIFICATION_DEADLINE_MS: z.coerce.number().int().min(5_000).max(120_000).default(20_000),
+  // Age assurance in the liveness check (docs/safety.md): 0 is off; otherwise the age the estimate must reach.
+  AGE_CHALLENGE: z.coerce.number().int().min(0).max(99).default(0),
+  AGE_CHECK_URL: z
+    .string()
+    .url()
+    .regex(/^https:\/\//, 'AGE_CHECK_URL must be an https:// address')
+    .optional(),
+  AGE_REVIEW: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  // Blur-first screening of incoming video in the browser (docs/safety.md).
+  SCREENING: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  SCREEN_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.7),
+  SCREEN_THRESHOLDS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^[a-z0-9-]{1,32}=(0(\.\d+)?|1(\.0+)?)$/, 'SCREEN_THRESHOLDS entries are mode=number in (0, 1], e.g. chat=0.6'),
+      ),
+    ),
+  SCREEN_HOLD_VIEWERS: z.coerce.number().int().min(0).max(100).default(2),
+  SCREEN_FLAGS_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(20),
 });
 
 /** One row of the top-up price table: a Stripe payment of exactly this amount credits this much. */
@@ -291,6 +324,24 @@ export interface Config {
     readonly maxFailuresPerHour: number;
     /** How long a person has to answer a challenge. */
     readonly deadlineMs: number;
+    /** Age assurance: `challenge` 0 is off; an estimate below it is refused the pool. */
+    readonly age: {
+      readonly challenge: number;
+      /** The operator's own age check (an ID check), offered to people the estimate refused. */
+      readonly checkUrl: string | undefined;
+      /** People refused may ask a moderator to review. */
+      readonly review: boolean;
+    };
+  };
+  /** Blur-first screening of incoming video (docs/safety.md). */
+  readonly screening: {
+    readonly enabled: boolean;
+    /** Porn + Hentai probability at or above which a frame is flagged, per mode (`default` for the rest). */
+    readonly thresholds: Readonly<Record<string, number>>;
+    /** Flags from this many different viewers hold a person for review (0: never). */
+    readonly holdViewers: number;
+    /** Flags one viewer may file per hour. */
+    readonly flagsPerHour: number;
   };
   readonly retention: { readonly qualityDays: number; readonly callDays: number };
   readonly turn: {
@@ -361,6 +412,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     );
   }
   if (e.TURN_MIN_PORT > e.TURN_MAX_PORT) throw new ConfigError('Invalid configuration:\n  TURN_MIN_PORT must not exceed TURN_MAX_PORT');
+  if (e.AGE_CHALLENGE > 0 && e.AGE_CHALLENGE < 13) {
+    throw new ConfigError('Invalid configuration:\n  AGE_CHALLENGE is 0 (off) or an age from 13 to 99');
+  }
+  if (e.AGE_CHALLENGE > 0 && !(e.VERIFICATION || e.VERIFIED_ONLY)) {
+    throw new ConfigError('Invalid configuration:\n  AGE_CHALLENGE needs VERIFICATION=true: the age is estimated in the liveness check');
+  }
+  const screenThresholds: Record<string, number> = { default: e.SCREEN_THRESHOLD };
+  for (const entry of e.SCREEN_THRESHOLDS) {
+    const [mode = '', value = ''] = entry.split('=');
+    if (!e.MATCH_MODES.includes(mode))
+      throw new ConfigError(`Invalid configuration:\n  SCREEN_THRESHOLDS names "${mode}", not one of MATCH_MODES`);
+    if (Number(value) <= 0) throw new ConfigError(`Invalid configuration:\n  SCREEN_THRESHOLDS for "${mode}" must be above 0`);
+    screenThresholds[mode] = Number(value);
+  }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
     throw new ConfigError('Invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }
@@ -415,10 +480,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     }),
     verification: Object.freeze({
       enabled: e.VERIFICATION || e.VERIFIED_ONLY,
-      required: e.VERIFIED_ONLY,
+      // Age assurance keeps the refused out of the pool the only way the lobby knows: verification is required.
+      required: e.VERIFIED_ONLY || e.AGE_CHALLENGE > 0,
       validityMs: e.VERIFICATION_VALID_DAYS * 24 * 3600_000,
       maxFailuresPerHour: e.VERIFICATION_FAILURES_PER_HOUR,
       deadlineMs: e.VERIFICATION_DEADLINE_MS,
+      age: Object.freeze({ challenge: e.AGE_CHALLENGE, checkUrl: e.AGE_CHECK_URL, review: e.AGE_REVIEW }),
+    }),
+    screening: Object.freeze({
+      enabled: e.SCREENING,
+      thresholds: Object.freeze(screenThresholds),
+      holdViewers: e.SCREEN_HOLD_VIEWERS,
+      flagsPerHour: e.SCREEN_FLAGS_PER_HOUR,
     }),
     retention: Object.freeze({ qualityDays: e.QUALITY_RETENTION_DAYS, callDays: e.CALL_RETENTION_DAYS }),
     turn: Object.freeze({

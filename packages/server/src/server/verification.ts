@@ -45,6 +45,7 @@ export function startVerification(c: VerificationContext) {
             clock,
             validityMs: config.verification.validityMs,
             challenge: { ttlMs: config.verification.deadlineMs },
+            ageChallenge: config.verification.age.challenge,
           });
         },
         (err: unknown) => {

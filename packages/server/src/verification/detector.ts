@@ -30,6 +30,8 @@ export interface FaceMeasure {
   real: number;
   /** Liveness score, 0..1. */
   live: number;
+  /** Age in years as human's faceres model estimates it (a guess with an error of years; see docs/safety.md). */
+  age?: number;
   /** The 478-point mesh; only when the detector was created with `keepLandmarks`. */
   landmarks?: Landmark[];
 }
@@ -141,6 +143,7 @@ function measure(face: HumanModule.FaceResult, keepLandmarks: boolean): FaceMeas
     real: face.real ?? 0,
     live: face.live ?? 0,
   };
+  if (typeof face.age === 'number' && Number.isFinite(face.age)) m.age = face.age;
   if (keepLandmarks) m.landmarks = mesh.map((p) => [p[0], p[1], p[2] ?? 0] as const);
   return m;
 }

@@ -25,6 +25,19 @@ export interface VerificationSettings {
   required: boolean;
   /** Failed attempts allowed per hour before a person has to wait. */
   maxFailuresPerHour: number;
+  /** Age assurance (AGE_CHALLENGE, AGE_CHECK_URL, AGE_REVIEW); challenge 0 is off. */
+  age?: { challenge: number; checkUrl: string | undefined; review: boolean };
+}
+
+/** What a person is told about age assurance, beside the protocol's status and result. */
+export interface AgeInfo {
+  /** The age the estimate must reach. */
+  challenge: number;
+  status: 'passed' | 'refused' | 'review' | 'confirmed' | null;
+  /** The operator's other way to prove age (an ID check), when there is one. */
+  checkUrl: string | null;
+  /** Whether a refused person may ask a moderator to review. */
+  review: boolean;
 }
 
 export interface VerificationRouteDeps {
@@ -99,12 +112,29 @@ const MESSAGES: Partial<Record<VerificationReason, string>> & { default: string 
   default: 'The check did not pass. Try again.',
 };
 
+/** The refusal, in words a person can act on, with the operator's ways forward. */
+export function ageRefusalMessage(age: { challenge: number; checkUrl: string | undefined | null; review: boolean }): string {
+  const ways = [age.checkUrl ? 'confirm your age with an ID check' : null, age.review ? 'ask a moderator to review' : null].filter(Boolean);
+  return (
+    `This check could not confirm that you are ${age.challenge} or older, so you cannot be matched with adults here. ` +
+    (ways.length ? `You can ${ways.join(', or ')}.` : 'Nothing about you was kept but the estimate.')
+  );
+}
+
 const userParams = expects(z.strictObject({ id: z.string().uuid() }), 'Not a user id.');
 const revokeBody = expects(
   z.strictObject({ reason: z.string().trim().min(3).max(500) }),
   'Revoke with {"reason": "..."} (3 to 500 characters).',
 );
 const HOUR = 3600_000;
+const reviewBody = expects(
+  z.strictObject({ note: z.string().trim().max(500).default('') }),
+  'Ask for a review with {"note": "..."} (500 characters at most).',
+);
+const ageDecisionBody = expects(
+  z.strictObject({ decision: z.enum(['confirm', 'refuse']) }),
+  'Decide with {"decision": "confirm" | "refuse"}.',
+);
 
 async function subject(req: FastifyRequest, tokens: TokenIssuer): Promise<string | undefined> {
   const header = req.headers.authorization;
@@ -143,7 +173,18 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
       .slice(0, 32);
   let prunedAt = 0;
 
-  const status = async (userId: string): Promise<VerificationStatus> => {
+  const ageOn = s.age !== undefined && s.age.challenge > 0;
+  const ageInfo = async (userId: string): Promise<AgeInfo | undefined> =>
+    ageOn && s.age
+      ? {
+          challenge: s.age.challenge,
+          status: (await d.repo.ageOf(userId))?.status ?? null,
+          checkUrl: s.age.checkUrl ?? null,
+          review: s.age.review,
+        }
+      : undefined;
+
+  const status = async (userId: string): Promise<VerificationStatus & { age?: AgeInfo }> => {
     const now = d.clock.now();
     const until = await d.repo.verifiedUntil(userId);
     const failures = await d.repo.failuresSince(userId, now - HOUR);
@@ -155,6 +196,7 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
       verifiedUntil: until !== null && until > now ? until : null,
       attemptsLeft,
       retryAfterMs: attemptsLeft > 0 ? null : Math.max(0, failures[failures.length - s.maxFailuresPerHour]! + HOUR - now),
+      ...(ageOn ? { age: await ageInfo(userId) } : {}),
     };
   };
 
@@ -265,25 +307,59 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
         `Too many checks ${over.limit.by === 'person' ? 'from you' : 'from your network'}. Try again in ${inWords(over.retryAfterMs)}.`,
       );
     const verifier = await d.verifier();
-    const admitted = queue.enter(userId, address, () => verifier.verify(userId, parsed.value));
+    const ageConfirmed = ageOn && (await d.repo.ageOf(userId))?.status === 'confirmed';
+    const admitted = queue.enter(userId, address, () => verifier.verify(userId, parsed.value, { ageConfirmed }));
     if (!admitted.ok) return limited(reply, admitted.reason === 'full' ? 503 : 429, admitted.retryAfterMs, QUEUE_MESSAGES[admitted.reason]);
     const outcome = await admitted.done;
-    await d.repo.record({ userId, at: d.clock.now(), ok: outcome.ok, reasons: outcome.reasons, ms: outcome.ms, scores: outcome.scores });
+    const at = d.clock.now();
+    const ageJudged = ageOn && (outcome.ok || outcome.reasons.includes('age_unconfirmed'));
+    const scores = ageJudged && outcome.age !== undefined ? { ...outcome.scores, age: outcome.age } : outcome.scores;
+    await d.repo.record({ userId, at, ok: outcome.ok, reasons: outcome.reasons, ms: outcome.ms, scores });
+    // The estimate only (a number); the frames are gone when this handler returns.
+    if (ageJudged) await d.repo.recordAge(userId, outcome.age ?? null, outcome.ok, at);
     d.log.info({ userId, ok: outcome.ok, reasons: outcome.reasons, ms: Math.round(outcome.ms) }, 'verification attempt');
     const verifiedUntil = outcome.ok ? (outcome.verifiedUntil ?? null) : null;
     if (verifiedUntil !== null) {
       await d.repo.setVerifiedUntil(userId, verifiedUntil);
       d.onChange(userId, verifiedUntil);
     }
+    const refusedAge = outcome.reasons.includes('age_unconfirmed');
+    if (refusedAge && (await d.repo.verifiedUntil(userId)) !== null) {
+      // An earlier pass no longer stands: the person leaves the pool that needs verification.
+      await d.repo.setVerifiedUntil(userId, null);
+      d.onChange(userId, null);
+    }
     const first = outcome.reasons[0];
-    const result: VerificationResultInfo = {
+    const result: VerificationResultInfo & { age?: AgeInfo } = {
       ok: outcome.ok,
       reasons: [...outcome.reasons],
-      message: outcome.ok ? 'You are verified.' : ((first && MESSAGES[first]) ?? MESSAGES.default),
+      message: outcome.ok
+        ? 'You are verified.'
+        : refusedAge && s.age
+          ? ageRefusalMessage(s.age)
+          : ((first && MESSAGES[first]) ?? MESSAGES.default),
       verifiedUntil,
     };
+    const age = ageJudged ? await ageInfo(userId) : undefined;
+    if (age) result.age = age;
     return result;
   });
+
+  // A person the estimate refused asks a moderator to look again (AGE_REVIEW).
+  api.post(
+    '/api/me/verification/age-review',
+    { config: { rateLimit: { max: 5, timeWindow: '1 minute' } }, schema: { body: reviewBody } },
+    async (req, reply) => {
+      const userId = await subject(req, d.tokens);
+      if (!userId) return unauthorized(reply);
+      if (!ageOn || !s.age?.review)
+        return reply.code(404).send({ error: { code: 'not_found', message: 'This server does not offer age reviews.' } });
+      if (!(await d.repo.requestAgeReview(userId, req.body.note)))
+        return reply.code(409).send({ error: { code: 'not_refused', message: 'There is no age refusal to review.' } });
+      d.log.info({ userId }, 'age review requested');
+      return { age: await ageInfo(userId) };
+    },
+  );
 
   // Moderators see a person's status and attempts, and can revoke a verification.
   api.register(async (scope) => {
@@ -297,8 +373,16 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
       const attempts = await d.repo.recent(req.params.id);
       return {
         verifiedUntil: until !== null && until > d.clock.now() ? until : null,
+        age: (await d.repo.ageOf(req.params.id)) ?? null,
         attempts: attempts.map((a) => ({ at: Number(a.at), ok: a.ok === 1, reasons: a.reasons ? a.reasons.split(',') : [], ms: a.ms })),
       };
+    });
+    staffOnly.get('/api/admin/age-reviews', async () => ({ challenge: s.age?.challenge ?? 0, reviews: await d.repo.ageReviews() }));
+    staffOnly.post('/api/admin/users/:id/age', { schema: { params: userParams, body: ageDecisionBody } }, async (req, reply) => {
+      if (!(await d.repo.decideAge(req.params.id, req.body.decision)))
+        return reply.code(404).send({ error: { code: 'not_found', message: 'No age review for this person.' } });
+      await d.moderation.audit(req.staff!, req.body.decision === 'confirm' ? 'confirm_age' : 'refuse_age', req.params.id, {});
+      return reply.code(204).send();
     });
     staffOnly.post('/api/admin/users/:id/verification/revoke', { schema: { params: userParams, body: revokeBody } }, async (req, reply) => {
       const until = await d.repo.verifiedUntil(req.params.id);

@@ -32,6 +32,13 @@ export interface VerifierOptions {
   /** Extra time after the deadline for the upload itself to arrive. Default 3000 ms. */
   uploadGraceMs?: number;
   random?: RandomSource;
+  /** Age assurance: the estimate must reach this age (0 or absent: off). */
+  ageChallenge?: number;
+}
+
+/** Per attempt: a moderator already confirmed this person's age, so the estimate is recorded but not a gate. */
+export interface VerifyOptions {
+  ageConfirmed?: boolean;
 }
 
 export interface VerificationOutcome extends VerificationResult {
@@ -39,6 +46,8 @@ export interface VerificationOutcome extends VerificationResult {
   verifiedUntil?: number;
   /** Time spent on the server for this attempt, in ms (decode and detector included). */
   ms: number;
+  /** Median age estimate over the attempt's faces, in whole years; absent when no face was analysed. */
+  age?: number;
 }
 
 /**
@@ -54,6 +63,7 @@ export class LivenessVerifier {
   readonly #validityMs: number;
   readonly #graceMs: number;
   readonly #random: RandomSource;
+  readonly #ageChallenge: number;
 
   constructor(options: VerifierOptions) {
     this.#detector = options.detector;
@@ -64,6 +74,7 @@ export class LivenessVerifier {
     this.#validityMs = options.validityMs ?? 30 * 24 * 3600_000;
     this.#graceMs = options.uploadGraceMs ?? 3000;
     this.#random = options.random ?? cryptoRandom;
+    this.#ageChallenge = options.ageChallenge ?? 0;
   }
 
   get thresholds(): Readonly<Thresholds> {
@@ -77,7 +88,7 @@ export class LivenessVerifier {
   }
 
   /** Judges an answer. The nonce is spent whatever the outcome. */
-  async verify(subject: string, submission: DecodedSubmission): Promise<VerificationOutcome> {
+  async verify(subject: string, submission: DecodedSubmission, options: VerifyOptions = {}): Promise<VerificationOutcome> {
     const started = performance.now();
     const fail = (reason: VerificationResult['reasons'][number]): VerificationOutcome => ({
       ok: false,
@@ -120,7 +131,15 @@ export class LivenessVerifier {
     // The grace covers the upload only: the frames themselves must fall within the deadline.
     const result = decide(challenge, analyzed, { receivedAt: Math.min(receivedAt, challenge.deadline) }, this.#thresholds);
     const outcome: VerificationOutcome = { ...result, ms: performance.now() - started };
-    if (result.ok) outcome.verifiedUntil = receivedAt + this.#validityMs;
+    const age = ageEstimate(analyzed);
+    if (age !== undefined) outcome.age = age;
+    // The age gate comes after liveness: only a live face's estimate counts, and a failed liveness
+    // check says why in its own words rather than as an age refusal.
+    if (outcome.ok && this.#ageChallenge > 0 && !options.ageConfirmed && (age === undefined || age < this.#ageChallenge)) {
+      outcome.ok = false;
+      outcome.reasons = ['age_unconfirmed'];
+    }
+    if (outcome.ok) outcome.verifiedUntil = receivedAt + this.#validityMs;
     return outcome;
   }
 }
@@ -137,6 +156,14 @@ function doomed(frames: readonly AnalyzedFrame[], t: Readonly<Thresholds>): Veri
   const face = seen.at(-1);
   if (face && frames.length > 1 && cosineSimilarity(face.embedding, seen[0].embedding) < t.minSimilarity) return 'face_changed';
   return undefined;
+}
+
+/** The median of the frames' age estimates, rounded down to whole years: one odd frame moves nothing. */
+export function ageEstimate(frames: readonly AnalyzedFrame[]): number | undefined {
+  const ages = frames.flatMap((f) => (f.analysis.face?.age !== undefined ? [f.analysis.face.age] : [])).sort((a, b) => a - b);
+  if (ages.length === 0) return undefined;
+  const m = ages.length >> 1;
+  return Math.floor(ages.length % 2 ? ages[m]! : (ages[m - 1]! + ages[m]!) / 2);
 }
 
 /** Whether a verification granted until `verifiedUntil` still holds at `now`. */

@@ -72,6 +72,15 @@ export interface AttemptRecord {
   scores: Readonly<{ [key: string]: number }> | object;
 }
 
+export interface AgeRecord {
+  /** Whole years, as the last check estimated. */
+  estimate: number | null;
+  status: 'passed' | 'refused' | 'review' | 'confirmed' | null;
+  checkedAt: number;
+  /** What the person wrote when asking for a review. */
+  note: string | null;
+}
+
 export type RequestKind = 'challenge' | 'upload';
 
 /** At most `max` requests of a kind per `windowMs`, per person or per (hashed) address. */
@@ -172,6 +181,75 @@ export class VerificationRepository {
       .orderBy('at', 'asc')
       .execute();
     return rows.map((r) => Number(r.at));
+  }
+
+  /** The age estimate from the person's last check and where they stand (age assurance). */
+  async ageOf(userId: string): Promise<AgeRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['age_estimate', 'age_status', 'age_checked_at', 'age_review_note'])
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (!row || row.age_checked_at === null) return undefined;
+    return {
+      estimate: row.age_estimate === null ? null : Number(row.age_estimate),
+      status: row.age_status,
+      checkedAt: Number(row.age_checked_at),
+      note: row.age_review_note,
+    };
+  }
+
+  /**
+   * Records a check's estimate. A refusal while a review is pending keeps the review pending, and a
+   * moderator's confirmation stands whatever later estimates say.
+   */
+  async recordAge(userId: string, estimate: number | null, passed: boolean, at: number): Promise<void> {
+    const current = (await this.ageOf(userId))?.status ?? null;
+    const status = current === 'confirmed' ? 'confirmed' : passed ? 'passed' : current === 'review' ? 'review' : 'refused';
+    await this.db
+      .updateTable('users')
+      .set({ age_estimate: estimate === null ? null : Math.floor(estimate), age_status: status, age_checked_at: at })
+      .where('id', '=', userId)
+      .execute();
+  }
+
+  /** A refused person asks a moderator to look again; false unless they stand refused. */
+  async requestAgeReview(userId: string, note: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set({ age_status: 'review', age_review_note: note })
+      .where('id', '=', userId)
+      .where('age_status', '=', 'refused')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** People waiting for a moderator to review an age refusal, oldest first. */
+  async ageReviews(limit = 200) {
+    const rows = await this.db
+      .selectFrom('users')
+      .select(['id', 'age_estimate', 'age_checked_at', 'age_review_note'])
+      .where('age_status', '=', 'review')
+      .orderBy('age_checked_at', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      userId: r.id,
+      estimate: r.age_estimate === null ? null : Number(r.age_estimate),
+      checkedAt: Number(r.age_checked_at),
+      note: r.age_review_note,
+    }));
+  }
+
+  /** A moderator's decision on a review: confirmed lets the next check pass whatever the estimate. */
+  async decideAge(userId: string, decision: 'confirm' | 'refuse'): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set({ age_status: decision === 'confirm' ? 'confirmed' : 'refused' })
+      .where('id', '=', userId)
+      .where('age_status', 'in', ['review', 'refused'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /** The latest attempts of a person, newest first (moderators). */

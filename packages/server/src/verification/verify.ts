@@ -25,6 +25,7 @@ export const VERIFICATION_REASONS = [
   'action_missing',
   'unexpected_action',
   'wrong_order',
+  'age_unconfirmed',
 ] as const;
 export type VerificationReason = (typeof VERIFICATION_REASONS)[number];
 
