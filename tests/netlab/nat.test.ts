@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, waitForState } from '../e2e/harness.js';
 import { hasCommand, namespacesOf, PUBLIC_IP, sweepStaleLabs } from './lab.js';
+import { LIVENESS } from '../../packages/client/src/signalConnection.js';
 import { pathStats } from './peers.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -98,7 +99,7 @@ const scenarios: Scenario[] = [
     b: { nat: 'cone' },
     serverEnv: MANAGED_RELAY_ENV,
     expect: 'connected',
-    during: async ({ a, b, sites }) => {
+    during: async ({ a, b, sites, server }) => {
       const callId = await status(a.page).getAttribute('data-call-id');
       const before = await inboundVideo(b.page);
       const cutAt = Date.now();
@@ -115,13 +116,20 @@ const scenarios: Scenario[] = [
       }
       const recoveredMs = Date.now() - cutAt - CUT_MS;
       expect(flowing(after), `video flowing again after the cut: ${JSON.stringify({ before, after })}`).toBe(true);
+      // The signaling socket may have died in the cut with neither end seeing a close (the server
+      // cut it for a missed pong, and its FIN was lost): the client gives a silent socket up after
+      // LIVENESS.deadAfterMs and resumes the call on a new one. Wait that out, then both must be
+      // back in the call, connected — not left "Reconnecting…" until the grace window ends it.
+      await b.page.waitForTimeout(LIVENESS.deadAfterMs + 2000);
+      await Promise.all([waitForState(a.page, 'connected', 20_000), waitForState(b.page, 'connected', 20_000)]);
+      const resumed = server.logs.filter((l) => l.msg === 'resumed').length;
       expect(await status(a.page).getAttribute('data-call-id')).toBe(callId);
       expect(await status(b.page).getAttribute('data-call-id')).toBe(callId);
       const states = async (page: Page) =>
         (await page.evaluate(() => (window as unknown as { __statusLog: Array<{ state: string }> }).__statusLog))
           .map((x) => x.state)
           .join('→');
-      return `cut ${CUT_MS} ms; video flowing ${recoveredMs} ms after it ended; same call; peer connections ${before.pcs}→${after.pcs}; states a: ${await states(a.page)}; b: ${await states(b.page)}`;
+      return `cut ${CUT_MS} ms; video flowing ${recoveredMs} ms after it ended; same call; peer connections ${before.pcs}→${after.pcs}; signaling sockets resumed: ${resumed}; states a: ${await states(a.page)}; b: ${await states(b.page)}`;
     },
   },
 ];

@@ -99,6 +99,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 8000;
 export const MANAGED_RELAY_ENV: Record<string, string> = { TURN_MODE: 'managed', TURN_HOST: PUBLIC_IP, TURN_LISTEN_IPS: PUBLIC_IP };
 /** How long media flows in a connected scenario before the frame counts are read. */
 export const MEDIA_HOLD_MS = 2000;
+/** How long a relayed pair may take to move to the expected transport (see `Scenario.relayed`). */
+const RELAY_SETTLE_MS = 10_000;
 
 export interface StatusSnapshot {
   t: number;
@@ -247,7 +249,21 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
       if (s.during) result.notes = (await s.during({ lab, server, a, b, sites: { a: siteA, b: siteB } })) || null;
       // Let media flow for a moment, so the frame counts say more than "the first frame arrived".
       await new Promise((r) => setTimeout(r, MEDIA_HOLD_MS));
-      const [statsA, statsB] = await Promise.all([pathStats(a.page), pathStats(b.page)]);
+      let [statsA, statsB] = await Promise.all([pathStats(a.page), pathStats(b.page)]);
+      if (s.relayed) {
+        // A pair through the relay over the other transport can be nominated first (its check came
+        // back first); ICE moves to the better pair once that one answers. Wait for it, bounded.
+        const settled = () => [statsA, statsB].every((st) => st.local?.type !== 'relay' || st.local.relayProtocol === s.relayed);
+        const first = Date.now();
+        const deadline = first + RELAY_SETTLE_MS;
+        let waited = false;
+        while (!settled() && Date.now() < deadline) {
+          waited = true;
+          await new Promise((r) => setTimeout(r, 250));
+          [statsA, statsB] = await Promise.all([pathStats(a.page), pathStats(b.page)]);
+        }
+        if (waited) result.notes = `pair moved to relay over ${s.relayed} ${settled() ? `after ${Date.now() - first} ms` : 'never'}`;
+      }
       Object.assign(result, {
         statsA,
         statsB,

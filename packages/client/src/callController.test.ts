@@ -86,4 +86,59 @@ describe('CallController: moves name their call', () => {
     t.calls.handle({ type: 'error', code: 'stale_call', message: 'stale', ref: 'next' });
     expect(t.errors).toEqual([]);
   });
+
+  describe('while the signaling socket is down', () => {
+    it('Stop ends the call here at once; the leave goes once reconnected, if the server still holds the call', () => {
+      const t = setup();
+      t.calls.handle(t.matched('c1'));
+      t.calls.disconnected();
+      expect(t.calls.state).toBe('reconnecting');
+      const before = t.moves().length;
+      t.calls.stop();
+      expect(t.moves()).toHaveLength(before); // nothing sent into a dead socket
+      expect(t.calls.state).toBe('ended');
+      expect(t.calls.lastEnd).toEqual({ callId: 'c1', reason: 'leave', by: 'you' });
+      expect(t.calls.callId).toBeNull();
+      t.calls.welcomed('c1');
+      expect(t.moves().slice(before)).toEqual([{ type: 'leave', callId: 'c1' }]);
+    });
+
+    it('Next ends the call here; on reconnect it skips the held call, or looks again if the call is gone', () => {
+      const t = setup();
+      t.calls.handle(t.matched('c1'));
+      t.calls.disconnected();
+      const before = t.moves().length;
+      t.calls.next();
+      expect(t.calls.lastEnd).toMatchObject({ callId: 'c1', reason: 'next' });
+      t.calls.welcomed('c1');
+      expect(t.moves().slice(before)).toEqual([{ type: 'next', callId: 'c1' }]);
+
+      const u = setup();
+      u.calls.handle(u.matched('c2'));
+      u.calls.disconnected();
+      const start = u.moves().length;
+      u.calls.next();
+      u.calls.welcomed(undefined);
+      expect(
+        u
+          .moves()
+          .slice(start)
+          .map((m) => m.type),
+      ).toEqual(['join']);
+    });
+
+    it('a report made offline is filed on reconnect even if the call is over by then', () => {
+      const t = setup();
+      t.calls.handle(t.matched('c1'));
+      t.calls.disconnected();
+      const before = t.moves().length;
+      expect(t.calls.report('harassment')).toBe('c1');
+      expect(t.calls.lastEnd).toMatchObject({ reason: 'reported' });
+      t.calls.welcomed(undefined);
+      expect(t.moves().slice(before)).toEqual([
+        { type: 'report', callId: 'c1', reason: 'harassment' },
+        expect.objectContaining({ type: 'join' }),
+      ]);
+    });
+  });
 });

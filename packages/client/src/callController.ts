@@ -1,4 +1,4 @@
-import type { ClientMessage, ReportReason, ServerMessage, ServerMessageOf } from '@duet/protocol';
+import type { ClientMessage, ClientMessageOf, EndReason, ReportReason, ServerMessage, ServerMessageOf } from '@duet/protocol';
 import { CallStateMachine } from './callState.js';
 import { TypedEmitter } from './emitter.js';
 import { CallEngine } from './engine.js';
@@ -8,6 +8,10 @@ import type { ConnectionInfo } from './stats.js';
 import type { CallEnd, CallState, ClientEvents } from './types.js';
 
 export type CallEvents = Pick<ClientEvents, 'state' | 'partner' | 'queue' | 'chat' | 'remoteStream' | 'error'>;
+
+/** A move that ends the call the person sees, and the end it means. */
+type Ending = ClientMessageOf<'next' | 'leave' | 'block' | 'report'> & { callId: string };
+const ENDS: Record<Ending['type'], EndReason> = { next: 'next', leave: 'leave', block: 'blocked', report: 'reported' };
 
 export interface CallControllerOptions {
   /** Sends to the server; reports when the socket is down. */
@@ -33,6 +37,10 @@ export class CallController extends TypedEmitter<CallEvents> {
   /** The person pressed Stop since their last Start or Next: a call the server still makes is left, not joined. */
   #stopped = false;
   #criteria: StartOptions = {};
+  /** The signaling socket is down (between `disconnected()` and `welcomed()`). */
+  #offline = false;
+  /** A move the person made while the socket was down: their call ended here, the server learns on reconnect. */
+  #unsent: Ending | undefined;
 
   constructor(options: CallControllerOptions) {
     super();
@@ -83,6 +91,7 @@ export class CallController extends TypedEmitter<CallEvents> {
     const callId = this.callId;
     this.#wantsToMeet = true;
     this.#stopped = false;
+    if (callId && this.#endOffline({ type: 'next', callId })) return;
     this.#engine.closePeer();
     this.#o.send(callId ? { type: 'next', callId } : { type: 'next' });
   }
@@ -92,13 +101,14 @@ export class CallController extends TypedEmitter<CallEvents> {
     const callId = this.callId;
     this.#wantsToMeet = false;
     this.#stopped = true;
+    if (callId && this.#endOffline({ type: 'leave', callId })) return;
     this.#engine.closePeer();
     this.#o.send(callId ? { type: 'leave', callId } : { type: 'leave' });
   }
 
   block(): void {
     const callId = this.callId;
-    if (!callId) return;
+    if (!callId || this.#endOffline({ type: 'block', callId })) return;
     this.#o.send({ type: 'block', callId });
     this.#engine.closePeer();
   }
@@ -107,7 +117,9 @@ export class CallController extends TypedEmitter<CallEvents> {
   report(reason: ReportReason, comment?: string): string | null {
     const callId = this.callId;
     if (!callId) return null;
-    this.#o.send({ type: 'report', callId, reason, ...(comment ? { comment } : {}) });
+    const message: Ending = { type: 'report', callId, reason, ...(comment ? { comment } : {}) };
+    if (this.#endOffline(message)) return callId;
+    this.#o.send(message);
     this.#engine.closePeer();
     return callId;
   }
@@ -127,6 +139,15 @@ export class CallController extends TypedEmitter<CallEvents> {
 
   /** (Re)connected: resume the call the server still holds, or give it up and rejoin the queue. */
   welcomed(heldCallId: string | undefined): void {
+    this.#offline = false;
+    const unsent = this.#unsent;
+    this.#unsent = undefined;
+    if (unsent) {
+      // The server still holds the call the person ended: end it there the same way (it requeues
+      // them or not, as for a move made online). A report or block stands even if the call is gone.
+      if (heldCallId === unsent.callId || unsent.type === 'report' || unsent.type === 'block') this.#o.send(unsent);
+      if (heldCallId === unsent.callId) return;
+    }
     const callId = this.callId;
     if (callId && heldCallId === callId) return this.#engine.resume();
     if (callId) this.#endCall({ callId, reason: 'connection_lost', by: 'you' }, 'failed');
@@ -135,6 +156,7 @@ export class CallController extends TypedEmitter<CallEvents> {
 
   /** The socket dropped. Media may still flow peer to peer: keep the call and try to resume it on reconnect. */
   disconnected(): void {
+    this.#offline = true;
     if (this.callId) this.#move('reconnecting');
     else if (this.state === 'waiting') this.#move('idle');
   }
@@ -203,6 +225,17 @@ export class CallController extends TypedEmitter<CallEvents> {
     this.emit('partner', { callId: m.callId, verified: this.#partnerVerified });
     this.#move('connecting');
     this.#engine.start();
+  }
+
+  /**
+   * While the socket is down a move that ends the call cannot reach the server: the call ends here
+   * at once (the person pressed Stop and sees it stop), and the move goes on reconnect. True when so.
+   */
+  #endOffline(move: Ending): boolean {
+    if (!this.#offline) return false;
+    this.#unsent = move;
+    this.#endCall({ callId: move.callId, reason: ENDS[move.type], by: 'you' }, 'ended');
+    return true;
   }
 
   #endCall(end: CallEnd, state: 'ended' | 'failed'): void {

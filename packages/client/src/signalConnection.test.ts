@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { DuetClientError } from './errors.js';
-import { SignalConnection } from './signalConnection.js';
+import { GAVE_UP, SignalConnection, type Liveness } from './signalConnection.js';
 
 /** A loopback signaling server: records every hello, and lets each test decide how to answer it. */
 class FakeServer {
@@ -12,6 +12,9 @@ class FakeServer {
   readonly sockets: ServerSocket[] = [];
   /** What to do with each hello, in order; the last one repeats. */
   answers: Array<(socket: ServerSocket) => void> = [welcome];
+  /** Whether `ping` gets its `pong` (a silent server is one whose path went away without a close). */
+  pongs = true;
+  pings = 0;
   #waiters: Array<() => void> = [];
 
   constructor() {
@@ -19,6 +22,10 @@ class FakeServer {
       this.sockets.push(socket);
       socket.on('message', (data) => {
         const m = JSON.parse(String(data)) as { type: string; v: number; token?: string };
+        if (m.type === 'ping') {
+          this.pings++;
+          if (this.pongs) socket.send(JSON.stringify({ type: 'pong' } satisfies ServerMessage));
+        }
         if (m.type !== 'hello') return;
         this.hellos.push(m);
         this.answers[Math.min(this.hellos.length - 1, this.answers.length - 1)]!(socket);
@@ -53,8 +60,9 @@ function welcome(socket: ServerSocket): void {
 
 const closeWith = (code: number) => (socket: ServerSocket) => socket.close(code, 'test');
 
-function connection(server: FakeServer, delays = [20, 40, 80]) {
+function connection(server: FakeServer, delays = [20, 40, 80], liveness?: Liveness) {
   const conn = new SignalConnection({
+    ...(liveness ? { liveness } : {}),
     baseUrl: server.url,
     token: () => 'tok',
     // The `ws` client speaks the browser's WebSocket API (onopen/onmessage/onclose, readyState).
@@ -194,5 +202,43 @@ describe('SignalConnection', () => {
     await until(() => t.messages.length === 2);
     expect(t.errors.map((e) => e.code)).toEqual(['network']);
     expect(t.conn.status).toBe('open');
+  });
+
+  describe('liveness', () => {
+    const quick: Liveness = { askAfterMs: 100, deadAfterMs: 400, openTimeoutMs: 400 };
+
+    it('asks a quiet server with ping, and keeps a socket that answers', async () => {
+      const t = connection(server, [20], quick);
+      opened.push(t.conn);
+      await t.conn.open();
+      await sleep(1000);
+      expect(server.pings).toBeGreaterThanOrEqual(2);
+      expect(server.hellos).toHaveLength(1);
+      expect(t.closes).toEqual([]);
+    });
+
+    it('gives up a socket that stopped answering (no close ever came) and reconnects', async () => {
+      const t = connection(server, [20], quick);
+      opened.push(t.conn);
+      await t.conn.open();
+      server.pongs = false;
+      await server.hellosReach(2);
+      expect(t.closes[0]).toEqual({ code: GAVE_UP, retryInMs: 20 });
+      expect(server.pings).toBeGreaterThanOrEqual(1);
+      // Whatever the abandoned socket says afterwards changes nothing.
+      welcome(server.sockets[0]!);
+      await until(() => t.conn.status === 'open');
+      expect(t.messages.filter((m) => m.type === 'welcome')).toHaveLength(2);
+    });
+
+    it('gives up a handshake that is never welcomed, and tries again', async () => {
+      server.answers = [() => undefined, welcome];
+      const t = connection(server, [20], quick);
+      opened.push(t.conn);
+      await expect(t.conn.open()).rejects.toMatchObject({ code: 'network' });
+      await server.hellosReach(2);
+      await until(() => t.conn.status === 'open');
+      expect(t.closes).toEqual([{ code: GAVE_UP, retryInMs: 20 }]);
+    });
   });
 });

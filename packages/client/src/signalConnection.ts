@@ -16,6 +16,19 @@ export const RECONNECT_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 80
 /** WebSocket.OPEN, spelled out: Node 20 has no global WebSocket to read it from. */
 const OPEN = 1;
 
+/**
+ * How the client tells a dead socket from a quiet one. TCP can take minutes to notice a path that
+ * went away (a network cut, a NAT that forgot the mapping, a server that closed the socket while
+ * its FIN was lost); meanwhile the server holds the person's call for RECONNECT_GRACE_MS only.
+ * So after `askAfterMs` without a word from the server the client sends `ping`, and after
+ * `deadAfterMs` of silence it gives the socket up and reconnects. A socket that is not welcomed
+ * within `openTimeoutMs` is given up the same way (a handshake stuck behind a lost SYN).
+ */
+export const LIVENESS = { askAfterMs: 4000, deadAfterMs: 9000, openTimeoutMs: 10_000 } as const;
+export type Liveness = { askAfterMs: number; deadAfterMs: number; openTimeoutMs: number };
+/** The close code reported when the client gave the socket up itself (nothing came from the server). */
+export const GAVE_UP = 1006;
+
 export interface SignalEvents extends Record<string, unknown> {
   status: ConnectionStatus;
   /** Every valid server message, `welcome` included, in order. */
@@ -34,6 +47,7 @@ export interface SignalConnectionOptions {
   /** Opens a socket; replaceable for tests (the `ws` package in Node) and custom transports. */
   createSocket?: (url: URL) => WebSocket;
   reconnectDelaysMs?: readonly number[];
+  liveness?: Liveness;
 }
 
 /**
@@ -51,11 +65,18 @@ export class SignalConnection extends TypedEmitter<SignalEvents> {
   #closedByOwner = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #welcomed: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  readonly #liveness: Liveness;
+  #watch: ReturnType<typeof setInterval> | undefined;
+  /** When the current socket was opened, last heard from, and last asked (`ping`). */
+  #openedAt = 0;
+  #heardAt = 0;
+  #askedAt = 0;
 
   constructor(options: SignalConnectionOptions) {
     super();
     this.#o = options;
     this.#delays = options.reconnectDelaysMs ?? RECONNECT_DELAYS_MS;
+    this.#liveness = options.liveness ?? LIVENESS;
   }
 
   get status(): ConnectionStatus {
@@ -76,6 +97,10 @@ export class SignalConnection extends TypedEmitter<SignalEvents> {
     this.#setStatus('connecting');
     const ws = (this.#o.createSocket ?? ((u) => new WebSocket(u)))(url);
     this.#ws = ws;
+    this.#openedAt = this.#heardAt = this.#askedAt = Date.now();
+    this.#watchLiveness();
+    // Back online (the OS says so): a reconnect waiting out its backoff goes now.
+    globalThis.addEventListener?.('online', this.#onOnline);
     const welcomed = new Promise<void>((resolve, reject) => {
       this.#welcomed = { resolve, reject };
     });
@@ -96,10 +121,52 @@ export class SignalConnection extends TypedEmitter<SignalEvents> {
   close(): void {
     this.#closedByOwner = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#watch);
+    globalThis.removeEventListener?.('online', this.#onOnline);
     this.#ws?.close(CLOSE.normal, 'bye');
   }
 
+  readonly #onOnline = (): void => {
+    if (this.#closedByOwner || this.#status !== 'closed') return;
+    clearTimeout(this.#retryTimer);
+    this.#attempt = 0;
+    this.open().catch(() => undefined);
+  };
+
+  #watchLiveness(): void {
+    clearInterval(this.#watch);
+    const { askAfterMs, deadAfterMs, openTimeoutMs } = this.#liveness;
+    this.#watch = setInterval(
+      () => {
+        const ws = this.#ws;
+        if (!ws || this.#status === 'closed') return clearInterval(this.#watch);
+        const now = Date.now();
+        if (this.#status === 'connecting') {
+          if (now - this.#openedAt >= openTimeoutMs) this.#giveUp(ws, 'no welcome');
+        } else if (now - this.#heardAt >= deadAfterMs) {
+          this.#giveUp(ws, 'no answer');
+        } else if (now - this.#heardAt >= askAfterMs && this.#askedAt <= this.#heardAt) {
+          this.#askedAt = now;
+          this.send({ type: 'ping' });
+        }
+      },
+      Math.max(50, Math.min(askAfterMs, openTimeoutMs) / 4),
+    );
+  }
+
+  /** The socket is silent past hope: forget it (whatever it says later is ignored) and reconnect. */
+  #giveUp(ws: WebSocket, reason: string): void {
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    try {
+      ws.close(CLOSE.normal, reason);
+    } catch {
+      // Closing a socket that never opened may throw in some runtimes; it is forgotten either way.
+    }
+    this.#onClose(ws, GAVE_UP, reason);
+  }
+
   #onMessage(data: unknown): void {
+    this.#heardAt = Date.now();
     if (typeof data !== 'string') return;
     let message: ServerMessage;
     try {
@@ -119,6 +186,7 @@ export class SignalConnection extends TypedEmitter<SignalEvents> {
 
   #onClose(ws: WebSocket, code: number, reason = ''): void {
     if (ws !== this.#ws) return;
+    clearInterval(this.#watch);
     this.#setStatus('closed');
     this.#welcomed?.reject(DuetClientError.socketClosed(code));
     this.#welcomed = undefined;
