@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { ReportReason } from '@duet/protocol';
 import type { Db } from '../storage/database.js';
+import { SCREENING_REASON, viewersFlagging } from './screening.js';
 
 /** Blocks and reports. A block holds in both directions: the two are never matched again. */
 export class SafetyRepository {
   readonly #db: Db;
+  #screenHoldViewers = 0;
   constructor(db: Db) {
     this.#db = db;
+  }
+
+  /** Screening flags count toward a hold once this many different viewers filed them (0: never). Set once at start. */
+  holdOnScreeningFlags(viewers: number): void {
+    this.#screenHoldViewers = viewers;
   }
 
   async block(blockerId: string, blockedId: string, callId: string | null, now: number): Promise<void> {
@@ -54,15 +61,21 @@ export class SafetyRepository {
     return id;
   }
 
-  /** How many reports against this person nobody has reviewed yet. */
+  /**
+   * How many reports against this person nobody has reviewed yet. Screening flags (a classifier's, not
+   * a person's) count only once flags from enough different viewers agree: one frame never holds anyone.
+   */
   async openReportsAgainst(userId: string): Promise<number> {
     const row = await this.#db
       .selectFrom('reports')
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
       .where('reported_id', '=', userId)
       .where('status', '=', 'open')
+      .where('reason', '!=', SCREENING_REASON)
       .executeTakeFirstOrThrow();
-    return Number(row.n);
+    if (this.#screenHoldViewers === 0) return Number(row.n);
+    const viewers = (await viewersFlagging(this.#db, [userId])).get(userId) ?? 0;
+    return Number(row.n) + (viewers >= this.#screenHoldViewers ? viewers : 0);
   }
 
   async reportsAgainst(userId: string): Promise<{ reason: string; callId: string }[]> {

@@ -5,6 +5,7 @@ import type { LiveCall } from '../cluster/messages.js';
 import type { StandingPort } from '../lobby/ports.js';
 import type { Db } from '../storage/database.js';
 import type { Clock } from '../util/clock.js';
+import { SCREENING_REASON, viewersFlagging } from './screening.js';
 import type { StaffPrincipal } from './staff.js';
 
 const DAY = 86_400_000;
@@ -103,8 +104,25 @@ export class Moderation {
       : [];
     const reportsAgainst = new Map(counts.map((c) => [c.reported_id, Number(c.n)]));
     const userRows = ids.length
-      ? await this.#o.db.selectFrom('users').select(['id', 'device_id', 'verified_until']).where('id', 'in', ids).execute()
+      ? await this.#o.db.selectFrom('users').select(['id', 'device_id', 'verified_until', 'age_estimate']).where('id', 'in', ids).execute()
       : [];
+    const ages = new Map(userRows.map((r) => [r.id, r.age_estimate === null ? null : Number(r.age_estimate)]));
+    // Screening flags raise a call: how many this call drew, and the per-person signal across calls.
+    const callIds = calls.map((c) => c.id);
+    const flagRows = callIds.length
+      ? await this.#o.db
+          .selectFrom('reports')
+          .select(['call_id', 'screen_scores', 'created_at'])
+          .where('call_id', 'in', callIds)
+          .where('reason', '=', SCREENING_REASON)
+          .execute()
+      : [];
+    const flagsOn = new Map<string, { n: number; lastAt: number }>();
+    for (const f of flagRows) {
+      const e = flagsOn.get(f.call_id) ?? { n: 0, lastAt: 0 };
+      flagsOn.set(f.call_id, { n: e.n + 1, lastAt: Math.max(e.lastAt, Number(f.created_at)) });
+    }
+    const flaggingViewers = await viewersFlagging(this.#o.db, ids);
     const devices = new Map(userRows.map((r) => [r.id, r.device_id]));
     const now = this.#o.clock.now();
     // The stored status (what the check granted, or a moderator revoked), as of now.
@@ -123,21 +141,44 @@ export class Moderation {
         deviceId: devices.get(c[side]) ?? null,
         reportsAgainst: reportsAgainst.get(c[side]) ?? 0,
         verified: verified.has(c[side]),
+        ageEstimate: ages.get(c[side]) ?? null,
+        flaggedBy: flaggingViewers.get(c[side]) ?? 0,
       })),
+      screenFlags: flagsOn.get(c.id)?.n ?? 0,
+      lastFlagAt: flagsOn.get(c.id)?.lastAt ?? null,
     }));
+    // Flagged calls first, the latest flag on top; the rest keep their order.
+    list.sort((x, y) => (y.lastFlagAt ?? 0) - (x.lastFlagAt ?? 0));
     return { calls: list, unreachable: elsewhere.silent };
   }
 
   async reports(status: 'open' | 'resolved' | 'all') {
     let q = this.#o.db
       .selectFrom('reports')
-      .select(['id', 'call_id', 'reporter_id', 'reported_id', 'reason', 'comment', 'created_at', 'status', 'resolved_at']);
+      .select(['id', 'call_id', 'reporter_id', 'reported_id', 'reason', 'comment', 'created_at', 'status', 'resolved_at', 'screen_scores']);
     if (status === 'open') q = q.where('status', '=', 'open');
     if (status === 'resolved') q = q.where('status', '!=', 'open');
     const rows = await q.orderBy('created_at', 'desc').limit(500).execute();
     const reporters = [...new Set(rows.map((r) => r.reporter_id))];
     const stats = await this.reporterStats(reporters);
-    return rows.map((r) => ({ ...reportSummary(r), reporter: stats.get(r.reporter_id) ?? { filed: 0, dismissed: 0, lastWeek: 0 } }));
+    const ages = await this.#ages([...new Set(rows.flatMap((r) => [r.reporter_id, r.reported_id]))]);
+    return rows.map((r) => ({
+      ...reportSummary(r),
+      reporter: stats.get(r.reporter_id) ?? { filed: 0, dismissed: 0, lastWeek: 0 },
+      ages: { reporter: ages.get(r.reporter_id) ?? null, reported: ages.get(r.reported_id) ?? null },
+    }));
+  }
+
+  /** The age assurance estimate and status of each person who has one (age assurance on). */
+  async #ages(ids: readonly string[]): Promise<Map<string, { estimate: number | null; status: string | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.#o.db
+      .selectFrom('users')
+      .select(['id', 'age_estimate', 'age_status'])
+      .where('id', 'in', [...ids])
+      .where('age_checked_at', 'is not', null)
+      .execute();
+    return new Map(rows.map((r) => [r.id, { estimate: r.age_estimate === null ? null : Number(r.age_estimate), status: r.age_status }]));
   }
 
   /** Reports each reporter filed, how many were dismissed, and how many in the last week: false or retaliatory reporting shows here. */
@@ -177,8 +218,11 @@ export class Moderation {
       .execute();
     const reportedDevice =
       (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', r.reported_id).executeTakeFirst())?.device_id ?? null;
+    const ages = await this.#ages([r.reporter_id, r.reported_id]);
     return {
       ...reportSummary(r),
+      ages: { reporter: ages.get(r.reporter_id) ?? null, reported: ages.get(r.reported_id) ?? null },
+      flaggedBy: r.reason === SCREENING_REASON ? ((await viewersFlagging(this.#o.db, [r.reported_id])).get(r.reported_id) ?? 0) : null,
       reportedDeviceId: reportedDevice,
       transcript: r.transcript ? (JSON.parse(r.transcript) as unknown[]) : null,
       frame: r.frame_jpeg ? `data:image/jpeg;base64,${r.frame_jpeg}` : null,
@@ -452,8 +496,11 @@ function reportSummary(r: {
   created_at: number;
   status: string;
   resolved_at: number | null;
+  screen_scores?: string | null;
 }) {
   return {
+    /** A screening flag's evidence: the classifier's scores for the flagged frame. */
+    screenScores: r.screen_scores ? (JSON.parse(r.screen_scores) as Record<string, number>) : null,
     id: r.id,
     callId: r.call_id,
     reporterId: r.reporter_id,

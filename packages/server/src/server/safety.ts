@@ -5,8 +5,11 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
 import type { TokenIssuer } from '../identity/tokens.js';
 import type { StandingPort } from '../lobby/ports.js';
+import type { SafetyRepository } from '../safety/blocks.js';
 import { Moderation, type OtherNodes } from '../safety/moderation.js';
 import { safetyRoutes } from '../safety/routes.js';
+import { Screening } from '../safety/screening.js';
+import { screeningRoutes } from '../safety/screeningRoutes.js';
 import { StaffAccounts } from '../safety/staff.js';
 import type { Delivery } from '../signaling/outbox.js';
 import type { Storage } from '../storage/database.js';
@@ -26,6 +29,7 @@ export interface SafetyContext {
   calls: Pick<Calls, 'endById' | 'kept'>;
   cluster: Cluster | undefined;
   people: Delivery;
+  safety: SafetyRepository;
 }
 
 /** How long the console waits for the other nodes: a dead or stuck node costs this, not the page. */
@@ -85,5 +89,8 @@ export async function startSafety(c: SafetyContext) {
   const hourly = setInterval(prune, 3_600_000);
   hourly.unref();
   safetyRoutes(c.app, { staff, moderation, tokens: c.tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
+  // Blur-first screening (docs/safety.md): viewers' flags become reports; enough viewers hold a person.
+  c.safety.holdOnScreeningFlags(config.screening.holdViewers);
+  screeningRoutes(c.app, { screening: new Screening(storage.db, clock, config.screening), tokens: c.tokens, log });
   return { part: { name: 'safety', needs: ['storage', 'calls'], stop: () => clearInterval(hourly) }, staff, moderation };
 }
