@@ -93,6 +93,8 @@ export class Cluster implements ClusterPort {
   #beating = false;
   /** Until then, nodes that have not beaten since Redis came back are not presumed dead. */
   #graceUntil = 0;
+  /** The other nodes, as last read (every second, with the online count): a broadcast needs no read of its own. */
+  #others: readonly string[] = [];
   /** Questions this node asked, by request id, until their time is up. */
   readonly #asking = new Map<string, (node: string, answer: ClusterAnswer) => void>();
 
@@ -137,7 +139,7 @@ export class Cluster implements ClusterPort {
     await this.#sub.subscribe(this.#key(`node:${this.nodeId}`));
     this.#sub.on('message', (_channel, raw: string) => this.#receive(raw));
     await this.#beat();
-    await this.pool.refresh();
+    await Promise.all([this.pool.refresh(), this.#readNodes()]);
     this.#started = true;
     if (this.#state === 'unavailable') this.#setState('up', { downMs: Date.now() - this.#downSince });
     // While the pool is unavailable only the heartbeat runs: it is the probe that ends the outage.
@@ -161,10 +163,20 @@ export class Cluster implements ClusterPort {
     this.#redis.publish(this.#key(`node:${nodeId}`), JSON.stringify(envelope)).catch((err: unknown) => this.#failed(err, nodeId));
   }
 
-  /** One event to every other node of the cluster. */
+  /**
+   * One event to every other node of the cluster, as known at the last read of the node list (at
+   * most a second old): a newcomer's `replaced` costs a publish per other node and no read. A node
+   * that joined within that second misses it, which only matters for a connection it already holds.
+   */
   async broadcast(event: ClusterEvent): Promise<void> {
+    if (!this.#started) await this.#readNodes();
+    for (const node of this.#others) this.send(node, event);
+  }
+
+  async #readNodes(): Promise<readonly string[]> {
     const nodes = await this.#redis.smembers(this.#key('nodes'));
-    for (const node of nodes) if (node !== this.nodeId) this.send(node, event);
+    this.#others = nodes.filter((n) => n !== this.nodeId);
+    return nodes;
   }
 
   /**
@@ -340,7 +352,7 @@ export class Cluster implements ClusterPort {
   async #countOnline(): Promise<void> {
     const here = this.#lobby?.online ?? 0;
     await this.#redis.set(this.#key(`online:${this.nodeId}`), String(here), 'PX', 5_000);
-    const nodes = await this.#redis.smembers(this.#key('nodes'));
+    const nodes = await this.#readNodes();
     if (nodes.length === 0) return;
     const counts = await this.#redis.mget(nodes.map((n) => this.#key(`online:${n}`)));
     this.#online = counts.reduce((sum, c) => sum + (c === null ? 0 : Number(c)), 0);
