@@ -52,12 +52,11 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
     let user = existingId ? await deps.users.get(existingId) : undefined;
     let token = body.token;
     if (!user) {
-      user = await deps.users.create(deps.clock.now());
+      user = await deps.users.create(deps.clock.now(), body.deviceId);
       token = await deps.tokens.issue(user.id);
       await deps.onCreated?.(user.id, { address: req.ip, deviceId: body.deviceId });
       req.log.info({ userId: user.id }, 'guest created');
-    }
-    if (body.deviceId) await deps.users.setDevice(user.id, body.deviceId);
+    } else if (body.deviceId) await deps.users.setDevice(user.id, body.deviceId);
     deps.onSession?.(user.id);
     return { token, userId: user.id, rulesAccepted: user.rulesAcceptedAt !== null, rulesVersion: RULES_VERSION };
   });

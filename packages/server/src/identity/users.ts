@@ -18,8 +18,9 @@ export class UserRepository {
     this.#db = db;
   }
 
-  async create(now: number): Promise<User> {
-    const user = { id: randomUUID(), created_at: now, rules_accepted_at: null, rules_version: null };
+  /** A new guest, with the browser's device id when it sent one (one statement: a newcomer's first write). */
+  async create(now: number, deviceId?: string): Promise<User> {
+    const user = { id: randomUUID(), created_at: now, rules_accepted_at: null, rules_version: null, device_id: deviceId ?? null };
     await this.#db.insertInto('users').values(user).execute();
     return { id: user.id, createdAt: now, rulesAcceptedAt: null, verifiedUntil: null };
   }

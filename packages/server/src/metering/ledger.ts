@@ -35,6 +35,8 @@ export class Ledger {
     if (p.entries.reduce((sum, e) => sum + e.amount, 0) !== 0) throw new Error(`transaction ${p.ref} does not balance`);
     try {
       return await this.#db.transaction().execute(async (trx) => {
+        // Money is committed durably, whatever the connection's default (see postgresDialect).
+        if (this.#postgres) await sql`SET LOCAL synchronous_commit = on`.execute(trx);
         if (this.#postgres && p.floor) {
           // Serialise postings on one account, so two cannot both pass the floor check.
           await sql`SELECT pg_advisory_xact_lock(hashtext(${p.floor.account}))`.execute(trx);

@@ -85,6 +85,12 @@ function postgresDialect(url: string): PostgresDialect {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
+    // Commits do not wait for the WAL to reach the disk, except the ledger's (money: see
+    // Ledger.post, which asks for a synchronous commit; that flush carries every earlier commit
+    // with it). What a PostgreSQL crash — not a Duet crash — can lose is the last fraction of a
+    // second of sessions, rules accepted, call records and funnel steps; waiting for an fsync per
+    // statement is what held a node on PostgreSQL to ~100 newcomers a second (docs/benchmarks.md).
+    options: '-c synchronous_commit=off',
     // Millisecond timestamps are int8; they fit a JS number exactly until the year 287396.
     types: {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
