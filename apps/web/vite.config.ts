@@ -13,6 +13,8 @@ export default defineConfig({
       '@duet/protocol': src('../../packages/protocol/src/index.ts'),
     },
   },
+  // The screening classifier's worker is an ES module: its model weights can be their own chunk.
+  worker: { format: 'es' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

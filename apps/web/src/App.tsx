@@ -18,6 +18,7 @@ import { Video } from './components/Video.js';
 import { addTags, parseInterests } from './interests.js';
 import { stateLabel } from './messages.js';
 import { chargeFor } from './money.js';
+import { ScreenedVideo } from './screening/ScreenedVideo.js';
 import { useDuet } from './useDuet.js';
 import { PartnerVerifiedBadge, VerifiedOnlyToggle, VerifyButton } from './verify/VerifiedControls.js';
 
@@ -156,13 +157,11 @@ export function App() {
 
       <main className={`layout ${solo ? 'solo' : ''}`}>
         <section className={`stage state-${view.state} ${solo ? 'solo' : ''}`}>
-          <Video
+          <ScreenedVideo
             stream={view.remoteStream}
-            muted={false}
-            testId="remote-video"
-            className="remote"
-            label="Your partner"
+            callId={view.callId}
             videoRef={remoteVideo}
+            onReport={(frame) => duet.report('nudity', { frame: frame ?? snapshotOf(remoteVideo.current) })}
           />
           {outOfCredit ? (
             <NoCredit billing={priced ? billing : null} reason={outOfCredit} onCheck={checkCredit} checking={checkingCredit} />

@@ -8,6 +8,8 @@ export function Video({
   className,
   label,
   videoRef,
+  screen,
+  unblurred,
 }: {
   stream: MediaStream | null;
   muted: boolean;
@@ -16,6 +18,10 @@ export function Video({
   label: string;
   /** The <video> element, for whoever needs it (a report's snapshot). */
   videoRef?: RefObject<HTMLVideoElement | null>;
+  /** Blur-first screening's state for this picture (`data-screen`); undefined when screening is off. */
+  screen?: 'checking' | 'clear' | 'blurred' | null;
+  /** The viewer chose to see this call unblurred. */
+  unblurred?: boolean;
 }) {
   const own = useRef<HTMLVideoElement>(null);
   const ref = videoRef ?? own;
@@ -34,6 +40,8 @@ export function Video({
       playsInline
       muted={muted}
       aria-label={label}
+      data-screen={screen ?? undefined}
+      data-unblurred={unblurred ? 'true' : undefined}
     />
   );
 }

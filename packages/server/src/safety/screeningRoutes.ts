@@ -35,6 +35,8 @@ const callParams = expects(z.strictObject({ id: z.string().uuid() }), 'Not a cal
 
 export interface ScreeningRouteDeps {
   screening: Screening;
+  /** The mode people get when they choose none (MATCH_MODES' first): its threshold is the browser's. */
+  defaultMode: string;
   tokens: TokenIssuer;
   log: Logger;
   /** A flag was filed: the console's live view and the per-person signal. */
@@ -52,6 +54,7 @@ export function screeningRoutes(app: FastifyInstance, d: ScreeningRouteDeps): vo
   app.get('/api/screening', async () => ({
     enabled: s.enabled,
     thresholds: s.thresholds,
+    defaultMode: d.defaultMode,
     // The model and its weights are part of the web app's build, served from this origin.
     model: 'nsfwjs/MobileNetV2',
   }));

@@ -91,6 +91,11 @@ export async function startSafety(c: SafetyContext) {
   safetyRoutes(c.app, { staff, moderation, tokens: c.tokens, clock, secureCookies: config.tls !== undefined || config.trustProxy });
   // Blur-first screening (docs/safety.md): viewers' flags become reports; enough viewers hold a person.
   c.safety.holdOnScreeningFlags(config.screening.holdViewers);
-  screeningRoutes(c.app, { screening: new Screening(storage.db, clock, config.screening), tokens: c.tokens, log });
+  screeningRoutes(c.app, {
+    screening: new Screening(storage.db, clock, config.screening),
+    defaultMode: config.modes[0] ?? 'chat',
+    tokens: c.tokens,
+    log,
+  });
   return { part: { name: 'safety', needs: ['storage', 'calls'], stop: () => clearInterval(hourly) }, staff, moderation };
 }

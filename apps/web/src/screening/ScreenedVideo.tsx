@@ -1,0 +1,70 @@
+import type { RefObject } from 'react';
+import { Video } from '../components/Video.js';
+import { useScreening } from './useScreening.js';
+import './screening.css';
+
+/**
+ * The partner's video behind blur-first screening: `data-screen` on the <video> says `checking`,
+ * `clear` or `blurred`; over a hidden picture, what happened and the viewer's two choices.
+ */
+export function ScreenedVideo({
+  stream,
+  callId,
+  videoRef,
+  onReport,
+}: {
+  stream: MediaStream | null;
+  callId: string | null;
+  videoRef: RefObject<HTMLVideoElement | null>;
+  /** One tap: report the partner with the flagged frame as evidence. */
+  onReport: (frame: string | null) => void;
+}) {
+  const screen = useScreening(videoRef, stream, callId);
+  const hidden = screen.state === 'checking' || screen.state === 'blurred';
+  return (
+    <>
+      <Video
+        stream={stream}
+        muted={false}
+        testId="remote-video"
+        className="remote"
+        label="Your partner"
+        videoRef={videoRef}
+        screen={screen.state}
+        unblurred={screen.unblurred}
+      />
+      {hidden && stream && (
+        <div className={`screen-notice ${screen.state}`} data-testid="screen-notice" data-screen={screen.state} role="status">
+          {screen.state === 'checking' && !screen.failed && (
+            <p className="screen-title">
+              <span className="screen-spinner" aria-hidden="true" />
+              Checking video…
+            </p>
+          )}
+          {screen.state === 'checking' && screen.failed && (
+            <>
+              <p className="screen-title">Video hidden</p>
+              <p className="screen-detail">The safety check could not start on this device.</p>
+            </>
+          )}
+          {screen.state === 'blurred' && (
+            <>
+              <p className="screen-title">Video hidden</p>
+              <p className="screen-detail">It may show nudity. Moderators have been sent this one frame.</p>
+            </>
+          )}
+          {(screen.state === 'blurred' || screen.failed) && (
+            <div className="screen-actions">
+              <button type="button" className="btn warn" data-testid="screen-report" onClick={() => onReport(screen.flaggedFrame)}>
+                Report
+              </button>
+              <button type="button" className="btn" data-testid="screen-unblur" onClick={screen.unblur}>
+                Unblur for this call
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
