@@ -59,6 +59,22 @@ export default defineConfig({
             },
           ]
         : []),
+      // The bad-network lab (tests/quality): root, iptables, coturn and two Chromiums per scenario, so
+      // only with DUET_QUALITY=1 (`npm run lab:quality` for the whole table, a subset in CI).
+      ...(process.env.DUET_QUALITY === '1'
+        ? [
+            {
+              resolve: { alias },
+              test: {
+                name: 'quality',
+                include: ['tests/quality/**/*.test.ts'],
+                testTimeout: 180_000,
+                hookTimeout: 60_000,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -204,6 +204,14 @@ export class LabProcess {
     return this.#child.pid;
   }
 
+  /** Writes one line to the process's stdin (started with `stdin: true`); false if it has none. */
+  writeLine(line: string): boolean {
+    const stdin = this.#child.stdin;
+    if (!stdin || !this.running) return false;
+    stdin.write(`${line}\n`);
+    return true;
+  }
+
   get running(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }
@@ -261,6 +269,8 @@ export class Site {
     readonly wanIp: string,
     /** The host's own address (public 192.0.2.x with `none`, private otherwise). */
     readonly hostIp: string,
+    /** The router's address on the LAN (the host's gateway). */
+    readonly routerLanIp: string,
   ) {}
 
   /** The address the rest of the internet sees this peer's traffic come from. */
@@ -494,7 +504,7 @@ export class Lab {
         await ipt(['-A', chain, '-i', wanDev, '-j', 'DROP']);
       }
     }
-    const site = new Site(this, name, nat, firewall, routerNs, hostNs, wanDev, lanDev, wanIp, hostIp);
+    const site = new Site(this, name, nat, firewall, routerNs, hostNs, wanDev, lanDev, wanIp, hostIp, routerLanIp);
     this.sites.push(site);
     return site;
   }
@@ -506,12 +516,12 @@ export class Lab {
   spawn(
     command: string,
     args: string[],
-    options: { ns?: string; env?: Record<string, string>; name?: string; cwd?: string } = {},
+    options: { ns?: string; env?: Record<string, string>; name?: string; cwd?: string; stdin?: boolean } = {},
   ): LabProcess {
     const child = spawn('ip', ['netns', 'exec', options.ns ?? this.pubNs, command, ...args], {
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root', ...options.env },
       cwd: options.cwd ?? this.tmp,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     const proc = new LabProcess(options.name ?? path.basename(command), child);
     this.#processes.add(proc);
@@ -521,10 +531,15 @@ export class Lab {
   /**
    * The real Duet server (`node packages/server/dist/main.js`) in the public namespace, on
    * 203.0.113.10:<port>, with its own data folder; resolves once it logged "Duet is ready".
+   * `main` runs another build of the server (a copy kept inside the repository, so its imports resolve).
    */
-  async startServer(env: Record<string, string> = {}, port = 8080): Promise<DuetServer> {
+  async startServer(
+    env: Record<string, string> = {},
+    port = 8080,
+    main = path.join(ROOT, 'packages/server/dist/main.js'),
+  ): Promise<DuetServer> {
     const dataDir = fs.mkdtempSync(path.join(this.tmp, 'data-'));
-    const proc = this.spawn(process.execPath, [path.join(ROOT, 'packages/server/dist/main.js')], {
+    const proc = this.spawn(process.execPath, [main], {
       name: 'duet-server',
       cwd: ROOT,
       env: { PORT: String(port), HOST: '0.0.0.0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },

@@ -5,6 +5,7 @@ import {
   type BanNotice,
   type BillingInfo,
   type CallEnd,
+  type CallQuality,
   type CallState,
   type ChatMessage,
   type ClientEvents,
@@ -69,6 +70,8 @@ export interface DuetView {
   partnerVerified: { callId: string; verified: boolean } | null;
   /** The server refused Start until this person is verified, in its words; null otherwise. */
   verificationRequired: string | null;
+  /** How the call is doing for both people (quality indicator, video-paused placeholder); null outside a call. */
+  quality: CallQuality | null;
 }
 
 /**
@@ -127,6 +130,7 @@ const initial: DuetView = {
   verifiedOnly: false,
   partnerVerified: null,
   verificationRequired: null,
+  quality: null,
 };
 
 /** One DuetClient for the page, its events folded into a view for React. */
@@ -234,6 +238,7 @@ export function useDuet() {
         if (b.callId !== client.callId) void refreshBilling();
       }),
       client.on('partner', (partnerVerified) => patch({ partnerVerified })),
+      client.on('quality', (quality) => patch({ quality })),
       client.on('creditLow', ({ callId, secondsLeft }) => patch({ creditLow: { callId, secondsLeft, at: performance.now() } })),
       client.on('chat', (m) => setView((v) => ({ ...v, chat: [...v.chat, m].slice(-200) }))),
       client.on('error', (e) => {

@@ -13,6 +13,7 @@ import { TypedEmitter } from './emitter.js';
 import { DuetClientError } from './errors.js';
 import type { StartOptions } from './join.js';
 import { openCamera } from './media.js';
+import { qualityMonitorOf, type CallQuality, type QualityMonitor } from './quality.js';
 import { SignalConnection } from './signalConnection.js';
 import type { ConnectionInfo } from './stats.js';
 import type { BanNotice, CallEnd, CallState, ClientEvents, ConnectionStatus, Presence } from './types.js';
@@ -59,6 +60,8 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   readonly #pendingFrames = new Map<string, string>();
   #ban: BanNotice | null = null;
   #cameraReported = false;
+  /** The peer connection's quality monitor this client listens to, and how to stop listening. */
+  #watched: { monitor: QualityMonitor; off: () => void } | null = null;
 
   constructor(options: DuetClientOptions = {}) {
     super();
@@ -78,6 +81,9 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     this.#signal.on('closed', () => this.#calls.disconnected());
     this.#signal.on('error', (err) => this.emit('error', err.toEvent()));
     for (const event of ['state', 'partner', 'queue', 'chat', 'remoteStream', 'error'] as const) this.#relay(event);
+    // A new peer connection shows up with its remote stream; a call ends through the state.
+    this.#calls.on('state', () => this.#watchQuality());
+    this.#calls.on('remoteStream', () => this.#watchQuality());
   }
 
   get state(): CallState {
@@ -114,6 +120,10 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   /** The current call's peer connection, for stats panels and diagnostics. */
   get peerConnection(): RTCPeerConnection | null {
     return this.#calls.peerConnection;
+  }
+  /** How the current call is doing for both people; null outside a connected call. */
+  get quality(): CallQuality | null {
+    return this.#watched?.monitor.current ?? null;
   }
   /** Whether the current partner passed the liveness check (false between calls). */
   get partnerVerified(): boolean {
@@ -270,6 +280,15 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   #relay<K extends keyof CallEvents>(event: K): void {
     // CallEvents is a Pick of ClientEvents: the same payload type, which TS cannot see through K.
     this.#calls.on(event, (payload) => this.emit(event, payload as ClientEvents[K]));
+  }
+
+  #watchQuality(): void {
+    const inCall = this.state === 'connected' || this.state === 'reconnecting';
+    const monitor = inCall ? qualityMonitorOf(this.peerConnection) : undefined;
+    if (monitor === this.#watched?.monitor) return;
+    this.#watched?.off();
+    this.#watched = monitor ? { monitor, off: monitor.on('change', (q) => this.emit('quality', q)) } : null;
+    this.emit('quality', monitor?.current ?? null);
   }
 
   #reportCamera(): void {

@@ -3,6 +3,8 @@ export { browserLanguage, type StartOptions } from './join.js';
 export { QUALITY_INTERVAL_MS, HEARTBEAT_INTERVAL_MS } from './engine.js';
 export { DuetClientError, type DuetErrorCode } from './errors.js';
 export type { BillingInfo, BillingCall, BillingCredit } from './api.js';
+export type { CallQuality } from './quality.js';
+export type { QualityLevel } from './qualityPolicy.js';
 export { sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
 export { MediaAccessError, openCamera, captureFrame, AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS } from './media.js';
 export type {

@@ -1,4 +1,5 @@
 import type { IceServer } from '@duet/protocol';
+import { QualityMonitor } from './quality.js';
 
 export interface SignalPayload {
   description?: { type: RTCSdpType; sdp?: string };
@@ -25,6 +26,8 @@ export interface PeerOptions {
  */
 export class PeerSession {
   readonly pc: RTCPeerConnection;
+  /** Audio-first video control and the quality both people see (see quality.ts). */
+  readonly quality: QualityMonitor;
   readonly #o: PeerOptions;
   #makingOffer = false;
   #ignoreOffer = false;
@@ -43,6 +46,7 @@ export class PeerSession {
       iceTransportPolicy: options.iceTransportPolicy ?? 'all',
       bundlePolicy: 'max-bundle',
     });
+    this.quality = new QualityMonitor(this.pc);
     this.pc.onnegotiationneeded = () => void this.#negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
@@ -54,7 +58,10 @@ export class PeerSession {
       this.#o.onRemoteStream(stream);
     };
     this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === 'connected') void this.#applySenderPolicy();
+      if (this.pc.connectionState === 'connected') {
+        void this.#applySenderPolicy();
+        this.quality.start();
+      }
       this.#o.onConnectionState(this.pc.connectionState);
     };
   }
@@ -85,6 +92,7 @@ export class PeerSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.quality.close();
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
@@ -95,7 +103,11 @@ export class PeerSession {
   #addTracks(): void {
     if (this.#tracksAdded) return;
     this.#tracksAdded = true;
+    // Both sides open the quality channel with the same id, so neither waits for the other's offer.
+    // Unordered and never retransmitted: a report a second, the newest is the only one that counts.
+    this.quality.attachChannel(this.pc.createDataChannel('duet-quality', { negotiated: true, id: 1, ordered: false, maxRetransmits: 0 }));
     for (const track of this.#o.localStream.getTracks()) this.pc.addTrack(track, this.#o.localStream);
+    preferRedundantAudio(this.pc);
   }
 
   async #negotiate(): Promise<void> {
@@ -119,7 +131,7 @@ export class PeerSession {
       this.#ignoreOffer = !this.#o.polite && collision;
       if (this.#ignoreOffer) return;
       this.#settingRemoteAnswer = description.type === 'answer';
-      await this.pc.setRemoteDescription(description);
+      await this.pc.setRemoteDescription(description.sdp ? { type: description.type, sdp: opusForVoice(description.sdp) } : description);
       this.#settingRemoteAnswer = false;
       if (description.type === 'offer') {
         this.#addTracks();
@@ -156,6 +168,43 @@ export class PeerSession {
       } catch {
         // Older browsers reject some of these fields; the call works without them.
       }
+    }
+  }
+}
+
+/**
+ * Opus as this side should send it, set on the partner's description (whose Opus parameters are
+ * what this side's encoder follows): in-band FEC (a lost packet is rebuilt from the next one) and
+ * DTX (silence costs almost nothing, leaving room for speech). Other codecs are untouched.
+ */
+export function opusForVoice(sdp: string): string {
+  const opus = /^a=rtpmap:(\d+) opus\/48000/im.exec(sdp)?.[1];
+  if (!opus) return sdp;
+  return sdp.replace(new RegExp(`^a=fmtp:${opus} (.*)$`, 'gm'), (_line, params: string) => {
+    const p = params
+      .trim()
+      .split(';')
+      .map((x) => x.trim())
+      .filter((x) => x && !/^(useinbandfec|usedtx)=/.test(x));
+    return `a=fmtp:${opus} ${[...p, 'useinbandfec=1', 'usedtx=1'].join(';')}`;
+  });
+}
+
+/**
+ * RED (RFC 2198) before plain Opus where the browser offers it: each packet also carries the
+ * previous frame, so a single lost packet costs no audio at all.
+ */
+function preferRedundantAudio(pc: RTCPeerConnection): void {
+  const codecs = typeof RTCRtpReceiver.getCapabilities === 'function' ? RTCRtpReceiver.getCapabilities('audio')?.codecs : undefined;
+  if (!codecs) return;
+  const rank = (c: RTCRtpCodec) => (/audio\/red/i.test(c.mimeType) ? 0 : /audio\/opus/i.test(c.mimeType) ? 1 : 2);
+  const ordered = [...codecs].sort((a, b) => rank(a) - rank(b));
+  for (const t of pc.getTransceivers()) {
+    if (t.sender.track?.kind !== 'audio' || typeof t.setCodecPreferences !== 'function') continue;
+    try {
+      t.setCodecPreferences(ordered);
+    } catch {
+      // A browser that rejects the list keeps its own order.
     }
   }
 }

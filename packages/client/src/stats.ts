@@ -66,7 +66,8 @@ export async function sampleQuality(
       snap.packetsReceived += num(s.packetsReceived);
       snap.packetsLost += Math.max(0, num(s.packetsLost));
       if (s.kind === 'audio') {
-        snap.concealedSamples += num(s.concealedSamples);
+        // Comfort noise while the partner's DTX is quiet is not broken voice.
+        snap.concealedSamples += num(s.concealedSamples) - num(s.silentConcealedSamples);
         snap.totalSamplesReceived += num(s.totalSamplesReceived);
         if (typeof s.jitter === 'number') sample.jitterMs = round(s.jitter * 1000);
       } else if (s.kind === 'video') {

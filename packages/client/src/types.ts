@@ -1,4 +1,5 @@
 import type { EndReason, ErrorCode } from '@duet/protocol';
+import type { CallQuality } from './quality.js';
 
 /** The call state shown to people; mirrors `call-status[data-state]` in the web app. */
 export type CallState = 'idle' | 'waiting' | 'connecting' | 'connected' | 'reconnecting' | 'ended' | 'failed';
@@ -63,6 +64,8 @@ export interface ClientEvents extends Record<string, unknown> {
   /** Who the new partner is, as far as the server says: whether they passed the liveness check. */
   partner: { callId: string; verified: boolean };
   remoteStream: MediaStream | null;
+  /** How the call is doing for both people (the quality indicator), null outside a connected call. */
+  quality: CallQuality | null;
   chat: ChatMessage;
   error: DuetErrorEvent;
 }

@@ -87,6 +87,12 @@ export interface InsightsResponse {
   funnel: Array<{ day: string; steps: Record<FunnelStep, number> }>;
   /** Connected calls with the worst quality in range, worst first. */
   worstCalls: Array<CallSummary & { score: number }>;
+  /**
+   * Connected calls with quality samples: how many, how many over the delay budget (median estimated
+   * camera→screen delay > DELAY_BUDGET_MS) and how many with broken audio (some 10 s concealed more
+   * than BROKEN_AUDIO_CONCEALMENT).
+   */
+  callQuality: { measured: number; overBudget: number; brokenAudio: number };
 }
 
 export const FUNNEL_STEPS = ['page_opened', 'camera_allowed', 'queued', 'matched', 'connected', 'talked_30s'] as const;
@@ -109,8 +115,22 @@ export interface CallSummary {
   gathered: { a: string[] | null; b: string[] | null };
   relayed: boolean;
   bytesRelayed: number | null;
-  quality: { rttMsP50: number | null; packetLossMax: number | null; freezeMs: number | null; estDelayMsP50: number | null };
+  quality: {
+    rttMsP50: number | null;
+    packetLossMax: number | null;
+    freezeMs: number | null;
+    estDelayMsP50: number | null;
+    /** The worst 10 s of estimated camera→screen delay, either side. */
+    estDelayMsMax: number | null;
+    /** The worst 10 s of audio concealment (share of the voice that was made up), either side. */
+    audioConcealmentMax: number | null;
+  };
 }
+
+/** A call is over the half-second budget when its median estimated camera→screen delay exceeds this. */
+export const DELAY_BUDGET_MS = 500;
+/** A call has broken audio when some 10 s of it had more than this share of concealed voice. */
+export const BROKEN_AUDIO_CONCEALMENT = 0.05;
 
 export interface CallDetail extends CallSummary {
   samples: Array<{ side: 'a' | 'b'; at: number; final: boolean } & Omit<QualitySample, 'path' | 'gathered'>>;

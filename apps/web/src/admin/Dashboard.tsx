@@ -193,6 +193,20 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
           sub={`p95 ${ms(data.timeToConnectMs.p95)} · ${counted(data.timeToConnectMs.count, 'connection')}`}
         />
         <Tile
+          label="Over 500 ms budget"
+          testId="tile-over-budget"
+          value={count(data.callQuality.overBudget)}
+          tone={share(data.callQuality.overBudget, data.callQuality.measured, 0.05, 0.01)}
+          sub={`calls with median camera→screen delay over half a second · of ${counted(data.callQuality.measured, 'measured call')}`}
+        />
+        <Tile
+          label="Broken audio"
+          testId="tile-broken-audio"
+          value={count(data.callQuality.brokenAudio)}
+          tone={share(data.callQuality.brokenAudio, data.callQuality.measured, 0.05, 0.01)}
+          sub={`calls where some 10 s lost over 5 % of the voice · of ${counted(data.callQuality.measured, 'measured call')}`}
+        />
+        <Tile
           label="Relayed (TURN)"
           testId="tile-relay"
           value={pct(totals.relayShare)}
@@ -243,6 +257,13 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
       )}
     </>
   );
+}
+
+/** A tile's colour from a share of measured calls: bad at or over `bad`, worth a look over `warn`. */
+function share(n: number, of: number, bad: number, warn: number): 'ok' | 'warn' | 'bad' | undefined {
+  if (of === 0) return undefined;
+  const r = n / of;
+  return r >= bad ? 'bad' : r > warn ? 'warn' : 'ok';
 }
 
 function P50({ v }: { v: number | null }) {

@@ -14,11 +14,14 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
             {
               label: 'Penalty',
               num: true,
-              title: 'Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video',
+              title:
+                'Higher is worse: a point per 100 ms of delay or of RTT, per 5 % of loss, per second of frozen video, per 1 % of concealed voice',
             },
             'Started',
             { label: 'Length', num: true },
             { label: 'RTT p50', num: true },
+            { label: 'Delay p50', num: true, title: 'Estimated camera→screen delay (network + jitter buffer + decode); budget 500 ms' },
+            { label: 'Voice lost', num: true, title: 'Concealed audio in the worst 10 s; over 5 % is broken audio' },
             { label: 'Loss max', num: true },
             { label: 'Freezes', num: true },
             'Path',
@@ -39,6 +42,8 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
                 <td>{dateTime(c.matchedAt)}</td>
                 <td className="num">{duration(c.durationMs)}</td>
                 <td className={`num ${tone(c.quality.rttMsP50, 300, 150)}`}>{ms(c.quality.rttMsP50)}</td>
+                <td className={`num ${tone(c.quality.estDelayMsP50, 500, 300)}`}>{ms(c.quality.estDelayMsP50)}</td>
+                <td className={`num ${tone(c.quality.audioConcealmentMax, 0.05, 0.01)}`}>{pct(c.quality.audioConcealmentMax)}</td>
                 <td className={`num ${tone(c.quality.packetLossMax, 0.1, 0.03)}`}>{pct(c.quality.packetLossMax)}</td>
                 <td className={`num ${tone(c.quality.freezeMs, 5000, 1000)}`}>
                   {c.quality.freezeMs === null ? '—' : ms(c.quality.freezeMs)}

@@ -1,12 +1,14 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { clock, endMessage, estimateMessage, stateMessage, widenedMessage } from '../messages.js';
+import { CallQuality } from '../quality/CallQuality.js';
 import type { DuetView } from '../useDuet.js';
 import { reportSentMessage } from './SafetyNotices.js';
 
 /**
  * What the stage says when there is no partner to look at: loading, camera problems, the empty
  * room, the wait (counts, the honest estimate, widening), and how the last call ended.
- * `extra` is what a person can do about it (invite, notify, popular interests).
+ * `extra` is what a person can do about it (invite, notify, popular interests). During a connected
+ * call: the quality indicator and the video-paused placeholder.
  */
 export function StageOverlay({
   view,
@@ -19,7 +21,8 @@ export function StageOverlay({
   extra?: ReactNode;
   reportSent?: DuetView['reportSent'];
 }) {
-  if (view.state === 'connected' && view.remoteStream) return null;
+  // In a call the stage is the partner's picture: only how the call is doing goes over it.
+  if (view.state === 'connected' && view.remoteStream) return <CallQuality quality={view.quality} />;
   const alone = view.online <= 1;
   let title: ReactNode;
   let lines: ReactNode[] = [];

@@ -1,4 +1,6 @@
 import {
+  BROKEN_AUDIO_CONCEALMENT,
+  DELAY_BUDGET_MS,
   DURATION_BINS_S,
   END_REASONS,
   FUNNEL_STEPS,
@@ -33,19 +35,21 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
 }
 
-interface QualityAgg {
-  rttMsP50: number | null;
-  packetLossMax: number | null;
-  freezeMs: number | null;
-  estDelayMsP50: number | null;
-}
+/** A call's quality figures, aggregated over both sides' samples. */
+type QualityAgg = CallSummary['quality'];
 
 /**
  * How bad a call felt, higher is worse: each 100 ms of estimated delay or of round-trip time,
- * each 5 % of packet loss at its worst, and each second of frozen video add one point.
+ * each 5 % of packet loss at its worst, each second of frozen video, and each 1 % of concealed
+ * voice in its worst 10 s add one point.
  */
 export function qualityScore(q: QualityAgg): number {
-  const score = (q.estDelayMsP50 ?? 0) / 100 + (q.rttMsP50 ?? 0) / 100 + (q.packetLossMax ?? 0) * 20 + (q.freezeMs ?? 0) / 1000;
+  const score =
+    (q.estDelayMsP50 ?? 0) / 100 +
+    (q.rttMsP50 ?? 0) / 100 +
+    (q.packetLossMax ?? 0) * 20 +
+    (q.freezeMs ?? 0) / 1000 +
+    (q.audioConcealmentMax ?? 0) * 100;
   return Math.round(score * 100) / 100;
 }
 
@@ -120,6 +124,7 @@ export class Insights {
       endReasons,
       funnel: await this.#funnel(q.from, q.to),
       worstCalls,
+      callQuality: callQualityTotals(quality),
     };
   }
 
@@ -175,7 +180,7 @@ export class Insights {
       const chunk = callIds.slice(i, i + 500);
       const samples = await this.#db
         .selectFrom('call_quality')
-        .select(['call_id', 'side', 'rtt_ms', 'packet_loss', 'total_freezes_ms', 'est_delay_ms'])
+        .select(['call_id', 'side', 'rtt_ms', 'packet_loss', 'total_freezes_ms', 'est_delay_ms', 'audio_concealment', 'final'])
         .where('call_id', 'in', chunk)
         .execute();
       // (Map.groupBy would do, but Node 20 does not have it.)
@@ -187,6 +192,12 @@ export class Insights {
       }
       for (const [id, list] of byCall) {
         const nums = (k: 'rtt_ms' | 'packet_loss' | 'est_delay_ms') => list.map((s) => s[k]).filter((v): v is number => v !== null);
+        // Interval samples (10 s each); a final sample covers only the call's last seconds.
+        const concealment = list
+          .filter((s) => s.final !== 1)
+          .map((s) => s.audio_concealment)
+          .filter((v): v is number => v !== null);
+        const delays = nums('est_delay_ms');
         const loss = nums('packet_loss');
         // Freeze time is cumulative per side: the call's total is each side's largest value, added.
         const freezeBySide = new Map<string, number>();
@@ -196,7 +207,9 @@ export class Insights {
           rttMsP50: percentile(nums('rtt_ms'), 0.5),
           packetLossMax: loss.length > 0 ? Math.max(...loss) : null,
           freezeMs: freezeBySide.size > 0 ? [...freezeBySide.values()].reduce((x, y) => x + y, 0) : null,
-          estDelayMsP50: percentile(nums('est_delay_ms'), 0.5),
+          estDelayMsP50: percentile(delays, 0.5),
+          estDelayMsMax: delays.length > 0 ? Math.max(...delays) : null,
+          audioConcealmentMax: concealment.length > 0 ? Math.max(...concealment) : null,
         });
       }
     }
@@ -220,6 +233,17 @@ export class Insights {
     }
     return [...days].map(([day, steps]) => ({ day, steps }));
   }
+}
+
+/** Over the delay budget and with broken audio, among connected calls that sent quality samples. */
+export function callQualityTotals(quality: Map<string, QualityAgg>): InsightsResponse['callQuality'] {
+  let overBudget = 0;
+  let brokenAudio = 0;
+  for (const q of quality.values()) {
+    if (q.estDelayMsP50 !== null && q.estDelayMsP50 > DELAY_BUDGET_MS) overBudget++;
+    if (q.audioConcealmentMax !== null && q.audioConcealmentMax > BROKEN_AUDIO_CONCEALMENT) brokenAudio++;
+  }
+  return { measured: quality.size, overBudget, brokenAudio };
 }
 
 /** A stored call's outcome, by the same rule as the live metrics. */
@@ -254,7 +278,14 @@ function toSummary(r: CallRow, q: QualityAgg | undefined): CallSummary {
     gathered: { a: r.a_gathered ? r.a_gathered.split(',') : null, b: r.b_gathered ? r.b_gathered.split(',') : null },
     relayed: rowRelayed(r),
     bytesRelayed: r.bytes_relayed,
-    quality: q ?? { rttMsP50: null, packetLossMax: null, freezeMs: null, estDelayMsP50: null },
+    quality: q ?? {
+      rttMsP50: null,
+      packetLossMax: null,
+      freezeMs: null,
+      estDelayMsP50: null,
+      estDelayMsMax: null,
+      audioConcealmentMax: null,
+    },
   };
 }
 
@@ -286,6 +317,8 @@ export function toCsv(calls: CallSummary[]): string {
     'packet_loss_max',
     'freeze_ms',
     'est_delay_ms_p50',
+    'est_delay_ms_max',
+    'audio_concealment_max',
   ];
   const pathText = (p: MediaPath | null) => (p ? `${p.local}-${p.remote}/${p.relayProtocol ?? p.protocol}` : '');
   const cell = (v: unknown) => {
@@ -315,6 +348,8 @@ export function toCsv(calls: CallSummary[]): string {
       c.quality.packetLossMax,
       c.quality.freezeMs,
       c.quality.estDelayMsP50,
+      c.quality.estDelayMsMax,
+      c.quality.audioConcealmentMax,
     ]
       .map(cell)
       .join(','),

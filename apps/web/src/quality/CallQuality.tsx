@@ -1,0 +1,78 @@
+import type { CallQuality as Quality, QualityLevel } from '@duet/client';
+import './quality.css';
+
+const LABEL: Record<QualityLevel, string> = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection' };
+
+/** Why the level is what it is, in a person's words (the indicator's tooltip). */
+function detail(q: Quality | null): string {
+  if (!q) return 'Measuring the connection…';
+  if (!q.sendingVideo || !q.partnerSendingVideo) return 'Video is paused so that you can keep hearing each other.';
+  if (q.received !== 'good' && q.partnerReceived !== null && q.partnerReceived !== 'good')
+    return 'Both directions are struggling: the picture may be soft or freeze, the voice comes first.';
+  if (q.received !== 'good') return 'What you receive is struggling: the picture may be soft or freeze, the voice comes first.';
+  if (q.partnerReceived !== null && q.partnerReceived !== 'good')
+    return 'Your partner receives you poorly: your picture is reduced to keep your voice clear.';
+  return 'Picture and voice are getting through well both ways.';
+}
+
+/**
+ * During a connected call: the quality indicator (worst of what each person receives, as both
+ * measure it) and, while video is paused to keep the voice clear, the placeholder that says so —
+ * over the partner's picture when they paused, as a notice when this side did.
+ */
+export function CallQuality({ quality }: { quality: Quality | null }) {
+  // Until the first second is measured a fresh connection counts as good.
+  const level: QualityLevel = quality?.level ?? 'good';
+  const partnerPaused = quality !== null && !quality.partnerSendingVideo;
+  const selfPaused = quality !== null && !quality.sendingVideo;
+  return (
+    <>
+      <div className={`quality quality-${level}`} data-testid="quality" data-level={level} title={detail(quality)} role="status">
+        <Bars level={level} />
+        <span className="quality-label">{LABEL[level]}</span>
+      </div>
+      {partnerPaused ? (
+        <div className="video-paused" data-testid="video-paused" data-who={selfPaused ? 'both' : 'partner'} role="status">
+          <PausedIcon />
+          <p className="video-paused-title">Video paused to keep your voice clear</p>
+          <p className="video-paused-detail">
+            {selfPaused
+              ? 'The connection can’t carry both picture and voice right now. You can still hear each other; video comes back when it improves.'
+              : 'Your partner’s connection is weak. You can still hear each other; their video comes back when it improves.'}
+          </p>
+        </div>
+      ) : selfPaused ? (
+        <div className="video-paused video-paused-self" data-testid="video-paused" data-who="you" role="status">
+          <PausedIcon />
+          <div>
+            <p className="video-paused-title">Video paused to keep your voice clear</p>
+            <p className="video-paused-detail">
+              Your connection is weak: your partner still hears you. Your video comes back when it improves.
+            </p>
+          </div>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function Bars({ level }: { level: QualityLevel }) {
+  const lit = level === 'good' ? 3 : level === 'fair' ? 2 : 1;
+  return (
+    <svg className="quality-bars" viewBox="0 0 16 16" aria-hidden="true">
+      {[0, 1, 2].map((i) => (
+        <rect key={i} x={1 + i * 5.5} y={10 - i * 4} width="3" height={5 + i * 4} rx="1" className={i < lit ? 'on' : 'off'} />
+      ))}
+    </svg>
+  );
+}
+
+function PausedIcon() {
+  return (
+    <svg className="video-paused-icon" viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M3 7a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z" fill="none" stroke="currentColor" strokeWidth="1.8" />
+      <path d="M16 10l5-3v10l-5-3" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinejoin="round" />
+      <path d="M2 3l20 18" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
+    </svg>
+  );
+}

@@ -1,0 +1,257 @@
+import { TypedEmitter } from './emitter.js';
+import {
+  decide,
+  initialPolicy,
+  levelOf,
+  PAUSED,
+  TIERS,
+  worst,
+  type PolicyState,
+  type QualityLevel,
+  type ReceiveReport,
+} from './qualityPolicy.js';
+
+/** How the current call is doing, for the quality indicator and the video-paused placeholder. */
+export interface CallQuality {
+  /** Worst of what this side receives and what the partner says it receives. */
+  level: QualityLevel;
+  /** What this side receives, and what the partner receives (null until its first report). */
+  received: QualityLevel;
+  partnerReceived: QualityLevel | null;
+  /** This side paused its own video to keep the voice clear. */
+  sendingVideo: boolean;
+  /** The partner paused its video (its report says so). */
+  partnerSendingVideo: boolean;
+}
+
+export interface QualityEvents extends Record<string, unknown> {
+  change: CallQuality;
+}
+
+type Stat = Record<string, unknown> & { id: string; type: string };
+
+const TICK_MS = 1000;
+/** A partner report older than this is ignored (the channel may be lost with the link). */
+const STALE_MS = 5000;
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+interface Counters {
+  at: number;
+  packets: number;
+  lost: number;
+  samples: number;
+  concealed: number;
+  frames: number;
+  videoJbDelay: number;
+  videoJbEmitted: number;
+  remoteLost: number;
+  remotePackets: number;
+}
+
+const monitors = new WeakMap<RTCPeerConnection, QualityMonitor>();
+
+/** The quality monitor of a peer connection, if it has one (the client subscribes through this). */
+export function qualityMonitorOf(pc: RTCPeerConnection | null): QualityMonitor | undefined {
+  return pc ? monitors.get(pc) : undefined;
+}
+
+/**
+ * Once a second: reads this side's stats, tells the partner what it receives (over an unreliable
+ * data channel, so a lossy link never queues reports), and steps this side's video up, down, or to
+ * a pause by the audio-first policy. Emits `change` when the level or a pause changes.
+ */
+export class QualityMonitor extends TypedEmitter<QualityEvents> {
+  readonly #pc: RTCPeerConnection;
+  #channel: RTCDataChannel | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #prev: Counters | null = null;
+  #partner: { report: ReceiveReport; at: number } | null = null;
+  #policy: PolicyState = initialPolicy(performance.now());
+  #applied = -1;
+  #minRtt: number | null = null;
+  /** Loss of what this side sends, smoothed over a few seconds (single reports are noisy). */
+  #sendLoss = 0;
+  /** The last three levels of each direction: the shown level is their median, so one bad second does not flash. */
+  readonly #levels: { received: QualityLevel[]; partner: QualityLevel[] } = { received: [], partner: [] };
+  #last: CallQuality | null = null;
+  #closed = false;
+
+  constructor(pc: RTCPeerConnection) {
+    super();
+    this.#pc = pc;
+    monitors.set(pc, this);
+  }
+
+  get current(): CallQuality | null {
+    return this.#last;
+  }
+
+  /** The channel both sides create with the same id (negotiated), before their descriptions. */
+  attachChannel(channel: RTCDataChannel): void {
+    this.#channel = channel;
+    channel.onmessage = ({ data }) => {
+      const report = parseReport(data);
+      if (report) this.#partner = { report, at: performance.now() };
+    };
+  }
+
+  start(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => void this.#tick().catch(() => undefined), TICK_MS);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#channel) this.#channel.onmessage = null;
+  }
+
+  async #tick(): Promise<void> {
+    const report = await this.#pc.getStats();
+    if (this.#closed) return;
+    const all: Stat[] = [];
+    report.forEach((s: Stat) => all.push(s));
+    const byId = new Map(all.map((s) => [s.id, s]));
+    const c: Counters = {
+      at: performance.now(),
+      packets: 0,
+      lost: 0,
+      samples: 0,
+      concealed: 0,
+      frames: 0,
+      videoJbDelay: 0,
+      videoJbEmitted: 0,
+      remoteLost: 0,
+      remotePackets: 0,
+    };
+    let height = 0;
+    let rttMs: number | null = null;
+    let availableKbps: number | null = null;
+    let remoteFractionLost = 0;
+    for (const s of all) {
+      if (s.type === 'inbound-rtp') {
+        c.packets += num(s.packetsReceived);
+        c.lost += Math.max(0, num(s.packetsLost));
+        if (s.kind === 'audio') {
+          c.samples += num(s.totalSamplesReceived);
+          c.concealed += num(s.concealedSamples) - num(s.silentConcealedSamples);
+        } else if (s.kind === 'video') {
+          c.frames += num(s.framesDecoded);
+          c.videoJbDelay += num(s.jitterBufferDelay);
+          c.videoJbEmitted += num(s.jitterBufferEmittedCount);
+          height = Math.max(height, num(s.frameHeight));
+        }
+      } else if (s.type === 'remote-inbound-rtp') {
+        remoteFractionLost = Math.max(remoteFractionLost, num(s.fractionLost));
+      } else if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
+        const pair = byId.get(s.selectedCandidatePairId);
+        if (pair && typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
+        if (pair && typeof pair.availableOutgoingBitrate === 'number') availableKbps = pair.availableOutgoingBitrate / 1000;
+      }
+    }
+    const p = this.#prev;
+    this.#prev = c;
+    if (!p) return;
+    const seconds = Math.max(0.2, (c.at - p.at) / 1000);
+    const got = c.packets - p.packets;
+    const lost = Math.max(0, c.lost - p.lost);
+    const samples = c.samples - p.samples;
+    const emitted = c.videoJbEmitted - p.videoJbEmitted;
+    if (rttMs !== null) this.#minRtt = this.#minRtt === null ? rttMs : Math.min(this.#minRtt, rttMs);
+    const mine: ReceiveReport = {
+      loss: got + lost > 0 ? lost / (got + lost) : 0,
+      concealment: samples > 0 ? Math.max(0, (c.concealed - p.concealed) / samples) : 0,
+      fps: Math.round((c.frames - p.frames) / seconds),
+      height,
+      delayMs: rttMs !== null && emitted > 0 ? Math.round(rttMs / 2 + ((c.videoJbDelay - p.videoJbDelay) / emitted) * 1000 + 20) : null,
+      sendingVideo: this.#policy.tier !== PAUSED,
+    };
+    const partner = this.#partner && c.at - this.#partner.at < STALE_MS ? this.#partner.report : null;
+    // The partner's count over the last second is the better figure; RTCP's fractionLost covers few packets.
+    this.#sendLoss = 0.5 * this.#sendLoss + 0.5 * (partner?.loss ?? remoteFractionLost);
+    this.#policy = decide(this.#policy, { availableKbps, loss: this.#sendLoss, rttMs, minRttMs: this.#minRtt, partner }, c.at);
+    mine.sendingVideo = this.#policy.tier !== PAUSED;
+    // For monitoring (the bad-network lab listens): what the policy saw and chose, off the control path.
+    this.#pc.dispatchEvent(
+      new CustomEvent('duetquality', {
+        detail: { tier: this.#policy.tier, availableKbps, rttMs, minRttMs: this.#minRtt, loss: this.#sendLoss, mine, partner },
+      }),
+    );
+    if (this.#policy.tier !== this.#applied) await this.#applyTier(this.#policy.tier);
+    if (this.#channel?.readyState === 'open') {
+      try {
+        this.#channel.send(JSON.stringify({ v: 1, ...mine }));
+      } catch {
+        // a full or closing channel: the next second sends a fresh report
+      }
+    }
+    const partnerSendingVideo = partner?.sendingVideo ?? true;
+    const received = smooth(this.#levels.received, levelOf(mine, partnerSendingVideo));
+    const partnerReceived = partner ? smooth(this.#levels.partner, levelOf(partner, mine.sendingVideo)) : null;
+    const q: CallQuality = {
+      level: worst(received, partnerReceived),
+      received,
+      partnerReceived,
+      sendingVideo: mine.sendingVideo,
+      partnerSendingVideo,
+    };
+    const l = this.#last;
+    this.#last = q;
+    if (
+      !l ||
+      l.level !== q.level ||
+      l.sendingVideo !== q.sendingVideo ||
+      l.partnerSendingVideo !== q.partnerSendingVideo ||
+      l.received !== q.received ||
+      l.partnerReceived !== q.partnerReceived
+    )
+      this.emit('change', q);
+  }
+
+  async #applyTier(tier: number): Promise<void> {
+    const sender = this.#pc.getSenders().find((s) => s.track?.kind === 'video');
+    if (!sender) return;
+    const params = sender.getParameters();
+    const enc = params.encodings?.[0];
+    if (!enc) return;
+    const t = TIERS[Math.min(tier, TIERS.length - 1)]!;
+    enc.active = tier !== PAUSED;
+    enc.maxBitrate = t.maxKbps * 1000;
+    enc.scaleResolutionDownBy = t.scale;
+    enc.maxFramerate = t.maxFps;
+    try {
+      await sender.setParameters(params);
+      this.#applied = tier;
+    } catch {
+      // A renegotiation in flight invalidates the parameters: the next tick tries again.
+    }
+  }
+}
+
+const RANK: Record<QualityLevel, number> = { good: 0, fair: 1, poor: 2 };
+
+/** Adds a level to the last three and returns their median. */
+function smooth(history: QualityLevel[], level: QualityLevel): QualityLevel {
+  history.push(level);
+  if (history.length > 3) history.shift();
+  return [...history].sort((a, b) => RANK[a] - RANK[b])[Math.floor((history.length - 1) / 2)]!;
+}
+
+function parseReport(data: unknown): ReceiveReport | null {
+  if (typeof data !== 'string' || data.length > 1000) return null;
+  try {
+    const m = JSON.parse(data) as Record<string, unknown>;
+    const unit = (v: unknown) => (typeof v === 'number' && v >= 0 && v <= 1 ? v : null);
+    const count = (v: unknown) => (typeof v === 'number' && v >= 0 && v < 100_000 ? v : null);
+    const loss = unit(m.loss);
+    const concealment = unit(m.concealment);
+    const fps = count(m.fps);
+    const height = count(m.height);
+    if (m.v !== 1 || loss === null || concealment === null || fps === null || height === null || typeof m.sendingVideo !== 'boolean')
+      return null;
+    return { loss, concealment, fps, height, delayMs: count(m.delayMs), sendingVideo: m.sendingVideo };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { opusForVoice } from './peer.js';
+import {
+  decide,
+  initialPolicy,
+  levelOf,
+  PAUSED,
+  RESUME_HOLD_MS,
+  TIERS,
+  tierForBandwidth,
+  worst,
+  type PolicyState,
+  type ReceiveReport,
+  type SendObservation,
+} from './qualityPolicy.js';
+
+const clean: SendObservation = { availableKbps: 2500, loss: 0, rttMs: 40, minRttMs: 40, partner: null };
+const report = (r: Partial<ReceiveReport> = {}): ReceiveReport => ({
+  loss: 0,
+  concealment: 0,
+  fps: 24,
+  height: 480,
+  delayMs: 90,
+  sendingVideo: true,
+  ...r,
+});
+
+/** Feeds one observation a second for `seconds`, from `state` at time `t0`. */
+function run(state: PolicyState, o: SendObservation, seconds: number, t0 = 0): PolicyState {
+  let s = state;
+  for (let i = 1; i <= seconds; i++) s = decide(s, o, t0 + i * 1000);
+  return s;
+}
+
+/** A policy past the bandwidth estimate's ramp-up at t = 0, after a few clean seconds at 2.5 Mbps. */
+const warm = () => run(initialPolicy(-20_000), clean, 3, -4000);
+const LAST = TIERS.length - 1;
+
+describe('audio-first video policy', () => {
+  it('keeps full video on a clean link', () => {
+    expect(run(warm(), clean, 20).tier).toBe(0);
+  });
+
+  it('does not step down for a low estimate alone, without a queue, loss or a fall', () => {
+    expect(run(initialPolicy(-20_000), { ...clean, availableKbps: 300 }, 20).tier).toBe(0);
+  });
+
+  it('does not take the estimate’s ramp-up at the start of a call for a squeeze', () => {
+    expect(run(initialPolicy(0), { ...clean, availableKbps: 350 }, 5).tier).toBe(0);
+  });
+
+  it('picks the tier that fits beside the voice, and pauses below the last one', () => {
+    expect(tierForBandwidth(3000)).toBe(0);
+    expect(tierForBandwidth(500)).toBe(1);
+    expect(tierForBandwidth(300)).toBe(2);
+    expect(tierForBandwidth(200)).toBe(3);
+    expect(tierForBandwidth(130)).toBe(LAST);
+    expect(tierForBandwidth(100)).toBe(PAUSED);
+  });
+
+  it('drops to a thumbnail at once when the estimate falls to 150 kbps, and pauses below it', () => {
+    expect(run(warm(), { ...clean, availableKbps: 140 }, 1).tier).toBe(LAST);
+    const s = run(warm(), { ...clean, availableKbps: 90 }, 1);
+    expect(s.tier).toBe(PAUSED);
+    // Stays paused while the queue stays long.
+    expect(run(s, { ...clean, availableKbps: 90, rttMs: 700 }, 30, 1000).tier).toBe(PAUSED);
+  });
+
+  it('steps down under 10 % loss but keeps video; pauses only under very heavy loss', () => {
+    expect(run(warm(), { ...clean, loss: 0.1 }, 3).tier).toBe(LAST - 1);
+    expect(run(warm(), { ...clean, loss: 0.35 }, 1).tier).toBe(PAUSED);
+  });
+
+  it('steps down at once while the queue grows (bufferbloat), even during the ramp-up, then pauses', () => {
+    let s = run(initialPolicy(0), { ...clean, rttMs: 40 + 500 }, 1);
+    expect(s.tier).toBe(1);
+    s = run(s, { ...clean, rttMs: 40 + 500 }, 5, 1000);
+    expect(s.tier).toBe(PAUSED);
+  });
+
+  it('steps down when the partner hears broken audio for two seconds, not for one', () => {
+    expect(run(warm(), { ...clean, partner: report({ concealment: 0.08 }) }, 1).tier).toBe(0);
+    expect(run(warm(), { ...clean, partner: report({ concealment: 0.08 }) }, 2).tier).toBeGreaterThan(0);
+  });
+
+  it('resumes after the hold once the link clears, then climbs one tier at a time', () => {
+    let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
+    expect(s.tier).toBe(PAUSED);
+    // Paused, the estimate sees only the voice (90 kbps): the queue and loss decide.
+    const quiet = { ...clean, availableKbps: 90 };
+    s = run(s, quiet, RESUME_HOLD_MS / 1000, 1000);
+    expect(s.tier).toBe(PAUSED);
+    s = run(s, quiet, 1, 1000 + RESUME_HOLD_MS);
+    expect(s.tier).toBe(LAST);
+    s = run(s, clean, 40, 10_000);
+    expect(s.tier).toBe(0);
+  });
+
+  it('waits twice as long after a resume that failed', () => {
+    let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
+    s = run(s, { ...clean, availableKbps: 90 }, 5, 1000);
+    // Just resumed: the audio-only estimate is no reason to pause again, a growing queue is.
+    expect(s.tier).toBe(LAST);
+    s = run(s, { ...clean, availableKbps: 90, rttMs: 40 + 500 }, 1, 6000);
+    expect(s.tier).toBe(PAUSED);
+    expect(s.resumeHoldMs).toBe(2 * RESUME_HOLD_MS);
+  });
+});
+
+describe('quality level', () => {
+  it('grades what a side receives', () => {
+    expect(levelOf(report(), true)).toBe('good');
+    expect(levelOf(report({ height: 240, fps: 15 }), true)).toBe('fair');
+    expect(levelOf(report({ concealment: 0.02 }), true)).toBe('fair');
+    expect(levelOf(report({ concealment: 0.08 }), true)).toBe('poor');
+    expect(levelOf(report({ delayMs: 700 }), true)).toBe('poor');
+    expect(levelOf(report({ fps: 0 }), true)).toBe('poor');
+    expect(levelOf(report({ fps: 0, height: 0 }), false)).toBe('poor');
+  });
+
+  it('is the worst of the two sides', () => {
+    expect(worst('good', 'fair')).toBe('fair');
+    expect(worst('poor', 'good')).toBe('poor');
+    expect(worst('good', null)).toBe('good');
+  });
+});
+
+describe('Opus for the voice', () => {
+  const sdp = [
+    'v=0',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111 63',
+    'a=rtpmap:111 opus/48000/2',
+    'a=fmtp:111 minptime=10;useinbandfec=1',
+    'a=rtpmap:63 red/48000/2',
+    'a=fmtp:63 111/111',
+    '',
+  ].join('\r\n');
+
+  it('asks for in-band FEC and DTX on Opus only', () => {
+    const out = opusForVoice(sdp);
+    expect(out).toContain('a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n');
+    expect(out).toContain('a=fmtp:63 111/111');
+    expect(opusForVoice(out)).toBe(out);
+  });
+
+  it('leaves a description without Opus alone', () => {
+    expect(opusForVoice('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n')).toBe('v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n');
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * Audio first, as a pure policy: from what this side measures about its sending (the browser's
+ * bandwidth estimate, loss and round trip) and what the partner reports it receives, pick how much
+ * video to send — or none — and grade the call good / fair / poor. No timers and no browser objects:
+ * the monitor (quality.ts) feeds it one observation a second, the tests feed it numbers.
+ */
+
+export type QualityLevel = 'good' | 'fair' | 'poor';
+
+/** What one side receives, over the last second: exchanged with the partner once a second. */
+export interface ReceiveReport {
+  /** Share of packets lost, audio and video together, 0..1. */
+  loss: number;
+  /** Share of audio played as concealment (not counting comfort noise), 0..1. */
+  concealment: number;
+  /** Frames per second decoded from the partner's video. */
+  fps: number;
+  /** Height of the partner's video as decoded, px (0: none). */
+  height: number;
+  /** Estimated camera→screen delay of the partner's video, ms (network + jitter buffer + decode). */
+  delayMs: number | null;
+  /** Whether this side is sending video at all right now (false: paused to keep the voice clear). */
+  sendingVideo: boolean;
+}
+
+/** A video sending tier: the encoder's limits (scale is of the camera's 640×480). */
+export interface Tier {
+  maxKbps: number;
+  scale: number;
+  maxFps: number;
+}
+
+/** From full picture down to a thumbnail; below the last one, video pauses. */
+export const TIERS: readonly Tier[] = [
+  { maxKbps: 1200, scale: 1, maxFps: 30 },
+  { maxKbps: 600, scale: 1, maxFps: 24 },
+  { maxKbps: 300, scale: 1.5, maxFps: 20 },
+  { maxKbps: 150, scale: 2, maxFps: 15 },
+  { maxKbps: 50, scale: 4, maxFps: 8 },
+];
+/** The tier index meaning "video paused". */
+export const PAUSED = TIERS.length;
+const LAST = TIERS.length - 1;
+
+/**
+ * Kept for the voice before video gets any: Opus with RED (about twice 24–32 kbps of payload) plus
+ * RTP, SRTP, TURN and UDP/IP headers at 50 packets a second, as measured on the relay's wire.
+ */
+export const AUDIO_RESERVE_KBPS = 80;
+
+export interface SendObservation {
+  /** The browser's estimate of what the path can carry out of this side, kbit/s (null: unknown). */
+  availableKbps: number | null;
+  /** Loss of what this side sends (smoothed), as the partner reports it, 0..1. */
+  loss: number;
+  /** Round trip now, and the lowest seen this call (the queue-free baseline), ms. */
+  rttMs: number | null;
+  minRttMs: number | null;
+  /** The partner's report of what it receives (null: none yet, or stale). */
+  partner: ReceiveReport | null;
+}
+
+export interface PolicyState {
+  tier: number;
+  startedAt: number;
+  /** When the tier last changed, and since when conditions have been healthy (ms, caller's clock). */
+  since: number;
+  healthySince: number | null;
+  /** Seconds in a row under pressure (one bad second is noise). */
+  strikes: number;
+  /** How long the link must look clear before a paused video resumes; doubled when a resume fails. */
+  resumeHoldMs: number;
+  lastResumeAt: number | null;
+  /** The estimate's recent peak (decays 10 % a second): a fall from it is congestion. */
+  peakKbps: number;
+}
+
+export const RESUME_HOLD_MS = 3000;
+const MAX_RESUME_HOLD_MS = 12_000;
+const STEP_UP_HOLD_MS = 4000;
+/** The bandwidth estimate starts low and climbs for several seconds: not a reason to step down. */
+const RAMP_MS = 8000;
+const RESUME_RAMP_MS = 5000;
+/** A queue this deep (RTT above the call's best) means the link is saturated. */
+const BLOAT_MS = 200;
+
+export function initialPolicy(now: number): PolicyState {
+  return {
+    tier: 0,
+    startedAt: now,
+    since: now,
+    healthySince: null,
+    strikes: 0,
+    resumeHoldMs: RESUME_HOLD_MS,
+    lastResumeAt: null,
+    peakKbps: 0,
+  };
+}
+
+/** The best tier whose bitrate fits beside the voice in `kbps`; PAUSED when none does. */
+export function tierForBandwidth(kbps: number): number {
+  const budget = kbps - AUDIO_RESERVE_KBPS;
+  const i = TIERS.findIndex((t) => t.maxKbps * 0.6 <= budget);
+  return i < 0 ? PAUSED : i;
+}
+
+/** The best tier loss allows: FEC and retransmissions need headroom, and a lossy picture is a poor one anyway. */
+function tierForLoss(loss: number): number {
+  if (loss >= 0.3) return PAUSED;
+  if (loss >= 0.06) return LAST - 1;
+  if (loss >= 0.03) return 2;
+  return 0;
+}
+
+/**
+ * One step of the policy, once a second: the tier to send at now. Down at once when the queue
+ * grows or the voice suffers or the estimate falls; up one tier at a time after conditions stayed
+ * healthy; out of a pause only after the link looked clear for a hold that doubles each time a
+ * resume fails within 10 s (a link that cannot carry both keeps its voice).
+ */
+export function decide(state: PolicyState, o: SendObservation, now: number): PolicyState {
+  const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
+  const partner = o.partner;
+  const voiceHurts = partner !== null && partner.concealment > 0.03;
+  // The estimate is not trusted while it ramps up: at the start of a call, and after a paused video
+  // resumes (while paused it saw only the voice). The queue still counts.
+  const ramping =
+    (now - state.startedAt < RAMP_MS || (state.lastResumeAt !== null && now - state.lastResumeAt < RESUME_RAMP_MS)) && bloat <= BLOAT_MS;
+  // The estimate alone is no reason to step down (it climbs slowly while the encoder sends little):
+  // only with congestion beside it — a queue, loss, or the estimate falling from its recent peak.
+  const peakKbps = Math.max(o.availableKbps ?? 0, state.peakKbps * 0.9);
+  const falling = o.availableKbps !== null && o.availableKbps < 0.7 * state.peakKbps;
+  const congested = bloat > 80 || o.loss >= 0.02 || falling;
+  const byBandwidth = o.availableKbps === null || ramping || !congested ? 0 : tierForBandwidth(o.availableKbps);
+  const allowed = Math.max(byBandwidth, tierForLoss(o.loss));
+
+  if (state.tier === PAUSED) {
+    // While paused the estimate sees only the voice: resume on the queue, the loss and the voice.
+    const clear = bloat < 80 && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
+    const healthySince = clear ? (state.healthySince ?? now) : null;
+    if (healthySince !== null && now - healthySince >= state.resumeHoldMs)
+      return { ...state, peakKbps, tier: LAST, since: now, healthySince: now, strikes: 0, lastResumeAt: now };
+    return { ...state, peakKbps, healthySince };
+  }
+
+  const pressure = bloat > BLOAT_MS || voiceHurts || allowed > state.tier;
+  const strikes = pressure ? state.strikes + 1 : 0;
+  // One second is enough when the drop is large: a queue twice too deep, or an estimate two tiers down.
+  if (pressure && (strikes >= 2 || bloat > 2 * BLOAT_MS || allowed >= state.tier + 2)) {
+    // Down: to what the estimate and loss allow, and one tier more when the queue or the voice suffers.
+    let next = Math.max(allowed, state.tier);
+    if (bloat > BLOAT_MS || voiceHurts) next = Math.max(next, state.tier + 1);
+    next = Math.min(PAUSED, next);
+    if (next === state.tier) return { ...state, peakKbps, strikes, healthySince: null };
+    const failedResume = next === PAUSED && state.lastResumeAt !== null && now - state.lastResumeAt < 10_000;
+    return {
+      ...state,
+      peakKbps,
+      tier: next,
+      since: now,
+      strikes: 0,
+      healthySince: null,
+      resumeHoldMs: failedResume ? Math.min(MAX_RESUME_HOLD_MS, state.resumeHoldMs * 2) : state.resumeHoldMs,
+    };
+  }
+
+  // Up: the estimate (with a quarter of headroom: a capped encoder keeps it from growing much) and
+  // the loss allow the next tier, the queue is short and the partner hears well.
+  const roomAbove = Math.max(o.availableKbps === null ? 0 : tierForBandwidth(o.availableKbps * 1.25), tierForLoss(o.loss)) < state.tier;
+  const healthy = roomAbove && bloat < 80 && (partner === null || partner.concealment < 0.01);
+  let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
+  if (s.healthySince !== null && now - s.healthySince >= STEP_UP_HOLD_MS && now - state.since >= STEP_UP_HOLD_MS)
+    s = { ...s, tier: state.tier - 1, since: now, healthySince: now };
+  // Video that held for a while resets the resume backoff.
+  if (s.lastResumeAt !== null && now - s.lastResumeAt > 30_000) s = { ...s, resumeHoldMs: RESUME_HOLD_MS, lastResumeAt: null };
+  return s;
+}
+
+/** How one direction of the call is doing, from its receiver's report. */
+export function levelOf(r: ReceiveReport, partnerSendingVideo: boolean): QualityLevel {
+  const frozen = partnerSendingVideo && r.fps < 3;
+  if (r.concealment > 0.05 || r.loss > 0.12 || (r.delayMs ?? 0) > 500 || frozen || !partnerSendingVideo) return 'poor';
+  if (r.concealment > 0.01 || r.loss > 0.03 || (r.delayMs ?? 0) > 300 || r.fps < 12 || (r.height > 0 && r.height < 360)) return 'fair';
+  return 'good';
+}
+
+const RANK: Record<QualityLevel, number> = { good: 0, fair: 1, poor: 2 };
+
+export function worst(...levels: Array<QualityLevel | null>): QualityLevel {
+  return levels.reduce<QualityLevel>((w, l) => (l !== null && RANK[l] > RANK[w] ? l : w), 'good');
+}

@@ -1,0 +1,70 @@
+/**
+ * The bad-network lab (tests/quality/lab.ts): relay-only calls between two real Chromiums through
+ * the managed coturn, with a UDP impairment proxy on each side. In CI a subset (CI_SCENARIOS) runs
+ * with the targets as assertions; `npm run lab:quality` runs the whole table (QUALITY_SCENARIOS=all),
+ * QUALITY_BUILD names the results file, QUALITY_WEB_DIR / QUALITY_SERVER_MAIN pick other builds of
+ * the web app and the server (e.g. main's, for the BEFORE column).
+ * Needs root, iptables, coturn and Chromium, like the NAT lab.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../netlab/lab.js';
+import { runQualityScenario, type QualityResult } from './lab.js';
+import { HEADER, row } from './report.js';
+import { CI_SCENARIOS, SCENARIOS } from './scenarios.js';
+
+const wanted = process.env.QUALITY_SCENARIOS ?? CI_SCENARIOS.join(',');
+const ids = wanted === 'all' ? SCENARIOS.map((s) => s.id) : wanted.split(',').map((s) => s.trim());
+const build = process.env.QUALITY_BUILD ?? 'ci';
+const webDir = process.env.QUALITY_WEB_DIR;
+const serverMain = process.env.QUALITY_SERVER_MAIN;
+/** Assert the targets (off when measuring main's build for the BEFORE column). */
+const assertTargets = process.env.QUALITY_ASSERT !== '0';
+const results: QualityResult[] = [];
+const out = path.join(ROOT, 'test-results', `quality-${build}`);
+
+afterAll(() => {
+  // Merged into what earlier runs of this build wrote: the table can be filled a scenario at a time.
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const earlier = fs.existsSync(`${out}.json`) ? (JSON.parse(fs.readFileSync(`${out}.json`, 'utf8')) as QualityResult[]) : [];
+  const all = [...earlier.filter((r) => !results.some((x) => x.id === r.id)), ...results];
+  all.sort((x, y) => SCENARIOS.findIndex((s) => s.id === x.id) - SCENARIOS.findIndex((s) => s.id === y.id));
+  fs.writeFileSync(`${out}.json`, JSON.stringify(all, null, 1));
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`;
+  fs.writeFileSync(`${out}.md`, `build: ${build}; machine: ${machine}\n\n${HEADER}\n${all.map(row).join('\n')}\n`);
+});
+
+describe('bad-network lab', () => {
+  for (const s of SCENARIOS.filter((x) => ids.includes(x.id))) {
+    it(s.name, async () => {
+      const r = await runQualityScenario(s, { ...(webDir ? { webDir } : {}), ...(serverMain ? { serverMain } : {}), build });
+      results.push(r);
+      console.log(`${row(r)}  levels ${r.levels.a.join(',')} / ${r.levels.b.join(',')}, codec ${r.a.audioCodec}`);
+      // Media flowed both ways in every scenario.
+      expect(r.a.frames + r.a.pausedMs).toBeGreaterThan(0);
+      expect(r.b.frames + r.b.pausedMs).toBeGreaterThan(0);
+      if (!assertTargets) return;
+      expect(r.audioSettings).toEqual({ echoCancellation: true, noiseSuppression: true, autoGainControl: true });
+      for (const d of [r.a, r.b]) {
+        if (s.id === 'clean') expect(d.delayP95!).toBeLessThan(150);
+        if (s.id === 'rtt100') expect(d.delayP95!).toBeLessThan(400);
+        if (s.id === 'rtt300') expect(d.delayP95!).toBeLessThan(500);
+        if (['loss10', 'cap150', 'capdrop'].includes(s.id)) {
+          expect(d.concealment).toBeLessThan(0.05);
+          expect(d.longestGapMs).toBeLessThanOrEqual(300);
+        }
+        if (s.id === 'capdrop') {
+          expect(d.adaptS).not.toBeNull();
+          expect(d.adaptS!).toBeLessThanOrEqual(5);
+          expect(d.recoverS).not.toBeNull();
+          expect(d.recoverS!).toBeLessThanOrEqual(10);
+        }
+      }
+      // Every call shows a quality level on both pages.
+      expect(r.levels.a.some((l) => ['good', 'fair', 'poor'].includes(l))).toBe(true);
+      expect(r.levels.b.some((l) => ['good', 'fair', 'poor'].includes(l))).toBe(true);
+    });
+  }
+});

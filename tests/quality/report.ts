@@ -1,0 +1,30 @@
+/** Markdown rows of the bad-network table, as docs/quality.md quotes them. */
+import type { QualityResult } from './lab.js';
+
+const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+const ms = (v: number | null) => (v === null ? '—' : `${Math.round(v)}`);
+
+export const HEADER =
+  '| network (end to end) | load | video delay p50 a / b (ms) | p95 a / b (ms) | audio delay est. (ms) | audio concealed | longest audio gap (ms) | video (median fps, heights) | freezes | video paused | adapt / back |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|';
+
+export function row(r: QualityResult): string {
+  const { a, b } = r;
+  const adapt =
+    a.adaptS === null && a.recoverS === null && b.adaptS === null && b.recoverS === null
+      ? ''
+      : `adapt ${a.adaptS ?? '—'} / ${b.adaptS ?? '—'} s, back ${a.recoverS ?? '—'} / ${b.recoverS ?? '—'} s`;
+  return `| ${[
+    r.name,
+    `${r.load[0]}`,
+    `${ms(a.delayP50)} / ${ms(b.delayP50)}`,
+    `${ms(a.delayP95)} / ${ms(b.delayP95)}`,
+    `${ms(a.audioDelayEstMs)} / ${ms(b.audioDelayEstMs)}`,
+    `${pct(a.concealment)} / ${pct(b.concealment)}`,
+    `${a.longestGapMs} / ${b.longestGapMs}`,
+    `${a.fpsMedian} / ${b.fpsMedian} fps, ${a.heights} / ${b.heights}`,
+    `${a.freezes} / ${b.freezes}`,
+    `${(a.pausedMs / 1000).toFixed(1)} / ${(b.pausedMs / 1000).toFixed(1)} s`,
+    adapt,
+  ].join(' | ')} |`;
+}
