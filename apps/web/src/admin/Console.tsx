@@ -9,12 +9,14 @@ import { Brand } from './parts.js';
 import { Reports } from './Reports.js';
 import { useSession } from './session.js';
 import { Staff } from './Staff.js';
+import { AgeReviews } from './Verification.js';
 
-export type SectionKey = 'live' | 'reports' | 'bans' | 'appeals' | 'audit' | 'insights' | 'economics' | 'staff';
+export type SectionKey = 'live' | 'reports' | 'age' | 'bans' | 'appeals' | 'audit' | 'insights' | 'economics' | 'staff';
 
 const SECTIONS: Array<{ key: SectionKey; label: string; adminOnly?: boolean }> = [
   { key: 'live', label: 'Live calls' },
   { key: 'reports', label: 'Reports' },
+  { key: 'age', label: 'Age reviews' },
   { key: 'bans', label: 'Bans' },
   { key: 'appeals', label: 'Appeals' },
   { key: 'audit', label: 'Audit log' },
@@ -130,6 +132,7 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
         {route.section === 'reports' && (
           <Reports openId={route.item} onOpen={(id) => go({ section: 'reports', item: id })} onChanged={counts.refresh} onBan={banUser} />
         )}
+        {route.section === 'age' && <AgeReviews />}
         {route.section === 'bans' && <Bans prefill={banPrefill} onPrefillUsed={() => setBanPrefill(null)} />}
         {route.section === 'appeals' && <Appeals onChanged={counts.refresh} />}
         {route.section === 'audit' && <AuditLog />}

@@ -4,6 +4,13 @@ import { EmptyState, Loadable, SectionHead, ShortId, StaleNote, TableHead } from
 import { useAction, useResource, useSession } from './session.js';
 import type { LiveCall } from './types.js';
 
+/** What the live view adds from screening and age assurance (docs/safety.md). */
+type ScreenedCall = Omit<LiveCall, 'participants'> & {
+  screenFlags?: number;
+  lastFlagAt?: number | null;
+  participants: Array<LiveCall['participants'][number] & { flaggedBy?: number; ageEstimate?: number | null }>;
+};
+
 const POLL_MS = 2000;
 
 const STATE_LABELS: Record<LiveCall['state'], string> = {
@@ -34,7 +41,7 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
     }
   };
 
-  const list = calls.data?.calls.filter((c) => !ended.has(c.id)) ?? [];
+  const list = (calls.data?.calls.filter((c) => !ended.has(c.id)) ?? []) as ScreenedCall[];
   const unreachable = calls.data?.unreachable ?? [];
   return (
     <>
@@ -74,10 +81,27 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
                 />
                 <tbody>
                   {list.map((c) => (
-                    <tr key={c.id} data-testid="live-call" data-call-id={c.id} data-state={c.state} data-node={c.node}>
+                    <tr
+                      key={c.id}
+                      data-testid="live-call"
+                      data-call-id={c.id}
+                      data-state={c.state}
+                      data-node={c.node}
+                      data-flags={c.screenFlags ?? 0}
+                      className={c.screenFlags ? 'flagged' : undefined}
+                    >
                       <td data-label="Call">
                         <ShortId id={c.id} label="Call" />
                         <small className="muted">since {dateTime(c.matchedAt)}</small>
+                        {(c.screenFlags ?? 0) > 0 && (
+                          <span
+                            className="tag bad"
+                            data-testid="call-flagged"
+                            title="Screening flags on this call: the frames are in Reports"
+                          >
+                            {c.screenFlags === 1 ? '1 screening flag' : `${c.screenFlags} screening flags`}
+                          </span>
+                        )}
                       </td>
                       <td data-label="Node" title="The server that keeps this call">
                         <code>{c.node}</code>
@@ -95,9 +119,19 @@ export function LiveCalls({ onBan }: { onBan: (userId: string, reason?: string) 
                               <span className={`tag ${p.reportsAgainst > 0 ? 'bad' : ''}`} title="Reports ever filed against this person">
                                 {p.reportsAgainst === 1 ? '1 report' : `${p.reportsAgainst} reports`}
                               </span>
-                              <span className="tag" title="Verified-human checks are not available yet">
+                              <span className="tag" title="Passed the liveness check">
                                 {p.verified ? 'verified' : 'not verified'}
                               </span>
+                              {(p.flaggedBy ?? 0) > 0 && (
+                                <span className="tag bad" title="Different viewers whose screening flagged this person (open flags)">
+                                  flagged by {p.flaggedBy}
+                                </span>
+                              )}
+                              {p.ageEstimate !== undefined && p.ageEstimate !== null && (
+                                <span className="tag" title="Age the liveness check estimated (age assurance)">
+                                  age ~{p.ageEstimate}
+                                </span>
+                              )}
                               <button
                                 className="link small-link"
                                 onClick={() => onBan(p.userId)}

@@ -100,13 +100,48 @@ export function Reports({
   );
 }
 
+/** Screening flags (a classifier's, not a person's) and age estimates, beside what the types name. */
+interface ScreeningExtras {
+  screenScores?: Record<string, number> | null;
+  ages?: { reporter: AgeFact | null; reported: AgeFact | null };
+  flaggedBy?: number | null;
+}
+interface AgeFact {
+  estimate: number | null;
+  status: string | null;
+}
+const SCREENING = 'screening';
+/** The reports table's reason for a classifier's flag: not one a person picks, so not in ReportReason. */
+const isFlag = (reason: string) => reason === SCREENING;
+const reasonText = (reason: string) => (isFlag(reason) ? 'Screening flag' : reportReasonLabel(reason));
+const ageText = (a: AgeFact | null | undefined) =>
+  a ? `${a.estimate === null ? 'no estimate' : `about ${a.estimate}`}${a.status ? ` · ${a.status}` : ''}` : null;
+
 function ReportRow({ report: r, selected, onOpen }: { report: ReportSummary; selected: boolean; onOpen: () => void }) {
   const suspicious = suspiciousReporter(r.reporter);
+  const extra = r as ReportSummary & ScreeningExtras;
+  const reportedAge = ageText(extra.ages?.reported);
   return (
-    <li data-testid="report-row" data-report-id={r.id} data-status={r.status} className={selected ? 'selected' : undefined}>
+    <li
+      data-testid="report-row"
+      data-report-id={r.id}
+      data-status={r.status}
+      data-reason={r.reason}
+      className={selected ? 'selected' : undefined}
+    >
       <button className="report-item" onClick={onOpen} aria-current={selected ? 'true' : undefined}>
         <span className="report-item-head">
-          <strong>{reportReasonLabel(r.reason)}</strong>
+          <strong>{reasonText(r.reason)}</strong>
+          {isFlag(r.reason) && extra.screenScores && (
+            <span className="tag bad" title="The classifier's explicit score (Porn + Hentai) for the flagged frame">
+              {Math.round(((extra.screenScores.Porn ?? 0) + (extra.screenScores.Hentai ?? 0)) * 100)}% explicit
+            </span>
+          )}
+          {reportedAge && (
+            <span className="tag" title="Age the reported person's liveness check estimated">
+              age {reportedAge}
+            </span>
+          )}
           <span className="muted" title={fullDateTime(r.createdAt)}>
             {ago(r.createdAt)}
           </span>
@@ -185,7 +220,7 @@ function ReportView({
     <section className="card report-detail" aria-label="Report" data-testid="report-detail" data-report-id={id}>
       <header className="detail-head">
         <div>
-          <h2>{report.data ? reportReasonLabel(report.data.reason) : 'Report'}</h2>
+          <h2>{report.data ? reasonText(report.data.reason) : 'Report'}</h2>
           <code className="call-id">{id}</code>
         </div>
         <button className="btn small" onClick={onClose} data-testid="report-close">
@@ -284,8 +319,14 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
         </section>
       )}
       <div className="evidence">
+        {(report as ReportDetail & ScreeningExtras).screenScores && (
+          <ScreenScores
+            scores={(report as ReportDetail & ScreeningExtras).screenScores!}
+            flaggedBy={(report as ReportDetail & ScreeningExtras).flaggedBy ?? null}
+          />
+        )}
         <section className="detail-section" aria-label="Snapshot">
-          <h3>Snapshot of the reported person</h3>
+          <h3>{isFlag(report.reason) ? 'The flagged frame' : 'Snapshot of the reported person'}</h3>
           {report.frame ? (
             <figure className={`frame ${revealed ? 'revealed' : ''}`}>
               <div className="frame-box">
@@ -297,7 +338,9 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
                 )}
               </div>
               <figcaption className="muted">
-                Taken by the reporter’s browser when they reported. Blurred until you choose to look.
+                {isFlag(report.reason)
+                  ? 'The one frame the viewer’s classifier flagged; no other frame leaves a browser. Blurred until you choose to look.'
+                  : 'Taken by the reporter’s browser when they reported. Blurred until you choose to look.'}
               </figcaption>
             </figure>
           ) : (
@@ -363,6 +406,14 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
           />
           <Fact k="Verification" v={<VerificationFact userId={report.reportedId} />} />
           <Fact
+            k="Age estimate"
+            v={
+              <span data-testid="reported-age">
+                {ageText((report as ReportDetail & ScreeningExtras).ages?.reported) ?? 'No age check (age assurance off, or not taken)'}
+              </span>
+            }
+          />
+          <Fact
             k="Reporter"
             v={
               <span className="fact-row">
@@ -395,7 +446,7 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
           <ul className="history" data-testid="reported-history">
             {others.map((h) => (
               <li key={h.id}>
-                <span>{reportReasonLabel(h.reason)}</span>
+                <span>{reasonText(h.reason)}</span>
                 <span className={`tag ${STATUS_TONE[h.status]}`}>{STATUS_LABELS[h.status]}</span>
                 <span className="muted">{dateTime(h.created_at)}</span>
               </li>
@@ -404,6 +455,29 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
         )}
       </section>
     </>
+  );
+}
+
+/** A screening flag's evidence beside the frame: the model's scores, and how many viewers flagged this person. */
+function ScreenScores({ scores, flaggedBy }: { scores: Record<string, number>; flaggedBy: number | null }) {
+  const classes = ['Porn', 'Hentai', 'Sexy', 'Neutral', 'Drawing'];
+  return (
+    <section className="detail-section" aria-label="Classifier scores" data-testid="screen-scores">
+      <h3>Classifier scores (nsfwjs MobileNetV2)</h3>
+      <dl className="facts">
+        {classes.map((c) => (
+          <Fact
+            key={c}
+            k={c}
+            v={`${((scores[c] ?? 0) * 100).toFixed(1)}%`}
+            tone={(c === 'Porn' || c === 'Hentai') && (scores[c] ?? 0) >= 0.5 ? 'bad' : undefined}
+          />
+        ))}
+        {scores.ms !== undefined && <Fact k="Classified in" v={`${scores.ms} ms on the viewer’s device`} />}
+        {flaggedBy !== null && <Fact k="Viewers flagging this person" v={String(flaggedBy)} tone={flaggedBy > 1 ? 'bad' : undefined} />}
+      </dl>
+      <p className="muted">A classifier’s guess, not a finding: look at the frame before acting. One flag never bans anyone.</p>
+    </section>
   );
 }
 

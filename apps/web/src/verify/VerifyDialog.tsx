@@ -8,6 +8,7 @@ import type {
 import type { Human } from '@vladmandic/human';
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useModal } from '../components/useModal.js';
+import { AgeRefusal, type AgeInfo } from './AgeRefusal.js';
 import { atRest, isNeutral, PROMPTS, reasonText, restingLevels, shows, usable, usualPose, type FaceReading } from './actions.js';
 import { grab, jpegOf, loadDetector, readFace } from './faceCheck.js';
 
@@ -38,7 +39,7 @@ type Phase =
   | { kind: 'running'; actions: LivenessAction[]; step: number; holding: boolean }
   | { kind: 'checking' }
   | { kind: 'passed'; until: number | null }
-  | { kind: 'failed'; reasons: string[]; message: string }
+  | { kind: 'failed'; reasons: string[]; message: string; age?: AgeInfo | undefined }
   | { kind: 'error'; failure: Failure; message: string };
 
 /** What the camera shows right now, for the guidance line. */
@@ -122,7 +123,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           setPhase({ kind: 'passed', until: result.verifiedUntil });
           onVerified();
         } else {
-          setPhase({ kind: 'failed', reasons: result.reasons, message: result.message });
+          setPhase({ kind: 'failed', reasons: result.reasons, message: result.message, age: (result as { age?: AgeInfo }).age });
         }
       } catch (err) {
         setPhase({
@@ -426,13 +427,19 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
               data-reasons={phase.reasons.join(' ')}
               role="alert"
             >
-              <p className="verify-prompt-title">That didn’t work</p>
-              <ul className="verify-reasons">
-                {(phase.reasons.length > 0 ? phase.reasons.map(reasonText) : [phase.message]).map((t) => (
-                  <li key={t}>{t}</li>
-                ))}
-              </ul>
-              <Retry status={status} waitText={waitText} onRetry={again} primary={primary} />
+              {phase.reasons.includes('age_unconfirmed') ? (
+                <AgeRefusal message={phase.message} age={phase.age} />
+              ) : (
+                <>
+                  <p className="verify-prompt-title">That didn’t work</p>
+                  <ul className="verify-reasons">
+                    {(phase.reasons.length > 0 ? phase.reasons.map(reasonText) : [phase.message]).map((t) => (
+                      <li key={t}>{t}</li>
+                    ))}
+                  </ul>
+                  <Retry status={status} waitText={waitText} onRetry={again} primary={primary} />
+                </>
+              )}
             </div>
           )}
 

@@ -151,6 +151,7 @@ export const PROMPTS: Record<LivenessAction, { title: string; hint: string }> = 
 /** A sentence per reason code the server gives (VERIFICATION_REASONS in verify.ts). */
 export const REASON_TEXT: Record<string, string> = {
   bad_request: 'The upload was not understood. Try again.',
+  age_unconfirmed: 'The check could not confirm your age.',
   too_few_frames: 'Too few pictures were captured. Try again in better light.',
   too_many_frames: 'Too many pictures were sent. Try again.',
   frame_too_large: 'A picture was too large to send. Try again.',
