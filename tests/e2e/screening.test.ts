@@ -74,7 +74,9 @@ describe('blur-first screening with the normal threshold', () => {
 });
 
 describe('a flag, via a threshold a benign frame trips', () => {
-  const duet = useDuet({ env: { SCREEN_THRESHOLD: '0.00001', ADMIN_EMAIL, ADMIN_PASSWORD, SCREEN_HOLD_VIEWERS: '0', MATCH_RECENT_PARTNERS: '0' } });
+  const duet = useDuet({
+    env: { SCREEN_THRESHOLD: '0.00001', ADMIN_EMAIL, ADMIN_PASSWORD, SCREEN_HOLD_VIEWERS: '0', MATCH_RECENT_PARTNERS: '0' },
+  });
 
   it('blurs at once, files the frame and scores, shows in the console; unblur works for this call only', async () => {
     const [a, b] = await duet.pair();
