@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 before_web=$1 before_main=$2 after_web=$3 after_main=$4
 shift 4
 ids=("$@")
-[ ${#ids[@]} -gt 0 ] || ids=(clean rtt100 rtt300 loss2 loss10 burst20 cap500 cap150 capdrop asym)
+[ ${#ids[@]} -gt 0 ] || ids=(clean rtt100 rtt300 loss2 loss10 burst20 cap500 cap150 capdrop asym100 asym)
 rounds=${ROUNDS:-1}
 for r in $(seq 1 "$rounds"); do
   for id in "${ids[@]}"; do

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { waitForState } from '../e2e/harness.js';
+import { DESKTOP, PHONE, waitForState } from '../e2e/harness.js';
 import { Lab, PUBLIC_IP, ROOT, type DuetServer, type LabProcess, type Site } from '../netlab/lab.js';
 import { openPeer, waitForFrames, type Peer } from '../netlab/peers.js';
 import type { ImpairSettings, LinkSettings } from './impair.js';
@@ -174,7 +174,7 @@ function direction(r: PageRecord, from: number, to: number, s: QualityScenario):
  */
 export async function runQualityScenario(
   s: QualityScenario,
-  options: { webDir?: string; serverMain?: string; build?: string } = {},
+  options: { webDir?: string; serverMain?: string; build?: string; screenshots?: string } = {},
 ): Promise<QualityResult> {
   const loadAtStart = os.loadavg()[0]!;
   const lab = await Lab.create();
@@ -239,6 +239,24 @@ export async function runQualityScenario(
     await sleep(Math.max(0, t0 + s.measureS * 1000 - Date.now()));
     const [recA, recB] = await Promise.all([readRecord(a.page), readRecord(b.page)]);
     const proxy = { a: await proxyStats(proxyA), b: await proxyStats(proxyB) };
+    if (options.screenshots) {
+      // What each person sees at the end, at desktop and phone sizes (the call keeps running meanwhile).
+      fs.mkdirSync(options.screenshots, { recursive: true });
+      for (const [name, page] of [
+        ['a', a.page],
+        ['b', b.page],
+      ] as const) {
+        for (const [size, viewport] of [
+          ['desktop', DESKTOP],
+          ['phone', PHONE],
+        ] as const) {
+          await page.setViewportSize(viewport);
+          await sleep(300);
+          await page.screenshot({ path: path.join(options.screenshots, `${s.id}-${name}-${size}.png`) });
+        }
+        await page.setViewportSize(DESKTOP);
+      }
+    }
     const result: QualityResult = {
       id: s.id,
       name: s.name,

@@ -3,7 +3,8 @@
  * the managed coturn, with a UDP impairment proxy on each side. In CI a subset (CI_SCENARIOS) runs
  * with the targets as assertions; `npm run lab:quality` runs the whole table (QUALITY_SCENARIOS=all),
  * QUALITY_BUILD names the results file, QUALITY_WEB_DIR / QUALITY_SERVER_MAIN pick other builds of
- * the web app and the server (e.g. main's, for the BEFORE column).
+ * the web app and the server (e.g. main's, for the BEFORE column), QUALITY_SCREENSHOTS=<dir> saves
+ * what both pages show at the end of each scenario at desktop and phone sizes.
  * Needs root, iptables, coturn and Chromium, like the NAT lab.
  */
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ const ids = wanted === 'all' ? SCENARIOS.map((s) => s.id) : wanted.split(',').ma
 const build = process.env.QUALITY_BUILD ?? 'ci';
 const webDir = process.env.QUALITY_WEB_DIR;
 const serverMain = process.env.QUALITY_SERVER_MAIN;
+const screenshots = process.env.QUALITY_SCREENSHOTS;
 /** Assert the targets (off when measuring main's build for the BEFORE column). */
 const assertTargets = process.env.QUALITY_ASSERT !== '0';
 const results: QualityResult[] = [];
@@ -39,7 +41,12 @@ afterAll(() => {
 describe('bad-network lab', () => {
   for (const s of SCENARIOS.filter((x) => ids.includes(x.id))) {
     it(s.name, async () => {
-      const r = await runQualityScenario(s, { ...(webDir ? { webDir } : {}), ...(serverMain ? { serverMain } : {}), build });
+      const r = await runQualityScenario(s, {
+        ...(webDir ? { webDir } : {}),
+        ...(serverMain ? { serverMain } : {}),
+        ...(screenshots ? { screenshots } : {}),
+        build,
+      });
       results.push(r);
       console.log(`${row(r)}  levels ${r.levels.a.join(',')} / ${r.levels.b.join(',')}, codec ${r.a.audioCodec}`);
       // Media flowed both ways in every scenario.

@@ -29,6 +29,13 @@ export const SCENARIOS: QualityScenario[] = [
     measureS: 32,
   },
   {
+    id: 'asym100',
+    name: 'asymmetric: a’s uplink 100 kbps (1 s queue), b clean',
+    phases: [{ atS: 0, a: { up: { rateKbps: 100, queueMs: 1000 }, down: {} }, b: { up: {}, down: {} }, label: 'asym' }],
+    warmupS: WARMUP_S,
+    measureS: MEASURE_S,
+  },
+  {
     id: 'asym',
     name: 'asymmetric: a’s uplink 150 kbps (1 s queue), b clean',
     phases: [{ atS: 0, a: { up: { rateKbps: 150, queueMs: 1000 }, down: {} }, b: { up: {}, down: {} }, label: 'asym' }],

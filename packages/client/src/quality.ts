@@ -69,6 +69,9 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   #policy: PolicyState = initialPolicy(performance.now());
   #applied = -1;
   #minRtt: number | null = null;
+  /** How many RTCP round trips each remote-inbound stream had measured at the last tick. */
+  readonly #rttCounts = new Map<string, number>();
+  #rtts: number[] = [];
   /** Loss of what this side sends, smoothed over a few seconds (single reports are noisy). */
   #sendLoss = 0;
   /** The last three levels of each direction: the shown level is their median, so one bad second does not flash. */
@@ -129,6 +132,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     let rttMs: number | null = null;
     let availableKbps: number | null = null;
     let remoteFractionLost = 0;
+    let rtcpRttMs: number | null = null;
     for (const s of all) {
       if (s.type === 'inbound-rtp') {
         c.packets += num(s.packetsReceived);
@@ -144,11 +148,22 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
         }
       } else if (s.type === 'remote-inbound-rtp') {
         remoteFractionLost = Math.max(remoteFractionLost, num(s.fractionLost));
+        // RTCP's round trip is fresh every second or so; the ICE pair's only every few seconds.
+        const count = num(s.roundTripTimeMeasurements);
+        if (typeof s.roundTripTime === 'number' && count > (this.#rttCounts.get(s.id) ?? 0))
+          rtcpRttMs = Math.max(rtcpRttMs ?? 0, s.roundTripTime * 1000);
+        this.#rttCounts.set(s.id, count);
       } else if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
         const pair = byId.get(s.selectedCandidatePairId);
         if (pair && typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
         if (pair && typeof pair.availableOutgoingBitrate === 'number') availableKbps = pair.availableOutgoingBitrate / 1000;
       }
+    }
+    if (rtcpRttMs !== null) rttMs = rtcpRttMs;
+    // A queue lasts; a busy CPU makes single round trips jump. The policy sees the lower of the last two.
+    if (rttMs !== null) {
+      this.#rtts = [...this.#rtts.slice(-1), rttMs];
+      rttMs = Math.min(...this.#rtts);
     }
     const p = this.#prev;
     this.#prev = c;

@@ -71,11 +71,18 @@ describe('audio-first video policy', () => {
     expect(run(warm(), { ...clean, loss: 0.35 }, 1).tier).toBe(PAUSED);
   });
 
-  it('steps down at once while the queue grows (bufferbloat), even during the ramp-up, then pauses', () => {
+  it('steps down after two seconds of a long queue (bufferbloat), even during the ramp-up, then pauses', () => {
     let s = run(initialPolicy(0), { ...clean, rttMs: 40 + 500 }, 1);
+    expect(s.tier).toBe(0);
+    s = run(s, { ...clean, rttMs: 40 + 500 }, 1, 1000);
     expect(s.tier).toBe(1);
-    s = run(s, { ...clean, rttMs: 40 + 500 }, 5, 1000);
+    s = run(s, { ...clean, rttMs: 40 + 500 }, 10, 2000);
     expect(s.tier).toBe(PAUSED);
+  });
+
+  it('steps down at once when the estimate falls sharply and the queue grows', () => {
+    expect(run(warm(), { ...clean, availableKbps: 600, rttMs: 40 + 500 }, 1).tier).toBe(1);
+    expect(run(warm(), { ...clean, availableKbps: 150, rttMs: 40 + 500 }, 1).tier).toBe(TIERS.length - 1);
   });
 
   it('steps down when the partner hears broken audio for two seconds, not for one', () => {

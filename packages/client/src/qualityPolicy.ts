@@ -75,9 +75,11 @@ export interface PolicyState {
   peakKbps: number;
 }
 
-export const RESUME_HOLD_MS = 3000;
+export const RESUME_HOLD_MS = 2000;
 const MAX_RESUME_HOLD_MS = 12_000;
+/** Seconds of room before stepping up: short out of the two smallest tiers, longer above them. */
 const STEP_UP_HOLD_MS = 4000;
+const STEP_UP_HOLD_LOW_MS = 2000;
 /** The bandwidth estimate starts low and climbs for several seconds: not a reason to step down. */
 const RAMP_MS = 8000;
 const RESUME_RAMP_MS = 5000;
@@ -130,7 +132,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   // only with congestion beside it — a queue, loss, or the estimate falling from its recent peak.
   const peakKbps = Math.max(o.availableKbps ?? 0, state.peakKbps * 0.9);
   const falling = o.availableKbps !== null && o.availableKbps < 0.7 * state.peakKbps;
-  const congested = bloat > 80 || o.loss >= 0.02 || falling;
+  const congested = bloat > BLOAT_MS || o.loss >= 0.02 || falling;
   const byBandwidth = o.availableKbps === null || ramping || !congested ? 0 : tierForBandwidth(o.availableKbps);
   const allowed = Math.max(byBandwidth, tierForLoss(o.loss));
 
@@ -145,8 +147,10 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
 
   const pressure = bloat > BLOAT_MS || voiceHurts || allowed > state.tier;
   const strikes = pressure ? state.strikes + 1 : 0;
-  // One second is enough when the drop is large: a queue twice too deep, or an estimate two tiers down.
-  if (pressure && (strikes >= 2 || bloat > 2 * BLOAT_MS || allowed >= state.tier + 2)) {
+  // Two seconds in a row, or one when two signals agree on a large drop: the estimate fell, and the
+  // queue is twice too deep or the estimate is two tiers down (a slow CPU makes single RTTs jump).
+  const sharpDrop = falling && (bloat > 2 * BLOAT_MS || allowed >= state.tier + 2);
+  if (pressure && (strikes >= 2 || sharpDrop || allowed === PAUSED)) {
     // Down: to what the estimate and loss allow, and one tier more when the queue or the voice suffers.
     let next = Math.max(allowed, state.tier);
     if (bloat > BLOAT_MS || voiceHurts) next = Math.max(next, state.tier + 1);
@@ -169,7 +173,8 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   const roomAbove = Math.max(o.availableKbps === null ? 0 : tierForBandwidth(o.availableKbps * 1.25), tierForLoss(o.loss)) < state.tier;
   const healthy = roomAbove && bloat < 80 && (partner === null || partner.concealment < 0.01);
   let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
-  if (s.healthySince !== null && now - s.healthySince >= STEP_UP_HOLD_MS && now - state.since >= STEP_UP_HOLD_MS)
+  const hold = state.tier >= LAST - 1 ? STEP_UP_HOLD_LOW_MS : STEP_UP_HOLD_MS;
+  if (s.healthySince !== null && now - s.healthySince >= hold && now - state.since >= hold)
     s = { ...s, tier: state.tier - 1, since: now, healthySince: now };
   // Video that held for a while resets the resume backoff.
   if (s.lastResumeAt !== null && now - s.lastResumeAt > 30_000) s = { ...s, resumeHoldMs: RESUME_HOLD_MS, lastResumeAt: null };
