@@ -1,5 +1,8 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RedisPool } from '../../packages/server/src/matchmaking/redisPool.js';
 import { createTestDatabase } from '../../packages/server/src/testing/postgres.js';
+import { ticket } from '../../packages/server/src/testing/tickets.js';
 import { captureLogs, OwnRedis, TestServer, type LogLine, type TestClient } from './harness.js';
 
 /**
@@ -148,5 +151,30 @@ describe('the shared pool restarts empty', () => {
     expect(m1.role).toBe('offerer');
     expect((await health(n1)).body.status).toBe('ok');
     expect(logs.n1.lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('enters a waiting person again when a node claimed them and died before saying so', async () => {
+    const pt1 = await n1.client('pt1 (waiting on n1)');
+    await join(pt1, 'pt');
+    await until('in the shared pool', async () => n2.duet.lobby.waiting >= 1);
+    // A third node puts its person in the pool, claims pt1 for them, and dies before its `matched`.
+    const commands = new Redis(redis.url);
+    try {
+      const dead = new RedisPool({ redis: commands, prefix: 'duet-outage:{pool}:', policy: n1.config.matchPolicy, leaseMs: 1500 });
+      await dead.enqueue(ticket('ghost-on-a-dead-node', { language: 'pt', joinedAt: Date.now() }));
+      const claimed = await dead.matchFor('ghost-on-a-dead-node', Date.now());
+      expect(claimed && claimed.map((t) => t.userId).sort()).toEqual(['ghost-on-a-dead-node', pt1.userId].sort());
+    } finally {
+      commands.disconnect();
+    }
+    // n1 finds pt1's entry gone at two renewals running, with no call for them: in again, same wait.
+    await until('entered again', async () => logs.n1.lines.some((l) => l.msg?.startsWith('claimed by a node that never said so')));
+    const pt2 = await n2.client('pt2 (arrives on n2)');
+    await join(pt2, 'pt');
+    const [m1, m2] = await Promise.all([pt1.next('matched'), pt2.next('matched')]);
+    expect(m1.callId).toBe(m2.callId);
+    expect(m1.role).toBe('offerer');
+    await pt1.roundTrip();
+    expect(pt1.all('matched')).toHaveLength(1);
   });
 });

@@ -51,6 +51,8 @@ const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|OOM|BUSY|TRYAGAIN|CLUST
 export interface ClusterMember {
   readonly online: number;
   waitingHere(): string[];
+  /** People waiting here whose pool entry was claimed by a node that never told this one (it died): enter them again. */
+  orphaned(userIds: string[]): void;
   remoteCalls(): Array<{ callId: string; node: string; partner: string }>;
   receive(e: ClusterEvent): void;
   /** Another node's question (the console's view across nodes), answered at once. */
@@ -95,6 +97,8 @@ export class Cluster implements ClusterPort {
   #graceUntil = 0;
   /** The other nodes, as last read (every second, with the online count): a broadcast needs no read of its own. */
   #others: readonly string[] = [];
+  /** People waiting here found without a pool entry at the last renewal (see `#renew`). */
+  #unclaimed = new Set<string>();
   /** Questions this node asked, by request id, until their time is up. */
   readonly #asking = new Map<string, (node: string, answer: ClusterAnswer) => void>();
 
@@ -152,7 +156,7 @@ export class Cluster implements ClusterPort {
     };
     every(this.#o.heartbeatMs, () => this.#heartbeat(), true);
     every(this.#o.heartbeatMs, () => this.#checkPartners());
-    every(Math.max(1_000, Math.floor(this.#o.leaseMs / 3)), () => this.pool.renew(this.#lobby?.waitingHere() ?? [], Date.now()));
+    every(Math.max(1_000, Math.floor(this.#o.leaseMs / 3)), () => this.#renew());
     every(Math.max(1_000, Math.floor(this.#o.leaseMs / 6)), () => this.pool.sweep(Date.now()));
     every(1_000, () => Promise.all([this.pool.refresh(), this.#countOnline()]));
     this.#log.info({ prefix: this.#o.prefix }, 'joined the cluster');
@@ -356,6 +360,24 @@ export class Cluster implements ClusterPort {
     if (nodes.length === 0) return;
     const counts = await this.#redis.mget(nodes.map((n) => this.#key(`online:${n}`)));
     this.#online = counts.reduce((sum, c) => sum + (c === null ? 0 : Number(c)), 0);
+  }
+
+  /**
+   * Renews the leases of the people waiting here. One whose entry is gone was claimed by another
+   * node, whose `matched` normally arrives within milliseconds (and they stop waiting here). Still
+   * waiting and still without an entry at the next renewal, the claimer died between its claim and
+   * its message: they go back in the pool, or they would wait for ever. A `matched` that comes even
+   * later finds them in another call or waiting again, and the lobby deals with it as with any
+   * late claim.
+   */
+  async #renew(): Promise<void> {
+    const missing = await this.pool.renew(this.#lobby?.waitingHere() ?? [], Date.now());
+    const orphaned = missing.filter((id) => this.#unclaimed.has(id));
+    this.#unclaimed = new Set(missing);
+    if (orphaned.length === 0) return;
+    this.#log.warn({ people: orphaned.length }, 'claimed by a node that never said so: entering them again');
+    for (const id of orphaned) this.#unclaimed.delete(id);
+    this.#lobby?.orphaned(orphaned);
   }
 
   /** Ends calls whose other side is on a node that stopped beating. */

@@ -83,6 +83,11 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     return [...this.#participants.values()].filter((p) => p.status === 'waiting').map((p) => p.userId);
   }
 
+  /** Waiting people whose pool entries a dead node claimed: see `Queue.reenter`. */
+  orphaned(userIds: readonly string[]): void {
+    this.#queue.reenter(userIds.flatMap((id) => this.#participants.get(id) ?? []));
+  }
+
   /** The shared pool went away, or is back and may have lost this node's entries: see `Queue.poolAvailable`. */
   poolAvailable(up: boolean): void {
     this.#queue.poolAvailable(up, this.#participants.values());

@@ -125,15 +125,25 @@ export class Queue {
   poolAvailable(up: boolean, people: Iterable<Participant>): void {
     this.#poolDown = !up;
     if (!up || this.#closed) return;
-    const waiting = [...people].filter((p) => p.status === 'waiting').sort((x, y) => x.waitingSince - y.waitingSince);
     const left = [...this.#leftWhileDown];
     this.#leftWhileDown.clear();
     for (const userId of left) this.#settle(this.#o.pool.remove(userId), 'remove after an outage');
+    this.reenter(people);
+  }
+
+  /**
+   * Puts those in `people` who are waiting back in the pool with their original wait, and matches
+   * them, the longest wait first, once all are in: after an outage, or when a node claimed them and
+   * died before telling this one.
+   */
+  reenter(people: Iterable<Participant>): void {
+    if (this.#closed || this.#poolDown) return;
+    const waiting = [...people].filter((p) => p.status === 'waiting').sort((x, y) => x.waitingSince - y.waitingSince);
     void Promise.allSettled(waiting.map((p) => this.#o.pool.enqueue(this.#ticket(p)))).then((results) => {
       this.#o.changed();
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') this.tryMatch(waiting[i]!);
-        else this.#failed(r.reason, 'requeue after an outage');
+        else this.#failed(r.reason, 'enter again');
       });
     });
   }

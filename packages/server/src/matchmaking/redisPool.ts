@@ -105,6 +105,21 @@ return #ids
 `;
 
 /**
+ * Renews leases. ARGV: prefix, expiry, ids... → the ids that have no entry any more (another node
+ * claimed them — its `matched` is on the way, unless that node died first — or they lapsed).
+ */
+const RENEW = `
+local lease = ARGV[1] .. 'lease'
+local missing = {}
+for i = 3, #ARGV do
+  if redis.call('ZADD', lease, 'XX', 'CH', ARGV[2], ARGV[i]) == 0 and not redis.call('ZSCORE', lease, ARGV[i]) then
+    missing[#missing + 1] = ARGV[i]
+  end
+end
+return missing
+`;
+
+/**
  * One match decision. ARGV: prefix, id, now, then the policy (interestsRequiredMs,
  * regionRequiredMs, recentCount, recentWindowMs, smallPool, relaxRecentAfterMs) and the search
  * limits (pageSize, scanLimit) → { id, record, partnerId, partnerRecord } with both removed, or nil.
@@ -328,6 +343,7 @@ export class RedisPool implements WaitingPool {
   readonly #get: Command;
   readonly #sweep: Command;
   readonly #match: Command;
+  readonly #renew: Command;
   #size = 0;
   /** Pool sizes of the buckets this node has enqueued people in, as of the last refresh. */
   readonly #buckets = new Map<string, { mode: string; language: string; size: number }>();
@@ -358,6 +374,7 @@ export class RedisPool implements WaitingPool {
     this.#get = define('duetGet', GET);
     this.#sweep = define('duetSweep', SWEEP);
     this.#match = define('duetMatch', MATCH);
+    this.#renew = define('duetRenew', RENEW);
   }
 
   async enqueue(t: Ticket, now: number = Date.now()): Promise<void> {
@@ -409,11 +426,13 @@ export class RedisPool implements WaitingPool {
     buckets.forEach((b, i) => (b.size = sizes[i] as number));
   }
 
-  /** Renews the lease of people this node still holds (call every few seconds). */
-  async renew(userIds: readonly string[], now: number = Date.now()): Promise<void> {
-    if (userIds.length === 0) return;
-    const args = userIds.flatMap((id) => [now + this.#o.leaseMs, id]);
-    await this.#r.zadd(`${this.#p}lease`, 'XX', ...args);
+  /**
+   * Renews the lease of people this node still holds (call every few seconds), in one round trip.
+   * Returns those of them who have no entry any more: claimed by another node (see `Cluster`).
+   */
+  async renew(userIds: readonly string[], now: number = Date.now()): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    return (await this.#renew(now + this.#o.leaseMs, ...userIds)) as string[];
   }
 
   /** Drops entries whose lease lapsed (their node crashed); any node may run it. */

@@ -28,6 +28,7 @@ export async function joinCluster(
       return lobby.online;
     },
     waitingHere: () => lobby.waitingHere(),
+    orphaned: (userIds) => lobby.orphaned(userIds),
     remoteCalls: () => lobby.calls.remoteCalls(),
     receive,
     answer: clusterAnswers(lobby.calls),
