@@ -67,6 +67,8 @@ export async function startSignaling(c: SignalingContext) {
           ),
     },
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    // A socket turned away for too many pending hellos names the same retry-after as an HTTP refusal.
+    busyRetryAfterMs: config.busy.retryAfterMs,
     maxPerAddress: config.wsMaxPerAddress,
     telemetry: c.telemetry,
   });
