@@ -56,6 +56,7 @@ describe.each(backends)('storage on %s', (kind, make) => {
       '0012_call_node',
       '0013_verification_requests',
       '0014_call_relayed',
+      '0016_screening',
     ]);
     const again = await openStorage(options);
     expect(again.applied).toEqual([]);
