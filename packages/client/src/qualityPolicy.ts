@@ -85,6 +85,8 @@ const RAMP_MS = 8000;
 const RESUME_RAMP_MS = 5000;
 /** A queue this deep (RTT above the call's best) means the link is saturated. */
 const BLOAT_MS = 200;
+/** A queue this short counts as drained (a busy machine's round trips wobble by tens of ms). */
+const CLEAR_MS = 120;
 
 export function initialPolicy(now: number): PolicyState {
   return {
@@ -137,12 +139,14 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   const allowed = Math.max(byBandwidth, tierForLoss(o.loss));
 
   if (state.tier === PAUSED) {
-    // While paused the estimate sees only the voice: resume on the queue, the loss and the voice.
-    const clear = bloat < 80 && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
+    // While paused the estimate sees only the voice: resume on the queue, the loss and the voice,
+    // and forget the estimate's old peak (a fall is measured from what it sees now).
+    const clear = bloat < CLEAR_MS && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
     const healthySince = clear ? (state.healthySince ?? now) : null;
+    const seen = o.availableKbps ?? 0;
     if (healthySince !== null && now - healthySince >= state.resumeHoldMs)
-      return { ...state, peakKbps, tier: LAST, since: now, healthySince: now, strikes: 0, lastResumeAt: now };
-    return { ...state, peakKbps, healthySince };
+      return { ...state, peakKbps: seen, tier: LAST, since: now, healthySince: now, strikes: 0, lastResumeAt: now };
+    return { ...state, peakKbps: seen, healthySince };
   }
 
   const pressure = bloat > BLOAT_MS || voiceHurts || allowed > state.tier;
@@ -171,7 +175,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   // Up: the estimate (with a quarter of headroom: a capped encoder keeps it from growing much) and
   // the loss allow the next tier, the queue is short and the partner hears well.
   const roomAbove = Math.max(o.availableKbps === null ? 0 : tierForBandwidth(o.availableKbps * 1.25), tierForLoss(o.loss)) < state.tier;
-  const healthy = roomAbove && bloat < 80 && (partner === null || partner.concealment < 0.01);
+  const healthy = roomAbove && bloat < CLEAR_MS && (partner === null || partner.concealment < 0.01);
   let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
   const hold = state.tier >= LAST - 1 ? STEP_UP_HOLD_LOW_MS : STEP_UP_HOLD_MS;
   if (s.healthySince !== null && now - s.healthySince >= hold && now - state.since >= hold)

@@ -1,0 +1,74 @@
+/**
+ * The BEFORE / AFTER table of docs/quality.md from results files of the bad-network lab (one per
+ * round, as bench/quality-ab.sh writes them): every figure is the median over the rounds.
+ *   npx tsx bench/quality-table.ts --before test-results/quality-before-r{1,2,3}.json --after test-results/quality-after-r{1,2,3}.json
+ * One row per scenario and build; figures are "receiver a / receiver b".
+ */
+import fs from 'node:fs';
+import type { DirectionResult, QualityResult } from '../tests/quality/lab.js';
+import { percentile } from '../tests/quality/measure.js';
+import { row } from '../tests/quality/report.js';
+import { SCENARIOS } from '../tests/quality/scenarios.js';
+
+const files: Record<'before' | 'after', string[]> = { before: [], after: [] };
+let into: 'before' | 'after' | null = null;
+for (const a of process.argv.slice(2)) {
+  if (a === '--before' || a === '--after') into = a.slice(2) as 'before' | 'after';
+  else if (into) files[into].push(a);
+}
+if (files.before.length === 0 || files.after.length === 0) throw new Error('usage: quality-table.ts --before F… --after F…');
+const read = (list: string[]) => list.flatMap((f) => (fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as QualityResult[]) : []));
+
+const med = (v: Array<number | null>): number | null => {
+  const xs = v.filter((x): x is number => x !== null);
+  return xs.length === 0 ? null : percentile(xs, 50);
+};
+
+/** One result whose every figure is the median over the rounds (heights: the range over all rounds). */
+function combine(runs: QualityResult[]): QualityResult {
+  const side = (k: 'a' | 'b'): DirectionResult => {
+    const d = runs.map((r) => r[k]);
+    const heights = d.flatMap((x) => x.windows.filter((w) => w.fps > 0).map((w) => w.height));
+    const lo = heights.length ? Math.min(...heights) : 0;
+    const hi = heights.length ? Math.max(...heights) : 0;
+    const m = (f: (x: DirectionResult) => number | null) => med(d.map(f));
+    return {
+      ...d[0]!,
+      delayP50: m((x) => x.delayP50),
+      delayP95: m((x) => x.delayP95),
+      audioDelayEstMs: m((x) => x.audioDelayEstMs),
+      concealment: m((x) => x.concealment) ?? 0,
+      longestGapMs: m((x) => x.longestGapMs) ?? 0,
+      fpsMedian: m((x) => x.fpsMedian) ?? 0,
+      freezes: m((x) => x.freezes) ?? 0,
+      pausedMs: m((x) => x.pausedMs) ?? 0,
+      adaptS: m((x) => x.adaptS),
+      recoverS: m((x) => x.recoverS),
+      heights: heights.length === 0 ? '—' : lo === hi ? `${lo}p` : `${lo}–${hi}p`,
+    };
+  };
+  return { ...runs[0]!, load: [med(runs.map((r) => r.load[0])) ?? 0, 0], a: side('a'), b: side('b') };
+}
+
+const before = read(files.before);
+const after = read(files.after);
+const lines: string[] = [];
+lines.push(
+  '| network (end to end) | build (rounds) | load | video delay p50 a / b (ms) | p95 a / b (ms) | audio delay est. (ms) | audio concealed | longest audio gap (ms) | video (median fps, heights) | freezes | video paused | adapt / back |',
+);
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const s of SCENARIOS) {
+  for (const [label, list] of [
+    ['before', before],
+    ['after', after],
+  ] as const) {
+    const runs = list.filter((x) => x.id === s.id);
+    if (runs.length === 0) continue;
+    // row() starts with "| name | load |": put the build between them.
+    const cells = row(combine(runs)).split(' | ');
+    cells.splice(1, 0, `${label} (${runs.length})`);
+    if (label === 'after') cells[0] = '| ↳';
+    lines.push(cells.join(' | '));
+  }
+}
+process.stdout.write(`${lines.join('\n')}\n`);
