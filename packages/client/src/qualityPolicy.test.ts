@@ -71,12 +71,16 @@ describe('audio-first video policy', () => {
     expect(run(warm(), { ...clean, loss: 0.35 }, 1).tier).toBe(PAUSED);
   });
 
-  it('steps down after two seconds of a long queue (bufferbloat), even during the ramp-up, then pauses', () => {
+  it('steps down after two seconds of a long queue (bufferbloat), even during the ramp-up, down to the thumbnail', () => {
     let s = run(initialPolicy(0), { ...clean, rttMs: 40 + 500 }, 1);
     expect(s.tier).toBe(0);
     s = run(s, { ...clean, rttMs: 40 + 500 }, 1, 1000);
     expect(s.tier).toBe(1);
     s = run(s, { ...clean, rttMs: 40 + 500 }, 10, 2000);
+    // A queue alone (a starved CPU looks the same) does not pause the video ...
+    expect(s.tier).toBe(LAST);
+    // ... the partner hearing broken voice does.
+    s = run(s, { ...clean, rttMs: 40 + 500, partner: report({ concealment: 0.08 }) }, 2, 12_000);
     expect(s.tier).toBe(PAUSED);
   });
 

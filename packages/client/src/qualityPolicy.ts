@@ -158,6 +158,9 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
     // Down: to what the estimate and loss allow, and one tier more when the queue or the voice suffers.
     let next = Math.max(allowed, state.tier);
     if (bloat > BLOAT_MS || voiceHurts) next = Math.max(next, state.tier + 1);
+    // A queue alone stops at the thumbnail (a starved CPU looks like a queue too): pausing takes an
+    // estimate too small even for it, heavy loss, or the partner hearing broken voice.
+    if (next === PAUSED && allowed !== PAUSED && !voiceHurts) next = LAST;
     next = Math.min(PAUSED, next);
     if (next === state.tier) return { ...state, peakKbps, strikes, healthySince: null };
     const failedResume = next === PAUSED && state.lastResumeAt !== null && now - state.lastResumeAt < 10_000;
