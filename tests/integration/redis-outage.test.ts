@@ -163,7 +163,8 @@ describe('the shared pool restarts empty', () => {
       const dead = new RedisPool({ redis: commands, prefix: 'duet-outage:{pool}:', policy: n1.config.matchPolicy, leaseMs: 1500 });
       await dead.enqueue(ticket('ghost-on-a-dead-node', { language: 'pt', joinedAt: Date.now() }));
       const claimed = await dead.matchFor('ghost-on-a-dead-node', Date.now());
-      expect(claimed && claimed.map((t) => t.userId).sort()).toEqual(['ghost-on-a-dead-node', pt1.userId].sort());
+      if (!Array.isArray(claimed)) throw new Error(`the dead node claimed nobody: ${String(claimed)}`);
+      expect(claimed.map((t) => t.userId).sort()).toEqual(['ghost-on-a-dead-node', pt1.userId].sort());
     } finally {
       commands.disconnect();
     }
