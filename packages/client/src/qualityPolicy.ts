@@ -135,7 +135,10 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   const peakKbps = Math.max(o.availableKbps ?? 0, state.peakKbps * 0.9);
   const falling = o.availableKbps !== null && o.availableKbps < 0.7 * state.peakKbps;
   const congested = bloat > BLOAT_MS || o.loss >= 0.02 || falling;
-  const byBandwidth = o.availableKbps === null || ramping || !congested ? 0 : tierForBandwidth(o.availableKbps);
+  // Above the two smallest tiers the browser's own rate control follows the estimate well (a tier
+  // change costs a keyframe and a burst); the estimate picks only between them and a pause.
+  const bw = o.availableKbps === null || ramping || !congested ? 0 : tierForBandwidth(o.availableKbps);
+  const byBandwidth = bw >= LAST - 1 ? bw : 0;
   const allowed = Math.max(byBandwidth, tierForLoss(o.loss));
 
   if (state.tier === PAUSED) {
@@ -177,7 +180,8 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
 
   // Up: the estimate (with a quarter of headroom: a capped encoder keeps it from growing much) and
   // the loss allow the next tier, the queue is short and the partner hears well.
-  const roomAbove = Math.max(o.availableKbps === null ? 0 : tierForBandwidth(o.availableKbps * 1.25), tierForLoss(o.loss)) < state.tier;
+  const bwAbove = o.availableKbps === null || state.tier < LAST - 1 ? 0 : tierForBandwidth(o.availableKbps * 1.25);
+  const roomAbove = Math.max(bwAbove, tierForLoss(o.loss)) < state.tier;
   const healthy = roomAbove && bloat < CLEAR_MS && (partner === null || partner.concealment < 0.01);
   let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
   const hold = state.tier >= LAST - 1 ? STEP_UP_HOLD_LOW_MS : STEP_UP_HOLD_MS;
