@@ -28,7 +28,8 @@ interface ScreeningFigures {
   /** What the classifier fetched (transferSize 0: from the cache). */
   resources: Resource[];
   samples: { ms: number; gapMs: number }[];
-  flags: { flagToBlurMs: number; captureToBlurMs: number }[];
+  /** flagToBlurMs: from the worker's result to the first frame painted blurred; resultToBlurMs: from its arrival on this thread. */
+  flags: { flagToBlurMs: number; resultToBlurMs: number; captureToBlurMs: number }[];
   /** HTTP status of each flag filed. */
   uploads: (number | null)[];
   failed: string | null;
@@ -163,6 +164,8 @@ export function useScreening(video: RefObject<HTMLVideoElement | null>, stream: 
         figures().samples.push({ ms: Math.round(result.ms * 10) / 10, gapMs: Math.round(gap) });
         if (result.flagged) {
           flaggedAt.current = { receivedAt: performance.now(), doneAt: result.doneAt - performance.timeOrigin, capturedAt };
+          // Hidden at the next paint, not after React's next render: the attribute carries the blur (screening.css).
+          if (!el.dataset.unblurred) el.dataset.screen = 'blurred';
           setState('blurred');
           if (!flagged && result.jpeg) {
             // One flag per call from this viewer: the first flagged frame is the evidence.
@@ -191,6 +194,7 @@ export function useScreening(video: RefObject<HTMLVideoElement | null>, stream: 
         const painted = performance.now();
         figures().flags.push({
           flagToBlurMs: Math.round((painted - at.doneAt) * 10) / 10,
+          resultToBlurMs: Math.round((painted - at.receivedAt) * 10) / 10,
           captureToBlurMs: Math.round((painted - at.capturedAt) * 10) / 10,
         });
       }),

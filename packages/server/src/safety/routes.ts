@@ -79,6 +79,24 @@ export interface SafetyRouteDeps {
   secureCookies: boolean;
 }
 
+/**
+ * Who is asking, for people's own endpoints: settled before the input is looked at (a
+ * `preValidation` hook), so a stranger learns nothing from a 400; `people` holds the user id.
+ */
+export function personGate(tokens: TokenIssuer) {
+  const person = async (authorization: string | undefined) =>
+    authorization?.startsWith('Bearer ') ? tokens.verify(authorization.slice(7)) : undefined;
+  const unauthorized = (reply: FastifyReply) =>
+    reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
+  const people = new WeakMap<FastifyRequest, string>();
+  const signedIn = async (req: FastifyRequest, reply: FastifyReply) => {
+    const userId = await person(req.headers.authorization);
+    if (!userId) return unauthorized(reply);
+    people.set(req, userId);
+  };
+  return { person, unauthorized, signedIn, people };
+}
+
 const notFound = (reply: FastifyReply, what: string) => reply.code(404).send({ error: { code: 'not_found', message: `No such ${what}.` } });
 
 /** The moderation console's API (staff only), and the few safety endpoints people use. */
@@ -171,17 +189,7 @@ export function safetyRoutes(app: FastifyInstance, d: SafetyRouteDeps): void {
   });
 
   // ---- people ---------------------------------------------------------------------------
-  const person = async (authorization: string | undefined) =>
-    authorization?.startsWith('Bearer ') ? d.tokens.verify(authorization.slice(7)) : undefined;
-  const unauthorized = (reply: FastifyReply) =>
-    reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
-  // Who is asking is settled before the input is looked at: a stranger learns nothing from a 400.
-  const people = new WeakMap<FastifyRequest, string>();
-  const signedIn = async (req: FastifyRequest, reply: FastifyReply) => {
-    const userId = await person(req.headers.authorization);
-    if (!userId) return unauthorized(reply);
-    people.set(req, userId);
-  };
+  const { person, unauthorized, signedIn, people } = personGate(d.tokens);
 
   api.post(
     '/api/reports/:id/evidence',

@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TokenIssuer } from '../identity/tokens.js';
 import { expects, useZodValidation } from '../web/validation.js';
+import { personGate } from './routes.js';
 import { SCREEN_CLASSES, type Screening } from './screening.js';
 
 const JPEG_PREFIX = 'data:image/jpeg;base64,';
@@ -59,14 +60,7 @@ export function screeningRoutes(app: FastifyInstance, d: ScreeningRouteDeps): vo
     model: 'nsfwjs/MobileNetV2',
   }));
 
-  const people = new WeakMap<FastifyRequest, string>();
-  // Who is asking is settled before the body is looked at: a stranger learns nothing from a 400.
-  const signedIn = async (req: FastifyRequest, reply: FastifyReply) => {
-    const header = req.headers.authorization;
-    const userId = header?.startsWith('Bearer ') ? await d.tokens.verify(header.slice(7)) : undefined;
-    if (!userId) return reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
-    people.set(req, userId);
-  };
+  const { signedIn, people } = personGate(d.tokens);
 
   api.post(
     '/api/calls/:id/screen-flag',
