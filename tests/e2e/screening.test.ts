@@ -86,8 +86,9 @@ describe('a flag, via a threshold a benign frame trips', () => {
     await expect.poll(async () => (await figures(a.page))?.uploads ?? [], { timeout: 15_000 }).toContain(201);
     await expect.poll(async () => (await figures(a.page))?.flags.length ?? 0, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
     const f = (await figures(a.page))!;
-    // A flag hides the picture within a frame or two of the classifier's result: median about 30 ms
-    // in bench/screening.ts; here two browsers load the model and run a call on two shared cores.
+    // A flag hides the picture on the first frame painted after the classifier's result: median
+    // 318 ms in bench/screening.ts on this loaded machine (its bare two-frame wait: 204 ms); here
+    // two browsers load the model and start a call on two shared cores, so the bound is looser.
     console.log(`screening flag: flag→blur ${f.flags[0]!.flagToBlurMs} ms, capture→blur ${f.flags[0]!.captureToBlurMs} ms`);
     expect(f.flags[0]!.flagToBlurMs).toBeLessThan(1500);
 
