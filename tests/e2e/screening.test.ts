@@ -33,6 +33,7 @@ describe('blur-first screening with the normal threshold', () => {
     // The first state the remote video shows is `checking`: never a clear picture before a check.
     await a.page.getByTestId('remote-video').and(a.page.locator('[data-screen]')).waitFor({ timeout: 30_000 });
     seen.push((await screenOf(a.page))!);
+    await screenshot(a.page, 'screening-checking-desktop');
     await meeting;
     await a.page.locator('[data-testid="remote-video"][data-screen="clear"]').waitFor({ timeout: 30_000 });
     await b.page.locator('[data-testid="remote-video"][data-screen="clear"]').waitFor({ timeout: 30_000 });
@@ -106,6 +107,11 @@ describe('a flag, via a threshold a benign frame trips', () => {
     await row.waitFor({ timeout: 10_000 });
     expect(await row.getAttribute('data-flags')).not.toBe('0');
     await screenshot(mod.page, 'screening-console-live-desktop');
+    await mod.page.setViewportSize(PHONE);
+    await mod.page.waitForTimeout(200);
+    await expectFitsWidth(mod.page, 'the live view on a phone');
+    await screenshot(mod.page, 'screening-console-live-phone');
+    await mod.page.setViewportSize({ width: 1280, height: 800 });
     await mod.page.getByTestId('nav-reports').click();
     const flagRow = mod.page.locator('[data-testid="report-row"][data-reason="screening"]').first();
     await flagRow.waitFor({ timeout: 10_000 });
