@@ -11,6 +11,8 @@ import { useTestServer, type TestServer } from './harness.js';
 // reads ~58). A low challenge age lets both through; a high one refuses both.
 
 const API_TOKEN = 'operator-api-token-0123456789';
+// Clips are rendered in this process, beside the server: its overload guard must not read that as a busy node.
+const CALM = { BUSY_LAG_MS: '5000' };
 vi.setConfig({ hookTimeout: 60_000 });
 const clock = new FakeClock(Date.UTC(2026, 11, 7, 12, 0, 0));
 let detector: Detector;
@@ -52,7 +54,7 @@ const admin = (s: TestServer, path: string, json?: unknown) =>
   });
 
 describe('age assurance with a low challenge age (21)', () => {
-  const server = useTestServer({ env: { ADMIN_TOKEN: API_TOKEN, VERIFICATION: 'true', AGE_CHALLENGE: '21' }, create: { clock } });
+  const server = useTestServer({ env: { ...CALM, ADMIN_TOKEN: API_TOKEN, VERIFICATION: 'true', AGE_CHALLENGE: '21' }, create: { clock } });
 
   it('lets both adult portraits through and shows moderators the estimate', { timeout: 120_000 }, async () => {
     const s = server();
