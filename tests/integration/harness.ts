@@ -312,6 +312,9 @@ export class TestServer {
         TURN_MODE: 'off',
         // Requests name their own client address (see `request`), as they would behind a proxy.
         TRUST_PROXY: 'true',
+        // A loaded test machine can keep the event loop late for a while: only the tests about
+        // shedding load (busy.test.ts) turn it on, the others must not meet a 503 server_busy.
+        BUSY_LAG_MS: '0',
         ...options.env,
       });
       const duet = await createDuetServer(config, { ...(options.storage === 'file' ? {} : { sqliteFile: ':memory:' }), ...options.create });
