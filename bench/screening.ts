@@ -259,39 +259,41 @@ async function main() {
     }
     await probe.close();
 
-    // Flag → blur, measured by the app: one flag per call, `CALLS` calls.
-    const [a, b] = [await openPerson(browser, server.url), await openPerson(browser, server.url)];
-    await Promise.all([getReady(a.page), getReady(b.page)]);
-    const samples: Array<{ flagToBlurMs: number; resultToBlurMs: number; captureToBlurMs: number }> = [];
-    for (let i = 0; i < CALLS; i++) {
-      if (i === 0) await meet(a, b, 60_000);
-      else await a.page.getByTestId('next').click();
-      await a.page.waitForFunction(
-        (n) => ((window as never as { __duetScreening?: { flags: unknown[] } }).__duetScreening?.flags.length ?? 0) > n,
-        i,
-        { timeout: 60_000 },
-      );
-    }
-    // The same page's two-frame wait with nothing to change: what the machine's frame pace alone costs.
-    const idle = await a.page.evaluate(async () => {
-      const out: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        const t = performance.now();
-        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-        out.push(performance.now() - t);
-        await new Promise((r) => setTimeout(r, 50));
+    // Flag → blur, measured by the app: one flag per call, `CALLS` calls (0: skipped).
+    if (CALLS > 0) {
+      const [a, b] = [await openPerson(browser, server.url), await openPerson(browser, server.url)];
+      await Promise.all([getReady(a.page), getReady(b.page)]);
+      const samples: Array<{ flagToBlurMs: number; resultToBlurMs: number; captureToBlurMs: number }> = [];
+      for (let i = 0; i < CALLS; i++) {
+        if (i === 0) await meet(a, b, 60_000);
+        else await a.page.getByTestId('next').click();
+        await a.page.waitForFunction(
+          (n) => ((window as never as { __duetScreening?: { flags: unknown[] } }).__duetScreening?.flags.length ?? 0) > n,
+          i,
+          { timeout: 60_000 },
+        );
       }
-      return out;
-    });
-    out(`two frames of this page with nothing to change: median ${median(idle).toFixed(1)} ms (n=20)`);
-    samples.push(...(await a.page.evaluate(() => (window as never as { __duetScreening: { flags: never[] } }).__duetScreening.flags)));
-    out(
-      `\nflag→blur (n=${samples.length}): median ${median(samples.map((s) => s.flagToBlurMs)).toFixed(1)} ms, max ${Math.max(...samples.map((s) => s.flagToBlurMs)).toFixed(1)} ms; ` +
-        `result on the page's thread→blur median ${median(samples.map((s) => s.resultToBlurMs)).toFixed(1)} ms; ` +
-        `frame capture→blur median ${median(samples.map((s) => s.captureToBlurMs)).toFixed(1)} ms`,
-    );
-    await a.close();
-    await b.close();
+      // The same page's two-frame wait with nothing to change: what the machine's frame pace alone costs.
+      const idle = await a.page.evaluate(async () => {
+        const out: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const t = performance.now();
+          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+          out.push(performance.now() - t);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return out;
+      });
+      out(`two frames of this page with nothing to change: median ${median(idle).toFixed(1)} ms (n=20)`);
+      samples.push(...(await a.page.evaluate(() => (window as never as { __duetScreening: { flags: never[] } }).__duetScreening.flags)));
+      out(
+        `\nflag→blur (n=${samples.length}): median ${median(samples.map((s) => s.flagToBlurMs)).toFixed(1)} ms, max ${Math.max(...samples.map((s) => s.flagToBlurMs)).toFixed(1)} ms; ` +
+          `result on the page's thread→blur median ${median(samples.map((s) => s.resultToBlurMs)).toFixed(1)} ms; ` +
+          `frame capture→blur median ${median(samples.map((s) => s.captureToBlurMs)).toFixed(1)} ms`,
+      );
+      await a.close();
+      await b.close();
+    }
 
     // CPU share at the chosen rate: the whole browser (two viewers, decoding, encoding, rendering)
     // over the same stretch of a call, with and without screening.
