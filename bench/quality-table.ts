@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import type { DirectionResult, QualityResult } from '../tests/quality/lab.js';
-import { percentile } from '../tests/quality/measure.js';
 import { row } from '../tests/quality/report.js';
 import { SCENARIOS } from '../tests/quality/scenarios.js';
 
@@ -19,9 +18,12 @@ for (const a of process.argv.slice(2)) {
 if (files.before.length === 0 || files.after.length === 0) throw new Error('usage: quality-table.ts --before F… --after F…');
 const read = (list: string[]) => list.flatMap((f) => (fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as QualityResult[]) : []));
 
+/** The median; of an even count, the mean of the middle two. */
 const med = (v: Array<number | null>): number | null => {
-  const xs = v.filter((x): x is number => x !== null);
-  return xs.length === 0 ? null : percentile(xs, 50);
+  const xs = v.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (xs.length === 0) return null;
+  const mid = xs.length / 2;
+  return xs.length % 2 === 1 ? xs[Math.floor(mid)]! : (xs[mid - 1]! + xs[mid]!) / 2;
 };
 
 /** One result whose every figure is the median over the rounds (heights: the range over all rounds). */
