@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { expectFitsWidth, meet, PHONE, screenshot, signInAsStaff, useDuet } from './harness.js';
+import { expectFitsWidth, meet, PHONE, screenshot, signInAsStaff, status, useDuet } from './harness.js';
 
 // Blur-first screening in real Chromium (docs/safety.md): the partner's video starts hidden
 // (`data-screen="checking"`) until the classifier (nsfwjs MobileNetV2 in a worker) clears the first
@@ -133,6 +133,10 @@ describe('a flag, via a threshold a benign frame trips', () => {
     await a.page.getByTestId('next').click();
     await a.page.locator('[data-testid="remote-video"][data-screen="blurred"]').waitFor({ timeout: 30_000 });
     expect(await a.page.getByTestId('remote-video').getAttribute('data-unblurred')).toBeNull();
+    // One tap on Report over the hidden picture: a nudity report with the flagged frame; the call ends.
+    await a.page.getByTestId('screen-report').waitFor({ timeout: 10_000 });
+    await a.page.getByTestId('screen-report').click();
+    await expect.poll(() => status(a.page).getAttribute('data-end-reason'), { timeout: 10_000 }).toBe('reported');
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);
   });
