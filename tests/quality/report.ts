@@ -16,12 +16,12 @@ export function row(r: QualityResult): string {
       : `adapt ${a.adaptS ?? '—'} / ${b.adaptS ?? '—'} s, back ${a.recoverS ?? '—'} / ${b.recoverS ?? '—'} s`;
   return `| ${[
     r.name,
-    `${r.load[0]}`,
+    `${Math.round(r.load[0] * 10) / 10}`,
     `${ms(a.delayP50)} / ${ms(b.delayP50)}`,
     `${ms(a.delayP95)} / ${ms(b.delayP95)}`,
     `${ms(a.audioDelayEstMs)} / ${ms(b.audioDelayEstMs)}`,
     `${pct(a.concealment)} / ${pct(b.concealment)}`,
-    `${a.longestGapMs} / ${b.longestGapMs}`,
+    `${Math.round(a.longestGapMs)} / ${Math.round(b.longestGapMs)}`,
     `${a.fpsMedian} / ${b.fpsMedian} fps, ${a.heights} / ${b.heights}`,
     `${a.freezes} / ${b.freezes}`,
     `${(a.pausedMs / 1000).toFixed(1)} / ${(b.pausedMs / 1000).toFixed(1)} s`,

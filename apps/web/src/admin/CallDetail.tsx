@@ -117,6 +117,7 @@ function CallBody({ call }: { call: CallDetail }) {
           <Fact k="Bytes relayed" v={call.relayed ? bytes(call.bytesRelayed) : 'none (direct)'} />
           <Fact k="RTT p50" v={ms(call.quality.rttMsP50)} />
           <Fact k="Est. delay p50" v={ms(call.quality.estDelayMsP50)} />
+          <Fact k="Voice lost (worst 10 s)" v={pct(call.quality.audioConcealmentMax)} />
           <Fact k="Loss max" v={pct(call.quality.packetLossMax)} />
           <Fact k="Frozen video" v={call.quality.freezeMs === null ? '—' : ms(call.quality.freezeMs)} />
           <Fact k="Ended at" v={fullDateTime(call.endedAt)} />
@@ -167,6 +168,7 @@ function QualityChart({ call }: { call: CallDetail }) {
         line('RTT', 'ms', (s) => s.rttMs),
         line('est. delay', 'ms', (s) => s.estDelayMs, true),
         line('packet loss', 'loss', (s) => (s.packetLoss === undefined ? undefined : s.packetLoss * 100)),
+        line('voice concealed', 'loss', (s) => (s.audioConcealment === undefined ? undefined : s.audioConcealment * 100), true),
         line('inbound', 'kbps', (s) => s.inboundKbps),
       );
     }
