@@ -215,12 +215,14 @@ export interface PageOptions {
   permissions?: string[] | null;
   /** One more script to run in the page before the app's own. */
   initScript?: () => void;
+  /** The browser's language (`navigator.language`, Accept-Language); English (en-US) by default. */
+  locale?: string;
 }
 
 /** A person: their own browser profile (so their own guest identity) and page, open at `url`. */
 export async function openPerson(browser: Browser, url: string, options: PageOptions = {}): Promise<Person> {
   const permissions = options.permissions === null ? {} : { permissions: options.permissions ?? [] };
-  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, ...permissions });
+  const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, locale: options.locale ?? 'en-US', ...permissions });
   await context.addInitScript(capturePeerConnections);
   if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
