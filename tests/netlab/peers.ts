@@ -74,6 +74,8 @@ export interface PathStats {
   remoteCandidates: Array<{ type: string; address: string }>;
   /** Every IPv4 address in the partner's session description (candidates and c= lines). */
   remoteSdpAddresses: string[];
+  /** The transports (udp, tcp, tls) over which this browser got a relay allocation. */
+  localRelayProtocols: string[];
 }
 
 /**
@@ -94,6 +96,7 @@ export function pathStats(page: Page): Promise<PathStats> {
         audioPacketsReceived: 0,
         remoteCandidates: [],
         remoteSdpAddresses: [],
+        localRelayProtocols: [],
       };
     const stats = await pc.getStats();
     const byId = new Map<string, Record<string, unknown>>();
@@ -102,7 +105,9 @@ export function pathStats(page: Page): Promise<PathStats> {
     let framesDecoded = 0;
     let audioPacketsReceived = 0;
     const remoteCandidates: Array<{ type: string; address: string }> = [];
+    const localRelayProtocols = new Set<string>();
     stats.forEach((s: Record<string, unknown>) => {
+      if (s.type === 'local-candidate' && s.candidateType === 'relay' && s.relayProtocol) localRelayProtocols.add(String(s.relayProtocol));
       if (s.type === 'remote-candidate') remoteCandidates.push({ type: String(s.candidateType), address: String(s.address ?? s.ip ?? '') });
       if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') pair = byId.get(s.selectedCandidatePairId);
       if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += Number(s.framesDecoded ?? 0);
@@ -132,6 +137,7 @@ export function pathStats(page: Page): Promise<PathStats> {
       audioPacketsReceived,
       remoteCandidates,
       remoteSdpAddresses: [...new Set(pc.remoteDescription?.sdp.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [])],
+      localRelayProtocols: [...localRelayProtocols],
     };
   });
 }

@@ -262,7 +262,10 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
           await new Promise((r) => setTimeout(r, 250));
           [statsA, statsB] = await Promise.all([pathStats(a.page), pathStats(b.page)]);
         }
-        if (waited) result.notes = `pair moved to relay over ${s.relayed} ${settled() ? `after ${Date.now() - first} ms` : 'never'}`;
+        if (waited) {
+          const allocations = `relay allocations a: ${statsA.localRelayProtocols.join('+') || 'none'}, b: ${statsB.localRelayProtocols.join('+') || 'none'}`;
+          result.notes = `pair moved to relay over ${s.relayed} ${settled() ? `after ${Date.now() - first} ms` : 'never'}; ${allocations}`;
+        }
       }
       Object.assign(result, {
         statsA,
