@@ -115,4 +115,36 @@ describe('screening flags', () => {
     }
     expect(statuses).toEqual([201, 201, 201, 429]);
   });
+
+  it('holds a person at once when the second viewer flags them, not from their next connection', async () => {
+    const s = server();
+    const target = await s.guest();
+    const targetClient = await s.client('flagged', { guest: target });
+    targetClient.autoRequeue = false;
+    for (const [n, held] of [
+      [1, false],
+      [2, true],
+    ] as const) {
+      const viewer = await s.guest();
+      const viewerClient = await s.client(`viewer ${n}`, { guest: viewer });
+      viewerClient.autoRequeue = false;
+      const pair = await matchPair(targetClient, viewerClient);
+      await connectCall(pair);
+      await s.duet.settled();
+      expect((await flag(s, viewer.token, pair.callId, { frame: JPEG, scores: SCORES })).body).toMatchObject({ viewers: n, held });
+      viewerClient.send({ type: 'leave' });
+      await targetClient.next('call_ended');
+    }
+    // Still on the same connection: back in line, they wait among the held, away from a newcomer.
+    targetClient.send({ type: 'join' });
+    await targetClient.next('queued');
+    const newcomer = await s.client('newcomer');
+    newcomer.send({ type: 'join' });
+    await newcomer.next('queued');
+    await newcomer.roundTrip();
+    await targetClient.roundTrip();
+    expect(newcomer.pending('matched')).toEqual([]);
+    expect(targetClient.pending('matched')).toEqual([]);
+    await s.releaseClients();
+  });
 });

@@ -58,6 +58,8 @@ export const clusterEventSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('heartbeat'), callId: id, from: id, seq: z.number().int(), bytesReceived: z.number() }),
   /** A person was banned on another node: wherever they are connected, they go. */
   z.object({ t: z.literal('banned'), userId: id, ban: z.object({ reason: z.string(), until: z.number().nullable(), appeal: z.string() }) }),
+  /** A person was held for review (or released) on another node: wherever they wait, their place says so. */
+  z.object({ t: z.literal('held'), userId: id, held: z.boolean() }),
   /**
    * A person connected to `node` at `at`: a connection of theirs here that is older gives way, as a
    * tab replaced on one node does (the newest wins; `at` then the node id order them).

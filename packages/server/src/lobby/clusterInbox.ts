@@ -4,7 +4,7 @@ import type { ClusterAnswer, ClusterEvent, ClusterQuestion } from '../cluster/me
 import type { Lobby } from './lobby.js';
 
 export interface ClusterInboxOptions {
-  lobby: Pick<Lobby, 'calls' | 'blockPair' | 'mirror' | 'removeBanned' | 'callOf'>;
+  lobby: Pick<Lobby, 'calls' | 'blockPair' | 'mirror' | 'removeBanned' | 'setHeld' | 'callOf'>;
   /** Delivers to a person connected to this node. */
   send: (userId: string, message: ServerMessage) => void;
   /** A heartbeat another node forwarded for a call this node meters. */
@@ -38,6 +38,8 @@ export function clusterInbox(o: ClusterInboxOptions): (e: ClusterEvent) => void 
       case 'banned':
         lobby.removeBanned(e.userId);
         return o.banned(e.userId, e.ban);
+      case 'held':
+        return lobby.setHeld(e.userId, e.held);
       case 'replaced': {
         if (!o.replaced(e.userId, e)) return;
         // A call cannot follow its person to another node: it ends now, not after the grace window,

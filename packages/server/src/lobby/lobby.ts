@@ -328,10 +328,7 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     this.#drop(p);
   }
 
-  /**
-   * The person passed the liveness check (or a moderator revoked it): matching and partners see it
-   * from their next join on.
-   */
+  /** Passed the liveness check (or a moderator revoked it): the pool sees it now, partners from the next match. */
   setVerified(userId: string, verifiedUntil: number | null): void {
     const p = this.#participants.get(userId);
     if (!p) return;
@@ -343,10 +340,12 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     return p.verifiedUntil !== null && p.verifiedUntil > this.#o.clock.now();
   }
 
-  /** Reports against this person were reviewed: they go back to the common pool. */
-  clearHeld(userId: string): void {
+  /** Held (reports or screening flags pile up) or released (reviewed): a waiting person's pool entry follows at once. */
+  setHeld(userId: string, held: boolean): void {
     const p = this.#participants.get(userId);
-    if (p) p.held = false;
+    if (!p || p.held === held) return;
+    p.held = held;
+    if (p.status === 'waiting') this.#queue.enqueue(p);
   }
 
   /** Ends every call with `server_shutdown` and accepts nobody new. */

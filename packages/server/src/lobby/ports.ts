@@ -39,7 +39,7 @@ export interface CountsPort {
 /** What moderation and verification change about a person who may be here. */
 export interface StandingPort {
   rulesAccepted(userId: string): void;
-  clearHeld(userId: string): void;
+  setHeld(userId: string, held: boolean): void;
   removeBanned(userId: string): void;
   setVerified(userId: string, verifiedUntil: number | null): void;
 }

@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 
 export interface ModerationOptions {
   db: Db;
-  lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
+  lobby: Pick<StandingPort, 'setHeld' | 'removeBanned'>;
   calls: Pick<Calls, 'endById' | 'kept'>;
   /** This node, and the console's reach to the others (several nodes); on a single node, none. */
   node: string;
@@ -263,7 +263,7 @@ export class Moderation {
       .where('reported_id', '=', r.reported_id)
       .where('status', '=', 'open')
       .executeTakeFirst();
-    if (!open) this.#o.lobby.clearHeld(r.reported_id);
+    if (!open) this.#o.lobby.setHeld(r.reported_id, false);
     if (action === 'warn')
       this.#o.warn(
         r.reported_id,

@@ -25,7 +25,7 @@ export interface SafetyContext {
   storage: Storage;
   writes: PendingWrites;
   tokens: TokenIssuer;
-  lobby: Pick<StandingPort, 'clearHeld' | 'removeBanned'>;
+  lobby: Pick<StandingPort, 'setHeld' | 'removeBanned'>;
   calls: Pick<Calls, 'endById' | 'kept'>;
   cluster: Cluster | undefined;
   people: Delivery;
@@ -63,9 +63,16 @@ export async function startSafety(c: SafetyContext) {
     await staff.create(config.bootstrapAdmin.email, config.bootstrapAdmin.password, 'admin', clock.now());
     log.info({ email: config.bootstrapAdmin.email }, 'created the first admin account');
   }
+  // Held or released here and on every other node (the person may wait there).
+  const setHeld = (userId: string, held: boolean) => {
+    c.lobby.setHeld(userId, held);
+    cluster
+      ?.broadcast({ t: 'held', userId, held })
+      .catch((err: unknown) => log.error({ err, userId }, 'could not tell other nodes of a hold'));
+  };
   const moderation = new Moderation({
     db: storage.db,
-    lobby: c.lobby,
+    lobby: { setHeld, removeBanned: (userId) => c.lobby.removeBanned(userId) },
     calls: c.calls,
     node: cluster?.nodeId ?? 'local',
     ...(cluster ? { otherNodes: otherNodes(cluster, log) } : {}),
@@ -96,6 +103,11 @@ export async function startSafety(c: SafetyContext) {
     defaultMode: config.modes[0] ?? 'chat',
     tokens: c.tokens,
     log,
+    // Enough viewers agree: the person is held now, not from their next connection.
+    onFlag: (_callId, flaggedId, viewers) => {
+      if (config.safety.holdReported && config.screening.holdViewers > 0 && viewers >= config.screening.holdViewers)
+        setHeld(flaggedId, true);
+    },
   });
   return { part: { name: 'safety', needs: ['storage', 'calls'], stop: () => clearInterval(hourly) }, staff, moderation };
 }
