@@ -221,6 +221,24 @@ describe('two nodes sharing Redis and PostgreSQL', () => {
     expect((await c.closed).code).toBe(4004);
   });
 
+  it('a hold decided on one node moves the person waiting on another into the held pool at once', async () => {
+    const c = await n2.client('c');
+    c.send({ type: 'join' });
+    await c.next('queued');
+    // A node learns of a new node within a second: resent until n2 has heard (the event is idempotent).
+    const heldOnN2 = async () => {
+      await n1.duet.cluster!.broadcast({ t: 'held', userId: c.userId, held: true });
+      return (await n2.duet.cluster!.pool.get(c.userId))?.held;
+    };
+    await expect.poll(heldOnN2, { timeout: 5_000, interval: 250 }).toBe(true);
+    const d = await n1.client('d');
+    d.send({ type: 'join' });
+    await d.next('queued');
+    await Promise.all([c.roundTrip(), d.roundTrip()]);
+    expect(c.pending('matched')).toEqual([]);
+    expect(d.pending('matched')).toEqual([]);
+  });
+
   const ADMIN = 'cluster-admin-token-0123456789';
   type Listed = { id: string; node: string; participants: Array<{ userId: string; node: string }> };
   const liveCalls = async (s: TestServer) => {
