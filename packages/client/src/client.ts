@@ -9,6 +9,7 @@ import type {
 } from '@duet/protocol';
 import { DuetApi, type BillingInfo } from './api.js';
 import { CallController, type CallEvents } from './callController.js';
+import { LocalDevices, type LocalDevicesOptions } from './devices.js';
 import { TypedEmitter } from './emitter.js';
 import { DuetClientError } from './errors.js';
 import type { StartOptions } from './join.js';
@@ -27,6 +28,11 @@ export interface DuetClientOptions {
   getMedia?: () => Promise<MediaStream>;
   /** One line per call-state change (`call state: waiting -> connecting`); silent by default. */
   log?: (line: string) => void;
+  /**
+   * The devices around a call (`client.devices`): keep the screen on during a call and turn the
+   * camera off while the page is hidden (both on by default); replaceable browser APIs for tests.
+   */
+  devices?: Omit<LocalDevicesOptions, 'localStream' | 'peerConnection'>;
 }
 
 const TOKEN_KEY = 'duet.token';
@@ -46,6 +52,8 @@ const DEVICE_KEY = 'duet.device';
  *   duet.start({ interests: ['chess'] });
  */
 export class DuetClient extends TypedEmitter<ClientEvents> {
+  /** Camera switch, speaker choice, the screen kept on during a call, the camera off while hidden. */
+  readonly devices: LocalDevices;
   readonly #storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
   readonly #getMedia: () => Promise<MediaStream>;
   readonly #api: DuetApi;
@@ -84,6 +92,14 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
     // A new peer connection shows up with its remote stream; a call ends through the state.
     this.#calls.on('state', () => this.#watchQuality());
     this.#calls.on('remoteStream', () => this.#watchQuality());
+    this.devices = new LocalDevices({
+      ...options.devices,
+      localStream: () => this.#localStream,
+      peerConnection: () => this.peerConnection,
+    });
+    this.#calls.on('state', ({ state }) =>
+      this.devices.callActive(state === 'connecting' || state === 'connected' || state === 'reconnecting'),
+    );
   }
 
   get state(): CallState {
@@ -231,6 +247,7 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   close(): void {
     this.#calls.close();
     this.#signal.close();
+    this.devices.close();
     for (const t of this.#localStream?.getTracks() ?? []) t.stop();
     this.#localStream = null;
   }

@@ -6,6 +6,8 @@ export type { BillingInfo, BillingCall, BillingCredit } from './api.js';
 export type { CallQuality } from './quality.js';
 export type { QualityLevel } from './qualityPolicy.js';
 export { sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';
+export { LocalDevices, type AudioOutput, type CameraChange, type DeviceEvents, type Facing, type LocalDevicesOptions } from './devices.js';
+export { ScreenWakeLock, type WakeLockEvents } from './wakeLock.js';
 export { MediaAccessError, openCamera, captureFrame, AUDIO_CONSTRAINTS, VIDEO_CONSTRAINTS } from './media.js';
 export type {
   BanNotice,

@@ -22,6 +22,10 @@ export interface CallQuality {
   sendingVideo: boolean;
   /** The partner paused its video (its report says so). */
   partnerSendingVideo: boolean;
+  /** This side's camera is off because the page is hidden (see LocalDevices): not a network matter. */
+  videoHeld: boolean;
+  /** The partner's camera is off because their page is hidden (they switched apps, took a phone call). */
+  partnerVideoHeld: boolean;
 }
 
 export interface QualityEvents extends Record<string, unknown> {
@@ -182,11 +186,14 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       delayMs: rttMs !== null && emitted > 0 ? Math.round(rttMs / 2 + ((c.videoJbDelay - p.videoJbDelay) / emitted) * 1000 + 20) : null,
       sendingVideo: this.#policy.tier !== PAUSED,
     };
+    // A camera turned off on purpose (the page is hidden) sends black frames at a trickle: say so.
+    const held = this.#pc.getSenders().some((sender) => sender.track?.kind === 'video' && !sender.track.enabled);
     const partner = this.#partner && c.at - this.#partner.at < STALE_MS ? this.#partner.report : null;
     // The partner's count over the last second is the better figure; RTCP's fractionLost covers few packets.
     this.#sendLoss = 0.5 * this.#sendLoss + 0.5 * (partner?.loss ?? remoteFractionLost);
     this.#policy = decide(this.#policy, { availableKbps, loss: this.#sendLoss, rttMs, minRttMs: this.#minRtt, partner }, c.at);
-    mine.sendingVideo = this.#policy.tier !== PAUSED;
+    mine.sendingVideo = this.#policy.tier !== PAUSED && !held;
+    if (held) mine.held = true;
     // For monitoring (the bad-network lab listens): what the policy saw and chose, off the control path.
     this.#pc.dispatchEvent(
       new CustomEvent('duetquality', {
@@ -202,14 +209,17 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       }
     }
     const partnerSendingVideo = partner?.sendingVideo ?? true;
-    const received = smooth(this.#levels.received, levelOf(mine, partnerSendingVideo));
-    const partnerReceived = partner ? smooth(this.#levels.partner, levelOf(partner, mine.sendingVideo)) : null;
+    const partnerHeld = partner?.held === true;
+    const received = smooth(this.#levels.received, levelOf(mine, partnerSendingVideo, partnerHeld));
+    const partnerReceived = partner ? smooth(this.#levels.partner, levelOf(partner, mine.sendingVideo, held)) : null;
     const q: CallQuality = {
       level: worst(received, partnerReceived),
       received,
       partnerReceived,
       sendingVideo: mine.sendingVideo,
       partnerSendingVideo,
+      videoHeld: held,
+      partnerVideoHeld: partnerHeld,
     };
     const l = this.#last;
     this.#last = q;
@@ -218,6 +228,8 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       l.level !== q.level ||
       l.sendingVideo !== q.sendingVideo ||
       l.partnerSendingVideo !== q.partnerSendingVideo ||
+      l.videoHeld !== q.videoHeld ||
+      l.partnerVideoHeld !== q.partnerVideoHeld ||
       l.received !== q.received ||
       l.partnerReceived !== q.partnerReceived
     )
@@ -265,7 +277,9 @@ function parseReport(data: unknown): ReceiveReport | null {
     const height = count(m.height);
     if (m.v !== 1 || loss === null || concealment === null || fps === null || height === null || typeof m.sendingVideo !== 'boolean')
       return null;
-    return { loss, concealment, fps, height, delayMs: count(m.delayMs), sendingVideo: m.sendingVideo };
+    const report: ReceiveReport = { loss, concealment, fps, height, delayMs: count(m.delayMs), sendingVideo: m.sendingVideo };
+    if (m.held === true) report.held = true;
+    return report;
   } catch {
     return null;
   }

@@ -129,6 +129,13 @@ describe('quality level', () => {
     expect(levelOf(report({ fps: 0, height: 0 }), false)).toBe('poor');
   });
 
+  it('judges by the voice alone while the partner holds their camera off (their page is hidden)', () => {
+    // Black frames at a trickle are not a frozen picture: the partner switched apps, the network is fine.
+    expect(levelOf(report({ fps: 1, height: 0, delayMs: null }), false, true)).toBe('good');
+    expect(levelOf(report({ fps: 1, concealment: 0.02 }), false, true)).toBe('fair');
+    expect(levelOf(report({ fps: 1, loss: 0.2 }), false, true)).toBe('poor');
+  });
+
   it('is the worst of the two sides', () => {
     expect(worst('good', 'fair')).toBe('fair');
     expect(worst('poor', 'good')).toBe('poor');

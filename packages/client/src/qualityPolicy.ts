@@ -21,6 +21,11 @@ export interface ReceiveReport {
   delayMs: number | null;
   /** Whether this side is sending video at all right now (false: paused to keep the voice clear). */
   sendingVideo: boolean;
+  /**
+   * This side's camera is off on purpose (its page is hidden: another app, a phone call), not for
+   * the network: its partner judges the call by the voice alone. Absent from older clients.
+   */
+  held?: boolean;
 }
 
 /** A video sending tier: the encoder's limits (scale is of the camera's 640×480). */
@@ -192,8 +197,12 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   return s;
 }
 
-/** How one direction of the call is doing, from its receiver's report. */
-export function levelOf(r: ReceiveReport, partnerSendingVideo: boolean): QualityLevel {
+/**
+ * How one direction of the call is doing, from its receiver's report. With the partner's camera
+ * held off (`partnerHeld`) there is no picture to judge: the voice alone says.
+ */
+export function levelOf(r: ReceiveReport, partnerSendingVideo: boolean, partnerHeld = false): QualityLevel {
+  if (partnerHeld) return r.concealment > 0.05 || r.loss > 0.12 ? 'poor' : r.concealment > 0.01 || r.loss > 0.03 ? 'fair' : 'good';
   const frozen = partnerSendingVideo && r.fps < 3;
   if (r.concealment > 0.05 || r.loss > 0.12 || (r.delayMs ?? 0) > 500 || frozen || !partnerSendingVideo) return 'poor';
   if (r.concealment > 0.01 || r.loss > 0.03 || (r.delayMs ?? 0) > 300 || r.fps < 12 || (r.height > 0 && r.height < 360)) return 'fair';
