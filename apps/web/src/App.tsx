@@ -15,6 +15,7 @@ import { RulesGate } from './components/RulesGate.js';
 import { StageOverlay } from './components/StageOverlay.js';
 import { TopInterests } from './components/TopInterests.js';
 import { Video } from './components/Video.js';
+import { LanguageSwitch, useAppText } from './i18n/index.js';
 import { addTags, parseInterests } from './interests.js';
 import { stateLabel } from './messages.js';
 import { chargeFor } from './money.js';
@@ -28,6 +29,7 @@ const VerifyDialog = lazy(() => import('./verify/VerifyDialog.js'));
 const ACTIVE = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
 
 export function App() {
+  const t = useAppText();
   const duet = useDuet();
   const { view } = duet;
   const notify = useAttention(view);
@@ -52,6 +54,7 @@ export function App() {
     if (view.verificationRequired) setVerifyOpen(true);
   }, [view.verificationRequired]);
   const remoteVideo = useRef<HTMLVideoElement>(null);
+  const reportButton = useRef<HTMLButtonElement>(null);
   /** The partner's picture when Report was pressed: the moment the person saw what they report. */
   const snapshot = useRef<string | null>(null);
 
@@ -104,7 +107,7 @@ export function App() {
           items={view.topInterests}
           own={joinedWith}
           chosen={joinedWith}
-          label="Others waiting are into"
+          label={t('app.topInterests.waiting')}
           onPick={addWhileWaiting}
         />
       )}
@@ -129,12 +132,13 @@ export function App() {
   return (
     <div className="app">
       <header className="top">
-        <div className="brand" aria-label="Duet">
-          <span className="dot a" />
-          <span className="dot b" />
+        <div className="brand">
+          <span className="dot a" aria-hidden="true" />
+          <span className="dot b" aria-hidden="true" />
           Duet
         </div>
         <div className="top-right">
+          {view.phase !== 'rules' && <LanguageSwitch label={t('app.language')} />}
           {priced && (
             <button
               type="button"
@@ -142,15 +146,15 @@ export function App() {
               data-testid="history-toggle"
               aria-expanded={historyOpen}
               onClick={() => setHistoryOpen(true)}
-              title="Your calls, credits and receipts"
+              title={t('app.history.toggleTitle')}
             >
               <ClockIcon />
-              History
+              {t('app.history.toggle')}
             </button>
           )}
-          <div className="online" data-testid="online-count" title="People on Duet right now">
-            <span className={`live ${view.connection === 'open' ? 'on' : ''}`} />
-            {view.online} online
+          <div className="online" data-testid="online-count" title={t('app.online.title')}>
+            <span className={`live ${view.connection === 'open' ? 'on' : ''}`} aria-hidden="true" />
+            {t('app.online.count', { count: view.online })}
           </div>
         </div>
       </header>
@@ -173,7 +177,7 @@ export function App() {
               reportSent={reportOnStage ? view.reportSent : null}
             />
           )}
-          <Video stream={view.localStream} muted testId="local-video" className="local" label="Your camera" />
+          <Video stream={view.localStream} muted testId="local-video" className="local" label={t('app.video.local')} />
           {inCall && view.partnerVerified?.verified && view.partnerVerified.callId === view.callId && <PartnerVerifiedBadge />}
           <div
             className="status"
@@ -183,8 +187,9 @@ export function App() {
             data-end-reason={view.lastEnd?.reason}
             data-ended-by={view.lastEnd?.by}
             role="status"
+            aria-live="polite"
           >
-            {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(view.state)}</span>}
+            {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(t, view.state)}</span>}
           </div>
           {meterShown && view.meter && <CallMeter meter={view.meter} price={billing?.price ?? null} live={view.state === 'connected'} />}
           {meterShown && view.creditLow && view.creditLow.callId === view.callId && (
@@ -193,7 +198,10 @@ export function App() {
           {inCall && view.callId && <ConnectionInfo callId={view.callId} getInfo={duet.getConnectionInfo} />}
           {reporting && inCall && (
             <ReportMenu
-              onCancel={() => setReporting(false)}
+              onCancel={() => {
+                setReporting(false);
+                reportButton.current?.focus();
+              }}
               onPick={(reason, comment) => {
                 // Evidence: the picture from when Report was pressed, or from now if there was none then.
                 const frame = snapshot.current ?? snapshotOf(remoteVideo.current);
@@ -226,7 +234,7 @@ export function App() {
                 <TopInterests
                   items={view.topInterests}
                   chosen={interests}
-                  label="Popular now"
+                  label={t('app.topInterests.popular')}
                   onPick={(tag) => {
                     setTags(addTags(interests, [tag]));
                     setDraft('');
@@ -242,28 +250,35 @@ export function App() {
               {priced && <Wallet billing={billing} />}
               <VerifyButton status={view.verification} onOpen={() => setVerifyOpen(true)} />
               <button className="btn primary big" data-testid="start" disabled={!canStart} onClick={() => start(interests)}>
-                Start
+                {t('app.action.start')}
               </button>
             </div>
           </>
         )}
         {active && (
           <>
-            <button className="btn primary big" data-testid="next" onClick={duet.next} title="Skip to someone new">
-              Next
+            <button className="btn primary big" data-testid="next" onClick={duet.next} title={t('app.action.nextTitle')}>
+              {t('app.action.next')}
             </button>
             <button className="btn big" data-testid="stop" onClick={duet.stop}>
-              Stop
+              {t('app.action.stop')}
             </button>
           </>
         )}
         {inCall && (
           <div className="safety">
-            <button className="btn warn" data-testid="report" onClick={openReport} aria-expanded={reporting}>
-              Report
+            <button
+              ref={reportButton}
+              className="btn warn"
+              data-testid="report"
+              onClick={openReport}
+              aria-expanded={reporting}
+              aria-haspopup="dialog"
+            >
+              {t('app.action.report')}
             </button>
-            <button className="btn warn" data-testid="block" onClick={duet.block} title="End the call and never meet this person again">
-              Block
+            <button className="btn warn" data-testid="block" onClick={duet.block} title={t('app.action.blockTitle')}>
+              {t('app.action.block')}
             </button>
           </div>
         )}

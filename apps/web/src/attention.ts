@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { useAppText } from './i18n/index.js';
 import type { DuetView } from './useDuet.js';
 
 const FLASH_MS = 1000;
@@ -21,10 +22,13 @@ export class TabAttention {
     return document.visibilityState === 'hidden';
   }
 
-  /** Flashes `● <message> — Duet` in the title and notifies; false (and nothing) if the tab is visible. */
-  alert(message: string, body: string): boolean {
+  /**
+   * Flashes `flashTitle` (`● <message> — Duet`) in the title and notifies with `message` and
+   * `body`; false (and nothing) if the tab is visible.
+   */
+  alert(message: string, body: string, flashTitle = `● ${message} — Duet`): boolean {
     if (!TabAttention.hidden) return false;
-    this.#flash(`● ${message} — Duet`);
+    this.#flash(flashTitle);
     this.#notify(message, body);
     return true;
   }
@@ -89,6 +93,7 @@ export function notificationPermission(): NotifyPermission {
  * - someone arrives when this person was alone: while waiting, or while idle if they asked.
  */
 export function useAttention(view: Pick<DuetView, 'phase' | 'state' | 'online'>) {
+  const t = useAppText();
   const attention = useRef<TabAttention | null>(null);
   const [wanted, setWanted] = useState(false);
   const [permission, setPermission] = useState<NotifyPermission>(notificationPermission);
@@ -108,17 +113,16 @@ export function useAttention(view: Pick<DuetView, 'phase' | 'state' | 'online'>)
     previous.current = { state: view.state, online: view.online };
     const a = attention.current;
     if (!a || view.phase !== 'ready') return;
+    const alert = (message: string, body: string) => a.alert(message, body, t('app.attention.flash', { message }));
     if (before.state === 'waiting' && view.state === 'connecting') {
-      a.alert('You’re matched', 'Someone is ready to talk. Come back to Duet to say hi.');
+      alert(t('app.attention.matched'), t('app.attention.matchedBody'));
     } else if (before.online <= 1 && view.online > 1 && (view.state === 'waiting' || (view.state === 'idle' && wanted))) {
-      a.alert(
-        'Someone’s here',
-        view.state === 'waiting'
-          ? 'Someone just came online. You’ll be matched as soon as they’re free.'
-          : 'Someone just came online on Duet. Tap Start to meet them.',
+      alert(
+        t('app.attention.someoneHere'),
+        view.state === 'waiting' ? t('app.attention.someoneHereWaiting') : t('app.attention.someoneHereIdle'),
       );
     }
-  }, [view.phase, view.state, view.online, wanted]);
+  }, [view.phase, view.state, view.online, wanted, t]);
 
   const request = async () => {
     setWanted(true);

@@ -1,119 +1,117 @@
 import type { CallEnd, CallState } from '@duet/client';
+import type { AppMessageId, Text } from './i18n/index.js';
+
+export type AppText = Text<AppMessageId>;
 
 /** What happened to the last call, said plainly and without blaming the other person. */
-export function endMessage(end: CallEnd | null): string | null {
+export function endMessage(t: AppText, end: CallEnd | null): string | null {
   if (!end) return null;
   const { reason, by } = end;
   if (by === 'you') {
     switch (reason) {
       case 'blocked':
-        return 'Blocked. You won’t be matched with them again.';
+        return t('app.end.you.blocked');
       case 'reported':
-        return 'Thanks for reporting. Our moderators will review it, and you won’t meet them again.';
+        return t('app.end.you.reported');
       case 'leave':
-        return 'You left the call.';
+        return t('app.end.you.leave');
       case 'connection_lost':
       case 'heartbeat_timeout':
-        return 'Your connection dropped. Reconnecting…';
+        return t('app.end.you.connectionLost');
       case 'insufficient_credits':
-        return 'Your credit ran out, so the call ended.';
+        return t('app.end.you.insufficientCredits');
       default:
         return null;
     }
   }
   switch (reason) {
     case 'next':
-      return 'Your partner moved on.';
+      return t('app.end.partner.next');
     case 'leave':
     case 'blocked':
     case 'reported':
-      return 'Your partner left the call.';
+      return t('app.end.partner.leave');
     case 'connection_lost':
     case 'heartbeat_timeout':
-      return 'Your partner’s connection dropped.';
+      return t('app.end.partner.connectionLost');
     case 'ice_failed':
-      return 'Couldn’t connect to that person — their network or yours blocked the call.';
+      return t('app.end.iceFailed');
     case 'server_shutdown':
-      return 'Duet is restarting. Tap Start again in a moment.';
+      return t('app.end.serverShutdown');
     case 'moderator':
-      return 'A moderator ended the call.';
+      return t('app.end.moderator');
     case 'banned':
-      return 'The call was ended by Duet’s safety team.';
+      return t('app.end.banned');
     case 'insufficient_credits':
       // Only the person whose credit ran out is told about money; the partner did nothing wrong.
-      return by === 'partner' ? 'Your partner had to leave: their time ran out.' : 'The call ended: out of credit.';
+      return by === 'partner' ? t('app.end.partner.insufficientCredits') : t('app.end.insufficientCredits');
     default:
-      return 'The call ended.';
+      return t('app.end.other');
   }
 }
 
-export function stateMessage(state: CallState, online: number): string {
+export function stateMessage(t: AppText, state: CallState, online: number): string {
   switch (state) {
     case 'idle':
-      return 'Ready when you are.';
+      return t('app.stateMessage.idle');
     case 'waiting':
-      return online <= 1
-        ? 'Nobody else is online right now. Stay here — we’ll connect you the moment someone arrives.'
-        : 'Looking for someone to talk to…';
+      return online <= 1 ? t('app.stateMessage.waitingAlone') : t('app.stateMessage.waiting');
     case 'connecting':
-      return 'Connecting…';
+      return t('app.stateMessage.connecting');
     case 'connected':
-      return 'Connected';
+      return t('app.stateMessage.connected');
     case 'reconnecting':
-      return 'Connection unstable — reconnecting…';
+      return t('app.stateMessage.reconnecting');
     case 'ended':
-      return 'Call ended.';
+      return t('app.stateMessage.ended');
     case 'failed':
-      return 'Couldn’t connect.';
+      return t('app.stateMessage.failed');
   }
 }
 
 /** A short label for the status pill. */
-export function stateLabel(state: CallState): string {
-  const labels: Record<CallState, string> = {
-    idle: 'Ready',
-    waiting: 'Waiting',
-    connecting: 'Connecting',
-    connected: 'Connected',
-    reconnecting: 'Reconnecting',
-    ended: 'Call ended',
-    failed: 'Couldn’t connect',
+export function stateLabel(t: AppText, state: CallState): string {
+  const labels: Record<CallState, AppMessageId> = {
+    idle: 'app.state.idle',
+    waiting: 'app.state.waiting',
+    connecting: 'app.state.connecting',
+    connected: 'app.state.connected',
+    reconnecting: 'app.state.reconnecting',
+    ended: 'app.state.ended',
+    failed: 'app.state.failed',
   };
-  return labels[state];
+  return t(labels[state]);
 }
 
 /** "Nobody with #chess right now — …": what widening means for this wait. */
-export function widenedMessage(w: { stage: 'interests' | 'region'; interests: string[] }): string {
-  if (w.stage === 'region') return 'Widening to everyone, wherever they are';
-  if (w.interests.length === 0) return 'Matching you with anyone';
-  return `Nobody with ${listOf(w.interests.map((t) => `#${t}`))} right now — matching you with anyone`;
+export function widenedMessage(t: AppText, w: { stage: 'interests' | 'region'; interests: string[] }): string {
+  if (w.stage === 'region') return t('app.widened.region');
+  if (w.interests.length === 0) return t('app.widened.anyone');
+  // British English lists without the serial comma ("#chess, #go or #art"), as Duet always has.
+  const list = new Intl.ListFormat(t.intl.locale === 'en' ? 'en-GB' : t.intl.locale, { type: 'disjunction' });
+  return t('app.widened.interests', { tags: list.format(w.interests.map((tag) => `#${tag}`)) });
 }
 
 /**
  * The server's estimate in words. null means there is nothing to base one on, so we promise
  * only what is true; a number is rounded, never invented.
  */
-export function estimateMessage(estimatedWaitMs: number | null): string {
-  if (estimatedWaitMs === null) return 'We’ll connect you the moment someone’s free';
-  return `Usually about ${roundWait(estimatedWaitMs)}`;
+export function estimateMessage(t: AppText, estimatedWaitMs: number | null): string {
+  if (estimatedWaitMs === null) return t('app.estimate.unknown');
+  return t('app.estimate.about', { wait: roundWait(t, estimatedWaitMs) });
 }
 
 /** 400 ms → "1 s", 7.4 s → "7 s", 23 s → "25 s", 95 s → "2 min". */
-export function roundWait(ms: number): string {
+export function roundWait(t: AppText, ms: number): string {
   const s = Math.max(1, Math.round(ms / 1000));
-  if (s <= 10) return `${s} s`;
+  if (s <= 10) return t('app.unit.seconds', { n: s });
   const fives = Math.round(s / 5) * 5;
-  if (fives < 60) return `${fives} s`;
-  return `${Math.round(s / 60)} min`;
+  if (fives < 60) return t('app.unit.seconds', { n: fives });
+  return t('app.unit.minutes', { n: Math.round(s / 60) });
 }
 
 /** A wait clock: 0:07, 1:42, 12:05. */
 export function clock(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
-}
-
-function listOf(items: string[]): string {
-  if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }

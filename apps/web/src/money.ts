@@ -1,4 +1,6 @@
 import type { BillingInfo } from '@duet/client';
+import type { AppMessageId } from './i18n/index.js';
+import type { AppText } from './messages.js';
 
 /** Money is integer micro-credits everywhere: 1 credit = 1,000,000 µc. Never multiplied as floats. */
 export const MICROS = 1_000_000;
@@ -6,33 +8,30 @@ export const MICROS = 1_000_000;
 export type Price = BillingInfo['price'];
 
 /**
- * "2.50 credits", "0.21 credits", "−1.00 credits". Cut to two decimals toward zero, so a balance is
- * never shown as more than it is. `exact` keeps every micro-credit ("0.216666 credits") for receipts.
+ * "2.50 credits", "0.21 credits", "−1.00 credits", in the person's language and number format. Cut
+ * to two decimals toward zero, so a balance is never shown as more than it is. `exact` keeps every
+ * micro-credit ("0.216666 credits") for receipts.
  */
-export function credits(micros: number, { exact = false, sign = false }: { exact?: boolean; sign?: boolean } = {}): string {
+export function credits(t: AppText, micros: number, { exact = false, sign = false }: { exact?: boolean; sign?: boolean } = {}): string {
   const negative = micros < 0;
   const abs = Math.abs(Math.trunc(micros));
-  const whole = Math.floor(abs / MICROS);
-  const frac = abs % MICROS;
-  let decimals = String(frac).padStart(6, '0');
-  decimals = exact ? decimals.replace(/0+$/, '').padEnd(2, '0') : decimals.slice(0, 2);
-  const number = `${whole.toLocaleString('en')}.${decimals}`;
+  // Cut in integers first; only the already-cut value is handed to the number formatter.
+  const shown = exact ? abs : abs - (abs % (MICROS / 100));
+  const value = shown / MICROS;
+  const amount = t.intl.formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: exact ? 6 : 2 });
   const prefix = negative ? '−' : sign && micros > 0 ? '+' : '';
-  return `${prefix}${number} ${number === '1.00' ? 'credit' : 'credits'}`;
+  return prefix + t('app.money.credits', { count: value, amount });
 }
 
 /** A price: "1 credit / min", "0.25 credits / min" (whole credits without decimals). */
-export function perMinute(micros: number): string {
-  if (micros % MICROS === 0) {
-    const n = micros / MICROS;
-    return `${n.toLocaleString('en')} ${n === 1 ? 'credit' : 'credits'} / min`;
-  }
-  return `${credits(micros, { exact: true })} / min`;
+export function perMinute(t: AppText, micros: number): string {
+  const price = micros % MICROS === 0 ? t('app.money.creditsWhole', { count: micros / MICROS }) : credits(t, micros, { exact: true });
+  return t('app.money.perMinute', { price });
 }
 
 /** "1 credit / min, billed per second" — the whole price in words. */
-export function priceLabel(price: Price): string {
-  return `${perMinute(price.perMinuteMicros)}, ${price.rounding === 'second' ? 'billed per second' : 'billed per started minute'}`;
+export function priceLabel(t: AppText, price: Price): string {
+  return t('app.money.price', { perMinute: perMinute(t, price.perMinuteMicros), rounding: price.rounding });
 }
 
 export function isFree(price: Price | undefined | null): boolean {
@@ -60,35 +59,37 @@ export function duration(ms: number): string {
 }
 
 /** "2 min 15 s", "45 s", for receipts, where a clock face reads oddly. */
-export function durationWords(ms: number): string {
+export function durationWords(t: AppText, ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const parts = [h > 0 ? `${h} h` : '', m > 0 ? `${m} min` : '', s % 60 > 0 || s === 0 ? `${s % 60} s` : ''];
+  const parts = [
+    h > 0 ? t('app.unit.hours', { n: h }) : '',
+    m > 0 ? t('app.unit.minutes', { n: m }) : '',
+    s % 60 > 0 || s === 0 ? t('app.unit.seconds', { n: s % 60 }) : '',
+  ];
   return parts.filter(Boolean).join(' ');
 }
 
-const dateFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeStyle: 'short' });
-
-export function dateLabel(t: number): string {
-  return dateFmt.format(t);
+/** "7 Dec 2026" in the person's locale. */
+export function dateLabel(t: AppText, at: number): string {
+  return t.intl.formatDate(at, { day: 'numeric', month: 'short', year: 'numeric' });
 }
-export function timeLabel(t: number): string {
-  return timeFmt.format(t);
+/** "14:05" or "2:05 PM", as the person's locale writes the time. */
+export function timeLabel(t: AppText, at: number): string {
+  return t.intl.formatTime(at, { hour: '2-digit', minute: '2-digit' });
 }
-export function fullDate(t: number): string {
-  return fullFmt.format(t);
+export function fullDate(t: AppText, at: number): string {
+  return t.intl.formatDate(at, { dateStyle: 'long', timeStyle: 'short' });
 }
 
-const CREDIT_KINDS: Record<string, string> = {
-  grant: 'Welcome credits',
-  topup: 'Top-up',
-  adjustment: 'Adjustment by support',
-  refund: 'Refund',
+const CREDIT_KINDS: Record<string, AppMessageId> = {
+  grant: 'app.creditKind.grant',
+  topup: 'app.creditKind.topup',
+  adjustment: 'app.creditKind.adjustment',
+  refund: 'app.creditKind.refund',
 };
 
-export function creditKindLabel(kind: string): string {
-  return CREDIT_KINDS[kind] ?? 'Credit';
+export function creditKindLabel(t: AppText, kind: string): string {
+  return t(CREDIT_KINDS[kind] ?? 'app.creditKind.other');
 }

@@ -1,7 +1,6 @@
 import {
   DuetClient,
   MediaAccessError,
-  browserLanguage,
   type BanNotice,
   type BillingInfo,
   type CallEnd,
@@ -10,10 +9,12 @@ import {
   type ChatMessage,
   type ClientEvents,
   type ConnectionStatus,
+  type MediaProblem,
   type VerificationFrame,
   type VerificationStatus,
 } from '@duet/client';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useAppText, useLocale } from './i18n/index.js';
 
 export type Phase = 'loading' | 'unreachable' | 'rules' | 'camera' | 'ready';
 
@@ -40,8 +41,8 @@ export interface DuetView {
   localStream: MediaStream | null;
   remoteStream: MediaStream | null;
   chat: ChatMessage[];
-  /** A camera or microphone problem, in words a person can act on. */
-  mediaError: string | null;
+  /** A camera or microphone problem (the app says it in words a person can act on). */
+  mediaError: MediaProblem | null;
   /** The latest server or network notice (rate limits, reconnecting, ...). */
   notice: string | null;
   /** IP privacy (relay only) asked for on the next Start. */
@@ -135,6 +136,13 @@ const initial: DuetView = {
 
 /** One DuetClient for the page, its events folded into a view for React. */
 export function useDuet() {
+  const { locale } = useLocale();
+  const t = useAppText();
+  // The latest text, for words said from callbacks made once (errors the app shows).
+  const text = useRef(t);
+  useEffect(() => {
+    text.current = t;
+  }, [t]);
   const clientRef = useRef<DuetClient | null>(null);
   const [view, setView] = useState<DuetView>(initial);
   const refreshRef = useRef<() => Promise<BillingInfo | null>>(() => Promise.resolve(null));
@@ -149,7 +157,7 @@ export function useDuet() {
       const stream = await client.openMedia();
       patch({ phase: 'ready', localStream: stream });
     } catch (err) {
-      patch({ mediaError: err instanceof MediaAccessError ? err.message : 'The camera could not be started.' });
+      patch({ mediaError: err instanceof MediaAccessError ? err.problem : 'unknown' });
     }
   }, [patch]);
 
@@ -306,7 +314,7 @@ export function useDuet() {
         const stream = await c.openMedia();
         if (!cancelled && !banned) patch({ phase: 'ready', localStream: stream });
       } catch (err) {
-        if (!cancelled) patch({ mediaError: err instanceof MediaAccessError ? err.message : 'The camera could not be started.' });
+        if (!cancelled) patch({ mediaError: err instanceof MediaAccessError ? err.problem : 'unknown' });
       }
     }
     return () => {
@@ -326,7 +334,7 @@ export function useDuet() {
       await client.acceptRules();
       await openCamera();
     } catch (err) {
-      patch({ notice: err instanceof Error ? err.message : 'Could not save that. Try again.' });
+      patch({ notice: err instanceof Error ? err.message : text.current('app.error.notSaved') });
     }
   }, [openCamera, patch]);
 
@@ -345,16 +353,16 @@ export function useDuet() {
     () => ({
       status: async () => {
         const s = await verificationRef.current();
-        if (!s) throw new Error('Verification status is not available.');
+        if (!s) throw new Error(text.current('app.error.noVerification'));
         return s;
       },
       challenge: () => {
         const c = clientRef.current;
-        return c ? c.verificationChallenge() : Promise.reject(new Error('Reload the page and try again.'));
+        return c ? c.verificationChallenge() : Promise.reject(new Error(text.current('app.error.reload')));
       },
       submit: (nonce: string, frames: VerificationFrame[]) => {
         const c = clientRef.current;
-        return c ? c.submitVerification(nonce, frames) : Promise.reject(new Error('Reload the page and try again.'));
+        return c ? c.submitVerification(nonce, frames) : Promise.reject(new Error(text.current('app.error.reload')));
       },
     }),
     [],
@@ -368,14 +376,15 @@ export function useDuet() {
     acceptRules,
     retryCamera: openCamera,
     start: ({ interests }: StartChoices) => {
-      const language = browserLanguage();
+      // Matching by language: the language the person reads the app in (chosen, or the browser's).
+      const language = locale;
       patch({ noCredit: false });
       patch({ verificationRequired: null });
       clientRef.current?.start({
         interests,
         privacy: view.privacy,
         ...(view.verifiedOnly ? { verifiedOnly: true } : {}),
-        ...(language ? { language } : {}),
+        language,
       });
     },
     setVerifiedOnly: (verifiedOnly: boolean) => patch({ verifiedOnly }),
@@ -394,7 +403,7 @@ export function useDuet() {
     /** Sends a banned person's appeal; throws with the server's words when it is refused. */
     appeal: async (message: string) => {
       const c = clientRef.current;
-      if (!c) throw new Error('Reload the page and try again.');
+      if (!c) throw new Error(text.current('app.error.reload'));
       await c.appeal(message);
     },
     dismissWarning: () => patch({ warning: null }),

@@ -1,5 +1,6 @@
 import type { BanNotice } from '@duet/client';
 import { useState, type FormEvent } from 'react';
+import { LanguageSwitch, useAppText, type AppMessageId, type Text } from '../i18n/index.js';
 
 const MIN_APPEAL = 10;
 const MAX_APPEAL = 2000;
@@ -8,6 +9,7 @@ type Sending = { status: 'idle' } | { status: 'sending' } | { status: 'sent' } |
 
 /** Instead of the app: why this person is banned, until when, and an appeal to the moderators. */
 export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (message: string) => Promise<void> }) {
+  const t = useAppText();
   const [text, setText] = useState('');
   const [sending, setSending] = useState<Sending>({ status: 'idle' });
   const temporary = ban.until !== null;
@@ -16,7 +18,7 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
     e.preventDefault();
     const message = text.trim();
     if (message.length < MIN_APPEAL) {
-      setSending({ status: 'error', message: `Tell us a little more (${MIN_APPEAL} characters at least).` });
+      setSending({ status: 'error', message: t('app.banned.tooShort', { min: MIN_APPEAL }) });
       return;
     }
     setSending({ status: 'sending' });
@@ -24,45 +26,43 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
       await onAppeal(message);
       setSending({ status: 'sent' });
     } catch (err) {
-      setSending({ status: 'error', message: err instanceof Error ? err.message : 'Your appeal could not be sent. Try again.' });
+      setSending({ status: 'error', message: err instanceof Error ? err.message : t('app.banned.sendFailed') });
     }
   };
 
   return (
     <main className="banned" data-testid="banned">
       <div className="banned-card">
-        <div className="brand" aria-label="Duet">
-          <span className="dot a" />
-          <span className="dot b" />
+        <div className="brand">
+          <span className="dot a" aria-hidden="true" />
+          <span className="dot b" aria-hidden="true" />
           Duet
         </div>
-        <h1>{temporary ? 'Your account is suspended' : 'Your account is banned'}</h1>
-        <p className="banned-lead">
-          You can’t meet anyone on Duet {temporary ? 'until the suspension ends' : 'any more'}. Our moderators made this decision after
-          reviewing what happened.
-        </p>
+        <LanguageSwitch label={t('app.language')} />
+        <h1>{temporary ? t('app.banned.suspendedTitle') : t('app.banned.bannedTitle')}</h1>
+        <p className="banned-lead">{temporary ? t('app.banned.suspendedLead') : t('app.banned.bannedLead')}</p>
         <dl className="banned-facts">
           <div>
-            <dt>Why</dt>
+            <dt>{t('app.banned.why')}</dt>
             <dd data-testid="ban-reason">{ban.reason}</dd>
           </div>
           <div>
-            <dt>Until</dt>
-            <dd data-testid="ban-until">{temporary ? untilText(ban.until!) : 'Permanently'}</dd>
+            <dt>{t('app.banned.until')}</dt>
+            <dd data-testid="ban-until">{temporary ? untilText(t, ban.until!) : t('app.banned.permanently')}</dd>
           </div>
         </dl>
 
         <section className="appeal" aria-labelledby="appeal-title">
-          <h2 id="appeal-title">Think this is a mistake?</h2>
+          <h2 id="appeal-title">{t('app.banned.appealTitle')}</h2>
           <p className="fine">{ban.appeal}</p>
           {sending.status === 'sent' ? (
             <p className="appeal-result ok" role="status" data-testid="appeal-result">
-              Your appeal was sent. A moderator will read it and decide; if the ban is lifted, Duet works again the next time you open it.
+              {t('app.banned.appealSent')}
             </p>
           ) : (
             <form onSubmit={submit} noValidate>
               <label className="sr-only" htmlFor="appeal-text">
-                Your appeal
+                {t('app.banned.appealLabel')}
               </label>
               <textarea
                 id="appeal-text"
@@ -74,16 +74,18 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
                 }}
                 maxLength={MAX_APPEAL}
                 rows={5}
-                placeholder="Explain what happened, in your own words."
+                placeholder={t('app.banned.appealPlaceholder')}
                 aria-invalid={sending.status === 'error'}
                 aria-describedby={sending.status === 'error' ? 'appeal-error' : 'appeal-count'}
               />
               <div className="appeal-row">
                 <span id="appeal-count" className="fine">
-                  {text.trim().length < MIN_APPEAL ? `At least ${MIN_APPEAL} characters` : `${text.length} / ${MAX_APPEAL}`}
+                  {text.trim().length < MIN_APPEAL
+                    ? t('app.banned.atLeast', { min: MIN_APPEAL })
+                    : t('app.banned.count', { n: text.length, max: MAX_APPEAL })}
                 </span>
                 <button className="btn primary" data-testid="appeal-send" type="submit" disabled={sending.status === 'sending'}>
-                  {sending.status === 'sending' ? 'Sending…' : 'Send appeal'}
+                  {sending.status === 'sending' ? t('app.banned.sending') : t('app.banned.send')}
                 </button>
               </div>
               {sending.status === 'error' && (
@@ -99,13 +101,6 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
   );
 }
 
-function untilText(t: number): string {
-  return new Intl.DateTimeFormat(undefined, {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).format(t);
+function untilText(t: Text<AppMessageId>, at: number): string {
+  return t.intl.formatDate(at, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 }

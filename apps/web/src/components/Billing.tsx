@@ -1,29 +1,32 @@
 import { HEARTBEAT_INTERVAL_MS, type BillingInfo } from '@duet/client';
 import { useEffect, useState } from 'react';
+import { useAppText } from '../i18n/index.js';
+import type { AppText } from '../messages.js';
 import { chargeFor, credits, duration, priceLabel, type Price } from '../money.js';
 import type { CreditLow, MeterReading } from '../useDuet.js';
 
 /** Before Start: what the person has and what a minute costs. Only shown when calls are priced. */
 export function Wallet({ billing }: { billing: BillingInfo }) {
+  const t = useAppText();
   const low = billing.balanceMicros < chargeFor(60_000, billing.price);
   return (
-    <div className="wallet" aria-label="Your credit">
+    <div className="wallet" role="group" aria-label={t('app.wallet.label')}>
       <div className="wallet-line">
-        <span className="wallet-label">Balance</span>
+        <span className="wallet-label">{t('app.wallet.balance')}</span>
         <strong className={`wallet-balance ${low ? 'low' : ''}`} data-testid="balance" data-micros={billing.balanceMicros}>
-          {credits(billing.balanceMicros)}
+          {credits(t, billing.balanceMicros)}
         </strong>
       </div>
       {billing.freeMinutes.perDay > 0 && (
         <div className="wallet-line">
           <span className="wallet-price" data-testid="free-minutes" data-left-ms={billing.freeMinutes.leftTodayMs}>
-            {freeLeft(billing.freeMinutes.leftTodayMs)}
+            {freeLeft(t, billing.freeMinutes.leftTodayMs)}
           </span>
         </div>
       )}
       <div className="wallet-line">
         <span className="wallet-price" data-testid="price">
-          {priceLabel(billing.price)}
+          {priceLabel(t, billing.price)}
         </span>
       </div>
     </div>
@@ -31,13 +34,10 @@ export function Wallet({ billing }: { billing: BillingInfo }) {
 }
 
 /** "5 free minutes left today", cut down like money: never more than is left. */
-function freeLeft(ms: number): string {
-  if (ms >= 60_000) {
-    const n = Math.floor(ms / 60_000);
-    return `${n} free ${n === 1 ? 'minute' : 'minutes'} left today`;
-  }
+function freeLeft(t: AppText, ms: number): string {
+  if (ms >= 60_000) return t('app.wallet.freeMinutes', { count: Math.floor(ms / 60_000) });
   const s = Math.floor(ms / 1000);
-  return s > 0 ? `${s} free ${s === 1 ? 'second' : 'seconds'} left today` : 'No free minutes left today';
+  return s > 0 ? t('app.wallet.freeSeconds', { count: s }) : t('app.wallet.noFree');
 }
 
 /** A clock that re-renders every `ms` while `on`; returns performance.now(). */
@@ -57,6 +57,7 @@ function useTick(on: boolean, ms: number): number {
  * heartbeat past what the server last said, and never backwards.
  */
 export function CallMeter({ meter, price, live }: { meter: MeterReading; price: Price | null; live: boolean }) {
+  const t = useAppText();
   const now = useTick(live, 250);
   const [shown, setShown] = useState<{ callId: string; ms: number }>({ callId: meter.callId, ms: meter.billedMs });
   const ahead = live ? Math.min(Math.max(0, now - meter.at), HEARTBEAT_INTERVAL_MS) : 0;
@@ -76,7 +77,8 @@ export function CallMeter({ meter, price, live }: { meter: MeterReading; price: 
       data-testid="meter"
       data-billed-ms={meter.billedMs}
       data-charged-micros={priced ? charge : undefined}
-      aria-label="Call time and cost"
+      role="group"
+      aria-label={t('app.meter.label')}
     >
       <span className="meter-dot" aria-hidden="true" />
       <span className="meter-time">{duration(ms)}</span>
@@ -86,7 +88,7 @@ export function CallMeter({ meter, price, live }: { meter: MeterReading; price: 
           <span className="meter-sep" aria-hidden="true">
             ·
           </span>{' '}
-          <span className="meter-charge">{inFreeTime ? 'free minutes' : credits(charge)}</span>
+          <span className="meter-charge">{inFreeTime ? t('app.meter.free') : credits(t, charge)}</span>
         </>
       )}
     </div>
@@ -95,18 +97,15 @@ export function CallMeter({ meter, price, live }: { meter: MeterReading; price: 
 
 /** "About 45 seconds of credit left", counting down while the call is connected. */
 export function CreditLowNotice({ low, live }: { low: CreditLow; live: boolean }) {
+  const t = useAppText();
   const now = useTick(live, 1000);
   const left = Math.max(0, low.secondsLeft - Math.floor(Math.max(0, now - low.at) / 1000));
   return (
     <div className="credit-low" role="alert" data-testid="credit-low" data-seconds-left={left}>
       <strong>
-        {left >= 60
-          ? 'About a minute of credit left'
-          : left > 0
-            ? `About ${left} ${left === 1 ? 'second' : 'seconds'} of credit left`
-            : 'Your credit is running out'}
+        {left >= 60 ? t('app.creditLow.minute') : left > 0 ? t('app.creditLow.seconds', { count: left }) : t('app.creditLow.out')}
       </strong>
-      <span>The call ends when it runs out.</span>
+      <span>{t('app.creditLow.ends')}</span>
     </div>
   );
 }
@@ -126,6 +125,7 @@ export function NoCredit({
   onCheck: () => void;
   checking: boolean;
 }) {
+  const t = useAppText();
   return (
     <div className="stage-card-wrap">
       <section
@@ -137,15 +137,19 @@ export function NoCredit({
         <div className="stage-card-icon" aria-hidden="true">
           <WalletIcon />
         </div>
-        <h2 id="no-credit-title">{reason === 'join' ? 'Not enough credit to start a call' : 'Your credit ran out, so the call ended'}</h2>
+        <h2 id="no-credit-title">{reason === 'join' ? t('app.noCredit.join') : t('app.noCredit.ranOut')}</h2>
         {billing && (
           <p className="stage-card-facts">
-            You have <strong>{credits(billing.balanceMicros)}</strong>. Calls cost {priceLabel(billing.price)}.
+            {t.rich('app.noCredit.facts', {
+              balance: credits(t, billing.balanceMicros),
+              price: priceLabel(t, billing.price),
+              strong: (chunks) => <strong>{chunks}</strong>,
+            })}
           </p>
         )}
         <TopUp />
         <button type="button" className="btn" onClick={onCheck} disabled={checking}>
-          {checking ? 'Checking…' : 'I’ve topped up — check again'}
+          {checking ? t('app.noCredit.checking') : t('app.noCredit.check')}
         </button>
       </section>
     </div>
@@ -157,17 +161,18 @@ export function NoCredit({
  * the operator's payment provider), so this says who sells them instead of offering a dead button.
  */
 export function TopUp() {
+  const t = useAppText();
   return (
     <div className="topup" data-testid="top-up">
-      <strong>Top up</strong>
-      <span>Top-ups are sold by this service’s operator. Once your credits arrive, tap Start again.</span>
+      <strong>{t('app.topUp.title')}</strong>
+      <span>{t('app.topUp.text')}</span>
     </div>
   );
 }
 
 function WalletIcon() {
   return (
-    <svg className="icon" viewBox="0 0 24 24">
+    <svg className="icon" viewBox="0 0 24 24" aria-hidden="true">
       <path d="M4 7.5A2.5 2.5 0 016.5 5H18v3" />
       <path d="M4 7.5V17a2 2 0 002 2h13a1 1 0 001-1v-9a1 1 0 00-1-1H6.5A2.5 2.5 0 014 7.5z" />
       <circle cx="16" cy="13.5" r="1.2" />

@@ -1,10 +1,13 @@
 import { LIMITS } from '@duet/protocol';
 import type { ChatMessage } from '@duet/client';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useAppText } from '../i18n/index.js';
 
 export function Chat({ messages, enabled, onSend }: { messages: ChatMessage[]; enabled: boolean; onSend: (text: string) => void }) {
+  const t = useAppText();
+  const id = useId();
   const [draft, setDraft] = useState('');
-  const logRef = useRef<HTMLOListElement>(null);
+  const logRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
     logRef.current?.scrollTo({ top: logRef.current.scrollHeight });
   }, [messages]);
@@ -17,27 +20,40 @@ export function Chat({ messages, enabled, onSend }: { messages: ChatMessage[]; e
   };
 
   return (
-    <section className="chat" aria-label="Text chat">
-      <ol className="chat-log" data-testid="chat-log" ref={logRef} aria-live="polite">
-        {messages.length === 0 && <li className="chat-empty">{enabled ? 'Say hi!' : 'Chat opens when you’re matched.'}</li>}
+    <section className="chat" aria-label={t('app.chat.label')}>
+      {/* A log: new messages are read out politely as they arrive, earlier ones are not repeated. */}
+      <div
+        className="chat-log"
+        data-testid="chat-log"
+        ref={logRef}
+        role="log"
+        aria-label={t('app.chat.log')}
+        aria-live="polite"
+        tabIndex={0}
+      >
+        {messages.length === 0 && <div className="chat-empty">{enabled ? t('app.chat.sayHi') : t('app.chat.closed')}</div>}
         {messages.map((m) => (
-          <li key={`${m.at}-${m.from}-${m.text}`} className={`msg ${m.from}`}>
-            <span className="who">{m.from === 'you' ? 'You' : 'Stranger'}</span> {m.text}
-          </li>
+          <div key={`${m.at}-${m.from}-${m.text}`} className={`msg ${m.from}`}>
+            <span className="who">{m.from === 'you' ? t('app.chat.you') : t('app.chat.stranger')}</span> <bdi>{m.text}</bdi>
+          </div>
         ))}
-      </ol>
+      </div>
       <form className="chat-form" onSubmit={submit}>
+        <label className="sr-only" htmlFor={`${id}-input`}>
+          {t('app.chat.input')}
+        </label>
         <input
+          id={`${id}-input`}
           data-testid="chat-input"
           value={draft}
           onChange={(e) => setDraft(e.target.value)}
           maxLength={LIMITS.maxChatChars}
-          placeholder={enabled ? 'Type a message' : 'Not in a call'}
+          placeholder={enabled ? t('app.chat.placeholder') : t('app.chat.notInCall')}
           disabled={!enabled}
-          aria-label="Chat message"
+          autoComplete="off"
         />
         <button className="btn" data-testid="chat-send" type="submit" disabled={!enabled || !draft.trim()}>
-          Send
+          {t('app.chat.send')}
         </button>
       </form>
     </section>

@@ -1,5 +1,7 @@
 import type { ConnectionInfo as Info } from '@duet/client';
 import { useEffect, useState } from 'react';
+import { useAppText } from '../i18n/index.js';
+import type { AppText } from '../messages.js';
 
 const POLL_MS = 2000;
 
@@ -8,6 +10,7 @@ const POLL_MS = 2000;
  * how fast it is. Closed by default; while open it asks the SDK for fresh numbers every 2 s.
  */
 export function ConnectionInfo({ callId, getInfo }: { callId: string; getInfo: () => Promise<Info | null> }) {
+  const t = useAppText();
   const [open, setOpen] = useState(false);
   const [info, setInfo] = useState<Info | null>(null);
 
@@ -41,18 +44,19 @@ export function ConnectionInfo({ callId, getInfo }: { callId: string; getInfo: (
         aria-expanded={open}
         aria-controls="connection-info"
         onClick={() => setOpen((o) => !o)}
-        title={open ? 'Hide connection info' : 'Show connection info'}
+        type="button"
+        title={open ? t('app.conn.hide') : t('app.conn.show')}
       >
         <SignalIcon />
-        <span className="conn-toggle-label">Connection</span>
+        <span className="conn-toggle-label">{t('app.conn.toggle')}</span>
       </button>
       {open && (
         <dl className="conn-panel" id="connection-info" data-testid="connection-info" aria-live="off">
-          <Row k="Connection" v={pathLabel(info)} testId="conn-path" />
-          <Row k="Round trip" v={msLabel(info?.rttMs)} testId="conn-rtt" />
-          <Row k="Delay (est.)" v={msLabel(info?.estDelayMs)} testId="conn-delay" />
-          <Row k="Receiving" v={rateLabel(info?.inboundKbps)} testId="conn-in" />
-          <Row k="Sending" v={rateLabel(info?.outboundKbps)} testId="conn-out" />
+          <Row k={t('app.conn.path')} v={pathLabel(t, info)} testId="conn-path" />
+          <Row k={t('app.conn.rtt')} v={msLabel(t, info?.rttMs)} testId="conn-rtt" />
+          <Row k={t('app.conn.delay')} v={msLabel(t, info?.estDelayMs)} testId="conn-delay" />
+          <Row k={t('app.conn.in')} v={rateLabel(t, info?.inboundKbps)} testId="conn-in" />
+          <Row k={t('app.conn.out')} v={rateLabel(t, info?.outboundKbps)} testId="conn-out" />
         </dl>
       )}
     </div>
@@ -68,20 +72,22 @@ function Row({ k, v, testId }: { k: string; v: string; testId: string }) {
   );
 }
 
-function pathLabel(info: Info | null): string {
-  if (!info?.path) return 'Measuring…';
-  if (!info.relayed) return 'Direct';
+function pathLabel(t: AppText, info: Info | null): string {
+  if (!info?.path) return t('app.conn.measuring');
+  if (!info.relayed) return t('app.conn.direct');
   const via = info.path.relayProtocol ?? info.path.protocol;
-  return `Relayed (${via.toUpperCase()})`;
+  return t('app.conn.relayed', { via: via.toUpperCase() });
 }
 
-function msLabel(v: number | null | undefined): string {
-  return v === null || v === undefined ? '—' : `${Math.round(v)} ms`;
+function msLabel(t: AppText, v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : t('app.conn.ms', { n: Math.round(v) });
 }
 
-function rateLabel(kbps: number | null | undefined): string {
+function rateLabel(t: AppText, kbps: number | null | undefined): string {
   if (kbps === null || kbps === undefined) return '—';
-  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbps` : `${Math.round(kbps)} kbps`;
+  return kbps >= 1000
+    ? t('app.conn.mbps', { n: t.intl.formatNumber(kbps / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) })
+    : t('app.conn.kbps', { n: Math.round(kbps) });
 }
 
 function SignalIcon() {

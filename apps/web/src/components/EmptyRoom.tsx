@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { NotifyPermission } from '../attention.js';
+import { useAppText } from '../i18n/index.js';
 
 /** What a person alone can do about it: bring someone in, or be told when someone comes. */
 export function EmptyRoomActions({ notify }: { notify: { wanted: boolean; permission: NotifyPermission; request: () => Promise<void> } }) {
@@ -20,6 +21,7 @@ const COPIED_MS = 4000;
  * shows in a read-only field, selected, for the person to copy themselves.
  */
 function InviteLink() {
+  const t = useAppText();
   const link = location.origin;
   const [result, setResult] = useState<'none' | 'copied' | 'manual'>('none');
   const fieldRef = useRef<HTMLInputElement>(null);
@@ -43,14 +45,14 @@ function InviteLink() {
     <div className="invite">
       <button type="button" className="btn solid" data-testid="invite" onClick={copy}>
         <LinkIcon />
-        {result === 'copied' ? 'Link copied' : 'Copy invite link'}
+        {result === 'copied' ? t('app.invite.copied') : t('app.invite.copy')}
       </button>
       <span className="sr-only" role="status">
-        {result === 'copied' ? 'Link copied' : ''}
+        {result === 'copied' ? t('app.invite.copied') : ''}
       </span>
       {result === 'manual' && (
         <label className="invite-manual">
-          <span>Copy this link and send it to a friend:</span>
+          <span>{t('app.invite.manual')}</span>
           <input ref={fieldRef} readOnly value={link} data-testid="invite-link" onFocus={(e) => e.target.select()} />
         </label>
       )}
@@ -59,18 +61,18 @@ function InviteLink() {
 }
 
 function NotifyMe({ wanted, permission, request }: { wanted: boolean; permission: NotifyPermission; request: () => Promise<void> }) {
+  const t = useAppText();
   const on = wanted && permission === 'granted';
   let note: string | null = null;
-  if (wanted && permission === 'granted') note = 'We’ll send a notification and flash this tab when someone arrives.';
-  else if (wanted && permission === 'default') note = 'We’ll flash this tab’s title when someone arrives.';
-  else if (wanted && permission === 'unsupported')
-    note = 'This browser can’t show notifications here, so we’ll flash this tab’s title when someone arrives.';
-  else if (wanted) note = 'Notifications are off for this site, so we’ll flash this tab’s title when someone arrives.';
+  if (wanted && permission === 'granted') note = t('app.notify.granted');
+  else if (wanted && permission === 'default') note = t('app.notify.default');
+  else if (wanted && permission === 'unsupported') note = t('app.notify.unsupported');
+  else if (wanted) note = t('app.notify.denied');
   return (
     <div className="notify">
       <button type="button" className="btn solid" data-testid="notify" aria-pressed={wanted} onClick={() => void request()} disabled={on}>
         <BellIcon />
-        {on ? 'Notifications on' : 'Notify me when someone arrives'}
+        {on ? t('app.notify.on') : t('app.notify.ask')}
       </button>
       {note && (
         <p className="notify-note" role="status">

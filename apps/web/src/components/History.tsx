@@ -1,5 +1,6 @@
 import type { BillingCall, BillingCredit, BillingInfo } from '@duet/client';
 import { useEffect, useState } from 'react';
+import { useAppText } from '../i18n/index.js';
 import { chargeFor, credits, creditKindLabel, dateLabel, duration, durationWords, fullDate, priceLabel, timeLabel } from '../money.js';
 import { useModal } from './useModal.js';
 
@@ -29,6 +30,7 @@ export function History({
   onClose: () => void;
   onRefresh: () => Promise<unknown>;
 }) {
+  const t = useAppText();
   const modal = useModal(onClose);
   const [receipt, setReceipt] = useState<HistoryLine | null>(null);
   const [loading, setLoading] = useState(true);
@@ -44,32 +46,35 @@ export function History({
 
   const lines = billing ? linesOf(billing) : [];
   return (
-    <dialog ref={modal.ref} className="drawer" data-testid="history" aria-labelledby="history-title" onClick={modal.onClick}>
+    <dialog
+      ref={modal.ref}
+      className="drawer"
+      data-testid="history"
+      aria-labelledby="history-title"
+      aria-modal="true"
+      onClick={modal.onClick}
+    >
       <div className="drawer-inner">
         <header className="drawer-head">
-          <h2 id="history-title">Usage history</h2>
+          <h2 id="history-title">{t('app.history.title')}</h2>
           <button type="button" className="btn small" data-testid="history-close" onClick={modal.close}>
-            Close
+            {t('app.action.close')}
           </button>
         </header>
         {billing && (
           <div className="drawer-summary">
             <div>
-              <span className="wallet-label">Balance</span>
+              <span className="wallet-label">{t('app.wallet.balance')}</span>
               <strong data-testid="history-balance" data-micros={billing.balanceMicros}>
-                {credits(billing.balanceMicros)}
+                {credits(t, billing.balanceMicros)}
               </strong>
             </div>
-            <span className="muted">{priceLabel(billing.price)}</span>
+            <span className="muted">{priceLabel(t, billing.price)}</span>
           </div>
         )}
-        {!billing && loading && <p className="muted drawer-note">Loading…</p>}
-        {!billing && !loading && (
-          <p className="muted drawer-note">Your history could not be loaded. Check your connection and try again.</p>
-        )}
-        {billing && lines.length === 0 && (
-          <p className="muted drawer-note">No calls or credits yet. Your calls will be listed here with their length and charge.</p>
-        )}
+        {!billing && loading && <p className="muted drawer-note">{t('app.history.loading')}</p>}
+        {!billing && !loading && <p className="muted drawer-note">{t('app.history.failed')}</p>}
+        {billing && lines.length === 0 && <p className="muted drawer-note">{t('app.history.empty')}</p>}
         {lines.length > 0 && (
           <ol className="history-list">
             {lines.map((line, i) =>
@@ -82,13 +87,11 @@ export function History({
                   data-charge-micros={line.call.chargeMicros}
                   data-billed-ms={line.call.billedMs}
                 >
-                  <span className="h-title">Call · {duration(line.call.billedMs)}</span>
-                  <span className="h-amount">{credits(-line.call.chargeMicros)}</span>
-                  <span className="h-when">
-                    {dateLabel(line.at)}, {timeLabel(line.at)}
-                  </span>
+                  <span className="h-title">{t('app.history.call', { duration: duration(line.call.billedMs) })}</span>
+                  <span className="h-amount">{credits(t, -line.call.chargeMicros)}</span>
+                  <span className="h-when">{t('app.history.when', { date: dateLabel(t, line.at), time: timeLabel(t, line.at) })}</span>
                   <button type="button" className="linkish" data-testid="receipt-open" onClick={() => setReceipt(line)}>
-                    Receipt
+                    {t('app.receipt.title')}
                   </button>
                 </li>
               ) : (
@@ -99,15 +102,13 @@ export function History({
                   data-kind={line.credit.kind}
                   data-amount-micros={line.credit.amountMicros}
                 >
-                  <span className="h-title">{creditKindLabel(line.credit.kind)}</span>
+                  <span className="h-title">{creditKindLabel(t, line.credit.kind)}</span>
                   <span className={`h-amount ${line.credit.amountMicros > 0 ? 'plus' : ''}`}>
-                    {credits(line.credit.amountMicros, { sign: true })}
+                    {credits(t, line.credit.amountMicros, { sign: true })}
                   </span>
-                  <span className="h-when">
-                    {dateLabel(line.at)}, {timeLabel(line.at)}
-                  </span>
+                  <span className="h-when">{t('app.history.when', { date: dateLabel(t, line.at), time: timeLabel(t, line.at) })}</span>
                   <button type="button" className="linkish" data-testid="receipt-open" onClick={() => setReceipt(line)}>
-                    Receipt
+                    {t('app.receipt.title')}
                   </button>
                 </li>
               ),
@@ -115,12 +116,9 @@ export function History({
           </ol>
         )}
         <p className="drawer-fine muted">
-          Who you talked to is never kept in your history.
+          {t('app.history.private')}
           {accountId && (
-            <>
-              {' '}
-              Your account number, for questions about credit: <code data-testid="account-id">{accountId}</code>
-            </>
+            <> {t.rich('app.history.account', { id: accountId, code: (chunks) => <code data-testid="account-id">{chunks}</code> })}</>
           )}
         </p>
       </div>
@@ -144,61 +142,65 @@ export function Receipt({
   accountId: string | null;
   onClose: () => void;
 }) {
+  const t = useAppText();
   const modal = useModal(onClose);
   const [printedAt] = useState(() => Date.now());
-  const rows: Array<[string, string]> = [];
+  /** Label, value, and whether the row is the total. */
+  const rows: Array<[string, string, boolean]> = [];
   let number: string | null = null;
   if (line.kind === 'call') {
     const c = line.call;
     number = c.callId;
-    rows.push(['Date', fullDate(c.at)]);
-    rows.push(['Item', 'Video call']);
-    rows.push(['Duration (billed)', `${durationWords(c.billedMs)} (${duration(c.billedMs)})`]);
+    rows.push([t('app.receipt.date'), fullDate(t, c.at), false]);
+    rows.push([t('app.receipt.item'), t('app.receipt.videoCall'), false]);
+    rows.push([
+      t('app.receipt.duration'),
+      t('app.receipt.durationValue', { words: durationWords(t, c.billedMs), clock: duration(c.billedMs) }),
+      false,
+    ]);
     const priced = chargeFor(c.billedMs, billing.price) === c.chargeMicros;
-    rows.push(['Price', priced ? priceLabel(billing.price) : 'as charged at the time of the call']);
-    rows.push(['Charge', credits(c.chargeMicros, { exact: true })]);
+    rows.push([t('app.receipt.price'), priced ? priceLabel(t, billing.price) : t('app.receipt.priceThen'), false]);
+    rows.push([t('app.receipt.charge'), credits(t, c.chargeMicros, { exact: true }), true]);
   } else {
     const k = line.credit;
-    rows.push(['Date', fullDate(k.at)]);
-    rows.push(['Item', creditKindLabel(k.kind)]);
-    rows.push([k.amountMicros >= 0 ? 'Credited' : 'Debited', credits(Math.abs(k.amountMicros), { exact: true })]);
+    rows.push([t('app.receipt.date'), fullDate(t, k.at), false]);
+    rows.push([t('app.receipt.item'), creditKindLabel(t, k.kind), false]);
+    rows.push([
+      k.amountMicros >= 0 ? t('app.receipt.credited') : t('app.receipt.debited'),
+      credits(t, Math.abs(k.amountMicros), { exact: true }),
+      true,
+    ]);
   }
   return (
-    <dialog ref={modal.ref} className="receipt-dialog" onClick={modal.onClick} aria-labelledby="receipt-title">
+    <dialog ref={modal.ref} className="receipt-dialog" onClick={modal.onClick} aria-labelledby="receipt-title" aria-modal="true">
       <article className="receipt" data-testid="receipt">
         <header className="receipt-head">
           <div>
-            <h2 id="receipt-title">Receipt</h2>
+            <h2 id="receipt-title">{t('app.receipt.title')}</h2>
             <p className="receipt-service">Duet · {location.host}</p>
           </div>
-          {number && (
-            <p className="receipt-number">
-              No. <span>{number}</span>
-            </p>
-          )}
+          {number && <p className="receipt-number">{t.rich('app.receipt.number', { number, span: (chunks) => <span>{chunks}</span> })}</p>}
         </header>
         <dl className="receipt-rows">
-          {rows.map(([k, v]) => (
-            <div key={k} className={k === 'Charge' || k === 'Credited' || k === 'Debited' ? 'total' : ''}>
+          {rows.map(([k, v, total]) => (
+            <div key={k} className={total ? 'total' : ''}>
               <dt>{k}</dt>
               <dd>{v}</dd>
             </div>
           ))}
           <div className="balance">
-            <dt>Balance on {fullDate(printedAt)}</dt>
-            <dd data-testid="receipt-balance">{credits(billing.balanceMicros, { exact: true })}</dd>
+            <dt>{t('app.receipt.balanceOn', { date: fullDate(t, printedAt) })}</dt>
+            <dd data-testid="receipt-balance">{credits(t, billing.balanceMicros, { exact: true })}</dd>
           </div>
         </dl>
-        {accountId && <p className="receipt-fine">Account {accountId}</p>}
-        <p className="receipt-fine">
-          Amounts in credits (1 credit = 1,000,000 micro-credits). Who you talked to is not recorded on receipts.
-        </p>
+        {accountId && <p className="receipt-fine">{t('app.receipt.account', { id: accountId })}</p>}
+        <p className="receipt-fine">{t('app.receipt.fine')}</p>
         <div className="receipt-actions">
           <button type="button" className="btn primary" data-testid="receipt-print" onClick={() => window.print()}>
-            Print
+            {t('app.receipt.print')}
           </button>
           <button type="button" className="btn" data-testid="receipt-close" onClick={modal.close}>
-            Close
+            {t('app.action.close')}
           </button>
         </div>
       </article>

@@ -1,5 +1,6 @@
 import { LIMITS } from '@duet/protocol';
 import { useRef, type KeyboardEvent } from 'react';
+import { useAppText } from '../i18n/index.js';
 import { addTags, splitDraft } from '../interests.js';
 
 /**
@@ -16,6 +17,7 @@ export function InterestsInput({
   draft: string;
   onChange: (next: { tags: string[]; draft: string }) => void;
 }) {
+  const t = useAppText();
   const inputRef = useRef<HTMLInputElement>(null);
   const full = tags.length >= LIMITS.maxInterests;
 
@@ -36,23 +38,23 @@ export function InterestsInput({
   return (
     <div className="interests">
       <label className="interests-label" htmlFor="interests-input">
-        Interests
+        {t('app.interests.label')}
       </label>
       {/* A click anywhere in the box lands in the input, as in any tag field. */}
       <div className="tag-box" onClick={() => inputRef.current?.focus()}>
-        {tags.map((t) => (
-          <span className="tag" key={t}>
-            #{t}
+        {tags.map((tag) => (
+          <span className="tag" key={tag}>
+            #{tag}
             <button
               type="button"
               className="tag-remove"
-              aria-label={`Remove ${t}`}
+              aria-label={t('app.interests.remove', { tag })}
               onClick={(e) => {
                 e.stopPropagation();
-                onChange({ tags: tags.filter((x) => x !== t), draft });
+                onChange({ tags: tags.filter((x) => x !== tag), draft });
               }}
             >
-              ×
+              <span aria-hidden="true">×</span>
             </button>
           </span>
         ))}
@@ -63,16 +65,14 @@ export function InterestsInput({
           value={draft}
           onChange={(e) => type(e.target.value)}
           onKeyDown={onKeyDown}
-          placeholder={full ? '' : tags.length ? 'Add another' : 'e.g. chess, travel (optional)'}
+          placeholder={full ? '' : tags.length ? t('app.interests.another') : t('app.interests.placeholder')}
           aria-describedby="interests-hint"
           autoComplete="off"
           enterKeyHint="done"
         />
       </div>
       <small id="interests-hint" className="interests-hint">
-        {full
-          ? `That’s ${LIMITS.maxInterests} — remove one to add another.`
-          : `Up to ${LIMITS.maxInterests}, separated by commas. People who share one are matched first.`}
+        {full ? t('app.interests.full', { max: LIMITS.maxInterests }) : t('app.interests.hint', { max: LIMITS.maxInterests })}
       </small>
     </div>
   );

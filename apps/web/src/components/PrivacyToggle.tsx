@@ -1,8 +1,11 @@
+import { useAppText } from '../i18n/index.js';
+
 /** IP privacy: the call goes through the relay only, so the partner never learns this person's address. */
 export function PrivacyToggle({ checked, error, onChange }: { checked: boolean; error: string | null; onChange: (on: boolean) => void }) {
+  const t = useAppText();
   return (
     <div className="privacy">
-      <label title="Your video goes through Duet’s relay server, so the other person never sees your IP address. Calls may take a moment longer to connect.">
+      <label title={t('app.privacy.title')}>
         <input
           type="checkbox"
           data-testid="privacy"
@@ -10,7 +13,7 @@ export function PrivacyToggle({ checked, error, onChange }: { checked: boolean; 
           onChange={(e) => onChange(e.target.checked)}
           aria-describedby={error ? 'privacy-error' : undefined}
         />
-        <span>Hide my IP address (relay only)</span>
+        <span>{t('app.privacy.label')}</span>
       </label>
       {error && (
         <p className="privacy-error" id="privacy-error" data-testid="privacy-error" role="alert">

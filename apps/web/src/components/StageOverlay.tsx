@@ -1,4 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { useAppText } from '../i18n/index.js';
 import { clock, endMessage, estimateMessage, stateMessage, widenedMessage } from '../messages.js';
 import { CallQuality } from '../quality/CallQuality.js';
 import type { DuetView } from '../useDuet.js';
@@ -21,6 +22,7 @@ export function StageOverlay({
   extra?: ReactNode;
   reportSent?: DuetView['reportSent'];
 }) {
+  const t = useAppText();
   // In a call the stage is the partner's picture: only how the call is doing goes over it.
   if (view.state === 'connected' && view.remoteStream) return <CallQuality quality={view.quality} />;
   const alone = view.online <= 1;
@@ -30,76 +32,72 @@ export function StageOverlay({
   let busy = false;
 
   if (view.phase === 'loading') {
-    title = 'Connecting to Duet…';
+    title = t('app.stage.loading');
     busy = true;
   } else if (view.phase === 'unreachable') {
-    title = 'Can’t reach Duet right now.';
-    lines = ['Check your internet connection.'];
+    title = t('app.stage.unreachable');
+    lines = [t('app.stage.unreachableDetail')];
     action = (
-      <button className="btn" onClick={() => location.reload()}>
-        Try again
+      <button type="button" className="btn" onClick={() => location.reload()}>
+        {t('app.action.tryAgain')}
       </button>
     );
   } else if (view.phase !== 'ready') {
-    title = view.mediaError ? 'Camera or microphone unavailable' : 'Allow camera and microphone';
-    lines = [view.mediaError ?? 'Your browser will ask for permission. Your partner sees and hears you only during a call.'];
+    title = view.mediaError ? t('app.stage.cameraUnavailable') : t('app.stage.allowCamera');
+    lines = [view.mediaError ? t(`app.media.${view.mediaError}`) : t('app.stage.allowCameraDetail')];
     if (view.mediaError)
       action = (
-        <button className="btn" onClick={onRetryCamera}>
-          Try again
+        <button type="button" className="btn" onClick={onRetryCamera}>
+          {t('app.action.tryAgain')}
         </button>
       );
   } else {
     // The report this person just filed, confirmed by the server: say so where they are looking.
     const ended: ReactNode = reportSent ? (
       <span data-testid="report-sent" data-evidence={reportSent.evidence}>
-        {reportSentMessage(reportSent)} You won’t meet them again.
+        {t('app.stage.reportSent', { sent: reportSentMessage(t, reportSent) })}
       </span>
     ) : (
-      endMessage(view.lastEnd)
+      endMessage(t, view.lastEnd)
     );
     switch (view.state) {
       case 'waiting': {
         busy = true;
-        title = ended ?? (alone ? 'Nobody else is online right now' : 'Looking for someone to talk to…');
-        if (alone) lines.push(ended ? stateMessage('waiting', view.online) : 'Stay here — we’ll connect you the moment someone arrives.');
-        else lines.push(`${view.online} online · ${view.waiting} waiting`);
-        if (view.queue && (!alone || view.queue.estimatedWaitMs !== null)) lines.push(estimateMessage(view.queue.estimatedWaitMs));
+        title = ended ?? (alone ? t('app.stage.alone') : t('app.stateMessage.waiting'));
+        if (alone) lines.push(ended ? stateMessage(t, 'waiting', view.online) : t('app.stage.stayHere'));
+        else lines.push(t('app.stage.counts', { online: view.online, waiting: view.waiting }));
+        if (view.queue && (!alone || view.queue.estimatedWaitMs !== null)) lines.push(estimateMessage(t, view.queue.estimatedWaitMs));
         if (view.widened)
           lines.push(
             <span className="widened" data-testid="widened">
-              {widenedMessage(view.widened)}
+              {widenedMessage(t, view.widened)}
             </span>,
           );
         if (view.waitingSince !== null) lines.push(<WaitClock since={view.waitingSince} />);
         break;
       }
       case 'connecting':
-        title = 'Connecting…';
-        lines = ['Setting up a private video link.'];
+        title = t('app.stateMessage.connecting');
+        lines = [t('app.stage.settingUp')];
         busy = true;
         break;
       case 'reconnecting':
-        title = 'Connection unstable';
-        lines = ['Reconnecting…'];
+        title = t('app.stage.unstable');
+        lines = [t('app.stage.reconnecting')];
         busy = true;
         break;
       case 'connected':
-        title = 'Waiting for video…';
+        title = t('app.stage.waitingVideo');
         busy = true;
         break;
       case 'failed':
       case 'ended':
-        title = ended ?? stateMessage(view.state, view.online);
-        lines = ['Tap Start to meet someone new.'];
+        title = ended ?? stateMessage(t, view.state, view.online);
+        lines = [t('app.stage.again')];
         break;
       default:
-        title = alone ? 'You’re the only one here right now' : 'Ready when you are';
-        lines = [
-          alone
-            ? 'Tap Start and we’ll match you as soon as someone arrives.'
-            : `${view.online} people online. Tap Start to meet one of them.`,
-        ];
+        title = alone ? t('app.stage.onlyOne') : t('app.stage.ready');
+        lines = [alone ? t('app.stage.onlyOneDetail') : t('app.stage.readyDetail', { count: view.online })];
     }
   }
   return (
@@ -119,10 +117,11 @@ export function StageOverlay({
 
 /** Seconds waited so far, so an honest "nobody yet" still shows that something is running. */
 function WaitClock({ since }: { since: number }) {
+  const t = useAppText();
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
   }, []);
-  return <span className="wait-clock">Waiting {clock(now - since)}</span>;
+  return <span className="wait-clock">{t('app.stage.waitClock', { clock: clock(now - since) })}</span>;
 }

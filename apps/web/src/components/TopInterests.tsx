@@ -1,4 +1,5 @@
 import { LIMITS } from '@duet/protocol';
+import { useAppText } from '../i18n/index.js';
 import type { TopInterest } from '../useDuet.js';
 
 /**
@@ -19,6 +20,7 @@ export function TopInterests({
   label: string;
   onPick: (tag: string) => void;
 }) {
+  const t = useAppText();
   const others = items.map((i) => ({ tag: i.tag, count: i.count - (own.includes(i.tag) ? 1 : 0) })).filter((i) => i.count > 0);
   if (others.length === 0) return null;
   const full = chosen.length >= LIMITS.maxInterests;
@@ -35,11 +37,11 @@ export function TopInterests({
             aria-pressed={has}
             disabled={has || full}
             onClick={() => onPick(tag)}
-            title={has ? `#${tag} is one of your interests` : `${count} waiting with #${tag}. Add it to your interests`}
+            title={has ? t('app.topInterests.yours', { tag: `#${tag}` }) : t('app.topInterests.add', { count, tag: `#${tag}` })}
           >
             #{tag}
-            <span className="chip-count" aria-label={`${count} waiting`}>
-              {count}
+            <span className="chip-count" aria-label={t('app.topInterests.count', { count })}>
+              {t.intl.formatNumber(count)}
             </span>
           </button>
         );

@@ -1,18 +1,18 @@
 import type { CallQuality as Quality, QualityLevel } from '@duet/client';
+import { useAppText, type AppMessageId } from '../i18n/index.js';
+import type { AppText } from '../messages.js';
 import './quality.css';
 
-const LABEL: Record<QualityLevel, string> = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection' };
+const LABEL: Record<QualityLevel, AppMessageId> = { good: 'app.quality.good', fair: 'app.quality.fair', poor: 'app.quality.poor' };
 
 /** Why the level is what it is, in a person's words (the indicator's tooltip). */
-function detail(q: Quality | null): string {
-  if (!q) return 'Measuring the connection…';
-  if (!q.sendingVideo || !q.partnerSendingVideo) return 'Video is paused so that you can keep hearing each other.';
-  if (q.received !== 'good' && q.partnerReceived !== null && q.partnerReceived !== 'good')
-    return 'Both directions are struggling: the picture may be soft or freeze, the voice comes first.';
-  if (q.received !== 'good') return 'What you receive is struggling: the picture may be soft or freeze, the voice comes first.';
-  if (q.partnerReceived !== null && q.partnerReceived !== 'good')
-    return 'Your partner receives you poorly: your picture is reduced to keep your voice clear.';
-  return 'Picture and voice are getting through well both ways.';
+function detail(t: AppText, q: Quality | null): string {
+  if (!q) return t('app.quality.measuring');
+  if (!q.sendingVideo || !q.partnerSendingVideo) return t('app.quality.paused');
+  if (q.received !== 'good' && q.partnerReceived !== null && q.partnerReceived !== 'good') return t('app.quality.bothStruggling');
+  if (q.received !== 'good') return t('app.quality.receiveStruggling');
+  if (q.partnerReceived !== null && q.partnerReceived !== 'good') return t('app.quality.partnerStruggling');
+  return t('app.quality.fine');
 }
 
 /**
@@ -21,34 +21,29 @@ function detail(q: Quality | null): string {
  * over the partner's picture when they paused, as a notice when this side did.
  */
 export function CallQuality({ quality }: { quality: Quality | null }) {
+  const t = useAppText();
   // Until the first second is measured a fresh connection counts as good.
   const level: QualityLevel = quality?.level ?? 'good';
   const partnerPaused = quality !== null && !quality.partnerSendingVideo;
   const selfPaused = quality !== null && !quality.sendingVideo;
   return (
     <>
-      <div className={`quality quality-${level}`} data-testid="quality" data-level={level} title={detail(quality)} role="status">
+      <div className={`quality quality-${level}`} data-testid="quality" data-level={level} title={detail(t, quality)} role="status">
         <Bars level={level} />
-        <span className="quality-label">{LABEL[level]}</span>
+        <span className="quality-label">{t(LABEL[level])}</span>
       </div>
       {partnerPaused ? (
         <div className="video-paused" data-testid="video-paused" data-who={selfPaused ? 'both' : 'partner'} role="status">
           <PausedIcon />
-          <p className="video-paused-title">Video paused to keep your voice clear</p>
-          <p className="video-paused-detail">
-            {selfPaused
-              ? 'The connection can’t carry both picture and voice right now. You can still hear each other; video comes back when it improves.'
-              : 'Your partner’s connection is weak. You can still hear each other; their video comes back when it improves.'}
-          </p>
+          <p className="video-paused-title">{t('app.quality.pausedTitle')}</p>
+          <p className="video-paused-detail">{selfPaused ? t('app.quality.pausedBoth') : t('app.quality.pausedPartner')}</p>
         </div>
       ) : selfPaused ? (
         <div className="video-paused video-paused-self" data-testid="video-paused" data-who="you" role="status">
           <PausedIcon />
           <div>
-            <p className="video-paused-title">Video paused to keep your voice clear</p>
-            <p className="video-paused-detail">
-              Your connection is weak: your partner still hears you. Your video comes back when it improves.
-            </p>
+            <p className="video-paused-title">{t('app.quality.pausedTitle')}</p>
+            <p className="video-paused-detail">{t('app.quality.pausedSelf')}</p>
           </div>
         </div>
       ) : null}

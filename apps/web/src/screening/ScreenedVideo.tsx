@@ -1,5 +1,6 @@
 import type { RefObject } from 'react';
 import { Video } from '../components/Video.js';
+import { useAppText } from '../i18n/index.js';
 import { useScreening } from './useScreening.js';
 import './screening.css';
 
@@ -19,6 +20,7 @@ export function ScreenedVideo({
   /** One tap: report the partner with the flagged frame as evidence. */
   onReport: (frame: string | null) => void;
 }) {
+  const t = useAppText();
   const screen = useScreening(videoRef, stream, callId);
   const hidden = screen.state === 'checking' || screen.state === 'blurred';
   return (
@@ -28,7 +30,7 @@ export function ScreenedVideo({
         muted={false}
         testId="remote-video"
         className="remote"
-        label="Your partner"
+        label={t('app.video.remote')}
         videoRef={videoRef}
         screen={screen.state}
         unblurred={screen.unblurred}
@@ -38,28 +40,28 @@ export function ScreenedVideo({
           {screen.state === 'checking' && !screen.failed && (
             <p className="screen-title">
               <span className="screen-spinner" aria-hidden="true" />
-              Checking video…
+              {t('app.screen.checking')}
             </p>
           )}
           {screen.state === 'checking' && screen.failed && (
             <>
-              <p className="screen-title">Video hidden</p>
-              <p className="screen-detail">The safety check could not start on this device.</p>
+              <p className="screen-title">{t('app.screen.hidden')}</p>
+              <p className="screen-detail">{t('app.screen.failed')}</p>
             </>
           )}
           {screen.state === 'blurred' && (
             <>
-              <p className="screen-title">Video hidden</p>
-              <p className="screen-detail">It may show nudity. Moderators have been sent this one frame.</p>
+              <p className="screen-title">{t('app.screen.hidden')}</p>
+              <p className="screen-detail">{t('app.screen.flagged')}</p>
             </>
           )}
           {(screen.state === 'blurred' || screen.failed) && (
             <div className="screen-actions">
               <button type="button" className="btn warn" data-testid="screen-report" onClick={() => onReport(screen.flaggedFrame)}>
-                Report
+                {t('app.action.report')}
               </button>
               <button type="button" className="btn" data-testid="screen-unblur" onClick={screen.unblur}>
-                Unblur for this call
+                {t('app.screen.unblur')}
               </button>
             </div>
           )}

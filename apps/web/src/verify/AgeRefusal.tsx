@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useAppText } from '../i18n/index.js';
 import './age.css';
 
 /** What the server says about age assurance beside a check's result (packages/server/src/verification/routes.ts). */
@@ -14,6 +15,7 @@ export interface AgeInfo {
  * forward (their own ID check, or a moderator's review). Nothing about the face was kept.
  */
 export function AgeRefusal({ message, age }: { message: string; age: AgeInfo | undefined }) {
+  const t = useAppText();
   const [note, setNote] = useState('');
   const [sent, setSent] = useState<'idle' | 'sending' | 'sent' | 'failed'>(age?.status === 'review' ? 'sent' : 'idle');
   const ask = async () => {
@@ -29,25 +31,23 @@ export function AgeRefusal({ message, age }: { message: string; age: AgeInfo | u
   };
   return (
     <div className="verify-age" data-testid="age-refusal">
-      <p className="verify-prompt-title">We couldn’t confirm your age</p>
+      <p className="verify-prompt-title">{t('app.age.title')}</p>
       <p>{message}</p>
-      <p className="verify-fine">
-        The check guesses age from your face, and it can be wrong by years. Only that guess was kept — never a picture.
-      </p>
+      <p className="verify-fine">{t('app.age.fine')}</p>
       {age?.checkUrl && (
         <a className="btn primary wide" data-testid="age-check-link" href={age.checkUrl} target="_blank" rel="noopener noreferrer">
-          Confirm your age with an ID check
+          {t('app.age.idCheck')}
         </a>
       )}
       {age?.review &&
         (sent === 'sent' ? (
           <p className="verify-fine" data-testid="age-review-sent" role="status">
-            A moderator will review this. Come back later and take the check again.
+            {t('app.age.reviewSent')}
           </p>
         ) : (
           <div className="verify-age-review">
             <label className="verify-fine" htmlFor="age-review-note">
-              Or ask a moderator to review (optional note)
+              {t('app.age.reviewLabel')}
             </label>
             <textarea
               id="age-review-note"
@@ -58,9 +58,13 @@ export function AgeRefusal({ message, age }: { message: string; age: AgeInfo | u
               onChange={(e) => setNote(e.target.value)}
             />
             <button type="button" className="btn wide" data-testid="age-review" disabled={sent === 'sending'} onClick={() => void ask()}>
-              {sent === 'sending' ? 'Sending…' : 'Ask for a review'}
+              {sent === 'sending' ? t('app.banned.sending') : t('app.age.review')}
             </button>
-            {sent === 'failed' && <p className="verify-fine">That didn’t reach us. Try again in a moment.</p>}
+            {sent === 'failed' && (
+              <p className="verify-fine" role="alert">
+                {t('app.age.reviewFailed')}
+              </p>
+            )}
           </div>
         ))}
     </div>

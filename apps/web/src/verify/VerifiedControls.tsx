@@ -1,4 +1,5 @@
 import type { VerificationStatus } from '@duet/client';
+import { useAppText } from '../i18n/index.js';
 
 /**
  * The small, always-loaded parts of verification: the entry point next to Start, the "only
@@ -8,10 +9,9 @@ import type { VerificationStatus } from '@duet/client';
 
 /** "Get verified", or "Verified ✓" once done; hidden when the server does not offer verification. */
 export function VerifyButton({ status, onOpen }: { status: VerificationStatus | null; onOpen: () => void }) {
+  const t = useAppText();
   if (!status?.enabled) return null;
-  const until = status.verifiedUntil
-    ? new Date(status.verifiedUntil).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' })
-    : null;
+  const until = status.verifiedUntil ? t.intl.formatDate(status.verifiedUntil, { day: 'numeric', month: 'long', year: 'numeric' }) : null;
   return status.verified ? (
     <button
       type="button"
@@ -19,10 +19,10 @@ export function VerifyButton({ status, onOpen }: { status: VerificationStatus | 
       data-testid="verify-open"
       data-verified="true"
       onClick={onOpen}
-      title={until ? `Verified until ${until}` : 'Verified'}
+      title={until ? t('app.verified.until', { date: until }) : t('app.verified.badge')}
     >
       <ShieldIcon />
-      Verified ✓
+      {t('app.verified.done')}
     </button>
   ) : (
     <button
@@ -31,21 +31,22 @@ export function VerifyButton({ status, onOpen }: { status: VerificationStatus | 
       data-testid="verify-open"
       data-verified="false"
       onClick={onOpen}
-      title="A short liveness check shows people you meet that you’re a real person"
+      title={t('app.verified.getTitle')}
     >
       <ShieldIcon />
-      Get verified
+      {t('app.verified.get')}
     </button>
   );
 }
 
 /** Anyone may ask to meet only people who passed the liveness check. */
 export function VerifiedOnlyToggle({ checked, onChange }: { checked: boolean; onChange: (on: boolean) => void }) {
+  const t = useAppText();
   return (
     <div className="privacy">
-      <label title="You’ll be matched only with people who passed Duet’s liveness check. Waits may be longer.">
+      <label title={t('app.verified.onlyTitle')}>
         <input type="checkbox" data-testid="verified-only" checked={checked} onChange={(e) => onChange(e.target.checked)} />
-        <span>Only meet verified people</span>
+        <span>{t('app.verified.only')}</span>
       </label>
     </div>
   );
@@ -53,14 +54,11 @@ export function VerifiedOnlyToggle({ checked, onChange }: { checked: boolean; on
 
 /** On the partner's video when the server says they passed the liveness check. */
 export function PartnerVerifiedBadge() {
+  const t = useAppText();
   return (
-    <div
-      className="partner-verified"
-      data-testid="partner-verified"
-      title="This person passed Duet’s liveness check: a real person, live on camera"
-    >
+    <div className="partner-verified" data-testid="partner-verified" title={t('app.verified.partnerTitle')}>
       <ShieldIcon />
-      Verified
+      {t('app.verified.badge')}
     </div>
   );
 }

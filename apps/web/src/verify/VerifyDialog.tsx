@@ -8,6 +8,8 @@ import type {
 import type { Human } from '@vladmandic/human';
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { useModal } from '../components/useModal.js';
+import { useAppText, type AppMessageId } from '../i18n/index.js';
+import type { AppText } from '../messages.js';
 import { AgeRefusal, type AgeInfo } from './AgeRefusal.js';
 import { atRest, isNeutral, PROMPTS, reasonText, restingLevels, shows, usable, usualPose, type FaceReading } from './actions.js';
 import { grab, jpegOf, loadDetector, readFace } from './faceCheck.js';
@@ -65,6 +67,11 @@ interface Attempt {
 }
 
 export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClose, onVerified }: VerifyDialogProps) {
+  const t = useAppText();
+  const text = useRef(t);
+  useEffect(() => {
+    text.current = t;
+  }, [t]);
   const video = useRef<HTMLVideoElement>(null);
   const primary = useRef<HTMLButtonElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
@@ -102,7 +109,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
     setModelError(null);
     loadDetector().then(setHuman, (err: unknown) => {
       console.error('face models', err);
-      setModelError('The face checker could not be loaded. Check your connection and try again.');
+      setModelError(text.current('app.verify.modelError'));
     });
   }, []);
   useEffect(loadModels, [loadModels]);
@@ -129,7 +136,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
         setPhase({
           kind: 'error',
           failure: 'server',
-          message: err instanceof Error ? err.message : 'The check could not be sent. Try again.',
+          message: err instanceof Error ? err.message : text.current('app.verify.sendFailed'),
         });
       }
       refreshStatus();
@@ -201,7 +208,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           setPhase({
             kind: 'error',
             failure: 'deadline',
-            message: 'Time ran out before every action was seen. Nothing was sent; try again.',
+            message: text.current('app.verify.deadline'),
           });
           continue;
         }
@@ -240,13 +247,13 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
       if (a) setTimeLeft(Math.max(0, a.challenge.ttlMs - (performance.now() - a.arrivedAt)));
     };
     tick();
-    const t = setInterval(tick, 250);
-    return () => clearInterval(t);
+    const timer = setInterval(tick, 250);
+    return () => clearInterval(timer);
   }, [phase.kind]);
 
   const begin = async () => {
     if (!stream) {
-      setPhase({ kind: 'error', failure: 'camera', message: 'Your camera is off. The check needs to see you live.' });
+      setPhase({ kind: 'error', failure: 'camera', message: t('app.verify.cameraOffLive') });
       return;
     }
     setPhase({ kind: 'requesting' });
@@ -258,7 +265,7 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
       setPhase({
         kind: 'error',
         failure: 'server',
-        message: err instanceof Error ? err.message : 'The check could not be started. Try again.',
+        message: err instanceof Error ? err.message : t('app.verify.startFailed'),
       });
       refreshStatus();
     }
@@ -273,9 +280,9 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   const outOfAttempts = status !== null && status.attemptsLeft === 0;
   const waitText =
     outOfAttempts && status.retryAfterMs
-      ? `You can try again in ${minutes(status.retryAfterMs)}.`
+      ? t('app.verify.retryIn', { minutes: Math.ceil(status.retryAfterMs / 60_000) })
       : outOfAttempts
-        ? 'No attempts are left for now.'
+        ? t('app.verify.noAttempts')
         : null;
   const busy = phase.kind === 'running' || phase.kind === 'checking' || phase.kind === 'requesting';
 
@@ -287,13 +294,14 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
       data-phase={phase.kind}
       aria-labelledby="verify-title"
       aria-describedby="verify-lead"
+      aria-modal="true"
       onClick={modal.onClick}
     >
       <div className="verify-inner">
         <header className="verify-head">
-          <h2 id="verify-title">{phase.kind === 'passed' ? 'You’re verified' : 'Get verified'}</h2>
+          <h2 id="verify-title">{phase.kind === 'passed' ? t('app.verify.passedTitle') : t('app.verified.get')}</h2>
           <button ref={closeButton} type="button" className="btn small" data-testid="verify-close" onClick={close}>
-            {busy ? 'Cancel' : 'Close'}
+            {busy ? t('app.action.cancel') : t('app.action.close')}
           </button>
         </header>
         {notice && phase.kind === 'intro' && (
@@ -302,23 +310,22 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           </p>
         )}
         <p id="verify-lead" className="verify-lead">
-          You’ll make two or three simple movements on camera within 20 seconds; a few still pictures are sent to Duet’s server only for
-          this check.
+          {t('app.verify.lead')}
         </p>
 
         <div className={`verify-preview ${phase.kind === 'running' && phase.holding ? 'holding' : ''}`}>
-          <video ref={video} className="verify-video" autoPlay playsInline muted aria-label="Your camera" />
+          <video ref={video} className="verify-video" autoPlay playsInline muted aria-label={t('app.video.local')} />
           <div className="verify-oval" aria-hidden="true" />
-          {cameraOff && <p className="verify-over">Your camera is off.</p>}
+          {cameraOff && <p className="verify-over">{t('app.verify.cameraOffShort')}</p>}
           {!cameraOff && loading && (
             <div className="verify-over" data-testid="verify-loading">
               <div className="spinner" aria-hidden="true" />
-              <span>Loading the face checker (about 5 MB)…</span>
+              <span>{t('app.verify.loadingModels')}</span>
             </div>
           )}
           {phase.kind === 'running' && timeLeft !== null && (
             <div className="verify-timer" aria-hidden="true">
-              <span className="verify-seconds">{Math.ceil(timeLeft / 1000)} s left</span>
+              <span className="verify-seconds">{t('app.verify.secondsLeft', { n: Math.ceil(timeLeft / 1000) })}</span>
               <span className="verify-track">
                 <i style={{ width: `${(100 * timeLeft) / (attempt.current?.challenge.ttlMs ?? 20_000)}%` }} />
               </span>
@@ -329,23 +336,29 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
         <div className="verify-body">
           {phase.kind === 'intro' &&
             (modelError ? (
-              <Problem title="The face checker didn’t load" text={modelError} action="Try again" onAction={loadModels} primary={primary} />
+              <Problem
+                title={t('app.verify.modelTitle')}
+                text={modelError}
+                action={t('app.action.tryAgain')}
+                onAction={loadModels}
+                primary={primary}
+              />
             ) : cameraOff ? (
               <Problem
-                title="Your camera is off"
-                text="The check needs to see you live. Turn your camera on to continue."
-                action="Turn on camera"
+                title={t('app.verify.cameraOff')}
+                text={t('app.verify.cameraOffText')}
+                action={t('app.verify.cameraOn')}
                 onAction={onRetryCamera}
                 primary={primary}
               />
             ) : (
               <>
                 <p className="verify-sight" data-testid="verify-sight" data-sight={sight} aria-live="polite">
-                  {loading ? 'Getting ready…' : sightText(sight)}
+                  {loading ? t('app.verify.gettingReady') : sightText(t, sight)}
                 </p>
                 {status?.verified && status.verifiedUntil && (
                   <p className="verify-fine" data-testid="verify-current">
-                    You’re verified until {dateText(status.verifiedUntil)}. Taking the check again renews it.
+                    {t('app.verify.current', { date: dateText(t, status.verifiedUntil) })}
                   </p>
                 )}
                 {waitText && <p className="verify-fine">{waitText}</p>}
@@ -357,16 +370,16 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
                   disabled={loading || outOfAttempts}
                   onClick={() => void begin()}
                 >
-                  {loading ? 'Loading…' : 'Start the check'}
+                  {loading ? t('app.history.loading') : t('app.verify.start')}
                 </button>
               </>
             ))}
 
-          {phase.kind === 'requesting' && <p className="verify-prompt-title">Starting…</p>}
+          {phase.kind === 'requesting' && <p className="verify-prompt-title">{t('app.verify.starting')}</p>}
 
           {phase.kind === 'running' && (
             <>
-              <Steps actions={phase.actions} step={phase.step} />
+              <Steps t={t} actions={phase.actions} step={phase.step} />
               <div
                 className="verify-prompt"
                 data-testid="verify-prompt"
@@ -376,22 +389,25 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
                 aria-live="assertive"
               >
                 <p className="verify-prompt-title">
-                  {phase.step < 0 ? 'Look straight at the camera' : PROMPTS[phase.actions[phase.step]!].title}
+                  {phase.step < 0 ? t('app.verify.lookStraight') : t(PROMPTS[phase.actions[phase.step]!].title)}
                 </p>
                 <p className="verify-prompt-hint">
                   {phase.step < 0
-                    ? 'Keep still for a moment.'
+                    ? t('app.verify.keepStill')
                     : phase.holding
-                      ? 'Hold it…'
+                      ? t('app.verify.hold')
                       : sight === 'none'
-                        ? 'We can’t see your face: move into the light.'
+                        ? t('app.verify.noFaceLight')
                         : sight === 'many'
-                          ? 'Only you should be in the picture.'
-                          : PROMPTS[phase.actions[phase.step]!].hint}
+                          ? t('app.verify.sight.many')
+                          : t(PROMPTS[phase.actions[phase.step]!].hint)}
                 </p>
               </div>
               <span className="sr-only">
-                {phase.actions.length} actions, about {Math.round((attempt.current?.challenge.ttlMs ?? 20_000) / 1000)} seconds in all.
+                {t('app.verify.summary', {
+                  count: phase.actions.length,
+                  seconds: Math.round((attempt.current?.challenge.ttlMs ?? 20_000) / 1000),
+                })}
               </span>
             </>
           )}
@@ -399,8 +415,8 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
           {phase.kind === 'checking' && (
             <div className="verify-result" data-testid="verify-result" data-result="checking" role="status">
               <div className="spinner" aria-hidden="true" />
-              <p className="verify-prompt-title">Checking…</p>
-              <p className="verify-fine">Duet’s server is looking at the pictures. This takes a few seconds.</p>
+              <p className="verify-prompt-title">{t('app.noCredit.checking')}</p>
+              <p className="verify-fine">{t('app.verify.checking')}</p>
             </div>
           )}
 
@@ -410,11 +426,11 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
                 <span className="verify-tick" aria-hidden="true">
                   ✓
                 </span>
-                <span>{phase.until ? `You’re verified until ${dateText(phase.until)}.` : 'You’re verified.'}</span>
+                <span>{phase.until ? t('app.verify.passedUntil', { date: dateText(t, phase.until) }) : t('app.verify.passed')}</span>
               </p>
-              <p className="verify-fine">People you meet will see a “Verified” badge on your video.</p>
+              <p className="verify-fine">{t('app.verify.badgeNote')}</p>
               <button ref={primary} type="button" className="btn primary wide" data-testid="verify-done" onClick={close}>
-                Done
+                {t('app.verify.done')}
               </button>
             </div>
           )}
@@ -431,13 +447,13 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
                 <AgeRefusal message={phase.message} age={phase.age} />
               ) : (
                 <>
-                  <p className="verify-prompt-title">That didn’t work</p>
+                  <p className="verify-prompt-title">{t('app.verify.failed')}</p>
                   <ul className="verify-reasons">
-                    {(phase.reasons.length > 0 ? phase.reasons.map(reasonText) : [phase.message]).map((t) => (
-                      <li key={t}>{t}</li>
+                    {(phase.reasons.length > 0 ? phase.reasons.map((r) => reasonText(t, r)) : [phase.message]).map((line) => (
+                      <li key={line}>{line}</li>
                     ))}
                   </ul>
-                  <Retry status={status} waitText={waitText} onRetry={again} primary={primary} />
+                  <Retry t={t} status={status} waitText={waitText} onRetry={again} primary={primary} />
                 </>
               )}
             </div>
@@ -445,14 +461,14 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
 
           {phase.kind === 'error' && (
             <div className="verify-result bad" data-testid="verify-result" data-result="error" data-failure={phase.failure} role="alert">
-              <p className="verify-prompt-title">{ERROR_TITLES[phase.failure]}</p>
+              <p className="verify-prompt-title">{t(ERROR_TITLES[phase.failure])}</p>
               <p className="verify-fine">{phase.message}</p>
               {phase.failure === 'camera' ? (
                 <button ref={primary} type="button" className="btn primary wide" onClick={onRetryCamera}>
-                  Turn on camera
+                  {t('app.verify.cameraOn')}
                 </button>
               ) : (
-                <Retry status={status} waitText={waitText} onRetry={again} primary={primary} />
+                <Retry t={t} status={status} waitText={waitText} onRetry={again} primary={primary} />
               )}
             </div>
           )}
@@ -462,38 +478,25 @@ export default function VerifyDialog({ api, stream, onRetryCamera, notice, onClo
   );
 }
 
-const ERROR_TITLES: Record<Failure, string> = {
-  camera: 'Your camera is off',
-  deadline: 'Time’s up',
-  server: 'The check couldn’t run',
+const ERROR_TITLES: Record<Failure, AppMessageId> = {
+  camera: 'app.verify.cameraOff',
+  deadline: 'app.verify.timeUp',
+  server: 'app.verify.serverFailed',
 };
 
-function sightText(sight: Sight): string {
-  switch (sight) {
-    case 'unknown':
-      return 'Looking for your face…';
-    case 'none':
-      return 'We can’t see your face. Face the camera in good light.';
-    case 'many':
-      return 'Only you should be in the picture.';
-    case 'turned':
-      return 'Look straight at the camera.';
-    case 'ok':
-      return 'Ready when you are. Follow each prompt as it appears.';
-  }
+function sightText(t: AppText, sight: Sight): string {
+  return t(`app.verify.sight.${sight}`);
 }
 
 /** Done, current and coming steps, as dots with words for screen readers. */
-function Steps({ actions, step }: { actions: LivenessAction[]; step: number }) {
+function Steps({ t, actions, step }: { t: AppText; actions: LivenessAction[]; step: number }) {
   const current = Math.max(0, step);
   return (
     <div className="verify-steps">
-      <span className="verify-step-count">
-        Step {current + 1} of {actions.length}
-      </span>
+      <span className="verify-step-count">{t('app.verify.step', { n: current + 1, total: actions.length })}</span>
       <ol className="verify-dots" aria-hidden="true">
         {actions.map((a, i) => (
-          <li key={a} className={i < step ? 'done' : i === step ? 'now' : ''} title={PROMPTS[a].title} />
+          <li key={a} className={i < step ? 'done' : i === step ? 'now' : ''} title={t(PROMPTS[a].title)} />
         ))}
       </ol>
     </div>
@@ -501,11 +504,13 @@ function Steps({ actions, step }: { actions: LivenessAction[]; step: number }) {
 }
 
 function Retry({
+  t,
   status,
   waitText,
   onRetry,
   primary,
 }: {
+  t: AppText;
   status: VerificationStatus | null;
   waitText: string | null;
   onRetry: () => void;
@@ -520,7 +525,7 @@ function Retry({
         left !== undefined &&
         left !== null && (
           <p className="verify-fine" data-testid="verify-attempts">
-            {left === 1 ? '1 attempt left.' : `${left} attempts left.`}
+            {t('app.verify.attemptsLeft', { count: left })}
           </p>
         )
       )}
@@ -532,7 +537,7 @@ function Retry({
         disabled={waitText !== null}
         onClick={onRetry}
       >
-        Try again
+        {t('app.action.tryAgain')}
       </button>
     </>
   );
@@ -562,11 +567,6 @@ function Problem({
   );
 }
 
-function dateText(t: number): string {
-  return new Date(t).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
-}
-
-function minutes(ms: number): string {
-  const m = Math.ceil(ms / 60_000);
-  return m <= 1 ? 'a minute' : `${m} minutes`;
+function dateText(t: AppText, at: number): string {
+  return t.intl.formatDate(at, { day: 'numeric', month: 'long', year: 'numeric' });
 }

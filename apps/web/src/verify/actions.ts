@@ -1,3 +1,5 @@
+import type { AppMessageId } from '../i18n/index.js';
+import type { AppText } from '../messages.js';
 import type { LivenessAction } from '@duet/client';
 
 /**
@@ -139,38 +141,38 @@ export function restingLevels(recent: readonly FaceReading[]): Pick<Reference, '
   };
 }
 
-/** What the person is asked to do, in their own frame of reference. */
-export const PROMPTS: Record<LivenessAction, { title: string; hint: string }> = {
-  turn_left: { title: 'Turn your head to your left', hint: 'Slowly, then back to the camera.' },
-  turn_right: { title: 'Turn your head to your right', hint: 'Slowly, then back to the camera.' },
-  blink: { title: 'Blink', hint: 'Close your eyes for a moment, then open them.' },
-  open_mouth: { title: 'Open your mouth', hint: 'Wide, as if saying “ah”, then close it.' },
-  look_up: { title: 'Look up', hint: 'Tilt your head up towards the ceiling, then back.' },
+/** What the person is asked to do, in their own frame of reference (message ids). */
+export const PROMPTS: Record<LivenessAction, { title: AppMessageId; hint: AppMessageId }> = {
+  turn_left: { title: 'app.verify.prompt.turn_left', hint: 'app.verify.hint.turn' },
+  turn_right: { title: 'app.verify.prompt.turn_right', hint: 'app.verify.hint.turn' },
+  blink: { title: 'app.verify.prompt.blink', hint: 'app.verify.hint.blink' },
+  open_mouth: { title: 'app.verify.prompt.open_mouth', hint: 'app.verify.hint.open_mouth' },
+  look_up: { title: 'app.verify.prompt.look_up', hint: 'app.verify.hint.look_up' },
 };
 
 /** A sentence per reason code the server gives (VERIFICATION_REASONS in verify.ts). */
-export const REASON_TEXT: Record<string, string> = {
-  bad_request: 'The upload was not understood. Try again.',
-  age_unconfirmed: 'The check could not confirm your age.',
-  too_few_frames: 'Too few pictures were captured. Try again in better light.',
-  too_many_frames: 'Too many pictures were sent. Try again.',
-  frame_too_large: 'A picture was too large to send. Try again.',
-  bad_image: 'A picture could not be read. Try again.',
-  nonce_unknown: 'This check had expired. Start a new one.',
-  nonce_reused: 'This check was already used. Start a new one.',
-  deadline_missed: 'The time ran out before everything was sent.',
-  bad_timestamps: 'The pictures’ timing did not add up. Try again.',
-  no_face: 'Your face was not clearly in view in every picture.',
-  multiple_faces: 'More than one face was in the picture. Make sure you are alone in view.',
-  no_baseline: 'The first picture did not show you facing the camera.',
-  face_changed: 'It did not look like the same person throughout.',
-  spoof_suspected: 'It looked like a photo or a screen rather than a live camera.',
-  liveness_failed: 'It did not look like a live person. Try in better light, facing the camera.',
-  action_missing: 'Not every action was seen. Make each one clearly.',
-  unexpected_action: 'Another movement was seen that was not asked for. Keep still between actions.',
-  wrong_order: 'The actions came in a different order than asked.',
-};
+const REASONS = new Set([
+  'bad_request',
+  'age_unconfirmed',
+  'too_few_frames',
+  'too_many_frames',
+  'frame_too_large',
+  'bad_image',
+  'nonce_unknown',
+  'nonce_reused',
+  'deadline_missed',
+  'bad_timestamps',
+  'no_face',
+  'multiple_faces',
+  'no_baseline',
+  'face_changed',
+  'spoof_suspected',
+  'liveness_failed',
+  'action_missing',
+  'unexpected_action',
+  'wrong_order',
+]);
 
-export function reasonText(code: string): string {
-  return REASON_TEXT[code] ?? 'The check did not pass.';
+export function reasonText(t: AppText, code: string): string {
+  return t(REASONS.has(code) ? (`app.verify.reason.${code}` as AppMessageId) : 'app.verify.reason.other');
 }
