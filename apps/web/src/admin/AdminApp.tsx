@@ -1,19 +1,24 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useConsoleText, type ConsoleMessageId } from '../i18n/index.js';
 import { AdminApi, AdminApiError, sessionHint, tokenStore, type Credentials } from './api.js';
 import { Console } from './Console.js';
+import { errorText } from './errors.js';
 import { Login } from './Login.js';
 import { Spinner } from './parts.js';
 import { SessionContext, type ConsoleSession } from './session.js';
 import type { StaffMe } from './types.js';
 
-type Boot =
-  { status: 'checking' } | { status: 'signed-out'; notice: string | null } | { status: 'signed-in'; auth: Credentials; me: StaffMe };
+/** Why the sign-in screen is shown: one of the console's own sentences, or a request's error in words. */
+type Notice = { id: ConsoleMessageId } | { text: string } | null;
+
+type Boot = { status: 'checking' } | { status: 'signed-out'; notice: Notice } | { status: 'signed-in'; auth: Credentials; me: StaffMe };
 
 /**
  * Who is at the console: a staff member with a session cookie (found again after a reload through
  * `/api/staff/me`), the operator with the API token (kept for this tab), or nobody yet.
  */
 export function AdminApp() {
+  const t = useConsoleText();
   const [boot, setBoot] = useState<Boot>({ status: 'checking' });
 
   useEffect(() => {
@@ -33,16 +38,17 @@ export function AdminApp() {
         const expired = err instanceof AdminApiError && err.code === 'unauthorized';
         setBoot({
           status: 'signed-out',
-          notice: expired ? (auth ? null : 'Your session ended. Sign in again.') : err instanceof Error ? err.message : null,
+          notice: expired ? (auth ? null : { id: 'console.notice.sessionEnded' }) : { text: errorText(t, err) },
         });
       },
     );
     return () => {
       cancelled = true;
     };
+    // Once, at start: the language may change later without checking the session again.
   }, []);
 
-  const signOut = useCallback((notice: string | null) => {
+  const signOut = useCallback((notice: Notice) => {
     tokenStore.clear();
     sessionHint.clear();
     setBoot({ status: 'signed-out', notice });
@@ -51,13 +57,13 @@ export function AdminApp() {
   if (boot.status === 'checking')
     return (
       <div className="login">
-        <Spinner label="Opening the console…" />
+        <Spinner label={t('console.opening')} />
       </div>
     );
   if (boot.status === 'signed-out')
     return (
       <Login
-        notice={boot.notice}
+        notice={boot.notice === null ? null : 'id' in boot.notice ? t(boot.notice.id) : boot.notice.text}
         onSignedIn={(auth, me) => {
           if (auth.kind === 'token') tokenStore.set(auth.token);
           else sessionHint.set();
@@ -68,21 +74,22 @@ export function AdminApp() {
   return <SignedIn auth={boot.auth} me={boot.me} onSignOut={signOut} />;
 }
 
-function SignedIn({ auth, me, onSignOut }: { auth: Credentials; me: StaffMe; onSignOut: (notice: string | null) => void }) {
+function SignedIn({ auth, me, onSignOut }: { auth: Credentials; me: StaffMe; onSignOut: (notice: Notice) => void }) {
+  const t = useConsoleText();
   const api = useMemo(() => new AdminApi(auth), [auth]);
   const explain = useCallback(
     (err: unknown): string | null => {
       if (err instanceof AdminApiError && err.code === 'unauthorized') {
-        onSignOut(auth.kind === 'token' ? 'The server no longer accepts that token. Sign in again.' : 'Your session ended. Sign in again.');
+        onSignOut({ id: auth.kind === 'token' ? 'console.notice.tokenRefused' : 'console.notice.sessionEnded' });
         return null;
       }
       if (err instanceof AdminApiError && err.code === 'admin_disabled') {
-        onSignOut('The console has been turned off on this server.');
+        onSignOut({ id: 'console.notice.turnedOff' });
         return null;
       }
-      return err instanceof Error ? err.message : 'Something went wrong.';
+      return errorText(t, err);
     },
-    [auth.kind, onSignOut],
+    [auth.kind, onSignOut, t],
   );
   const session = useMemo<ConsoleSession>(() => ({ api, me, explain }), [api, me, explain]);
   const signOut = useCallback(async () => {

@@ -1,16 +1,22 @@
 import { useCallback, useEffect, useState } from 'react';
+import { useConsoleText, type ConsoleMessageId } from '../i18n/index.js';
 import { fullDateTime, until, UUID } from './format.js';
-import { FormStatus, Loadable, SectionHead, ShortId, StaleNote, TableHead } from './parts.js';
+import { Choice, FormStatus, Loadable, SectionHead, ShortId, StaleNote, TableHead } from './parts.js';
 import { useAction, useFormAction, useResource, useSession } from './session.js';
 import type { Ban } from './types.js';
 
 type Status = 'active' | 'lifted' | 'expired';
 const statusOf = (b: Ban): Status => (b.active ? 'active' : b.liftedAt !== null ? 'lifted' : 'expired');
-const STATUS_LABELS: Record<Status, string> = { active: 'Active', lifted: 'Lifted', expired: 'Expired' };
+const STATUS_LABELS: Record<Status, ConsoleMessageId> = {
+  active: 'console.bans.status.active',
+  lifted: 'console.bans.status.lifted',
+  expired: 'console.bans.status.expired',
+};
 
 /** Every ban, and a form to ban an account or a device by hand. */
 export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; reason: string } | null; onPrefillUsed: () => void }) {
   const { api } = useSession();
+  const t = useConsoleText();
   const load = useCallback((signal: AbortSignal) => api.bans(signal), [api]);
   const bans = useResource(load);
   const lift = useAction();
@@ -19,70 +25,81 @@ export function Bans({ prefill, onPrefillUsed }: { prefill: { userId: string; re
 
   return (
     <>
-      <SectionHead title="Bans" sub={bans.status === 'ready' ? `${active} active · ${list.length} in all` : undefined} />
+      <SectionHead
+        title={t('console.nav.bans')}
+        sub={bans.status === 'ready' ? t('console.bans.sub', { active, n: list.length }) : undefined}
+      />
       <StaleNote res={bans} />
       <div className="two-col">
         <BanForm prefill={prefill} onPrefillUsed={onPrefillUsed} onBanned={() => bans.reload()} />
-        <section className="card" aria-label="All bans">
+        <section className="card" aria-labelledby="bans-all">
           <header className="card-head">
-            <h2>All bans</h2>
-            <span className="card-hint">newest first</span>
+            <h2 id="bans-all">{t('console.bans.all')}</h2>
+            <span className="card-hint">{t('console.bans.newestFirst')}</span>
           </header>
           {lift.error && (
             <p className="callout bad" role="alert">
-              Couldn’t lift the ban: {lift.error}
+              {t('console.bans.liftFailed', { error: lift.error })}
             </p>
           )}
           <Loadable
             res={bans}
-            loading="Loading bans…"
-            failed="Could not load bans"
-            empty={
-              list.length === 0
-                ? { text: 'Nobody is banned', detail: 'Bans from reports, from this form and from the strike policy are listed here.' }
-                : null
-            }
+            loading={t('console.bans.loading')}
+            failed={t('console.bans.failed')}
+            empty={list.length === 0 ? { text: t('console.bans.empty'), detail: t('console.bans.emptyDetail') } : null}
           >
             {() => (
               <table className="table stack bans" data-testid="bans">
-                <TableHead columns={['Status', 'Who', 'Reason', 'Until', 'Since', { label: 'Actions', hidden: true }]} />
+                <TableHead
+                  columns={[
+                    t('console.bans.status'),
+                    t('console.bans.who'),
+                    t('console.bans.reason'),
+                    t('console.bans.until'),
+                    t('console.bans.since'),
+                    { label: t('console.common.actions'), hidden: true },
+                  ]}
+                />
                 <tbody>
                   {list.map((b) => {
                     const st = statusOf(b);
                     return (
                       <tr key={b.id} data-testid="ban-row" data-ban-id={b.id} data-status={st} data-user-id={b.userId ?? undefined}>
-                        <td data-label="Status">
-                          <span className={`tag ${st === 'active' ? 'bad' : ''}`}>{STATUS_LABELS[st]}</span>
+                        <td data-label={t('console.bans.status')}>
+                          <span className={`tag ${st === 'active' ? 'bad' : ''}`}>{t(STATUS_LABELS[st])}</span>
                         </td>
-                        <td data-label="Who">
+                        <td data-label={t('console.bans.who')}>
                           {b.userId && (
                             <span className="who-line">
-                              user <ShortId id={b.userId} />
+                              {t('console.bans.userLine')} <ShortId id={b.userId} />
                             </span>
                           )}
                           {b.deviceId && (
                             <span className="who-line">
-                              device <ShortId id={b.deviceId} />
+                              {t('console.bans.deviceLine')} <ShortId id={b.deviceId} />
                             </span>
                           )}
                         </td>
-                        <td data-label="Reason" className="wrap">
+                        <td data-label={t('console.bans.reason')} className="wrap">
                           {b.reason}
                         </td>
-                        <td data-label="Until">{until(b.until)}</td>
-                        <td data-label="Since">{fullDateTime(b.createdAt)}</td>
+                        <td data-label={t('console.bans.until')}>{until(t, b.until)}</td>
+                        <td data-label={t('console.bans.since')}>{fullDateTime(t, b.createdAt)}</td>
                         <td className="actions">
                           {b.active && (
                             <button
                               className="btn small"
                               data-testid="lift-ban"
                               disabled={lift.busy === b.id}
+                              aria-label={t('console.bans.liftLabel', { id: (b.userId ?? b.deviceId ?? b.id).slice(0, 8) })}
                               onClick={() => void lift.run(b.id, () => api.liftBan(b.id)).then((ok) => ok && bans.reload())}
                             >
-                              {lift.busy === b.id ? 'Lifting…' : 'Lift'}
+                              {lift.busy === b.id ? t('console.bans.lifting') : t('console.bans.lift')}
                             </button>
                           )}
-                          {st === 'lifted' && b.liftedAt !== null && <small className="muted">lifted {fullDateTime(b.liftedAt)}</small>}
+                          {st === 'lifted' && b.liftedAt !== null && (
+                            <small className="muted">{t('console.bans.liftedAt', { at: fullDateTime(t, b.liftedAt) })}</small>
+                          )}
                         </td>
                       </tr>
                     );
@@ -107,6 +124,7 @@ function BanForm({
   onBanned: () => void;
 }) {
   const { api } = useSession();
+  const t = useConsoleText();
   const form = useFormAction();
   const { setDone } = form;
   const [kind, setKind] = useState<'user' | 'device'>('user');
@@ -123,91 +141,84 @@ function BanForm({
     onPrefillUsed();
   }, [prefill, onPrefillUsed, setDone]);
 
-  const t = target.trim();
+  const id = target.trim();
   const r = reason.trim();
   const d = days.trim();
   const n = d ? Number(d) : undefined;
   const submit = form.onSubmit(
     'ban',
     () => {
-      if (kind === 'user' && !UUID.test(t)) return 'A user id is a full UUID, like 3f2b…-…; copy it from a report or a live call.';
-      if (kind === 'device' && (t.length === 0 || t.length > 64)) return 'Enter the device id (up to 64 characters).';
-      if (r.length < 3) return 'Give a reason (at least 3 characters): the person sees it.';
-      if (d && !/^\d+$/.test(d)) return 'Days is a whole number, or empty for a permanent ban.';
-      if (n !== undefined && (n < 1 || n > 3650)) return 'Days is between 1 and 3650.';
+      if (kind === 'user' && !UUID.test(id)) return t('console.banForm.badUser');
+      if (kind === 'device' && (id.length === 0 || id.length > 64)) return t('console.banForm.badDevice');
+      if (r.length < 3) return t('console.banForm.badReason');
+      if (d && !/^\d+$/.test(d)) return t('console.banForm.badDays');
+      if (n !== undefined && (n < 1 || n > 3650)) return t('console.banForm.daysRange');
       return null;
     },
     async () => {
-      await api.ban({ ...(kind === 'user' ? { userId: t } : { deviceId: t }), reason: r, ...(n ? { days: n } : {}) });
+      await api.ban({ ...(kind === 'user' ? { userId: id } : { deviceId: id }), reason: r, ...(n ? { days: n } : {}) });
       setTarget('');
       setReason('');
       setDays('');
       onBanned();
-      return `Banned ${kind === 'user' ? 'user' : 'device'} ${t.slice(0, 8)} ${n ? `for ${n === 1 ? '1 day' : `${n} days`}` : 'permanently'}.`;
+      const who = { kind, id: id.slice(0, 8) };
+      return n ? t('console.banForm.doneDays', { ...who, n }) : t('console.banForm.doneForever', who);
     },
   );
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label="Ban someone" data-testid="ban-form">
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby="ban-form-title" data-testid="ban-form">
       <header className="card-head">
-        <h2>Ban someone</h2>
+        <h2 id="ban-form-title">{t('console.banForm.title')}</h2>
       </header>
       <fieldset className="field">
-        <legend>Ban by</legend>
-        <div className="ranges" role="radiogroup">
-          {(['user', 'device'] as const).map((k) => (
-            <button
-              key={k}
-              type="button"
-              role="radio"
-              aria-checked={kind === k}
-              className={`seg ${kind === k ? 'on' : ''}`}
-              data-testid={`ban-kind-${k}`}
-              onClick={() => setKind(k)}
-            >
-              {k === 'user' ? 'Account (user id)' : 'Device id'}
-            </button>
-          ))}
-        </div>
+        <legend>{t('console.banForm.by')}</legend>
+        <Choice
+          label={t('console.banForm.by')}
+          value={kind}
+          options={[
+            { value: 'user', label: t('console.banForm.byUser'), testId: 'ban-kind-user' },
+            { value: 'device', label: t('console.banForm.byDevice'), testId: 'ban-kind-device' },
+          ]}
+          onChange={setKind}
+        />
       </fieldset>
       <label className="field">
-        <span>{kind === 'user' ? 'User id' : 'Device id'}</span>
+        <span>{kind === 'user' ? t('console.banForm.userId') : t('console.banForm.deviceId')}</span>
         <input
           data-testid="ban-target"
           value={target}
           onChange={(e) => setTarget(e.target.value)}
-          placeholder={kind === 'user' ? 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx' : 'the browser’s device id'}
+          placeholder={kind === 'user' ? 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx' : t('console.banForm.devicePlaceholder')}
           spellCheck={false}
           autoComplete="off"
         />
       </label>
       <label className="field">
-        <span>Reason (shown to the person)</span>
+        <span>{t('console.banForm.reason')}</span>
         <input
           data-testid="ban-reason"
           value={reason}
           onChange={(e) => setReason(e.target.value)}
           maxLength={500}
-          placeholder="e.g. Nudity on camera"
+          placeholder={t('console.banForm.reasonPlaceholder')}
         />
       </label>
       <label className="field">
-        <span>Days (empty: permanent)</span>
+        <span>{t('console.banForm.days')}</span>
         <input
           data-testid="ban-days-input"
           value={days}
           onChange={(e) => setDays(e.target.value)}
           inputMode="numeric"
-          placeholder="Permanent"
+          placeholder={t('console.until.permanent')}
         />
       </label>
       <FormStatus error={form.error} done={form.done} doneTestId="ban-result" />
       <button className="btn danger wide" data-testid="ban-submit" type="submit" disabled={form.busy}>
-        {form.busy ? 'Banning…' : 'Ban'}
+        {form.busy ? t('console.common.banning') : t('console.common.ban')}
       </button>
-      <p className="fine muted">
-        An account ban also covers the device it was last used on. Someone online is disconnected at once and told why.
-      </p>
+      <p className="fine muted">{t('console.banForm.note')}</p>
     </form>
   );
 }

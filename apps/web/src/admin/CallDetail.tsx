@@ -1,9 +1,24 @@
 import type { CallDetail } from '@duet/protocol';
 import type { ChartConfiguration, ChartDataset } from 'chart.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { useConsoleText } from '../i18n/index.js';
 import { isAbort, type AdminApi } from './api.js';
 import { COLORS, useChart } from './charts.js';
-import { bytes, duration, endedByLabel, fullDateTime, ms, outcomeLabel, pathDetail, pathKind, pct, reasonLabel } from './format.js';
+import {
+  bytes,
+  duration,
+  endedByLabel,
+  fullDateTime,
+  ms,
+  num,
+  outcomeLabel,
+  pathDetail,
+  pathKind,
+  pathTag,
+  pct,
+  reasonLabel,
+  type T,
+} from './format.js';
 import { EmptyState, Spinner } from './parts.js';
 
 type Load = { status: 'loading' } | { status: 'ready'; call: CallDetail } | { status: 'error'; message: string };
@@ -20,13 +35,19 @@ export function CallDetailDialog({
   onClose: () => void;
   onAuthError: (err: unknown) => string | null;
 }) {
+  const t = useConsoleText();
   const ref = useRef<HTMLDialogElement>(null);
   const [load, setLoad] = useState<Load>({ status: 'loading' });
   const [attempt, setAttempt] = useState(0);
 
+  // A modal dialog: focus moves in (to Close), Escape closes it, and focus goes back to what opened it.
   useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
+    return () => {
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
 
   useEffect(() => {
@@ -48,6 +69,8 @@ export function CallDetailDialog({
       ref={ref}
       className="detail"
       aria-labelledby="detail-title"
+      aria-modal="true"
+      aria-busy={load.status === 'loading'}
       data-testid="call-detail"
       onClose={onClose}
       onClick={(e) => {
@@ -57,20 +80,20 @@ export function CallDetailDialog({
       <div className="detail-inner">
         <header className="detail-head">
           <div>
-            <h2 id="detail-title">Call</h2>
+            <h2 id="detail-title">{t('console.call.title')}</h2>
             <code className="call-id">{id}</code>
           </div>
-          <button className="btn small" onClick={() => ref.current?.close()} aria-label="Close call detail" autoFocus>
-            Close
+          <button className="btn small" onClick={() => ref.current?.close()} aria-label={t('console.call.closeLabel')} autoFocus>
+            {t('console.common.close')}
           </button>
         </header>
-        {load.status === 'loading' && <Spinner label="Loading the call…" />}
+        {load.status === 'loading' && <Spinner label={t('console.call.loading')} />}
         {load.status === 'error' && (
           <div className="error-card" role="alert">
-            <p className="error-title">Could not load this call</p>
+            <p className="error-title">{t('console.call.failed')}</p>
             <p className="muted">{load.message}</p>
             <button className="btn primary" onClick={() => setAttempt((a) => a + 1)}>
-              Try again
+              {t('console.common.tryAgain')}
             </button>
           </div>
         )}
@@ -81,50 +104,57 @@ export function CallDetailDialog({
 }
 
 function CallBody({ call }: { call: CallDetail }) {
-  const kind = pathKind(call);
+  const t = useConsoleText();
+  const kind = pathTag(t, pathKind(call));
   return (
     <>
       <div className="detail-summary">
         <span className={`tag ${call.outcome === 'connected' ? 'direct' : call.outcome === 'ice_failed' ? 'bad' : ''}`}>
-          {outcomeLabel(call.outcome)}
+          {outcomeLabel(t, call.outcome)}
         </span>
-        <span className={`tag ${kind === 'Relayed' ? 'relay' : kind === 'Direct' ? 'direct' : ''}`}>{kind}</span>
+        <span className={`tag ${kind.className}`}>{kind.text}</span>
         <span className="muted">
-          {fullDateTime(call.matchedAt)} · {duration(call.durationMs)} long
+          {t('console.call.summary', { at: fullDateTime(t, call.matchedAt), length: duration(call.durationMs) })}
         </span>
       </div>
 
-      <section className="detail-section" aria-label="Quality timeline">
-        <h3>Quality timeline</h3>
+      <section className="detail-section" aria-labelledby="detail-timeline">
+        <h3 id="detail-timeline">{t('console.call.timeline')}</h3>
         {call.samples.length === 0 ? (
-          <EmptyState text="No quality samples for this call" detail="Browsers upload a sample every 10 seconds once connected." />
+          <EmptyState text={t('console.call.noSamples')} detail={t('console.call.noSamplesDetail')} />
         ) : (
           <QualityChart call={call} />
         )}
       </section>
 
-      <section className="detail-section" aria-label="Facts">
-        <h3>Record</h3>
+      <section className="detail-section" aria-labelledby="detail-record">
+        <h3 id="detail-record">{t('console.call.record')}</h3>
         <dl className="facts">
-          <Fact k="Ended by" v={endedByLabel(call.endedBy)} />
-          <Fact k="End reason" v={reasonLabel(call.endReason)} />
-          <Fact k="Time to connect" v={ms(call.timeToConnectMs)} />
-          <Fact k="Connected at" v={fullDateTime(call.connectedAt)} />
-          <Fact k="A waited" v={ms(call.waitMs.a)} />
-          <Fact k="B waited" v={ms(call.waitMs.b)} />
-          <Fact k="A path" v={pathDetail(call.path.a)} mono />
-          <Fact k="B path" v={pathDetail(call.path.b)} mono />
-          <Fact k="Bytes relayed" v={call.relayed ? bytes(call.bytesRelayed) : 'none (direct)'} />
-          <Fact k="RTT p50" v={ms(call.quality.rttMsP50)} />
-          <Fact k="Est. delay p50" v={ms(call.quality.estDelayMsP50)} />
-          <Fact k="Voice lost (worst 10 s)" v={pct(call.quality.audioConcealmentMax)} />
-          <Fact k="Loss max" v={pct(call.quality.packetLossMax)} />
-          <Fact k="Frozen video" v={call.quality.freezeMs === null ? '—' : ms(call.quality.freezeMs)} />
-          <Fact k="Ended at" v={fullDateTime(call.endedAt)} />
+          <Fact k={t('console.call.endedBy')} v={endedByLabel(t, call.endedBy)} />
+          <Fact k={t('console.call.endReason')} v={reasonLabel(t, call.endReason)} />
+          <Fact k={t('console.tile.connect')} v={ms(t, call.timeToConnectMs)} />
+          <Fact k={t('console.call.connectedAt')} v={fullDateTime(t, call.connectedAt)} />
+          <Fact k={t('console.call.aWaited')} v={ms(t, call.waitMs.a)} />
+          <Fact k={t('console.call.bWaited')} v={ms(t, call.waitMs.b)} />
+          <Fact k={t('console.call.aPath')} v={pathDetail(call.path.a)} mono />
+          <Fact k={t('console.call.bPath')} v={pathDetail(call.path.b)} mono />
+          <Fact k={t('console.call.bytesRelayed')} v={call.relayed ? bytes(t, call.bytesRelayed) : t('console.call.noneDirect')} />
+          <Fact k={t('console.call.rtt')} v={ms(t, call.quality.rttMsP50)} />
+          <Fact k={t('console.call.delay')} v={ms(t, call.quality.estDelayMsP50)} />
+          <Fact k={t('console.call.voiceLost')} v={pct(t, call.quality.audioConcealmentMax)} />
+          <Fact k={t('console.call.lossMax')} v={pct(t, call.quality.packetLossMax)} />
+          <Fact k={t('console.call.frozen')} v={call.quality.freezeMs === null ? '—' : ms(t, call.quality.freezeMs)} />
+          <Fact k={t('console.call.endedAt')} v={fullDateTime(t, call.endedAt)} />
         </dl>
       </section>
     </>
   );
+}
+
+/** A value with the unit of its axis: "12.5%", "850 kbps", "120 ms". */
+function withUnit(t: T, axis: string | undefined, y: number): string {
+  const n = num(t, Math.round(y * 10) / 10, { max: 1 });
+  return axis === 'loss' ? pct(t, y / 100) : axis === 'kbps' ? `${n} kbps` : t('console.unit.ms', { n });
 }
 
 function Fact({ k, v, mono }: { k: string; v: string; mono?: boolean }) {
@@ -143,6 +173,7 @@ const SIDE_COLOR = { a: COLORS.accent, b: COLORS.accent2 } as const;
  * panels on one time axis (seconds since the call connected), so a spike lines up across them.
  */
 function QualityChart({ call }: { call: CallDetail }) {
+  const t = useConsoleText();
   const config = useMemo<ChartConfiguration<'line', Array<{ x: number; y: number | null }>>>(() => {
     const t0 = call.connectedAt ?? call.matchedAt;
     const samples = [...call.samples].sort((x, y) => x.at - y.at);
@@ -152,7 +183,7 @@ function QualityChart({ call }: { call: CallDetail }) {
       if (mine.length === 0) continue;
       const color = SIDE_COLOR[side];
       const line = (label: string, yAxisID: string, pick: (s: CallDetail['samples'][number]) => number | undefined, dashed = false) => ({
-        label: `${side.toUpperCase()} · ${label}`,
+        label: `${t(side === 'a' ? 'console.call.sideA' : 'console.call.sideB')} · ${label}`,
         yAxisID,
         data: mine.map((s) => ({ x: (s.at - t0) / 1000, y: pick(s) ?? null })),
         borderColor: color,
@@ -165,11 +196,16 @@ function QualityChart({ call }: { call: CallDetail }) {
         spanGaps: true,
       });
       datasets.push(
-        line('RTT', 'ms', (s) => s.rttMs),
-        line('est. delay', 'ms', (s) => s.estDelayMs, true),
-        line('packet loss', 'loss', (s) => (s.packetLoss === undefined ? undefined : s.packetLoss * 100)),
-        line('voice concealed', 'loss', (s) => (s.audioConcealment === undefined ? undefined : s.audioConcealment * 100), true),
-        line('inbound', 'kbps', (s) => s.inboundKbps),
+        line(t('console.call.series.rtt'), 'ms', (s) => s.rttMs),
+        line(t('console.call.series.delay'), 'ms', (s) => s.estDelayMs, true),
+        line(t('console.call.series.loss'), 'loss', (s) => (s.packetLoss === undefined ? undefined : s.packetLoss * 100)),
+        line(
+          t('console.call.series.concealed'),
+          'loss',
+          (s) => (s.audioConcealment === undefined ? undefined : s.audioConcealment * 100),
+          true,
+        ),
+        line(t('console.call.series.inbound'), 'kbps', (s) => s.inboundKbps),
       );
     }
     return {
@@ -181,7 +217,7 @@ function QualityChart({ call }: { call: CallDetail }) {
           x: {
             type: 'linear',
             ticks: { callback: (v) => clock(Number(v)), maxRotation: 0 },
-            title: { display: true, text: 'since connected' },
+            title: { display: true, text: t('console.call.axis.since') },
           },
           // Stacked axes are laid out bottom-up: the first declared is the lowest panel.
           kbps: {
@@ -191,7 +227,7 @@ function QualityChart({ call }: { call: CallDetail }) {
             stackWeight: 1.5,
             beginAtZero: true,
             offset: true,
-            title: { display: true, text: 'inbound kbps' },
+            title: { display: true, text: t('console.call.axis.kbps') },
           },
           loss: {
             type: 'linear',
@@ -201,7 +237,7 @@ function QualityChart({ call }: { call: CallDetail }) {
             beginAtZero: true,
             suggestedMax: 5,
             offset: true,
-            title: { display: true, text: 'loss %' },
+            title: { display: true, text: t('console.call.axis.loss') },
           },
           ms: {
             type: 'linear',
@@ -210,7 +246,7 @@ function QualityChart({ call }: { call: CallDetail }) {
             stackWeight: 2,
             beginAtZero: true,
             offset: true,
-            title: { display: true, text: 'delay ms' },
+            title: { display: true, text: t('console.call.axis.delay') },
           },
         },
         plugins: {
@@ -220,39 +256,33 @@ function QualityChart({ call }: { call: CallDetail }) {
               title: (items) => (items[0] ? clock(items[0].parsed.x ?? 0) : ''),
               label: (ctx) => {
                 const y = ctx.parsed.y;
-                const unit = ctx.dataset.yAxisID === 'loss' ? '%' : ctx.dataset.yAxisID === 'kbps' ? ' kbps' : ' ms';
-                return ` ${ctx.dataset.label}: ${y === null ? '—' : `${Math.round(y * 10) / 10}${unit}`}`;
+                return ` ${ctx.dataset.label}: ${y === null ? '—' : withUnit(t, ctx.dataset.yAxisID, y)}`;
               },
             },
           },
         },
       },
     };
-  }, [call]);
+  }, [call, t]);
   const ref = useChart(config);
   return (
     <>
       <div className="legend" aria-hidden="true">
         <span>
-          <span className="swatch accent" /> Person A
+          <span className="swatch accent" /> {t('console.call.personA')}
         </span>
         <span>
-          <span className="swatch accent2" /> Person B
+          <span className="swatch accent2" /> {t('console.call.personB')}
         </span>
         <span>
-          <span className="stroke solid" /> RTT
+          <span className="stroke solid" /> {t('console.call.series.rtt')}
         </span>
         <span>
-          <span className="stroke dashed" /> est. delay
+          <span className="stroke dashed" /> {t('console.call.series.delay')}
         </span>
       </div>
       <div className="chart quality">
-        <canvas
-          ref={ref}
-          data-testid="chart-quality"
-          role="img"
-          aria-label="Quality over the call: round-trip time, estimated delay, packet loss and inbound bitrate for each side"
-        />
+        <canvas ref={ref} data-testid="chart-quality" role="img" aria-label={t('console.call.chartLabel')} />
       </div>
     </>
   );

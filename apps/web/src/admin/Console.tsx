@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { LanguageSwitch, useConsoleText, type ConsoleMessageId } from '../i18n/index.js';
 import { Appeals } from './Appeals.js';
 import { AuditLog } from './AuditLog.js';
 import { Bans } from './Bans.js';
@@ -13,16 +14,16 @@ import { AgeReviews } from './Verification.js';
 
 export type SectionKey = 'live' | 'reports' | 'age' | 'bans' | 'appeals' | 'audit' | 'insights' | 'economics' | 'staff';
 
-const SECTIONS: Array<{ key: SectionKey; label: string; adminOnly?: boolean }> = [
-  { key: 'live', label: 'Live calls' },
-  { key: 'reports', label: 'Reports' },
-  { key: 'age', label: 'Age reviews' },
-  { key: 'bans', label: 'Bans' },
-  { key: 'appeals', label: 'Appeals' },
-  { key: 'audit', label: 'Audit log' },
-  { key: 'insights', label: 'Insights' },
-  { key: 'economics', label: 'Economics', adminOnly: true },
-  { key: 'staff', label: 'Staff', adminOnly: true },
+const SECTIONS: Array<{ key: SectionKey; label: ConsoleMessageId; adminOnly?: boolean }> = [
+  { key: 'live', label: 'console.nav.live' },
+  { key: 'reports', label: 'console.nav.reports' },
+  { key: 'age', label: 'console.nav.age' },
+  { key: 'bans', label: 'console.nav.bans' },
+  { key: 'appeals', label: 'console.nav.appeals' },
+  { key: 'audit', label: 'console.nav.audit' },
+  { key: 'insights', label: 'console.nav.insights' },
+  { key: 'economics', label: 'console.nav.economics', adminOnly: true },
+  { key: 'staff', label: 'console.nav.staff', adminOnly: true },
 ];
 
 const COUNTS_MS = 10_000;
@@ -47,6 +48,7 @@ function hashOf(r: Route): string {
 /** The signed-in console: who is here, the sections, and the open section. */
 export function Console({ onSignOut }: { onSignOut: () => void }) {
   const { api, me } = useSession();
+  const t = useConsoleText();
   const sections = SECTIONS.filter((s) => !s.adminOnly || me.role === 'admin');
   const allowed = sections.map((s) => s.key);
   // The operator's token came from the insights console, so it still opens there; staff start with the live calls.
@@ -88,18 +90,19 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
       <header className="bar">
         <div className="bar-title">
           <Brand />
-          <span className="bar-name">Console</span>
+          <span className="bar-name">{t('console.title')}</span>
         </div>
         <div className="whoami" data-testid="whoami">
           <span className="whoami-email" title={me.email}>
-            {me.email === 'api-token' ? 'API token' : me.email}
+            {me.email === 'api-token' ? t('console.whoami.token') : me.email}
           </span>
-          <span className={`tag role ${me.role}`}>{me.role}</span>
+          <span className={`tag role ${me.role}`}>{t(me.role === 'admin' ? 'console.role.admin' : 'console.role.moderator')}</span>
         </div>
+        <LanguageSwitch label={t('console.language')} className="language-switch bar-language" />
         <button className="btn small subtle signout" data-testid="sign-out" onClick={onSignOut}>
-          Sign out
+          {t('console.signOut')}
         </button>
-        <nav className="sections" aria-label="Console sections">
+        <nav className="sections" aria-label={t('console.nav.label')}>
           {sections.map((s) => {
             const n = badge(s.key);
             return (
@@ -115,10 +118,11 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
                   counts.refresh();
                 }}
               >
-                {s.label}
+                {t(s.label)}
                 {n !== null && n > 0 && (
-                  <span className={`badge ${s.key === 'live' ? 'live' : ''}`} aria-label={`${n} ${s.key === 'live' ? 'live' : 'open'}`}>
-                    {n > 99 ? '99+' : n}
+                  <span className={`badge ${s.key === 'live' ? 'live' : ''}`}>
+                    <span aria-hidden="true">{n > 99 ? t.intl.formatNumber(99) + '+' : t.intl.formatNumber(n)}</span>
+                    <span className="sr-only">{t(s.key === 'live' ? 'console.nav.badgeLive' : 'console.nav.badgeOpen', { n })}</span>
                   </span>
                 )}
               </a>
@@ -127,7 +131,11 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
         </nav>
       </header>
 
-      <main className="section" data-testid={`section-${route.section}`}>
+      <main
+        className="section"
+        data-testid={`section-${route.section}`}
+        aria-label={t(sections.find((x) => x.key === route.section)?.label ?? 'console.title')}
+      >
         {route.section === 'live' && <LiveCalls onBan={banUser} />}
         {route.section === 'reports' && (
           <Reports openId={route.item} onOpen={(id) => go({ section: 'reports', item: id })} onChanged={counts.refresh} onBan={banUser} />

@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { UUID } from './format.js';
+import { useConsoleText } from '../i18n/index.js';
+import { UUID, type T } from './format.js';
 import { credits } from './money.js';
 import { FormStatus, SectionHead } from './parts.js';
 import { useFormAction, useSession } from './session.js';
@@ -12,9 +13,10 @@ const AMOUNT = /^[+-]?\d+(\.\d{1,6})?$/;
  * ledger (nothing is edited or deleted) with the reason in the audit log.
  */
 export function Credits() {
+  const t = useConsoleText();
   return (
     <>
-      <SectionHead title="Adjust & refund" sub="New ledger entries with your reason in the audit log; nothing is edited or deleted." />
+      <SectionHead title={t('console.credits.title')} sub={t('console.credits.sub')} />
       <div className="two-col even">
         <AdjustForm />
         <RefundForm />
@@ -31,12 +33,13 @@ function microsOf(amount: string): number {
 }
 
 /** Both forms' reason goes into the audit log. */
-function reasonProblem(reason: string): string | null {
-  return reason.length < 3 ? 'Give a reason (at least 3 characters): it goes into the audit log.' : null;
+function reasonProblem(t: T, reason: string): string | null {
+  return reason.length < 3 ? t('console.credits.badReason') : null;
 }
 
 function AdjustForm() {
   const { api } = useSession();
+  const t = useConsoleText();
   const form = useFormAction();
   const [userId, setUserId] = useState('');
   const [amount, setAmount] = useState('');
@@ -51,26 +54,26 @@ function AdjustForm() {
   const submit = form.onSubmit(
     'adjust',
     () => {
-      if (!UUID.test(u))
-        return 'A user id is a full UUID. People find theirs at the bottom of their usage history; it is also on their receipts.';
-      if (!valid) return 'Enter the credits to add (e.g. 5) or take away (e.g. -2.5), up to six decimals, not 0.';
-      return reasonProblem(r);
+      if (!UUID.test(u)) return t('console.credits.badUser');
+      if (!valid) return t('console.credits.badAmount');
+      return reasonProblem(t, r);
     },
     async () => {
       const balance = (await api.adjustCredits({ userId: u, credits: micros / 1_000_000, reason: r })).balanceMicros;
       setAmount('');
       setReason('');
-      return `${micros > 0 ? 'Added' : 'Took away'} ${credits(Math.abs(micros))} ${micros > 0 ? 'to' : 'from'} ${u.slice(0, 8)}. Their balance is now ${credits(balance)}.`;
+      const values = { amount: credits(t, Math.abs(micros)), id: u.slice(0, 8), balance: credits(t, balance) };
+      return micros > 0 ? t('console.credits.added', values) : t('console.credits.tookAway', values);
     },
   );
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label="Adjust a balance" data-testid="adjust-form">
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby="adjust-title" data-testid="adjust-form">
       <header className="card-head">
-        <h2>Adjust a balance</h2>
+        <h2 id="adjust-title">{t('console.credits.adjust')}</h2>
       </header>
       <label className="field">
-        <span>User id</span>
+        <span>{t('console.banForm.userId')}</span>
         <input
           data-testid="adjust-user"
           value={userId}
@@ -81,29 +84,33 @@ function AdjustForm() {
         />
       </label>
       <label className="field">
-        <span>Credits (+ to add, − to take away)</span>
+        <span>{t('console.credits.amount')}</span>
         <input
           data-testid="adjust-credits"
           value={amount}
           onChange={(e) => setAmount(e.target.value)}
           inputMode="decimal"
-          placeholder="e.g. 5 or -2.5"
+          placeholder={t('console.credits.amountPlaceholder')}
           autoComplete="off"
         />
       </label>
       <label className="field">
-        <span>Reason (for the audit log)</span>
+        <span>{t('console.credits.reason')}</span>
         <input
           data-testid="adjust-reason"
           value={reason}
           onChange={(e) => setReason(e.target.value)}
           maxLength={500}
-          placeholder="e.g. Goodwill after a dropped call"
+          placeholder={t('console.credits.adjustReasonPlaceholder')}
         />
       </label>
       <FormStatus error={form.error} done={form.done} errorTestId="adjust-error" doneTestId="adjust-result" />
       <button className={`btn wide ${micros < 0 ? 'danger' : 'primary'}`} data-testid="adjust-submit" type="submit" disabled={form.busy}>
-        {form.busy ? 'Saving…' : valid ? `${micros > 0 ? 'Add' : 'Take away'} ${credits(Math.abs(micros))}` : 'Adjust balance'}
+        {form.busy
+          ? t('console.common.saving')
+          : valid
+            ? t(micros > 0 ? 'console.credits.add' : 'console.credits.takeAway', { amount: credits(t, Math.abs(micros)) })
+            : t('console.credits.adjustButton')}
       </button>
     </form>
   );
@@ -111,6 +118,7 @@ function AdjustForm() {
 
 function RefundForm() {
   const { api } = useSession();
+  const t = useConsoleText();
   const form = useFormAction();
   const [userId, setUserId] = useState('');
   const [callId, setCallId] = useState('');
@@ -123,25 +131,25 @@ function RefundForm() {
   const submit = form.onSubmit(
     'refund',
     () => {
-      if (!UUID.test(u)) return 'A user id is a full UUID: the person who was charged.';
-      if (!UUID.test(c)) return 'A call id is a full UUID. It is the number on the person’s receipt, and in the call’s details.';
-      return reasonProblem(r);
+      if (!UUID.test(u)) return t('console.credits.badRefundUser');
+      if (!UUID.test(c)) return t('console.credits.badCall');
+      return reasonProblem(t, r);
     },
     async () => {
       const refunded = (await api.refundCall({ userId: u, callId: c, reason: r })).refundedMicros;
       setCallId('');
       setReason('');
-      return `Refunded ${credits(refunded)} to ${u.slice(0, 8)} for call ${c.slice(0, 8)}.`;
+      return t('console.credits.refunded', { amount: credits(t, refunded), id: u.slice(0, 8), call: c.slice(0, 8) });
     },
   );
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label="Refund a call" data-testid="refund-form">
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby="refund-title" data-testid="refund-form">
       <header className="card-head">
-        <h2>Refund a call</h2>
+        <h2 id="refund-title">{t('console.credits.refund')}</h2>
       </header>
       <label className="field">
-        <span>User id (who was charged)</span>
+        <span>{t('console.credits.refundUser')}</span>
         <input
           data-testid="refund-user"
           value={userId}
@@ -152,7 +160,7 @@ function RefundForm() {
         />
       </label>
       <label className="field">
-        <span>Call id (on their receipt)</span>
+        <span>{t('console.credits.refundCall')}</span>
         <input
           data-testid="refund-call"
           value={callId}
@@ -163,20 +171,20 @@ function RefundForm() {
         />
       </label>
       <label className="field">
-        <span>Reason (for the audit log)</span>
+        <span>{t('console.credits.reason')}</span>
         <input
           data-testid="refund-reason"
           value={reason}
           onChange={(e) => setReason(e.target.value)}
           maxLength={500}
-          placeholder="e.g. The call had no sound"
+          placeholder={t('console.credits.refundReasonPlaceholder')}
         />
       </label>
       <FormStatus error={form.error} done={form.done} errorTestId="refund-error" doneTestId="refund-result" />
       <button className="btn primary wide" data-testid="refund-submit" type="submit" disabled={form.busy}>
-        {form.busy ? 'Refunding…' : 'Refund everything charged for this call'}
+        {form.busy ? t('console.credits.refunding') : t('console.credits.refundButton')}
       </button>
-      <p className="fine muted">A call is refunded once, in full, to the person who paid; their partner’s charge is separate.</p>
+      <p className="fine muted">{t('console.credits.refundNote')}</p>
     </form>
   );
 }

@@ -1,8 +1,9 @@
 import { FUNNEL_STEPS, type InsightsResponse } from '@duet/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useConsoleText } from '../i18n/index.js';
 import { isAbort } from './api.js';
 import { CallDetailDialog } from './CallDetail.js';
-import { count, counted, dateTime, dayLabel, FUNNEL_LABELS, ms, pct } from './format.js';
+import { count, dateTime, dayLabel, FUNNEL_LABELS, ms, pct, timeOfDay, type T } from './format.js';
 import { CallsChart, DurationsChart, ReasonsChart, SuccessChart } from './InsightCharts.js';
 import { Card, EmptyState, RefreshButton, Spinner, TableHead, Tile } from './parts.js';
 import { RANGE_KEYS, RANGES, rangeFor, type RangeKey } from './ranges.js';
@@ -15,6 +16,7 @@ const REFRESH_MS = 60_000;
 
 export function Dashboard() {
   const { api, explain: fail } = useSession();
+  const t = useConsoleText();
   const [rangeKey, setRangeKey] = useState<RangeKey>('24h');
   const [load, setLoad] = useState<Load>({ status: 'loading' });
   const [refreshing, setRefreshing] = useState(false);
@@ -67,7 +69,7 @@ export function Dashboard() {
       await api.exportCalls(rangeFor(rangeKey), format);
     } catch (err) {
       const message = fail(err);
-      if (message) setExportError(`Export failed: ${message}`);
+      if (message) setExportError(t('console.insights.exportFailed', { error: message }));
     } finally {
       setExporting(null);
     }
@@ -79,15 +81,18 @@ export function Dashboard() {
     <>
       <div className="subbar">
         <div className="subbar-title">
-          <h1>{RANGES[rangeKey].long}</h1>
+          <h1>{t(RANGES[rangeKey].long)}</h1>
           {data && (
             <span className="muted">
-              {dateTime(data.range.from)} – {dateTime(data.range.to)} · by {data.range.bucket} · updated{' '}
-              {new Date(load.status === 'ready' ? load.at : Date.now()).toLocaleTimeString('en-GB')}
+              {t(data.range.bucket === 'hour' ? 'console.insights.rangeLineHour' : 'console.insights.rangeLineDay', {
+                from: dateTime(t, data.range.from),
+                to: dateTime(t, data.range.to),
+                updated: timeOfDay(t, load.status === 'ready' ? load.at : Date.now()),
+              })}
             </span>
           )}
         </div>
-        <nav className="ranges" aria-label="Time range">
+        <nav className="ranges" aria-label={t('console.insights.timeRange')}>
           {RANGE_KEYS.map((k) => (
             <button
               key={k}
@@ -96,7 +101,7 @@ export function Dashboard() {
               aria-pressed={k === rangeKey}
               onClick={() => setRangeKey(k)}
             >
-              {RANGES[k].label}
+              {t(RANGES[k].label)}
             </button>
           ))}
         </nav>
@@ -105,25 +110,27 @@ export function Dashboard() {
             refreshing={refreshing}
             disabled={refreshing || load.status === 'loading'}
             onClick={() => fetchRange(rangeKey, load.status === 'ready')}
-            title="Refresh now"
+            title={t('console.insights.refreshNow')}
           />
           <button
             className="btn small"
             data-testid="export-csv"
             onClick={() => void doExport('csv')}
             disabled={exporting !== null}
-            title="Download this range's call records as CSV"
+            title={t('console.insights.exportCsvHint')}
+            aria-busy={exporting === 'csv'}
           >
-            {exporting === 'csv' ? 'Exporting…' : 'Export CSV'}
+            {exporting === 'csv' ? t('console.insights.exporting') : t('console.insights.exportCsv')}
           </button>
           <button
             className="btn small"
             data-testid="export-json"
             onClick={() => void doExport('json')}
             disabled={exporting !== null}
-            title="Download this range's call records as JSON"
+            title={t('console.insights.exportJsonHint')}
+            aria-busy={exporting === 'json'}
           >
-            {exporting === 'json' ? 'Exporting…' : 'Export JSON'}
+            {exporting === 'json' ? t('console.insights.exporting') : t('console.insights.exportJson')}
           </button>
         </div>
       </div>
@@ -133,13 +140,13 @@ export function Dashboard() {
         </p>
       )}
 
-      {load.status === 'loading' && <Spinner label="Loading insights…" />}
+      {load.status === 'loading' && <Spinner label={t('console.insights.loading')} />}
       {load.status === 'error' && (
         <div className="card error-card" role="alert">
-          <p className="error-title">Could not load insights</p>
+          <p className="error-title">{t('console.insights.failed')}</p>
           <p className="muted">{load.message}</p>
           <button className="btn primary" onClick={() => fetchRange(rangeKey, false)}>
-            Try again
+            {t('console.common.tryAgain')}
           </button>
         </div>
       )}
@@ -151,75 +158,78 @@ export function Dashboard() {
 }
 
 function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (id: string) => void }) {
+  const t = useConsoleText();
   const { totals } = data;
   const funnelHasData = data.funnel.some((d) => FUNNEL_STEPS.some((s) => d.steps[s] > 0));
   const relayedCalls = totals.relayShare === null ? null : Math.round(totals.relayShare * totals.connected);
+  const measured = data.callQuality.measured;
   return (
     <>
-      <section className="tiles" aria-label="Key numbers">
+      <section className="tiles" aria-label={t('console.insights.keyNumbers')}>
         <Tile
-          label="Calls"
+          label={t('console.tile.calls')}
           testId="tile-calls"
-          value={count(totals.calls)}
+          value={count(t, totals.calls)}
           sub={[
-            `${count(totals.connected)} connected`,
-            `${count(totals.iceFailed)} failed`,
-            totals.abandoned > 0 ? `${count(totals.abandoned)} abandoned` : null,
+            t('console.tile.calls.connected', { n: totals.connected }),
+            t('console.tile.calls.failed', { n: totals.iceFailed }),
+            totals.abandoned > 0 ? t('console.tile.calls.abandoned', { n: totals.abandoned }) : null,
           ]
             .filter(Boolean)
             .join(' · ')}
         />
         <Tile
-          label="Connection success"
+          label={t('console.tile.success')}
           testId="tile-success"
-          value={pct(totals.successRate)}
+          value={pct(t, totals.successRate)}
           tone={totals.successRate === null ? undefined : totals.successRate >= 0.95 ? 'ok' : totals.successRate >= 0.85 ? 'warn' : 'bad'}
           sub={
             totals.successRate === null
-              ? 'no call connected or failed'
-              : `${count(totals.connected)} of ${count(totals.connected + totals.iceFailed)} that tried`
+              ? t('console.tile.success.none')
+              : t('console.tile.success.sub', { connected: totals.connected, tried: totals.connected + totals.iceFailed })
           }
         />
         <Tile
-          label="Time to match"
+          label={t('console.tile.match')}
           testId="tile-match"
           value={<P50 v={data.timeToMatchMs.p50} />}
-          sub={`p95 ${ms(data.timeToMatchMs.p95)} · ${counted(data.timeToMatchMs.count, 'match', 'matches')}`}
+          sub={t('console.tile.match.sub', { p95: ms(t, data.timeToMatchMs.p95), n: data.timeToMatchMs.count })}
         />
         <Tile
-          label="Time to connect"
+          label={t('console.tile.connect')}
           testId="tile-connect"
           value={<P50 v={data.timeToConnectMs.p50} />}
-          sub={`p95 ${ms(data.timeToConnectMs.p95)} · ${counted(data.timeToConnectMs.count, 'connection')}`}
+          sub={t('console.tile.connect.sub', { p95: ms(t, data.timeToConnectMs.p95), n: data.timeToConnectMs.count })}
         />
         <Tile
-          label="Over 500 ms budget"
+          label={t('console.tile.overBudget')}
           testId="tile-over-budget"
-          value={count(data.callQuality.overBudget)}
-          tone={share(data.callQuality.overBudget, data.callQuality.measured, 0.05, 0.01)}
-          sub={`calls with median camera→screen delay over half a second · of ${counted(data.callQuality.measured, 'measured call')}`}
+          value={count(t, data.callQuality.overBudget)}
+          tone={share(data.callQuality.overBudget, measured, 0.05, 0.01)}
+          sub={t('console.tile.overBudget.sub', { n: measured })}
         />
         <Tile
-          label="Broken audio"
+          label={t('console.tile.brokenAudio')}
           testId="tile-broken-audio"
-          value={count(data.callQuality.brokenAudio)}
-          tone={share(data.callQuality.brokenAudio, data.callQuality.measured, 0.05, 0.01)}
-          sub={`calls where some 10 s lost over 5 % of the voice · of ${counted(data.callQuality.measured, 'measured call')}`}
+          value={count(t, data.callQuality.brokenAudio)}
+          tone={share(data.callQuality.brokenAudio, measured, 0.05, 0.01)}
+          sub={t('console.tile.brokenAudio.sub', { n: measured })}
         />
         <Tile
-          label="Relayed (TURN)"
+          label={t('console.tile.relay')}
           testId="tile-relay"
-          value={pct(totals.relayShare)}
-          sub={relayedCalls === null ? 'no connected calls' : `${count(relayedCalls)} of ${counted(totals.connected, 'connected call')}`}
+          value={pct(t, totals.relayShare)}
+          sub={
+            relayedCalls === null
+              ? t('console.tile.relay.none')
+              : t('console.tile.relay.sub', { relayed: relayedCalls, n: totals.connected })
+          }
         />
       </section>
 
       {totals.calls === 0 ? (
         <div className="card">
-          <EmptyState
-            text="No calls in this range yet"
-            detail="Charts appear here as soon as two people are matched. Try a longer range."
-          />
+          <EmptyState text={t('console.chart.noCalls')} detail={t('console.insights.emptyDetail')} />
         </div>
       ) : (
         <div className="grid">
@@ -231,24 +241,20 @@ function Insights({ data, onOpenCall }: { data: InsightsResponse; onOpenCall: (i
       )}
 
       <Card
-        title="Funnel"
-        hint="unique people reaching each step, per day"
-        empty={funnelHasData ? null : 'Nobody opened Duet in this range yet'}
+        title={t('console.funnel.title')}
+        hint={t('console.funnel.hint')}
+        empty={funnelHasData ? null : t('console.funnel.empty')}
         className="wide"
       >
-        <Funnel funnel={data.funnel} />
+        <Funnel t={t} funnel={data.funnel} />
       </Card>
 
       {totals.calls > 0 && (
         <Card
-          title="Worst calls"
-          hint="connected calls by quality penalty, worst first — open one for its timeline"
+          title={t('console.worst.title')}
+          hint={t('console.worst.hint')}
           empty={
-            data.worstCalls.length === 0
-              ? totals.connected === 0
-                ? 'No connected calls in this range yet'
-                : 'No quality data for these calls yet'
-              : null
+            data.worstCalls.length === 0 ? (totals.connected === 0 ? t('console.worst.noConnected') : t('console.worst.noQuality')) : null
           }
           className="wide"
         >
@@ -267,30 +273,32 @@ function share(n: number, of: number, bad: number, warn: number): 'ok' | 'warn' 
 }
 
 function P50({ v }: { v: number | null }) {
+  const t = useConsoleText();
   return (
     <>
-      {ms(v)}
+      {ms(t, v)}
       {v !== null && <small className="unit">p50</small>}
     </>
   );
 }
 
-function Funnel({ funnel }: { funnel: InsightsResponse['funnel'] }) {
+function Funnel({ t, funnel }: { t: T; funnel: InsightsResponse['funnel'] }) {
   const days = [...funnel].sort((a, b) => b.day.localeCompare(a.day));
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" role="region" aria-label={t('console.funnel.title')} tabIndex={0}>
       <table className="table funnel" data-testid="funnel">
-        <TableHead columns={['Day', ...FUNNEL_STEPS.map((s) => ({ label: FUNNEL_LABELS[s], num: true }))]} />
+        <caption className="sr-only">{t('console.funnel.hint')}</caption>
+        <TableHead columns={[t('console.funnel.day'), ...FUNNEL_STEPS.map((s) => ({ label: t(FUNNEL_LABELS[s]), num: true }))]} />
         <tbody>
           {days.map((d) => {
             const top = d.steps[FUNNEL_STEPS[0]];
             return (
               <tr key={d.day}>
-                <th scope="row">{dayLabel(d.day)}</th>
+                <th scope="row">{dayLabel(t, d.day)}</th>
                 {FUNNEL_STEPS.map((s, i) => (
                   <td key={s} className="num">
-                    {count(d.steps[s])}
-                    {i > 0 && <small className="muted">{top > 0 ? pct(d.steps[s] / top, 0) : '—'}</small>}
+                    {count(t, d.steps[s])}
+                    {i > 0 && <small className="muted">{top > 0 ? pct(t, d.steps[s] / top, 0) : '—'}</small>}
                   </td>
                 ))}
               </tr>

@@ -1,15 +1,19 @@
 import type { ChartConfiguration } from 'chart.js';
 import { useCallback, useMemo, useState } from 'react';
+import { useConsoleText, type ConsoleMessageId } from '../i18n/index.js';
 import { COLORS, useChart } from './charts.js';
 import { Credits } from './Credits.js';
-import { dayLabel } from './format.js';
+import { dayLabel, num, type T } from './format.js';
 import { money, moneyPerMinute } from './money.js';
 import { Card, EmptyState, Loadable, RefreshButton, SectionHead, StaleNote, TableHead, Tile } from './parts.js';
 import { useResource, useSession } from './session.js';
 import type { EconomicsDay, EconomicsReport } from './types.js';
 
 const DAY = 86_400_000;
-const RANGES = { '7d': { days: 7, label: '7 days' }, '30d': { days: 30, label: '30 days' } } as const;
+const RANGES = {
+  '7d': { days: 7, label: 'console.range.7d', long: 'console.econ.sub7d' },
+  '30d': { days: 30, label: 'console.range.30d', long: 'console.econ.sub30d' },
+} as const satisfies Record<string, { days: number; label: ConsoleMessageId; long: ConsoleMessageId }>;
 type RangeKey = keyof typeof RANGES;
 
 /** Whole UTC days, today included (the server groups by UTC day): [from, to) and each day's key. */
@@ -27,13 +31,14 @@ export type EconomicsView = 'report' | 'credits';
  * credit tools (adjust a balance, refund a call), as two views of one section.
  */
 export function Economics({ view, onView }: { view: EconomicsView; onView: (v: EconomicsView) => void }) {
+  const t = useConsoleText();
   const views: Array<[EconomicsView, string]> = [
-    ['report', 'Unit economics'],
-    ['credits', 'Adjust & refund'],
+    ['report', t('console.econ.view.report')],
+    ['credits', t('console.credits.title')],
   ];
   return (
     <>
-      <nav className="subtabs" aria-label="Economics">
+      <nav className="subtabs" aria-label={t('console.nav.economics')}>
         {views.map(([k, label]) => (
           <a
             key={k}
@@ -57,6 +62,7 @@ export function Economics({ view, onView }: { view: EconomicsView; onView: (v: E
 
 function EconomicsReportView() {
   const { api } = useSession();
+  const t = useConsoleText();
   const [rangeKey, setRangeKey] = useState<RangeKey>('7d');
   const load = useCallback(
     (signal: AbortSignal) => {
@@ -69,8 +75,8 @@ function EconomicsReportView() {
 
   return (
     <>
-      <SectionHead title="Economics" sub={`Last ${RANGES[rangeKey].label}, by UTC day`}>
-        <div className="ranges" role="group" aria-label="Range">
+      <SectionHead title={t('console.nav.economics')} sub={t(RANGES[rangeKey].long)}>
+        <div className="ranges" role="group" aria-label={t('console.insights.timeRange')}>
           {(Object.keys(RANGES) as RangeKey[]).map((k) => (
             <button
               key={k}
@@ -79,21 +85,31 @@ function EconomicsReportView() {
               aria-pressed={k === rangeKey}
               onClick={() => setRangeKey(k)}
             >
-              {RANGES[k].label}
+              {t(RANGES[k].label)}
             </button>
           ))}
         </div>
         <RefreshButton refreshing={res.refreshing} disabled={res.refreshing || res.status === 'loading'} onClick={() => res.reload()} />
       </SectionHead>
       <StaleNote res={res} />
-      <Loadable res={res} loading="Loading the economics…" failed="Could not load the economics">
+      <Loadable res={res} loading={t('console.econ.loading')} failed={t('console.econ.failed')}>
         {(data) => <Report report={data.report} keys={data.keys} />}
       </Loadable>
     </>
   );
 }
 
-const ECON_COLUMNS = ['Minutes', 'Revenue', 'Top-ups', 'Relayed', 'Cost', 'Margin', 'Revenue / min', 'Cost / min', 'Margin / min'];
+const ECON_COLUMNS: ConsoleMessageId[] = [
+  'console.econ.col.minutes',
+  'console.econ.col.revenue',
+  'console.econ.col.topups',
+  'console.econ.col.relayed',
+  'console.econ.col.cost',
+  'console.econ.col.margin',
+  'console.econ.col.revenuePerMin',
+  'console.econ.col.costPerMin',
+  'console.econ.col.marginPerMin',
+];
 
 function totalsOf(days: EconomicsDay[]) {
   const t = days.reduce(
@@ -116,63 +132,66 @@ function totalsOf(days: EconomicsDay[]) {
 }
 
 function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
+  const t = useConsoleText();
   const days = report.days;
   // One day: its own per-minute figures (the server computes them from unrounded minutes).
   const totals = useMemo(() => (days.length === 1 ? { ...totalsOf(days), perMinute: days[0]!.perMinute } : totalsOf(days)), [days]);
   const m = report.costModel;
-  const model = `relay ${moneyPerMinute(m.relayPerGbMicros)} credits / GB · servers ${moneyPerMinute(m.serverPerHourMicros)} credits / hour · payment fees ${m.paymentFeePercent}% of top-ups`;
+  const perMin = (micros: number) => t('console.econ.perMin', { amount: moneyPerMinute(t, micros) });
   return (
     <>
-      <section className="tiles" aria-label="Totals">
-        <Tile label="Minutes billed" testId="econ-minutes" value={minutes(totals.minutes)} sub="both people of each call" />
+      <section className="tiles" aria-label={t('console.econ.totals')}>
         <Tile
-          label="Revenue"
+          label={t('console.econ.minutesBilled')}
+          testId="econ-minutes"
+          value={minutes(t, totals.minutes)}
+          sub={t('console.econ.minutesSub')}
+        />
+        <Tile
+          label={t('console.econ.col.revenue')}
           testId="econ-revenue"
-          value={<Amount v={money(totals.revenueMicros)} />}
-          sub={totals.perMinute ? `${moneyPerMinute(totals.perMinute.revenueMicros)} credits / min` : 'no billed minutes'}
+          value={<Amount v={money(t, totals.revenueMicros)} />}
+          sub={totals.perMinute ? perMin(totals.perMinute.revenueMicros) : t('console.econ.noMinutes')}
         />
         <Tile
-          label="Top-ups"
+          label={t('console.econ.col.topups')}
           testId="econ-topups"
-          value={<Amount v={money(totals.topupMicros)} />}
-          sub="bought through the payment provider"
+          value={<Amount v={money(t, totals.topupMicros)} />}
+          sub={t('console.econ.topupsSub')}
         />
         <Tile
-          label="Cost"
+          label={t('console.econ.col.cost')}
           testId="econ-cost"
-          value={<Amount v={money(totals.costMicros)} />}
-          sub={`relay ${gb(totals.relayGb)} · servers · payment fees`}
+          value={<Amount v={money(t, totals.costMicros)} />}
+          sub={t('console.econ.costSub', { relay: gb(t, totals.relayGb) })}
         />
         <Tile
-          label="Margin per minute"
+          label={t('console.econ.marginPerMinute')}
           testId="econ-margin"
-          value={totals.perMinute ? moneyPerMinute(totals.perMinute.marginMicros) : '—'}
+          value={totals.perMinute ? moneyPerMinute(t, totals.perMinute.marginMicros) : '—'}
           tone={totals.perMinute ? (totals.perMinute.marginMicros >= 0 ? 'ok' : 'bad') : undefined}
-          sub={`credits per minute billed · ${money(totals.marginMicros)} credits in all`}
+          sub={t('console.econ.marginSub', { amount: money(t, totals.marginMicros) })}
         />
       </section>
       {days.length === 0 ? (
         <div className="card">
-          <EmptyState
-            text="No billed minutes or top-ups in this range yet"
-            detail="Each day with calls or payments appears here with its revenue, cost and margin. Try the longer range."
-          />
+          <EmptyState text={t('console.econ.empty')} detail={t('console.econ.emptyDetail')} />
         </div>
       ) : (
         <>
           <MarginChart days={days} keys={keys} />
-          <Card title="Per day" hint="amounts in credits; server cost counts each listed day in full" className="wide">
-            <div className="table-wrap">
+          <Card title={t('console.econ.perDay')} hint={t('console.econ.perDayHint')} className="wide">
+            <div className="table-wrap" role="region" aria-label={t('console.econ.perDay')} tabIndex={0}>
               <table className="table econ" data-testid="economics-table">
-                <TableHead columns={['Day', ...ECON_COLUMNS.map((label) => ({ label, num: true }))]} />
+                <TableHead columns={[t('console.funnel.day'), ...ECON_COLUMNS.map((id) => ({ label: t(id), num: true }))]} />
                 <tbody>
                   {[...days].reverse().map((d) => (
-                    <Row key={d.day} label={dayLabel(d.day)} d={d} testId="economics-row" />
+                    <Row key={d.day} label={dayLabel(t, d.day)} d={d} testId="economics-row" />
                   ))}
                 </tbody>
                 {days.length > 1 && (
                   <tfoot>
-                    <Row label="Total" d={{ ...totals, day: 'total' }} />
+                    <Row label={t('console.econ.total')} d={{ ...totals, day: 'total' }} />
                   </tfoot>
                 )}
               </table>
@@ -181,28 +200,33 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
         </>
       )}
       <p className="fine muted econ-model">
-        Cost model: {model}. Set with <code>RELAY_COST_PER_GB</code>, <code>SERVER_COST_PER_HOUR</code> and <code>PAYMENT_FEE_PERCENT</code>
-        .
+        {t.rich('console.econ.model', {
+          relay: moneyPerMinute(t, m.relayPerGbMicros),
+          server: moneyPerMinute(t, m.serverPerHourMicros),
+          fee: t.intl.formatNumber(m.paymentFeePercent / 100, { style: 'percent', maximumFractionDigits: 2 }),
+          code: (chunks) => <code>{chunks}</code>,
+        })}
       </p>
     </>
   );
 }
 
 function Row({ label, d, testId }: { label: string; d: EconomicsDay; testId?: string }) {
+  const t = useConsoleText();
   const tone = (v: number) => (v < 0 ? 'bad' : '');
   return (
     <tr data-testid={testId} data-day={d.day}>
       <th scope="row">{label}</th>
-      <td className="num">{minutes(d.minutes)}</td>
-      <td className="num">{money(d.revenueMicros)}</td>
-      <td className="num">{money(d.topupMicros)}</td>
-      <td className="num">{gb(d.relayGb)}</td>
-      <td className="num">{money(d.costMicros)}</td>
-      <td className={`num ${tone(d.marginMicros)}`}>{money(d.marginMicros)}</td>
-      <td className="num">{d.perMinute ? moneyPerMinute(d.perMinute.revenueMicros) : '—'}</td>
-      <td className="num">{d.perMinute ? moneyPerMinute(d.perMinute.costMicros) : '—'}</td>
+      <td className="num">{minutes(t, d.minutes)}</td>
+      <td className="num">{money(t, d.revenueMicros)}</td>
+      <td className="num">{money(t, d.topupMicros)}</td>
+      <td className="num">{gb(t, d.relayGb)}</td>
+      <td className="num">{money(t, d.costMicros)}</td>
+      <td className={`num ${tone(d.marginMicros)}`}>{money(t, d.marginMicros)}</td>
+      <td className="num">{d.perMinute ? moneyPerMinute(t, d.perMinute.revenueMicros) : '—'}</td>
+      <td className="num">{d.perMinute ? moneyPerMinute(t, d.perMinute.costMicros) : '—'}</td>
       <td className={`num ${d.perMinute ? tone(d.perMinute.marginMicros) : ''}`}>
-        {d.perMinute ? moneyPerMinute(d.perMinute.marginMicros) : '—'}
+        {d.perMinute ? moneyPerMinute(t, d.perMinute.marginMicros) : '—'}
       </td>
     </tr>
   );
@@ -210,6 +234,7 @@ function Row({ label, d, testId }: { label: string; d: EconomicsDay; testId?: st
 
 /** Margin per minute, one bar a day (every day of the range, so quiet days show as gaps). */
 function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
+  const t = useConsoleText();
   const config = useMemo<ChartConfiguration<'bar'>>(() => {
     const byDay = new Map(days.map((d) => [d.day, d]));
     const points = keys.map((k) => byDay.get(k) ?? null);
@@ -217,10 +242,10 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
     return {
       type: 'bar',
       data: {
-        labels: keys.map((k) => dayLabel(k)),
+        labels: keys.map((k) => dayLabel(t, k)),
         datasets: [
           {
-            label: 'Margin per minute',
+            label: t('console.econ.marginPerMinute'),
             data: points.map(value),
             backgroundColor: points.map((d) => ((value(d) ?? 0) < 0 ? COLORS.accent : COLORS.ok)),
             borderRadius: 3,
@@ -233,8 +258,8 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
         scales: {
           x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
           y: {
-            ticks: { callback: (v) => `${Number(v).toLocaleString('en', { maximumFractionDigits: 4 })}` },
-            title: { display: true, text: 'credits / min' },
+            ticks: { callback: (v) => num(t, Number(v), { max: 4 }) },
+            title: { display: true, text: t('console.econ.axis') },
           },
         },
         plugins: {
@@ -243,12 +268,12 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
             callbacks: {
               label: (ctx) => {
                 const d = points[ctx.dataIndex];
-                if (!d?.perMinute) return ' no billed minutes';
+                if (!d?.perMinute) return ` ${t('console.econ.noMinutes')}`;
                 return [
-                  ` margin ${moneyPerMinute(d.perMinute.marginMicros)} credits / min`,
-                  ` revenue ${moneyPerMinute(d.perMinute.revenueMicros)} credits / min`,
-                  ` cost ${moneyPerMinute(d.perMinute.costMicros)} credits / min`,
-                  ` ${minutes(d.minutes)} min billed`,
+                  ` ${t('console.econ.tip.margin', { amount: moneyPerMinute(t, d.perMinute.marginMicros) })}`,
+                  ` ${t('console.econ.tip.revenue', { amount: moneyPerMinute(t, d.perMinute.revenueMicros) })}`,
+                  ` ${t('console.econ.tip.cost', { amount: moneyPerMinute(t, d.perMinute.costMicros) })}`,
+                  ` ${t('console.econ.tip.minutes', { n: minutes(t, d.minutes) })}`,
                 ];
               },
             },
@@ -256,31 +281,32 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
         },
       },
     };
-  }, [days, keys]);
+  }, [days, keys, t]);
   const ref = useChart(config);
-  const empty = days.every((d) => d.perMinute === null) ? 'No billed minutes in this range yet: margin per minute needs minutes' : null;
+  const empty = days.every((d) => d.perMinute === null) ? t('console.econ.chartEmpty') : null;
   return (
-    <Card title="Margin per minute" hint="(revenue − cost) ÷ minutes billed, per day" empty={empty} className="wide">
+    <Card title={t('console.econ.marginPerMinute')} hint={t('console.econ.chartHint')} empty={empty} className="wide">
       <div className="chart">
-        <canvas ref={ref} data-testid="chart-economics" role="img" aria-label="Margin per minute by day" />
+        <canvas ref={ref} data-testid="chart-economics" role="img" aria-label={t('console.econ.chartLabel')} />
       </div>
     </Card>
   );
 }
 
-function Amount({ v, unit = 'credits' }: { v: string; unit?: string }) {
+function Amount({ v }: { v: string }) {
+  const t = useConsoleText();
   return (
     <>
       {v}
-      <small className="unit">{unit}</small>
+      <small className="unit">{t('console.econ.unit')}</small>
     </>
   );
 }
 
-function minutes(v: number): string {
-  return v.toLocaleString('en', { maximumFractionDigits: 2 });
+function minutes(t: T, v: number): string {
+  return num(t, v, { max: 2 });
 }
 
-function gb(v: number): string {
-  return `${v.toLocaleString('en', { maximumFractionDigits: 3 })} GB`;
+function gb(t: T, v: number): string {
+  return `${num(t, v, { max: 3 })} GB`;
 }

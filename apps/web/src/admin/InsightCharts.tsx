@@ -1,25 +1,25 @@
 import type { EndReason, InsightsResponse } from '@duet/protocol';
 import type { ChartConfiguration } from 'chart.js';
 import { useMemo } from 'react';
+import { useConsoleText } from '../i18n/index.js';
 import type { Bucket } from './api.js';
 import { alpha, COLORS, useChart } from './charts.js';
-import { bucketLabel, count, pct, reasonLabel } from './format.js';
+import { bucketLabel, num, pct, reasonLabel, type T } from './format.js';
 import { Card } from './parts.js';
 
 type Series = InsightsResponse['series'];
 
-const EMPTY = 'No calls in this range yet';
-
 /** Connection success rate per bucket: connected / (connected + could not connect). */
 export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucket }) {
+  const t = useConsoleText();
   const config = useMemo<ChartConfiguration<'line'>>(
     () => ({
       type: 'line',
       data: {
-        labels: series.map((p) => bucketLabel(p.t, bucket)),
+        labels: series.map((p) => bucketLabel(t, p.t, bucket)),
         datasets: [
           {
-            label: 'Success rate',
+            label: t('console.chart.success.series'),
             data: series.map((p) => (p.successRate === null ? null : p.successRate * 100)),
             borderColor: COLORS.ok,
             backgroundColor: COLORS.ok,
@@ -36,7 +36,7 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
       options: {
         interaction: { mode: 'index', intersect: false },
         scales: {
-          y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%`, stepSize: 25 } },
+          y: { min: 0, max: 100, ticks: { callback: (v) => pct(t, Number(v) / 100, 0), stepSize: 25 } },
           x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
         },
         plugins: {
@@ -45,21 +45,23 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
             callbacks: {
               label: (ctx) => {
                 const p = series[ctx.dataIndex];
-                return p ? ` ${pct(p.successRate)} (${p.connected} of ${p.connected + p.iceFailed})` : '';
+                return p
+                  ? ` ${t('console.chart.success.tooltip', { rate: pct(t, p.successRate), connected: p.connected, tried: p.connected + p.iceFailed })}`
+                  : '';
               },
             },
           },
         },
       },
     }),
-    [series, bucket],
+    [series, bucket, t],
   );
   const ref = useChart(config);
-  const empty = series.every((p) => p.successRate === null) ? 'No call connected or failed in this range yet' : null;
+  const empty = series.every((p) => p.successRate === null) ? t('console.chart.success.empty') : null;
   return (
-    <Card title="Connection success rate" hint="connected ÷ (connected + could not connect)" empty={empty}>
+    <Card title={t('console.chart.success.title')} hint={t('console.chart.success.hint')} empty={empty}>
       <div className="chart">
-        <canvas ref={ref} data-testid="chart-success" role="img" aria-label="Connection success rate over time" />
+        <canvas ref={ref} data-testid="chart-success" role="img" aria-label={t('console.chart.success.label')} />
       </div>
     </Card>
   );
@@ -67,22 +69,29 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
 
 /** Calls per bucket, stacked by outcome, so the bar's height is every call matched. */
 export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket }) {
+  const t = useConsoleText();
   const config = useMemo<ChartConfiguration<'bar'>>(
     () => ({
       type: 'bar',
       data: {
-        labels: series.map((p) => bucketLabel(p.t, bucket)),
+        labels: series.map((p) => bucketLabel(t, p.t, bucket)),
         datasets: [
-          { label: 'Connected', data: series.map((p) => p.connected), backgroundColor: COLORS.ok, borderRadius: 3, maxBarThickness: 28 },
           {
-            label: 'Could not connect',
+            label: t('console.chart.calls.connected'),
+            data: series.map((p) => p.connected),
+            backgroundColor: COLORS.ok,
+            borderRadius: 3,
+            maxBarThickness: 28,
+          },
+          {
+            label: t('console.chart.calls.failed'),
             data: series.map((p) => p.iceFailed),
             backgroundColor: COLORS.accent,
             borderRadius: 3,
             maxBarThickness: 28,
           },
           {
-            label: 'Abandoned or live',
+            label: t('console.chart.calls.other'),
             data: series.map((p) => Math.max(0, p.calls - p.connected - p.iceFailed)),
             backgroundColor: alpha(COLORS.muted, 0.35),
             borderRadius: 3,
@@ -96,16 +105,20 @@ export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket 
           x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
           y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
         },
-        plugins: { legend: { position: 'bottom', align: 'start' } },
+        plugins: { legend: { position: 'bottom', align: 'start', rtl: t.intl.locale === 'ar' } },
       },
     }),
-    [series, bucket],
+    [series, bucket, t],
   );
   const ref = useChart(config);
   return (
-    <Card title="Calls" hint="per bucket, by outcome" empty={series.every((p) => p.calls === 0) ? EMPTY : null}>
+    <Card
+      title={t('console.chart.calls.title')}
+      hint={t('console.chart.calls.hint')}
+      empty={series.every((p) => p.calls === 0) ? t('console.chart.noCalls') : null}
+    >
       <div className="chart">
-        <canvas ref={ref} data-testid="chart-calls" role="img" aria-label="Calls per bucket, connected and failed" />
+        <canvas ref={ref} data-testid="chart-calls" role="img" aria-label={t('console.chart.calls.label')} />
       </div>
     </Card>
   );
@@ -113,15 +126,22 @@ export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket 
 
 /** How long connected calls lasted, in the bins the server counts. */
 export function DurationsChart({ durations }: { durations: InsightsResponse['durations'] }) {
+  const t = useConsoleText();
   const config = useMemo<ChartConfiguration<'bar'>>(() => {
-    const labels = durations.map((d, i) => binLabel(i === 0 ? 0 : (durations[i - 1]?.le ?? 0), d.le));
+    const labels = durations.map((d, i) => binLabel(t, i === 0 ? 0 : (durations[i - 1]?.le ?? 0), d.le));
     const total = durations.reduce((s, d) => s + d.count, 0);
     return {
       type: 'bar',
       data: {
         labels,
         datasets: [
-          { label: 'Calls', data: durations.map((d) => d.count), backgroundColor: COLORS.accent2, borderRadius: 4, maxBarThickness: 44 },
+          {
+            label: t('console.chart.calls.title'),
+            data: durations.map((d) => d.count),
+            backgroundColor: COLORS.accent2,
+            borderRadius: 4,
+            maxBarThickness: 44,
+          },
         ],
       },
       options: {
@@ -132,20 +152,20 @@ export function DurationsChart({ durations }: { durations: InsightsResponse['dur
         },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: (ctx) => ` ${count(Number(ctx.raw))} calls (${pct(total ? Number(ctx.raw) / total : null)})` } },
+          tooltip: { callbacks: { label: (ctx) => ` ${callsTooltip(t, Number(ctx.raw), total)}` } },
         },
       },
     };
-  }, [durations]);
+  }, [durations, t]);
   const ref = useChart(config);
   return (
     <Card
-      title="Call length"
-      hint="connected calls"
-      empty={durations.every((d) => d.count === 0) ? 'No connected calls in this range yet' : null}
+      title={t('console.chart.durations.title')}
+      hint={t('console.chart.durations.hint')}
+      empty={durations.every((d) => d.count === 0) ? t('console.worst.noConnected') : null}
     >
       <div className="chart">
-        <canvas ref={ref} data-testid="chart-durations" role="img" aria-label="Distribution of call lengths" />
+        <canvas ref={ref} data-testid="chart-durations" role="img" aria-label={t('console.chart.durations.label')} />
       </div>
     </Card>
   );
@@ -164,16 +184,18 @@ const REASON_TONE: Partial<Record<EndReason, string>> = {
 
 /** Why calls ended, most common first; failures and safety actions stand out by colour. */
 export function ReasonsChart({ reasons }: { reasons: InsightsResponse['endReasons'] }) {
+  const t = useConsoleText();
+  const rtl = t.intl.locale === 'ar';
   const sorted = useMemo(() => reasons.filter((r) => r.count > 0).sort((a, b) => b.count - a.count), [reasons]);
   const config = useMemo<ChartConfiguration<'bar'>>(() => {
     const total = sorted.reduce((s, r) => s + r.count, 0);
     return {
       type: 'bar',
       data: {
-        labels: sorted.map((r) => reasonLabel(r.reason)),
+        labels: sorted.map((r) => reasonLabel(t, r.reason)),
         datasets: [
           {
-            label: 'Calls',
+            label: t('console.chart.calls.title'),
             data: sorted.map((r) => r.count),
             backgroundColor: sorted.map((r) => REASON_TONE[r.reason] ?? COLORS.accent2),
             borderRadius: 4,
@@ -183,38 +205,54 @@ export function ReasonsChart({ reasons }: { reasons: InsightsResponse['endReason
       },
       options: {
         indexAxis: 'y',
-        scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { grid: { display: false } } },
+        scales: {
+          // Right to left, the bars grow from the right and the labels stand on that side.
+          x: { beginAtZero: true, ticks: { precision: 0 }, reverse: rtl },
+          y: { grid: { display: false }, position: rtl ? 'right' : 'left' },
+        },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: (ctx) => ` ${count(Number(ctx.raw))} calls (${pct(total ? Number(ctx.raw) / total : null)})` } },
+          tooltip: { rtl, callbacks: { label: (ctx) => ` ${callsTooltip(t, Number(ctx.raw), total)}` } },
         },
       },
     };
-  }, [sorted]);
+  }, [sorted, t, rtl]);
   const ref = useChart(config);
   return (
-    <Card title="Why calls ended" hint={<ReasonKey />} empty={sorted.length === 0 ? 'No call ended in this range yet' : null}>
+    <Card
+      title={t('console.chart.reasons.title')}
+      hint={<ReasonKey t={t} />}
+      empty={sorted.length === 0 ? t('console.chart.reasons.empty') : null}
+    >
       <div className={`chart ${sorted.length > 6 ? 'tall' : ''}`}>
-        <canvas ref={ref} data-testid="chart-reasons" role="img" aria-label="Call end reasons" />
+        <canvas ref={ref} data-testid="chart-reasons" role="img" aria-label={t('console.chart.reasons.label')} />
       </div>
     </Card>
   );
 }
 
-function ReasonKey() {
+function ReasonKey({ t }: { t: T }) {
   return (
     <span className="key">
-      <span className="swatch accent" /> failure <span className="swatch warn" /> drop <span className="swatch violet" /> safety
+      <span className="swatch accent" aria-hidden="true" /> {t('console.chart.reasons.failure')}{' '}
+      <span className="swatch warn" aria-hidden="true" /> {t('console.chart.reasons.drop')}{' '}
+      <span className="swatch violet" aria-hidden="true" /> {t('console.chart.reasons.safety')}
     </span>
   );
 }
 
-function binLabel(lo: number, hi: number | null): string {
-  const s = (v: number) => (v < 60 ? `${v} s` : `${v / 60} min`);
-  if (hi === null) return `${s(lo)}+`;
-  if (lo === 0) return `< ${s(hi)}`;
+/** "3 calls (25%)" */
+function callsTooltip(t: T, n: number, total: number): string {
+  return t('console.chart.callsTooltip', { n, share: pct(t, total ? n / total : null) });
+}
+
+function binLabel(t: T, lo: number, hi: number | null): string {
+  const n = (v: number) => num(t, v, { max: 1 });
+  const s = (v: number) => (v < 60 ? t('console.unit.s', { n: n(v) }) : t('console.unit.min', { n: n(v / 60) }));
+  if (hi === null) return t('console.chart.bin.over', { lo: s(lo) });
+  if (lo === 0) return t('console.chart.bin.under', { hi: s(hi) });
   // "1–2 min", "30 s–1 min"
-  if (lo >= 60 && hi >= 60) return `${lo / 60}–${hi / 60} min`;
-  if (lo < 60 && hi < 60) return `${lo}–${hi} s`;
-  return `${s(lo)}–${s(hi)}`;
+  if (lo >= 60 && hi >= 60) return t('console.chart.bin.between', { lo: n(lo / 60), hi: t('console.unit.min', { n: n(hi / 60) }) });
+  if (lo < 60 && hi < 60) return t('console.chart.bin.between', { lo: n(lo), hi: t('console.unit.s', { n: n(hi) }) });
+  return t('console.chart.bin.between', { lo: s(lo), hi: s(hi) });
 }

@@ -1,5 +1,8 @@
 import { useState, type FormEvent } from 'react';
+import { LanguageSwitch, useConsoleText } from '../i18n/index.js';
 import { AdminApi, AdminApiError, type Credentials } from './api.js';
+import { errorText } from './errors.js';
+import type { T } from './format.js';
 import { Brand } from './parts.js';
 import type { StaffMe } from './types.js';
 
@@ -10,12 +13,16 @@ type Problem = { kind: 'error' | 'disabled'; text: string };
  * (ADMIN_TOKEN) still works as a second way in, below.
  */
 export function Login({ notice, onSignedIn }: { notice: string | null; onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
+  const t = useConsoleText();
   return (
-    <div className="login">
+    <main className="login">
       <div className="login-card">
-        <Brand />
-        <h1>Moderation console</h1>
-        <p className="muted">Live calls, reports, bans and appeals — and the insights dashboard.</p>
+        <div className="login-top">
+          <Brand />
+          <LanguageSwitch label={t('console.language')} className="language-switch login-language" />
+        </div>
+        <h1>{t('console.login.title')}</h1>
+        <p className="muted">{t('console.login.lead')}</p>
         {notice && (
           <p className="callout info" role="status">
             {notice}
@@ -23,11 +30,11 @@ export function Login({ notice, onSignedIn }: { notice: string | null; onSignedI
         )}
         <PasswordForm onSignedIn={onSignedIn} />
         <div className="login-or" role="separator">
-          <span>or</span>
+          <span>{t('console.login.or')}</span>
         </div>
         <TokenForm onSignedIn={onSignedIn} />
       </div>
-    </div>
+    </main>
   );
 }
 
@@ -35,7 +42,8 @@ export function Login({ notice, onSignedIn }: { notice: string | null; onSignedI
  * A sign-in form's submit: `check` says what is missing (or null), then `signIn` runs; a failure
  * becomes `problem` (through `failed`) and the form can be sent again.
  */
-function useSignIn<P>(failed: (err: unknown) => P) {
+function useSignIn<P>(failed: (t: T, err: unknown) => P) {
+  const t = useConsoleText();
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<P | null>(null);
   const submit = (check: () => P | null, signIn: () => Promise<void>) => async (e: FormEvent) => {
@@ -51,24 +59,24 @@ function useSignIn<P>(failed: (err: unknown) => P) {
       await signIn();
     } catch (err) {
       setBusy(false);
-      setProblem(failed(err));
+      setProblem(failed(t, err));
     }
   };
-  return { busy, problem, submit };
+  return { t, busy, problem, submit };
 }
 
-const failure = (err: unknown) => (err instanceof Error ? err.message : 'Sign-in failed. Try again.');
+const failure = (t: T, err: unknown) => (err instanceof Error ? errorText(t, err) : t('console.login.failed'));
 
-const passwordProblem = (err: unknown) =>
-  err instanceof AdminApiError && err.code === 'unauthorized' ? 'Wrong email or password.' : failure(err);
+const passwordProblem = (t: T, err: unknown) =>
+  err instanceof AdminApiError && err.code === 'unauthorized' ? t('console.login.wrongPassword') : failure(t, err);
 
 function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const { busy, problem, submit: onSubmit } = useSignIn(passwordProblem);
+  const { t, busy, problem, submit: onSubmit } = useSignIn(passwordProblem);
 
   const submit = onSubmit(
-    () => (!email.trim() || !password ? 'Enter your email and password.' : null),
+    () => (!email.trim() || !password ? t('console.login.missing') : null),
     async () => {
       const me = await AdminApi.login(email.trim(), password);
       onSignedIn({ kind: 'session', csrf: me.csrf ?? '' }, me);
@@ -76,9 +84,9 @@ function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: Staf
   );
 
   return (
-    <form className="login-form" onSubmit={submit} noValidate aria-label="Sign in with email">
+    <form className="login-form" onSubmit={submit} noValidate aria-label={t('console.login.withEmail')}>
       <label className="field">
-        <span>Email</span>
+        <span>{t('console.login.email')}</span>
         <input
           data-testid="staff-email"
           type="email"
@@ -86,11 +94,12 @@ function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: Staf
           value={email}
           onChange={(e) => setEmail(e.target.value)}
           aria-invalid={problem !== null}
+          aria-describedby={problem ? 'staff-login-problem' : undefined}
           autoFocus
         />
       </label>
       <label className="field">
-        <span>Password</span>
+        <span>{t('console.login.password')}</span>
         <input
           data-testid="staff-password"
           type="password"
@@ -106,39 +115,37 @@ function PasswordForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: Staf
           {problem}
         </p>
       )}
-      <button className="btn primary wide" data-testid="staff-login" type="submit" disabled={busy}>
-        {busy ? 'Signing in…' : 'Sign in'}
+      <button className="btn primary wide" data-testid="staff-login" type="submit" disabled={busy} aria-busy={busy}>
+        {busy ? t('console.login.signingIn') : t('console.login.signIn')}
       </button>
     </form>
   );
 }
 
-function tokenProblem(err: unknown): Problem {
-  if (err instanceof AdminApiError && err.code === 'unauthorized')
-    return { kind: 'error', text: 'That token was not accepted. Check it against ADMIN_TOKEN on the server.' };
-  if (err instanceof AdminApiError && err.code === 'admin_disabled')
-    return { kind: 'disabled', text: 'The console is turned off on this server. Set ADMIN_TOKEN in its environment and restart it.' };
-  return { kind: 'error', text: failure(err) };
+function tokenProblem(t: T, err: unknown): Problem {
+  if (err instanceof AdminApiError && err.code === 'unauthorized') return { kind: 'error', text: t('console.login.tokenRefused') };
+  if (err instanceof AdminApiError && err.code === 'admin_disabled') return { kind: 'disabled', text: t('console.login.disabled') };
+  return { kind: 'error', text: failure(t, err) };
 }
 
 /** The operator's bearer token: checked against the server before it is kept (for this tab only). */
 function TokenForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe) => void }) {
   const [token, setToken] = useState('');
-  const { busy, problem, submit: onSubmit } = useSignIn(tokenProblem);
+  const { t, busy, problem, submit: onSubmit } = useSignIn(tokenProblem);
 
-  const t = token.trim();
+  const value = token.trim();
   const submit = onSubmit(
-    () => (!t ? { kind: 'error', text: 'Enter the admin token.' } : null),
+    () => (!value ? { kind: 'error', text: t('console.login.tokenMissing') } : null),
     async () => {
-      const auth: Credentials = { kind: 'token', token: t };
+      const auth: Credentials = { kind: 'token', token: value };
       onSignedIn(auth, await AdminApi.me(auth));
     },
   );
 
   return (
-    <form className="login-form token" onSubmit={submit} noValidate aria-label="Sign in with the API token">
+    <form className="login-form token" onSubmit={submit} noValidate aria-label={t('console.login.withToken')}>
       <label className="field">
-        <span>Use an API token instead</span>
+        <span>{t('console.login.tokenLabel')}</span>
         <input
           data-testid="admin-token"
           type="password"
@@ -147,7 +154,7 @@ function TokenForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe
           value={token}
           onChange={(e) => setToken(e.target.value)}
           aria-invalid={problem?.kind === 'error'}
-          aria-describedby={problem ? 'login-problem' : 'token-hint'}
+          aria-describedby={problem ? 'login-problem token-hint' : 'token-hint'}
         />
       </label>
       {problem && (
@@ -160,11 +167,11 @@ function TokenForm({ onSignedIn }: { onSignedIn: (auth: Credentials, me: StaffMe
           {problem.text}
         </p>
       )}
-      <button className="btn wide" data-testid="admin-login" type="submit" disabled={busy}>
-        {busy ? 'Checking…' : 'Sign in with token'}
+      <button className="btn wide" data-testid="admin-login" type="submit" disabled={busy} aria-busy={busy}>
+        {busy ? t('console.login.checking') : t('console.login.signInToken')}
       </button>
       <p id="token-hint" className="fine muted">
-        For operators. The token is kept in this tab only and forgotten when you close it.
+        {t('console.login.tokenHint')}
       </p>
     </form>
   );

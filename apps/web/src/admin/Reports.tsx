@@ -1,5 +1,17 @@
-import { useCallback, useState, type ReactNode } from 'react';
-import { ago, dateTime, duration, fullDateTime, reasonLabel, reportReasonLabel, suspiciousReporter } from './format.js';
+import { useCallback, useRef, useState, type ReactNode } from 'react';
+import { useConsoleText, type ConsoleMessageId } from '../i18n/index.js';
+import {
+  ago,
+  dateTime,
+  duration,
+  fullDateTime,
+  pct,
+  reasonLabel,
+  reportReasonLabel,
+  suspiciousReporter,
+  timeOfDay,
+  type T,
+} from './format.js';
 import { EmptyState, Loadable, SectionHead, ShortId, StaleNote } from './parts.js';
 import { useAction, useResource, useSession } from './session.js';
 import { VerificationFact } from './Verification.js';
@@ -7,14 +19,19 @@ import type { ReportDetail, ReportStatus, ReportSummary, ReporterStats } from '.
 import type { EndReason } from '@duet/protocol';
 
 type Filter = 'open' | 'resolved' | 'all';
-const FILTERS: Array<{ key: Filter; label: string }> = [
-  { key: 'open', label: 'Open' },
-  { key: 'resolved', label: 'Resolved' },
-  { key: 'all', label: 'All' },
+const FILTERS: Array<{ key: Filter; label: ConsoleMessageId }> = [
+  { key: 'open', label: 'console.reports.filter.open' },
+  { key: 'resolved', label: 'console.reports.filter.resolved' },
+  { key: 'all', label: 'console.reports.filter.all' },
 ];
 const POLL_MS = 10_000;
 
-const STATUS_LABELS: Record<ReportStatus, string> = { open: 'Open', dismissed: 'Dismissed', warned: 'Warned', banned: 'Banned' };
+const STATUS_LABELS: Record<ReportStatus, ConsoleMessageId> = {
+  open: 'console.reports.status.open',
+  dismissed: 'console.reports.status.dismissed',
+  warned: 'console.reports.status.warned',
+  banned: 'console.reports.status.banned',
+};
 const STATUS_TONE: Record<ReportStatus, string> = { open: 'open', dismissed: '', warned: 'relay', banned: 'bad' };
 
 /** The reports queue and, beside it (or instead of it on a phone), the open report with its evidence. */
@@ -30,6 +47,7 @@ export function Reports({
   onBan: (userId: string, reason?: string) => void;
 }) {
   const { api } = useSession();
+  const t = useConsoleText();
   const [filter, setFilter] = useState<Filter>('open');
   const load = useCallback((signal: AbortSignal) => api.reports(filter, signal), [api, filter]);
   const reports = useResource(load, POLL_MS);
@@ -37,8 +55,11 @@ export function Reports({
 
   return (
     <>
-      <SectionHead title="Reports" sub={reports.status === 'ready' ? `${list.length} ${filter === 'all' ? 'in all' : filter}` : undefined}>
-        <nav className="ranges" aria-label="Which reports">
+      <SectionHead
+        title={t('console.nav.reports')}
+        sub={reports.status === 'ready' ? t('console.reports.count', { n: list.length, filter }) : undefined}
+      >
+        <nav className="ranges" aria-label={t('console.reports.which')}>
           {FILTERS.map((f) => (
             <button
               key={f.key}
@@ -47,23 +68,23 @@ export function Reports({
               aria-pressed={f.key === filter}
               onClick={() => setFilter(f.key)}
             >
-              {f.label}
+              {t(f.label)}
             </button>
           ))}
         </nav>
       </SectionHead>
       <StaleNote res={reports} />
       <div className={`split ${openId ? 'has-detail' : ''}`}>
-        <section className="card queue" aria-label="Reports queue">
+        <section className="card queue" aria-label={t('console.reports.queue')}>
           <Loadable
             res={reports}
-            loading="Loading reports…"
-            failed="Could not load reports"
+            loading={t('console.reports.loading')}
+            failed={t('console.reports.failed')}
             empty={
               list.length === 0
                 ? filter === 'open'
-                  ? { text: 'No open reports', detail: 'Reports people file during calls land here with their evidence.' }
-                  : { text: 'No reports here' }
+                  ? { text: t('console.reports.emptyOpen'), detail: t('console.reports.emptyOpenDetail') }
+                  : { text: t('console.reports.empty') }
                 : null
             }
           >
@@ -89,10 +110,7 @@ export function Reports({
           />
         ) : (
           <section className="card detail-placeholder" aria-hidden="true">
-            <EmptyState
-              text="Open a report to review it"
-              detail="You’ll see the snapshot, the chat, the call and the reported person’s history, and can dismiss, warn or ban."
-            />
+            <EmptyState text={t('console.reports.placeholder')} detail={t('console.reports.placeholderDetail')} />
           </section>
         )}
       </div>
@@ -113,14 +131,19 @@ interface AgeFact {
 const SCREENING = 'screening';
 /** The reports table's reason for a classifier's flag: not one a person picks, so not in ReportReason. */
 const isFlag = (reason: string) => reason === SCREENING;
-const reasonText = (reason: string) => (isFlag(reason) ? 'Screening flag' : reportReasonLabel(reason));
-const ageText = (a: AgeFact | null | undefined) =>
-  a ? `${a.estimate === null ? 'no estimate' : `about ${a.estimate}`}${a.status ? ` · ${a.status}` : ''}` : null;
+const reasonText = (t: T, reason: string) => (isFlag(reason) ? t('console.reports.screeningFlag') : reportReasonLabel(t, reason));
+const ageText = (t: T, a: AgeFact | null | undefined) =>
+  a
+    ? [a.estimate === null ? t('console.reports.age.none') : t('console.reports.age.about', { n: a.estimate }), a.status]
+        .filter(Boolean)
+        .join(' · ')
+    : null;
 
 function ReportRow({ report: r, selected, onOpen }: { report: ReportSummary; selected: boolean; onOpen: () => void }) {
-  const suspicious = suspiciousReporter(r.reporter);
+  const t = useConsoleText();
+  const suspicious = suspiciousReporter(t, r.reporter);
   const extra = r as ReportSummary & ScreeningExtras;
-  const reportedAge = ageText(extra.ages?.reported);
+  const reportedAge = ageText(t, extra.ages?.reported);
   return (
     <li
       data-testid="report-row"
@@ -131,36 +154,38 @@ function ReportRow({ report: r, selected, onOpen }: { report: ReportSummary; sel
     >
       <button className="report-item" onClick={onOpen} aria-current={selected ? 'true' : undefined}>
         <span className="report-item-head">
-          <strong>{reasonText(r.reason)}</strong>
+          <strong>{reasonText(t, r.reason)}</strong>
           {isFlag(r.reason) && extra.screenScores && (
-            <span className="tag bad" title="The classifier's explicit score (Porn + Hentai) for the flagged frame">
-              {Math.round(((extra.screenScores.Porn ?? 0) + (extra.screenScores.Hentai ?? 0)) * 100)}% explicit
+            <span className="tag bad" title={t('console.reports.explicitHint')}>
+              {t('console.reports.explicit', {
+                share: pct(t, (extra.screenScores.Porn ?? 0) + (extra.screenScores.Hentai ?? 0), 0),
+              })}
             </span>
           )}
           {reportedAge && (
-            <span className="tag" title="Age the reported person's liveness check estimated">
-              age {reportedAge}
+            <span className="tag" title={t('console.reports.ageHint')}>
+              {t('console.reports.ageTag', { age: reportedAge })}
             </span>
           )}
-          <span className="muted" title={fullDateTime(r.createdAt)}>
-            {ago(r.createdAt)}
+          <span className="muted" title={fullDateTime(t, r.createdAt)}>
+            {ago(t, r.createdAt)}
           </span>
         </span>
         <span className="report-item-who">
           <span>
-            Reported <ShortId id={r.reportedId} />
+            {t('console.reports.reported')} <ShortId id={r.reportedId} />
           </span>
           <span>
-            by <ShortId id={r.reporterId} />
+            {t('console.reports.by')} <ShortId id={r.reporterId} />
           </span>
-          <span className={`tag ${STATUS_TONE[r.status]}`}>{STATUS_LABELS[r.status]}</span>
+          <span className={`tag ${STATUS_TONE[r.status]}`}>{t(STATUS_LABELS[r.status])}</span>
         </span>
         {r.comment && <span className="report-item-comment">“{r.comment}”</span>}
         <span className={`reporter-stats ${suspicious ? 'suspicious' : ''}`} data-testid="reporter-stats">
-          Reporter: {statsLine(r.reporter)}
+          {t('console.reports.reporterLine', { stats: statsLine(t, r.reporter) })}
           {suspicious && (
             <span className="tag bad" title={suspicious}>
-              Possible false reporting
+              {t('console.reports.falseReporting')}
             </span>
           )}
         </span>
@@ -169,19 +194,23 @@ function ReportRow({ report: r, selected, onOpen }: { report: ReportSummary; sel
   );
 }
 
-function statsLine(s: ReporterStats): string {
-  const share = s.filed > 0 ? Math.round((s.dismissed / s.filed) * 100) : 0;
-  return `${s.filed} filed · ${s.dismissed} dismissed (${share}%) · ${s.lastWeek} in the last week`;
+function statsLine(t: T, s: ReporterStats): string {
+  return t('console.reports.stats', {
+    filed: s.filed,
+    dismissed: s.dismissed,
+    share: pct(t, s.filed > 0 ? s.dismissed / s.filed : 0, 0),
+    lastWeek: s.lastWeek,
+  });
 }
 
-const BAN_LENGTHS: Array<{ value: string; label: string }> = [
-  { value: '1', label: '1 day' },
-  { value: '3', label: '3 days' },
-  { value: '7', label: '7 days' },
-  { value: '30', label: '30 days' },
-  { value: '365', label: '1 year' },
-  { value: '', label: 'Permanently' },
-];
+/** Ban lengths in days; '' is permanent. */
+const BAN_LENGTHS = ['1', '3', '7', '30', '365', ''] as const;
+
+function banLength(t: T, days: string): string {
+  if (days === '') return t('console.ban.permanently');
+  if (days === '365') return t('console.ban.oneYear');
+  return t('console.ban.days', { n: Number(days) });
+}
 
 function ReportView({
   id,
@@ -195,11 +224,14 @@ function ReportView({
   onBan: (userId: string, reason?: string) => void;
 }) {
   const { api } = useSession();
+  const t = useConsoleText();
   const load = useCallback((signal: AbortSignal) => api.report(id, signal), [api, id]);
   const report = useResource(load);
   const action = useAction();
   const [banDays, setBanDays] = useState('7');
   const [done, setDone] = useState<string | null>(null);
+  // The report opens with focus on its title, so a keyboard or screen reader lands in it.
+  const focusTitle = useRef((el: HTMLHeadingElement | null) => el?.focus({ preventScroll: true })).current;
 
   const resolve = async (kind: 'dismiss' | 'warn' | 'ban') => {
     const days = kind === 'ban' && banDays ? Number(banDays) : undefined;
@@ -207,71 +239,85 @@ function ReportView({
     if (!ok) return;
     setDone(
       kind === 'dismiss'
-        ? 'Dismissed. Nothing happens to the reported person.'
+        ? t('console.reports.done.dismiss')
         : kind === 'warn'
-          ? 'Warned. They see the warning now if they are online, and it counts as a strike.'
-          : `Banned ${days ? `for ${days === 1 ? '1 day' : `${days} days`}` : 'permanently'}. If they were online they were disconnected and told why.`,
+          ? t('console.reports.done.warn')
+          : days
+            ? t('console.reports.done.banDays', { n: days })
+            : t('console.reports.done.banForever'),
     );
     report.reload();
     onResolved();
   };
 
   return (
-    <section className="card report-detail" aria-label="Report" data-testid="report-detail" data-report-id={id}>
+    <section className="card report-detail" aria-labelledby="report-title" data-testid="report-detail" data-report-id={id}>
       <header className="detail-head">
         <div>
-          <h2>{report.data ? reasonText(report.data.reason) : 'Report'}</h2>
+          <h2 id="report-title" tabIndex={-1} ref={focusTitle}>
+            {report.data ? reasonText(t, report.data.reason) : t('console.reports.report')}
+          </h2>
           <code className="call-id">{id}</code>
         </div>
-        <button className="btn small" onClick={onClose} data-testid="report-close">
-          <span className="narrow-only">← Queue</span>
-          <span className="wide-only">Close</span>
+        <button className="btn small" onClick={onClose} data-testid="report-close" aria-label={t('console.reports.closeLabel')}>
+          <span className="narrow-only" aria-hidden="true">
+            {t('console.reports.backToQueue')}
+          </span>
+          <span className="wide-only" aria-hidden="true">
+            {t('console.common.close')}
+          </span>
         </button>
       </header>
-      <Loadable res={report} loading="Loading the report…" failed="Could not load this report">
+      <Loadable res={report} loading={t('console.reports.loadingOne')} failed={t('console.reports.failedOne')}>
         {(data) => (
           <>
             <div className="detail-summary">
-              <span className={`tag ${STATUS_TONE[data.status]}`}>{STATUS_LABELS[data.status]}</span>
+              <span className={`tag ${STATUS_TONE[data.status]}`}>{t(STATUS_LABELS[data.status])}</span>
               <span className="muted">
-                Filed {fullDateTime(data.createdAt)}
-                {data.resolvedAt !== null && ` · resolved ${fullDateTime(data.resolvedAt)}`}
+                {data.resolvedAt !== null
+                  ? t('console.reports.filedResolved', {
+                      filed: fullDateTime(t, data.createdAt),
+                      resolved: fullDateTime(t, data.resolvedAt),
+                    })
+                  : t('console.reports.filed', { filed: fullDateTime(t, data.createdAt) })}
               </span>
             </div>
 
-            {done && (
-              <p className="callout ok" role="status" data-testid="resolve-result">
-                {done}
-              </p>
-            )}
+            <div role="status">
+              {done && (
+                <p className="callout ok" data-testid="resolve-result">
+                  {done}
+                </p>
+              )}
+            </div>
             {action.error && (
               <p className="callout bad" role="alert">
                 {action.error}
               </p>
             )}
             {data.status === 'open' && (
-              <div className="resolve" role="group" aria-label="Resolve this report">
+              <div className="resolve" role="group" aria-label={t('console.reports.resolveLabel')}>
                 <button
                   className="btn"
                   data-testid="resolve-dismiss"
                   onClick={() => void resolve('dismiss')}
                   disabled={action.busy !== null}
-                  title="No rule was broken"
+                  title={t('console.reports.dismissHint')}
                 >
-                  {action.busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}
+                  {action.busy === 'dismiss' ? t('console.reports.dismissing') : t('console.reports.dismiss')}
                 </button>
                 <button
                   className="btn warn"
                   data-testid="resolve-warn"
                   onClick={() => void resolve('warn')}
                   disabled={action.busy !== null}
-                  title="Send the reported person a warning (a strike)"
+                  title={t('console.reports.warnHint')}
                 >
-                  {action.busy === 'warn' ? 'Warning…' : 'Warn'}
+                  {action.busy === 'warn' ? t('console.reports.warning') : t('console.reports.warn')}
                 </button>
                 <span className="ban-group">
                   <label className="sr-only" htmlFor="ban-days">
-                    Ban length
+                    {t('console.reports.banLength')}
                   </label>
                   <select
                     id="ban-days"
@@ -280,9 +326,9 @@ function ReportView({
                     onChange={(e) => setBanDays(e.target.value)}
                     disabled={action.busy !== null}
                   >
-                    {BAN_LENGTHS.map((b) => (
-                      <option key={b.value} value={b.value}>
-                        {b.label}
+                    {BAN_LENGTHS.map((days) => (
+                      <option key={days} value={days}>
+                        {banLength(t, days)}
                       </option>
                     ))}
                   </select>
@@ -291,9 +337,9 @@ function ReportView({
                     data-testid="resolve-ban"
                     onClick={() => void resolve('ban')}
                     disabled={action.busy !== null}
-                    title="Ban the reported person (account and device)"
+                    title={t('console.reports.banHint')}
                   >
-                    {action.busy === 'ban' ? 'Banning…' : 'Ban'}
+                    {action.busy === 'ban' ? t('console.common.banning') : t('console.common.ban')}
                   </button>
                 </span>
               </div>
@@ -309,12 +355,14 @@ function ReportView({
 }
 
 function ReportEvidence({ report }: { report: ReportDetail }) {
+  const t = useConsoleText();
   const [revealed, setRevealed] = useState(false);
+  const flag = isFlag(report.reason);
   return (
     <>
       {report.comment && (
-        <section className="detail-section" aria-label="Reporter’s comment">
-          <h3>Reporter’s comment</h3>
+        <section className="detail-section" aria-labelledby="report-comment">
+          <h3 id="report-comment">{t('console.reports.comment')}</h3>
           <blockquote className="comment">{report.comment}</blockquote>
         </section>
       )}
@@ -325,37 +373,33 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
             flaggedBy={(report as ReportDetail & ScreeningExtras).flaggedBy ?? null}
           />
         )}
-        <section className="detail-section" aria-label="Snapshot">
-          <h3>{isFlag(report.reason) ? 'The flagged frame' : 'Snapshot of the reported person'}</h3>
+        <section className="detail-section" aria-labelledby="report-snapshot">
+          <h3 id="report-snapshot">{flag ? t('console.reports.flaggedFrame') : t('console.reports.snapshot')}</h3>
           {report.frame ? (
             <figure className={`frame ${revealed ? 'revealed' : ''}`}>
               <div className="frame-box">
-                <img src={report.frame} alt="The reported person’s video at the moment of the report" data-testid="evidence-frame" />
+                <img src={report.frame} alt={t('console.reports.frameAlt')} data-testid="evidence-frame" />
                 {!revealed && (
                   <button className="btn small reveal" onClick={() => setRevealed(true)} data-testid="reveal-frame">
-                    Show snapshot
+                    {t('console.reports.showSnapshot')}
                   </button>
                 )}
               </div>
-              <figcaption className="muted">
-                {isFlag(report.reason)
-                  ? 'The one frame the viewer’s classifier flagged; no other frame leaves a browser. Blurred until you choose to look.'
-                  : 'Taken by the reporter’s browser when they reported. Blurred until you choose to look.'}
-              </figcaption>
+              <figcaption className="muted">{flag ? t('console.reports.flagCaption') : t('console.reports.snapshotCaption')}</figcaption>
             </figure>
           ) : (
-            <p className="muted no-evidence">No snapshot: the reporter’s browser had no picture to send, or the upload failed.</p>
+            <p className="muted no-evidence">{t('console.reports.noSnapshot')}</p>
           )}
         </section>
-        <section className="detail-section" aria-label="Chat transcript">
-          <h3>Chat transcript</h3>
+        <section className="detail-section" aria-labelledby="report-transcript">
+          <h3 id="report-transcript">{t('console.reports.transcript')}</h3>
           {report.transcript && report.transcript.length > 0 ? (
             <ol className="transcript" data-testid="evidence-transcript">
               {report.transcript.map((l, i) => (
                 <li key={i} className={`line ${l.from}`}>
-                  <span className="line-who">{l.from === 'reporter' ? 'Reporter' : 'Reported'}</span>
+                  <span className="line-who">{l.from === 'reporter' ? t('console.reports.reporter') : t('console.reports.reported')}</span>
                   <time className="line-at" dateTime={new Date(l.at).toISOString()}>
-                    {new Date(l.at).toLocaleTimeString('en-GB')}
+                    {timeOfDay(t, l.at)}
                   </time>
                   <span className="line-text">{l.text}</span>
                 </li>
@@ -363,9 +407,7 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
             </ol>
           ) : (
             <p className="muted no-evidence" data-testid="evidence-transcript">
-              {report.transcript === null
-                ? 'No transcript (deleted after the retention period, or none was kept).'
-                : 'Nobody wrote in the chat during this call.'}
+              {report.transcript === null ? t('console.reports.noTranscript') : t('console.reports.emptyChat')}
             </p>
           )}
         </section>
@@ -375,46 +417,52 @@ function ReportEvidence({ report }: { report: ReportDetail }) {
 }
 
 function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: string, reason?: string) => void }) {
+  const t = useConsoleText();
   const call = report.call;
-  const suspicious = suspiciousReporter(report.reporter);
+  const suspicious = suspiciousReporter(t, report.reporter);
   const others = report.historyOfReported.filter((h) => h.id !== report.id);
+  const reportedAge = ageText(t, (report as ReportDetail & ScreeningExtras).ages?.reported);
   return (
     <>
-      <section className="detail-section" aria-label="Call">
-        <h3>Call</h3>
+      <section className="detail-section" aria-labelledby="report-call">
+        <h3 id="report-call">{t('console.call.title')}</h3>
         <dl className="facts">
-          <Fact k="Call" v={<ShortId id={report.callId} />} />
-          <Fact k="Matched" v={call ? fullDateTime(call.matched_at) : '—'} />
-          <Fact k="Connected" v={call?.connected_at ? fullDateTime(call.connected_at) : 'Never'} />
-          <Fact k="Length" v={call?.connected_at && call.ended_at ? duration(call.ended_at - call.connected_at) : '—'} />
-          <Fact k="Ended" v={call?.end_reason ? reasonLabel(call.end_reason as EndReason) : '—'} />
+          <Fact k={t('console.call.title')} v={<ShortId id={report.callId} />} />
+          <Fact k={t('console.reports.matched')} v={call ? fullDateTime(t, call.matched_at) : '—'} />
+          <Fact
+            k={t('console.reports.connected')}
+            v={call?.connected_at ? fullDateTime(t, call.connected_at) : t('console.reports.never')}
+          />
+          <Fact k={t('console.worst.length')} v={call?.connected_at && call.ended_at ? duration(call.ended_at - call.connected_at) : '—'} />
+          <Fact k={t('console.worst.ended')} v={call?.end_reason ? reasonLabel(t, call.end_reason as EndReason) : '—'} />
         </dl>
       </section>
-      <section className="detail-section" aria-label="People">
-        <h3>People</h3>
+      <section className="detail-section" aria-labelledby="report-people">
+        <h3 id="report-people">{t('console.reports.people')}</h3>
         <dl className="facts">
           <Fact
-            k="Reported person"
+            k={t('console.reports.reportedPerson')}
             v={
               <span className="fact-row">
                 <code className="mono-id">{report.reportedId}</code>
-                <button className="link small-link" onClick={() => onBan(report.reportedId, `Report upheld: ${report.reason}`)}>
-                  Ban…
+                {/* The ban's reason is shown to the banned person and kept in the audit log: the server's words, in English. */}
+                <button
+                  className="link small-link"
+                  onClick={() => onBan(report.reportedId, `Report upheld: ${report.reason}`)}
+                  aria-label={t('console.reports.banReportedLabel')}
+                >
+                  {t('console.common.banEllipsis')}
                 </button>
               </span>
             }
           />
-          <Fact k="Verification" v={<VerificationFact userId={report.reportedId} />} />
+          <Fact k={t('console.reports.verification')} v={<VerificationFact userId={report.reportedId} />} />
           <Fact
-            k="Age estimate"
-            v={
-              <span data-testid="reported-age">
-                {ageText((report as ReportDetail & ScreeningExtras).ages?.reported) ?? 'No age check (age assurance off, or not taken)'}
-              </span>
-            }
+            k={t('console.reports.ageEstimate')}
+            v={<span data-testid="reported-age">{reportedAge ?? t('console.reports.noAgeCheck')}</span>}
           />
           <Fact
-            k="Reporter"
+            k={t('console.reports.reporter')}
             v={
               <span className="fact-row">
                 <code className="mono-id">{report.reporterId}</code>
@@ -422,14 +470,14 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
             }
           />
           <Fact
-            k="Reporter’s record"
+            k={t('console.reports.reporterRecord')}
             className="record"
             tone={suspicious ? 'bad' : undefined}
             v={
               report.reporter ? (
                 <>
-                  {statsLine(report.reporter)}
-                  {suspicious && <span className="fact-warn">Possible false reporting: {suspicious}</span>}
+                  {statsLine(t, report.reporter)}
+                  {suspicious && <span className="fact-warn">{t('console.reports.falseReportingWhy', { why: suspicious })}</span>}
                 </>
               ) : (
                 '—'
@@ -438,17 +486,17 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
           />
         </dl>
       </section>
-      <section className="detail-section" aria-label="History of the reported person">
-        <h3>Other reports against this person</h3>
+      <section className="detail-section" aria-labelledby="report-history">
+        <h3 id="report-history">{t('console.reports.history')}</h3>
         {others.length === 0 ? (
-          <p className="muted">None — this is the first.</p>
+          <p className="muted">{t('console.reports.historyNone')}</p>
         ) : (
           <ul className="history" data-testid="reported-history">
             {others.map((h) => (
               <li key={h.id}>
-                <span>{reasonText(h.reason)}</span>
-                <span className={`tag ${STATUS_TONE[h.status]}`}>{STATUS_LABELS[h.status]}</span>
-                <span className="muted">{dateTime(h.created_at)}</span>
+                <span>{reasonText(t, h.reason)}</span>
+                <span className={`tag ${STATUS_TONE[h.status]}`}>{t(STATUS_LABELS[h.status])}</span>
+                <span className="muted">{dateTime(t, h.created_at)}</span>
               </li>
             ))}
           </ul>
@@ -460,23 +508,27 @@ function ReportFacts({ report, onBan }: { report: ReportDetail; onBan: (userId: 
 
 /** A screening flag's evidence beside the frame: the model's scores, and how many viewers flagged this person. */
 function ScreenScores({ scores, flaggedBy }: { scores: Record<string, number>; flaggedBy: number | null }) {
+  const t = useConsoleText();
+  // The model's own class names (nsfwjs), as the model says them.
   const classes = ['Porn', 'Hentai', 'Sexy', 'Neutral', 'Drawing'];
   return (
-    <section className="detail-section" aria-label="Classifier scores" data-testid="screen-scores">
-      <h3>Classifier scores (nsfwjs MobileNetV2)</h3>
+    <section className="detail-section" aria-labelledby="report-scores" data-testid="screen-scores">
+      <h3 id="report-scores">{t('console.reports.scores')}</h3>
       <dl className="facts">
         {classes.map((c) => (
           <Fact
             key={c}
             k={c}
-            v={`${((scores[c] ?? 0) * 100).toFixed(1)}%`}
+            v={pct(t, scores[c] ?? 0)}
             tone={(c === 'Porn' || c === 'Hentai') && (scores[c] ?? 0) >= 0.5 ? 'bad' : undefined}
           />
         ))}
-        {scores.ms !== undefined && <Fact k="Classified in" v={`${scores.ms} ms on the viewer’s device`} />}
-        {flaggedBy !== null && <Fact k="Viewers flagging this person" v={String(flaggedBy)} tone={flaggedBy > 1 ? 'bad' : undefined} />}
+        {scores.ms !== undefined && <Fact k={t('console.reports.classifiedIn')} v={t('console.reports.classifiedMs', { n: scores.ms })} />}
+        {flaggedBy !== null && (
+          <Fact k={t('console.reports.viewersFlagging')} v={t.intl.formatNumber(flaggedBy)} tone={flaggedBy > 1 ? 'bad' : undefined} />
+        )}
       </dl>
-      <p className="muted">A classifier’s guess, not a finding: look at the frame before acting. One flag never bans anyone.</p>
+      <p className="muted">{t('console.reports.classifierNote')}</p>
     </section>
   );
 }

@@ -1,45 +1,49 @@
 import { useCallback, useState } from 'react';
+import { useConsoleText } from '../i18n/index.js';
 import { fullDateTime } from './format.js';
-import { FormStatus, Loadable, SectionHead, StaleNote, TableHead } from './parts.js';
+import { Choice, FormStatus, Loadable, SectionHead, StaleNote, TableHead } from './parts.js';
 import { useFormAction, useResource, useSession } from './session.js';
 import type { StaffRole } from './types.js';
 
 /** Admins only: who can sign in to the console, and new moderator or admin accounts. */
 export function Staff() {
   const { api, me } = useSession();
+  const t = useConsoleText();
   const load = useCallback((signal: AbortSignal) => api.staff(signal), [api]);
   const staff = useResource(load);
   const list = staff.data?.staff ?? [];
   return (
     <>
-      <SectionHead title="Staff" sub="Moderators review reports and act on calls; admins also manage staff." />
+      <SectionHead title={t('console.nav.staff')} sub={t('console.staff.sub')} />
       <StaleNote res={staff} />
       <div className="two-col">
         <NewStaff onCreated={() => staff.reload()} />
-        <section className="card" aria-label="Staff accounts">
+        <section className="card" aria-labelledby="staff-accounts">
           <header className="card-head">
-            <h2>Accounts</h2>
+            <h2 id="staff-accounts">{t('console.staff.accounts')}</h2>
           </header>
           <Loadable
             res={staff}
-            loading="Loading staff…"
-            failed="Could not load staff"
-            empty={list.length === 0 ? { text: 'No staff accounts yet', detail: 'Create the first moderator with the form.' } : null}
+            loading={t('console.staff.loading')}
+            failed={t('console.staff.failed')}
+            empty={list.length === 0 ? { text: t('console.staff.empty'), detail: t('console.staff.emptyDetail') } : null}
           >
             {() => (
               <table className="table stack staff" data-testid="staff-list">
-                <TableHead columns={['Email', 'Role', 'Since']} />
+                <TableHead columns={[t('console.login.email'), t('console.staff.role'), t('console.bans.since')]} />
                 <tbody>
                   {list.map((s) => (
                     <tr key={s.id} data-testid="staff-row">
-                      <td data-label="Email" className="wrap">
+                      <td data-label={t('console.login.email')} className="wrap">
                         {s.email}
-                        {s.email === me.email && <small className="muted"> (you)</small>}
+                        {s.email === me.email && <small className="muted"> {t('console.staff.you')}</small>}
                       </td>
-                      <td data-label="Role">
-                        <span className={`tag role ${s.role}`}>{s.role}</span>
+                      <td data-label={t('console.staff.role')}>
+                        <span className={`tag role ${s.role}`}>
+                          {t(s.role === 'admin' ? 'console.role.admin' : 'console.role.moderator')}
+                        </span>
                       </td>
-                      <td data-label="Since">{fullDateTime(s.createdAt)}</td>
+                      <td data-label={t('console.bans.since')}>{fullDateTime(t, s.createdAt)}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -54,6 +58,7 @@ export function Staff() {
 
 function NewStaff({ onCreated }: { onCreated: () => void }) {
   const { api } = useSession();
+  const t = useConsoleText();
   const form = useFormAction();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -62,8 +67,8 @@ function NewStaff({ onCreated }: { onCreated: () => void }) {
   const submit = form.onSubmit(
     'create',
     () => {
-      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.trim())) return 'Enter a valid email address.';
-      if (password.length < 12) return 'The password needs at least 12 characters.';
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.trim())) return t('console.staff.badEmail');
+      if (password.length < 12) return t('console.staff.shortPassword');
       return null;
     },
     async () => {
@@ -71,21 +76,21 @@ function NewStaff({ onCreated }: { onCreated: () => void }) {
       setEmail('');
       setPassword('');
       onCreated();
-      return `Created ${role} ${email.trim()}. Give them the password over a safe channel.`;
+      return t('console.staff.created', { role, email: email.trim() });
     },
   );
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label="New staff account" data-testid="staff-form">
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby="staff-form-title" data-testid="staff-form">
       <header className="card-head">
-        <h2>New account</h2>
+        <h2 id="staff-form-title">{t('console.staff.new')}</h2>
       </header>
       <label className="field">
-        <span>Email</span>
+        <span>{t('console.login.email')}</span>
         <input data-testid="staff-new-email" type="email" autoComplete="off" value={email} onChange={(e) => setEmail(e.target.value)} />
       </label>
       <label className="field">
-        <span>Password (12 characters or more)</span>
+        <span>{t('console.staff.password')}</span>
         <input
           data-testid="staff-new-password"
           type="password"
@@ -95,26 +100,20 @@ function NewStaff({ onCreated }: { onCreated: () => void }) {
         />
       </label>
       <fieldset className="field">
-        <legend>Role</legend>
-        <div className="ranges" role="radiogroup">
-          {(['moderator', 'admin'] as const).map((r) => (
-            <button
-              key={r}
-              type="button"
-              role="radio"
-              aria-checked={role === r}
-              className={`seg ${role === r ? 'on' : ''}`}
-              data-testid={`staff-role-${r}`}
-              onClick={() => setRole(r)}
-            >
-              {r === 'moderator' ? 'Moderator' : 'Admin'}
-            </button>
-          ))}
-        </div>
+        <legend>{t('console.staff.role')}</legend>
+        <Choice
+          label={t('console.staff.role')}
+          value={role}
+          options={[
+            { value: 'moderator', label: t('console.staff.roleModerator'), testId: 'staff-role-moderator' },
+            { value: 'admin', label: t('console.staff.roleAdmin'), testId: 'staff-role-admin' },
+          ]}
+          onChange={setRole}
+        />
       </fieldset>
       <FormStatus error={form.error} done={form.done} />
       <button className="btn primary wide" data-testid="staff-create" type="submit" disabled={form.busy}>
-        {form.busy ? 'Creating…' : 'Create account'}
+        {form.busy ? t('console.staff.creating') : t('console.staff.create')}
       </button>
     </form>
   );

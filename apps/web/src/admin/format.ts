@@ -1,13 +1,34 @@
-import type { CallSummary, EndReason, FunnelStep, MediaPath } from '@duet/protocol';
+import type { CallSummary, EndReason, FunnelStep, MediaPath, ReportReason } from '@duet/protocol';
+import type { ConsoleMessageId, Text } from '../i18n/index.js';
 import type { Bucket } from './api.js';
-import { REPORT_REASON_LABELS } from '../reportReasons.js';
+
+/** The console's messages (from `useConsoleText()`), handed to helpers that are not components. */
+export type T = Text<ConsoleMessageId>;
 
 const DASH = '—';
 
-export function ms(value: number | null | undefined): string {
+/**
+ * Date formats in the staff member's language. English keeps the console's day-month order and
+ * 24-hour clock (en-GB), as it always read; formats are cached per language and options.
+ */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(t: T, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const locale = t.intl.locale === 'en' ? 'en-GB' : t.intl.locale;
+  const key = `${locale} ${JSON.stringify(options)}`;
+  let f = dateFormats.get(key);
+  if (!f) dateFormats.set(key, (f = new Intl.DateTimeFormat(locale, options)));
+  return f;
+}
+
+/** A number in the staff member's language, with these digits after the point. */
+export function num(t: T, value: number, digits: { min?: number; max?: number } = {}): string {
+  return t.intl.formatNumber(value, { minimumFractionDigits: digits.min ?? 0, maximumFractionDigits: digits.max ?? digits.min ?? 0 });
+}
+
+export function ms(t: T, value: number | null | undefined): string {
   if (value === null || value === undefined) return DASH;
-  if (value < 1000) return `${Math.round(value)} ms`;
-  if (value < 60_000) return `${(value / 1000).toFixed(value < 10_000 ? 1 : 0)} s`;
+  if (value < 1000) return t('console.unit.ms', { n: num(t, Math.round(value)) });
+  if (value < 60_000) return t('console.unit.s', { n: num(t, value / 1000, { min: value < 10_000 ? 1 : 0 }) });
   return duration(value);
 }
 
@@ -21,22 +42,17 @@ export function duration(value: number | null | undefined): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-export function pct(value: number | null | undefined, digits = 1): string {
+export function pct(t: T, value: number | null | undefined, digits = 1): string {
   if (value === null || value === undefined) return DASH;
   // 75%, 97.5%, 0.4%: no trailing ".0".
-  return `${Number((value * 100).toFixed(digits))}%`;
+  return t.intl.formatNumber(value, { style: 'percent', maximumFractionDigits: digits });
 }
 
-export function count(value: number): string {
-  return value.toLocaleString('en');
+export function count(t: T, value: number): string {
+  return t.intl.formatNumber(value);
 }
 
-/** "1 connection", "3 connections". */
-export function counted(value: number, noun: string, plural = `${noun}s`): string {
-  return `${count(value)} ${value === 1 ? noun : plural}`;
-}
-
-export function bytes(value: number | null | undefined): string {
+export function bytes(t: T, value: number | null | undefined): string {
   if (value === null || value === undefined) return DASH;
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let v = value;
@@ -45,149 +61,173 @@ export function bytes(value: number | null | undefined): string {
     v /= 1000;
     i++;
   }
-  return `${v.toFixed(i === 0 || v >= 100 ? 0 : 1)} ${units[i]}`;
+  return `${num(t, v, { min: i === 0 || v >= 100 ? 0 : 1 })} ${units[i]}`;
 }
 
-export function kbps(value: number | null | undefined): string {
+export function kbps(t: T, value: number | null | undefined): string {
   if (value === null || value === undefined) return DASH;
-  return value >= 1000 ? `${(value / 1000).toFixed(1)} Mbps` : `${Math.round(value)} kbps`;
+  return value >= 1000 ? `${num(t, value / 1000, { min: 1 })} Mbps` : `${num(t, Math.round(value))} kbps`;
 }
 
-const hourFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
-const shortDayFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short' });
-const dayFmt = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
-const dateTimeFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
-const fullFmt = new Intl.DateTimeFormat('en-GB', {
+const HOUR: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit' };
+const SHORT_DAY: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short' };
+const DAY: Intl.DateTimeFormatOptions = { weekday: 'short', day: 'numeric', month: 'short' };
+const DATE_TIME: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+const FULL: Intl.DateTimeFormatOptions = {
   day: 'numeric',
   month: 'short',
   year: 'numeric',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
-});
+};
+const TIME: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', second: '2-digit' };
 
-/** The label of a time-series bucket starting at `t`. */
-export function bucketLabel(t: number, bucket: Bucket): string {
-  if (bucket === 'day') return dayFmt.format(t);
+/** The label of a time-series bucket starting at `at`. */
+export function bucketLabel(t: T, at: number, bucket: Bucket): string {
+  if (bucket === 'day') return dateFormat(t, DAY).format(at);
   // Midnight names the day, so a 24-hour axis says where yesterday ends.
-  return new Date(t).getHours() === 0 ? shortDayFmt.format(t) : hourFmt.format(t);
+  return new Date(at).getHours() === 0 ? dateFormat(t, SHORT_DAY).format(at) : dateFormat(t, HOUR).format(at);
 }
 
-export function dateTime(t: number | null | undefined): string {
-  return t === null || t === undefined ? DASH : dateTimeFmt.format(t);
+export function dateTime(t: T, at: number | null | undefined): string {
+  return at === null || at === undefined ? DASH : dateFormat(t, DATE_TIME).format(at);
 }
 
-export function fullDateTime(t: number | null | undefined): string {
-  return t === null || t === undefined ? DASH : fullFmt.format(t);
+export function fullDateTime(t: T, at: number | null | undefined): string {
+  return at === null || at === undefined ? DASH : dateFormat(t, FULL).format(at);
+}
+
+/** A time of day with seconds: "14:05:09". */
+export function timeOfDay(t: T, at: number): string {
+  return dateFormat(t, TIME).format(at);
 }
 
 /** A funnel day (YYYY-MM-DD) as "Mon 3 Mar". */
-export function dayLabel(day: string): string {
-  const t = Date.parse(`${day}T00:00:00Z`);
-  return Number.isNaN(t)
-    ? day
-    : new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(t);
+export function dayLabel(t: T, day: string): string {
+  const at = Date.parse(`${day}T00:00:00Z`);
+  return Number.isNaN(at) ? day : dateFormat(t, { ...DAY, timeZone: 'UTC' }).format(at);
 }
 
-const REASONS: Record<EndReason, string> = {
-  next: 'Next',
-  leave: 'Left',
-  blocked: 'Blocked',
-  reported: 'Reported',
-  ice_failed: 'Could not connect',
-  connection_lost: 'Connection lost',
-  heartbeat_timeout: 'Heartbeat timeout',
-  moderator: 'Moderator',
-  banned: 'Banned',
-  insufficient_credits: 'Out of credits',
-  server_shutdown: 'Server shutdown',
+const REASONS: Record<EndReason, ConsoleMessageId> = {
+  next: 'console.endReason.next',
+  leave: 'console.endReason.leave',
+  blocked: 'console.endReason.blocked',
+  reported: 'console.endReason.reported',
+  ice_failed: 'console.endReason.ice_failed',
+  connection_lost: 'console.endReason.connection_lost',
+  heartbeat_timeout: 'console.endReason.heartbeat_timeout',
+  moderator: 'console.endReason.moderator',
+  banned: 'console.endReason.banned',
+  insufficient_credits: 'console.endReason.insufficient_credits',
+  server_shutdown: 'console.endReason.server_shutdown',
 };
 
-export function reasonLabel(reason: EndReason | null): string {
-  return reason ? REASONS[reason] : DASH;
+export function reasonLabel(t: T, reason: EndReason | null): string {
+  const id = reason ? REASONS[reason] : undefined;
+  return id ? t(id) : (reason ?? DASH);
 }
 
-export const FUNNEL_LABELS: Record<FunnelStep, string> = {
-  page_opened: 'Opened',
-  camera_allowed: 'Camera on',
-  queued: 'Queued',
-  matched: 'Matched',
-  connected: 'Connected',
-  talked_30s: 'Talked 30 s',
+export const FUNNEL_LABELS: Record<FunnelStep, ConsoleMessageId> = {
+  page_opened: 'console.funnel.page_opened',
+  camera_allowed: 'console.funnel.camera_allowed',
+  queued: 'console.funnel.queued',
+  matched: 'console.funnel.matched',
+  connected: 'console.funnel.connected',
+  talked_30s: 'console.funnel.talked_30s',
 };
 
 const CANDIDATE_LABELS: Record<MediaPath['local'], string> = { host: 'host', srflx: 'srflx', prflx: 'prflx', relay: 'relay' };
 
-/** "srflx → srflx, udp" or "relay (tls) → srflx, udp"; what getStats says, for an operator. */
+/** "srflx → srflx, udp" or "relay (tls) → srflx, udp"; what getStats says, for an operator (ICE's own words). */
 export function pathDetail(p: MediaPath | null): string {
   if (!p) return DASH;
   const local = p.local === 'relay' && p.relayProtocol ? `relay (${p.relayProtocol})` : CANDIDATE_LABELS[p.local];
   return `${local} → ${CANDIDATE_LABELS[p.remote]}, ${p.protocol}`;
 }
 
-export function pathKind(call: Pick<CallSummary, 'relayed' | 'path'>): 'Relayed' | 'Direct' | 'Unknown' {
-  if (call.relayed) return 'Relayed';
-  return call.path.a || call.path.b ? 'Direct' : 'Unknown';
+export type PathKind = 'relayed' | 'direct' | 'unknown';
+
+export function pathKind(call: Pick<CallSummary, 'relayed' | 'path'>): PathKind {
+  if (call.relayed) return 'relayed';
+  return call.path.a || call.path.b ? 'direct' : 'unknown';
 }
 
-export function endedByLabel(by: CallSummary['endedBy']): string {
+/** The tag for a path kind: its words and its colour class. */
+export function pathTag(t: T, kind: PathKind): { text: string; className: string } {
+  if (kind === 'relayed') return { text: t('console.path.relayed'), className: 'relay' };
+  if (kind === 'direct') return { text: t('console.path.direct'), className: 'direct' };
+  return { text: t('console.path.unknown'), className: '' };
+}
+
+export function endedByLabel(t: T, by: CallSummary['endedBy']): string {
   switch (by) {
     case 'a':
-      return 'Person A (offerer)';
+      return t('console.endedBy.a');
     case 'b':
-      return 'Person B';
+      return t('console.endedBy.b');
     case 'server':
-      return 'Server';
+      return t('console.endedBy.server');
     default:
       return DASH;
   }
 }
 
-export function outcomeLabel(outcome: CallSummary['outcome']): string {
+export function outcomeLabel(t: T, outcome: CallSummary['outcome']): string {
   switch (outcome) {
     case 'connected':
-      return 'Connected';
+      return t('console.outcome.connected');
     case 'ice_failed':
-      return 'Could not connect';
+      return t('console.outcome.ice_failed');
     case 'abandoned':
-      return 'Abandoned before connecting';
+      return t('console.outcome.abandoned');
     case 'live':
-      return 'Live now';
+      return t('console.outcome.live');
   }
 }
 
 /** "just now", "4 min ago", "3 h ago", "2 days ago"; past times only. */
-export function ago(t: number, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - t) / 1000));
-  if (s < 45) return 'just now';
+export function ago(t: T, at: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 45) return t('console.ago.now');
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return t('console.ago.minutes', { n: m });
   const h = Math.round(m / 60);
-  if (h < 36) return `${h} h ago`;
-  const d = Math.round(h / 24);
-  return `${d} day${d === 1 ? '' : 's'} ago`;
+  if (h < 36) return t('console.ago.hours', { n: h });
+  return t('console.ago.days', { n: Math.round(h / 24) });
 }
 
 /** A user, call or report id as the server makes them. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A ban's end: "permanent", or the date. */
-export function until(t: number | null): string {
-  return t === null ? 'Permanent' : fullDateTime(t);
+/** A ban's end: "Permanent", or the date. */
+export function until(t: T, at: number | null): string {
+  return at === null ? t('console.until.permanent') : fullDateTime(t, at);
 }
 
-export function reportReasonLabel(reason: string): string {
-  return (REPORT_REASON_LABELS as Record<string, string>)[reason] ?? reason;
+const REPORT_REASONS: Record<ReportReason, ConsoleMessageId> = {
+  nudity: 'console.reportReason.nudity',
+  harassment: 'console.reportReason.harassment',
+  underage: 'console.reportReason.underage',
+  spam: 'console.reportReason.spam',
+  violence: 'console.reportReason.violence',
+  other: 'console.reportReason.other',
+};
+
+export function reportReasonLabel(t: T, reason: string): string {
+  const id = (REPORT_REASONS as Record<string, ConsoleMessageId | undefined>)[reason];
+  return id ? t(id) : reason;
 }
 
 /**
  * A reporter whose reports look like mass or retaliatory false reporting: many in the last
  * week, or most of them dismissed (once there are at least two to judge by).
  */
-export function suspiciousReporter(s: { filed: number; dismissed: number; lastWeek: number } | undefined): string | null {
+export function suspiciousReporter(t: T, s: { filed: number; dismissed: number; lastWeek: number } | undefined): string | null {
   if (!s) return null;
   const why: string[] = [];
-  if (s.lastWeek >= 5) why.push(`${s.lastWeek} reports in the last week`);
-  if (s.filed >= 2 && s.dismissed / s.filed >= 0.5) why.push(`${Math.round((s.dismissed / s.filed) * 100)}% of their reports dismissed`);
+  if (s.lastWeek >= 5) why.push(t('console.reporter.manyLastWeek', { n: s.lastWeek }));
+  if (s.filed >= 2 && s.dismissed / s.filed >= 0.5)
+    why.push(t('console.reporter.mostDismissed', { share: pct(t, s.dismissed / s.filed, 0) }));
   return why.length ? why.join(' · ') : null;
 }

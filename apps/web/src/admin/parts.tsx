@@ -1,11 +1,12 @@
-import type { ReactNode } from 'react';
+import { useRef, type KeyboardEvent, type ReactNode } from 'react';
+import { useConsoleText } from '../i18n/index.js';
 import type { ResourceHandle } from './session.js';
 
 export function Brand() {
   return (
-    <div className="brand" aria-label="Duet">
-      <span className="dot a" />
-      <span className="dot b" />
+    <div className="brand">
+      <span className="dot a" aria-hidden="true" />
+      <span className="dot b" aria-hidden="true" />
       Duet
     </div>
   );
@@ -110,13 +111,14 @@ export function SectionHead({ title, sub, children }: { title: string; sub?: Rea
 }
 
 export function ErrorCard({ title, message, onRetry }: { title: string; message: string; onRetry?: () => void }) {
+  const t = useConsoleText();
   return (
     <div className="card error-card" role="alert">
       <p className="error-title">{title}</p>
       <p className="muted">{message}</p>
       {onRetry && (
         <button className="btn primary" onClick={onRetry}>
-          Try again
+          {t('console.common.tryAgain')}
         </button>
       )}
     </div>
@@ -125,11 +127,12 @@ export function ErrorCard({ title, message, onRetry }: { title: string; message:
 
 /** A background refresh failed: the data on screen is the last good one. */
 export function StaleNote({ res }: { res: ResourceHandle<unknown> }) {
+  const t = useConsoleText();
   const error = res.status === 'ready' ? res.error : null;
   if (!error) return null;
   return (
     <p className="callout warn" role="status">
-      Couldn’t refresh: {error} Showing the last data received.
+      {t('console.common.stale', { error })}
     </p>
   );
 }
@@ -187,9 +190,10 @@ export function RefreshButton({
   onClick: () => void;
   title?: string;
 }) {
+  const t = useConsoleText();
   return (
-    <button className="btn small" onClick={onClick} disabled={disabled ?? refreshing} title={title}>
-      {refreshing ? 'Refreshing…' : 'Refresh'}
+    <button className="btn small" onClick={onClick} disabled={disabled ?? refreshing} title={title} aria-busy={refreshing}>
+      {refreshing ? t('console.common.refreshing') : t('console.common.refresh')}
     </button>
   );
 }
@@ -213,11 +217,61 @@ export function FormStatus({
           {error}
         </p>
       )}
-      {done && (
-        <p className="callout ok" role="status" data-testid={doneTestId}>
-          {done}
-        </p>
-      )}
+      <div role="status" className={done ? undefined : 'sr-only'}>
+        {done && (
+          <p className="callout ok" data-testid={doneTestId}>
+            {done}
+          </p>
+        )}
+      </div>
     </>
+  );
+}
+
+/**
+ * One of a few choices, as a radio group: Tab reaches the chosen one, arrow keys (Home, End)
+ * move the choice, as with native radio buttons. Its label comes from the fieldset's legend.
+ */
+export function Choice<V extends string>({
+  value,
+  options,
+  onChange,
+  label,
+}: {
+  label?: string;
+  value: V;
+  options: Array<{ value: V; label: string; testId?: string }>;
+  onChange: (v: V) => void;
+}) {
+  const group = useRef<HTMLDivElement>(null);
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const i = options.findIndex((o) => o.value === value);
+    // Right to left, the arrow that points forwards is the left one.
+    const rtl = getComputedStyle(e.currentTarget).direction === 'rtl';
+    const step = { ArrowDown: 1, ArrowUp: -1, ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1 }[e.key];
+    const next =
+      e.key === 'Home' ? 0 : e.key === 'End' ? options.length - 1 : step === undefined ? -1 : (i + step + options.length) % options.length;
+    if (next < 0) return;
+    e.preventDefault();
+    onChange(options[next]!.value);
+    group.current?.querySelectorAll<HTMLButtonElement>('[role="radio"]')[next]?.focus();
+  };
+  return (
+    <div className="ranges" role="radiogroup" aria-label={label} ref={group} onKeyDown={onKey}>
+      {options.map((o) => (
+        <button
+          key={o.value}
+          type="button"
+          role="radio"
+          aria-checked={value === o.value}
+          tabIndex={value === o.value ? 0 : -1}
+          className={`seg ${value === o.value ? 'on' : ''}`}
+          data-testid={o.testId}
+          onClick={() => onChange(o.value)}
+        >
+          {o.label}
+        </button>
+      ))}
+    </div>
   );
 }
