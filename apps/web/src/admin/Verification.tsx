@@ -116,52 +116,22 @@ export function VerificationFact({ userId }: { userId: string }) {
   );
 }
 
-interface AgeReview {
-  userId: string;
-  estimate: number | null;
-  checkedAt: number;
-  note: string | null;
-}
-
 /**
  * People the age check refused who asked a moderator to look again (AGE_REVIEW): the estimate and
  * their note, never a picture. Confirming lets their next check pass whatever the estimate says;
  * what justifies it (an ID check elsewhere, a conversation) is the operator's policy (docs/safety.md).
  */
 export function AgeReviews() {
-  const { me } = useSession();
+  const { api } = useSession();
   const t = useConsoleText();
-  const send = useCallback(
-    async (path: string, init: RequestInit = {}) => {
-      const headers = new Headers(init.headers);
-      headers.set('accept', 'application/json');
-      if (init.method === 'POST' && me.csrf) headers.set('x-csrf-token', me.csrf);
-      const res = await fetch(path, { ...init, headers, credentials: 'same-origin' });
-      if (!res.ok)
-        throw new Error(
-          ((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${res.status}`,
-        );
-      return res;
-    },
-    [me.csrf],
-  );
-  const load = useCallback(
-    async (signal: AbortSignal) =>
-      (await (await send('/api/admin/age-reviews', { signal })).json()) as { challenge: number; reviews: AgeReview[] },
-    [send],
-  );
+  // Through the console's API client, so the operator's token works here as a staff session does.
+  const load = useCallback((signal: AbortSignal) => api.ageReviews(signal), [api]);
   const list = useResource(load, 10_000);
   const action = useAction();
   const [said, setSaid] = useState<string | null>(null);
   const decide = async (userId: string, decision: 'confirm' | 'refuse') => {
     setSaid(null);
-    const ok = await action.run(userId, () =>
-      send(`/api/admin/users/${encodeURIComponent(userId)}/age`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ decision }),
-      }),
-    );
+    const ok = await action.run(userId, () => api.decideAge(userId, decision));
     if (ok) {
       setSaid(t(decision === 'confirm' ? 'console.age.doneConfirm' : 'console.age.doneRefuse', { id: userId.slice(0, 8) }));
       list.reload();

@@ -26,6 +26,14 @@ export class AdminApiError extends Error {
 }
 
 export type Bucket = 'hour' | 'day';
+
+/** A review the age check's refusal asked for: the estimate and the person's note, never a picture. */
+export interface AgeReview {
+  userId: string;
+  estimate: number | null;
+  checkedAt: number;
+  note: string | null;
+}
 export interface TimeRange {
   from: number;
   to: number;
@@ -142,6 +150,15 @@ export class AdminApi {
 
   async liftBan(id: string): Promise<void> {
     await this.#post(`/api/admin/bans/${encodeURIComponent(id)}/lift`);
+  }
+
+  /** People the age check refused who asked for a review, and the challenge age (0: age assurance off). */
+  ageReviews(signal?: AbortSignal): Promise<{ challenge: number; reviews: AgeReview[] }> {
+    return this.#getJson('/api/admin/age-reviews', signal);
+  }
+
+  async decideAge(userId: string, decision: 'confirm' | 'refuse'): Promise<void> {
+    await this.#post(`/api/admin/users/${encodeURIComponent(userId)}/age`, { decision });
   }
 
   appeals(signal?: AbortSignal): Promise<{ appeals: Appeal[] }> {
