@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { DESKTOP, finish, meet, screenshotBothSizes, useDuet, type Person, type Viewport } from './harness.js';
+import { DESKTOP, finish, meet, screenshot, screenshotBothSizes, useDuet, type Person, type Viewport } from './harness.js';
 
 // The console in every language it speaks: each section renders with no message missing, Spanish
 // reads differently from English, Arabic is right to left and mirrored, and the language switch
@@ -91,6 +91,18 @@ describe('the console in five languages', () => {
         await visit(page, 'insights');
         await page.getByTestId('chart-calls').waitFor();
         await screenshotBothSizes(page, (size) => `console-${locale}-insights-${size}`, { fullPage: true });
+
+        // The call's detail is a labelled modal dialog: focus moves into it, Escape closes it, focus comes back.
+        const open = page.locator('[data-testid="worst-calls"] button.score').first();
+        await open.focus();
+        await page.keyboard.press('Enter');
+        const dialog = page.getByRole('dialog', { name: locale === 'es' ? 'Llamada' : 'المكالمة' });
+        await dialog.waitFor();
+        expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+        await screenshot(page, `console-${locale}-call-detail-desktop`);
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'hidden' });
+        expect(await open.evaluate((b) => b === document.activeElement)).toBe(true);
         await visit(page, 'bans');
         await page.getByTestId('ban-row').first().waitFor();
         await screenshotBothSizes(page, (size) => `console-${locale}-bans-${size}`, { fullPage: true });

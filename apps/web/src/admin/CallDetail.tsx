@@ -15,6 +15,7 @@ import {
   pathDetail,
   pathKind,
   pathTag,
+  isRtl,
   pct,
   reasonLabel,
   type T,
@@ -174,6 +175,7 @@ const SIDE_COLOR = { a: COLORS.accent, b: COLORS.accent2 } as const;
  */
 function QualityChart({ call }: { call: CallDetail }) {
   const t = useConsoleText();
+  const rtl = isRtl(t);
   const config = useMemo<ChartConfiguration<'line', Array<{ x: number; y: number | null }>>>(() => {
     const t0 = call.connectedAt ?? call.matchedAt;
     const samples = [...call.samples].sort((x, y) => x.at - y.at);
@@ -212,17 +214,20 @@ function QualityChart({ call }: { call: CallDetail }) {
       type: 'line',
       data: { datasets },
       options: {
+        // Tick numbers in the console's language, not the browser's.
+        locale: t.intl.locale,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: {
           x: {
             type: 'linear',
+            reverse: rtl,
             ticks: { callback: (v) => clock(Number(v)), maxRotation: 0 },
             title: { display: true, text: t('console.call.axis.since') },
           },
           // Stacked axes are laid out bottom-up: the first declared is the lowest panel.
           kbps: {
             type: 'linear',
-            position: 'left',
+            position: rtl ? 'right' : 'left',
             stack: 'q',
             stackWeight: 1.5,
             beginAtZero: true,
@@ -231,7 +236,7 @@ function QualityChart({ call }: { call: CallDetail }) {
           },
           loss: {
             type: 'linear',
-            position: 'left',
+            position: rtl ? 'right' : 'left',
             stack: 'q',
             stackWeight: 1,
             beginAtZero: true,
@@ -241,7 +246,7 @@ function QualityChart({ call }: { call: CallDetail }) {
           },
           ms: {
             type: 'linear',
-            position: 'left',
+            position: rtl ? 'right' : 'left',
             stack: 'q',
             stackWeight: 2,
             beginAtZero: true,
@@ -252,6 +257,7 @@ function QualityChart({ call }: { call: CallDetail }) {
         plugins: {
           legend: { display: false },
           tooltip: {
+            rtl,
             callbacks: {
               title: (items) => (items[0] ? clock(items[0].parsed.x ?? 0) : ''),
               label: (ctx) => {
@@ -263,7 +269,7 @@ function QualityChart({ call }: { call: CallDetail }) {
         },
       },
     };
-  }, [call, t]);
+  }, [call, t, rtl]);
   const ref = useChart(config);
   return (
     <>

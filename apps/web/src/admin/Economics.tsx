@@ -3,7 +3,7 @@ import { useCallback, useMemo, useState } from 'react';
 import { useConsoleText, type ConsoleMessageId } from '../i18n/index.js';
 import { COLORS, useChart } from './charts.js';
 import { Credits } from './Credits.js';
-import { dayLabel, num, type T } from './format.js';
+import { dayLabel, isRtl, num, type T } from './format.js';
 import { money, moneyPerMinute } from './money.js';
 import { Card, EmptyState, Loadable, RefreshButton, SectionHead, StaleNote, TableHead, Tile } from './parts.js';
 import { useResource, useSession } from './session.js';
@@ -235,6 +235,7 @@ function Row({ label, d, testId }: { label: string; d: EconomicsDay; testId?: st
 /** Margin per minute, one bar a day (every day of the range, so quiet days show as gaps). */
 function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
   const t = useConsoleText();
+  const rtl = isRtl(t);
   const config = useMemo<ChartConfiguration<'bar'>>(() => {
     const byDay = new Map(days.map((d) => [d.day, d]));
     const points = keys.map((k) => byDay.get(k) ?? null);
@@ -255,9 +256,12 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
         ],
       },
       options: {
+        // Tick numbers in the console's language, not the browser's.
+        locale: t.intl.locale,
         scales: {
-          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 }, reverse: rtl },
           y: {
+            position: rtl ? 'right' : 'left',
             ticks: { callback: (v) => num(t, Number(v), { max: 4 }) },
             title: { display: true, text: t('console.econ.axis') },
           },
@@ -265,6 +269,7 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
         plugins: {
           legend: { display: false },
           tooltip: {
+            rtl,
             callbacks: {
               label: (ctx) => {
                 const d = points[ctx.dataIndex];
@@ -281,7 +286,7 @@ function MarginChart({ days, keys }: { days: EconomicsDay[]; keys: string[] }) {
         },
       },
     };
-  }, [days, keys, t]);
+  }, [days, keys, t, rtl]);
   const ref = useChart(config);
   const empty = days.every((d) => d.perMinute === null) ? t('console.econ.chartEmpty') : null;
   return (

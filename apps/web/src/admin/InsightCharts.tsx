@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { useConsoleText } from '../i18n/index.js';
 import type { Bucket } from './api.js';
 import { alpha, COLORS, useChart } from './charts.js';
-import { bucketLabel, num, pct, reasonLabel, type T } from './format.js';
+import { bucketLabel, isRtl, num, pct, reasonLabel, type T } from './format.js';
 import { Card } from './parts.js';
 
 type Series = InsightsResponse['series'];
@@ -12,6 +12,7 @@ type Series = InsightsResponse['series'];
 /** Connection success rate per bucket: connected / (connected + could not connect). */
 export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucket }) {
   const t = useConsoleText();
+  const rtl = isRtl(t);
   const config = useMemo<ChartConfiguration<'line'>>(
     () => ({
       type: 'line',
@@ -34,14 +35,17 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
         ],
       },
       options: {
+        // Tick numbers in the console's language, not the browser's.
+        locale: t.intl.locale,
         interaction: { mode: 'index', intersect: false },
         scales: {
-          y: { min: 0, max: 100, ticks: { callback: (v) => pct(t, Number(v) / 100, 0), stepSize: 25 } },
-          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+          y: { min: 0, max: 100, ticks: { callback: (v) => pct(t, Number(v) / 100, 0), stepSize: 25 }, position: rtl ? 'right' : 'left' },
+          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 }, reverse: rtl },
         },
         plugins: {
           legend: { display: false },
           tooltip: {
+            rtl,
             callbacks: {
               label: (ctx) => {
                 const p = series[ctx.dataIndex];
@@ -54,7 +58,7 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
         },
       },
     }),
-    [series, bucket, t],
+    [series, bucket, t, rtl],
   );
   const ref = useChart(config);
   const empty = series.every((p) => p.successRate === null) ? t('console.chart.success.empty') : null;
@@ -70,6 +74,7 @@ export function SuccessChart({ series, bucket }: { series: Series; bucket: Bucke
 /** Calls per bucket, stacked by outcome, so the bar's height is every call matched. */
 export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket }) {
   const t = useConsoleText();
+  const rtl = isRtl(t);
   const config = useMemo<ChartConfiguration<'bar'>>(
     () => ({
       type: 'bar',
@@ -100,15 +105,17 @@ export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket 
         ],
       },
       options: {
+        // Tick numbers in the console's language, not the browser's.
+        locale: t.intl.locale,
         interaction: { mode: 'index', intersect: false },
         scales: {
-          x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
-          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+          x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 }, reverse: rtl },
+          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, position: rtl ? 'right' : 'left' },
         },
-        plugins: { legend: { position: 'bottom', align: 'start', rtl: t.intl.locale === 'ar' } },
+        plugins: { legend: { position: 'bottom', align: 'start', rtl }, tooltip: { rtl } },
       },
     }),
-    [series, bucket, t],
+    [series, bucket, t, rtl],
   );
   const ref = useChart(config);
   return (
@@ -127,6 +134,7 @@ export function CallsChart({ series, bucket }: { series: Series; bucket: Bucket 
 /** How long connected calls lasted, in the bins the server counts. */
 export function DurationsChart({ durations }: { durations: InsightsResponse['durations'] }) {
   const t = useConsoleText();
+  const rtl = isRtl(t);
   const config = useMemo<ChartConfiguration<'bar'>>(() => {
     const labels = durations.map((d, i) => binLabel(t, i === 0 ? 0 : (durations[i - 1]?.le ?? 0), d.le));
     const total = durations.reduce((s, d) => s + d.count, 0);
@@ -145,18 +153,20 @@ export function DurationsChart({ durations }: { durations: InsightsResponse['dur
         ],
       },
       options: {
+        // Tick numbers in the console's language, not the browser's.
+        locale: t.intl.locale,
         // Every bin keeps its label (rotated on a phone): a skipped label would name the wrong bar.
         scales: {
-          x: { grid: { display: false }, ticks: { autoSkip: false, maxRotation: 60 } },
-          y: { beginAtZero: true, ticks: { precision: 0 } },
+          x: { grid: { display: false }, ticks: { autoSkip: false, maxRotation: 60 }, reverse: rtl },
+          y: { beginAtZero: true, ticks: { precision: 0 }, position: rtl ? 'right' : 'left' },
         },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: (ctx) => ` ${callsTooltip(t, Number(ctx.raw), total)}` } },
+          tooltip: { rtl, callbacks: { label: (ctx) => ` ${callsTooltip(t, Number(ctx.raw), total)}` } },
         },
       },
     };
-  }, [durations, t]);
+  }, [durations, t, rtl]);
   const ref = useChart(config);
   return (
     <Card
@@ -185,7 +195,7 @@ const REASON_TONE: Partial<Record<EndReason, string>> = {
 /** Why calls ended, most common first; failures and safety actions stand out by colour. */
 export function ReasonsChart({ reasons }: { reasons: InsightsResponse['endReasons'] }) {
   const t = useConsoleText();
-  const rtl = t.intl.locale === 'ar';
+  const rtl = isRtl(t);
   const sorted = useMemo(() => reasons.filter((r) => r.count > 0).sort((a, b) => b.count - a.count), [reasons]);
   const config = useMemo<ChartConfiguration<'bar'>>(() => {
     const total = sorted.reduce((s, r) => s + r.count, 0);
@@ -204,6 +214,8 @@ export function ReasonsChart({ reasons }: { reasons: InsightsResponse['endReason
         ],
       },
       options: {
+        // Tick numbers in the console's language, not the browser's.
+        locale: t.intl.locale,
         indexAxis: 'y',
         scales: {
           // Right to left, the bars grow from the right and the labels stand on that side.

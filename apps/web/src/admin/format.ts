@@ -1,5 +1,5 @@
 import type { CallSummary, EndReason, FunnelStep, MediaPath, ReportReason } from '@duet/protocol';
-import type { ConsoleMessageId, Text } from '../i18n/index.js';
+import { directionOf, isLocale, type ConsoleMessageId, type Text } from '../i18n/index.js';
 import type { Bucket } from './api.js';
 
 /** The console's messages (from `useConsoleText()`), handed to helpers that are not components. */
@@ -18,6 +18,11 @@ function dateFormat(t: T, options: Intl.DateTimeFormatOptions): Intl.DateTimeFor
   let f = dateFormats.get(key);
   if (!f) dateFormats.set(key, (f = new Intl.DateTimeFormat(locale, options)));
   return f;
+}
+
+/** Whether the staff member's language reads right to left: charts then run from the right, axes on that side. */
+export function isRtl(t: T): boolean {
+  return isLocale(t.intl.locale) && directionOf(t.intl.locale) === 'rtl';
 }
 
 /** A number in the staff member's language, with these digits after the point. */
