@@ -72,6 +72,7 @@ describe('keyboard only', () => {
     const alice = await duet.person({ ready: false });
     const { page } = alice;
     await page.getByTestId('accept-rules').waitFor();
+    await expect.poll(() => page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'))).toBe(true);
 
     // The rules: the dialog takes the focus; Tab reaches the button, Enter accepts.
     await moveTo(page, testId('accept-rules'));
@@ -159,6 +160,9 @@ describe('keyboard only', () => {
 
   it('on a phone-sized page the same controls are reachable and ringed', async () => {
     const dan = await duet.person({ ready: false, viewport: PHONE });
+    // The gate (a modal dialog) has taken the focus before the first key.
+    await dan.page.getByTestId('accept-rules').waitFor();
+    await expect.poll(() => dan.page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]'))).toBe(true);
     await moveTo(dan.page, testId('accept-rules'));
     await dan.page.keyboard.press('Enter');
     await dan.page.getByTestId('start').and(dan.page.locator(':enabled')).waitFor({ timeout: 15_000 });
