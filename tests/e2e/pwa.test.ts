@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { screenshotBothSizes, useDuet, type Person, type RunningServer } from './harness.js';
+import { getReady, screenshotBothSizes, useDuet, waitForState, type Person, type RunningServer } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = path.join(ROOT, 'apps/web/dist');
@@ -195,15 +195,28 @@ describe('installable app', () => {
     expect(unexpected(person)).toEqual([]);
   });
 
-  it('a new version waits, the page offers Update, and Update brings it in with a reload', async () => {
+  it('a new version waits, the page offers Update (not during a call), and Update brings it in with a reload', async () => {
     const { page } = person;
     const before = await workerVersion(page);
     // A deploy: the new build's worker differs in its version (and so in its cache's name).
     const file = path.join(webDir, 'sw.js');
     const next = `${before.slice(0, 6)}e2e2e2`;
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replaceAll(JSON.stringify(before), JSON.stringify(next)));
-    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+    // Waiting to be matched counts as in a call: the new version installs and waits, unannounced.
+    await getReady(page);
+    await page.getByTestId('start').click();
+    await waitForState(page, 'waiting');
+    await page.evaluate(async () => {
+      const reg = (await navigator.serviceWorker.getRegistration())!;
+      await reg.update();
+      const installing = reg.installing;
+      if (installing && !reg.waiting) await new Promise((r) => installing.addEventListener('statechange', () => reg.waiting && r(null)));
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    });
     const prompt = page.getByTestId('update-ready');
+    expect(await prompt.count(), 'no update prompt while waiting for a call').toBe(0);
+    // Out of the call: now it is offered.
+    await page.getByTestId('stop').click();
     await prompt.waitFor({ timeout: 15_000 });
     expect(await prompt.textContent()).toContain('A new version of Duet is ready.');
     // It waits: the old version still controls the page until the person says.
@@ -213,7 +226,7 @@ describe('installable app', () => {
     const reloaded = page.waitForEvent('load', { timeout: 20_000 });
     await page.getByTestId('update-apply').click();
     await reloaded;
-    await page.getByTestId('accept-rules').waitFor();
+    await page.getByTestId('start').and(page.locator(':enabled')).waitFor({ timeout: 15_000 });
     expect(await workerVersion(page)).toBe(next);
     expect(await page.evaluate(() => caches.keys())).toEqual([`duet-shell-${next}`]);
     expect(await page.getByTestId('update-ready').count()).toBe(0);

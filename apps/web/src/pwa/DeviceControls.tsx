@@ -7,6 +7,7 @@ const S = {
   button: { minHeight: 44, minWidth: 44, display: 'inline-flex', alignItems: 'center', gap: 8 },
   output: { display: 'inline-flex', alignItems: 'center', gap: 8 },
   select: {
+    font: 'inherit',
     minHeight: 44,
     maxWidth: 220,
     padding: '0 10px',

@@ -3,7 +3,8 @@ import { createStore, useStore } from './store.js';
 
 /**
  * Whether the person is in a call or about to be (waiting, connecting, connected, reconnecting).
- * The app sets it; the update flow reads it, so a new version never reloads the page mid-call.
+ * The update flow reads it, so a new version never reloads the page mid-call. It follows the app's
+ * `call-status` element (`followCallStatus`, started by main.tsx); the app may also set it itself.
  */
 export const callActivity = createStore(false);
 
@@ -23,4 +24,21 @@ export function useCallActivity(active: boolean): void {
     setInCall(active);
     return () => setInCall(false);
   }, [active]);
+}
+
+const ACTIVE = new Set(['waiting', 'connecting', 'connected', 'reconnecting']);
+
+/**
+ * Keeps `callActivity` in step with the page's `[data-testid="call-status"]` and its `data-state`
+ * (a stable contract of the app, see PRODUCT.md), so the guarantee holds whatever renders the call.
+ */
+export function followCallStatus(root: Node = document.body): () => void {
+  const read = () => {
+    const state = document.querySelector('[data-testid="call-status"]')?.getAttribute('data-state') ?? '';
+    setInCall(ACTIVE.has(state));
+  };
+  const observer = new MutationObserver(read);
+  observer.observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+  read();
+  return () => observer.disconnect();
 }
