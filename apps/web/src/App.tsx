@@ -17,7 +17,7 @@ import { TopInterests } from './components/TopInterests.js';
 import { Video } from './components/Video.js';
 import { LanguageSwitch, useAppText } from './i18n/index.js';
 import { addTags, parseInterests } from './interests.js';
-import { stateLabel } from './messages.js';
+import { endMessage, stateLabel } from './messages.js';
 import { chargeFor } from './money.js';
 import { ScreenedVideo } from './screening/ScreenedVideo.js';
 import { useDuet } from './useDuet.js';
@@ -59,6 +59,7 @@ export function App() {
   const snapshot = useRef<string | null>(null);
 
   const active = ACTIVE.has(view.state);
+  const lastEnded = view.state === 'ended' || view.state === 'waiting' || view.state === 'failed' ? endMessage(t, view.lastEnd) : null;
   const inCall = view.callId !== null;
   const ready = view.phase === 'ready';
   const canStart = ready && view.connection === 'open' && !active;
@@ -190,6 +191,8 @@ export function App() {
             aria-live="polite"
           >
             {view.phase === 'ready' && <span className={`pill ${view.state}`}>{stateLabel(t, view.state)}</span>}
+            {/* Said to screen readers with the state: how the last call ended (the stage shows it too). */}
+            {view.phase === 'ready' && lastEnded && <span className="sr-only">{` ${lastEnded}`}</span>}
           </div>
           {meterShown && view.meter && <CallMeter meter={view.meter} price={billing?.price ?? null} live={view.state === 'connected'} />}
           {meterShown && view.creditLow && view.creditLow.callId === view.callId && (

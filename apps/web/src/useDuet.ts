@@ -134,6 +134,22 @@ const initial: DuetView = {
   quality: null,
 };
 
+/** Server error codes a person may see, said in their language (the server's English otherwise). */
+const TRANSLATED_CODES = [
+  'rate_limited',
+  'relay_unavailable',
+  'verification_required',
+  'verification_unavailable',
+  'session_replaced',
+  'server_busy',
+  'rules_not_accepted',
+  'out_of_turn',
+  'stale_call',
+  'internal',
+] as const;
+const isTranslatedCode = (code: string): code is (typeof TRANSLATED_CODES)[number] =>
+  (TRANSLATED_CODES as readonly string[]).includes(code);
+
 /** One DuetClient for the page, its events folded into a view for React. */
 export function useDuet() {
   const { locale } = useLocale();
@@ -188,6 +204,9 @@ export function useDuet() {
         return false;
       }
     };
+    /** The server's words in the person's language when the app knows the code, else as the server said them. */
+    const serverText = (code: string, message: string): string =>
+      isTranslatedCode(code) ? text.current(`app.serverError.${code}`) : message;
     let wasOpen = false;
     const off = [
       client.on('state', ({ state, callId, lastEnd }) =>
@@ -258,18 +277,18 @@ export function useDuet() {
         }
         if (e.code === 'verification_required') {
           // Said in the verification dialog, which opens with it; this Start is forgotten.
-          patch({ verificationRequired: e.message });
+          patch({ verificationRequired: serverText(e.code, e.message) });
           client.stop();
           return;
         }
         if (e.code === 'relay_unavailable') {
           // No relay, so no IP privacy: say why, untick it, and forget this Start so that a
           // reconnect does not silently try again with privacy on.
-          patch({ privacy: false, privacyError: e.message });
+          patch({ privacy: false, privacyError: serverText(e.code, e.message) });
           client.stop();
           return;
         }
-        patch({ notice: e.message });
+        patch({ notice: serverText(e.code, e.message) });
       }),
     ];
     /** Balance, price and history; a failure keeps what was known (money UI stays hidden until known). */

@@ -40,9 +40,10 @@ export function TopInterests({
             title={has ? t('app.topInterests.yours', { tag: `#${tag}` }) : t('app.topInterests.add', { count, tag: `#${tag}` })}
           >
             #{tag}
-            <span className="chip-count" aria-label={t('app.topInterests.count', { count })}>
+            <span className="chip-count" aria-hidden="true">
               {t.intl.formatNumber(count)}
             </span>
+            <span className="sr-only">{` ${t('app.topInterests.count', { count })}`}</span>
           </button>
         );
       })}
