@@ -125,6 +125,10 @@ describe('languages: every screen in English, Spanish, Portuguese, Arabic and Hi
         expect(await text(page, 'balance')).not.toBe(english.balance);
       }
       await expect.poll(() => text(page, 'online-count')).toContain('1');
+      // The tab's title too.
+      const title = await page.title();
+      if (locale === 'en') expect(title).toBe('Duet — meet someone new');
+      else expect(title).not.toBe('Duet — meet someone new');
       if (locale === 'ar') {
         // Mirrored: the online count sits on the other side from English, Start's group too.
         expect(await middleOf(page, 'online-count')).toBeLessThan(0.5);

@@ -53,6 +53,10 @@ export function App() {
   useEffect(() => {
     if (view.verificationRequired) setVerifyOpen(true);
   }, [view.verificationRequired]);
+  // The tab's title in the page's language (index.html carries the English one until this runs).
+  useEffect(() => {
+    document.title = t('app.documentTitle');
+  }, [t]);
   const remoteVideo = useRef<HTMLVideoElement>(null);
   const reportButton = useRef<HTMLButtonElement>(null);
   /** The partner's picture when Report was pressed: the moment the person saw what they report. */
