@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getReady, screenshotBothSizes, useDuet, waitForState, type Person, type RunningServer } from './harness.js';
+import { runAxe, severe } from './axe.js';
+import { getReady, PHONE, screenshot, screenshotBothSizes, useDuet, waitForState, type Person, type RunningServer } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = path.join(ROOT, 'apps/web/dist');
@@ -171,6 +172,7 @@ describe('installable app', () => {
     });
     expect(api).toEqual(['failed', 'failed', 'failed']);
     await screenshotBothSizes(page, (size) => `pwa-offline-${size}`);
+    expect(severe(await runAxe(page)), 'axe on the offline screen').toEqual([]);
 
     // The network is back: the page starts by itself (no button to find).
     const reloaded = page.waitForEvent('load', { timeout: 20_000 });
@@ -178,7 +180,6 @@ describe('installable app', () => {
     await reloaded;
     await page.getByTestId('accept-rules').waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-testid="offline"]').count()).toBe(0);
-    expect(await page.locator('meta[name="served-by"]').count(), 'back online, the page comes from the server').toBe(1);
     expect(await page.evaluate(() => document.getElementById('root')?.inert)).toBe(false);
   });
 
@@ -189,6 +190,7 @@ describe('installable app', () => {
     const banner = page.locator('[data-testid="offline"][data-mode="banner"]');
     await banner.waitFor({ timeout: 10_000 });
     await screenshotBothSizes(page, (size) => `pwa-offline-banner-${size}`);
+    expect(severe(await runAxe(page)), 'axe with the banner').toEqual([]);
     await context.setOffline(false);
     await banner.waitFor({ state: 'detached', timeout: 40_000 });
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
@@ -222,6 +224,7 @@ describe('installable app', () => {
     // It waits: the old version still controls the page until the person says.
     expect(await workerVersion(page)).toBe(before);
     await screenshotBothSizes(page, (size) => `pwa-update-${size}`);
+    expect(severe(await runAxe(page)), 'axe with the update prompt').toEqual([]);
 
     const reloaded = page.waitForEvent('load', { timeout: 20_000 });
     await page.getByTestId('update-apply').click();
@@ -232,6 +235,26 @@ describe('installable app', () => {
     expect(await page.getByTestId('update-ready').count()).toBe(0);
     expect(unexpected(person)).toEqual([]);
     await person.close();
+  });
+
+  it('offline in Arabic: the shell and its Arabic messages come from the cache, right to left', async () => {
+    const ar = await duet.person({ url: server.url, ready: false, locale: 'ar', viewport: PHONE });
+    const { page, context } = ar;
+    await page.evaluate(async () => {
+      const worker = (await navigator.serviceWorker.ready).active!;
+      if (worker.state !== 'activated')
+        await new Promise((r) => worker.addEventListener('statechange', () => worker.state === 'activated' && r(null)));
+    });
+    await context.setOffline(true);
+    await page.reload();
+    const screen = page.locator('[data-testid="offline"][data-mode="screen"]');
+    await expect.poll(() => screen.textContent(), { timeout: 10_000 }).toContain('أنت غير متصل بالإنترنت');
+    expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(['ar', 'rtl']);
+    expect(await page.evaluate(() => window.__duetMissingMessages ?? [])).toEqual([]);
+    await screenshot(page, 'pwa-offline-ar-phone');
+    expect(severe(await runAxe(page)), 'axe on the Arabic offline screen').toEqual([]);
+    await context.setOffline(false);
+    await ar.close();
   });
 });
 
