@@ -25,7 +25,7 @@ const BROWSER: Record<string, string> = { en: 'en-US', es: 'es-ES', pt: 'pt-BR',
 const SHOWN = new Set(['es', 'ar']);
 
 async function missing(page: Page): Promise<string[]> {
-  return page.evaluate(() => window.__duetMissingMessages ?? []);
+  return page.evaluate(() => (window as unknown as { __duetMissingMessages?: string[] }).__duetMissingMessages ?? []);
 }
 
 /** No message missing, and the document says which language and direction it is in. */
@@ -48,7 +48,7 @@ const recordSent = () => {
   const w = window as unknown as { __sent: string[] };
   w.__sent = [];
   const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+  WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
     if (typeof data === 'string') w.__sent.push(data);
     return send.call(this, data);
   };
