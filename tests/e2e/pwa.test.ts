@@ -250,7 +250,7 @@ describe('installable app', () => {
     const screen = page.locator('[data-testid="offline"][data-mode="screen"]');
     await expect.poll(() => screen.textContent(), { timeout: 10_000 }).toContain('أنت غير متصل بالإنترنت');
     expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(['ar', 'rtl']);
-    expect(await page.evaluate(() => window.__duetMissingMessages ?? [])).toEqual([]);
+    expect(await page.evaluate(() => (window as unknown as { __duetMissingMessages?: string[] }).__duetMissingMessages ?? [])).toEqual([]);
     await screenshot(page, 'pwa-offline-ar-phone');
     expect(severe(await runAxe(page)), 'axe on the Arabic offline screen').toEqual([]);
     await context.setOffline(false);
