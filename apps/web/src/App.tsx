@@ -20,6 +20,8 @@ import { addTags, parseInterests } from './interests.js';
 import { endMessage, stateLabel } from './messages.js';
 import { chargeFor } from './money.js';
 import { ScreenedVideo } from './screening/ScreenedVideo.js';
+import { DeviceControls } from './pwa/DeviceControls.js';
+import { useWakeLock } from './pwa/devices.js';
 import { useDuet } from './useDuet.js';
 import { PartnerVerifiedBadge, VerifiedOnlyToggle, VerifyButton } from './verify/VerifiedControls.js';
 
@@ -63,6 +65,8 @@ export function App() {
   const snapshot = useRef<string | null>(null);
 
   const active = ACTIVE.has(view.state);
+  // The SDK keeps the screen on during a call; this keeps it on while waiting for one.
+  useWakeLock(view.state === 'waiting');
   const lastEnded = view.state === 'ended' || view.state === 'waiting' || view.state === 'failed' ? endMessage(t, view.lastEnd) : null;
   const inCall = view.callId !== null;
   const ready = view.phase === 'ready';
@@ -137,11 +141,12 @@ export function App() {
   return (
     <div className="app">
       <header className="top">
-        <div className="brand">
+        {/* The page's one top-level heading: the service's name (axe page-has-heading-one). */}
+        <h1 className="brand">
           <span className="dot a" aria-hidden="true" />
           <span className="dot b" aria-hidden="true" />
           Duet
-        </div>
+        </h1>
         <div className="top-right">
           {view.phase !== 'rules' && <LanguageSwitch label={t('app.language')} />}
           {priced && (
@@ -289,6 +294,7 @@ export function App() {
             </button>
           </div>
         )}
+        {ready && <DeviceControls devices={duet.devices} remoteVideo={remoteVideo} className="device-controls" />}
       </footer>
 
       <div className="toasts">

@@ -9,6 +9,7 @@ import {
   type ChatMessage,
   type ClientEvents,
   type ConnectionStatus,
+  type LocalDevices,
   type MediaProblem,
   type VerificationFrame,
   type VerificationStatus,
@@ -161,6 +162,8 @@ export function useDuet() {
   }, [t]);
   const clientRef = useRef<DuetClient | null>(null);
   const [view, setView] = useState<DuetView>(initial);
+  /** The camera switch, speaker choice and screen lock of this page's client (null before it exists). */
+  const [devices, setDevices] = useState<LocalDevices | null>(null);
   const refreshRef = useRef<() => Promise<BillingInfo | null>>(() => Promise.resolve(null));
   const verificationRef = useRef<() => Promise<VerificationStatus | null>>(() => Promise.resolve(null));
   const patch = useCallback((p: Partial<DuetView>) => setView((v) => ({ ...v, ...p })), []);
@@ -180,6 +183,7 @@ export function useDuet() {
   useEffect(() => {
     const client = new DuetClient();
     clientRef.current = client;
+    setDevices(client.devices);
     let cancelled = false;
     let banned = false;
     const onBanned = (ban: BanNotice) => {
@@ -341,6 +345,7 @@ export function useDuet() {
       for (const f of off) f();
       client.close();
       clientRef.current = null;
+      setDevices(null);
       refreshRef.current = () => Promise.resolve(null);
       verificationRef.current = () => Promise.resolve(null);
     };
@@ -392,6 +397,7 @@ export function useDuet() {
 
   return {
     view,
+    devices,
     acceptRules,
     retryCamera: openCamera,
     start: ({ interests }: StartChoices) => {

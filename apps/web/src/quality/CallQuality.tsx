@@ -8,6 +8,7 @@ const LABEL: Record<QualityLevel, AppMessageId> = { good: 'app.quality.good', fa
 /** Why the level is what it is, in a person's words (the indicator's tooltip). */
 function detail(t: AppText, q: Quality | null): string {
   if (!q) return t('app.quality.measuring');
+  if (q.partnerVideoHeld) return t('app.quality.partnerAway');
   if (!q.sendingVideo || !q.partnerSendingVideo) return t('app.quality.paused');
   if (q.received !== 'good' && q.partnerReceived !== null && q.partnerReceived !== 'good') return t('app.quality.bothStruggling');
   if (q.received !== 'good') return t('app.quality.receiveStruggling');
@@ -35,8 +36,18 @@ export function CallQuality({ quality }: { quality: Quality | null }) {
       {partnerPaused ? (
         <div className="video-paused" data-testid="video-paused" data-who={selfPaused ? 'both' : 'partner'} role="status">
           <PausedIcon />
-          <p className="video-paused-title">{t('app.quality.pausedTitle')}</p>
-          <p className="video-paused-detail">{selfPaused ? t('app.quality.pausedBoth') : t('app.quality.pausedPartner')}</p>
+          {quality.partnerVideoHeld ? (
+            // Their page is hidden (a phone call, another app): their camera is off, not their network weak.
+            <>
+              <p className="video-paused-title">{t('app.quality.awayTitle')}</p>
+              <p className="video-paused-detail">{t('app.quality.partnerAway')}</p>
+            </>
+          ) : (
+            <>
+              <p className="video-paused-title">{t('app.quality.pausedTitle')}</p>
+              <p className="video-paused-detail">{selfPaused ? t('app.quality.pausedBoth') : t('app.quality.pausedPartner')}</p>
+            </>
+          )}
         </div>
       ) : selfPaused ? (
         <div className="video-paused video-paused-self" data-testid="video-paused" data-who="you" role="status">
