@@ -54,7 +54,8 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
 
         <section className="appeal" aria-labelledby="appeal-title">
           <h2 id="appeal-title">{t('app.banned.appealTitle')}</h2>
-          <p className="fine">{ban.appeal}</p>
+          {/* The server's `appeal` is the same sentence in English: said here in the page's language. */}
+          <p className="fine">{t('app.banned.appealHint')}</p>
           {sending.status === 'sent' ? (
             <p className="appeal-result ok" role="status" data-testid="appeal-result">
               {t('app.banned.appealSent')}
