@@ -4,6 +4,7 @@ import { ENGLISH, loadMessages, type AppMessageId, type Catalogue, type ConsoleM
 import { chosenLocale, directionOf, pickLocale, type Locale } from './locales.js';
 
 interface LocaleChoice {
+  /** The language chosen (the page shows it once its messages have loaded, a moment later at most). */
   locale: Locale;
   /** Shows the page in `locale` from now on, and remembers it for this browser. */
   setLocale: (locale: Locale) => void;
@@ -54,7 +55,8 @@ export function I18nProvider({ catalogue, children }: { catalogue: Catalogue; ch
     chosenLocale.set(next);
     setLocaleState(next);
   }, []);
-  const choice = useMemo(() => ({ locale: shown.locale, setLocale }), [shown.locale, setLocale]);
+  // The language asked for, even before its messages arrive: a Start pressed right after switching matches by it.
+  const choice = useMemo(() => ({ locale, setLocale }), [locale, setLocale]);
 
   return (
     <LocaleContext.Provider value={choice}>
