@@ -42,7 +42,9 @@ export {
 } from './telemetry.js';
 export {
   LIVENESS_ACTIONS,
+  VERIFICATION_REASONS,
   type LivenessAction,
+  type VerificationReason,
   type VerificationStatus,
   type VerificationChallengeInfo,
   type VerificationFrame,

@@ -7,6 +7,34 @@
 export const LIVENESS_ACTIONS = ['turn_left', 'turn_right', 'blink', 'open_mouth', 'look_up'] as const;
 export type LivenessAction = (typeof LIVENESS_ACTIONS)[number];
 
+/**
+ * Why an attempt failed. Stable strings: clients show a message per code, telemetry counts them.
+ * Listed roughly in the order they are checked.
+ */
+export const VERIFICATION_REASONS = [
+  'bad_request',
+  'too_few_frames',
+  'too_many_frames',
+  'frame_too_large',
+  'bad_image',
+  'blank_frame',
+  'nonce_unknown',
+  'nonce_reused',
+  'deadline_missed',
+  'bad_timestamps',
+  'no_face',
+  'multiple_faces',
+  'no_baseline',
+  'face_changed',
+  'spoof_suspected',
+  'liveness_failed',
+  'action_missing',
+  'unexpected_action',
+  'wrong_order',
+  'age_unconfirmed',
+] as const;
+export type VerificationReason = (typeof VERIFICATION_REASONS)[number];
+
 /** `GET /api/me/verification`. */
 export interface VerificationStatus {
   /** The operator offers verification on this server. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TYPE, parse, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
+import { VERIFICATION_REASONS } from '@duet/protocol';
 import { describe, expect, it } from 'vitest';
 import { LOCALES, pickLocale } from './locales.js';
 
@@ -51,5 +52,12 @@ describe('pickLocale', () => {
     expect(pickLocale(null, ['HI-in'])).toBe('hi');
     expect(pickLocale(null, ['fr', 'de'])).toBe('en');
     expect(pickLocale(undefined, [])).toBe('en');
+  });
+});
+
+describe('the server’s codes', () => {
+  it('every reason a liveness check can fail for has a sentence for the person', () => {
+    const english = read('app', 'en');
+    for (const code of VERIFICATION_REASONS) expect(english[`app.verify.reason.${code}`], code).toBeTypeOf('string');
   });
 });

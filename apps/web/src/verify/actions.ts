@@ -1,6 +1,7 @@
 import type { AppMessageId } from '../i18n/index.js';
 import type { AppText } from '../messages.js';
 import type { LivenessAction } from '@duet/client';
+import { VERIFICATION_REASONS } from '@duet/protocol';
 
 /**
  * The browser's reading of the liveness actions. It only guides the person and picks which frames
@@ -150,28 +151,8 @@ export const PROMPTS: Record<LivenessAction, { title: AppMessageId; hint: AppMes
   look_up: { title: 'app.verify.prompt.look_up', hint: 'app.verify.hint.look_up' },
 };
 
-/** A sentence per reason code the server gives (VERIFICATION_REASONS in verify.ts). */
-const REASONS = new Set([
-  'bad_request',
-  'age_unconfirmed',
-  'too_few_frames',
-  'too_many_frames',
-  'frame_too_large',
-  'bad_image',
-  'nonce_unknown',
-  'nonce_reused',
-  'deadline_missed',
-  'bad_timestamps',
-  'no_face',
-  'multiple_faces',
-  'no_baseline',
-  'face_changed',
-  'spoof_suspected',
-  'liveness_failed',
-  'action_missing',
-  'unexpected_action',
-  'wrong_order',
-]);
+/** A sentence per reason code the server gives (`VERIFICATION_REASONS`; i18n.test.ts checks each has one). */
+const REASONS: ReadonlySet<string> = new Set(VERIFICATION_REASONS);
 
 export function reasonText(t: AppText, code: string): string {
   return t(REASONS.has(code) ? (`app.verify.reason.${code}` as AppMessageId) : 'app.verify.reason.other');

@@ -1,33 +1,8 @@
+import { VERIFICATION_REASONS, type VerificationReason } from '@duet/protocol';
 import type { Challenge, LivenessAction } from './challenge.js';
 import type { FaceMeasure, FrameAnalysis } from './detector.js';
 
-/**
- * Why an attempt failed. Stable strings: clients show a message per code, telemetry counts them.
- * Listed roughly in the order they are checked.
- */
-export const VERIFICATION_REASONS = [
-  'bad_request',
-  'too_few_frames',
-  'too_many_frames',
-  'frame_too_large',
-  'bad_image',
-  'blank_frame',
-  'nonce_unknown',
-  'nonce_reused',
-  'deadline_missed',
-  'bad_timestamps',
-  'no_face',
-  'multiple_faces',
-  'no_baseline',
-  'face_changed',
-  'spoof_suspected',
-  'liveness_failed',
-  'action_missing',
-  'unexpected_action',
-  'wrong_order',
-  'age_unconfirmed',
-] as const;
-export type VerificationReason = (typeof VERIFICATION_REASONS)[number];
+export { VERIFICATION_REASONS, type VerificationReason };
 
 /**
  * What counts as an action, as the same face, as real. Angles are radians as human reports them,
