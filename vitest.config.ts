@@ -29,6 +29,8 @@ export default defineConfig({
           include: ['tests/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
+          // Pages answer within a second on a quiet machine, not always on a loaded CI one.
+          expect: { poll: { timeout: 10_000 } },
           // Browsers and the server share two cores: one e2e file at a time.
           fileParallelism: false,
         },

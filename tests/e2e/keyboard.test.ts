@@ -152,7 +152,7 @@ describe('keyboard only', () => {
     expect(axe, describeViolations(axe)).toEqual([]);
     await page.keyboard.press('Enter');
     await page.getByTestId('report-sent').waitFor({ timeout: 10_000 });
-    await expect.poll(() => status(partner.page).getAttribute('data-end-reason')).toBe('reported');
+    await expect.poll(() => status(partner.page).getAttribute('data-end-reason'), { timeout: 10_000 }).toBe('reported');
     expect(chosen.testId).toMatch(/^report-reason-/);
 
     await finish(alice, bob, carol);

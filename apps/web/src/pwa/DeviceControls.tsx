@@ -107,14 +107,14 @@ export function DeviceControls({ devices, remoteVideo, className }: DeviceContro
           className="btn"
           style={S.button}
           data-testid="camera-switch"
-          aria-label={t(busy ? 'device.camera.switching' : 'device.camera.switchTo', { facing: next })}
+          // Named by the words it shows (WCAG 2.5.3); which camera comes next is its description.
           title={t('device.camera.switchTo', { facing: next })}
           disabled={busy}
           aria-busy={busy}
           onClick={() => void switchCamera()}
         >
           <SwitchIcon />
-          <span>{t('device.camera.switch')}</span>
+          <span>{t(busy ? 'device.camera.switching' : 'device.camera.switch')}</span>
         </button>
       )}
       {showOutputs && (
