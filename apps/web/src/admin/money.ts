@@ -13,9 +13,12 @@ export function money(t: T, micros: number): string {
   return format(t, micros, 2);
 }
 
-/** Per-minute amounts are small: up to four decimals ("0.0417"). */
+/**
+ * Per-minute amounts are small: up to four decimals ("0.0417"). A large one (a day's cost over a few
+ * seconds billed: −1,058.82) needs no more than cents, and would not fit a phone's tile with them.
+ */
 export function moneyPerMinute(t: T, micros: number): string {
-  return format(t, micros, 4);
+  return format(t, micros, Math.abs(micros) >= 100 * MICROS ? 2 : 4);
 }
 
 /** "2.50 credits", "1.00 credit" for sentences. */
