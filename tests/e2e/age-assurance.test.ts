@@ -34,7 +34,14 @@ afterAll(() => {
   if (clip) fs.rmSync(path.dirname(clip.file), { recursive: true, force: true });
 });
 
-/** Starts the check and waits for the server's answer; a run out of time (the clip cannot follow prompts) is tried again. */
+/** What a looping clip gets wrong when the capture falls out of step with the prompts (a loaded machine). */
+const CLIP_MISSES = new Set(['wrong_order', 'action_missing', 'unexpected_action']);
+
+/**
+ * Starts the check and waits for the server's answer. The clip loops its actions whatever the
+ * prompts say, so a run out of time, or one the clip's timing got wrong (seen in CI: wrong_order), is
+ * tried again: what this file tests is the age decision after a passing liveness check.
+ */
 async function check(page: Page): Promise<{ result: string | null; reasons: string | null }> {
   for (let tries = 0; tries < 3; tries++) {
     if (tries > 0) await page.getByTestId('verify-retry').click();
@@ -42,9 +49,11 @@ async function check(page: Page): Promise<{ result: string | null; reasons: stri
     const r = page.locator('[data-testid="verify-result"]:not([data-result="checking"])');
     await r.waitFor({ timeout: 120_000 });
     const outcome = { result: await r.getAttribute('data-result'), reasons: await r.getAttribute('data-reasons') };
-    if (!(outcome.result === 'error' && (await r.getAttribute('data-failure')) === 'deadline')) return outcome;
+    const timedOut = outcome.result === 'error' && (await r.getAttribute('data-failure')) === 'deadline';
+    const clipMissed = outcome.result === 'failed' && (outcome.reasons ?? '').split(' ').every((x) => CLIP_MISSES.has(x));
+    if (!timedOut && !clipMissed) return outcome;
   }
-  throw new Error('three checks ran out of time');
+  throw new Error('three checks ran out of time or out of step with the clip');
 }
 
 describe('age assurance in the browser', () => {
