@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { Insertable } from 'kysely';
 import type { Db } from '../storage/database.js';
+import type { UsersTable } from '../storage/schema.js';
+import { TurnBatch } from '../util/batch.js';
 
 export interface User {
   id: string;
@@ -7,22 +10,45 @@ export interface User {
   rulesAcceptedAt: number | null;
   /** Passed the liveness check; verified until then (null: not verified). */
   verifiedUntil: number | null;
+  /** The browser's device id, when it sent one (a ban by device follows it). */
+  deviceId: string | null;
 }
+
+type NewUser = Insertable<UsersTable>;
 
 /** Version of the house rules a person accepts; bump when the rules text changes materially. */
 export const RULES_VERSION = 1;
 
 export class UserRepository {
   readonly #db: Db;
+  // A crowd of newcomers is written a turn of the event loop at a time: one INSERT for the turn's
+  // new guests, one transaction for its acceptances. Each request still waits for its own row.
+  readonly #created = new TurnBatch<NewUser>((rows) =>
+    this.#db
+      .insertInto('users')
+      .values(rows)
+      .execute()
+      .then(() => undefined),
+  );
+  readonly #accepted = new TurnBatch<{ id: string; at: number }>(async (rows) => {
+    const accept = (db: Db, r: { id: string; at: number }) =>
+      db.updateTable('users').set({ rules_accepted_at: r.at, rules_version: RULES_VERSION }).where('id', '=', r.id).execute();
+    if (rows.length === 1) await accept(this.#db, rows[0]!);
+    else
+      await this.#db.transaction().execute(async (trx) => {
+        for (const r of rows) await accept(trx, r);
+      });
+  });
+
   constructor(db: Db) {
     this.#db = db;
   }
 
-  /** A new guest, with the browser's device id when it sent one (one statement: a newcomer's first write). */
+  /** A new guest, with the browser's device id when it sent one (one row: a newcomer's first write). */
   async create(now: number, deviceId?: string): Promise<User> {
     const user = { id: randomUUID(), created_at: now, rules_accepted_at: null, rules_version: null, device_id: deviceId ?? null };
-    await this.#db.insertInto('users').values(user).execute();
-    return { id: user.id, createdAt: now, rulesAcceptedAt: null, verifiedUntil: null };
+    await this.#created.add(user);
+    return { id: user.id, createdAt: now, rulesAcceptedAt: null, verifiedUntil: null, deviceId: user.device_id };
   }
 
   async get(id: string): Promise<User | undefined> {
@@ -34,6 +60,7 @@ export class UserRepository {
       createdAt: row.created_at,
       rulesAcceptedAt: current ? row.rules_accepted_at : null,
       verifiedUntil: row.verified_until === null ? null : Number(row.verified_until),
+      deviceId: row.device_id,
     };
   }
 
@@ -43,6 +70,6 @@ export class UserRepository {
   }
 
   async acceptRules(id: string, now: number): Promise<void> {
-    await this.#db.updateTable('users').set({ rules_accepted_at: now, rules_version: RULES_VERSION }).where('id', '=', id).execute();
+    await this.#accepted.add({ id, at: now });
   }
 }

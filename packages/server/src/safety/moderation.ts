@@ -343,11 +343,16 @@ export class Moderation {
     return lifted;
   }
 
-  /** The ban that applies to this person now (by account or by device), if any. */
-  async activeBan(userId: string): Promise<{ id: string; reason: string; until: number | null } | undefined> {
+  /**
+   * The ban that applies to this person now (by account or by device), if any. `deviceId`, when the
+   * caller has just read the person's record, saves reading it again.
+   */
+  async activeBan(userId: string, deviceId?: string | null): Promise<{ id: string; reason: string; until: number | null } | undefined> {
     const now = this.#o.clock.now();
     const device =
-      (await this.#o.db.selectFrom('users').select('device_id').where('id', '=', userId).executeTakeFirst())?.device_id ?? null;
+      deviceId !== undefined
+        ? deviceId
+        : ((await this.#o.db.selectFrom('users').select('device_id').where('id', '=', userId).executeTakeFirst())?.device_id ?? null);
     const row = await this.#o.db
       .selectFrom('bans')
       .select(['id', 'reason', 'until'])

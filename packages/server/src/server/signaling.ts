@@ -39,10 +39,10 @@ export async function startSignaling(c: SignalingContext) {
   const hub = new SignalingHub({
     lobby: c.lobby,
     metering: c.meter,
-    admission: async (userId) => {
-      const ban = await moderation.activeBan(userId);
+    admission: async (user) => {
+      const ban = await moderation.activeBan(user.id, user.deviceId);
       if (ban) return { ban: moderation.banNotice(ban), held: false };
-      return { held: config.safety.holdReported && (await c.safety.openReportsAgainst(userId)) > 0 };
+      return { held: config.safety.holdReported && (await c.safety.openReportsAgainst(user.id)) > 0 };
     },
     users: c.users,
     safety: c.safety,

@@ -289,7 +289,7 @@ export class Connection {
         this.retire(CLOSE.invalidToken, 'invalid token');
         return;
       }
-      const [blockedWith, admission] = await Promise.all([this.o.safety.blockedWith(user.id), this.o.admission(user.id)]);
+      const [blockedWith, admission] = await Promise.all([this.o.safety.blockedWith(user.id), this.o.admission(user)]);
       if (this.#state !== 'authenticating') return; // closed while we were looking the user up
       if (admission.ban) {
         this.send({ type: 'banned', ...admission.ban });

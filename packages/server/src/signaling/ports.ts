@@ -28,8 +28,11 @@ export interface HubCluster {
   connected(userId: string, at: number): void;
 }
 
-/** Who may come in: a banned person is told why and turned away. */
-export type Admission = (userId: string) => Promise<{ ban?: { reason: string; until: number | null; appeal: string }; held: boolean }>;
+/** Who may come in: a banned person is told why and turned away (the device id as their record has it). */
+export type Admission = (user: {
+  id: string;
+  deviceId: string | null;
+}) => Promise<{ ban?: { reason: string; until: number | null; appeal: string }; held: boolean }>;
 
 export interface HubOptions {
   lobby: PeoplePort;

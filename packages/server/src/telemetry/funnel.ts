@@ -1,14 +1,18 @@
 import type { FunnelStep } from '@duet/protocol';
 import type { Call } from '../calls/call.js';
 import type { Db } from '../storage/database.js';
+import { TurnBatch } from '../util/batch.js';
 import type { Clock } from '../util/clock.js';
 import type { PendingWrites } from '../util/tasks.js';
+
+type FunnelRow = { day: string; step: FunnelStep; user_id: string };
 
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The funnel, page opened → camera allowed → queued → matched → connected → talked 30 s, as unique
  * people per step per UTC day. Repeats are absorbed in memory first and by the primary key last.
+ * A crowd's steps are written together, one INSERT per turn of the event loop.
  */
 export class Funnel {
   readonly #seen = new Set<string>();
@@ -16,6 +20,7 @@ export class Funnel {
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #writes: PendingWrites;
+  readonly #rows = new TurnBatch<FunnelRow>((rows) => this.#insert(rows));
 
   constructor(db: Db, clock: Clock, writes: PendingWrites) {
     this.#db = db;
@@ -49,13 +54,14 @@ export class Funnel {
     const key = `${step}|${userId}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
-    this.#writes.track(
-      'funnel',
-      this.#db
-        .insertInto('funnel')
-        .values({ day, step, user_id: userId })
-        .onConflict((oc) => oc.columns(['day', 'step', 'user_id']).doNothing())
-        .execute(),
-    );
+    this.#writes.track('funnel', this.#rows.add({ day, step, user_id: userId }));
+  }
+
+  async #insert(rows: FunnelRow[]): Promise<void> {
+    await this.#db
+      .insertInto('funnel')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['day', 'step', 'user_id']).doNothing())
+      .execute();
   }
 }

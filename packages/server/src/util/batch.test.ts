@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { TurnBatch } from './batch.js';
+
+describe('TurnBatch', () => {
+  it('runs what arrives in one turn together, in arrival order, split at the maximum', async () => {
+    const runs: number[][] = [];
+    const batch = new TurnBatch<number>(async (items) => void runs.push(items), 4);
+    await Promise.all([1, 2, 3, 4, 5, 6].map((n) => batch.add(n)));
+    await batch.add(7);
+    expect(runs).toEqual([[1, 2, 3, 4], [5, 6], [7]]);
+  });
+
+  it('fails every item of a failed batch, and the next batch starts afresh', async () => {
+    let fail = true;
+    const batch = new TurnBatch<string>(async () => {
+      if (fail) throw new Error('disk full');
+    });
+    const first = [batch.add('a'), batch.add('b')];
+    for (const p of first) await expect(p).rejects.toThrow('disk full');
+    fail = false;
+    await expect(batch.add('c')).resolves.toBeUndefined();
+  });
+});
