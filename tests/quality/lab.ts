@@ -16,6 +16,8 @@ import path from 'node:path';
 import { DESKTOP, PHONE, waitForState } from '../e2e/harness.js';
 import { Lab, PUBLIC_IP, ROOT, type DuetServer, type LabProcess, type Site } from '../netlab/lab.js';
 import { openPeer, waitForFrames, type Peer } from '../netlab/peers.js';
+import { counterClip, toneTrack } from './clips.js';
+import { glassSummary, ONSETS_PATH, ONSETS_WORKLET, readGlass, startGlass, type GlassRecord, type GlassSummary } from './glass.js';
 import type { ImpairSettings, LinkSettings } from './impair.js';
 import { readRecord, startRecording, summarize, type PageRecord, type Summary } from './measure.js';
 
@@ -68,6 +70,8 @@ export interface DirectionResult extends Summary {
   adaptS: number | null;
   /** After the network heals: seconds until the receiver sees ≥ 10 fps at ≥ 240p again, or null. */
   recoverS: number | null;
+  /** Measured glass-to-glass delay from the clips' frame numbers and tone bursts (glass.ts). */
+  glass: GlassSummary | null;
 }
 
 export interface QualityResult {
@@ -87,6 +91,8 @@ export interface QualityResult {
   /** The SDK policy's view on page a and b (relative seconds; empty with builds before it). */
   policy: { a: unknown[]; b: unknown[] };
   proxy: { a: string; b: string };
+  /** Whether the senders' previews carried capture times, and how audio times reached the page clock. */
+  glassClocks: { captureTimes: Array<boolean | null>; audioClock: Array<string | null> };
   /** The machine's 1-minute load average at the start and end (two cores are shared with other work). */
   load: [number, number];
 }
@@ -151,7 +157,13 @@ function rel(policy: PageRecord['policy'], start: number): unknown[] {
   return policy.map(({ t, ...rest }) => ({ s: Math.round((t - start) / 100) / 10, ...rest }));
 }
 
-function direction(r: PageRecord, from: number, to: number, s: QualityScenario): DirectionResult {
+function direction(
+  r: PageRecord,
+  from: number,
+  to: number,
+  s: QualityScenario,
+  glass: { receiver: GlassRecord | null; sender: GlassRecord | null },
+): DirectionResult {
   const sum = summarize(r, from, to);
   let adaptS: number | null = null;
   let recoverS: number | null = null;
@@ -165,7 +177,27 @@ function direction(r: PageRecord, from: number, to: number, s: QualityScenario):
     const w = sum.windows.find((x) => x.s >= heal.atS && x.fps >= 10 && x.height >= 240);
     recoverS = w ? w.s + 1 - heal.atS : null;
   }
-  return { ...sum, adaptS, recoverS };
+  const g = glass.receiver && glass.sender ? glassSummary(glass.receiver, glass.sender, from, to) : null;
+  return { ...sum, adaptS, recoverS, glass: g };
+}
+
+/**
+ * Opens both peers with the lab's clips as their camera and microphone: a wrapper around the
+ * browser (the NAT lab's launcher runs `$CHROMIUM_PATH` in the site's namespace) adds the flags.
+ */
+async function openPeers(lab: Lab, sites: [Site, Site], origin: string): Promise<[Peer, Peer]> {
+  const wrapper = path.join(lab.tmp, 'chromium-clips.sh');
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const flags = `--use-file-for-fake-video-capture=${counterClip()} --use-file-for-fake-audio-capture=${toneTrack()}`;
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ${chromium} ${flags} "$@"\n`, { mode: 0o755 });
+  const before = process.env.CHROMIUM_PATH;
+  process.env.CHROMIUM_PATH = wrapper;
+  try {
+    return await Promise.all([openPeer(lab, sites[0], origin), openPeer(lab, sites[1], origin)]);
+  } finally {
+    if (before === undefined) delete process.env.CHROMIUM_PATH;
+    else process.env.CHROMIUM_PATH = before;
+  }
 }
 
 /**
@@ -190,6 +222,7 @@ export async function runQualityScenario(
       fs.cpSync(webDir, dest, { recursive: true });
       webDir = dest;
     } else webDir = lab.snapshotWebApp();
+    fs.writeFileSync(path.join(webDir, ONSETS_PATH), ONSETS_WORKLET);
     server = await lab.startServer(
       {
         WEB_DIR: webDir,
@@ -202,7 +235,7 @@ export async function runQualityScenario(
       8080,
       options.serverMain,
     );
-    const [a, b] = await Promise.all([openPeer(lab, siteA, server.origin), openPeer(lab, siteB, server.origin)]);
+    const [a, b] = await openPeers(lab, [siteA, siteB], server.origin);
     peers.push(a, b);
     const first = s.phases[0]!;
     await Promise.all([setProxy(proxyA, first.a), setProxy(proxyB, first.b)]);
@@ -228,6 +261,7 @@ export async function runQualityScenario(
       return m.map((pt) => new RegExp(`^a=rtpmap:${pt} ([^/\\s]+)`, 'm').exec(sdp)?.[1] ?? pt);
     });
     await Promise.all([startRecording(a.page), startRecording(b.page)]);
+    await Promise.all([startGlass(a.page), startGlass(b.page)]);
     await sleep(s.warmupS * 1000);
     // Both pages' clocks are performance.now() of their own page: mark the start on each.
     const [startA, startB] = await Promise.all([a.page.evaluate(() => performance.now()), b.page.evaluate(() => performance.now())]);
@@ -238,6 +272,7 @@ export async function runQualityScenario(
     }
     await sleep(Math.max(0, t0 + s.measureS * 1000 - Date.now()));
     const [recA, recB] = await Promise.all([readRecord(a.page), readRecord(b.page)]);
+    const [glassA, glassB] = await Promise.all([readGlass(a.page), readGlass(b.page)]);
     const proxy = { a: await proxyStats(proxyA), b: await proxyStats(proxyB) };
     if (options.screenshots) {
       // What each person sees at the end, at desktop and phone sizes (the call keeps running meanwhile).
@@ -262,8 +297,12 @@ export async function runQualityScenario(
       name: s.name,
       build: options.build ?? 'working tree',
       connectMs,
-      a: direction(recA, startA, startA + s.measureS * 1000, s),
-      b: direction(recB, startB, startB + s.measureS * 1000, s),
+      a: direction(recA, startA, startA + s.measureS * 1000, s, { receiver: glassA, sender: glassB }),
+      b: direction(recB, startB, startB + s.measureS * 1000, s, { receiver: glassB, sender: glassA }),
+      glassClocks: {
+        captureTimes: [glassA?.captureTimes ?? null, glassB?.captureTimes ?? null],
+        audioClock: [glassA?.audioClock ?? null, glassB?.audioClock ?? null],
+      },
       levels: {
         a: [...new Set(recA.quality.map(([, l]) => String(l)))],
         b: [...new Set(recB.quality.map(([, l]) => String(l)))],
