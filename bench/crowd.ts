@@ -222,17 +222,24 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
-/** Redis commands executed so far (all clients: the machine's Redis is shared, so read it as an upper bound). */
-async function redisCommands(): Promise<number> {
+/**
+ * Redis commands executed so far, by command, those run inside scripts included (all clients: the
+ * machine's Redis is shared, so read it as an upper bound).
+ */
+async function redisCommands(): Promise<Map<string, number>> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
   try {
     const info = await redis.info('commandstats');
-    let n = 0;
-    for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) n += Number(m[1]);
-    return n;
+    return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
   } finally {
     redis.disconnect();
   }
+}
+
+/** The commands run between two readings, per pair, most first. */
+function commandsPerPair(before: Map<string, number>, after: Map<string, number>, pairs: number): Record<string, number> {
+  const mix = [...after].map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / Math.max(1, pairs)] as const);
+  return Object.fromEntries(mix.filter(([, n]) => n > 0).sort((x, y) => y[1] - x[1]));
 }
 
 // ---- one run --------------------------------------------------------------------------------
@@ -260,6 +267,8 @@ interface RunResult {
   rssIdle: number;
   rssPeak: number;
   redisPerPair: number | undefined;
+  /** Redis commands per pair by command (scripts' inner commands included). */
+  redisMix: Record<string, number>;
   retries: Record<string, number>;
   errors: Record<string, number>;
 }
@@ -368,17 +377,21 @@ async function crowd(target: Target): Promise<RunResult> {
     loadCpu: sum('cpuMs') / (tEnd - t0 + 1500),
     rssIdle,
     rssPeak,
-    redisPerPair: redis0 === undefined || redis1 === undefined ? undefined : (redis1 - redis0) / Math.max(1, calls.size),
+    redisPerPair:
+      redis0 === undefined || redis1 === undefined
+        ? undefined
+        : Object.values(commandsPerPair(redis0, redis1, calls.size)).reduce((a, b) => a + b, 0),
+    redisMix: redis0 === undefined || redis1 === undefined ? {} : commandsPerPair(redis0, redis1, calls.size),
     retries: merge('retries'),
     errors: merge('errors'),
   };
   out(
     `  in: ${fmt(PEOPLE - result.neverIn)} of ${fmt(PEOPLE)} (arrival → in p50/p99 ${fmt(a50!, 1)} / ${fmt(a99!, 1)} ms); pairs ${fmt(calls.size)}; waits given up ${fmt(result.waitsGivenUp)}; wall ${fmt((tEnd - t0) / 1000, 1)} s`,
   );
-  const line = (bag: Record<string, number>) =>
+  const line = (bag: Record<string, number>, digits = 0) =>
     Object.entries(bag)
       .sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .map(([k, v]) => `${k} ${fmt(v, digits)}`)
       .join(', ') || 'none';
   out(
     `  steps p50 / p99 ms: ${(['session', 'rules', 'socket'] as const)
@@ -391,6 +404,7 @@ async function crowd(target: Target): Promise<RunResult> {
       )
       .join('; ')}`,
   );
+  if (redis0) out(`  Redis commands per pair: ${fmt(result.redisPerPair ?? Number.NaN, 1)} (${line(result.redisMix, 1)})`);
   out(`  retries: ${line(result.retries)}`);
   out(`  errors: ${line(result.errors)}`);
   return result;
