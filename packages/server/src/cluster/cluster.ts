@@ -110,7 +110,13 @@ export class Cluster implements ClusterPort {
     // No CLIENT SETINFO on the subscriber: it delays ioredis's ready check (INFO) until after SUBSCRIBE,
     // which Redis refuses in subscriber mode, and the connection is torn down (ioredis issue #2037).
     this.#sub = new Redis(options.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
-    this.pool = new RedisPool({ redis: this.#redis, prefix: options.prefix, policy: options.policy, leaseMs: options.leaseMs });
+    this.pool = new RedisPool({
+      redis: this.#redis,
+      prefix: options.prefix,
+      policy: options.policy,
+      leaseMs: options.leaseMs,
+      node: options.nodeId,
+    });
     for (const [name, connection] of [
       ['commands', this.#redis],
       ['subscriber', this.#sub],

@@ -68,15 +68,17 @@ export class Queue {
     this.#o.changed();
   }
 
+  /** Takes the person out of the queue. Someone not waiting has no entry: a claim took it, or none was made. */
   dequeue(p: Participant): void {
+    p.cancelWidening?.();
+    p.cancelWidening = undefined;
+    if (p.status !== 'waiting') return;
     if (this.#poolDown) this.#leftWhileDown.add(p.userId);
     else
       this.#o.pool.remove(p.userId).catch((err: unknown) => {
         this.#leftWhileDown.add(p.userId);
         this.#failed(err, 'remove');
       });
-    p.cancelWidening?.();
-    p.cancelWidening = undefined;
   }
 
   /** Looks for a partner for the person now. */

@@ -286,13 +286,22 @@ describe('the Redis pool decides as the in-process pool does', () => {
       { weight: 4, arbitrary: fc.record({ kind: fc.constant('match' as const), id: fc.constantFrom(...ids) }) },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 2_500 }) }) },
     );
+    // A join is followed at once by a search for the person as often as not.
+    const step = fc.tuple(op, fc.boolean());
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 60 }), async (ops) => {
+      fc.asyncProperty(fc.array(step, { minLength: 20, maxLength: 60 }), async (steps) => {
         const memory = new MemoryPool(POLICY);
         const shared = new RedisPool({ redis, prefix: `${prefix}same${++n}:`, policy: POLICY });
         const firstInterests = new Map<string, readonly string[]>();
         let now = 0;
-        for (const o of ops) {
+        const same = (m: MatchResult, r: MatchResult, what: string) => {
+          expect(r).not.toBe('retry');
+          if (m) matches += 1;
+          const names = (x: MatchResult) => pairOf(x)?.map((t) => t.userId);
+          expect(names(r), what).toEqual(names(m));
+          if (m && m !== 'retry') expect(pairOf(r)).toEqual(m);
+        };
+        for (const [o, entering] of steps) {
           if (o.kind === 'wait') now += o.ms;
           else if (o.kind === 'join') {
             // Distinct join times and one mode and language per person: the two pools then order
@@ -319,16 +328,15 @@ describe('the Redis pool decides as the in-process pool does', () => {
               ...(o.flags.verified ? { verified: true } : {}),
               ...(o.flags.verifiedOnly ? { verifiedOnly: true } : {}),
             });
-            await Promise.all([memory.enqueue(t), shared.enqueue(t)]);
+            if (entering) {
+              // Asked in the same turn, the Redis pool sends the two as one script (ENTER).
+              const enter = (pool: WaitingPool) => Promise.all([pool.enqueue(t), pool.matchFor(t.userId, now)]).then(([, r]) => r);
+              same(await enter(memory), await enter(shared), `${o.id} entering at ${now}`);
+            } else await Promise.all([memory.enqueue(t), shared.enqueue(t)]);
           } else if (o.kind === 'leave') {
             expect(await shared.remove(o.id)).toBe(await memory.remove(o.id));
           } else {
-            const [m, r] = [await memory.matchFor(o.id, now), await shared.matchFor(o.id, now)];
-            expect(r).not.toBe('retry');
-            if (m) matches += 1;
-            const names = (x: MatchResult) => pairOf(x)?.map((t) => t.userId);
-            expect(names(r), `match for ${o.id} at ${now}`).toEqual(names(m));
-            if (m && m !== 'retry') expect(pairOf(r)).toEqual(m);
+            same(await memory.matchFor(o.id, now), await shared.matchFor(o.id, now), `match for ${o.id} at ${now}`);
           }
         }
         for (const id of ids) expect(await shared.get(id)).toEqual(await memory.get(id));

@@ -5,9 +5,9 @@ import { bucketKey, decodeTicket, encodeTicket, inOfferOrder, redisBucket } from
 
 /*
  * Layout under `prefix` (give it a hash tag, e.g. "duet:{pool}:", so every key shares one slot):
- *   w                      hash: id → bucket ("<mode>:<lang>") — who waits, and where
- *   d:<bucket>             hash: id → the compact record (ticket.ts encodeTicket), so a page of
- *                          candidates is one HMGET
+ *   d                      hash: id → the compact record (ticket.ts encodeTicket): who waits, and
+ *                          how (the record names the mode and language, so its bucket "<mode>:<lang>");
+ *                          a page of candidates is one HMGET
  *   q:<bucket>             zset: id by joinedAt — everyone waiting in that mode and language
  *   i:<bucket>:<tag>       zset: id by joinedAt — the same people by interest
  *   tags                   zset: tag by how many wait with it
@@ -15,18 +15,26 @@ import { bucketKey, decodeTicket, encodeTicket, inOfferOrder, redisBucket } from
  *   alive:<node>           string with a TTL, kept by each live node (cluster/cluster.ts)
  * Every change to these is one Lua script, so no node ever sees half of one.
  *
- * A match decision is one script (MATCH): it walks the bucket's indexes in the search order of
- * search.ts, applies the rules of rules.ts, and removes the pair, all in one step. Nothing is read
- * outside the script that decides, so there is no claim to lose: of two nodes asking for the same
- * oldest person, the first script takes them and the second finds the next best — no herd, no
- * retries, one round trip per decision.
+ * A match decision is one script: it walks the bucket's indexes in the search order of search.ts,
+ * applies the rules of rules.ts, and removes the pair, all in one step. Nothing is read outside the
+ * script that decides, so there is no claim to lose: of two nodes asking for the same oldest person,
+ * the first script takes them and the second finds the next best — no herd, no retries, one round
+ * trip per decision. A person who joins and is searched for at once (ENTER) is written only if
+ * nobody fits: the one who finds a partner on arrival costs no entry, and no removal.
  */
 const LIB = `
 local p = ARGV[1]
+local D = p .. 'd'
+local RECORD = '^' .. string.rep('([^\\31]*)\\31', 8) .. '(.*)$'
 local function tagsOf(s)
   local out = {}
   for tag in string.gmatch(s, '[^,]+') do out[#out + 1] = tag end
   return out
+end
+-- joinedAt, tags and bucket of a stored record.
+local function placeOf(rec)
+  local joinedAt, tags, _, _, _, mode, lang = string.match(rec, RECORD)
+  return joinedAt, tags, mode .. ':' .. lang
 end
 -- Takes people of one bucket out of every index; entries: { id, tags (list) }.
 local function unindex(bucket, entries)
@@ -41,8 +49,7 @@ local function unindex(bucket, entries)
     end
   end
   redis.call('ZREM', p .. 'q:' .. bucket, unpack(ids))
-  redis.call('HDEL', p .. 'd:' .. bucket, unpack(ids))
-  redis.call('HDEL', p .. 'w', unpack(ids))
+  redis.call('HDEL', D, unpack(ids))
   redis.call('ZREM', p .. 'lease', unpack(ids))
   for _, tag in ipairs(order) do
     local t = byTag[tag]
@@ -51,37 +58,40 @@ local function unindex(bucket, entries)
   end
 end
 local function drop(id)
-  local bucket = redis.call('HGET', p .. 'w', id)
-  if not bucket then
+  local rec = redis.call('HGET', D, id)
+  if not rec then
     redis.call('ZREM', p .. 'lease', id)
     return 0
   end
-  local rec = redis.call('HGET', p .. 'd:' .. bucket, id) or ''
-  unindex(bucket, { { id, tagsOf(string.match(rec, '^[^\\31]*\\31([^\\31]*)') or '') } })
+  local _, tags, bucket = placeOf(rec)
+  unindex(bucket, { { id, tagsOf(tags) } })
   return 1
 end
 `;
 
-/** ARGV: prefix, id, bucket, tags, record after joinedAt, joinedAt, leaseUntil → the joinedAt kept */
-const ENQUEUE = `${LIB}
-local id, bucket, tags, rest, joinedAt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local old = redis.call('HGET', p .. 'w', id)
-if old then
-  local rec = redis.call('HGET', p .. 'd:' .. old, id)
-  if rec then
-    local j, oldTags = string.match(rec, '^([^\\31]*)\\31([^\\31]*)')
-    joinedAt = j
-    unindex(old, { { id, tagsOf(oldTags) } })
+/** Writes an entry into every index; with LIB. */
+const WRITE = `
+local function write(id, bucket, tags, rec, joinedAt, leaseUntil)
+  redis.call('HSET', D, id, rec)
+  redis.call('ZADD', p .. 'q:' .. bucket, joinedAt, id)
+  for _, tag in ipairs(tagsOf(tags)) do
+    redis.call('ZADD', p .. 'i:' .. bucket .. ':' .. tag, joinedAt, id)
+    redis.call('ZINCRBY', p .. 'tags', 1, tag)
   end
+  redis.call('ZADD', p .. 'lease', leaseUntil, id)
 end
-redis.call('HSET', p .. 'w', id, bucket)
-redis.call('HSET', p .. 'd:' .. bucket, id, joinedAt .. '\\31' .. rest)
-redis.call('ZADD', p .. 'q:' .. bucket, joinedAt, id)
-for _, tag in ipairs(tagsOf(tags)) do
-  redis.call('ZADD', p .. 'i:' .. bucket .. ':' .. tag, joinedAt, id)
-  redis.call('ZINCRBY', p .. 'tags', 1, tag)
+`;
+
+/** ARGV: prefix, id, bucket, tags, record after joinedAt, joinedAt, leaseUntil → the joinedAt kept */
+const ENQUEUE = `${LIB}${WRITE}
+local id, bucket, tags, rest, joinedAt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local old = redis.call('HGET', D, id)
+if old then
+  local j, oldTags, oldBucket = placeOf(old)
+  joinedAt = j
+  unindex(oldBucket, { { id, tagsOf(oldTags) } })
 end
-redis.call('ZADD', p .. 'lease', ARGV[7], id)
+write(id, bucket, tags, joinedAt .. '\\31' .. rest, joinedAt, ARGV[7])
 return joinedAt
 `;
 
@@ -92,9 +102,7 @@ return drop(ARGV[2])
 
 /** ARGV: prefix, id → the record, or nil */
 const GET = `${LIB}
-local bucket = redis.call('HGET', p .. 'w', ARGV[2])
-if not bucket then return false end
-return redis.call('HGET', p .. 'd:' .. bucket, ARGV[2])
+return redis.call('HGET', D, ARGV[2])
 `;
 
 /** ARGV: prefix, now, limit → how many lapsed entries were dropped */
@@ -120,9 +128,12 @@ return missing
 `;
 
 /**
- * One match decision. ARGV: prefix, id, now, then the policy (interestsRequiredMs,
- * regionRequiredMs, recentCount, recentWindowMs, smallPool, relaxRecentAfterMs) and the search
- * limits (pageSize, scanLimit) → { id, record, partnerId, partnerRecord } with both removed, or nil.
+ * The search for a partner, shared by MATCH and ENTER. ARGV (after the prefix): now, the policy
+ * (interestsRequiredMs, regionRequiredMs, recentCount, recentWindowMs, smallPool,
+ * relaxRecentAfterMs), the search limits (pageSize, scanLimit) and the deciding node (its own
+ * people are alive without asking). Expects \`id\`, \`bucket\`, \`t\` (the person, parsed) and
+ * \`counted\` (whether t is in q:<bucket> already) and defines \`partner()\`: the best candidate,
+ * still in the pool, or nil.
  *
  * candidate (compatible and accepts, cheapest tests first) and ranksBefore mirror rules.ts, and
  * search/scan mirror search.ts; the contract suite (pool.contract.test.ts) runs both pools side by
@@ -130,47 +141,24 @@ return missing
  * microseconds of Redis time, so the search limits (pageSize, scanLimit) bound how long one
  * decision holds Redis. An entry whose node stopped beating is dropped where it is met.
  */
-const MATCH = `${LIB}
-local now = tonumber(ARGV[3])
-local iReq, rReq, rCount, rWindow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local smallPool, relaxAfter = tonumber(ARGV[8]), tonumber(ARGV[9])
-local pageSize, scanLimit = tonumber(ARGV[10]), tonumber(ARGV[11])
-local id = ARGV[2]
-local bucket = redis.call('HGET', p .. 'w', id)
-if not bucket then return false end
-local D = p .. 'd:' .. bucket
-
-local F = '([^\\31]*)\\31'
-local RECORD = '^' .. string.rep(F, 8) .. '(.*)$'
--- A candidate's fields, as strings; flags and numbers are looked at where needed.
-local function parse(cid, rec)
-  local joinedAt, tagStr, node, flags, region, mode, lang, blocked, recent = string.match(rec, RECORD)
-  return {
-    id = cid, rec = rec, joinedAt = tonumber(joinedAt), tagStr = tagStr, node = node, flags = flags,
-    region = region ~= '' and string.sub(region, 2) or nil,
-    mode = mode, lang = lang, blocked = blocked, recent = recent,
-  }
+const SEARCH = `
+local now = tonumber(ARGV[2])
+local iReq, rReq, rCount, rWindow = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local smallPool, relaxAfter = tonumber(ARGV[7]), tonumber(ARGV[8])
+local pageSize, scanLimit = tonumber(ARGV[9]), tonumber(ARGV[10])
+local alive = { [ARGV[11]] = true }
+local function isAlive(node)
+  if node == '' then return true end
+  if alive[node] == nil then alive[node] = redis.call('EXISTS', p .. 'alive:' .. node) == 1 end
+  return alive[node]
 end
-local function hasFlag(x, flag) return string.find(x.flags, flag, 1, true) ~= nil end
 
-local t = parse(id, redis.call('HGET', D, id))
 t.tags = tagsOf(t.tagStr)
 local needles = {}
 for i, tag in ipairs(t.tags) do needles[i] = ',' .. tag .. ',' end
 local tHeld, tVerified, tVerifiedOnly = hasFlag(t, 'h'), hasFlag(t, 'v'), hasFlag(t, 'o')
 -- How t appears in another's blocked and recent lists.
 local tAsBlocked, tAsRecent = '\\30' .. id .. '\\30', '\\30' .. id .. '\\29'
-
-local alive = {}
-local function isAlive(node)
-  if node == '' then return true end
-  if alive[node] == nil then alive[node] = redis.call('EXISTS', p .. 'alive:' .. node) == 1 end
-  return alive[node]
-end
-if not isAlive(t.node) then
-  drop(id)
-  return false
-end
 
 -- sharedInterests(t, c), counted over t's interests (it is zero both ways or neither).
 local function shared(c)
@@ -200,7 +188,12 @@ local function metRecently(x, other, needle)
   end
   return false
 end
+-- Everyone waiting in the bucket, t included: read only when the tiny-pool rule needs it.
 local poolSize
+local function tiny()
+  if poolSize == nil then poolSize = redis.call('ZCARD', p .. 'q:' .. bucket) + (counted and 0 or 1) end
+  return poolSize <= smallPool
+end
 local function stageOfWait(waited)
   if waited >= rReq then return 3 end
   if waited >= iReq then return 2 end
@@ -210,7 +203,7 @@ local tStage = stageOfWait(now - t.joinedAt)
 local tRegionField = t.region and ('=' .. t.region) or nil
 -- Met recently, and not excused by the tiny-pool rule (rules.ts accepts).
 local function avoids(x, xJoinedAt, otherId, needle)
-  return metRecently(x, otherId, needle) and not (poolSize <= smallPool and now - xJoinedAt >= relaxAfter)
+  return metRecently(x, otherId, needle) and not (now - xJoinedAt >= relaxAfter and tiny())
 end
 -- compatible(t, c) of rules.ts, cheapest tests first; the candidate, or nil.
 local function candidate(cid, rec)
@@ -287,7 +280,6 @@ local function scan(keys)
 end
 local function search()
   considered, best = { [id] = true }, nil
-  poolSize = redis.call('ZCARD', p .. 'q:' .. bucket)
   if #t.tags > 0 then
     local keys = {}
     for i, tag in ipairs(t.tags) do keys[i] = p .. 'i:' .. bucket .. ':' .. tag end
@@ -299,16 +291,72 @@ local function search()
 end
 
 -- A partner on a node that went silent is a ghost: drop them and look again.
-for _ = 1, 8 do
-  local c = search()
-  if c == nil then return false end
-  if isAlive(c.node) then
-    unindex(bucket, { { id, t.tags }, { c.id, tagsOf(c.tagStr) } })
-    return { id, t.rec, c.id, c.rec }
+local function partner()
+  for _ = 1, 8 do
+    local c = search()
+    if c == nil or isAlive(c.node) then return c end
+    drop(c.id)
   end
-  drop(c.id)
+  return nil
 end
-return false
+`;
+
+/** A person's fields, as strings (flags and numbers are looked at where needed); with LIB. */
+const PARSE = `
+local function parse(cid, rec)
+  local joinedAt, tagStr, node, flags, region, mode, lang, blocked, recent = string.match(rec, RECORD)
+  return {
+    id = cid, rec = rec, joinedAt = tonumber(joinedAt), tagStr = tagStr, node = node, flags = flags,
+    region = region ~= '' and string.sub(region, 2) or nil,
+    mode = mode, lang = lang, blocked = blocked, recent = recent,
+  }
+end
+local function hasFlag(x, flag) return string.find(x.flags, flag, 1, true) ~= nil end
+`;
+
+/**
+ * One match decision for a person waiting in the pool. ARGV: prefix, the search's (see SEARCH), id
+ * → { id, record, partnerId, partnerRecord } with both removed, or nil.
+ */
+const MATCH = `${LIB}${PARSE}
+local id = ARGV[12]
+local rec = redis.call('HGET', D, id)
+if not rec then return false end
+local t = parse(id, rec)
+local _, _, bucket = placeOf(rec)
+local counted = true
+${SEARCH}
+if not isAlive(t.node) then
+  drop(id)
+  return false
+end
+local c = partner()
+if c == nil then return false end
+unindex(bucket, { { id, t.tags }, { c.id, tagsOf(c.tagStr) } })
+return { id, t.rec, c.id, c.rec }
+`;
+
+/**
+ * A person joins and is searched for in one step, as ENQUEUE then MATCH would (a re-join keeps its
+ * wait). ARGV: prefix, the search's (see SEARCH), id, bucket, tags, record after joinedAt,
+ * joinedAt, leaseUntil → as MATCH; when nobody fits, the person is in the pool.
+ */
+const ENTER = `${LIB}${WRITE}${PARSE}
+local id, bucket, tags, rest = ARGV[12], ARGV[13], ARGV[14], ARGV[15]
+local old = redis.call('HGET', D, id)
+local joinedAt, oldTags, oldBucket = ARGV[16], nil, nil
+if old then joinedAt, oldTags, oldBucket = placeOf(old) end
+local t = parse(id, joinedAt .. '\\31' .. rest)
+local counted = oldBucket == bucket
+${SEARCH}
+local c = partner()
+if old then unindex(oldBucket, { { id, tagsOf(oldTags) } }) end
+if c == nil then
+  write(id, bucket, tags, t.rec, joinedAt, ARGV[17])
+  return false
+end
+unindex(bucket, { { c.id, tagsOf(c.tagStr) } })
+return { id, t.rec, c.id, c.rec }
 `;
 
 export interface RedisPoolOptions {
@@ -321,9 +369,33 @@ export interface RedisPoolOptions {
   /** Candidates read per page, and at most per index, when looking for a partner. */
   pageSize?: number;
   scanLimit?: number;
+  /** The node deciding: its own people's entries are alive without asking Redis. */
+  node?: string;
 }
 
 type Command = (...args: Array<string | number>) => Promise<unknown>;
+
+/** A promise and the means to settle it, for an answer that arrives with another command's reply. */
+interface Settles<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
+function settles<T>(): Settles<T> {
+  const s = {} as Settles<T>;
+  s.promise = new Promise<T>((resolve, reject) => Object.assign(s, { resolve, reject }));
+  return s;
+}
+
+/** An entry not sent yet, and the search asked for it in the same turn, if one was. */
+interface Entering {
+  t: Ticket;
+  record: ReturnType<typeof encodeTicket>;
+  now: number;
+  written: Settles<void>;
+  search?: { now: number; found: Settles<MatchResult> };
+}
 
 /**
  * The shared waiting pool in Redis, for several Duet nodes. Each change and each match decision
@@ -336,14 +408,20 @@ export class RedisPool implements WaitingPool {
   readonly #r: Redis;
   readonly #p: string;
   readonly #o: Required<Omit<RedisPoolOptions, 'redis' | 'prefix'>>;
-  /** The policy and limits as the MATCH script takes them. */
-  readonly #matchArgs: number[];
+  /** The policy, limits and deciding node as the search (MATCH, ENTER) takes them. */
+  readonly #searchArgs: Array<string | number>;
   readonly #enqueue: Command;
   readonly #remove: Command;
   readonly #get: Command;
   readonly #sweep: Command;
   readonly #match: Command;
+  readonly #enter: Command;
   readonly #renew: Command;
+  /**
+   * Entries made in this turn of the event loop, sent at its end: a join, a requeue or a Next is an
+   * entry then a search for the person, and the two go as one script (ENTER).
+   */
+  readonly #entering = new Map<string, Entering>();
   #size = 0;
   /** Pool sizes of the buckets this node has enqueued people in, as of the last refresh. */
   readonly #buckets = new Map<string, { mode: string; language: string; size: number }>();
@@ -352,9 +430,9 @@ export class RedisPool implements WaitingPool {
   constructor(options: RedisPoolOptions) {
     this.#r = options.redis;
     this.#p = options.prefix;
-    this.#o = { leaseMs: 30_000, pageSize: 32, scanLimit: 256, ...options };
-    const { policy, pageSize, scanLimit } = this.#o;
-    this.#matchArgs = [
+    this.#o = { leaseMs: 30_000, pageSize: 32, scanLimit: 256, node: '', ...options };
+    const { policy, pageSize, scanLimit, node } = this.#o;
+    this.#searchArgs = [
       policy.interestsRequiredMs,
       policy.regionRequiredMs,
       policy.recentCount,
@@ -363,6 +441,7 @@ export class RedisPool implements WaitingPool {
       policy.relaxRecentAfterMs,
       pageSize,
       scanLimit,
+      node,
     ];
     const define = (name: string, lua: string): Command => {
       this.#r.defineCommand(name, { numberOfKeys: 0, lua });
@@ -374,26 +453,81 @@ export class RedisPool implements WaitingPool {
     this.#get = define('duetGet', GET);
     this.#sweep = define('duetSweep', SWEEP);
     this.#match = define('duetMatch', MATCH);
+    this.#enter = define('duetEnter', ENTER);
     this.#renew = define('duetRenew', RENEW);
   }
 
+  /**
+   * Written at the end of this turn (see `#entering`), or with the search asked for the person in
+   * the same turn.
+   */
   async enqueue(t: Ticket, now: number = Date.now()): Promise<void> {
-    const { bucket, tags, rest } = encodeTicket(t);
+    const record = this.#encode(t);
+    if (this.#entering.has(t.userId)) this.#flush();
+    if (this.#entering.size === 0) queueMicrotask(() => this.#flush());
+    const written = settles<void>();
+    this.#entering.set(t.userId, { t, record, now, written });
+    return written.promise;
+  }
+
+  #encode(t: Ticket): ReturnType<typeof encodeTicket> {
+    const record = encodeTicket(t);
     // Until the next refresh, the person's own bucket counts at least them.
     const key = bucketKey(t.mode, t.language);
     if (!this.#buckets.has(key)) this.#buckets.set(key, { mode: t.mode, language: t.language, size: 1 });
-    await this.#enqueue(t.userId, bucket, tags, rest, t.joinedAt, now + this.#o.leaseMs);
+    return record;
+  }
+
+  /**
+   * Sends the entries of this turn, in the order they were made: ENTER for one whose search was
+   * asked for meanwhile, ENQUEUE for the rest. Every other command sends them first, so Redis
+   * sees the pool's commands in the order they were asked for.
+   */
+  #flush(): void {
+    if (this.#entering.size === 0) return;
+    const batch = [...this.#entering.values()];
+    this.#entering.clear();
+    for (const { t, record, now, written, search } of batch) {
+      const { bucket, tags, rest } = record;
+      if (search) {
+        const decided = this.#enter(
+          search.now,
+          ...this.#searchArgs,
+          t.userId,
+          bucket,
+          tags,
+          rest,
+          t.joinedAt,
+          search.now + this.#o.leaseMs,
+        );
+        decided.then(
+          (r) => {
+            written.resolve();
+            search.found.resolve(this.#pair(r));
+          },
+          (err: unknown) => {
+            written.reject(err);
+            search.found.reject(err);
+          },
+        );
+      } else {
+        this.#enqueue(t.userId, bucket, tags, rest, t.joinedAt, now + this.#o.leaseMs).then(() => written.resolve(), written.reject);
+      }
+    }
   }
 
   async remove(userId: string): Promise<boolean> {
+    this.#flush();
     return (await this.#remove(userId)) === 1;
   }
 
   async has(userId: string): Promise<boolean> {
-    return (await this.#r.hexists(`${this.#p}w`, userId)) === 1;
+    this.#flush();
+    return (await this.#r.hexists(`${this.#p}d`, userId)) === 1;
   }
 
   async get(userId: string): Promise<Ticket | undefined> {
+    this.#flush();
     const record = (await this.#get(userId)) as string | null;
     return record === null ? undefined : decodeTicket(userId, record);
   }
@@ -411,9 +545,10 @@ export class RedisPool implements WaitingPool {
   }
 
   async refresh(): Promise<void> {
+    this.#flush();
     const buckets = [...this.#buckets.values()];
     const [size, top, ...sizes] = await Promise.all([
-      this.#r.hlen(`${this.#p}w`),
+      this.#r.hlen(`${this.#p}d`),
       this.#r.zrevrange(`${this.#p}tags`, 0, 4, 'WITHSCORES'),
       ...buckets.map((b) => this.#r.zcard(`${this.#p}q:${redisBucket(b.mode, b.language)}`)),
     ]);
@@ -432,18 +567,35 @@ export class RedisPool implements WaitingPool {
    */
   async renew(userIds: readonly string[], now: number = Date.now()): Promise<string[]> {
     if (userIds.length === 0) return [];
+    this.#flush();
     return (await this.#renew(now + this.#o.leaseMs, ...userIds)) as string[];
   }
 
   /** Drops entries whose lease lapsed (their node crashed); any node may run it. */
   async sweep(now: number = Date.now(), limit = 1000): Promise<number> {
+    this.#flush();
     return Number(await this.#sweep(now, limit));
   }
 
-  /** One round trip: the MATCH script decides and removes the pair. Never 'retry': nothing is lost to another node. */
+  /**
+   * One round trip: the MATCH script decides and removes the pair, or, for someone entered in this
+   * turn, the ENTER script enters and decides (someone matched on arrival is never written). Never
+   * 'retry': nothing is lost to another node.
+   */
   async matchFor(userId: string, now: number): Promise<MatchResult> {
-    const r = (await this.#match(userId, now, ...this.#matchArgs)) as [string, string, string, string] | null;
+    const entering = this.#entering.get(userId);
+    if (entering && !entering.search) {
+      const found = settles<MatchResult>();
+      entering.search = { now, found };
+      return found.promise;
+    }
+    this.#flush();
+    return this.#pair(await this.#match(now, ...this.#searchArgs, userId));
+  }
+
+  #pair(r: unknown): MatchResult {
     if (r === null) return undefined;
-    return inOfferOrder(decodeTicket(r[0], r[1]), decodeTicket(r[2], r[3]));
+    const [id, record, partnerId, partnerRecord] = r as [string, string, string, string];
+    return inOfferOrder(decodeTicket(id, record), decodeTicket(partnerId, partnerRecord));
   }
 }
