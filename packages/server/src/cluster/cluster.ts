@@ -44,6 +44,12 @@ export interface ClusterEvents {
   'pool:up': [];
 }
 
+/**
+ * How long the registry remembers the node a person last connected to: a connection older than
+ * this is not retired by a newer one on another node.
+ */
+const CONNECTION_ENTRY_MS = 12 * 3_600_000;
+
 /** Redis answers, but cannot take commands now: as good as gone, for the pool. */
 const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|OOM|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
 
@@ -97,6 +103,8 @@ export class Cluster implements ClusterPort {
   #graceUntil = 0;
   /** The other nodes, as last read (every second, with the online count): a broadcast needs no read of its own. */
   #others: readonly string[] = [];
+  /** Nodes whose online count was there at that read: they beat within the last few seconds. */
+  #live = new Set<string>();
   /** People waiting here found without a pool entry at the last renewal (see `#renew`). */
   #unclaimed = new Set<string>();
   /** Questions this node asked, by request id, until their time is up. */
@@ -149,7 +157,7 @@ export class Cluster implements ClusterPort {
     await this.#sub.subscribe(this.#key(`node:${this.nodeId}`));
     this.#sub.on('message', (_channel, raw: string) => this.#receive(raw));
     await this.#beat();
-    await Promise.all([this.pool.refresh(), this.#readNodes()]);
+    await Promise.all([this.pool.refresh(), this.#countOnline()]);
     this.#started = true;
     if (this.#state === 'unavailable') this.#setState('up', { downMs: Date.now() - this.#downSince });
     // While the pool is unavailable only the heartbeat runs: it is the probe that ends the outage.
@@ -174,9 +182,24 @@ export class Cluster implements ClusterPort {
   }
 
   /**
+   * A person connected here at `at`. The node that holds their previous connection, as the
+   * registry of connections says (`c:<userId>`, the last node each person connected to), is told
+   * to retire it (`replaced`), and only that node: one command per connection, however many nodes
+   * there are, and nobody else reads a message about a stranger. When that node is gone, every
+   * other node is told: one of them may hold a call with the person's dead connection.
+   */
+  async connected(userId: string, at: number): Promise<void> {
+    const before = await this.#redis.set(this.#key(`c:${userId}`), this.nodeId, 'PX', CONNECTION_ENTRY_MS, 'GET');
+    if (before === null || before === this.nodeId) return;
+    const event: ClusterEvent = { t: 'replaced', userId, node: this.nodeId, at };
+    if (this.#live.has(before)) this.send(before, event);
+    else await this.broadcast(event);
+  }
+
+  /**
    * One event to every other node of the cluster, as known at the last read of the node list (at
-   * most a second old): a newcomer's `replaced` costs a publish per other node and no read. A node
-   * that joined within that second misses it, which only matters for a connection it already holds.
+   * most a second old): a ban or a hold costs a publish per other node and no read. A node that
+   * joined within that second misses it, which only matters for a connection it already holds.
    */
   async broadcast(event: ClusterEvent): Promise<void> {
     if (!this.#started) await this.#readNodes();
@@ -366,6 +389,7 @@ export class Cluster implements ClusterPort {
     if (nodes.length === 0) return;
     const counts = await this.#redis.mget(nodes.map((n) => this.#key(`online:${n}`)));
     this.#online = counts.reduce((sum, c) => sum + (c === null ? 0 : Number(c)), 0);
+    this.#live = new Set(nodes.filter((_, i) => counts[i] !== null));
   }
 
   /**

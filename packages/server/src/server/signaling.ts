@@ -58,7 +58,7 @@ export async function startSignaling(c: SignalingContext) {
       nodeId: cluster.nodeId,
       connected: (userId, at) =>
         void cluster
-          .broadcast({ t: 'replaced', userId, node: cluster.nodeId, at })
+          .connected(userId, at)
           // During a Redis outage (logged once by the cluster) this fails for every newcomer: no line each.
           .catch(
             (err: unknown) =>
