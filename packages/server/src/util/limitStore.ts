@@ -88,7 +88,8 @@ export class MemoryLimitStore implements LimitStore {
 
 /**
  * KEYS: the buckets; ARGV: now, then perSecond and burst for each key → 1 when a token was taken from
- * every bucket, 0 (and nothing taken) when any is empty. Each bucket expires when it would be full.
+ * every bucket, 0 (and nothing taken) when any is empty. A bucket is one string, "<tokens> <at>",
+ * that expires when it would be full: a GET and a SET each (every join and Next takes one).
  */
 const TAKE = `
 local now = tonumber(ARGV[1])
@@ -96,9 +97,12 @@ local levels = {}
 for i, key in ipairs(KEYS) do
   local rate = tonumber(ARGV[i * 2])
   local burst = tonumber(ARGV[i * 2 + 1])
-  local b = redis.call('HMGET', key, 't', 'at')
   local tokens = burst
-  if b[1] then tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) / 1000 * rate) end
+  local b = redis.call('GET', key)
+  if b then
+    local t, at = string.match(b, '^(%S+) (%S+)$')
+    if t then tokens = math.min(burst, tonumber(t) + math.max(0, now - tonumber(at)) / 1000 * rate) end
+  end
   if tokens < 1 then return 0 end
   levels[i] = tokens
 end
@@ -106,8 +110,7 @@ for i, key in ipairs(KEYS) do
   local rate = tonumber(ARGV[i * 2])
   local burst = tonumber(ARGV[i * 2 + 1])
   local left = levels[i] - 1
-  redis.call('HSET', key, 't', tostring(left), 'at', tostring(now))
-  redis.call('PEXPIRE', key, math.max(1, math.ceil((burst - left) / rate * 1000)))
+  redis.call('SET', key, tostring(left) .. ' ' .. tostring(now), 'PX', math.max(1, math.ceil((burst - left) / rate * 1000)))
 end
 return 1
 `;
