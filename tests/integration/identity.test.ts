@@ -97,6 +97,8 @@ describe('guest identity over HTTP', () => {
     expect(refused.body).toMatchObject({ error: { code: 'rate_limited' } });
     // Someone else is not affected.
     expect((await s.request('POST', '/api/session')).status).toBe(200);
+    // Another address of the same IPv6 /64 is the same subscriber: rotating the host part buys nothing.
+    expect((await s.request('POST', '/api/session', { from: from.replace(/::1$/, '::beef:2') })).status).toBe(429);
   });
 
   it('rejects a body that is not JSON with 400', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey } from './limits.js';
+import { addressKey } from '../util/address.js';
 
 describe('addressKey', () => {
   it('counts IPv4 by address and IPv6 by its /64', () => {

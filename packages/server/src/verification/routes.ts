@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { VerificationChallengeInfo, VerificationResultInfo, VerificationStatus } from '@duet/protocol';
@@ -9,6 +8,7 @@ import { z } from 'zod';
 import type { TokenIssuer } from '../identity/tokens.js';
 import type { Moderation } from '../safety/moderation.js';
 import type { StaffAccounts } from '../safety/staff.js';
+import { addressKey } from '../util/address.js';
 import type { Clock } from '../util/clock.js';
 import { detectorAssetPaths } from './detector.js';
 import { FairQueue, type FairQueueOptions, type QueueRefusal } from './fairQueue.js';
@@ -72,19 +72,6 @@ export const VERIFICATION_REQUEST_LIMITS: readonly RequestLimit[] = Object.freez
   { kind: 'upload', by: 'address', max: 3, windowMs: MINUTE },
   { kind: 'upload', by: 'address', max: 30, windowMs: 60 * MINUTE },
 ]);
-
-/** IPv6 clients are grouped by /64 (one subscriber's prefix): rotating the host part buys nothing. */
-function addressGroup(ip: string): string {
-  if (!isIPv6(ip) || ip.startsWith('::ffff:')) return ip.replace(/^::ffff:/, '');
-  const [head = '', tail = ''] = ip.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const full = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${full
-    .slice(0, 4)
-    .map((g) => parseInt(g || '0', 16).toString(16))
-    .join(':')}::/64`;
-}
 
 const QUEUE_MESSAGES: Record<QueueRefusal, string> = {
   person_busy: 'Your previous check is still being judged. Wait for its answer.',
@@ -168,7 +155,7 @@ export function verificationRoutes(app: FastifyInstance, d: VerificationRouteDep
   const queue = new FairQueue(d.queue);
   const addressHash = (ip: string) =>
     createHmac('sha256', d.secret)
-      .update(`verification:${addressGroup(ip)}`)
+      .update(`verification:${addressKey(ip)}`)
       .digest('hex')
       .slice(0, 32);
   let prunedAt = 0;
