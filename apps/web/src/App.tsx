@@ -148,7 +148,7 @@ export function App() {
           Duet
         </h1>
         <div className="top-right">
-          {view.phase !== 'rules' && <LanguageSwitch label={t('app.language')} />}
+          {view.phase !== 'rules' && <LanguageSwitch label={t('app.language')} compact />}
           {priced && (
             <button
               type="button"

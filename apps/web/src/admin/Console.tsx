@@ -98,7 +98,7 @@ export function Console({ onSignOut }: { onSignOut: () => void }) {
           </span>
           <span className={`tag role ${me.role}`}>{t(me.role === 'admin' ? 'console.role.admin' : 'console.role.moderator')}</span>
         </div>
-        <LanguageSwitch label={t('console.language')} className="language-switch bar-language" />
+        <LanguageSwitch label={t('console.language')} className="language-switch bar-language" compact />
         <button className="btn small subtle signout" data-testid="sign-out" onClick={onSignOut}>
           {t('console.signOut')}
         </button>

@@ -38,7 +38,7 @@ export function BannedScreen({ ban, onAppeal }: { ban: BanNotice; onAppeal: (mes
           <span className="dot b" aria-hidden="true" />
           Duet
         </div>
-        <LanguageSwitch label={t('app.language')} />
+        <LanguageSwitch label={t('app.language')} compact />
         <h1>{temporary ? t('app.banned.suspendedTitle') : t('app.banned.bannedTitle')}</h1>
         <p className="banned-lead">{temporary ? t('app.banned.suspendedLead') : t('app.banned.bannedLead')}</p>
         <dl className="banned-facts">

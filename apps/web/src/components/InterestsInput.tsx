@@ -37,7 +37,7 @@ export function InterestsInput({
 
   return (
     <div className="interests">
-      <label className="interests-label" htmlFor="interests-input">
+      <label className="interests-label sr-only-narrow" htmlFor="interests-input">
         {t('app.interests.label')}
       </label>
       {/* A click anywhere in the box lands in the input, as in any tag field. */}

@@ -13,7 +13,7 @@ export function RulesGate({ onAccept, busy }: { onAccept: () => void; busy: bool
     <div ref={ref} className="gate" role="dialog" aria-modal="true" aria-labelledby="gate-title" aria-describedby="gate-lead">
       <div className="gate-card">
         {/* The rules come first, so the language can be chosen here too (the page's own switch is behind this). */}
-        <LanguageSwitch label={t('app.language')} className="language-switch gate-language" />
+        <LanguageSwitch label={t('app.language')} className="language-switch gate-language" compact />
         <h1 id="gate-title" ref={title} tabIndex={-1}>
           {t('app.rules.title')}
         </h1>

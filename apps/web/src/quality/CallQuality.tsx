@@ -31,7 +31,7 @@ export function CallQuality({ quality }: { quality: Quality | null }) {
     <>
       <div className={`quality quality-${level}`} data-testid="quality" data-level={level} title={detail(t, quality)} role="status">
         <Bars level={level} />
-        <span className="quality-label">{t(LABEL[level])}</span>
+        <span className="quality-label sr-only-narrow">{t(LABEL[level])}</span>
       </div>
       {partnerPaused ? (
         <div className="video-paused" data-testid="video-paused" data-who={selfPaused ? 'both' : 'partner'} role="status">
