@@ -233,8 +233,9 @@ export interface GlassSummary {
   tonesHeard: number;
   audioP50: number | null;
   audioP95: number | null;
-  /** Per second of the window: the p95 of the measured video delay (null: no frame matched). */
+  /** Per second of the window: the p95 of the measured video delay, the median audio delay (null: none matched). */
   videoP95BySecond: Array<number | null>;
+  audioBySecond: Array<number | null>;
 }
 
 const FRAME_MS = 1000 / CLIP.fps;
@@ -261,6 +262,13 @@ function captureOf(sent: Array<[number, number]>, n: number, at: number): number
   return best !== null && best <= at ? best : null;
 }
 
+function bySecondOf(values: number[][], seconds: number, p: number): Array<number | null> {
+  return Array.from({ length: seconds }, (_, s) => {
+    const v = percentile(values[s] ?? [], p);
+    return v === null ? null : Math.round(v);
+  });
+}
+
 /**
  * Glass-to-glass figures of what `receiver` got from `sender` between `from` and `to`
  * (the receiver's page clock, ms).
@@ -282,10 +290,13 @@ export function glassSummary(receiver: GlassRecord, sender: GlassRecord, from: n
   const toneWall: Array<[number, number]> = sender.toneSent.map(([t, k]) => [t + sender.wallOffset, k]);
   const heard = receiver.toneHeard.filter(([t]) => t >= from && t < to);
   const audio: number[] = [];
+  const audioBySecond: number[][] = [];
   for (const [t, k] of heard) {
     const at = t + rw;
     const match = toneWall.filter(([s, j]) => j === k && s <= at && at - s < TONE_LOOP_MS).pop();
-    if (match) audio.push(at - match[0]);
+    if (!match) continue;
+    audio.push(at - match[0]);
+    (audioBySecond[Math.floor((t - from) / 1000)] ??= []).push(at - match[0]);
   }
   const seconds = Math.floor((to - from) / 1000);
   return {
@@ -297,9 +308,7 @@ export function glassSummary(receiver: GlassRecord, sender: GlassRecord, from: n
     tonesHeard: audio.length,
     audioP50: percentile(audio, 50),
     audioP95: percentile(audio, 95),
-    videoP95BySecond: Array.from({ length: seconds }, (_, s) => {
-      const v = percentile(bySecond[s] ?? [], 95);
-      return v === null ? null : Math.round(v);
-    }),
+    videoP95BySecond: bySecondOf(bySecond, seconds, 95),
+    audioBySecond: bySecondOf(audioBySecond, seconds, 50),
   };
 }

@@ -59,8 +59,8 @@ export class PeerSession {
     };
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === 'connected') {
-        void this.#applySenderPolicy();
-        this.quality.start();
+        // One after the other: both change the video sender's parameters.
+        void this.#applySenderPolicy().finally(() => this.quality.start());
       }
       this.#o.onConnectionState(this.pc.connectionState);
     };

@@ -76,6 +76,14 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   /** How many RTCP round trips each remote-inbound stream had measured at the last tick. */
   readonly #rttCounts = new Map<string, number>();
   #rtts: number[] = [];
+  /**
+   * The round trip measured by the reports themselves (each carries its send time and echoes the
+   * partner's, with how long it held it), new since the last tick. RTCP measures one only when video
+   * flows (audio's reports come every few seconds): while video is paused this is how a drained
+   * queue is seen in time to resume.
+   */
+  #channelRtt: number | null = null;
+  #echo: { ping: number; at: number } | null = null;
   /** Loss of what this side sends, smoothed over a few seconds (single reports are noisy). */
   #sendLoss = 0;
   /** The last three levels of each direction: the shown level is their median, so one bad second does not flash. */
@@ -97,13 +105,21 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   attachChannel(channel: RTCDataChannel): void {
     this.#channel = channel;
     channel.onmessage = ({ data }) => {
+      const at = performance.now();
       const report = parseReport(data);
-      if (report) this.#partner = { report, at: performance.now() };
+      if (!report) return;
+      this.#partner = { report, at };
+      const { ping, echo } = parseTiming(data);
+      if (ping !== null) this.#echo = { ping, at };
+      if (echo !== null && at - echo[0] - echo[1] >= 0) this.#channelRtt = at - echo[0] - echo[1];
     };
   }
 
+  /** Once the call connects: the policy starts now, its first tier (the thumbnail) before any frame. */
   start(): void {
     if (this.#timer || this.#closed) return;
+    this.#policy = initialPolicy(performance.now());
+    void this.#applyTier(this.#policy.tier);
     this.#timer = setInterval(() => void this.#tick().catch(() => undefined), TICK_MS);
   }
 
@@ -164,6 +180,8 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       }
     }
     if (rtcpRttMs !== null) rttMs = rtcpRttMs;
+    else if (this.#channelRtt !== null) rttMs = this.#channelRtt;
+    this.#channelRtt = null;
     // A queue lasts; a busy CPU makes single round trips jump. The policy sees the lower of the last two.
     if (rttMs !== null) {
       this.#rtts = [...this.#rtts.slice(-1), rttMs];
@@ -203,7 +221,9 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     if (this.#policy.tier !== this.#applied) await this.#applyTier(this.#policy.tier);
     if (this.#channel?.readyState === 'open') {
       try {
-        this.#channel.send(JSON.stringify({ v: 1, ...mine }));
+        const now = performance.now();
+        const echo = this.#echo ? [this.#echo.ping, Math.round(now - this.#echo.at)] : undefined;
+        this.#channel.send(JSON.stringify({ v: 1, ...mine, ping: Math.round(now), echo }));
       } catch {
         // a full or closing channel: the next second sends a fresh report
       }
@@ -263,6 +283,14 @@ function smooth(history: QualityLevel[], level: QualityLevel): QualityLevel {
   history.push(level);
   if (history.length > 3) history.shift();
   return [...history].sort((a, b) => RANK[a] - RANK[b])[Math.floor((history.length - 1) / 2)]!;
+}
+
+/** A report's send time, and the partner's last send time it echoes with how long it was held (ms). */
+function parseTiming(data: string): { ping: number | null; echo: [number, number] | null } {
+  const m = JSON.parse(data) as { ping?: unknown; echo?: unknown };
+  const ms = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const echo = Array.isArray(m.echo) && m.echo.length === 2 && ms(m.echo[0]) && ms(m.echo[1]) ? (m.echo as [number, number]) : null;
+  return { ping: ms(m.ping) ? m.ping : null, echo };
 }
 
 function parseReport(data: unknown): ReceiveReport | null {

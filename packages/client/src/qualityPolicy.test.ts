@@ -33,7 +33,7 @@ function run(state: PolicyState, o: SendObservation, seconds: number, t0 = 0): P
 }
 
 /** A policy past the bandwidth estimate's ramp-up at t = 0, after a few clean seconds at 2.5 Mbps. */
-const warm = () => run(initialPolicy(-20_000), clean, 3, -4000);
+const warm = () => run(initialPolicy(-20_000, 0), clean, 3, -4000);
 const LAST = TIERS.length - 1;
 
 describe('audio-first video policy', () => {
@@ -42,11 +42,25 @@ describe('audio-first video policy', () => {
   });
 
   it('does not step down for a low estimate alone, without a queue, loss or a fall', () => {
-    expect(run(initialPolicy(-20_000), { ...clean, availableKbps: 300 }, 20).tier).toBe(0);
+    expect(run(initialPolicy(-20_000, 0), { ...clean, availableKbps: 300 }, 20).tier).toBe(0);
   });
 
   it('does not take the estimate’s ramp-up at the start of a call for a squeeze', () => {
-    expect(run(initialPolicy(0), { ...clean, availableKbps: 350 }, 5).tier).toBe(0);
+    expect(run(initialPolicy(0, 0), { ...clean, availableKbps: 350 }, 5).tier).toBe(0);
+  });
+
+  it('starts a call at the thumbnail and climbs a tier a second while the estimate has room', () => {
+    const start = initialPolicy(0);
+    expect(start.tier).toBe(LAST);
+    expect([1, 2, 3, 4].map((n) => run(start, clean, n).tier)).toEqual([LAST - 1, 2, 1, 0]);
+    // A 500 kbps estimate: up to the tier that fits beside the voice, no further.
+    expect(run(start, { ...clean, availableKbps: 480 }, 5).tier).toBe(1);
+    // A 150 kbps link (the thumbnail and the voice measure ~100 kbps on it): the thumbnail, with no
+    // full-size keyframe or start rate to fill its queue.
+    expect(run(start, { ...clean, availableKbps: 100 }, 8).tier).toBe(LAST);
+    // Not into a queue or loss.
+    expect(run(start, { ...clean, rttMs: 40 + 150 }, 3).tier).toBe(LAST);
+    expect(run(start, { ...clean, loss: 0.03 }, 1).tier).toBe(LAST);
   });
 
   it('picks the tier that fits beside the voice, and pauses below the last one', () => {
@@ -72,7 +86,7 @@ describe('audio-first video policy', () => {
   });
 
   it('steps down after two seconds of a long queue (bufferbloat), even during the ramp-up, down to the thumbnail', () => {
-    let s = run(initialPolicy(0), { ...clean, rttMs: 40 + 500 }, 1);
+    let s = run(initialPolicy(0, 0), { ...clean, rttMs: 40 + 500 }, 1);
     expect(s.tier).toBe(0);
     s = run(s, { ...clean, rttMs: 40 + 500 }, 1, 1000);
     expect(s.tier).toBe(1);
@@ -86,6 +100,7 @@ describe('audio-first video policy', () => {
 
   it('steps down at once when the estimate falls sharply and the queue grows', () => {
     expect(run(warm(), { ...clean, availableKbps: 600, rttMs: 40 + 500 }, 1).tier).toBe(1);
+    expect(run(warm(), { ...clean, availableKbps: 400, rttMs: 40 + 500 }, 1).tier).toBe(2);
     expect(run(warm(), { ...clean, availableKbps: 150, rttMs: 40 + 500 }, 1).tier).toBe(TIERS.length - 1);
   });
 
