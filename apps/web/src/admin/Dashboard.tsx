@@ -5,7 +5,7 @@ import { isAbort } from './api.js';
 import { CallDetailDialog } from './CallDetail.js';
 import { count, dateTime, dayLabel, FUNNEL_LABELS, ms, pct, timeOfDay, type T } from './format.js';
 import { CallsChart, DurationsChart, ReasonsChart, SuccessChart } from './InsightCharts.js';
-import { Card, EmptyState, RefreshButton, Spinner, TableHead, Tile } from './parts.js';
+import { Card, EmptyState, RefreshButton, Spinner, TableHead, TableScroll, Tile } from './parts.js';
 import { RANGE_KEYS, RANGES, rangeFor, type RangeKey } from './ranges.js';
 import { useSession } from './session.js';
 import { WorstCalls } from './WorstCalls.js';
@@ -285,7 +285,7 @@ function P50({ v }: { v: number | null }) {
 function Funnel({ t, funnel }: { t: T; funnel: InsightsResponse['funnel'] }) {
   const days = [...funnel].sort((a, b) => b.day.localeCompare(a.day));
   return (
-    <div className="table-wrap" role="region" aria-label={t('console.funnel.title')} tabIndex={0}>
+    <TableScroll label={t('console.funnel.title')}>
       <table className="table funnel" data-testid="funnel">
         <caption className="sr-only">{t('console.funnel.hint')}</caption>
         <TableHead columns={[t('console.funnel.day'), ...FUNNEL_STEPS.map((s) => ({ label: t(FUNNEL_LABELS[s]), num: true }))]} />
@@ -306,6 +306,6 @@ function Funnel({ t, funnel }: { t: T; funnel: InsightsResponse['funnel'] }) {
           })}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -5,7 +5,7 @@ import { COLORS, useChart } from './charts.js';
 import { Credits } from './Credits.js';
 import { dayLabel, isRtl, num, type T } from './format.js';
 import { money, moneyPerMinute } from './money.js';
-import { Card, EmptyState, Loadable, RefreshButton, SectionHead, StaleNote, TableHead, Tile } from './parts.js';
+import { Card, EmptyState, Loadable, RefreshButton, SectionHead, StaleNote, TableHead, TableScroll, Tile } from './parts.js';
 import { useResource, useSession } from './session.js';
 import type { EconomicsDay, EconomicsReport } from './types.js';
 
@@ -181,7 +181,7 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
         <>
           <MarginChart days={days} keys={keys} />
           <Card title={t('console.econ.perDay')} hint={t('console.econ.perDayHint')} className="wide">
-            <div className="table-wrap" role="region" aria-label={t('console.econ.perDay')} tabIndex={0}>
+            <TableScroll label={t('console.econ.perDay')}>
               <table className="table econ" data-testid="economics-table">
                 <TableHead columns={[t('console.funnel.day'), ...ECON_COLUMNS.map((id) => ({ label: t(id), num: true }))]} />
                 <tbody>
@@ -195,7 +195,7 @@ function Report({ report, keys }: { report: EconomicsReport; keys: string[] }) {
                   </tfoot>
                 )}
               </table>
-            </div>
+            </TableScroll>
           </Card>
         </>
       )}

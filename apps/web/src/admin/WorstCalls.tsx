@@ -1,7 +1,7 @@
 import type { InsightsResponse } from '@duet/protocol';
 import { useConsoleText } from '../i18n/index.js';
 import { dateTime, duration, ms, num, pathKind, pathTag, pct, reasonLabel, type T } from './format.js';
-import { TableHead } from './parts.js';
+import { TableHead, TableScroll } from './parts.js';
 
 type Row = InsightsResponse['worstCalls'][number];
 
@@ -9,7 +9,7 @@ type Row = InsightsResponse['worstCalls'][number];
 export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: string) => void }) {
   const t = useConsoleText();
   return (
-    <div className="table-wrap" role="region" aria-label={t('console.worst.title')} tabIndex={0}>
+    <TableScroll label={t('console.worst.title')}>
       <table className="table calls" data-testid="worst-calls">
         <TableHead
           columns={[
@@ -58,7 +58,7 @@ export function WorstCalls({ calls, onOpen }: { calls: Row[]; onOpen: (id: strin
           })}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 

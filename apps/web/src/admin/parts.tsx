@@ -37,6 +37,19 @@ export function Card({
   );
 }
 
+/**
+ * A table that may scroll sideways: a focusable region (so the keyboard can scroll it) named after
+ * its table, distinct from the card around it that carries the same title.
+ */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  const t = useConsoleText();
+  return (
+    <div className="table-wrap" role="region" aria-label={t('console.tableRegion', { name: label })} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
+
 export function EmptyState({ text, detail }: { text: string; detail?: string }) {
   return (
     <div className="empty" data-testid="empty-state">
