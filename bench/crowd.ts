@@ -13,6 +13,8 @@
  *                          [--server-cpu-prof=DIR] [--json=FILE] [--env=KEY=VALUE,...] (extra server env)
  *                          [--load-cpu-prof=DIR] (profiles of the load processes)
  *                          [--server-main=PATH,...] (other builds' main.js, e.g. an earlier commit's; each runs in turn)
+ *                          [--warmup=PEOPLE] (a crowd first, not reported: the measured one meets warm nodes)
+ *                          [--load-nodes=K] (people connect to the first K nodes only; default all)
  *
  * Reported per run: people, never got in, never matched, double matches (must be 0), join→match
  * p50/p99 (join, next, or being requeued → matched), time until all were in after the last arrival,
@@ -45,10 +47,14 @@ const HOLD_MS = Number(arg('hold-ms', '1000'));
 const NODES = Number(arg('nodes', '1'));
 const REDIS = flag('redis') || NODES > 1;
 const POSTGRES = flag('postgres') || NODES > 1;
+/** People connect to the first this many nodes only (the others are members that take no one): what more nodes cost by being there. */
+const LOAD_NODES = Number(arg('load-nodes', String(NODES)));
 const WORKERS = Number(arg('workers', String(Math.max(2, Math.ceil(PEOPLE / 2500)))));
 const BUDGET_MS = Number(arg('budget-s', '120')) * 1000;
 const WAIT_MS = 15_000;
 const GIVE_UP_MS = 30_000;
+/** People in a crowd run first against each Duet build and not reported: every node's code is warm when the measured crowd comes. */
+const WARMUP = Number(arg('warmup', '0'));
 const PROFILE_DIR = arg('server-cpu-prof', undefined);
 const LOAD_PROFILE_DIR = arg('load-cpu-prof', undefined);
 const JSON_FILE = arg('json', undefined);
@@ -97,11 +103,17 @@ async function stopProcess(p: ChildProcess, graceMs = 20_000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
-async function cpuSeconds(pid: number): Promise<number> {
+/** utime and stime of a process, in seconds (clock ticks of 1/100 s on Linux). */
+async function cpuSeconds(pid: number): Promise<{ user: number; system: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** The CPU time of all these processes, user and system. */
+async function cpuOf(pids: number[]): Promise<{ user: number; system: number }> {
+  const each = await Promise.all(pids.map(cpuSeconds));
+  return { user: each.reduce((a, c) => a + c.user, 0), system: each.reduce((a, c) => a + c.system, 0) };
 }
 
 async function rssMiB(pid: number): Promise<number> {
@@ -223,14 +235,18 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
 }
 
 /**
- * Redis commands executed so far, by command, those run inside scripts included (all clients: the
- * machine's Redis is shared, so read it as an upper bound).
+ * Redis commands executed so far, by command, those run inside scripts included, and the CPU time
+ * of its main thread (all clients: the machine's Redis is shared, so read both as upper bounds).
  */
-async function redisCommands(): Promise<Map<string, number>> {
+async function redisStats(): Promise<{ commands: Map<string, number>; cpuS: number }> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
   try {
-    const info = await redis.info('commandstats');
-    return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+    const [commands, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')]);
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? Number.NaN);
+    return {
+      commands: new Map([...commands.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])])),
+      cpuS: seconds('used_cpu_user_main_thread') + seconds('used_cpu_sys_main_thread'),
+    };
   } finally {
     redis.disconnect();
   }
@@ -239,7 +255,7 @@ async function redisCommands(): Promise<Map<string, number>> {
 /** The commands run between two readings, per pair, most first. */
 function commandsPerPair(before: Map<string, number>, after: Map<string, number>, pairs: number): Record<string, number> {
   const mix = [...after].map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / Math.max(1, pairs)] as const);
-  return Object.fromEntries(mix.filter(([, n]) => n > 0).sort((x, y) => y[1] - x[1]));
+  return Object.fromEntries(mix.filter(([, n]) => n >= 0.05).sort((x, y) => y[1] - x[1]));
 }
 
 // ---- one run --------------------------------------------------------------------------------
@@ -263,18 +279,24 @@ interface RunResult {
   serverCpu: number;
   /** Server CPU time per person who got in, ms: what a newcomer costs, whatever else the machine was doing. */
   cpuMsPerPerson: number;
+  /** Of it, in the kernel (sockets, and the switches between processes sharing the core). */
+  systemCpuMsPerPerson: number;
   loadCpu: number;
   rssIdle: number;
   rssPeak: number;
   redisPerPair: number | undefined;
   /** Redis commands per pair by command (scripts' inner commands included). */
   redisMix: Record<string, number>;
+  /** Redis main-thread CPU per pair, µs. */
+  redisUsPerPair: number | undefined;
   retries: Record<string, number>;
   errors: Record<string, number>;
 }
 
-async function crowd(target: Target): Promise<RunResult> {
-  out(`\n## ${target.name}: ${fmt(PEOPLE)} people at ${fmt(RATE)}/s, ${ROUNDS} rounds of ${fmt(HOLD_MS)} ms, ${WORKERS} load processes`);
+async function crowd(target: Target, people = PEOPLE): Promise<RunResult> {
+  out(
+    `\n## ${people === PEOPLE ? '' : '(warm-up, not reported) '}${target.name}: ${fmt(people)} people at ${fmt(RATE)}/s, ${ROUNDS} rounds of ${fmt(HOLD_MS)} ms, ${WORKERS} load processes`,
+  );
   await new Promise((r) => setTimeout(r, 1000));
   const rssIdle = (await Promise.all(target.pids.map(rssMiB))).reduce((a, b) => a + b, 0);
   let rssPeak = rssIdle;
@@ -287,17 +309,17 @@ async function crowd(target: Target): Promise<RunResult> {
         )),
     );
   }, 250);
-  const redis0 = REDIS && target.name.startsWith('Duet') ? await redisCommands() : undefined;
-  const cpu0 = (await Promise.all(target.pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const redis0 = REDIS && target.name.startsWith('Duet') ? await redisStats() : undefined;
+  const cpu0 = await cpuOf(target.pids);
   const t0 = now() + 1500; // the workers start and connect first
-  const arrivalsMs = (PEOPLE * 1000) / RATE;
+  const arrivalsMs = (people * 1000) / RATE;
   const deadline = t0 + Math.min(BUDGET_MS, arrivalsMs + GIVE_UP_MS + ROUNDS * (HOLD_MS + WAIT_MS) + 5_000);
   const reports = await Promise.all(
     Array.from({ length: WORKERS }, (_, index) => {
       const plan: WorkerPlan = {
-        bases: target.bases,
+        bases: target.bases.slice(0, LOAD_NODES),
         t0,
-        people: PEOPLE,
+        people,
         rate: RATE,
         rounds: ROUNDS,
         holdMs: HOLD_MS,
@@ -319,9 +341,10 @@ async function crowd(target: Target): Promise<RunResult> {
     }),
   );
   const tEnd = now();
-  const cpu1 = (await Promise.all(target.pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const cpu1 = await cpuOf(target.pids);
+  const cpuS = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
   clearInterval(sampler);
-  const redis1 = redis0 === undefined ? undefined : await redisCommands();
+  const redis1 = redis0 === undefined ? undefined : await redisStats();
 
   const lat = new Samples();
   const admit = new Samples();
@@ -359,9 +382,9 @@ async function crowd(target: Target): Promise<RunResult> {
   const [a50, a99] = admit.percentiles(50, 99);
   const result: RunResult = {
     name: target.name,
-    people: PEOPLE,
+    people,
     arrived: sum('arrived'),
-    neverIn: PEOPLE - sum('gotIn'),
+    neverIn: people - sum('gotIn'),
     neverMatched: sum('neverMatched'),
     waitsGivenUp: sum('waitsGivenUp'),
     doubleMatches: sum('doubleMatches') + crowded,
@@ -369,24 +392,27 @@ async function crowd(target: Target): Promise<RunResult> {
     p99: p99!,
     admitP50: a50!,
     admitP99: a99!,
-    allInS: lastIn === 0 ? Number.NaN : Math.max(0, (lastIn - (t0 + ((PEOPLE - 1) * 1000) / RATE)) / 1000),
+    allInS: lastIn === 0 ? Number.NaN : Math.max(0, (lastIn - (t0 + ((people - 1) * 1000) / RATE)) / 1000),
     pairsPerS: calls.size / Math.max(0.001, (last - first) / 1000),
     pairs: calls.size,
-    serverCpu: (100 * (cpu1 - cpu0)) / ((tEnd - t0) / 1000),
-    cpuMsPerPerson: ((cpu1 - cpu0) * 1000) / Math.max(1, sum('gotIn')),
+    serverCpu: (100 * cpuS) / ((tEnd - t0) / 1000),
+    cpuMsPerPerson: (cpuS * 1000) / Math.max(1, sum('gotIn')),
+    systemCpuMsPerPerson: ((cpu1.system - cpu0.system) * 1000) / Math.max(1, sum('gotIn')),
     loadCpu: sum('cpuMs') / (tEnd - t0 + 1500),
     rssIdle,
     rssPeak,
     redisPerPair:
       redis0 === undefined || redis1 === undefined
         ? undefined
-        : Object.values(commandsPerPair(redis0, redis1, calls.size)).reduce((a, b) => a + b, 0),
-    redisMix: redis0 === undefined || redis1 === undefined ? {} : commandsPerPair(redis0, redis1, calls.size),
+        : Object.values(commandsPerPair(redis0.commands, redis1.commands, calls.size)).reduce((a, b) => a + b, 0),
+    redisMix: redis0 === undefined || redis1 === undefined ? {} : commandsPerPair(redis0.commands, redis1.commands, calls.size),
+    redisUsPerPair:
+      redis0 === undefined || redis1 === undefined ? undefined : ((redis1.cpuS - redis0.cpuS) * 1e6) / Math.max(1, calls.size),
     retries: merge('retries'),
     errors: merge('errors'),
   };
   out(
-    `  in: ${fmt(PEOPLE - result.neverIn)} of ${fmt(PEOPLE)} (arrival → in p50/p99 ${fmt(a50!, 1)} / ${fmt(a99!, 1)} ms); pairs ${fmt(calls.size)}; waits given up ${fmt(result.waitsGivenUp)}; wall ${fmt((tEnd - t0) / 1000, 1)} s`,
+    `  in: ${fmt(people - result.neverIn)} of ${fmt(people)} (arrival → in p50/p99 ${fmt(a50!, 1)} / ${fmt(a99!, 1)} ms); pairs ${fmt(calls.size)}; waits given up ${fmt(result.waitsGivenUp)}; wall ${fmt((tEnd - t0) / 1000, 1)} s`,
   );
   const line = (bag: Record<string, number>, digits = 0) =>
     Object.entries(bag)
@@ -404,7 +430,10 @@ async function crowd(target: Target): Promise<RunResult> {
       )
       .join('; ')}`,
   );
-  if (redis0) out(`  Redis commands per pair: ${fmt(result.redisPerPair ?? Number.NaN, 1)} (${line(result.redisMix, 1)})`);
+  if (redis0)
+    out(
+      `  Redis per pair: ${fmt(result.redisUsPerPair ?? Number.NaN)} µs of its CPU; ${fmt(result.redisPerPair ?? Number.NaN, 1)} commands (${line(result.redisMix, 1)})`,
+    );
   out(`  retries: ${line(result.retries)}`);
   out(`  errors: ${line(result.errors)}`);
   return result;
@@ -425,6 +454,7 @@ async function main(): Promise<void> {
   if (!flag('duet-only')) {
     const floor = await startFloor();
     try {
+      if (WARMUP > 0) await crowd(floor, WARMUP);
       results.push(await crowd(floor));
     } finally {
       await floor.stop();
@@ -434,6 +464,7 @@ async function main(): Promise<void> {
     for (const main of MAINS) {
       const duet = await startDuet(main);
       try {
+        if (WARMUP > 0) await crowd(duet, WARMUP);
         results.push(await crowd(duet));
       } finally {
         await duet.stop();
@@ -454,7 +485,7 @@ async function main(): Promise<void> {
         'all in (s after last arrival)',
         'pairs/s',
         'server CPU',
-        'server CPU ms per person in',
+        'server CPU ms per person in (of it system)',
         'RSS idle→peak MiB',
         ...(REDIS ? ['Redis commands per pair'] : []),
       ],
@@ -470,7 +501,7 @@ async function main(): Promise<void> {
           `${fmt(r.allInS, 1)}`,
           `${fmt(r.pairsPerS)}${ratio(r.pairsPerS, f?.pairsPerS, 2)}`,
           `${fmt(r.serverCpu)} %`,
-          `${fmt(r.cpuMsPerPerson, 2)}${ratio(r.cpuMsPerPerson, f?.cpuMsPerPerson)}`,
+          `${fmt(r.cpuMsPerPerson, 2)}${ratio(r.cpuMsPerPerson, f?.cpuMsPerPerson)} (${fmt(r.systemCpuMsPerPerson, 2)})`,
           `${fmt(r.rssIdle)} → ${fmt(r.rssPeak)}`,
           ...(REDIS ? [r.redisPerPair === undefined ? '–' : fmt(r.redisPerPair, 1)] : []),
         ];
