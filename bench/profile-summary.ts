@@ -2,11 +2,15 @@
  * Summarizes a V8 CPU profile (`node --cpu-prof`): the functions with the most self time, and the
  * ones with the most total time (self plus callees).
  *
- *   npx tsx bench/profile-summary.ts FILE.cpuprofile [--top=15]
+ *   npx tsx bench/profile-summary.ts FILE.cpuprofile [--top=15] [--by-library]
+ *
+ * `--by-library` adds where the busy time goes by owner: each sample counts for the nearest frame
+ * on its stack that belongs to a package (node_modules) or to the server's own modules, skipping
+ * Node's internals; idle is left out.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { arg } from './lib/machine.js';
+import { arg, flag } from './lib/machine.js';
 import { fmt, out, table } from './lib/stats.js';
 
 interface Node {
@@ -55,6 +59,28 @@ p.samples.forEach((id, i) => {
   }
 });
 
+// The owner of a frame: a package, one of the server's modules, or nothing (Node's internals, natives).
+const owner = (n: Node): string | undefined => {
+  const url = n.callFrame.url;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1];
+  const own = /packages\/server\/(?:dist|src)\/(.*)$/.exec(url);
+  if (own) return `server: ${own[1]}`;
+  return undefined;
+};
+const byLibrary = new Map<string, number>();
+let busy = 0;
+p.samples.forEach((id, i) => {
+  const dt = p.timeDeltas[i + 1] ?? 0;
+  const leaf = byId.get(id)!;
+  if (leaf.callFrame.functionName === '(idle)') return;
+  busy += dt;
+  let who: string | undefined;
+  for (let cur: number | undefined = id; cur !== undefined && !who; cur = parent.get(cur)) who = owner(byId.get(cur)!);
+  who ??= leaf.callFrame.url ? 'node internals' : leaf.callFrame.functionName;
+  byLibrary.set(who, (byLibrary.get(who) ?? 0) + dt);
+});
+
 const rows = (m: Map<string, number>) =>
   [...m]
     .sort((a, b) => b[1] - a[1])
@@ -67,3 +93,16 @@ out(table(['function', 'ms', 'share'], rows(self)));
 out();
 out('Total time (self + callees):');
 out(table(['function', 'ms', 'share'], rows(total)));
+if (flag('by-library')) {
+  out();
+  out(`By owner (busy time ${fmt(busy / 1000)} ms, idle left out):`);
+  out(
+    table(
+      ['owner', 'ms', 'share of busy'],
+      [...byLibrary]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, us]) => [name, fmt(us / 1000), `${fmt((100 * us) / busy, 1)} %`]),
+    ),
+  );
+}
