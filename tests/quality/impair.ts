@@ -8,8 +8,9 @@
  *
  *   node --import tsx tests/quality/impair.ts --listen 192.0.2.1:3478 --target 203.0.113.10:3478
  *
- * Prints `impair ready <listen>` once bound, `impair set <json>` after each change, and on
- * `{"stats":true}` one line `impair stats <json>` with per-link packet counts.
+ * Prints `impair ready <listen>` once bound, `impair set <json>` after each change, `impair second
+ * <json>` every second (kbit/s offered to each link, its queue in ms), and on `{"stats":true}` one
+ * line `impair stats <json>` with per-link packet counts.
  */
 import dgram from 'node:dgram';
 import readline from 'node:readline';
@@ -51,6 +52,8 @@ export class Link {
   readonly #queue: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly counts = { in: 0, out: 0, lost: 0, queueDrops: 0 };
+  /** Bytes offered to the link since the last `second()`. */
+  #bytesIn = 0;
 
   set(s: LinkSettings): void {
     this.#s = { delayMs: 0, jitterMs: 0, loss: 0, burstLoss: 0, burstLen: 1, rateKbps: 0, queueMs: 1000, ...s };
@@ -59,6 +62,7 @@ export class Link {
   push(buf: Buffer, send: (buf: Buffer) => void, now = performance.now()): void {
     const s = this.#s;
     this.counts.in++;
+    this.#bytesIn += buf.length + HEADER_BYTES;
     if (s.loss > 0 && Math.random() < s.loss) {
       this.counts.lost++;
       return;
@@ -107,6 +111,13 @@ export class Link {
     this.#arm();
   }
 
+  /** What was offered to the link over the last second (kbit/s, headers counted) and the cap's queue now (ms). */
+  second(now = performance.now()): { kbps: number; queueMs: number } {
+    const kbps = Math.round((this.#bytesIn * 8) / 1000);
+    this.#bytesIn = 0;
+    return { kbps, queueMs: Math.round(Math.max(0, this.#busyUntil - now)) };
+  }
+
   close(): void {
     clearTimeout(this.#timer);
     this.#queue.length = 0;
@@ -153,6 +164,8 @@ function main(): void {
     process.exit(1);
   });
   server.bind(listen.port, listen.host, () => console.log(`impair ready ${listen.host}:${listen.port}`));
+  // Once a second, what each link was offered and how deep its queue is: where a delay sits.
+  const seconds = setInterval(() => console.log(`impair second ${JSON.stringify({ up: up.second(), down: down.second() })}`), 1000);
 
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
     try {
@@ -169,6 +182,7 @@ function main(): void {
     }
   });
   const stop = () => {
+    clearInterval(seconds);
     up.close();
     down.close();
     for (const s of flows.values()) s.close();

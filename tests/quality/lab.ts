@@ -91,6 +91,8 @@ export interface QualityResult {
   /** The SDK policy's view on page a and b (relative seconds; empty with builds before it). */
   policy: { a: unknown[]; b: unknown[] };
   proxy: { a: string; b: string };
+  /** Each proxy's `impair second` lines from the start of the measurement: kbit/s offered to each link and its queue. */
+  proxySeconds: { a: unknown[]; b: unknown[] };
   /** Whether the senders' previews carried capture times, and how audio times reached the page clock. */
   glassClocks: { captureTimes: Array<boolean | null>; audioClock: Array<string | null> };
   /** The machine's 1-minute load average at the start and end (two cores are shared with other work). */
@@ -150,6 +152,13 @@ async function proxyStats(proc: LabProcess): Promise<string> {
   const line = await proc.waitForLine(/impair stats/, 2000).catch(() => '');
   // waitForLine returns the first match; ask for the newest.
   return (proc.lines.filter((l) => l.startsWith('impair stats')).pop() ?? line).replace('impair stats ', '');
+}
+
+function secondsOf(proc: LabProcess, from: number): unknown[] {
+  return proc.lines
+    .slice(from)
+    .filter((l) => l.startsWith('impair second '))
+    .map((l) => JSON.parse(l.slice('impair second '.length)) as unknown);
 }
 
 /** Policy records with their time in seconds since the measurement started. */
@@ -266,6 +275,7 @@ export async function runQualityScenario(
     // Both pages' clocks are performance.now() of their own page: mark the start on each.
     const [startA, startB] = await Promise.all([a.page.evaluate(() => performance.now()), b.page.evaluate(() => performance.now())]);
     const t0 = Date.now();
+    const secondsFrom = { a: proxyA.lines.length, b: proxyB.lines.length };
     for (const p of s.phases.slice(1)) {
       await sleep(Math.max(0, t0 + p.atS * 1000 - Date.now()));
       await Promise.all([setProxy(proxyA, p.a), setProxy(proxyB, p.b)]);
@@ -274,6 +284,7 @@ export async function runQualityScenario(
     const [recA, recB] = await Promise.all([readRecord(a.page), readRecord(b.page)]);
     const [glassA, glassB] = await Promise.all([readGlass(a.page), readGlass(b.page)]);
     const proxy = { a: await proxyStats(proxyA), b: await proxyStats(proxyB) };
+    const proxySeconds = { a: secondsOf(proxyA, secondsFrom.a), b: secondsOf(proxyB, secondsFrom.b) };
     if (options.screenshots) {
       // What each person sees at the end, at desktop and phone sizes (the call keeps running meanwhile).
       fs.mkdirSync(options.screenshots, { recursive: true });
@@ -312,6 +323,7 @@ export async function runQualityScenario(
       audioCodecs,
       policy: { a: rel(recA.policy, startA), b: rel(recB.policy, startB) },
       proxy,
+      proxySeconds,
       load: [Math.round(loadAtStart * 10) / 10, Math.round(os.loadavg()[0]! * 10) / 10],
     };
     await a.page.getByTestId('stop').click();

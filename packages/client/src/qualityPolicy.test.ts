@@ -52,9 +52,10 @@ describe('audio-first video policy', () => {
   it('starts a call at the thumbnail and climbs a tier a second while the estimate has room', () => {
     const start = initialPolicy(0);
     expect(start.tier).toBe(LAST);
-    expect([1, 2, 3, 4].map((n) => run(start, clean, n).tier)).toEqual([LAST - 1, 2, 1, 0]);
+    // The first two seconds' estimate is the browser's start rate: no climb on it.
+    expect([1, 2, 3, 4, 5, 6].map((n) => run(start, clean, n).tier)).toEqual([LAST, LAST, LAST - 1, 2, 1, 0]);
     // A 500 kbps estimate: up to the tier that fits beside the voice, no further.
-    expect(run(start, { ...clean, availableKbps: 480 }, 5).tier).toBe(1);
+    expect(run(start, { ...clean, availableKbps: 480 }, 9).tier).toBe(1);
     // A 150 kbps link (the thumbnail and the voice measure ~100 kbps on it): the thumbnail, with no
     // full-size keyframe or start rate to fill its queue.
     expect(run(start, { ...clean, availableKbps: 100 }, 8).tier).toBe(LAST);
@@ -122,12 +123,27 @@ describe('audio-first video policy', () => {
     expect(s.tier).toBe(0);
   });
 
+  it('out of the thumbnail a resume put up, steps up once on a clear queue alone, then by the estimate again', () => {
+    const quiet = { ...clean, availableKbps: 90 };
+    let s = run(warm(), quiet, 1);
+    s = run(s, quiet, 3, 1000);
+    expect(s.tier).toBe(LAST);
+    // Two clear seconds after the resume: 240p, though the estimate (voice and thumbnail) says no.
+    s = run(s, quiet, 2, 4000);
+    expect(s.tier).toBe(LAST - 1);
+    // The link is still squeezed: the queue sends it back to the thumbnail, and from there the
+    // estimate decides again (with the thumbnail and the voice it reads ~100 kbps on a 150 kbps link).
+    s = run(s, { ...quiet, availableKbps: 140, rttMs: 40 + 500 }, 2, 6000);
+    expect(s.tier).toBe(LAST);
+    expect(run(s, { ...quiet, availableKbps: 100 }, 10, 8000).tier).toBe(LAST);
+  });
+
   it('waits twice as long after a resume that failed', () => {
     let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
-    s = run(s, { ...clean, availableKbps: 90 }, 5, 1000);
+    s = run(s, { ...clean, availableKbps: 90 }, 4, 1000);
     // Just resumed: the audio-only estimate is no reason to pause again, a growing queue is.
     expect(s.tier).toBe(LAST);
-    s = run(s, { ...clean, availableKbps: 90, rttMs: 40 + 500 }, 1, 6000);
+    s = run(s, { ...clean, availableKbps: 90, rttMs: 40 + 500 }, 1, 5000);
     expect(s.tier).toBe(PAUSED);
     expect(s.resumeHoldMs).toBe(2 * RESUME_HOLD_MS);
   });

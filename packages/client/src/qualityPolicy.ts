@@ -81,14 +81,17 @@ export interface PolicyState {
 }
 
 /**
- * A call starts at the thumbnail and climbs a tier a second for its first `START_MS` while the
- * estimate has room for the next tier beside the voice. Starting at full size puts a 480p keyframe
- * and the browser's 300 kbps start rate on the link before anything is measured: on a 150 kbps link
- * with a deep queue that is a second of queue, and the partner's audio jitter buffer, having learnt
- * it, keeps the voice a second late for half a minute (measured: 0.9–1.4 s, shrinking ~90 ms a second).
+ * A call starts at the thumbnail and, from its third second to its tenth, climbs a tier a second
+ * while the estimate has room for the next tier beside the voice. Starting at full size puts a 480p
+ * keyframe and the browser's 300 kbps start rate on the link before anything is measured: on a
+ * 150 kbps link with a deep queue that is a second of queue, and the partner's audio jitter buffer,
+ * having learnt it, keeps the voice a second late for half a minute (measured: 0.9–1.4 s, shrinking
+ * ~90 ms a second). The first seconds' estimate is the browser's start rate, not a measurement (read
+ * 351 kbps on a 150 kbps link, 127 a second later), so the climb waits for it.
  */
 export const START_TIER = TIERS.length - 1;
 const START_MS = 10_000;
+const START_TRUST_MS = 3000;
 /** One policy tick, with room for a late timer. */
 const TICK_MS = 900;
 
@@ -200,15 +203,26 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   }
 
   // The start of a call: up a tier a second while the estimate has room for it, the queue is
-  // short, nothing is lost and the partner hears well.
-  const starting = now - state.startedAt < START_MS && now - state.since >= TICK_MS;
-  if (starting && state.tier > 0 && o.availableKbps !== null && tierForBandwidth(o.availableKbps) < state.tier)
-    if (bloat < CLEAR_MS && o.loss < 0.02 && !voiceHurts)
-      return { ...state, peakKbps, strikes, tier: state.tier - 1, since: now, healthySince: now };
+  // short, nothing is lost and the partner hears well; nothing else climbs meanwhile.
+  if (now - state.startedAt < START_MS) {
+    const climb =
+      now - state.startedAt >= START_TRUST_MS &&
+      now - state.since >= TICK_MS &&
+      o.availableKbps !== null &&
+      tierForBandwidth(o.availableKbps) < state.tier &&
+      bloat < CLEAR_MS &&
+      o.loss < 0.02 &&
+      !voiceHurts;
+    return climb ? { ...state, peakKbps, strikes, tier: state.tier - 1, since: now, healthySince: now } : { ...state, peakKbps, strikes };
+  }
 
   // Up: the estimate (with a quarter of headroom: a capped encoder keeps it from growing much) and
-  // the loss allow the next tier, the queue is short and the partner hears well.
-  const bwAbove = o.availableKbps === null || state.tier < LAST - 1 ? 0 : tierForBandwidth(o.availableKbps * 1.25);
+  // the loss allow the next tier, the queue is short and the partner hears well. Out of the
+  // thumbnail a resume put up, once, the queue alone decides: while paused the estimate saw only the
+  // voice, and it climbs a few kbps a second after (measured on a healed 2 Mbps link: 60 → 158 kbps
+  // in 12 s, so 240p came back after 14 s); the step is the probe, and a queue sends it back.
+  const resumed = state.tier === LAST && state.lastResumeAt !== null && state.since === state.lastResumeAt;
+  const bwAbove = o.availableKbps === null || state.tier < LAST - 1 || resumed ? 0 : tierForBandwidth(o.availableKbps * 1.25);
   const roomAbove = Math.max(bwAbove, tierForLoss(o.loss)) < state.tier;
   const healthy = roomAbove && bloat < CLEAR_MS && (partner === null || partner.concealment < 0.01);
   let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
