@@ -175,6 +175,7 @@ export function App() {
             stream={view.remoteStream}
             callId={view.callId}
             videoRef={remoteVideo}
+            fileFlag={duet.flagScreen}
             onReport={(frame) => duet.report('nudity', { frame: frame ?? snapshotOf(remoteVideo.current) })}
           />
           {outOfCredit ? (

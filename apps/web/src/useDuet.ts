@@ -11,6 +11,7 @@ import {
   type ConnectionStatus,
   type LocalDevices,
   type MediaProblem,
+  type ScreenFlag,
   type VerificationFrame,
   type VerificationStatus,
 } from '@duet/client';
@@ -394,6 +395,11 @@ export function useDuet() {
 
   // Stable, so a component polling it does not restart its timer on every render.
   const getConnectionInfo = useCallback(() => clientRef.current?.getConnectionInfo() ?? Promise.resolve(null), []);
+  // Stable too: the screening loop that files flags runs once per call.
+  const flagScreen = useCallback(
+    (callId: string, flag: ScreenFlag) => clientRef.current?.flagScreen(callId, flag) ?? Promise.reject(new Error('no client yet')),
+    [],
+  );
 
   return {
     view,
@@ -435,6 +441,8 @@ export function useDuet() {
     dismissReportSent: () => patch({ reportSent: null }),
     sendChat: (text: string) => clientRef.current?.sendChat(text),
     getConnectionInfo,
+    /** Files what screening flagged in the partner's video for the moderators. */
+    flagScreen,
     /** Fetches balance, price and history again (opening the history, after a top-up). */
     refreshBilling,
     /** This person's account id, for receipts and support. */

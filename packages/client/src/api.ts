@@ -31,6 +31,17 @@ export interface BillingInfo {
   credits: BillingCredit[];
 }
 
+/**
+ * What the page's screening found in the partner's video: the frame that was flagged (a JPEG data
+ * URL, at most 320 px wide), the classifier's score for each of its classes (0..1), and how long
+ * classifying took. Nothing else leaves the page.
+ */
+export interface ScreenFlag {
+  frame: string;
+  scores: Readonly<Record<string, number>>;
+  ms: number;
+}
+
 /** `POST /api/session`: who this browser is, and whether it has accepted the current rules. */
 export interface Session {
   token: string;
@@ -98,6 +109,11 @@ export class DuetApi {
   /** Attaches a captured frame to a report the server has filed. */
   async reportEvidence(reportId: string, frame: string): Promise<void> {
     await this.#post(`/api/reports/${encodeURIComponent(reportId)}/evidence`, { frame }, true);
+  }
+
+  /** Files a screening flag on the partner's video in `callId` (see DuetClient.flagScreen). */
+  async flagScreen(callId: string, flag: ScreenFlag): Promise<void> {
+    await this.#post(`/api/calls/${encodeURIComponent(callId)}/screen-flag`, flag, true);
   }
 
   #get<T>(path: string): Promise<T> {

@@ -7,7 +7,7 @@ import type {
   VerificationResultInfo,
   VerificationStatus,
 } from '@duet/protocol';
-import { DuetApi, type BillingInfo } from './api.js';
+import { DuetApi, type BillingInfo, type ScreenFlag } from './api.js';
 import { CallController, type CallEvents } from './callController.js';
 import { LocalDevices, type LocalDevicesOptions } from './devices.js';
 import { TypedEmitter } from './emitter.js';
@@ -236,6 +236,15 @@ export class DuetClient extends TypedEmitter<ClientEvents> {
   /** Sends the frames captured while performing a challenge; the server judges them itself. */
   submitVerification(nonce: string, frames: VerificationFrame[]): Promise<VerificationResultInfo> {
     return this.#api.submitVerification(nonce, frames);
+  }
+
+  /**
+   * Files what this page's screening flagged in the partner's video in `callId` for the moderators
+   * (the frame and its scores). Rejects with a DuetClientError when the server refuses it (screening
+   * off, not this person's call, scores below every threshold, too many flags).
+   */
+  flagScreen(callId: string, flag: ScreenFlag): Promise<void> {
+    return this.#api.flagScreen(callId, flag);
   }
 
   /** Sends a banned person's appeal to the moderators. */

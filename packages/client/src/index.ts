@@ -2,7 +2,7 @@ export { DuetClient, type DuetClientOptions } from './client.js';
 export { browserLanguage, type StartOptions } from './join.js';
 export { QUALITY_INTERVAL_MS, HEARTBEAT_INTERVAL_MS } from './engine.js';
 export { DuetClientError, type DuetErrorCode } from './errors.js';
-export type { BillingInfo, BillingCall, BillingCredit } from './api.js';
+export type { BillingInfo, BillingCall, BillingCredit, ScreenFlag } from './api.js';
 export type { CallQuality } from './quality.js';
 export type { QualityLevel } from './qualityPolicy.js';
 export { sampleQuality, type ConnectionInfo, type StatsSnapshot } from './stats.js';

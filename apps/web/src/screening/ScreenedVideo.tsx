@@ -1,7 +1,7 @@
 import type { RefObject } from 'react';
 import { Video } from '../components/Video.js';
 import { useAppText } from '../i18n/index.js';
-import { useScreening } from './useScreening.js';
+import { useScreening, type FileFlag } from './useScreening.js';
 import './screening.css';
 
 /**
@@ -13,15 +13,18 @@ export function ScreenedVideo({
   callId,
   videoRef,
   onReport,
+  fileFlag,
 }: {
   stream: MediaStream | null;
   callId: string | null;
   videoRef: RefObject<HTMLVideoElement | null>;
   /** One tap: report the partner with the flagged frame as evidence. */
   onReport: (frame: string | null) => void;
+  /** Files what screening flagged (useDuet's flagScreen). */
+  fileFlag: FileFlag;
 }) {
   const t = useAppText();
-  const screen = useScreening(videoRef, stream, callId);
+  const screen = useScreening(videoRef, stream, callId, fileFlag);
   const hidden = screen.state === 'checking' || screen.state === 'blurred';
   return (
     <>

@@ -9,13 +9,7 @@ export interface Resource {
 }
 
 /** nsfwjs's five classes, each 0..1. */
-export interface Scores {
-  Drawing: number;
-  Hentai: number;
-  Neutral: number;
-  Porn: number;
-  Sexy: number;
-}
+export type Scores = Record<'Drawing' | 'Hentai' | 'Neutral' | 'Porn' | 'Sexy', number>;
 
 export type ToWorker =
   | { type: 'start'; backend: Backend | 'auto' }

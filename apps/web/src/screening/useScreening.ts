@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
+import { DuetClientError, type ScreenFlag } from '@duet/client';
 import { classifier } from './classifier.js';
-import type { Backend, Resource, Scores } from './messages.js';
+import type { Backend, Resource } from './messages.js';
 
 /** What `remote-video`'s `data-screen` says: blurred until cleared, clear, or blurred on a flag. */
 export type ScreenState = 'checking' | 'clear' | 'blurred';
@@ -30,8 +31,8 @@ interface ScreeningFigures {
   samples: { ms: number; gapMs: number }[];
   /** flagToBlurMs: from the worker's result to the first frame painted blurred; resultToBlurMs: from its arrival on this thread. */
   flags: { flagToBlurMs: number; resultToBlurMs: number; captureToBlurMs: number }[];
-  /** HTTP status of each flag filed. */
-  uploads: (number | null)[];
+  /** Each flag filed: 'filed', or why the server refused it (the error's code). */
+  uploads: string[];
   failed: string | null;
 }
 declare global {
@@ -65,17 +66,8 @@ function dataUrl(blob: Blob): Promise<string> {
   });
 }
 
-/** Files the flag: the flagged frame and its scores, nothing else, to the moderators' queue. */
-async function fileFlag(callId: string, frame: string, scores: Scores, ms: number): Promise<number> {
-  // The SDK keeps the session token here (packages/client/src/client.ts).
-  const token = localStorage.getItem('duet.token');
-  const res = await fetch(`/api/calls/${encodeURIComponent(callId)}/screen-flag`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ frame, scores, ms: Math.round(ms) }),
-  });
-  return res.status;
-}
+/** Files a flag with the moderators (the SDK's DuetClient.flagScreen): the flagged frame and its scores, nothing else. */
+export type FileFlag = (callId: string, flag: ScreenFlag) => Promise<void>;
 
 export interface Screening {
   /** null: screening is off (or settings not known yet and no call). */
@@ -95,7 +87,12 @@ export interface Screening {
  * hides the picture at once (`blurred`) and files the frame with its scores. "Unblur for this call"
  * shows it anyway; the next call starts hidden again.
  */
-export function useScreening(video: RefObject<HTMLVideoElement | null>, stream: MediaStream | null, callId: string | null): Screening {
+export function useScreening(
+  video: RefObject<HTMLVideoElement | null>,
+  stream: MediaStream | null,
+  callId: string | null,
+  fileFlag: FileFlag,
+): Screening {
   const [settings, setSettings] = useState<ScreeningSettings | null>(null);
   const [state, setState] = useState<ScreenState>('checking');
   const [unblurred, setUnblurred] = useState(false);
@@ -172,7 +169,12 @@ export function useScreening(video: RefObject<HTMLVideoElement | null>, stream: 
             flagged = true;
             const frame = await dataUrl(result.jpeg);
             setFlaggedFrame(frame);
-            figures().uploads.push(await fileFlag(callId, frame, result.scores, result.ms).catch(() => null));
+            figures().uploads.push(
+              await fileFlag(callId, { frame, scores: result.scores, ms: Math.round(result.ms) }).then(
+                () => 'filed',
+                (err: unknown) => (err instanceof DuetClientError ? err.code : 'failed'),
+              ),
+            );
           }
         } else {
           clean += 1;
@@ -182,7 +184,7 @@ export function useScreening(video: RefObject<HTMLVideoElement | null>, stream: 
       }
     })();
     return () => stop.abort();
-  }, [enabled, stream, callId, threshold, video]);
+  }, [enabled, stream, callId, threshold, video, fileFlag]);
 
   // Flag to blur: from the worker's result to the first frame painted with the blur on.
   useLayoutEffect(() => {
