@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../netlab/lab.js';
 import { runQualityScenario, type QualityResult } from './lab.js';
-import { HEADER, row } from './report.js';
+import { GLASS_HEADER, glassRow, HEADER, row } from './report.js';
 import { CI_SCENARIOS, SCENARIOS } from './scenarios.js';
 
 const wanted = process.env.QUALITY_SCENARIOS ?? CI_SCENARIOS.join(',');
@@ -35,7 +35,8 @@ afterAll(() => {
   all.sort((x, y) => SCENARIOS.findIndex((s) => s.id === x.id) - SCENARIOS.findIndex((s) => s.id === y.id));
   fs.writeFileSync(`${out}.json`, JSON.stringify(all, null, 1));
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`;
-  fs.writeFileSync(`${out}.md`, `build: ${build}; machine: ${machine}\n\n${HEADER}\n${all.map(row).join('\n')}\n`);
+  const tables = `${HEADER}\n${all.map(row).join('\n')}\n\n${GLASS_HEADER}\n${all.map(glassRow).join('\n')}\n`;
+  fs.writeFileSync(`${out}.md`, `build: ${build}; machine: ${machine}\n\n${tables}`);
 });
 
 /** The lab measures networks, not a CPU still busy with what ran before it (the NAT lab in CI). */
@@ -60,6 +61,7 @@ describe('bad-network lab', () => {
         build,
       });
       results.push(r);
+      console.log(glassRow(r));
       console.log(`${row(r)}  levels ${r.levels.a.join(',')} / ${r.levels.b.join(',')}, codec ${r.a.audioCodec}`);
       // Media flowed both ways in every scenario.
       expect(r.a.frames + r.a.pausedMs).toBeGreaterThan(0);
