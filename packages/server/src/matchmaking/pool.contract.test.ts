@@ -382,6 +382,19 @@ describe('the Redis pool decides as the in-process pool does', () => {
   });
 });
 
+describe('the Redis pool after a change of layout', () => {
+  it('takes out an index entry that has no record, where a search meets it, and matches past it', async () => {
+    const shared = `${prefix}dangling:`;
+    const pool = new RedisPool({ redis, prefix: shared, policy: POLICY });
+    // What an older layout leaves: the person in the bucket's index, their record elsewhere.
+    await redis.zadd(`${shared}q:chat:en`, 0, 'old');
+    await pool.enqueue(ticket('b', { joinedAt: 2 }));
+    await pool.enqueue(ticket('c', { joinedAt: 3 }));
+    expect((await matchOn(pool, 'c', 10))?.map((t) => t.userId)).toEqual(['b', 'c']);
+    expect(await redis.zscore(`${shared}q:chat:en`, 'old')).toBeNull();
+  });
+});
+
 describe('Redis decisions never act on a stale read (no ABA)', () => {
   it('a person who left and came back is judged on the new entry', async () => {
     const shared = `${prefix}aba:`;

@@ -248,6 +248,9 @@ end
 local function unbeatable(c) return shared(c) == #t.tags and (t.region == nil or c.region == t.region) end
 
 local considered, best
+-- Index entries with no record (left by another version's layout), taken out once the search is
+-- over (not during it: the pages would shift).
+local dangling, scanned = {}, {}
 local function scan(keys)
   local start = 0
   while start < scanLimit do
@@ -265,6 +268,12 @@ local function scan(keys)
     end
     if #fresh > 0 then
       local recs = redis.call('HMGET', D, unpack(fresh))
+      for i, cid in ipairs(fresh) do
+        if not recs[i] then
+          dangling[#dangling + 1] = cid
+          for _, key in ipairs(keys) do scanned[key] = true end
+        end
+      end
       for i, cid in ipairs(fresh) do
         local c = recs[i] and candidate(cid, recs[i])
         if c then
@@ -292,12 +301,17 @@ end
 
 -- A partner on a node that went silent is a ghost: drop them and look again.
 local function partner()
+  local c
   for _ = 1, 8 do
-    local c = search()
-    if c == nil or isAlive(c.node) then return c end
+    c = search()
+    if c == nil or isAlive(c.node) then break end
     drop(c.id)
+    c = nil
   end
-  return nil
+  if #dangling > 0 then
+    for key in pairs(scanned) do redis.call('ZREM', key, unpack(dangling)) end
+  end
+  return c
 end
 `;
 
