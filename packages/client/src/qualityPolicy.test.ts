@@ -56,6 +56,8 @@ describe('audio-first video policy', () => {
     expect([1, 2, 3, 4, 5, 6].map((n) => run(start, clean, n).tier)).toEqual([LAST, LAST, LAST - 1, 2, 1, 0]);
     // A 500 kbps estimate: up to the tier that fits beside the voice, no further.
     expect(run(start, { ...clean, availableKbps: 480 }, 9).tier).toBe(1);
+    // At a 150 kbps cap the estimate reads up to ~180 kbps: not enough to leave the thumbnail.
+    expect(run(start, { ...clean, availableKbps: 180 }, 9).tier).toBe(LAST);
     // A 150 kbps link (the thumbnail and the voice measure ~100 kbps on it): the thumbnail, with no
     // full-size keyframe or start rate to fill its queue.
     expect(run(start, { ...clean, availableKbps: 100 }, 8).tier).toBe(LAST);
