@@ -64,6 +64,8 @@ describe('audio-first video policy', () => {
     // Not into a queue or loss.
     expect(run(start, { ...clean, rttMs: 40 + 150 }, 3).tier).toBe(LAST);
     expect(run(start, { ...clean, loss: 0.03 }, 1).tier).toBe(LAST);
+    // Under 10 % loss the estimate stays low while only the thumbnail is sent: no pause for that.
+    expect(run(start, { ...clean, loss: 0.1, availableKbps: 89, rttMs: 40 + 600 }, 5).tier).toBe(LAST);
   });
 
   it('picks the tier that fits beside the voice, and pauses below the last one', () => {
