@@ -109,7 +109,9 @@ describe('the detector in Node (WASM backend)', () => {
   });
 });
 
-describe('liveness verification with the real detector', () => {
+// The real detector runs each clip's frames on the CPU: seconds on a quiet machine, over 20 on a
+// shared one (seen: 24.8 s at load 16), so these cases get a minute each.
+describe('liveness verification with the real detector', { timeout: 60_000 }, () => {
   it('passes a clip performing the issued challenge, once; a reused nonce fails', async () => {
     const { verifier, clock } = setup(3);
     const c = await verifier.issue('u1');
