@@ -542,7 +542,9 @@ export class Lab {
     const proc = this.spawn(process.execPath, [main], {
       name: 'duet-server',
       cwd: ROOT,
-      env: { PORT: String(port), HOST: '0.0.0.0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+      // Load shedding off, as in the other harnesses: browsers and servers share the machine's cores,
+      // and this lab is about reaching each other, not about refusing newcomers.
+      env: { PORT: String(port), HOST: '0.0.0.0', DATA_DIR: dataDir, LOG_LEVEL: 'info', BUSY_LAG_MS: '0', BUSY_UTILIZATION: '0', ...env },
     });
     await proc.waitForLine(/"msg":"Duet is ready/, 20_000);
     const logs: Array<Record<string, unknown>> = [];
