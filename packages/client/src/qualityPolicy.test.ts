@@ -127,21 +127,6 @@ describe('audio-first video policy', () => {
     expect(s.tier).toBe(0);
   });
 
-  it('out of the thumbnail a resume put up, steps up once on a clear queue alone, then by the estimate again', () => {
-    const quiet = { ...clean, availableKbps: 90 };
-    let s = run(warm(), quiet, 1);
-    s = run(s, quiet, 3, 1000);
-    expect(s.tier).toBe(LAST);
-    // Two clear seconds after the resume: 240p, though the estimate (voice and thumbnail) says no.
-    s = run(s, quiet, 2, 4000);
-    expect(s.tier).toBe(LAST - 1);
-    // The link is still squeezed: the queue sends it back to the thumbnail, and from there the
-    // estimate decides again (with the thumbnail and the voice it reads ~100 kbps on a 150 kbps link).
-    s = run(s, { ...quiet, availableKbps: 140, rttMs: 40 + 500 }, 2, 6000);
-    expect(s.tier).toBe(LAST);
-    expect(run(s, { ...quiet, availableKbps: 100 }, 10, 8000).tier).toBe(LAST);
-  });
-
   it('waits twice as long after a resume that failed', () => {
     let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
     s = run(s, { ...clean, availableKbps: 90 }, 4, 1000);

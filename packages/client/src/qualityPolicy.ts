@@ -221,12 +221,10 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   }
 
   // Up: the estimate (with a quarter of headroom: a capped encoder keeps it from growing much) and
-  // the loss allow the next tier, the queue is short and the partner hears well. Out of the
-  // thumbnail a resume put up, once, the queue alone decides: while paused the estimate saw only the
-  // voice, and it climbs a few kbps a second after (measured on a healed 2 Mbps link: 60 → 158 kbps
-  // in 12 s, so 240p came back after 14 s); the step is the probe, and a queue sends it back.
-  const resumed = state.tier === LAST && state.lastResumeAt !== null && state.since === state.lastResumeAt;
-  const bwAbove = o.availableKbps === null || state.tier < LAST - 1 || resumed ? 0 : tierForBandwidth(o.availableKbps * 1.25);
+  // the loss allow the next tier, the queue is short and the partner hears well. (A step out of a
+  // resumed thumbnail on a clear queue alone brought 240p back 8 s after a cap lifted, but on a link
+  // still capped at 150 kbps it put 250–560 ms of queue and broken seconds on the voice: not taken.)
+  const bwAbove = o.availableKbps === null || state.tier < LAST - 1 ? 0 : tierForBandwidth(o.availableKbps * 1.25);
   const roomAbove = Math.max(bwAbove, tierForLoss(o.loss)) < state.tier;
   const healthy = roomAbove && bloat < CLEAR_MS && (partner === null || partner.concealment < 0.01);
   let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
