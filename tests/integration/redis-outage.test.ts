@@ -131,8 +131,10 @@ describe('the shared pool restarts empty', () => {
         lines.filter((l) => cluster(l) && l.level === 40).map((l) => l.msg),
         node,
       ).toEqual([expect.stringContaining('unavailable')]);
+      // One recovery line per outage. (A node starved of CPU may also miss its own heartbeat and say
+      // so — "this node was missing from Redis … go back in the pool" — which is not an outage.)
       expect(
-        lines.filter((l) => cluster(l) && l.level === 30 && l.msg?.includes('back')),
+        lines.filter((l) => cluster(l) && l.level === 30 && l.msg?.startsWith('shared pool back')),
         node,
       ).toHaveLength(1);
     }
