@@ -37,8 +37,6 @@ export class ChaosServer {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         TURN_MODE: 'off',
-        // The chaos is in the network and the processes, not in shedding newcomers.
-        BUSY_UTILIZATION: '0',
         ...env,
         DUET_CLOCK: 'ipc',
         DUET_CLOCK_START: String(now),

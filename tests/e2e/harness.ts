@@ -73,18 +73,8 @@ export async function startServer(env: Env = {}, options: ServerOptions = {}): P
   const ownsData = options.dataDir === undefined;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'duet-e2e-'));
   const child = spawn(process.execPath, [path.join(ROOT, 'packages/server/dist/main.js')], {
-    // BUSY_*=0: browsers and servers share the machine's cores; no test here is about shedding load.
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-      TURN_MODE: 'off',
-      BUSY_LAG_MS: '0',
-      BUSY_UTILIZATION: '0',
-      ...env,
-    },
+    // BUSY_LAG_MS=0: browsers and servers share the machine's cores; no test here is about shedding load.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', TURN_MODE: 'off', BUSY_LAG_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) =>

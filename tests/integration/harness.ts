@@ -312,10 +312,9 @@ export class TestServer {
         TURN_MODE: 'off',
         // Requests name their own client address (see `request`), as they would behind a proxy.
         TRUST_PROXY: 'true',
-        // A loaded test machine can keep the event loop late or busy for a while: only the tests
-        // about shedding load (busy.test.ts) turn it on, the others must not meet a 503 server_busy.
+        // A loaded test machine can keep the event loop late for a while: only the tests about
+        // shedding load (busy.test.ts) turn it on, the others must not meet a 503 server_busy.
         BUSY_LAG_MS: '0',
-        BUSY_UTILIZATION: '0',
         ...options.env,
       });
       const duet = await createDuetServer(config, { ...(options.storage === 'file' ? {} : { sqliteFile: ':memory:' }), ...options.create });
@@ -634,8 +633,6 @@ export class NodeProcess {
         LOG_LEVEL: 'warn',
         TURN_MODE: 'off',
         TRUST_PROXY: 'true',
-        // The crowds of these tests are about people kept, not newcomers refused (see busy.test.ts).
-        BUSY_UTILIZATION: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -544,7 +544,7 @@ export class Lab {
       cwd: ROOT,
       // Load shedding off, as in the other harnesses: browsers and servers share the machine's cores,
       // and this lab is about reaching each other, not about refusing newcomers.
-      env: { PORT: String(port), HOST: '0.0.0.0', DATA_DIR: dataDir, LOG_LEVEL: 'info', BUSY_LAG_MS: '0', BUSY_UTILIZATION: '0', ...env },
+      env: { PORT: String(port), HOST: '0.0.0.0', DATA_DIR: dataDir, LOG_LEVEL: 'info', BUSY_LAG_MS: '0', ...env },
     });
     await proc.waitForLine(/"msg":"Duet is ready/, 20_000);
     const logs: Array<Record<string, unknown>> = [];

@@ -243,7 +243,6 @@ export async function runQualityScenario(
         // Two browsers share the machine's cores with the server: no scenario is about shedding load
         // (at load 24 a call's signaling socket was refused 503 server_busy).
         BUSY_LAG_MS: '0',
-        BUSY_UTILIZATION: '0',
       },
       8080,
       options.serverMain,

@@ -38,7 +38,6 @@ const envSchema = z.object({
   BUSY_LAG_MS: z.coerce.number().int().min(0).max(60_000).default(200),
   BUSY_PENDING: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
   BUSY_RETRY_AFTER_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
-  BUSY_UTILIZATION: z.coerce.number().min(0).max(1).default(0.9),
   PRICE_PER_MINUTE: z
     .string()
     .default('0')
@@ -282,9 +281,8 @@ export interface Config {
   /**
    * When the node is saturated, new sessions and sockets are refused with `server_busy` and a
    * retry-after: event-loop lag (a moving average) over `lagMs`, or `pending` requests in flight (0: never).
-   * While the loop stays busier than `utilization` (0..1; 0: never), only a share of new sessions is taken.
    */
-  readonly busy: { readonly lagMs: number; readonly pending: number; readonly retryAfterMs: number; readonly utilization: number };
+  readonly busy: { readonly lagMs: number; readonly pending: number; readonly retryAfterMs: number };
   readonly billing: {
     readonly perMinuteMicros: number;
     readonly rounding: 'second' | 'minute';
@@ -449,12 +447,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Parti
     sessionRateLimit: e.SESSION_RATE_LIMIT,
     wsMaxPerAddress: e.WS_MAX_PER_ADDRESS,
     listenBacklog: e.LISTEN_BACKLOG,
-    busy: Object.freeze({
-      lagMs: e.BUSY_LAG_MS,
-      pending: e.BUSY_PENDING,
-      retryAfterMs: e.BUSY_RETRY_AFTER_MS,
-      utilization: e.BUSY_UTILIZATION,
-    }),
+    busy: Object.freeze({ lagMs: e.BUSY_LAG_MS, pending: e.BUSY_PENDING, retryAfterMs: e.BUSY_RETRY_AFTER_MS }),
     billing: Object.freeze({
       perMinuteMicros: e.PRICE_PER_MINUTE,
       rounding: e.BILLING_ROUNDING,

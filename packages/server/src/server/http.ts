@@ -122,67 +122,28 @@ export async function securityHeaders(config: Pick<Config, 'tls'>): Promise<Reco
   }
 }
 
-/**
- * What the node's load looks like now: how late the event loop runs, how much of the time it is
- * busy, HTTP requests in flight, and so the share of new sessions it can still take.
- *
- * Lateness alone misses the commonest overload. Under a crowd the loop was busy 100 % of the time
- * for 20 s while its timers ran only 10–60 ms late (many short tasks, not one long one), and the
- * newcomers it could not get to waited in the kernel's accept queue until their clients gave up
- * (docs/benchmarks.md). So the share of new sessions taken follows the loop's utilization: while it
- * stays above `utilizationLimit` the share falls by a fifth each tick (to 5 %), and once it is a
- * tenth below, it climbs back by 5 points a tick. What the node refuses costs it a fraction of what
- * it admits, so it drains its queue instead of timing everyone out.
- */
+/** What the node's load looks like now: how late the event loop runs, and HTTP requests in flight. */
 export class LoadGauge {
   static readonly TICK_MS = 50;
-  static readonly MIN_SHARE = 0.05;
   #lagMs = 0;
-  #utilization = 0;
-  #share = 1;
   #inFlight = 0;
   #expected = performance.now() + LoadGauge.TICK_MS;
-  #elu = performance.eventLoopUtilization();
-  readonly #utilizationLimit: number;
   readonly #timer: NodeJS.Timeout;
 
-  /** `utilizationLimit` (0..1; 0: never limit by it): the loop's busy share above which fewer new sessions are taken. */
-  constructor(utilizationLimit = 0) {
-    this.#utilizationLimit = utilizationLimit;
+  constructor() {
     this.#timer = setInterval(() => {
       const t = performance.now();
-      const elu = performance.eventLoopUtilization(this.#elu);
-      this.#elu = performance.eventLoopUtilization();
-      this.observe(t - this.#expected, elu.utilization);
+      // A moving average: one long task (a GC pause, a heavy request) does not make the node
+      // "busy"; a loop that stays late does, within a few ticks, and it clears as quickly.
+      this.#lagMs += 0.25 * (t - this.#expected - this.#lagMs);
       this.#expected = t + LoadGauge.TICK_MS;
     }, LoadGauge.TICK_MS);
     this.#timer.unref();
   }
 
-  /** One tick's reading: how late it came, ms, and the share of the time since the last that the loop was busy. */
-  observe(lateMs: number, utilization: number): void {
-    // Moving averages: one long task (a GC pause, a heavy request) does not make the node "busy";
-    // a loop that stays late or busy does, within a few ticks, and it clears as quickly.
-    this.#lagMs += 0.25 * (lateMs - this.#lagMs);
-    this.#utilization += 0.25 * (utilization - this.#utilization);
-    if (this.#utilizationLimit <= 0) return;
-    if (this.#utilization > this.#utilizationLimit) this.#share = Math.max(LoadGauge.MIN_SHARE, this.#share * 0.8);
-    else if (this.#utilization < this.#utilizationLimit - 0.1) this.#share = Math.min(1, this.#share + 0.05);
-  }
-
   /** How late the event loop has been running lately, ms (a moving average over ticks of 50 ms). */
   get lagMs(): number {
     return this.#lagMs;
-  }
-
-  /** The share of the time the event loop has been busy lately, 0..1 (a moving average over ticks). */
-  get utilization(): number {
-    return this.#utilization;
-  }
-
-  /** The share of new sessions to take now, 0.05..1 (1 unless the loop has stayed busy past the limit). */
-  get newcomerShare(): number {
-    return this.#share;
   }
 
   get inFlight(): number {
@@ -206,36 +167,24 @@ export class LoadGauge {
  * Backpressure that refuses politely: while the node is saturated (its event loop late by more than
  * `lagMs`, or more than `pending` requests in flight), a newcomer's first steps — a new session and
  * the signaling socket's upgrade — are answered `503 server_busy` with a Retry-After, before any
- * work is done for them, and the SDK waits and tries again. While the loop stays busier than
- * `utilization`, only a share of new sessions is taken (LoadGauge): the rest are refused the same
- * way, and those who got a session still get their socket. People already under way (rules,
+ * work is done for them, and the SDK waits and tries again. People already under way (rules,
  * calls, everything on an open socket) are never refused. The retry-after is spread between one and
  * two times `retryAfterMs` so that a refused crowd does not come back at one instant.
  */
-export function shedLoad(app: FastifyInstance, busy: Config['busy'], gauge = new LoadGauge(busy.utilization)): LoadGauge {
+export function shedLoad(app: FastifyInstance, busy: Config['busy'], gauge = new LoadGauge()): LoadGauge {
   let refused = 0;
   let lastWarn = 0;
   app.addHook('onRequest', async (req, reply) => {
     const url = req.url;
     const upgrade = url === '/ws' || url.startsWith('/ws?');
-    const session = req.method === 'POST' && url === '/api/session';
-    const fresh = upgrade || session;
-    const saturated =
-      (busy.lagMs > 0 && gauge.lagMs > busy.lagMs) ||
-      (busy.pending > 0 && gauge.inFlight >= busy.pending) ||
-      (session && Math.random() >= gauge.newcomerShare);
+    const fresh = upgrade || (req.method === 'POST' && url === '/api/session');
+    const saturated = (busy.lagMs > 0 && gauge.lagMs > busy.lagMs) || (busy.pending > 0 && gauge.inFlight >= busy.pending);
     if (fresh && saturated) {
       refused += 1;
       const now = Date.now();
       if (now - lastWarn > 10_000) {
         app.log.warn(
-          {
-            refused,
-            lagMs: Math.round(gauge.lagMs),
-            utilization: Math.round(100 * gauge.utilization) / 100,
-            newcomerShare: Math.round(100 * gauge.newcomerShare) / 100,
-            inFlight: gauge.inFlight,
-          },
+          { refused, lagMs: Math.round(gauge.lagMs), inFlight: gauge.inFlight },
           'saturated: refusing newcomers with server_busy',
         );
         lastWarn = now;
