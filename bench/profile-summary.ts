@@ -68,19 +68,6 @@ const owner = (n: Node): string | undefined => {
   if (own) return `server: ${own[1]}`;
   return undefined;
 };
-const byLibrary = new Map<string, number>();
-let busy = 0;
-p.samples.forEach((id, i) => {
-  const dt = p.timeDeltas[i + 1] ?? 0;
-  const leaf = byId.get(id)!;
-  if (leaf.callFrame.functionName === '(idle)') return;
-  busy += dt;
-  let who: string | undefined;
-  for (let cur: number | undefined = id; cur !== undefined && !who; cur = parent.get(cur)) who = owner(byId.get(cur)!);
-  who ??= leaf.callFrame.url ? 'node internals' : leaf.callFrame.functionName;
-  byLibrary.set(who, (byLibrary.get(who) ?? 0) + dt);
-});
-
 const rows = (m: Map<string, number>) =>
   [...m]
     .sort((a, b) => b[1] - a[1])
@@ -94,6 +81,18 @@ out();
 out('Total time (self + callees):');
 out(table(['function', 'ms', 'share'], rows(total)));
 if (flag('by-library')) {
+  const byLibrary = new Map<string, number>();
+  let busy = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    const leaf = byId.get(id)!;
+    if (leaf.callFrame.functionName === '(idle)') return;
+    busy += dt;
+    let who: string | undefined;
+    for (let cur: number | undefined = id; cur !== undefined && !who; cur = parent.get(cur)) who = owner(byId.get(cur)!);
+    who ??= leaf.callFrame.url ? 'node internals' : leaf.callFrame.functionName;
+    byLibrary.set(who, (byLibrary.get(who) ?? 0) + dt);
+  });
   out();
   out(`By owner (busy time ${fmt(busy / 1000)} ms, idle left out):`);
   out(

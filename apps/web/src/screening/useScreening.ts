@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
-import { DuetClientError, type ScreenFlag } from '@duet/client';
+import { DuetClientError, type DuetClient } from '@duet/client';
 import { classifier } from './classifier.js';
 import type { Backend, Resource } from './messages.js';
 
@@ -66,8 +66,8 @@ function dataUrl(blob: Blob): Promise<string> {
   });
 }
 
-/** Files a flag with the moderators (the SDK's DuetClient.flagScreen): the flagged frame and its scores, nothing else. */
-export type FileFlag = (callId: string, flag: ScreenFlag) => Promise<void>;
+/** Files a flag with the moderators: the flagged frame and its scores, nothing else. */
+export type FileFlag = DuetClient['flagScreen'];
 
 export interface Screening {
   /** null: screening is off (or settings not known yet and no call). */

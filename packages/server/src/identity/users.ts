@@ -23,13 +23,9 @@ export class UserRepository {
   readonly #db: Db;
   // A crowd of newcomers is written a turn of the event loop at a time: one INSERT for the turn's
   // new guests, one transaction for its acceptances. Each request still waits for its own row.
-  readonly #created = new TurnBatch<NewUser>((rows) =>
-    this.#db
-      .insertInto('users')
-      .values(rows)
-      .execute()
-      .then(() => undefined),
-  );
+  readonly #created = new TurnBatch<NewUser>(async (rows) => {
+    await this.#db.insertInto('users').values(rows).execute();
+  });
   readonly #accepted = new TurnBatch<{ id: string; at: number }>(async (rows) => {
     const accept = (db: Db, r: { id: string; at: number }) =>
       db.updateTable('users').set({ rules_accepted_at: r.at, rules_version: RULES_VERSION }).where('id', '=', r.id).execute();

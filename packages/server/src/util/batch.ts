@@ -5,8 +5,7 @@
  * stored. A batch that fails fails every item in it; the next batch starts afresh.
  */
 export class TurnBatch<T> {
-  #items: T[] = [];
-  #waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  #pending: Array<{ item: T; resolve: () => void; reject: (err: unknown) => void }> = [];
   readonly #run: (items: T[]) => Promise<void>;
   readonly #max: number;
 
@@ -17,19 +16,16 @@ export class TurnBatch<T> {
   }
 
   add(item: T): Promise<void> {
-    if (this.#items.length === 0) setImmediate(() => this.#flush());
-    this.#items.push(item);
-    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    if (this.#pending.length === 0) setImmediate(() => this.#flush());
+    return new Promise((resolve, reject) => this.#pending.push({ item, resolve, reject }));
   }
 
   #flush(): void {
-    const items = this.#items;
-    const waiting = this.#waiting;
-    this.#items = [];
-    this.#waiting = [];
-    for (let i = 0; i < items.length; i += this.#max) {
-      const part = waiting.slice(i, i + this.#max);
-      this.#run(items.slice(i, i + this.#max)).then(
+    const pending = this.#pending;
+    this.#pending = [];
+    for (let i = 0; i < pending.length; i += this.#max) {
+      const part = pending.slice(i, i + this.#max);
+      this.#run(part.map((p) => p.item)).then(
         () => part.forEach((w) => w.resolve()),
         (err: unknown) => part.forEach((w) => w.reject(err)),
       );
