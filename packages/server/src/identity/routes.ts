@@ -62,18 +62,20 @@ export function identityRoutes(app: FastifyInstance, deps: IdentityDeps): void {
   });
 
   // Who is asking is settled before the body is looked at: a stranger learns nothing from a 400.
+  // The token's signature is enough here; whether its user still exists is the acceptance's own
+  // answer (one write, no read first).
   const signedIn = new WeakMap<FastifyRequest, string>();
+  const invalid = (reply: FastifyReply) =>
+    reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
   const authenticated = async (req: FastifyRequest, reply: FastifyReply) => {
     const userId = await authenticate(req, deps.tokens);
-    if (!userId || !(await deps.users.get(userId))) {
-      return reply.code(401).send({ error: { code: 'invalid_token', message: 'Sign in again: the session token is invalid.' } });
-    }
+    if (!userId) return invalid(reply);
     signedIn.set(req, userId);
   };
 
   api.post('/api/rules/accept', { ...limited, preValidation: authenticated, schema: { body: acceptBody } }, async (req, reply) => {
     const userId = signedIn.get(req)!;
-    await deps.users.acceptRules(userId, deps.clock.now());
+    if (!(await deps.users.acceptRules(userId, deps.clock.now()))) return invalid(reply);
     deps.lobby.rulesAccepted(userId);
     req.log.info({ userId }, 'rules accepted');
     return reply.code(204).send();

@@ -15,6 +15,8 @@ export interface User {
 }
 
 type NewUser = Insertable<UsersTable>;
+/** One rules acceptance in a batch; `found` is filled in by the batch. */
+type Acceptance = { id: string; at: number; found: boolean };
 
 /** Version of the house rules a person accepts; bump when the rules text changes materially. */
 export const RULES_VERSION = 1;
@@ -26,9 +28,15 @@ export class UserRepository {
   readonly #created = new TurnBatch<NewUser>(async (rows) => {
     await this.#db.insertInto('users').values(rows).execute();
   });
-  readonly #accepted = new TurnBatch<{ id: string; at: number }>(async (rows) => {
-    const accept = (db: Db, r: { id: string; at: number }) =>
-      db.updateTable('users').set({ rules_accepted_at: r.at, rules_version: RULES_VERSION }).where('id', '=', r.id).execute();
+  readonly #accepted = new TurnBatch<Acceptance>(async (rows) => {
+    const accept = async (db: Db, r: Acceptance) => {
+      const done = await db
+        .updateTable('users')
+        .set({ rules_accepted_at: r.at, rules_version: RULES_VERSION })
+        .where('id', '=', r.id)
+        .executeTakeFirst();
+      r.found = done.numUpdatedRows > 0n;
+    };
     if (rows.length === 1) await accept(this.#db, rows[0]!);
     else
       await this.#db.transaction().execute(async (trx) => {
@@ -65,7 +73,10 @@ export class UserRepository {
     await this.#db.updateTable('users').set({ device_id: deviceId }).where('id', '=', id).where('device_id', 'is', null).execute();
   }
 
-  async acceptRules(id: string, now: number): Promise<void> {
-    await this.#accepted.add({ id, at: now });
+  /** Records the acceptance; false when there is no such user (erased since its token was issued). */
+  async acceptRules(id: string, now: number): Promise<boolean> {
+    const acceptance: Acceptance = { id, at: now, found: false };
+    await this.#accepted.add(acceptance);
+    return acceptance.found;
   }
 }

@@ -1,6 +1,34 @@
+import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { securityHeaders, shedLoad, type LoadGauge } from './http.js';
+import { loadConfig } from '../config.js';
+import { createHttp, securityHeaders, shedLoad, type LoadGauge } from './http.js';
+
+describe('request log', () => {
+  it('writes one line per API request when it is answered, secrets redacted, and none for other paths', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const { app } = await createHttp(loadConfig({ LOG_LEVEL: 'info', TURN_MODE: 'off' }), stream);
+    app.post('/api/thing', async (_req, reply) => reply.code(201).send({ ok: true }));
+    app.get('/page', async () => 'page');
+    try {
+      await app.inject({ method: 'POST', url: '/api/thing', headers: { authorization: 'Bearer secret-token' }, payload: {} });
+      await app.inject({ method: 'GET', url: '/page' });
+      const requests = lines.filter((l) => l.req !== undefined || l.res !== undefined);
+      expect(requests).toHaveLength(1);
+      expect(requests[0]).toMatchObject({ msg: 'request completed', req: { method: 'POST', url: '/api/thing' }, res: { statusCode: 201 } });
+      expect(requests[0]!.responseTime).toEqual(expect.any(Number));
+      expect(JSON.stringify(lines)).not.toContain('secret-token');
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 describe('shedLoad: requests in flight', () => {
   let app: FastifyInstance;

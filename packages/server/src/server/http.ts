@@ -34,8 +34,8 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
         censor: '[redacted]',
       },
     },
-    // One log line per API request; static assets and the WebSocket upgrade stay quiet.
-    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => !req.url?.startsWith('/api/') }),
+    // Fastify's two lines per request (incoming, completed) are one, written below.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,
@@ -48,6 +48,11 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
   const headers = await securityHeaders(config);
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers);
+    done();
+  });
+  // One log line per API request, when it is answered; static assets and the WebSocket upgrade stay quiet.
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.url.startsWith('/api/')) req.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
     done();
   });
   await app.register(rateLimit, {

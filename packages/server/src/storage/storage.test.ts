@@ -73,16 +73,22 @@ describe.each(backends)('storage on %s', (kind, make) => {
       verifiedUntil: null,
       deviceId: null,
     });
-    await users.acceptRules(u.id, 1_700_000_000_999);
+    expect(await users.acceptRules(u.id, 1_700_000_000_999)).toBe(true);
     expect((await users.get(u.id))?.rulesAcceptedAt).toBe(1_700_000_000_999);
     expect(await users.get('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+    expect(await users.acceptRules('00000000-0000-0000-0000-000000000000', 1_700_000_001_000)).toBe(false);
   });
 
   it('stores a crowd of guests and acceptances that arrive in one turn, each with its own values', async () => {
     const users = new UserRepository(storage.db);
     const crowd = await Promise.all(Array.from({ length: 600 }, (_, i) => users.create(1_000 + i, i % 2 ? `device-${i}` : undefined)));
     expect(new Set(crowd.map((u) => u.id)).size).toBe(600);
-    await Promise.all(crowd.filter((_, i) => i % 3 === 0).map((u, i) => users.acceptRules(u.id, 5_000 + i)));
+    const nobody = '00000000-0000-0000-0000-000000000000';
+    const accepted = await Promise.all([
+      ...crowd.filter((_, i) => i % 3 === 0).map((u, i) => users.acceptRules(u.id, 5_000 + i)),
+      users.acceptRules(nobody, 1),
+    ]);
+    expect(accepted).toEqual([...Array<boolean>(200).fill(true), false]);
     const stored = await Promise.all(crowd.map((u) => users.get(u.id)));
     stored.forEach((u, i) => {
       expect(u).toMatchObject({ createdAt: 1_000 + i, deviceId: i % 2 ? `device-${i}` : null });

@@ -1,26 +1,36 @@
 /**
- * Work that arrives during one turn of the event loop, done together at the end of it: a crowd's
- * writes become one statement or one transaction per turn instead of one commit each (group
- * commit). Each caller still waits for its own item, so nothing is acknowledged before it is
- * stored. A batch that fails fails every item in it; the next batch starts afresh.
+ * Work that arrives together, done together: a crowd's writes become one statement or one
+ * transaction per turn of the event loop (or per window) instead of one commit each (group commit).
+ * Each caller still waits for its own item, so nothing is acknowledged before it is stored. A batch
+ * that fails fails every item in it; the next batch starts afresh.
  */
 export class TurnBatch<T> {
   #pending: Array<{ item: T; resolve: () => void; reject: (err: unknown) => void }> = [];
   readonly #run: (items: T[]) => Promise<void>;
   readonly #max: number;
+  readonly #windowMs: number;
+  #cancel: (() => void) | undefined;
 
-  /** `run` does a whole batch (at most `max` items); it is never called with an empty one. */
-  constructor(run: (items: T[]) => Promise<void>, max = 500) {
+  /**
+   * `run` does a whole batch (at most `max` items); it is never called with an empty one. With
+   * `windowMs` the batch waits that long after its first item instead of the end of the turn:
+   * for writes nobody is waiting on (analytics), so that a second's worth is one statement.
+   */
+  constructor(run: (items: T[]) => Promise<void>, options: { max?: number; windowMs?: number } = {}) {
     this.#run = run;
-    this.#max = max;
+    this.#max = options.max ?? 500;
+    this.#windowMs = options.windowMs ?? 0;
   }
 
   add(item: T): Promise<void> {
-    if (this.#pending.length === 0) setImmediate(() => this.#flush());
+    if (this.#pending.length === 0) this.#cancel = this.#schedule();
     return new Promise((resolve, reject) => this.#pending.push({ item, resolve, reject }));
   }
 
-  #flush(): void {
+  /** Runs what is waiting now (at shutdown, say) rather than at the end of its turn or window. */
+  flush(): void {
+    this.#cancel?.();
+    this.#cancel = undefined;
     const pending = this.#pending;
     this.#pending = [];
     for (let i = 0; i < pending.length; i += this.#max) {
@@ -30,5 +40,14 @@ export class TurnBatch<T> {
         (err: unknown) => part.forEach((w) => w.reject(err)),
       );
     }
+  }
+
+  #schedule(): () => void {
+    if (this.#windowMs > 0) {
+      const timer = setTimeout(() => this.flush(), this.#windowMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(() => this.flush());
+    return () => clearImmediate(immediate);
   }
 }

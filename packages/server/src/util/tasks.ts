@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
  */
 export class PendingWrites {
   readonly #pending = new Set<Promise<unknown>>();
+  readonly #hurry = new Set<() => void>();
   readonly #log: Logger;
   constructor(log: Logger) {
     this.#log = log;
@@ -21,7 +22,13 @@ export class PendingWrites {
     return this.#pending.size;
   }
 
+  /** `start` begins writes that would otherwise wait (a batch's window) whenever everything is flushed. */
+  beforeFlush(start: () => void): void {
+    this.#hurry.add(start);
+  }
+
   async flush(): Promise<void> {
+    for (const start of this.#hurry) start();
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 }
