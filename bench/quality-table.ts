@@ -2,12 +2,55 @@
  * The BEFORE / AFTER table of docs/quality.md from results files of the bad-network lab (one per
  * round, as bench/quality-ab.sh writes them): every figure is the median over the rounds.
  *   npx tsx bench/quality-table.ts --before test-results/quality-before-r{1,2,3}.json --after test-results/quality-after-r{1,2,3}.json
+ *   npx tsx bench/quality-table.ts --seconds test-results/quality-after-r1.json capdrop
  * One row per scenario and build; figures are "receiver a / receiver b".
  */
 import fs from 'node:fs';
 import type { DirectionResult, QualityResult } from '../tests/quality/lab.js';
 import { row } from '../tests/quality/report.js';
 import { SCENARIOS } from '../tests/quality/scenarios.js';
+
+/**
+ * `--seconds FILE ID`: instead, one scenario's call second by second from each sender's side — what
+ * its proxy's uplink was offered and held, what the browser says it sent (the candidate pair, video
+ * payload and how much of it retransmitted, audio), its estimate and the policy's tier and round
+ * trip, and what the partner heard (concealment, audio jitter buffer). How the cap drop was traced.
+ */
+if (process.argv[2] === '--seconds') {
+  const [file, id] = process.argv.slice(3);
+  const r = (JSON.parse(fs.readFileSync(file!, 'utf8')) as QualityResult[]).find((x) => x.id === id);
+  if (!r) throw new Error(`no ${id} in ${file}`);
+  for (const side of ['a', 'b'] as const) {
+    const other = side === 'a' ? 'b' : 'a';
+    const policy = r.policy[side] as Array<{ s: number; tier?: number; rttMs?: number | null }>;
+    const proxy = r.proxySeconds[side] as Array<{ up: { kbps: number; queueMs: number } }>;
+    process.stdout.write(`\n${side} sending (load ${r.load.join('–')})\n`);
+    process.stdout.write(
+      '| s | uplink offered kbps | queue ms | pair kbps | video kbps | of it retransmitted | audio kbps | estimate kbps | tier | round trip ms | partner: voice concealed | jitter buffer ms |\n',
+    );
+    process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+    r[side].windows.forEach((w, s) => {
+      const x = w.sent;
+      const p = policy.find((q) => q.s >= s && q.s < s + 1);
+      const heard = r[other].windows[s];
+      const cells: Array<number | string | null | undefined> = [
+        s,
+        proxy[s]?.up.kbps,
+        proxy[s]?.up.queueMs,
+        x?.pair,
+        x?.video,
+        x?.videoRtx,
+        x?.audio,
+        x?.available,
+        p?.tier,
+        p?.rttMs === null || p?.rttMs === undefined ? null : Math.round(p.rttMs),
+      ];
+      cells.push(heard ? `${(heard.concealment * 100).toFixed(1)} %` : null, heard?.audioJbMs ?? null);
+      process.stdout.write(`| ${cells.map((c) => (c === null || c === undefined ? '—' : String(c))).join(' | ')} |\n`);
+    });
+  }
+  process.exit(0);
+}
 
 const files: Record<'before' | 'after', string[]> = { before: [], after: [] };
 let into: 'before' | 'after' | null = null;

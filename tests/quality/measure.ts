@@ -34,6 +34,48 @@ export interface StatsTick {
   sendActive: boolean | null;
   sendKbps: number | null;
   codecAudio: string | null;
+  /** What this page sends, cumulative (outbound-rtp per kind, the selected candidate pair): see SendCounters. */
+  sent: SendCounters;
+}
+
+/**
+ * This page's sending, cumulative, from getStats: outbound-rtp per kind (payload bytes, header and
+ * padding bytes, retransmitted payload bytes and packets, the encoder's target) and the selected
+ * candidate pair's bytes (everything: RTP, RTCP, the data channel, SRTP's tags, not TURN or IP/UDP).
+ */
+export interface SendCounters {
+  videoBytes: number;
+  videoHeaderBytes: number;
+  videoRtxBytes: number;
+  videoPackets: number;
+  videoRtxPackets: number;
+  videoTargetBps: number | null;
+  videoFramesEncoded: number;
+  videoActive: boolean | null;
+  audioBytes: number;
+  audioHeaderBytes: number;
+  audioPackets: number;
+  audioRtxBytes: number;
+  pairBytes: number;
+  pairPackets: number;
+  availableBps: number | null;
+}
+
+/** One second of this page's sending (kbit/s; packets per second), for the per-second record. */
+export interface SendSecond {
+  video: number;
+  videoHeader: number;
+  videoRtx: number;
+  videoPps: number;
+  videoRtxPps: number;
+  videoTarget: number | null;
+  videoFps: number;
+  active: boolean | null;
+  audio: number;
+  audioPps: number;
+  pair: number;
+  pairPps: number;
+  available: number | null;
 }
 
 export interface PageRecord {
@@ -127,12 +169,35 @@ export async function startRecording(page: Page): Promise<void> {
         sendActive: null as boolean | null,
         sendKbps: null as number | null,
         codecAudio: null as string | null,
+        sent: {
+          videoBytes: 0,
+          videoHeaderBytes: 0,
+          videoRtxBytes: 0,
+          videoPackets: 0,
+          videoRtxPackets: 0,
+          videoTargetBps: null as number | null,
+          videoFramesEncoded: 0,
+          videoActive: null as boolean | null,
+          audioBytes: 0,
+          audioHeaderBytes: 0,
+          audioPackets: 0,
+          audioRtxBytes: 0,
+          pairBytes: 0,
+          pairPackets: 0,
+          availableBps: null as number | null,
+        },
       };
+      const sent = x.sent;
       const byId = new Map<string, Record<string, unknown>>();
       report.forEach((s: Record<string, unknown>) => byId.set(s.id as string, s));
       let sentBytes = 0;
       report.forEach((s: Record<string, unknown>) => {
         const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+        // Adds stat fields to this page's sending counters, by counter name.
+        const add = (fields: Record<string, string>) => {
+          const into = sent as unknown as Record<string, number>;
+          for (const [k, stat] of Object.entries(fields)) into[k] = into[k]! + n(stat);
+        };
         if (s.type === 'inbound-rtp' && s.kind === 'audio') {
           x.audioSamples += n('totalSamplesReceived');
           x.audioConcealed += n('concealedSamples');
@@ -154,10 +219,33 @@ export async function startRecording(page: Page): Promise<void> {
         if (s.type === 'outbound-rtp' && s.kind === 'video') {
           sentBytes += n('bytesSent');
           if (typeof s.active === 'boolean') x.sendActive = x.sendActive === true || s.active;
+          add({
+            videoBytes: 'bytesSent',
+            videoHeaderBytes: 'headerBytesSent',
+            videoRtxBytes: 'retransmittedBytesSent',
+            videoPackets: 'packetsSent',
+            videoRtxPackets: 'retransmittedPacketsSent',
+            videoFramesEncoded: 'framesEncoded',
+          });
+          if (typeof s.targetBitrate === 'number') sent.videoTargetBps = (sent.videoTargetBps ?? 0) + s.targetBitrate;
+          sent.videoActive = x.sendActive;
+        }
+        if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+          add({
+            audioBytes: 'bytesSent',
+            audioHeaderBytes: 'headerBytesSent',
+            audioPackets: 'packetsSent',
+            audioRtxBytes: 'retransmittedBytesSent',
+          });
         }
         if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
           const pair = byId.get(s.selectedCandidatePairId);
           if (pair && typeof pair.currentRoundTripTime === 'number') x.rttMs = pair.currentRoundTripTime * 1000;
+          if (pair) {
+            sent.pairBytes += typeof pair.bytesSent === 'number' ? pair.bytesSent : 0;
+            sent.pairPackets += typeof pair.packetsSent === 'number' ? pair.packetsSent : 0;
+            if (typeof pair.availableOutgoingBitrate === 'number') sent.availableBps = pair.availableOutgoingBitrate;
+          }
         }
       });
       if (prevSent && t > prevSent.t) x.sendKbps = ((sentBytes - prevSent.bytes) * 8) / (t - prevSent.t);
@@ -187,6 +275,8 @@ export interface Window1s {
   rttMs: number | null;
   /** Audio jitter buffer delay over the second, ms. */
   audioJbMs: number | null;
+  /** What this page sent over the second (the other direction of the call), or null without stats. */
+  sent: SendSecond | null;
 }
 
 export interface Summary {
@@ -280,6 +370,7 @@ export function summarize(r: PageRecord, from: number, to: number): Summary {
         t0 && t1 && t1.audioJbEmitted > t0.audioJbEmitted
           ? Math.round(((t1.audioJbDelay - t0.audioJbDelay) / (t1.audioJbEmitted - t0.audioJbEmitted)) * 1000)
           : null,
+      sent: t0?.sent && t1?.sent && span > 0 ? sendSecond(t0.sent, t1.sent, span) : null,
     });
   }
   const heights = [...new Set(windows.filter((w) => w.fps > 0).map((w) => w.height))].sort((a, b) => a - b);
@@ -299,5 +390,26 @@ export function summarize(r: PageRecord, from: number, to: number): Summary {
     audioCodec: last?.codecAudio ?? null,
     pausedMs: Math.round(pausedMs),
     windows,
+  };
+}
+
+/** One second of sending from two cumulative readings `span` ms apart. */
+function sendSecond(a: SendCounters, b: SendCounters, span: number): SendSecond {
+  const kbps = (x: number, y: number) => Math.round(((y - x) * 8) / span);
+  const rate = (x: number, y: number) => Math.round(((y - x) * 1000) / span);
+  return {
+    video: kbps(a.videoBytes, b.videoBytes),
+    videoHeader: kbps(a.videoHeaderBytes, b.videoHeaderBytes),
+    videoRtx: kbps(a.videoRtxBytes, b.videoRtxBytes),
+    videoPps: rate(a.videoPackets, b.videoPackets),
+    videoRtxPps: rate(a.videoRtxPackets, b.videoRtxPackets),
+    videoTarget: b.videoTargetBps === null ? null : Math.round(b.videoTargetBps / 1000),
+    videoFps: rate(a.videoFramesEncoded, b.videoFramesEncoded),
+    active: b.videoActive,
+    audio: kbps(a.audioBytes + a.audioHeaderBytes, b.audioBytes + b.audioHeaderBytes),
+    audioPps: rate(a.audioPackets, b.audioPackets),
+    pair: kbps(a.pairBytes, b.pairBytes),
+    pairPps: rate(a.pairPackets, b.pairPackets),
+    available: b.availableBps === null ? null : Math.round(b.availableBps / 1000),
   };
 }
