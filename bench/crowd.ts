@@ -15,6 +15,8 @@
  *                          [--server-main=PATH,...] (other builds' main.js, e.g. an earlier commit's; each runs in turn)
  *                          [--warmup=PEOPLE] (a crowd first, not reported: the measured one meets warm nodes)
  *                          [--load-nodes=K] (people connect to the first K nodes only; default all)
+ *                          [--log-level=warn] (the nodes' LOG_LEVEL; their log goes to a file in their data folder,
+ *                          as a log shipper would read it: `info` is the product's default)
  *
  * Reported per run: people, never got in, never matched, double matches (must be 0), join→match
  * p50/p99 (join, next, or being requeued → matched), time until all were in after the last arrival,
@@ -23,7 +25,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +60,7 @@ const WARMUP = Number(arg('warmup', '0'));
 const PROFILE_DIR = arg('server-cpu-prof', undefined);
 const LOAD_PROFILE_DIR = arg('load-cpu-prof', undefined);
 const JSON_FILE = arg('json', undefined);
+const LOG_LEVEL = arg('log-level', 'warn')!;
 const EXTRA_ENV = Object.fromEntries(
   (arg('env', '') || '')
     .split(',')
@@ -152,6 +155,7 @@ async function startDuet(MAIN: string): Promise<Target> {
       const port = await freePort();
       const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
       const [cmd, argv] = pinned(0, [process.execPath, ...profile, MAIN]);
+      const logFd = openSync(path.join(dataDir, 'server.log'), 'a');
       const p = spawn(cmd, argv, {
         cwd: ROOT,
         env: {
@@ -159,7 +163,7 @@ async function startDuet(MAIN: string): Promise<Target> {
           PORT: String(port),
           HOST: '127.0.0.1',
           DATA_DIR: dataDir,
-          LOG_LEVEL: 'warn',
+          LOG_LEVEL,
           // The highest the configuration accepts; each person also comes from its own forwarded address.
           SESSION_RATE_LIMIT: '100000',
           WS_MAX_PER_ADDRESS: '1000000',
@@ -171,9 +175,10 @@ async function startDuet(MAIN: string): Promise<Target> {
           ...(db ? { DATABASE_URL: db.url } : {}),
           ...EXTRA_ENV,
         },
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', logFd, 'inherit'],
         detached: true,
       });
+      closeSync(logFd);
       procs.push(p);
       started.add(p);
       const base = `http://127.0.0.1:${port}`;

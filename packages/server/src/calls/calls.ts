@@ -324,7 +324,15 @@ export class Calls {
     for (const userId of [call.a, call.b]) if (this.#byPerson.get(userId) === call) this.#byPerson.delete(userId);
     this.#disarm(call);
     this.#o.log.info(
-      { callId: call.id, reason, endedBy, connected: call.at.connected !== undefined, durationMs: now - call.at.matched },
+      {
+        callId: call.id,
+        a: call.a,
+        b: call.b,
+        reason,
+        endedBy,
+        connected: call.at.connected !== undefined,
+        durationMs: now - call.at.matched,
+      },
       'call ended',
     );
     this.#owner?.released(call, now);

@@ -412,7 +412,8 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     p.cancelWidening?.();
     p.cancelWidening = undefined;
     const partnerId = call.partnerOf(p.userId);
-    p.log.info({ callId: call.id, partnerId, waitedMs: call.waitMs[call.sideOf(p.userId)] }, 'matched');
+    // Debug: who met whom is on the call's own line ('call ended', both people) and in its record.
+    this.#o.log.debug({ userId: p.userId, callId: call.id, partnerId, waitedMs: call.waitMs[call.sideOf(p.userId)] }, 'matched');
     this.#o.send(p.userId, {
       type: 'matched',
       callId: call.id,

@@ -8,6 +8,7 @@ import type { PendingWrites } from '../util/tasks.js';
 type FunnelRow = { day: string; step: FunnelStep; user_id: string };
 
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
 
 /**
  * The funnel, page opened → camera allowed → queued → matched → connected → talked 30 s, as unique
@@ -18,6 +19,8 @@ export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export class Funnel {
   readonly #seen = new Set<string>();
   #day = '';
+  /** When `#day` ends (ms): the date is worked out once a day, not per step. */
+  #dayEnds = 0;
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #writes: PendingWrites;
@@ -50,11 +53,13 @@ export class Funnel {
   }
 
   record(userId: string, step: FunnelStep): void {
-    const day = dayOf(this.#clock.now());
-    if (day !== this.#day) {
-      this.#day = day;
+    const now = this.#clock.now();
+    if (now >= this.#dayEnds || now < this.#dayEnds - DAY_MS) {
+      this.#day = dayOf(now);
+      this.#dayEnds = (Math.floor(now / DAY_MS) + 1) * DAY_MS;
       this.#seen.clear();
     }
+    const day = this.#day;
     const key = `${step}|${userId}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
