@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -28,17 +30,23 @@ const INT8_OID = 20;
 
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   const kind = options.databaseUrl ? 'postgres' : 'sqlite';
-  const db = new Kysely<Database>({ dialect: kind === 'postgres' ? postgresDialect(options.databaseUrl!) : sqliteDialect(options) });
+  const { dialect, stop } =
+    kind === 'postgres' ? { dialect: postgresDialect(options.databaseUrl!), stop: undefined } : sqliteDialect(options);
+  const db = new Kysely<Database>({ dialect });
+  const close = async () => {
+    await stop?.();
+    await db.destroy();
+  };
   try {
     const applied = await migrateToLatest(db);
-    return { db, kind, applied, close: () => db.destroy() };
+    return { db, kind, applied, close };
   } catch (err) {
-    await db.destroy();
+    await close();
     throw err;
   }
 }
 
-function sqliteDialect(options: StorageOptions): SqliteDialect {
+function sqliteDialect(options: StorageOptions): { dialect: SqliteDialect; stop: (() => Promise<void>) | undefined } {
   let file = options.sqliteFile;
   if (!file) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -49,7 +57,59 @@ function sqliteDialect(options: StorageOptions): SqliteDialect {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new SqliteDialect({ database: withStatementCache(sqlite) });
+  const checkpoints = sqlite.memory ? undefined : checkpointApart(sqlite, file);
+  return { dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), stop: checkpoints?.stop };
+}
+
+/** The checkpointer's own code: a connection of its own, a passive checkpoint every interval. */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * WAL checkpoints off the event loop. SQLite copies the write-ahead log back into the database,
+ * and syncs both to disk, inside whichever commit takes the log past 1,000 pages: in a crowd of
+ * newcomers one commit in 40 took 1–17 ms of the event loop that way, most of a node's time in
+ * the database (docs/benchmarks.md). Here the node's connection never checkpoints; a worker
+ * thread with a connection of its own does, passively (a writer is never made to wait), every
+ * 250 ms. Should the worker fail, the node's connection checkpoints for itself again. On close
+ * the node's connection, the last one, checkpoints what is left.
+ */
+export function checkpointApart(sqlite: SQLite.Database, file: string, intervalMs = 250): { stop: () => Promise<void> } {
+  sqlite.pragma('wal_autocheckpoint = 0');
+  const worker = new Worker(CHECKPOINTER, {
+    eval: true,
+    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: path.resolve(file), intervalMs },
+  });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let stopping = false;
+  const selfReliant = () => {
+    if (!stopping && sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+  };
+  worker.once('error', (err) => {
+    console.error('SQLite checkpointer failed; the connection checkpoints for itself again:', err.message);
+    selfReliant();
+  });
+  worker.once('exit', selfReliant);
+  worker.unref();
+  return {
+    stop: async () => {
+      stopping = true;
+      worker.postMessage('stop');
+      const slow = setTimeout(() => void worker.terminate(), 2_000);
+      await exited;
+      clearTimeout(slow);
+    },
+  };
 }
 
 type Statement = SQLite.Statement<unknown[]>;
