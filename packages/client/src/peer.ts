@@ -57,6 +57,9 @@ export class PeerSession {
       const stream = streams[0] ?? new MediaStream([track]);
       this.#o.onRemoteStream(stream);
     };
+    this.pc.onsignalingstatechange = () => {
+      if (this.pc.signalingState === 'stable') this.quality.negotiated();
+    };
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === 'connected') {
         // One after the other: both change the video sender's parameters.
@@ -97,6 +100,7 @@ export class PeerSession {
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
+    this.pc.onsignalingstatechange = null;
     this.pc.close();
   }
 
@@ -149,20 +153,20 @@ export class PeerSession {
   }
 
   /**
-   * A bad network should cost picture before voice: audio gets high send and network priority,
-   * video low, and video keeps its frame rate while its resolution drops.
+   * A bad network should cost picture before voice: audio gets high send and network priority.
+   * The video sender's (low priority, its frame rate kept while its resolution drops) are set by
+   * the quality monitor with each tier: a resume renegotiates, and the new send stream starts from
+   * the browser's defaults.
    */
   async #applySenderPolicy(): Promise<void> {
     for (const sender of this.pc.getSenders()) {
-      const kind = sender.track?.kind;
-      if (!kind) continue;
+      if (sender.track?.kind !== 'audio') continue;
       const params = sender.getParameters();
       for (const e of params.encodings ?? []) {
         const enc = e as RTCRtpEncodingParameters & { priority?: string; networkPriority?: string };
-        enc.priority = kind === 'audio' ? 'high' : 'low';
-        enc.networkPriority = kind === 'audio' ? 'high' : 'low';
+        enc.priority = 'high';
+        enc.networkPriority = 'high';
       }
-      if (kind === 'video') (params as { degradationPreference?: string }).degradationPreference = 'maintain-framerate';
       try {
         await sender.setParameters(params);
       } catch {

@@ -50,6 +50,7 @@ interface Counters {
   videoJbEmitted: number;
   remoteLost: number;
   remotePackets: number;
+  nacks: number;
 }
 
 const monitors = new WeakMap<RTCPeerConnection, QualityMonitor>();
@@ -123,6 +124,15 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     this.#timer = setInterval(() => void this.#tick().catch(() => undefined), TICK_MS);
   }
 
+  /**
+   * A negotiation settled: a resume's new send stream gets the tier as soon as it exists, before
+   * its first frames (it starts from the browser's defaults).
+   */
+  negotiated(): void {
+    if (this.#closed || !this.#timer || this.#inPlace(this.#policy.tier)) return;
+    void this.#applyTier(this.#policy.tier);
+  }
+
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
@@ -147,6 +157,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       videoJbEmitted: 0,
       remoteLost: 0,
       remotePackets: 0,
+      nacks: 0,
     };
     let height = 0;
     let rttMs: number | null = null;
@@ -166,6 +177,8 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
           c.videoJbEmitted += num(s.jitterBufferEmittedCount);
           height = Math.max(height, num(s.frameHeight));
         }
+      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        c.nacks += num(s.nackCount);
       } else if (s.type === 'remote-inbound-rtp') {
         remoteFractionLost = Math.max(remoteFractionLost, num(s.fractionLost));
         // RTCP's round trip is fresh every second or so; the ICE pair's only every few seconds.
@@ -209,16 +222,40 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     const partner = this.#partner && c.at - this.#partner.at < STALE_MS ? this.#partner.report : null;
     // The partner's count over the last second is the better figure; RTCP's fractionLost covers few packets.
     this.#sendLoss = 0.5 * this.#sendLoss + 0.5 * (partner?.loss ?? remoteFractionLost);
-    this.#policy = decide(this.#policy, { availableKbps, loss: this.#sendLoss, rttMs, minRttMs: this.#minRtt, partner }, c.at);
+    const feedbackAgeMs = this.#partner ? Math.round(c.at - this.#partner.at) : undefined;
+    const nacks = Math.max(0, c.nacks - p.nacks);
+    this.#policy = decide(
+      this.#policy,
+      {
+        availableKbps,
+        loss: this.#sendLoss,
+        rttMs,
+        minRttMs: this.#minRtt,
+        partner,
+        nacks,
+        ...(feedbackAgeMs === undefined ? {} : { feedbackAgeMs }),
+      },
+      c.at,
+    );
     mine.sendingVideo = this.#policy.tier !== PAUSED && !held;
     if (held) mine.held = true;
     // For monitoring (the bad-network lab listens): what the policy saw and chose, off the control path.
     this.#pc.dispatchEvent(
       new CustomEvent('duetquality', {
-        detail: { tier: this.#policy.tier, availableKbps, rttMs, minRttMs: this.#minRtt, loss: this.#sendLoss, mine, partner },
+        detail: {
+          tier: this.#policy.tier,
+          availableKbps,
+          rttMs,
+          minRttMs: this.#minRtt,
+          loss: this.#sendLoss,
+          feedbackAgeMs,
+          nacks,
+          mine,
+          partner,
+        },
       }),
     );
-    if (this.#policy.tier !== this.#applied) await this.#applyTier(this.#policy.tier);
+    if (this.#policy.tier !== this.#applied || !this.#inPlace(this.#policy.tier)) await this.#applyTier(this.#policy.tier);
     if (this.#channel?.readyState === 'open') {
       try {
         const now = performance.now();
@@ -256,19 +293,58 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       this.emit('change', q);
   }
 
+  /** The video transceiver, found by its receiver's kind (whatever track its sender has, or none). */
+  #video(): RTCRtpTransceiver | undefined {
+    if (this.#pc.signalingState === 'closed') return undefined;
+    return this.#pc.getTransceivers().find((t) => t.receiver.track.kind === 'video' && t.direction !== 'stopped');
+  }
+
+  /**
+   * Whether the video sender is as `tier` wants it. Checked every second, not only on a change:
+   * resuming renegotiates, and the browser creates the new send stream with default parameters.
+   */
+  #inPlace(tier: number): boolean {
+    const t = this.#video();
+    if (!t) return true;
+    if (tier === PAUSED) return t.direction === 'recvonly';
+    if (t.direction !== 'sendrecv') return false;
+    const enc = t.sender.getParameters().encodings?.[0];
+    const want = TIERS[tier]!;
+    return (
+      !enc ||
+      (enc.active !== false &&
+        enc.maxBitrate === want.maxKbps * 1000 &&
+        enc.scaleResolutionDownBy === want.scale &&
+        enc.maxFramerate === want.maxFps)
+    );
+  }
+
+  /**
+   * Sends video at `tier`. A pause stops the encoder at once (`active = false`) and then stops
+   * sending video altogether (the transceiver's direction, renegotiated): with the encoding only
+   * inactive, Chromium keeps answering the partner's retransmission requests from its packet
+   * history, and after a squeeze those are most of the traffic (docs/quality.md).
+   */
   async #applyTier(tier: number): Promise<void> {
-    const sender = this.#pc.getSenders().find((s) => s.track?.kind === 'video');
-    if (!sender) return;
-    const params = sender.getParameters();
-    const enc = params.encodings?.[0];
-    if (!enc) return;
-    const t = TIERS[Math.min(tier, TIERS.length - 1)]!;
-    enc.active = tier !== PAUSED;
-    enc.maxBitrate = t.maxKbps * 1000;
-    enc.scaleResolutionDownBy = t.scale;
-    enc.maxFramerate = t.maxFps;
+    const t = this.#video();
+    if (!t) return;
+    const sender = t.sender;
+    const params = sender.getParameters() as RTCRtpSendParameters & { degradationPreference?: string };
+    const enc = params.encodings?.[0] as (RTCRtpEncodingParameters & { priority?: string; networkPriority?: string }) | undefined;
+    if (enc) {
+      const tt = TIERS[Math.min(tier, TIERS.length - 1)]!;
+      enc.active = tier !== PAUSED;
+      enc.maxBitrate = tt.maxKbps * 1000;
+      enc.scaleResolutionDownBy = tt.scale;
+      enc.maxFramerate = tt.maxFps;
+      enc.priority = 'low';
+      enc.networkPriority = 'low';
+      params.degradationPreference = 'maintain-framerate';
+    }
     try {
-      await sender.setParameters(params);
+      if (enc) await sender.setParameters(params);
+      const direction = tier === PAUSED ? 'recvonly' : 'sendrecv';
+      if (t.direction !== direction) t.direction = direction;
       this.#applied = tier;
     } catch {
       // A renegotiation in flight invalidates the parameters: the next tick tries again.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { opusForVoice } from './peer.js';
 import {
   decide,
+  FRESH_FEEDBACK_MS,
   initialPolicy,
   levelOf,
   PAUSED,
@@ -106,7 +107,24 @@ describe('audio-first video policy', () => {
   it('steps down at once when the estimate falls sharply and the queue grows', () => {
     expect(run(warm(), { ...clean, availableKbps: 600, rttMs: 40 + 500 }, 1).tier).toBe(1);
     expect(run(warm(), { ...clean, availableKbps: 400, rttMs: 40 + 500 }, 1).tier).toBe(2);
-    expect(run(warm(), { ...clean, availableKbps: 150, rttMs: 40 + 500 }, 1).tier).toBe(TIERS.length - 1);
+    // Down to what leaves only the thumbnail beside the voice: a collapse, paused (below).
+    expect(run(warm(), { ...clean, availableKbps: 150, rttMs: 40 + 500 }, 1).tier).toBe(PAUSED);
+  });
+
+  it('pauses at once when the estimate collapses under half its peak and the queue is twice too deep', () => {
+    // 2 Mbps → 150 kbps: the estimate reads ~130 kbps a second later, the round trip 0.5–2 s.
+    expect(run(warm(), { ...clean, availableKbps: 130, rttMs: 40 + 500 }, 1).tier).toBe(PAUSED);
+    // From the thumbnail too (a queue alone would stop there).
+    const thumb = run(warm(), { ...clean, availableKbps: 140 }, 1);
+    expect(thumb.tier).toBe(LAST);
+    expect(run(thumb, { ...clean, availableKbps: 60, rttMs: 40 + 900 }, 1, 1000).tier).toBe(PAUSED);
+    // Or with the partner missing a fifth of what was sent (the round trip lags: its first reports
+    // after a drop answer reports sent before it).
+    expect(run(warm(), { ...clean, availableKbps: 130, partner: report({ loss: 0.4 }) }, 1).tier).toBe(PAUSED);
+    expect(run(warm(), { ...clean, availableKbps: 130, partner: report({ loss: 0.1 }) }, 1).tier).toBeLessThan(PAUSED);
+    // Not for a fall without a queue (loss), nor a queue with the estimate above half its peak.
+    expect(run(warm(), { ...clean, availableKbps: 900, rttMs: 40 + 500 }, 1).tier).toBeLessThan(PAUSED);
+    expect(run(warm(), { ...clean, availableKbps: 130, loss: 0.1 }, 1).tier).toBeLessThan(PAUSED);
   });
 
   it('steps down when the partner hears broken audio for two seconds, not for one', () => {
@@ -125,6 +143,27 @@ describe('audio-first video policy', () => {
     expect(s.tier).toBe(LAST);
     s = run(s, clean, 40, 10_000);
     expect(s.tier).toBe(0);
+  });
+
+  it('climbs, starts and resumes only on fresh feedback: a late report means the link is not known to be clear', () => {
+    const late = { ...clean, feedbackAgeMs: FRESH_FEEDBACK_MS + 700 };
+    const onTime = { ...clean, feedbackAgeMs: 900 };
+    // One tier below the top, after the start: up on fresh reports only.
+    const one = run(initialPolicy(-20_000, 1), clean, 1, -1000);
+    expect(run(one, late, 20).tier).toBe(1);
+    expect(run(one, onTime, 20).tier).toBe(0);
+    // The start's climb waits for them too.
+    expect(run(initialPolicy(0), late, 6).tier).toBe(LAST);
+    expect(run(initialPolicy(0), onTime, 6).tier).toBe(0);
+    // A pause holds while the partner's reports are late.
+    const paused = run(warm(), { ...clean, availableKbps: 90 }, 1);
+    expect(paused.tier).toBe(PAUSED);
+    expect(run(paused, { ...late, availableKbps: 90 }, 10, 1000).tier).toBe(PAUSED);
+    expect(run(paused, { ...onTime, availableKbps: 90 }, 10, 1000).tier).toBe(LAST);
+    // Nor while the partner still asks for video lost before the pause (it would be sent again).
+    expect(run(paused, { ...onTime, availableKbps: 90, nacks: 3 }, 10, 1000).tier).toBe(PAUSED);
+    // Late reports are no reason to step down by themselves.
+    expect(run(warm(), late, 20).tier).toBe(0);
   });
 
   it('waits twice as long after a resume that failed', () => {

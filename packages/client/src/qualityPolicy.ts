@@ -63,6 +63,18 @@ export interface SendObservation {
   minRttMs: number | null;
   /** The partner's report of what it receives (null: none yet, or stale). */
   partner: ReceiveReport | null;
+  /**
+   * How old the partner's newest report is, ms (they come once a second; absent: not known). A
+   * report late by more than a second has waited in a queue or been dropped by one: the link is
+   * not known to be clear, whatever the last figures said.
+   */
+  feedbackAgeMs?: number;
+  /**
+   * Retransmission requests (NACK packets) the partner sent for this side's video over the last
+   * second (absent: not known). While paused, a partner still asking is still missing packets from
+   * before the pause: resuming then would have them retransmitted into the link again.
+   */
+  nacks?: number;
 }
 
 export interface PolicyState {
@@ -109,6 +121,13 @@ const RESUME_RAMP_MS = 5000;
 const BLOAT_MS = 200;
 /** A queue this short counts as drained (a busy machine's round trips wobble by tens of ms). */
 const CLEAR_MS = 120;
+/**
+ * Nothing climbs on feedback older than this (reports come once a second, ticks once a second).
+ * Measured: when a 2 Mbps link fell to 150 kbps with a 1 s queue, the partner's reports queued
+ * behind its own full uplink, the round trips were the last ones from before the drop, and the
+ * policy stepped up (320p → 480p) one second after the drop, into the full queue.
+ */
+export const FRESH_FEEDBACK_MS = 1800;
 
 /** A call's policy at `now`, starting at `tier` (the thumbnail unless a test says otherwise). */
 export function initialPolicy(now: number, tier = START_TIER): PolicyState {
@@ -148,6 +167,8 @@ function tierForLoss(loss: number): number {
 export function decide(state: PolicyState, o: SendObservation, now: number): PolicyState {
   const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
   const partner = o.partner;
+  // Climbing, resuming and the start's climb all need to know the link is clear now.
+  const fresh = o.feedbackAgeMs === undefined || o.feedbackAgeMs <= FRESH_FEEDBACK_MS;
   const voiceHurts = partner !== null && partner.concealment > 0.03;
   // The estimate is not trusted while it ramps up: at the start of a call, and after a paused video
   // resumes (while paused it saw only the voice). The queue still counts.
@@ -169,7 +190,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   if (state.tier === PAUSED) {
     // While paused the estimate sees only the voice: resume on the queue, the loss and the voice,
     // and forget the estimate's old peak (a fall is measured from what it sees now).
-    const clear = bloat < CLEAR_MS && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
+    const clear = fresh && (o.nacks ?? 0) === 0 && bloat < CLEAR_MS && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
     const healthySince = clear ? (state.healthySince ?? now) : null;
     const seen = o.availableKbps ?? 0;
     if (healthySince !== null && now - healthySince >= state.resumeHoldMs)
@@ -182,7 +203,19 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   // Two seconds in a row, or one when two signals agree on a large drop: the estimate fell, and the
   // queue is twice too deep or the estimate is two tiers down (a slow CPU makes single RTTs jump).
   const sharpDrop = falling && (bloat > 2 * BLOAT_MS || allowed >= state.tier + 2);
-  if (pressure && (strikes >= 2 || sharpDrop || allowed === PAUSED)) {
+  // A collapse — the estimate under half its recent peak, leaving room for no more than the
+  // thumbnail, with the queue twice too deep or the partner missing a fifth of the last second —
+  // pauses at once, from any tier: the video lost in the full queue is being asked for again, and a
+  // sender keeps retransmitting it (150–500 kbps for 6–10 s after a 2 Mbps link fell to 150 kbps,
+  // measured) until it stops sending video altogether. It resumes at the thumbnail once the queue
+  // drains. (The round trip is the slower sign: RTCP's first reports after a drop are answers to
+  // reports sent before it.)
+  const collapse =
+    o.availableKbps !== null &&
+    o.availableKbps < 0.5 * state.peakKbps &&
+    tierForBandwidth(o.availableKbps) >= LAST &&
+    (bloat > 2 * BLOAT_MS || (partner !== null && partner.loss >= 0.2));
+  if (collapse || (pressure && (strikes >= 2 || sharpDrop || allowed === PAUSED))) {
     // Down: to what the estimate and loss allow, and one tier more when the queue or the voice suffers.
     // A sharp drop goes straight to what the estimate leaves, from any tier, not a tier at a time: a
     // link that fell from megabits to a few hundred kbps tail-drops the voice with the video until
@@ -192,7 +225,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
     // A queue alone stops at the thumbnail (a starved CPU looks like a queue too): pausing takes an
     // estimate too small even for it, heavy loss, or the partner hearing broken voice.
     if (next === PAUSED && allowed !== PAUSED && !voiceHurts) next = LAST;
-    next = Math.min(PAUSED, next);
+    next = collapse ? PAUSED : Math.min(PAUSED, next);
     if (next === state.tier) return { ...state, peakKbps, strikes, healthySince: null };
     const failedResume = next === PAUSED && state.lastResumeAt !== null && now - state.lastResumeAt < 10_000;
     return {
@@ -215,6 +248,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
       o.availableKbps !== null &&
       tierForBandwidth(state.tier === LAST ? o.availableKbps / START_HEADROOM : o.availableKbps) < state.tier &&
       bloat < CLEAR_MS &&
+      fresh &&
       o.loss < 0.02 &&
       !voiceHurts;
     return climb ? { ...state, peakKbps, strikes, tier: state.tier - 1, since: now, healthySince: now } : { ...state, peakKbps, strikes };
@@ -226,7 +260,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   // still capped at 150 kbps it put 250–560 ms of queue and broken seconds on the voice: not taken.)
   const bwAbove = o.availableKbps === null || state.tier < LAST - 1 ? 0 : tierForBandwidth(o.availableKbps * 1.25);
   const roomAbove = Math.max(bwAbove, tierForLoss(o.loss)) < state.tier;
-  const healthy = roomAbove && bloat < CLEAR_MS && (partner === null || partner.concealment < 0.01);
+  const healthy = roomAbove && fresh && bloat < CLEAR_MS && (partner === null || partner.concealment < 0.01);
   let s: PolicyState = { ...state, peakKbps, strikes, healthySince: healthy ? (state.healthySince ?? now) : null };
   const hold = state.tier >= LAST - 1 ? STEP_UP_HOLD_LOW_MS : STEP_UP_HOLD_MS;
   if (s.healthySince !== null && now - s.healthySince >= hold && now - state.since >= hold)
