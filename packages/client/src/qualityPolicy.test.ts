@@ -118,10 +118,10 @@ describe('audio-first video policy', () => {
     const thumb = run(warm(), { ...clean, availableKbps: 140 }, 1);
     expect(thumb.tier).toBe(LAST);
     expect(run(thumb, { ...clean, availableKbps: 60, rttMs: 40 + 900 }, 1, 1000).tier).toBe(PAUSED);
-    // Or with the partner missing a fifth of what was sent (the round trip lags: its first reports
-    // after a drop answer reports sent before it).
+    // Or with the partner missing 30 % of what was sent (the round trip lags: its first reports
+    // after a drop answer reports sent before it). A second of 10 % random loss can read 22 %.
     expect(run(warm(), { ...clean, availableKbps: 130, partner: report({ loss: 0.4 }) }, 1).tier).toBe(PAUSED);
-    expect(run(warm(), { ...clean, availableKbps: 130, partner: report({ loss: 0.1 }) }, 1).tier).toBeLessThan(PAUSED);
+    expect(run(warm(), { ...clean, availableKbps: 130, partner: report({ loss: 0.22 }) }, 1).tier).toBeLessThan(PAUSED);
     // Not for a fall without a queue (loss), nor a queue with the estimate above half its peak.
     expect(run(warm(), { ...clean, availableKbps: 900, rttMs: 40 + 500 }, 1).tier).toBeLessThan(PAUSED);
     expect(run(warm(), { ...clean, availableKbps: 130, loss: 0.1 }, 1).tier).toBeLessThan(PAUSED);

@@ -204,7 +204,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   // queue is twice too deep or the estimate is two tiers down (a slow CPU makes single RTTs jump).
   const sharpDrop = falling && (bloat > 2 * BLOAT_MS || allowed >= state.tier + 2);
   // A collapse — the estimate under half its recent peak, leaving room for no more than the
-  // thumbnail, with the queue twice too deep or the partner missing a fifth of the last second —
+  // thumbnail, with the queue twice too deep or the partner missing 30 % of the last second —
   // pauses at once, from any tier: the video lost in the full queue is being asked for again, and a
   // sender keeps retransmitting it (150–500 kbps for 6–10 s after a 2 Mbps link fell to 150 kbps,
   // measured) until it stops sending video altogether. It resumes at the thumbnail once the queue
@@ -214,7 +214,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
     o.availableKbps !== null &&
     o.availableKbps < 0.5 * state.peakKbps &&
     tierForBandwidth(o.availableKbps) >= LAST &&
-    (bloat > 2 * BLOAT_MS || (partner !== null && partner.loss >= 0.2));
+    (bloat > 2 * BLOAT_MS || (partner !== null && partner.loss >= 0.3));
   if (collapse || (pressure && (strikes >= 2 || sharpDrop || allowed === PAUSED))) {
     // Down: to what the estimate and loss allow, and one tier more when the queue or the voice suffers.
     // A sharp drop goes straight to what the estimate leaves, from any tier, not a tier at a time: a
