@@ -66,6 +66,10 @@ export function deleteFrom(index: Map<string, Entry[]>, id: string, e: Entry): v
   else list!.splice(at, 1);
 }
 
+/** Shared by every entry with no interests: an entry allocates only what it holds. */
+export const NO_NUMBERS: readonly number[] = Object.freeze([]);
+const NO_LISTS: readonly List[] = Object.freeze([]);
+
 /** A waiting person: their ticket, interned, and their places in the bucket's lists. */
 export class Entry {
   ticket!: Ticket;
@@ -75,15 +79,20 @@ export class Entry {
   flags = 0;
   /** The ticket names people (blocks or recent partners): the entry is in the reverse indexes. */
   listed = false;
-  /** Interned interests as the ticket lists them, and the same without repeats (one index record each). */
-  interests: number[] = [];
-  tags: number[] = [];
+  /**
+   * Interned interests as the ticket lists them, and the same without repeats (one index record
+   * each; the same array when there are none). Never changed in place: replaced on a re-join.
+   */
+  interests: readonly number[] = NO_NUMBERS;
+  tags: readonly number[] = NO_NUMBERS;
   /** The person's handle in the bucket's everyone list, and in the list of `tags[i]` (`tagLists[i]`). */
   place = -1;
-  tagPlaces: number[] = [];
-  tagLists: List[] = [];
+  tagPlaces: readonly number[] = NO_NUMBERS;
+  tagLists: readonly List[] = NO_LISTS;
 
   constructor(
+    /** The ticket's userId, kept here too: taking the person out then reads no ticket. */
+    readonly id: string,
     readonly bucket: Bucket,
     readonly slot: number,
   ) {}

@@ -23,10 +23,13 @@ import {
   MARK,
   NUMS,
   NONE,
+  NO_NUMBERS,
   List,
   Bucket,
 } from './memoryIndex.js';
 import { checkTicket, inOfferOrder } from './ticket.js';
+
+const NOBODY: readonly Entry[] = Object.freeze([]);
 
 /**
  * The in-process pool: people bucketed by mode and language, indexed by interest, searched in the
@@ -71,7 +74,7 @@ export class MemoryPool implements WaitingPool {
 
   constructor(
     readonly policy: MatchPolicy,
-    /** At most this many candidates are looked at per index and search. */
+    /** At most this many candidates are looked at per scan, shared by its indexes (search.ts). */
     scanLimit = 256,
     pageSize = 32,
   ) {
@@ -105,14 +108,16 @@ export class MemoryPool implements WaitingPool {
       // The new names are interned before the old are let go, so a kept tag keeps its number.
       const { region, interests, tags: old, tagPlaces: oldPlaces, tagLists: oldLists } = e;
       this.#describe(e, { ...ticket, joinedAt: e.ticket.joinedAt });
-      e.tagPlaces = [];
-      e.tagLists = [];
+      const places: number[] = [];
+      const lists: List[] = [];
       for (const tag of e.tags) {
         const at = old.indexOf(tag);
         const list = at >= 0 ? oldLists[at]! : this.#tagList(e.bucket, tag);
-        e.tagPlaces.push(at >= 0 ? oldPlaces[at]! : list.push(e));
-        e.tagLists.push(list);
+        places.push(at >= 0 ? oldPlaces[at]! : list.push(e));
+        lists.push(list);
       }
+      e.tagPlaces = places;
+      e.tagLists = lists;
       for (let i = 0; i < old.length; i++) if (!e.tags.includes(old[i]!)) this.#unlinkTag(e.bucket, old[i]!, oldLists[i]!, oldPlaces[i]!);
       this.#learn(e);
       this.#release(region, interests);
@@ -124,14 +129,21 @@ export class MemoryPool implements WaitingPool {
     let bucket = this.#buckets.get(key);
     if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key)));
     const slot = this.#freeSlots.pop() ?? this.#slots.length;
-    const e = new Entry(bucket, slot);
+    const e = new Entry(t.userId, bucket, slot);
     this.#slots[slot] = e;
     this.#describe(e, t);
     e.place = bucket.everyone.push(e);
-    for (const tag of e.tags) {
-      const list = this.#tagList(bucket, tag);
-      e.tagPlaces.push(list.push(e));
-      e.tagLists.push(list);
+    const k = e.tags.length;
+    if (k > 0) {
+      const places: number[] = [];
+      const lists: List[] = [];
+      for (let i = 0; i < k; i++) {
+        const list = this.#tagList(bucket, e.tags[i]!);
+        places.push(list.push(e));
+        lists.push(list);
+      }
+      e.tagPlaces = places;
+      e.tagLists = lists;
     }
     this.#entries.set(t.userId, e);
     this.#learn(e);
@@ -169,8 +181,20 @@ export class MemoryPool implements WaitingPool {
     e.ticket = t;
     e.region = t.region === undefined ? 0 : this.#regions.acquire(t.region);
     e.flags = (t.held ? HELD : 0) | (t.verified ? VERIFIED : 0) | (t.verifiedOnly ? VERIFIED_ONLY : 0);
-    e.interests = t.interests.map((tag) => this.#tags.acquire(tag));
-    e.tags = e.interests.filter((tag, i) => e.interests.indexOf(tag) === i);
+    const k = t.interests.length;
+    if (k === 0) {
+      e.interests = e.tags = NO_NUMBERS;
+    } else {
+      const interests: number[] = [];
+      let repeats = false;
+      for (let i = 0; i < k; i++) {
+        const tag = this.#tags.acquire(t.interests[i]!);
+        if (!repeats && interests.includes(tag)) repeats = true;
+        interests.push(tag);
+      }
+      e.interests = interests;
+      e.tags = repeats ? interests.filter((tag, i) => interests.indexOf(tag) === i) : interests;
+    }
     this.#search.tags(this.#tags.names.length);
   }
 
@@ -201,7 +225,7 @@ export class MemoryPool implements WaitingPool {
 
   #remove(e: Entry): void {
     this.#unpeople(e);
-    this.#entries.delete(e.ticket.userId);
+    this.#entries.delete(e.id);
     const bucket = e.bucket;
     bucket.everyone.unlink(e.place);
     for (let i = 0; i < e.tags.length; i++) this.#unlinkTag(bucket, e.tags[i]!, e.tagLists[i]!, e.tagPlaces[i]!);
@@ -225,10 +249,10 @@ export class MemoryPool implements WaitingPool {
 
 /**
  * search.ts's `search` for one seeker at a time, over the lists: the same pages (each index read
- * `pageSize` positions at a time, index after index, at most `scanLimit` positions each), the same
- * candidates rejected (rules.ts `compatible`), the same early end at the first candidate who
- * cannot be beaten and the same ranking (rules.ts `rank`). One per pool, reused: the seeker's side
- * of every rule is worked out once per decision.
+ * `pageSize` positions at a time, index after index, at most ⌈scanLimit / k⌉ positions of each of
+ * k indexes), the same candidates rejected (rules.ts `compatible`), the same early end at the
+ * first candidate who cannot be beaten and the same ranking (rules.ts `rank`). One per pool,
+ * reused: the seeker's side of every rule is worked out once per decision.
  */
 class Seeker {
   #stamp = 0;
@@ -302,8 +326,8 @@ class Seeker {
     // Who must be tested on blocks and recent partners: the seeker, whoever blocks or lists them,
     // and whoever they block or list.
     e.mark(stamp);
-    for (const x of this.blockers.get(t.userId) ?? []) x.mark(stamp);
-    for (const x of this.listers.get(t.userId) ?? []) x.mark(stamp);
+    for (const x of this.blockers.get(t.userId) ?? NOBODY) x.mark(stamp);
+    for (const x of this.listers.get(t.userId) ?? NOBODY) x.mark(stamp);
     this.#testAll = t.blocked.size > MARKED_BLOCKS;
     if (!this.#testAll) for (const id of t.blocked) this.entries.get(id)?.mark(stamp);
     for (const r of t.recent) this.entries.get(r.userId)?.mark(stamp);
@@ -342,11 +366,12 @@ class Seeker {
 
   /** search.ts `scan`: the indexes in `#lists`, page by page. The unbeatable candidate's slot, if met. */
   #scan(stamp: number): number {
-    const { pageSize, scanLimit } = this.limits;
+    const pageSize = this.limits.pageSize;
     const lists = this.#lists;
     const cursors = this.#cursors;
-    for (let start = 0; start < scanLimit; start += pageSize) {
-      const count = Math.min(pageSize, scanLimit - start);
+    const limit = Math.ceil(this.limits.scanLimit / lists.length);
+    for (let start = 0; start < limit; start += pageSize) {
+      const count = Math.min(pageSize, limit - start);
       let exhausted = true;
       for (let i = 0; i < lists.length; i++) {
         const { ints, nums } = lists[i]!;

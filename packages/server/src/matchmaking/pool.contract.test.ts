@@ -34,9 +34,9 @@ afterAll(async () => {
 });
 
 /** Each test gets an empty pool: a fresh Redis prefix, or a new in-process pool. */
-const stores: Array<[string, () => WaitingPool]> = [
-  ['in-process', () => new MemoryPool(POLICY)],
-  ['redis', () => new RedisPool({ redis, prefix: `${prefix}${++n}:`, policy: POLICY })],
+const stores: Array<[string, (limits?: { scanLimit: number; pageSize: number }) => WaitingPool]> = [
+  ['in-process', (limits) => (limits ? new MemoryPool(POLICY, limits.scanLimit, limits.pageSize) : new MemoryPool(POLICY))],
+  ['redis', (limits) => new RedisPool({ redis, prefix: `${prefix}${++n}:`, policy: POLICY, ...limits })],
 ];
 
 /** The pair a match found; a claim lost to another node ('retry') found nobody this time. */
@@ -105,6 +105,27 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
     expect(await pool.remove('a')).toBe(true);
     expect(await pool.remove('a')).toBe(false);
     expect((await counts(pool)).topInterests(5)).toEqual([]);
+  });
+
+  it("shares one scan budget among a person's interests: at most ⌈scanLimit / k⌉ of each of k indexes", async () => {
+    const fill = async (pool: WaitingPool) => {
+      // The oldest of each index turns the seeker down (they require a region the seeker has not given).
+      await pool.enqueue(ticket('a', { joinedAt: 1, interests: ['chess'], region: 'eu' }));
+      await pool.enqueue(ticket('b', { joinedAt: 2, interests: ['chess'] }));
+      await pool.enqueue(ticket('c', { joinedAt: 3, interests: ['music'], region: 'eu' }));
+      await pool.enqueue(ticket('d', { joinedAt: 4, interests: ['music'] }));
+      await pool.enqueue(ticket('s', { joinedAt: 5, interests: ['chess', 'music'] }));
+      await pool.enqueue(ticket('one', { joinedAt: 6, interests: ['chess'] }));
+      return pool;
+    };
+    // Two positions in all: the first of each of s's two indexes, and nobody there will do.
+    const two = await fill(make({ scanLimit: 2, pageSize: 1 }));
+    expect(await matchOn(two, 's', 7)).toBeUndefined();
+    // With one interest, the same budget reads two positions of that one index.
+    expect((await matchOn(two, 'one', 7))?.map((t) => t.userId)).toEqual(['b', 'one']);
+    // Four positions in all: two of each index.
+    const four = await fill(make({ scanLimit: 4, pageSize: 1 }));
+    expect((await matchOn(four, 's', 7))?.map((t) => t.userId)).toEqual(['b', 's']);
   });
 
   it('holds every invariant over random sequences of joins, leaves and match attempts', async () => {
@@ -265,7 +286,7 @@ describe('two engines racing on one Redis', () => {
 });
 
 describe('the Redis pool decides as the in-process pool does', () => {
-  it('finds the same partner as the in-process pool over random sequences (the Lua search mirrors search.ts and rules.ts)', async () => {
+  it('finds the same partner as the in-process pool over random sequences and search limits (the Lua search mirrors search.ts and rules.ts)', async () => {
     const ids = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'];
     let matches = 0;
     const rarely = fc.oneof({ arbitrary: fc.constant(false), weight: 5 }, { arbitrary: fc.constant(true), weight: 1 });
@@ -288,10 +309,15 @@ describe('the Redis pool decides as the in-process pool does', () => {
     );
     // A join is followed at once by a search for the person as often as not.
     const step = fc.tuple(op, fc.boolean());
+    // Small search limits too, so that the scan budget (shared by a person's interests) binds.
+    const limits = fc.oneof(
+      fc.constant(undefined),
+      fc.record({ scanLimit: fc.integer({ min: 1, max: 8 }), pageSize: fc.integer({ min: 1, max: 3 }) }),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 20, maxLength: 60 }), async (steps) => {
-        const memory = new MemoryPool(POLICY);
-        const shared = new RedisPool({ redis, prefix: `${prefix}same${++n}:`, policy: POLICY });
+      fc.asyncProperty(fc.array(step, { minLength: 20, maxLength: 60 }), limits, async (steps, bounds) => {
+        const memory = bounds ? new MemoryPool(POLICY, bounds.scanLimit, bounds.pageSize) : new MemoryPool(POLICY);
+        const shared = new RedisPool({ redis, prefix: `${prefix}same${++n}:`, policy: POLICY, ...bounds });
         const firstInterests = new Map<string, readonly string[]>();
         let now = 0;
         const same = (m: MatchResult, r: MatchResult, what: string) => {
@@ -368,6 +394,13 @@ describe('the Redis pool decides as the in-process pool does', () => {
     expect(await pool.get('e')).toEqual(ticket('e', { region: 'eu' }));
     await expect(pool.enqueue(ticket('x\u001f'))).rejects.toThrow(/cannot contain/);
     await expect(new MemoryPool(POLICY).enqueue(ticket('x', { blocked: new Set(['y\u001e']) }))).rejects.toThrow(/cannot contain/);
+    for (const pool of [new MemoryPool(POLICY), new RedisPool({ redis, prefix: `${prefix}record:`, policy: POLICY })]) {
+      await expect(pool.enqueue(ticket('x', { interests: ['a,b'] }))).rejects.toThrow(/commas/);
+      await expect(pool.enqueue(ticket('x', { interests: [''] }))).rejects.toThrow(/empty/);
+      await expect(pool.enqueue(ticket('x', { interests: ['a\u001d'] }))).rejects.toThrow(/cannot contain/);
+      await expect(pool.enqueue(ticket('x', { region: 'e\u001fu' }))).rejects.toThrow(/cannot contain/);
+      await expect(pool.enqueue(ticket('x', { recent: [{ userId: 'y\u001d', at: 1 }] }))).rejects.toThrow(/cannot contain/);
+    }
   });
 
   it('drops a partner whose node went silent and matches the next one instead', async () => {

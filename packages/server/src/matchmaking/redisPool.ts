@@ -253,8 +253,10 @@ local considered, best
 local dangling, scanned = {}, {}
 local function scan(keys)
   local start = 0
-  while start < scanLimit do
-    local count = math.min(pageSize, scanLimit - start)
+  -- One budget per scan, shared by its indexes (search.ts SearchLimits).
+  local limit = math.ceil(scanLimit / #keys)
+  while start < limit do
+    local count = math.min(pageSize, limit - start)
     local exhausted, fresh = true, {}
     for _, key in ipairs(keys) do
       local ids = redis.call('ZRANGE', key, start, start + count - 1)
@@ -380,7 +382,7 @@ export interface RedisPoolOptions {
   policy: MatchPolicy;
   /** An entry whose node stops renewing it leaves the pool this long after its last renewal. */
   leaseMs?: number;
-  /** Candidates read per page, and at most per index, when looking for a partner. */
+  /** Candidates read per page and index, and at most per scan (shared by its indexes; search.ts), when looking for a partner. */
   pageSize?: number;
   scanLimit?: number;
   /** The node deciding: its own people's entries are alive without asking Redis. */

@@ -27,9 +27,13 @@ export interface Page {
 }
 
 export interface SearchLimits {
-  /** Candidates read per page. */
+  /** Candidates read per page and index. */
   readonly pageSize: number;
-  /** Positions read at most per index: a search never reads the whole pool. */
+  /**
+   * Positions read at most per scan, shared by the indexes it reads: of k indexes read together,
+   * at most ⌈scanLimit / k⌉ positions each. A search never reads the whole pool, and a person with
+   * five interests costs about what a person with one does.
+   */
   readonly scanLimit: number;
 }
 
@@ -40,7 +44,8 @@ export type Search = Generator<PageRequest, Ticket | undefined, Page>;
  * language (the tiny-pool rule needs it). Ranking is shared interests, then region, then the
  * longest wait (rules.ts `rank`):
  *  1. Someone sharing an interest outranks anyone who does not: t's interest indexes come first,
- *     read together page by page. If anyone compatible is there, the best of them is the answer.
+ *     read together page by page, the oldest ⌈scanLimit / k⌉ of each of t's k interests. If anyone
+ *     compatible is there, the best of them is the answer.
  *  2. While strict, a person with interests accepts nobody without one in common: stop there.
  *  3. Otherwise everyone in the bucket, oldest first.
  * Candidates come oldest first, so the first compatible one sharing all of t's interests (and
@@ -52,8 +57,9 @@ export function* search(t: Ticket, now: number, policy: MatchPolicy, poolSize: n
   let best: Ticket | undefined;
 
   function* scan(indexes: readonly Index[]): Generator<PageRequest, Ticket | undefined, Page> {
-    for (let start = 0; start < limits.scanLimit; start += limits.pageSize) {
-      const page = yield { indexes, start, count: Math.min(limits.pageSize, limits.scanLimit - start) };
+    const limit = Math.ceil(limits.scanLimit / indexes.length);
+    for (let start = 0; start < limit; start += limits.pageSize) {
+      const page = yield { indexes, start, count: Math.min(limits.pageSize, limit - start) };
       for (const c of page.candidates) {
         if (considered.has(c.userId)) continue;
         considered.add(c.userId);
