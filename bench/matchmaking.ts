@@ -5,18 +5,26 @@
  *
  *   npm run bench:matchmaking -- [--store=memory,redis] [--sizes=10,1000,100000] [--nodes=1,4]
  *                                 [--runs=3] [--budget-s=15] [--max-events=300000] [--json=FILE]
- *                                 [--scan-limit=N]   (in-process pool's candidates per index; a diagnostic)
+ *                                 [--scan-limit=N]   (in-process pool's candidates per scan; a diagnostic)
+ *                                 [--engine-cpu-prof=FILE]  (a CPU profile of the in-process replay, the
+ *                                                            engine alone; SIZE and RUN in FILE are replaced)
+ *
+ * The in-process pool's run is recorded and replayed against a fresh pool with nothing else running:
+ * the replay's CPU is the engine's, and the rest of the run's CPU is the harness's (the driver, the
+ * workload, the invariant checks, the timing). Both figures are printed.
  *
  * Redis: REDIS_URL (default redis://127.0.0.1:6379); keys live under a fresh prefix that is
  * deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { MemoryPool } from '../packages/server/src/matchmaking/memoryPool.js';
+import type { MatchResult } from '../packages/server/src/matchmaking/pool.js';
 import { RedisPool } from '../packages/server/src/matchmaking/redisPool.js';
 import { DEFAULT_POLICY, type MatchPolicy, type Ticket } from '../packages/server/src/matchmaking/rules.js';
-import { drive, type DriveResult } from './lib/driver.js';
+import { drive, type DriveResult, type PoolPort } from './lib/driver.js';
 import { fmt, median, out, table } from './lib/stats.js';
 import { arg, argList, machine } from './lib/machine.js';
 
@@ -66,6 +74,17 @@ interface Row {
   executedPerPair?: number;
   /** This process's CPU time over wall time. */
   clientCpuShare: number;
+  /**
+   * In-process only: the measured calls replayed against a fresh pool with nothing else running
+   * (see `Recording`). Decisions per CPU second of the engine alone (matchFor and the enqueues and
+   * removes around it), the replay's CPU per decision, and the share of the driven run's CPU that
+   * was the harness (driver, workload, checks, timing) rather than the engine.
+   */
+  engineDecisionsPerCpuS?: number;
+  engineCpuUsPerDecision?: number;
+  /** The replay's copies of the tickets (the lobby's work, not the engine's), per decision. */
+  copiesCpuUsPerDecision?: number;
+  harnessCpuShare?: number;
   minWaiting: number;
   maxWaiting: number;
 }
@@ -115,8 +134,150 @@ function row(store: string, run: number, r: DriveResult, claims = 0, lostClaims 
 /** Virtual arrivals per second: with ~10 s average waits (Little's law) a pool of N needs N/10 per second. */
 const arrivalsFor = (size: number) => Math.max(1, size / 10);
 
+const ENQUEUE = 0;
+const REMOVE = 1;
+const MATCH = 2;
+
+/**
+ * The in-process pool, recording every call that changes it or decides, in order, with what it
+ * answered: the run can then be replayed against a fresh pool with nothing else in the process
+ * (`replay`), which measures the engine apart from the harness that chose the calls. `has` is the
+ * harness's own check after each match and is not recorded (it changes nothing).
+ */
+class Recording implements PoolPort {
+  /** Let go before the replay, so the run's pool does not weigh on the replay's garbage collection. */
+  #pool: MemoryPool | undefined;
+  readonly kinds: number[] = [];
+  readonly tickets: Array<Ticket | undefined> = [];
+  readonly ids: string[] = [];
+  readonly times: number[] = [];
+  /** matchFor: the partner's id ('' for none); remove: '1' or ''. */
+  readonly answers: string[] = [];
+  /** The first call of the measured phase. */
+  measuredFrom = 0;
+
+  constructor(pool: MemoryPool) {
+    this.#pool = pool;
+  }
+
+  get pool(): MemoryPool {
+    if (!this.#pool) throw new Error('the recording has stopped');
+    return this.#pool;
+  }
+
+  stop(): void {
+    this.#pool = undefined;
+  }
+
+  #record(kind: number, ticket: Ticket | undefined, id: string, now: number): number {
+    this.kinds.push(kind);
+    this.tickets.push(ticket);
+    this.ids.push(id);
+    this.times.push(now);
+    return this.answers.push('') - 1;
+  }
+
+  enqueue(t: Ticket): Promise<void> {
+    this.#record(ENQUEUE, t, t.userId, 0);
+    return this.pool.enqueue(t);
+  }
+
+  remove(userId: string): Promise<boolean> {
+    const i = this.#record(REMOVE, undefined, userId, 0);
+    return this.pool.remove(userId).then((removed) => {
+      this.answers[i] = removed ? '1' : '';
+      return removed;
+    });
+  }
+
+  has(userId: string): Promise<boolean> {
+    return this.pool.has(userId);
+  }
+
+  matchFor(userId: string, now: number): Promise<MatchResult> {
+    const i = this.#record(MATCH, undefined, userId, now);
+    return this.pool.matchFor(userId, now).then((pair) => {
+      this.answers[i] = partnerOf(userId, pair);
+      return pair;
+    });
+  }
+}
+
+const partnerOf = (userId: string, pair: MatchResult): string =>
+  pair === undefined || pair === 'retry' ? '' : pair[0].userId === userId ? pair[1].userId : pair[0].userId;
+
+/**
+ * A copy of the ticket, made as the lobby makes one just before it enqueues (bench/lib/workload.ts
+ * `ticket`): the engine then reads a ticket fresh in the cache, as in the server, not one
+ * recorded minutes ago.
+ */
+const fresh = (t: Ticket): Ticket => ({
+  ...t,
+  interests: [...t.interests],
+  blocked: new Set(t.blocked),
+  recent: t.recent.map((r) => ({ ...r })),
+});
+
+const cpuMsSince = (from: NodeJS.CpuUsage): number => {
+  const cpu = process.cpuUsage(from);
+  return (cpu.user + cpu.system) / 1000;
+};
+
+/**
+ * Replays a recording against a fresh pool: the calls before the measured phase (the prefill, the
+ * warm-up) untimed, then the measured ones back to back, each awaited as the lobby does, each
+ * enqueue with a fresh copy of its ticket. Then the copies alone are made again and timed: their
+ * cost is the harness's, taken off the replay's. Every answer must be the recorded one (the engine
+ * is deterministic), so the replay did the run's work exactly.
+ */
+async function replay(
+  rec: Recording,
+  makePool: () => MemoryPool,
+  profile: string | undefined,
+): Promise<{ cpuMs: number; copiesCpuMs: number; decisions: number }> {
+  rec.stop();
+  const pool = makePool();
+  const { kinds, tickets, ids, times, answers } = rec;
+  const call = (i: number): Promise<unknown> =>
+    kinds[i] === ENQUEUE
+      ? pool.enqueue(fresh(tickets[i]!))
+      : kinds[i] === REMOVE
+        ? pool.remove(ids[i]!)
+        : pool.matchFor(ids[i]!, times[i]!);
+  for (let i = 0; i < rec.measuredFrom; i++) await call(i);
+  const got: unknown[] = new Array(kinds.length - rec.measuredFrom);
+  const session = profile === undefined ? undefined : new Session();
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  const cpu0 = process.cpuUsage();
+  for (let i = rec.measuredFrom; i < kinds.length; i++) got[i - rec.measuredFrom] = await call(i);
+  const cpuMs = cpuMsSince(cpu0);
+  if (session) {
+    const { profile: taken } = await session.post('Profiler.stop');
+    writeFileSync(profile!, JSON.stringify(taken));
+    session.disconnect();
+  }
+  // The copies alone, short-lived (a ring keeps the last few), while the pool is still alive.
+  const ring: Ticket[] = new Array(1024);
+  const cpu1 = process.cpuUsage();
+  for (let i = rec.measuredFrom, n = 0; i < kinds.length; i++) if (kinds[i] === ENQUEUE) ring[n++ & 1023] = fresh(tickets[i]!);
+  const copiesCpuMs = cpuMsSince(cpu1);
+  let decisions = 0;
+  for (let i = rec.measuredFrom; i < kinds.length; i++) {
+    const v = got[i - rec.measuredFrom];
+    const answer = kinds[i] === MATCH ? partnerOf(ids[i]!, v as MatchResult) : kinds[i] === REMOVE ? (v ? '1' : '') : '';
+    if (answer !== answers[i]) throw new Error(`replay diverged at call ${i}: ${answer} instead of ${answers[i]}`);
+    if (kinds[i] === MATCH) decisions += 1;
+  }
+  return { cpuMs, copiesCpuMs, decisions };
+}
+
 async function runMemory(size: number, run: number, o: Options): Promise<Row> {
-  const pool = o.scanLimit === undefined ? new MemoryPool(POLICY) : new MemoryPool(POLICY, o.scanLimit);
+  const makePool = () => (o.scanLimit === undefined ? new MemoryPool(POLICY) : new MemoryPool(POLICY, o.scanLimit));
+  const rec = new Recording(makePool());
   const r = await drive({
     size,
     policy: POLICY,
@@ -125,9 +286,22 @@ async function runMemory(size: number, run: number, o: Options): Promise<Row> {
     budgetMs: o.budgetMs,
     warmupEvents: Math.min(5_000, o.maxEvents / 10),
     seed: o.seed,
-    nodes: [pool],
+    nodes: [rec],
+    onMeasureStart: async () => {
+      rec.measuredFrom = rec.kinds.length;
+    },
   });
-  return row('in-process', run, r);
+  const engine = await replay(rec, makePool, o.engineProfile?.replace('SIZE', String(size)).replace('RUN', String(run)));
+  // A decision the driver counted is a matchFor it made while measuring: the replay's own count.
+  if (engine.decisions !== r.decisions) throw new Error(`replay made ${engine.decisions} decisions, the run ${r.decisions}`);
+  const engineCpuMs = engine.cpuMs - engine.copiesCpuMs;
+  return {
+    ...row('in-process', run, r),
+    engineDecisionsPerCpuS: engine.decisions / (engineCpuMs / 1000),
+    engineCpuUsPerDecision: (1000 * engineCpuMs) / engine.decisions,
+    copiesCpuUsPerDecision: (1000 * engine.copiesCpuMs) / engine.decisions,
+    harnessCpuShare: 1 - engineCpuMs / r.cpuMs,
+  };
 }
 
 /** Calls per command so far (INFO commandstats; commands run inside Lua scripts count too). */
@@ -245,8 +419,10 @@ interface Options {
   maxEvents: number;
   seed: number;
   json: string | undefined;
-  /** In-process pool only: candidates per index (the pool's default is 512). A diagnostic. */
+  /** In-process pool only: candidates per scan (the pool's default is 256). A diagnostic. */
   scanLimit: number | undefined;
+  /** In-process pool only: a CPU profile of the replay (the engine alone) is written here. */
+  engineProfile: string | undefined;
 }
 
 function summarize(rows: Row[]): string {
@@ -263,6 +439,12 @@ function summarize(rows: Row[]): string {
       fmt(m((r) => r.decisionsPerS)),
       g[0]!.nodes > 1 ? '–' : fmt(m((r) => r.decisionsPerPoolS)),
       fmt(m((r) => r.decisionsPerCpuS)),
+      g[0]!.engineDecisionsPerCpuS === undefined
+        ? '–'
+        : `${fmt(m((r) => r.engineDecisionsPerCpuS!))} (${fmt(
+            m((r) => r.engineCpuUsPerDecision!),
+            1,
+          )} µs; harness ${fmt(100 * m((r) => r.harnessCpuShare!))} %)`,
       fmt(m((r) => r.matchesPerS)),
       `${fmt(
         m((r) => r.matchForP50Us),
@@ -305,6 +487,7 @@ function summarize(rows: Row[]): string {
       'decisions/s (wall)',
       'decisions/s (in pool)',
       'decisions per CPU s',
+      'engine alone: decisions per CPU s (CPU per decision; harness share of the run)',
       'matches/s',
       'matchFor p50 / p99 µs',
       'time to match p50 / p95 / p99 s (virtual)',
@@ -328,6 +511,7 @@ async function main(): Promise<void> {
     seed: Number(arg('seed', '4')),
     json: arg('json', undefined),
     scanLimit: arg('scan-limit', undefined) === undefined ? undefined : Number(arg('scan-limit', '512')),
+    engineProfile: arg('engine-cpu-prof', undefined),
   };
   out(`# matchmaking benchmark — ${machine()}`);
   const rows: Row[] = [];
@@ -346,6 +530,12 @@ async function main(): Promise<void> {
             `waiting ${fmt(r.minWaiting)}–${fmt(r.maxWaiting)}; CPU bench ${fmt(100 * r.clientCpuShare)} %` +
             `${r.redisCpuShare === undefined ? '' : ` redis ${fmt(100 * r.redisCpuShare)} %`}; claims ${fmt(r.claims)} lost ${fmt(r.lostClaims)}; violations ${r.violations}`,
         );
+        if (r.engineDecisionsPerCpuS !== undefined) {
+          out(
+            `  engine alone (the run's calls replayed): ${fmt(r.engineDecisionsPerCpuS)} decisions per CPU s, ${fmt(r.engineCpuUsPerDecision!, 2)} µs of CPU per decision ` +
+              `(the replay's ticket copies, ${fmt(r.copiesCpuUsPerDecision!, 2)} µs per decision, taken off); the harness was ${fmt(100 * r.harnessCpuShare!)} % of the run's CPU`,
+          );
+        }
         if (r.redisCallsPerDecision) {
           out(`  redis commands per decision: ${r.redisCallsPerDecision}`);
           out(
