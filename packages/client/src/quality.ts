@@ -50,7 +50,6 @@ interface Counters {
   videoJbEmitted: number;
   remoteLost: number;
   remotePackets: number;
-  nacks: number;
 }
 
 const monitors = new WeakMap<RTCPeerConnection, QualityMonitor>();
@@ -157,7 +156,6 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       videoJbEmitted: 0,
       remoteLost: 0,
       remotePackets: 0,
-      nacks: 0,
     };
     let height = 0;
     let rttMs: number | null = null;
@@ -177,8 +175,6 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
           c.videoJbEmitted += num(s.jitterBufferEmittedCount);
           height = Math.max(height, num(s.frameHeight));
         }
-      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
-        c.nacks += num(s.nackCount);
       } else if (s.type === 'remote-inbound-rtp') {
         remoteFractionLost = Math.max(remoteFractionLost, num(s.fractionLost));
         // RTCP's round trip is fresh every second or so; the ICE pair's only every few seconds.
@@ -223,7 +219,6 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     // The partner's count over the last second is the better figure; RTCP's fractionLost covers few packets.
     this.#sendLoss = 0.5 * this.#sendLoss + 0.5 * (partner?.loss ?? remoteFractionLost);
     const feedbackAgeMs = this.#partner ? Math.round(c.at - this.#partner.at) : undefined;
-    const nacks = Math.max(0, c.nacks - p.nacks);
     this.#policy = decide(
       this.#policy,
       {
@@ -232,7 +227,6 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
         rttMs,
         minRttMs: this.#minRtt,
         partner,
-        nacks,
         ...(feedbackAgeMs === undefined ? {} : { feedbackAgeMs }),
       },
       c.at,
@@ -249,7 +243,6 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
           minRttMs: this.#minRtt,
           loss: this.#sendLoss,
           feedbackAgeMs,
-          nacks,
           mine,
           partner,
         },

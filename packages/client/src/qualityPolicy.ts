@@ -69,12 +69,6 @@ export interface SendObservation {
    * not known to be clear, whatever the last figures said.
    */
   feedbackAgeMs?: number;
-  /**
-   * Retransmission requests (NACK packets) the partner sent for this side's video over the last
-   * second (absent: not known). While paused, a partner still asking is still missing packets from
-   * before the pause: resuming then would have them retransmitted into the link again.
-   */
-  nacks?: number;
 }
 
 export interface PolicyState {
@@ -191,7 +185,7 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   if (state.tier === PAUSED) {
     // While paused the estimate sees only the voice: resume on the queue, the loss and the voice,
     // and forget the estimate's old peak (a fall is measured from what it sees now).
-    const clear = fresh && (o.nacks ?? 0) === 0 && bloat < CLEAR_MS && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
+    const clear = fresh && bloat < CLEAR_MS && o.loss < 0.3 && !(partner !== null && partner.concealment >= 0.02);
     const healthySince = clear ? (state.healthySince ?? now) : null;
     const seen = o.availableKbps ?? 0;
     if (healthySince !== null && now - healthySince >= state.resumeHoldMs)
