@@ -69,7 +69,7 @@ export async function createDuetServer(config: Config, options: CreateOptions = 
   await relay.start();
   parts.add({ name: 'relay', close: () => relay.stop() }, relay);
   const sqlite = options.sqliteFile ? { sqliteFile: options.sqliteFile } : {};
-  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ...sqlite });
+  const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log, ...sqlite });
   parts.add({ name: 'storage', close: () => storage.close() }, storage);
   if (storage.applied.length > 0) log.info({ migrations: storage.applied, storage: storage.kind }, 'migrations applied');
   const { secret, source } = resolveSecret(config.secret, config.dataDir);

@@ -3,11 +3,26 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { ERRORS } from '@duet/protocol';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from '../config.js';
 import { addressKey } from '../util/address.js';
 import { useZodValidation } from '../web/validation.js';
+
+/**
+ * One log line per API request, when it is answered, with the request in it (Fastify writes two:
+ * incoming and completed); static assets and the WebSocket upgrade stay quiet. Errors, stream
+ * failures and the rest are Fastify's own lines.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
 
 /**
  * The HTTP(S) server every part registers its routes on: logging with secrets redacted, security
@@ -34,8 +49,7 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
         censor: '[redacted]',
       },
     },
-    // Fastify's two lines per request (incoming, completed) are one, written below.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new OneLinePerRequest({ disableRequestLogging: (req: { url?: string }) => !req.url?.startsWith('/api/') }),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     https: config.tls ? { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } : null,
@@ -48,11 +62,6 @@ export async function createHttp(config: Config, logStream: DestinationStream | 
   const headers = await securityHeaders(config);
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(headers);
-    done();
-  });
-  // One log line per API request, when it is answered; static assets and the WebSocket upgrade stay quiet.
-  app.addHook('onResponse', (req, reply, done) => {
-    if (req.url.startsWith('/api/')) req.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
     done();
   });
   await app.register(rateLimit, {

@@ -32,9 +32,15 @@ describe('checkpointApart', () => {
   });
 
   const autocheckpoint = () => sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const told: Array<{ level: 'warn' | 'error'; msg: string }> = [];
+  const log = {
+    warn: (_obj: unknown, msg?: string) => void told.push({ level: 'warn', msg: msg ?? '' }),
+    error: (_obj: unknown, msg?: string) => void told.push({ level: 'error', msg: msg ?? '' }),
+  };
+  beforeEach(() => void (told.length = 0));
 
   it("moves the log into the database from its own thread while the node's connection never checkpoints", async () => {
-    const checkpoints = checkpointApart(sqlite, file, 50);
+    const checkpoints = checkpointApart(sqlite, { intervalMs: 50, log });
     expect(autocheckpoint()).toBe(0);
     const insert = sqlite.prepare('INSERT INTO t (id, at) VALUES (?, ?)');
     // Each row its own commit, as a crowd writes: far past the 1,000 pages SQLite would checkpoint at.
@@ -43,11 +49,30 @@ describe('checkpointApart', () => {
     await until('the database file to take the log', () => fs.statSync(file).size > before + 500_000);
     await checkpoints.stop();
     expect(sqlite.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 3_000 });
+    expect(told).toEqual([]);
   });
 
-  it('gives checkpoints back to the connection when the worker cannot run', async () => {
-    checkpointApart(sqlite, path.join(dir, 'missing', 'nowhere.sqlite'), 50);
-    expect(autocheckpoint()).toBe(0);
+  it('warns when a reader holding an old snapshot keeps checkpoints from emptying the log', async () => {
+    const checkpoints = checkpointApart(sqlite, { intervalMs: 50, log, longLogPages: 100 });
+    const reader = new SQLite(file, { readonly: true });
+    try {
+      reader.prepare('BEGIN').run();
+      reader.prepare('SELECT count(*) FROM t').get(); // the snapshot is taken at the first read
+      const insert = sqlite.prepare('INSERT INTO t (id, at) VALUES (?, ?)');
+      for (let i = 0; i < 1_000; i++) insert.run(`row-${i}-${'x'.repeat(200)}`, i);
+      await until('a warning', () => told.length > 0);
+      expect(told[0]).toMatchObject({ level: 'warn', msg: expect.stringContaining('old snapshot') });
+    } finally {
+      reader.close();
+      await checkpoints.stop();
+    }
+  });
+
+  it('gives checkpoints back to the connection when the worker cannot open the database, and never makes a new one', async () => {
+    fs.rmSync(file); // the node's connection still holds it open; the worker finds no file
+    checkpointApart(sqlite, { intervalMs: 50, log });
     await until('the connection to checkpoint for itself', () => autocheckpoint() === 1_000);
+    expect(told).toEqual([{ level: 'error', msg: expect.stringContaining('checkpointer failed') }]);
+    expect(fs.existsSync(file)).toBe(false);
   });
 });

@@ -6,6 +6,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
+import type { Logger } from 'pino';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -16,6 +17,8 @@ export interface StorageOptions {
   dataDir: string;
   /** ':memory:' for tests. */
   sqliteFile?: string;
+  /** Where storage's own trouble is told (the background checkpoints). */
+  log?: Pick<Logger, 'warn' | 'error'>;
 }
 
 export interface Storage {
@@ -57,17 +60,24 @@ function sqliteDialect(options: StorageOptions): { dialect: SqliteDialect; stop:
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const checkpoints = sqlite.memory ? undefined : checkpointApart(sqlite, file);
+  const checkpoints = sqlite.memory ? undefined : checkpointApart(sqlite, { log: options.log ?? console });
   return { dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), stop: checkpoints?.stop };
 }
 
-/** The checkpointer's own code: a connection of its own, a passive checkpoint every interval. */
+/**
+ * The checkpointer's own code: a connection of its own to the node's database file (never a new
+ * one), a passive checkpoint every interval, and word back when the log is long and a checkpoint
+ * could not take all of it (a reader holding an old snapshot, a backup, say).
+ */
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
+const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
-const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.intervalMs);
+const timer = setInterval(() => {
+  const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+  if (r.log > workerData.longLog && r.checkpointed < r.log) parentPort.postMessage(r);
+}, workerData.intervalMs);
 parentPort.once('message', () => {
   clearInterval(timer);
   db.close();
@@ -78,28 +88,55 @@ parentPort.once('message', () => {
 /**
  * WAL checkpoints off the event loop. SQLite copies the write-ahead log back into the database,
  * and syncs both to disk, inside whichever commit takes the log past 1,000 pages: in a crowd of
- * newcomers one commit in 40 took 1–17 ms of the event loop that way, most of a node's time in
- * the database (docs/benchmarks.md). Here the node's connection never checkpoints; a worker
- * thread with a connection of its own does, passively (a writer is never made to wait), every
- * 250 ms. Should the worker fail, the node's connection checkpoints for itself again. On close
- * the node's connection, the last one, checkpoints what is left.
+ * newcomers those commits took 1–35 ms of the event loop, most of a node's time in the database
+ * (docs/benchmarks.md). Here the node's connection never checkpoints; a worker thread with a
+ * connection of its own does, passively (a writer is never made to wait), every 250 ms. Should the
+ * worker not start or fail, the node's connection checkpoints for itself again; a log that
+ * checkpoints cannot empty is warned about (a minute apart). On close the node's connection, the
+ * last one, checkpoints what is left.
  */
-export function checkpointApart(sqlite: SQLite.Database, file: string, intervalMs = 250): { stop: () => Promise<void> } {
+export function checkpointApart(
+  sqlite: SQLite.Database,
+  options: { intervalMs?: number; log?: Pick<Logger, 'warn' | 'error'>; longLogPages?: number } = {},
+): { stop: () => Promise<void> } {
+  const log = options.log ?? console;
+  const selfReliant = () => {
+    if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+  };
+  const file = (sqlite.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main')!.file;
+  let worker: Worker;
+  try {
+    worker = new Worker(CHECKPOINTER, {
+      eval: true,
+      execArgv: [],
+      workerData: {
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        file,
+        intervalMs: options.intervalMs ?? 250,
+        longLog: options.longLogPages ?? 10_000,
+      },
+    });
+  } catch (err) {
+    log.error({ err }, 'SQLite checkpoints could not move to a thread of their own; the connection checkpoints for itself');
+    return { stop: async () => undefined };
+  }
   sqlite.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(CHECKPOINTER, {
-    eval: true,
-    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: path.resolve(file), intervalMs },
-  });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopping = false;
-  const selfReliant = () => {
-    if (!stopping && sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
-  };
+  let warned = 0;
+  worker.on('message', (r: { log: number; checkpointed: number }) => {
+    if (Date.now() - warned < 60_000) return;
+    warned = Date.now();
+    log.warn(
+      { walPages: r.log, checkpointed: r.checkpointed },
+      'the SQLite write-ahead log is long and checkpoints cannot empty it: is a reader holding an old snapshot?',
+    );
+  });
   worker.once('error', (err) => {
-    console.error('SQLite checkpointer failed; the connection checkpoints for itself again:', err.message);
+    log.error({ err }, 'SQLite checkpointer failed; the connection checkpoints for itself again');
     selfReliant();
   });
-  worker.once('exit', selfReliant);
+  worker.once('exit', () => stopping || selfReliant());
   worker.unref();
   return {
     stop: async () => {

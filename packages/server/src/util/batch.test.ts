@@ -11,6 +11,15 @@ describe('TurnBatch', () => {
     expect(runs).toEqual([[1, 2, 3, 4], [5, 6], [7]]);
   });
 
+  it('writes a batch over the maximum a part at a time, letting the event loop in between parts', async () => {
+    const events: string[] = [];
+    const batch = new TurnBatch<number>(async (items) => void events.push(items.join()), { max: 2 });
+    const all = Promise.all([1, 2, 3, 4, 5].map((n) => batch.add(n)));
+    setImmediate(() => events.push('tick')); // queued behind the batch's own start
+    await all;
+    expect(events).toEqual(['1,2', 'tick', '3,4', '5']);
+  });
+
   it('fails every item of a failed batch, and the next batch starts afresh', async () => {
     let fail = true;
     const batch = new TurnBatch<string>(async () => {

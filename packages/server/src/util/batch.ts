@@ -1,3 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** An item and its caller, waiting for its batch. */
+type Waiting<T> = { item: T; resolve: () => void; reject: (err: unknown) => void };
+
 /**
  * Work that arrives together, done together: a crowd's writes become one statement or one
  * transaction per turn of the event loop (or per window) instead of one commit each (group commit).
@@ -5,7 +10,7 @@
  * that fails fails every item in it; the next batch starts afresh.
  */
 export class TurnBatch<T> {
-  #pending: Array<{ item: T; resolve: () => void; reject: (err: unknown) => void }> = [];
+  #pending: Array<Waiting<T>> = [];
   readonly #run: (items: T[]) => Promise<void>;
   readonly #max: number;
   readonly #windowMs: number;
@@ -13,8 +18,8 @@ export class TurnBatch<T> {
 
   /**
    * `run` does a whole batch (at most `max` items); it is never called with an empty one. With
-   * `windowMs` the batch waits that long after its first item instead of the end of the turn:
-   * for writes nobody is waiting on (analytics), so that a second's worth is one statement.
+   * `windowMs` the batch waits that long after its first item instead of the end of the turn, so
+   * that more arrive to be written with it.
    */
   constructor(run: (items: T[]) => Promise<void>, options: { max?: number; windowMs?: number } = {}) {
     this.#run = run;
@@ -33,9 +38,15 @@ export class TurnBatch<T> {
     this.#cancel = undefined;
     const pending = this.#pending;
     this.#pending = [];
+    if (pending.length > 0) void this.#runInParts(pending);
+  }
+
+  /** A batch bigger than `max` is written a part at a time, with a turn of the event loop between parts. */
+  async #runInParts(pending: Array<Waiting<T>>): Promise<void> {
     for (let i = 0; i < pending.length; i += this.#max) {
+      if (i > 0) await nextTurn();
       const part = pending.slice(i, i + this.#max);
-      this.#run(part.map((p) => p.item)).then(
+      await this.#run(part.map((p) => p.item)).then(
         () => part.forEach((w) => w.resolve()),
         (err: unknown) => part.forEach((w) => w.reject(err)),
       );

@@ -28,7 +28,9 @@ export class PendingWrites {
   }
 
   async flush(): Promise<void> {
-    for (const start of this.#hurry) start();
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    do {
+      for (const start of this.#hurry) start();
+      await Promise.all([...this.#pending]);
+    } while (this.#pending.size > 0);
   }
 }
