@@ -124,6 +124,13 @@ describe('Lobby', () => {
     expect(t.lobby.statusOf('x')).toBe('waiting');
   });
 
+  it('keeps each interest once, however often it was sent', async () => {
+    t.connect('a');
+    t.lobby.join('a', { interests: ['music', 'chess', 'music', 'music'] });
+    await t.settled();
+    expect((await t.queue.get('a'))?.interests).toEqual(['music', 'chess']);
+  });
+
   it('joining twice keeps one queue entry', async () => {
     t.connect('a');
     t.lobby.join('a', { interests: ['chess'] });

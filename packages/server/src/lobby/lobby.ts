@@ -215,7 +215,8 @@ export class Lobby implements PeoplePort, CountsPort, StandingPort {
     if (this.#o.verifiedOnly && !this.#verified(p)) throw new DuetError('verification_required');
     p.pendingRequeue = undefined;
     p.criteria = {
-      interests: criteria.interests ?? [],
+      // Each interest once: the search shares its budget among a person's interest indexes.
+      interests: [...new Set(criteria.interests ?? [])],
       language: criteria.language ?? p.criteria.language,
       region: criteria.region,
       mode,

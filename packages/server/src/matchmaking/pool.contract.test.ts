@@ -126,6 +126,9 @@ describe.each(stores)('pool contract: %s', (_name, make) => {
     // Four positions in all: two of each index.
     const four = await fill(make({ scanLimit: 4, pageSize: 1 }));
     expect((await matchOn(four, 's', 7))?.map((t) => t.userId)).toEqual(['b', 's']);
+    // Three positions between two indexes round up: two of each, not one.
+    const three = await fill(make({ scanLimit: 3, pageSize: 1 }));
+    expect((await matchOn(three, 's', 7))?.map((t) => t.userId)).toEqual(['b', 's']);
   });
 
   it('holds every invariant over random sequences of joins, leaves and match attempts', async () => {
