@@ -26,9 +26,9 @@ if (process.argv[2] === '--seconds') {
     const proxy = r.proxySeconds[side] as Array<{ up: { kbps: number; queueMs: number } }>;
     process.stdout.write(`\n${side} sending (load ${r.load.join('–')})\n`);
     process.stdout.write(
-      '| s | uplink offered kbps | queue ms | pair kbps | video kbps | of it retransmitted | audio kbps | estimate kbps | tier | round trip ms | partner: voice concealed | jitter buffer ms |\n',
+      '| s | uplink offered kbps | queue ms | pair kbps | video kbps | of it retransmitted | NACKs/s | audio kbps | estimate kbps | tier | round trip ms | partner: voice concealed | jitter buffer ms |\n',
     );
-    process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|\n');
+    process.stdout.write('|---|---|---|---|---|---|---|---|---|---|---|---|---|\n');
     r[side].windows.forEach((w, s) => {
       const x = w.sent;
       const p = policy.find((q) => q.s >= s && q.s < s + 1);
@@ -40,6 +40,7 @@ if (process.argv[2] === '--seconds') {
         x?.pair,
         x?.video,
         x?.videoRtx,
+        x?.videoNacks,
         x?.audio,
         x?.available,
         p?.tier,

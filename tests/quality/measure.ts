@@ -51,6 +51,8 @@ export interface SendCounters {
   videoRtxPackets: number;
   videoTargetBps: number | null;
   videoFramesEncoded: number;
+  /** Retransmission requests received for this page's video. */
+  videoNacks: number;
   videoActive: boolean | null;
   audioBytes: number;
   audioHeaderBytes: number;
@@ -70,6 +72,7 @@ export interface SendSecond {
   videoRtxPps: number;
   videoTarget: number | null;
   videoFps: number;
+  videoNacks: number;
   active: boolean | null;
   audio: number;
   audioPps: number;
@@ -177,6 +180,7 @@ export async function startRecording(page: Page): Promise<void> {
           videoRtxPackets: 0,
           videoTargetBps: null as number | null,
           videoFramesEncoded: 0,
+          videoNacks: 0,
           videoActive: null as boolean | null,
           audioBytes: 0,
           audioHeaderBytes: 0,
@@ -226,6 +230,7 @@ export async function startRecording(page: Page): Promise<void> {
             videoPackets: 'packetsSent',
             videoRtxPackets: 'retransmittedPacketsSent',
             videoFramesEncoded: 'framesEncoded',
+            videoNacks: 'nackCount',
           });
           if (typeof s.targetBitrate === 'number') sent.videoTargetBps = (sent.videoTargetBps ?? 0) + s.targetBitrate;
           sent.videoActive = x.sendActive;
@@ -405,6 +410,7 @@ function sendSecond(a: SendCounters, b: SendCounters, span: number): SendSecond 
     videoRtxPps: rate(a.videoRtxPackets, b.videoRtxPackets),
     videoTarget: b.videoTargetBps === null ? null : Math.round(b.videoTargetBps / 1000),
     videoFps: rate(a.videoFramesEncoded, b.videoFramesEncoded),
+    videoNacks: rate(a.videoNacks, b.videoNacks),
     active: b.videoActive,
     audio: kbps(a.audioBytes + a.audioHeaderBytes, b.audioBytes + b.audioHeaderBytes),
     audioPps: rate(a.audioPackets, b.audioPackets),
