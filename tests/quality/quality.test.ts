@@ -87,7 +87,8 @@ describe('bad-network lab', () => {
           expect(d.longestGapMs).toBeLessThanOrEqual(300);
         }
         if (s.id === 'capdrop') {
-          // The voice through a cap drop: 5.4–6 % concealed on a quiet machine (the target, 5 %, is missed).
+          // The voice through a cap drop: 0.3–2.4 % concealed since a pause stops the retransmissions
+          // (session 7, five calls at loads 4–9); up to 7.1 % before, and 8.7 % once in CI (docs/quality.md).
           expect(d.concealment).toBeLessThan(0.08);
           expect(d.adaptS).not.toBeNull();
           expect(d.adaptS!).toBeLessThanOrEqual(5);
