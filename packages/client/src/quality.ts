@@ -124,8 +124,9 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   }
 
   /**
-   * A negotiation settled: a resume's new send stream gets the tier as soon as it exists, before
-   * its first frames (it starts from the browser's defaults).
+   * A negotiation settled: if it left the video sender other than its tier wants (a browser may
+   * bring back its defaults with a resume's send stream; Chromium 156 keeps them), set it again
+   * before the first frames.
    */
   negotiated(): void {
     if (this.#closed || !this.#timer || this.#inPlace(this.#policy.tier)) return;
@@ -294,7 +295,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
 
   /**
    * Whether the video sender is as `tier` wants it. Checked every second, not only on a change:
-   * resuming renegotiates, and the browser creates the new send stream with default parameters.
+   * pausing and resuming renegotiate, which a browser may answer with its default parameters.
    */
   #inPlace(tier: number): boolean {
     const t = this.#video();
