@@ -60,7 +60,7 @@ export class Queue {
     this.#leftWhileDown.delete(p.userId);
     if (!this.#poolDown) this.#settle(this.#o.pool.enqueue(this.#ticket(p)), 'enqueue');
     if (!wasWaiting) {
-      // Debug: at info, a crowd's every join was a line (13.5 lines per newcomer in all, see docs/benchmarks.md).
+      // Debug, not info: every join of a crowd would be a line.
       this.#o.log.debug({ userId: p.userId, mode: p.criteria.mode, interests: p.criteria.interests.length }, 'waiting');
       this.#o.joined(p.userId);
     }

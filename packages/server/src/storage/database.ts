@@ -60,7 +60,7 @@ function sqliteDialect(options: StorageOptions): { dialect: SqliteDialect; stop:
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const checkpoints = sqlite.memory ? undefined : checkpointApart(sqlite, { log: options.log ?? console });
+  const checkpoints = sqlite.memory ? undefined : checkpointApart(sqlite, options);
   return { dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), stop: checkpoints?.stop };
 }
 
