@@ -115,7 +115,9 @@ const scenarios: Scenario[] = [
         after = await inboundVideo(b.page);
       }
       const recoveredMs = Date.now() - cutAt - CUT_MS;
-      expect(flowing(after), `video flowing again after the cut: ${JSON.stringify({ before, after })}`).toBe(true);
+      expect(flowing(after), `video flowing again after the cut: ${JSON.stringify({ before, after, a: await inboundVideo(a.page) })}`).toBe(
+        true,
+      );
       // The signaling socket may have died in the cut with neither end seeing a close (the server
       // cut it for a missed pong, and its FIN was lost): the client gives a silent socket up after
       // LIVENESS.deadAfterMs and resumes the call on a new one. Wait that out, then both must be
@@ -136,10 +138,18 @@ const scenarios: Scenario[] = [
 
 const CUT_MS = 5000;
 
-/** Peer connections the page made so far, and video frames decoded on the newest. */
-async function inboundVideo(page: Page): Promise<{ pcs: number; frames: number }> {
-  const pcs = await page.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length);
-  return { pcs, frames: (await pathStats(page)).framesDecoded };
+/**
+ * Peer connections the page made so far, and video frames decoded on the newest; with its
+ * negotiation state and its video transceiver's direction, so a stall says where it stuck.
+ */
+async function inboundVideo(page: Page): Promise<{ pcs: number; frames: number; signaling: string; video: string }> {
+  const { pcs, signaling, video } = await page.evaluate(() => {
+    const all = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+    const pc = all[all.length - 1];
+    const t = pc?.getTransceivers().find((x) => x.receiver.track.kind === 'video');
+    return { pcs: all.length, signaling: pc?.signalingState ?? 'none', video: t ? `${t.direction}/${t.currentDirection ?? '-'}` : 'none' };
+  });
+  return { pcs, frames: (await pathStats(page)).framesDecoded, signaling, video };
 }
 
 const results: ScenarioResult[] = [];

@@ -117,6 +117,7 @@ export class CallEngine extends TypedEmitter<EngineEvents> {
     const callId = this.#callId;
     const pc = this.#peer?.pc;
     if (!callId || !pc) return;
+    this.#peer?.resendOffer();
     if (pc.connectionState === 'connected') this.#o.send({ type: 'peer_state', callId, state: 'connected' });
     else void this.#restartIce(callId);
   }

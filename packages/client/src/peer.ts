@@ -1,6 +1,13 @@
 import type { IceServer } from '@duet/protocol';
 import { QualityMonitor } from './quality.js';
 
+/**
+ * An offer unanswered this long is sent again. A signal sent while the signaling socket is down
+ * is lost (the socket comes back, the signal does not), and an offer left unanswered blocks every
+ * later negotiation — a paused video's resume, an ICE restart — for the rest of the call.
+ */
+export const OFFER_RESEND_MS = 3000;
+
 export interface SignalPayload {
   description?: { type: RTCSdpType; sdp?: string };
   candidate?: RTCIceCandidateInit | null;
@@ -38,6 +45,7 @@ export class PeerSession {
   readonly gathered = new Set<'host' | 'srflx' | 'prflx' | 'relay'>();
   /** Signals are applied one at a time, in the order they arrived. */
   #queue: Promise<void> = Promise.resolve();
+  #offerResend: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: PeerOptions) {
     this.#o = options;
@@ -58,7 +66,9 @@ export class PeerSession {
       this.#o.onRemoteStream(stream);
     };
     this.pc.onsignalingstatechange = () => {
-      if (this.pc.signalingState === 'stable') this.quality.negotiated();
+      if (this.pc.signalingState !== 'stable') return;
+      clearInterval(this.#offerResend);
+      this.quality.negotiated();
     };
     this.pc.onconnectionstatechange = () => {
       if (this.pc.connectionState === 'connected') {
@@ -84,6 +94,16 @@ export class PeerSession {
     this.pc.restartIce();
   }
 
+  /**
+   * Sends this side's offer again if it is still unanswered: the signaling connection came back,
+   * and what was sent while it was down is lost.
+   */
+  resendOffer(): void {
+    const d = this.pc.localDescription;
+    if (this.#closed || this.pc.signalingState !== 'have-local-offer' || !d) return;
+    this.#o.sendSignal({ description: { type: d.type, sdp: d.sdp } });
+  }
+
   handleSignal(signal: SignalPayload): void {
     this.#queue = this.#queue
       .then(() => this.#apply(signal))
@@ -95,6 +115,7 @@ export class PeerSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#offerResend);
     this.quality.close();
     this.pc.onnegotiationneeded = null;
     this.pc.onicecandidate = null;
@@ -120,6 +141,9 @@ export class PeerSession {
       await this.pc.setLocalDescription();
       const d = this.pc.localDescription;
       if (d && !this.#closed) this.#o.sendSignal({ description: { type: d.type, sdp: d.sdp } });
+      clearInterval(this.#offerResend);
+      if (!this.#closed && this.pc.signalingState === 'have-local-offer')
+        this.#offerResend = setInterval(() => this.resendOffer(), OFFER_RESEND_MS);
     } catch (err) {
       if (!this.#closed) this.#o.onError(err);
     } finally {
@@ -131,6 +155,8 @@ export class PeerSession {
     if (this.#closed) return;
     if (description) {
       const readyForOffer = !this.#makingOffer && (this.pc.signalingState === 'stable' || this.#settingRemoteAnswer);
+      // An answer to an offer sent twice comes twice: the second finds the negotiation over.
+      if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') return;
       const collision = description.type === 'offer' && !readyForOffer;
       this.#ignoreOffer = !this.#o.polite && collision;
       if (this.#ignoreOffer) return;
