@@ -1,9 +1,10 @@
 import type { Ticket } from './rules.js';
 
 /**
- * The in-process pool's records (see memoryPool.ts): a waiting person (`Entry`), the interned
- * strings a decision compares as numbers (`Interner`), and the indexes people wait in — one
- * doubly linked list per bucket and per interest, kept in typed arrays (`List`).
+ * The in-process pool's records (see memoryPool.ts): the interned strings a decision compares as
+ * numbers (`Interner`), the names a ticket lists as a small fingerprint (`idBits`, `addToMask`),
+ * and the indexes people wait in — one doubly linked list per bucket and per interest, kept in
+ * typed arrays (`List`).
  */
 
 /**
@@ -15,10 +16,10 @@ export const keyOf = (mode: string, language: string): string => `${mode.length}
 export const HELD = 1;
 export const VERIFIED = 2;
 export const VERIFIED_ONLY = 4;
-/** In a record's flags: the person has more tags than the record holds (read from the entry). */
+/** In a person's flags: more tags than a record holds (the rest are in the pool's overflow). */
 export const MORE_TAGS = 8;
-/** Above this many blocks, a seeker's are tested on every candidate instead of marked. */
-export const MARKED_BLOCKS = 64;
+/** In a person's flags: their tags are in the pool's overflow (more than a record holds, or repeated). */
+export const OVERFLOW = 16;
 
 /**
  * Small numbers for strings, from 1 (0 means none), counted: a number is given back when nobody
@@ -51,76 +52,69 @@ export class Interner {
   }
 }
 
-/** Adds e under id (once: a ticket may name someone twice). The lists are short: a few per person. */
-export function addTo(index: Map<string, Entry[]>, id: string, e: Entry): void {
-  const list = index.get(id);
-  if (!list) index.set(id, [e]);
-  else if (!list.includes(e)) list.push(e);
+/**
+ * A name's fingerprint: three bit positions in MASK_BITS, packed 8 bits each. A person's mask holds
+ * the fingerprints of everyone their ticket names (blocks and recent partners), so "does c name
+ * the seeker?" is answered "no" from c's record in nearly every case without reading c's ticket
+ * (a "maybe" is then tested on the tickets). No index keyed by id has to be kept up to date.
+ */
+export const MASK_BITS = 96;
+export const MASK_WORDS = MASK_BITS / 32;
+
+export function idBits(id: string): number {
+  // FNV-1a, then murmur3's finalizer so every bit of the hash depends on every character.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  return ((h & 0x3ff) % MASK_BITS) | ((((h >>> 10) & 0x3ff) % MASK_BITS) << 8) | ((((h >>> 20) & 0x3ff) % MASK_BITS) << 16);
 }
 
-export function deleteFrom(index: Map<string, Entry[]>, id: string, e: Entry): void {
-  const list = index.get(id);
-  const at = list ? list.indexOf(e) : -1;
-  if (at < 0) return;
-  if (list!.length === 1) index.delete(id);
-  else list!.splice(at, 1);
-}
-
-/** Shared by every entry with no interests: an entry allocates only what it holds. */
-export const NO_NUMBERS: readonly number[] = Object.freeze([]);
-const NO_LISTS: readonly List[] = Object.freeze([]);
-
-/** A waiting person: their ticket, interned, and their places in the bucket's lists. */
-export class Entry {
-  ticket!: Ticket;
-  /** Interned region, 0 for none. */
-  region = 0;
-  /** HELD | VERIFIED | VERIFIED_ONLY. */
-  flags = 0;
-  /** The ticket names people (blocks or recent partners): the entry is in the reverse indexes. */
-  listed = false;
-  /**
-   * Interned interests as the ticket lists them, and the same without repeats (one index record
-   * each; the same array when there are none). Never changed in place: replaced on a re-join.
-   */
-  interests: readonly number[] = NO_NUMBERS;
-  tags: readonly number[] = NO_NUMBERS;
-  /** The person's handle in the bucket's everyone list, and in the list of `tags[i]` (`tagLists[i]`). */
-  place = -1;
-  tagPlaces: readonly number[] = NO_NUMBERS;
-  tagLists: readonly List[] = NO_LISTS;
-
-  constructor(
-    /** The ticket's userId, kept here too: taking the person out then reads no ticket. */
-    readonly id: string,
-    readonly bucket: Bucket,
-    readonly slot: number,
-  ) {}
-
-  /** Marks every record of the person for the search `stamp`. */
-  mark(stamp: number): void {
-    this.bucket.everyone.mark(this.place, stamp);
-    for (let i = 0; i < this.tagLists.length; i++) this.tagLists[i]!.mark(this.tagPlaces[i]!, stamp);
+/** Sets a name's three bits in the mask at `at` of `mask`. */
+export function addToMask(mask: Int32Array, at: number, bits: number): void {
+  for (let s = 0; s < 24; s += 8) {
+    const p = (bits >>> s) & 0xff;
+    mask[at + (p >>> 5)]! |= 1 << (p & 31);
   }
 }
 
-// A list record: in `ints`, INTS numbers from record * INTS; in `nums`, NUMS from record * NUMS.
+/** Whether the mask at `at` of `mask` holds all three bits of a name (it may name them). */
+export function mayName(mask: Int32Array, at: number, bits: number): boolean {
+  const p0 = bits & 0xff;
+  const p1 = (bits >>> 8) & 0xff;
+  const p2 = bits >>> 16;
+  return (
+    (mask[at + (p0 >>> 5)]! & (1 << (p0 & 31))) !== 0 &&
+    (mask[at + (p1 >>> 5)]! & (1 << (p1 & 31))) !== 0 &&
+    (mask[at + (p2 >>> 5)]! & (1 << (p2 & 31))) !== 0
+  );
+}
+
+// What a decision reads of a person, as the pool keeps it by slot (DATA numbers from slot * DATA)
+// and as each of their list records carries it (from record * INTS + RECORD_DATA).
+export const REGION = 0;
+export const FLAGS = 1;
+/** Tags held in the record: TAG .. TAG + INLINE_TAGS - 1 (0 where none). */
+export const TAG = 2;
+export const INLINE_TAGS = 5;
+/** The fingerprint of the person's id (`idBits`), and of the names their ticket lists (`addToMask`). */
+export const ID_BITS = TAG + INLINE_TAGS;
+export const MASK = ID_BITS + 1;
+export const DATA = MASK + MASK_WORDS;
+
+// A list record: INTS 32-bit numbers from record * INTS (one 64-byte line), the wait in its last
+// two as a float64 (at record * NUMS + JOINED of the same memory seen as Float64Array).
 export const NEXT = 0;
 export const PREV = 1;
 export const SLOT = 2;
-/** The handle the person knows the record by (records move, handles do not). */
-export const HANDLE = 3;
-export const REGION = 4;
-export const FLAGS = 5;
-/** Tags held in the record: TAG .. TAG + INLINE_TAGS - 1 (0 where none). */
-export const TAG = 6;
-export const INLINE_TAGS = 5;
-export const INTS = TAG + INLINE_TAGS;
-export const JOINED = 0;
-/** The search for which this person must be tested on blocks and recent partners (or is the seeker). */
-export const MARK = 1;
-export const NUMS = 2;
+export const RECORD_DATA = 3;
+export const INTS = 16;
+export const NUMS = INTS / 2;
+export const JOINED = NUMS - 1;
 export const NONE = -1;
+// The record must hold the data and the wait.
+if (RECORD_DATA + DATA > 2 * JOINED) throw new Error('a list record is too small for its data');
 
 /**
  * One index, oldest first: a doubly linked list of records in typed arrays. Records are appended
@@ -132,20 +126,21 @@ export const NONE = -1;
  */
 export class List {
   ints = new Int32Array(8 * INTS);
-  nums = new Float64Array(8 * NUMS);
+  nums = new Float64Array(this.ints.buffer);
   /** Records written so far (live or unlinked). */
   used = 0;
   head = NONE;
   tail = NONE;
   size = 0;
-  /** Handle -> record, and the handles free for reuse. */
+  /** Handle -> record, record -> handle, and the handles free for reuse. */
   #recordOf = new Int32Array(8);
+  #handleOf = new Int32Array(8);
   readonly #freeHandles: number[] = [];
   #handles = 0;
 
-  /** Appends the person (their data is written by `write`); the record's handle. */
-  push(e: Entry): number {
-    if (this.used * INTS === this.ints.length) this.#rebuild();
+  /** Appends the person in `slot` (their data is written by `write`); the record's handle. */
+  push(slot: number): number {
+    if (this.used === this.#handleOf.length) this.#rebuild();
     let h = this.#freeHandles.pop();
     if (h === undefined) {
       h = this.#handles++;
@@ -157,9 +152,9 @@ export class List {
     }
     const r = this.used++;
     this.#recordOf[h] = r;
+    this.#handleOf[r] = h;
     const ints = this.ints;
-    ints[r * INTS + SLOT] = e.slot;
-    ints[r * INTS + HANDLE] = h;
+    ints[r * INTS + SLOT] = slot;
     ints[r * INTS + NEXT] = NONE;
     ints[r * INTS + PREV] = this.tail;
     if (this.tail !== NONE) ints[this.tail * INTS + NEXT] = r;
@@ -169,20 +164,13 @@ export class List {
     return h;
   }
 
-  /** Copies what a decision reads of the person into their record. */
-  write(h: number, e: Entry): void {
+  /** Copies what a decision reads of the person (`DATA` numbers of `data` from `from`, and the wait) into their record. */
+  write(h: number, data: Int32Array, from: number, joinedAt: number): void {
     const r = this.#recordOf[h]!;
     const ints = this.ints;
-    const at = r * INTS;
-    ints[at + REGION] = e.region;
-    ints[at + FLAGS] = e.flags | (e.tags.length > INLINE_TAGS ? MORE_TAGS : 0);
-    for (let i = 0; i < INLINE_TAGS; i++) ints[at + TAG + i] = e.tags[i] ?? 0;
-    this.nums[r * NUMS + JOINED] = e.ticket.joinedAt;
-    this.nums[r * NUMS + MARK] = 0;
-  }
-
-  mark(h: number, stamp: number): void {
-    this.nums[this.#recordOf[h]! * NUMS + MARK] = stamp;
+    const at = r * INTS + RECORD_DATA;
+    for (let i = 0; i < DATA; i++) ints[at + i] = data[from + i]!;
+    this.nums[r * NUMS + JOINED] = joinedAt;
   }
 
   unlink(h: number): void {
@@ -201,25 +189,28 @@ export class List {
   #rebuild(): void {
     // In place when at most half are live: record r moves to n <= r, walking in list (= array) order.
     const grow = 2 * this.size > this.used;
-    const ints = grow ? new Int32Array(2 * this.size * INTS) : this.ints;
-    const nums = grow ? new Float64Array(2 * this.size * NUMS) : this.nums;
+    const capacity = grow ? 2 * this.size : this.used;
+    const ints = grow ? new Int32Array(capacity * INTS) : this.ints;
+    const handleOf = grow ? new Int32Array(capacity) : this.#handleOf;
     const from = this.ints;
-    const fromNums = this.nums;
+    const fromHandleOf = this.#handleOf;
     const recordOf = this.#recordOf;
     let n = 0;
     for (let r = this.head; r !== NONE; n++) {
       const next = from[r * INTS + NEXT]!;
+      // The whole record, the wait's two halves included (copied as they are, bit for bit).
       for (let i = 0; i < INTS; i++) ints[n * INTS + i] = from[r * INTS + i]!;
       ints[n * INTS + PREV] = n - 1;
       ints[n * INTS + NEXT] = n + 1;
-      nums[n * NUMS + JOINED] = fromNums[r * NUMS + JOINED]!;
-      nums[n * NUMS + MARK] = fromNums[r * NUMS + MARK]!;
-      recordOf[ints[n * INTS + HANDLE]!] = n;
+      const h = fromHandleOf[r]!;
+      handleOf[n] = h;
+      recordOf[h] = n;
       r = next;
     }
     if (n > 0) ints[(n - 1) * INTS + NEXT] = NONE;
     this.ints = ints;
-    this.nums = nums;
+    this.nums = grow ? new Float64Array(ints.buffer) : this.nums;
+    this.#handleOf = handleOf;
     this.used = n;
     this.head = n > 0 ? 0 : NONE;
     this.tail = n - 1;
@@ -231,4 +222,107 @@ export class Bucket {
   readonly everyone = new List();
   readonly byTag = new Map<number, List>();
   constructor(readonly key: string) {}
+}
+
+/** Where the tags of a person are when their record cannot hold them all, or their ticket repeats one. */
+export interface Overflow {
+  /** Interned interests as the ticket lists them (repeats kept: the rules count them). */
+  readonly interests: number[];
+  /** The same without repeats, one list record each, and the handles and lists of those records. */
+  readonly tags: number[];
+  readonly places: number[];
+  readonly lists: List[];
+}
+
+/** Places per slot: the handle in the bucket's everyone list, then one per inline tag. */
+export const PLACES = 1 + INLINE_TAGS;
+
+/**
+ * Everyone waiting, by slot number (what a list record points to), in typed arrays and a few
+ * arrays of references: no object per person, so the collector has little to trace or copy.
+ */
+export class People {
+  /** By slot: what a decision reads (DATA numbers each, as list records carry them). */
+  data = new Int32Array(64 * DATA);
+  /** By slot: the handles of the person's records (PLACES each; see `place`). */
+  places = new Int32Array(64 * PLACES);
+  /** By slot: how many interests the ticket names (repeats counted), and how many distinct tags. */
+  interestCount = new Int32Array(64);
+  tagCount = new Int32Array(64);
+  readonly ids: Array<string | undefined> = [];
+  readonly tickets: Array<Ticket | undefined> = [];
+  readonly buckets: Array<Bucket | undefined> = [];
+  /** By slot: INLINE_TAGS each, the lists of the inline tags' records. */
+  readonly lists: Array<List | undefined> = [];
+  /** By slot, for those flagged OVERFLOW. */
+  readonly overflow = new Map<number, Overflow>();
+  readonly #free: number[] = [];
+  #slots = 0;
+
+  get capacity(): number {
+    return this.interestCount.length;
+  }
+
+  alloc(): number {
+    const slot = this.#free.pop();
+    if (slot !== undefined) return slot;
+    if (this.#slots === this.capacity) this.#grow();
+    return this.#slots++;
+  }
+
+  free(slot: number): void {
+    this.ids[slot] = undefined;
+    this.tickets[slot] = undefined;
+    this.buckets[slot] = undefined;
+    for (let i = 0; i < INLINE_TAGS; i++) this.lists[slot * INLINE_TAGS + i] = undefined;
+    this.#free.push(slot);
+  }
+
+  /** The distinct tag `i` of the person, the handle of its record and its list. */
+  tag(slot: number, i: number): number {
+    return (this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0 ? this.overflow.get(slot)!.tags[i]! : this.data[slot * DATA + TAG + i]!;
+  }
+
+  place(slot: number, i: number): number {
+    return (this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0 ? this.overflow.get(slot)!.places[i]! : this.places[slot * PLACES + 1 + i]!;
+  }
+
+  list(slot: number, i: number): List {
+    return (this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0 ? this.overflow.get(slot)!.lists[i]! : this.lists[slot * INLINE_TAGS + i]!;
+  }
+
+  setTagRecord(slot: number, i: number, list: List, place: number): void {
+    if ((this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0) {
+      const o = this.overflow.get(slot)!;
+      o.places[i] = place;
+      o.lists[i] = list;
+    } else {
+      this.places[slot * PLACES + 1 + i] = place;
+      this.lists[slot * INLINE_TAGS + i] = list;
+    }
+  }
+
+  /** The interned interests as the ticket lists them, into `out`. */
+  interests(slot: number, out: number[]): number[] {
+    out.length = 0;
+    if ((this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0) for (const tag of this.overflow.get(slot)!.interests) out.push(tag);
+    else for (let i = 0; i < this.interestCount[slot]!; i++) out.push(this.data[slot * DATA + TAG + i]!);
+    return out;
+  }
+
+  #grow(): void {
+    const n = 2 * this.capacity;
+    const data = new Int32Array(n * DATA);
+    data.set(this.data);
+    this.data = data;
+    const places = new Int32Array(n * PLACES);
+    places.set(this.places);
+    this.places = places;
+    const interestCount = new Int32Array(n);
+    interestCount.set(this.interestCount);
+    this.interestCount = interestCount;
+    const tagCount = new Int32Array(n);
+    tagCount.set(this.tagCount);
+    this.tagCount = tagCount;
+  }
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { addToMask, idBits, MASK_WORDS, mayName } from './memoryIndex.js';
 import { MemoryPool } from './memoryPool.js';
 import type { MatchResult } from './pool.js';
 import { DEFAULT_POLICY, type MatchPolicy, type Ticket } from './rules.js';
@@ -142,7 +143,7 @@ class ReferencePool {
 }
 
 describe('MemoryPool decides as search.ts defines', () => {
-  it('honours blocks of someone who blocked many (tested on every candidate, not marked)', async () => {
+  it('honours blocks of someone who blocked many (their fingerprint mask is full: every candidate is tested)', async () => {
     const pool = new MemoryPool(DEFAULT_POLICY);
     for (let i = 0; i < 100; i++) await pool.enqueue(ticket(`p${i}`, { joinedAt: i }));
     const blocked = new Set(Array.from({ length: 99 }, (_, i) => `p${i}`));
@@ -150,6 +151,19 @@ describe('MemoryPool decides as search.ts defines', () => {
     expect(ids(await pool.matchFor('me', 300))).toEqual(['p99', 'me']);
     await pool.enqueue(ticket('you', { joinedAt: 201, blocked: new Set(['p0']) }));
     expect(ids(await pool.matchFor('you', 300))).toEqual(['p1', 'you']);
+  });
+
+  it('never misses a name a ticket lists: its fingerprint is in the mask, whatever else is', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ maxLength: 40 }), { maxLength: 80 }), fc.string({ maxLength: 40 }), (names, other) => {
+        const mask = new Int32Array(1 + MASK_WORDS);
+        for (const name of names) addToMask(mask, 1, idBits(name));
+        for (const name of names) expect(mayName(mask, 1, idBits(name))).toBe(true);
+        if (names.length === 0) expect(mayName(mask, 1, idBits(other))).toBe(false);
+        expect(mask[0]).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('names a tag again after everyone who named it left (its number is reused)', async () => {

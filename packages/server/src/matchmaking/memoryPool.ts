@@ -7,29 +7,33 @@ import {
   VERIFIED,
   VERIFIED_ONLY,
   MORE_TAGS,
-  MARKED_BLOCKS,
+  OVERFLOW,
   Interner,
-  addTo,
-  deleteFrom,
-  Entry,
   NEXT,
   SLOT,
   REGION,
   FLAGS,
   TAG,
+  ID_BITS,
+  MASK,
+  MASK_WORDS,
+  DATA,
+  RECORD_DATA,
   INLINE_TAGS,
   INTS,
-  JOINED,
-  MARK,
   NUMS,
+  JOINED,
   NONE,
-  NO_NUMBERS,
+  PLACES,
   List,
   Bucket,
+  People,
+  idBits,
+  addToMask,
+  mayName,
+  type Overflow,
 } from './memoryIndex.js';
 import { checkTicket, inOfferOrder } from './ticket.js';
-
-const NOBODY: readonly Entry[] = Object.freeze([]);
 
 /**
  * The in-process pool: people bucketed by mode and language, indexed by interest, searched in the
@@ -45,9 +49,11 @@ const NOBODY: readonly Entry[] = Object.freeze([]);
  *    are rebuilt in that order as they fill).
  *  - A record carries what the common tests read (the wait, interned region and tags, flags), so
  *    a candidate is judged from its record alone; the person behind it is read only when chosen.
- *  - Blocks and recent partners are rare: before a decision, the few people who block or avoid
- *    the seeker, or whom the seeker blocks or avoids, are marked (reverse indexes kept on join),
- *    and only marked candidates are tested on them.
+ *  - People are kept by slot in typed arrays (`People`): no object or arrays per person, so the
+ *    collector has little to trace or copy, and one id lookup finds everything about someone.
+ *  - Blocks and recent partners are rare: each record carries a fingerprint of the person's id and
+ *    of the names their ticket lists (memoryIndex.ts `idBits`), so a candidate is tested on the
+ *    tickets only if one of the two may name the other. No index keyed by the names is kept.
  *  - No per-decision Set or generator: a decision allocates nothing but its answer. Looking at a
  *    candidate twice (one who shares two of the seeker's tags) gives the same verdict and ranks
  *    no higher than the first time, so, unlike search.ts, nothing remembers who was looked at.
@@ -56,7 +62,9 @@ const NOBODY: readonly Entry[] = Object.freeze([]);
  * random sequences with small limits.
  */
 export class MemoryPool implements WaitingPool {
-  readonly #entries = new Map<string, Entry>();
+  /** The slot of everyone waiting, by id. */
+  readonly #slotOf = new Map<string, number>();
+  readonly #people = new People();
   readonly #buckets = new Map<string, Bucket>();
   /**
    * Interned tags and regions: a decision compares small numbers, not strings. A tag's count is
@@ -64,12 +72,6 @@ export class MemoryPool implements WaitingPool {
    */
   readonly #tags = new Interner();
   readonly #regions = new Interner();
-  /** Who has blocked a person, and who lists a person among their recent partners (by that person's id). */
-  readonly #blockers = new Map<string, Entry[]>();
-  readonly #listers = new Map<string, Entry[]>();
-  /** Everyone waiting by slot number (what an index record points to), and the free slots. */
-  readonly #slots: Array<Entry | undefined> = [];
-  readonly #freeSlots: number[] = [];
   readonly #search: Seeker;
 
   constructor(
@@ -78,19 +80,20 @@ export class MemoryPool implements WaitingPool {
     scanLimit = 256,
     pageSize = 32,
   ) {
-    this.#search = new Seeker(policy, { scanLimit, pageSize }, this.#entries, this.#blockers, this.#listers, this.#slots);
+    this.#search = new Seeker(policy, { scanLimit, pageSize }, this.#people);
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#slotOf.size;
   }
 
   async has(userId: string): Promise<boolean> {
-    return this.#entries.has(userId);
+    return this.#slotOf.has(userId);
   }
 
   async get(userId: string): Promise<Ticket | undefined> {
-    return this.#entries.get(userId)?.ticket;
+    const slot = this.#slotOf.get(userId);
+    return slot === undefined ? undefined : this.#people.tickets[slot];
   }
 
   poolSize(mode: string, language: string): number {
@@ -99,71 +102,39 @@ export class MemoryPool implements WaitingPool {
 
   async enqueue(ticket: Ticket): Promise<void> {
     checkTicket(ticket);
-    const existing = this.#entries.get(ticket.userId);
-    if (existing && existing.bucket.key === keyOf(ticket.mode, ticket.language)) {
-      // Same bucket: the person keeps their place in line, in the bucket and in the index of
-      // every interest they kept; an interest they added queues at that index's end.
-      const e = existing;
-      this.#unpeople(e);
-      // The new names are interned before the old are let go, so a kept tag keeps its number.
-      const { region, interests, tags: old, tagPlaces: oldPlaces, tagLists: oldLists } = e;
-      this.#describe(e, { ...ticket, joinedAt: e.ticket.joinedAt });
-      const places: number[] = [];
-      const lists: List[] = [];
-      for (const tag of e.tags) {
-        const at = old.indexOf(tag);
-        const list = at >= 0 ? oldLists[at]! : this.#tagList(e.bucket, tag);
-        places.push(at >= 0 ? oldPlaces[at]! : list.push(e));
-        lists.push(list);
+    const people = this.#people;
+    const existing = this.#slotOf.get(ticket.userId);
+    if (existing !== undefined) {
+      const joinedAt = people.tickets[existing]!.joinedAt;
+      if (people.buckets[existing]!.key === keyOf(ticket.mode, ticket.language)) {
+        this.#rejoin(existing, { ...ticket, joinedAt });
+        return;
       }
-      e.tagPlaces = places;
-      e.tagLists = lists;
-      for (let i = 0; i < old.length; i++) if (!e.tags.includes(old[i]!)) this.#unlinkTag(e.bucket, old[i]!, oldLists[i]!, oldPlaces[i]!);
-      this.#learn(e);
-      this.#release(region, interests);
+      this.#remove(existing);
+      this.#join({ ...ticket, joinedAt });
       return;
     }
-    const t = existing ? { ...ticket, joinedAt: existing.ticket.joinedAt } : ticket;
-    if (existing) this.#remove(existing);
-    const key = keyOf(t.mode, t.language);
-    let bucket = this.#buckets.get(key);
-    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key)));
-    const slot = this.#freeSlots.pop() ?? this.#slots.length;
-    const e = new Entry(t.userId, bucket, slot);
-    this.#slots[slot] = e;
-    this.#describe(e, t);
-    e.place = bucket.everyone.push(e);
-    const k = e.tags.length;
-    if (k > 0) {
-      const places: number[] = [];
-      const lists: List[] = [];
-      for (let i = 0; i < k; i++) {
-        const list = this.#tagList(bucket, e.tags[i]!);
-        places.push(list.push(e));
-        lists.push(list);
-      }
-      e.tagPlaces = places;
-      e.tagLists = lists;
-    }
-    this.#entries.set(t.userId, e);
-    this.#learn(e);
+    this.#join(ticket);
   }
 
   async remove(userId: string): Promise<boolean> {
-    const e = this.#entries.get(userId);
-    if (!e) return false;
-    this.#remove(e);
+    const slot = this.#slotOf.get(userId);
+    if (slot === undefined) return false;
+    this.#remove(slot);
     return true;
   }
 
   async matchFor(userId: string, now: number): Promise<MatchResult> {
-    const e = this.#entries.get(userId);
-    if (!e) return undefined;
-    const partner = this.#search.run(e, now);
-    if (!partner) return undefined;
-    this.#remove(e);
+    const slot = this.#slotOf.get(userId);
+    if (slot === undefined) return undefined;
+    const partner = this.#search.run(slot, now);
+    if (partner === NONE) return undefined;
+    const { tickets } = this.#people;
+    const t = tickets[slot]!;
+    const p = tickets[partner]!;
+    this.#remove(slot);
     this.#remove(partner);
-    return inOfferOrder(e.ticket, partner.ticket);
+    return inOfferOrder(t, p);
   }
 
   topInterests(n: number): TopInterest[] {
@@ -176,25 +147,103 @@ export class MemoryPool implements WaitingPool {
   /** Always current. */
   async refresh(): Promise<void> {}
 
-  /** Sets what a decision reads of the person from their ticket, interning (and counting) its names. */
-  #describe(e: Entry, t: Ticket): void {
-    e.ticket = t;
-    e.region = t.region === undefined ? 0 : this.#regions.acquire(t.region);
-    e.flags = (t.held ? HELD : 0) | (t.verified ? VERIFIED : 0) | (t.verifiedOnly ? VERIFIED_ONLY : 0);
-    const k = t.interests.length;
-    if (k === 0) {
-      e.interests = e.tags = NO_NUMBERS;
-    } else {
-      const interests: number[] = [];
-      let repeats = false;
-      for (let i = 0; i < k; i++) {
-        const tag = this.#tags.acquire(t.interests[i]!);
-        if (!repeats && interests.includes(tag)) repeats = true;
-        interests.push(tag);
-      }
-      e.interests = interests;
-      e.tags = repeats ? interests.filter((tag, i) => interests.indexOf(tag) === i) : interests;
+  /** A person not waiting: a slot, a record in the bucket's everyone list and in each tag's list. */
+  #join(t: Ticket): void {
+    const people = this.#people;
+    const key = keyOf(t.mode, t.language);
+    let bucket = this.#buckets.get(key);
+    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key)));
+    const slot = people.alloc();
+    people.ids[slot] = t.userId;
+    people.buckets[slot] = bucket;
+    this.#describe(slot, t);
+    people.places[slot * PLACES] = bucket.everyone.push(slot);
+    for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
+      const list = this.#tagList(bucket, people.tag(slot, i));
+      people.setTagRecord(slot, i, list, list.push(slot));
     }
+    this.#slotOf.set(t.userId, slot);
+    this.#write(slot);
+  }
+
+  /**
+   * The same bucket again: the person keeps their place in line, in the bucket and in the index of
+   * every interest they kept; an interest they added queues at that index's end.
+   */
+  #rejoin(slot: number, t: Ticket): void {
+    const people = this.#people;
+    const bucket = people.buckets[slot]!;
+    const region = people.data[slot * DATA + REGION]!;
+    const interests = people.interests(slot, []);
+    const old: number[] = [];
+    const oldPlaces: number[] = [];
+    const oldLists: List[] = [];
+    for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
+      old.push(people.tag(slot, i));
+      oldPlaces.push(people.place(slot, i));
+      oldLists.push(people.list(slot, i));
+    }
+    // The new names are interned before the old are let go, so a kept tag keeps its number.
+    this.#describe(slot, t);
+    const tags: number[] = [];
+    for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
+      const tag = people.tag(slot, i);
+      tags.push(tag);
+      const at = old.indexOf(tag);
+      const list = at >= 0 ? oldLists[at]! : this.#tagList(bucket, tag);
+      people.setTagRecord(slot, i, list, at >= 0 ? oldPlaces[at]! : list.push(slot));
+    }
+    for (let i = 0; i < old.length; i++) if (!tags.includes(old[i]!)) this.#unlinkTag(bucket, old[i]!, oldLists[i]!, oldPlaces[i]!);
+    this.#write(slot);
+    this.#release(region, interests);
+  }
+
+  /**
+   * Sets what a decision reads of the person from their ticket, interning (and counting) its
+   * names: region, flags, tags (inline, or in the overflow), the fingerprints of their id and of
+   * the names they list.
+   */
+  #describe(slot: number, t: Ticket): void {
+    const people = this.#people;
+    const data = people.data;
+    const at = slot * DATA;
+    people.tickets[slot] = t;
+    data[at + REGION] = t.region === undefined ? 0 : this.#regions.acquire(t.region);
+    const k = t.interests.length;
+    let n = 0;
+    let overflow: Overflow | undefined;
+    for (let i = 0; i < k; i++) {
+      const tag = this.#tags.acquire(t.interests[i]!);
+      if (overflow) {
+        overflow.interests.push(tag);
+        if (!overflow.tags.includes(tag)) overflow.tags.push(tag);
+        continue;
+      }
+      let repeat = false;
+      for (let j = 0; j < n; j++) if (data[at + TAG + j] === tag) repeat = true;
+      if (!repeat && n < INLINE_TAGS) {
+        data[at + TAG + n++] = tag;
+        continue;
+      }
+      // A repeat, or one tag more than a record holds: the interests so far had no repeats.
+      const first = Array.from(data.subarray(at + TAG, at + TAG + n));
+      overflow = { interests: [...first, tag], tags: repeat ? first : [...first, tag], places: [], lists: [] };
+    }
+    // The record holds the first distinct tags (those after a repeat too).
+    if (overflow) for (n = 0; n < INLINE_TAGS && n < overflow.tags.length; n++) data[at + TAG + n] = overflow.tags[n]!;
+    for (let j = n; j < INLINE_TAGS; j++) data[at + TAG + j] = 0;
+    let flags = (t.held ? HELD : 0) | (t.verified ? VERIFIED : 0) | (t.verifiedOnly ? VERIFIED_ONLY : 0);
+    if (overflow) {
+      flags |= OVERFLOW | (overflow.tags.length > INLINE_TAGS ? MORE_TAGS : 0);
+      people.overflow.set(slot, overflow);
+    } else if ((data[at + FLAGS]! & OVERFLOW) !== 0) people.overflow.delete(slot);
+    data[at + FLAGS] = flags;
+    people.interestCount[slot] = k;
+    people.tagCount[slot] = overflow ? overflow.tags.length : n;
+    data[at + ID_BITS] = idBits(t.userId);
+    for (let i = 0; i < MASK_WORDS; i++) data[at + MASK + i] = 0;
+    for (const id of t.blocked) addToMask(data, at + MASK, idBits(id));
+    for (const r of t.recent) addToMask(data, at + MASK, idBits(r.userId));
     this.#search.tags(this.#tags.names.length);
   }
 
@@ -204,35 +253,33 @@ export class MemoryPool implements WaitingPool {
     for (const tag of interests) this.#tags.release(tag);
   }
 
-  /** Writes the entry into its records, and records it in the reverse indexes. */
-  #learn(e: Entry): void {
-    e.bucket.everyone.write(e.place, e);
-    for (let i = 0; i < e.tags.length; i++) e.tagLists[i]!.write(e.tagPlaces[i]!, e);
-    const t = e.ticket;
-    e.listed = t.blocked.size !== 0 || t.recent.length !== 0;
-    if (!e.listed) return;
-    for (const id of t.blocked) addTo(this.#blockers, id, e);
-    for (const r of t.recent) addTo(this.#listers, r.userId, e);
+  /** Copies what a decision reads of the person into each of their records. */
+  #write(slot: number): void {
+    const people = this.#people;
+    const joinedAt = people.tickets[slot]!.joinedAt;
+    const bucket = people.buckets[slot]!;
+    bucket.everyone.write(people.places[slot * PLACES]!, people.data, slot * DATA, joinedAt);
+    for (let i = 0, k = people.tagCount[slot]!; i < k; i++)
+      people.list(slot, i).write(people.place(slot, i), people.data, slot * DATA, joinedAt);
   }
 
-  /** Takes the entry out of the reverse indexes. */
-  #unpeople(e: Entry): void {
-    if (!e.listed) return;
-    const t = e.ticket;
-    for (const id of t.blocked) deleteFrom(this.#blockers, id, e);
-    for (const r of t.recent) deleteFrom(this.#listers, r.userId, e);
-  }
-
-  #remove(e: Entry): void {
-    this.#unpeople(e);
-    this.#entries.delete(e.id);
-    const bucket = e.bucket;
-    bucket.everyone.unlink(e.place);
-    for (let i = 0; i < e.tags.length; i++) this.#unlinkTag(bucket, e.tags[i]!, e.tagLists[i]!, e.tagPlaces[i]!);
+  #remove(slot: number): void {
+    const people = this.#people;
+    this.#slotOf.delete(people.ids[slot]!);
+    const bucket = people.buckets[slot]!;
+    bucket.everyone.unlink(people.places[slot * PLACES]!);
+    const k = people.tagCount[slot]!;
+    for (let i = 0; i < k; i++) this.#unlinkTag(bucket, people.tag(slot, i), people.list(slot, i), people.place(slot, i));
     if (bucket.everyone.size === 0) this.#buckets.delete(bucket.key);
-    this.#release(e.region, e.interests);
-    this.#slots[e.slot] = undefined;
-    this.#freeSlots.push(e.slot);
+    const at = slot * DATA;
+    const region = people.data[at + REGION]!;
+    if (region !== 0) this.#regions.release(region);
+    if ((people.data[at + FLAGS]! & OVERFLOW) !== 0) {
+      for (const tag of people.overflow.get(slot)!.interests) this.#tags.release(tag);
+      people.overflow.delete(slot);
+      people.data[at + FLAGS] = 0;
+    } else for (let i = 0; i < k; i++) this.#tags.release(people.data[at + TAG + i]!);
+    people.free(slot);
   }
 
   #tagList(bucket: Bucket, tag: number): List {
@@ -246,6 +293,13 @@ export class MemoryPool implements WaitingPool {
     if (list.size === 0) bucket.byTag.delete(tag);
   }
 }
+
+// What a list record carries, from the record's start.
+const R_REGION = RECORD_DATA + REGION;
+const R_FLAGS = RECORD_DATA + FLAGS;
+const R_TAG = RECORD_DATA + TAG;
+const R_ID_BITS = RECORD_DATA + ID_BITS;
+const R_MASK = RECORD_DATA + MASK;
 
 /**
  * search.ts's `search` for one seeker at a time, over the lists: the same pages (each index read
@@ -264,7 +318,9 @@ class Seeker {
   readonly #cursors: number[] = [];
 
   // The seeker, for the decision under way.
-  #e!: Entry;
+  #slot = NONE;
+  #t!: Ticket;
+  #interests: number[] = [];
   #now = 0;
   #poolSize = 0;
   #k = 0;
@@ -274,8 +330,10 @@ class Seeker {
   #verifiedOnly = false;
   #regionRequired = false;
   #strictInterests = false;
-  /** The seeker blocked too many to mark: every candidate is tested on blocks. */
-  #testAll = false;
+  /** The fingerprint of the seeker's id, and of the names they list (in `#mask`, if any). */
+  #idBits = 0;
+  #names = false;
+  readonly #mask = new Int32Array(MASK_WORDS);
   #recentAvoided: string[] = [];
   /** The best so far (rules.ts `rank`), by slot: NONE, or a person and what ranks them. */
   #best = NONE;
@@ -286,10 +344,7 @@ class Seeker {
   constructor(
     readonly policy: MatchPolicy,
     readonly limits: SearchLimits,
-    readonly entries: ReadonlyMap<string, Entry>,
-    readonly blockers: ReadonlyMap<string, readonly Entry[]>,
-    readonly listers: ReadonlyMap<string, readonly Entry[]>,
-    readonly slots: ReadonlyArray<Entry | undefined>,
+    readonly people: People,
   ) {}
 
   /** Makes room for tag numbers up to `n`. */
@@ -304,34 +359,39 @@ class Seeker {
     this.#weightStamp = weightStamp;
   }
 
-  run(e: Entry, now: number): Entry | undefined {
-    const t = e.ticket;
+  /** The partner's slot, or NONE. */
+  run(slot: number, now: number): number {
+    const people = this.people;
+    const t = people.tickets[slot]!;
+    const data = people.data;
+    const at = slot * DATA;
     const policy = this.policy;
     const stamp = ++this.#stamp;
-    this.#e = e;
+    const bucket = people.buckets[slot]!;
+    this.#slot = slot;
+    this.#t = t;
     this.#now = now;
-    this.#poolSize = e.bucket.everyone.size;
-    this.#k = e.interests.length;
-    this.#region = e.region;
-    this.#held = (e.flags & HELD) !== 0;
-    this.#verified = (e.flags & VERIFIED) !== 0;
-    this.#verifiedOnly = (e.flags & VERIFIED_ONLY) !== 0;
+    this.#poolSize = bucket.everyone.size;
+    const interests = people.interests(slot, this.#interests);
+    this.#k = interests.length;
+    const region = data[at + REGION]!;
+    const flags = data[at + FLAGS]!;
+    this.#region = region;
+    this.#held = (flags & HELD) !== 0;
+    this.#verified = (flags & VERIFIED) !== 0;
+    this.#verifiedOnly = (flags & VERIFIED_ONLY) !== 0;
     const stage = stageOf(t, now, policy);
-    this.#regionRequired = stage !== 'region' && e.region !== 0;
-    this.#strictInterests = stage === 'strict' && e.interests.length > 0;
+    this.#regionRequired = stage !== 'region' && region !== 0;
+    this.#strictInterests = stage === 'strict' && interests.length > 0;
     // The partners t avoids now (rules.ts metRecently), unless the tiny-pool rule excuses them.
     this.#recentAvoided.length = 0;
     const relaxed = this.#poolSize <= policy.smallPool && now - t.joinedAt >= policy.relaxRecentAfterMs;
     if (!relaxed) for (const r of t.recent) if (metRecently(t, r.userId, now, policy)) this.#recentAvoided.push(r.userId);
-    // Who must be tested on blocks and recent partners: the seeker, whoever blocks or lists them,
-    // and whoever they block or list.
-    e.mark(stamp);
-    for (const x of this.blockers.get(t.userId) ?? NOBODY) x.mark(stamp);
-    for (const x of this.listers.get(t.userId) ?? NOBODY) x.mark(stamp);
-    this.#testAll = t.blocked.size > MARKED_BLOCKS;
-    if (!this.#testAll) for (const id of t.blocked) this.entries.get(id)?.mark(stamp);
-    for (const r of t.recent) this.entries.get(r.userId)?.mark(stamp);
-    for (const tag of e.interests) {
+    this.#idBits = data[at + ID_BITS]!;
+    let names = 0;
+    for (let i = 0; i < MASK_WORDS; i++) names |= this.#mask[i] = data[at + MASK + i]!;
+    this.#names = names !== 0;
+    for (const tag of interests) {
       if (this.#weightStamp[tag] !== stamp) {
         this.#weightStamp[tag] = stamp;
         this.#weight[tag] = 0;
@@ -340,28 +400,26 @@ class Seeker {
     }
     this.#best = NONE;
 
-    const bucket = e.bucket;
     const lists = this.#lists;
     const cursors = this.#cursors;
     if (this.#k > 0) {
       lists.length = cursors.length = 0;
-      for (const tag of e.interests) {
+      for (const tag of interests) {
         // The seeker is in every index of theirs.
         const list = bucket.byTag.get(tag)!;
         lists.push(list);
         cursors.push(list.head);
       }
       const found = this.#scan(stamp);
-      if (found !== NONE) return this.slots[found];
-      if (this.#best !== NONE) return this.slots[this.#best];
-      if (stage === 'strict') return undefined;
+      if (found !== NONE) return found;
+      if (this.#best !== NONE) return this.#best;
+      if (stage === 'strict') return NONE;
     }
     lists.length = cursors.length = 0;
     lists.push(bucket.everyone);
     cursors.push(bucket.everyone.head);
     const found = this.#scan(stamp);
-    if (found !== NONE) return this.slots[found];
-    return this.#best === NONE ? undefined : this.slots[this.#best];
+    return found !== NONE ? found : this.#best;
   }
 
   /** search.ts `scan`: the indexes in `#lists`, page by page. The unbeatable candidate's slot, if met. */
@@ -396,28 +454,30 @@ class Seeker {
   #consider(ints: Int32Array, nums: Float64Array, r: number, stamp: number): boolean {
     const policy = this.policy;
     const at = r * INTS;
-    const flags = ints[at + FLAGS]!;
+    const slot = ints[at + SLOT]!;
+    if (slot === this.#slot) return false;
+    const flags = ints[at + R_FLAGS]!;
     if (((flags & HELD) !== 0) !== this.#held) return false;
     if (this.#verifiedOnly && (flags & VERIFIED) === 0) return false;
     if ((flags & VERIFIED_ONLY) !== 0 && !this.#verified) return false;
-    const region = ints[at + REGION]!;
+    const region = ints[at + R_REGION]!;
     if (this.#regionRequired && region !== this.#region) return false;
     // c's stage (rules.ts stageOf).
     const joinedAt = nums[r * NUMS + JOINED]!;
     const waited = this.#now - joinedAt;
     const cRegionDropped = waited >= policy.regionRequiredMs;
     if (!cRegionDropped && region !== 0 && region !== this.#region) return false;
-    const hasTags = ints[at + TAG] !== 0;
+    const hasTags = ints[at + R_TAG] !== 0;
     let shared = 0;
     if (this.#k > 0 && hasTags) {
       const w = this.#weight;
       const ws = this.#weightStamp;
-      for (let i = at + TAG; i < at + INTS; i++) {
+      for (let i = at + R_TAG; i < at + R_TAG + INLINE_TAGS; i++) {
         const tag = ints[i]!;
         if (ws[tag] === stamp) shared += w[tag]!;
       }
       if ((flags & MORE_TAGS) !== 0) {
-        const tags = this.slots[ints[at + SLOT]!]!.tags;
+        const tags = this.people.overflow.get(slot)!.tags;
         for (let i = INLINE_TAGS; i < tags.length; i++) if (ws[tags[i]!] === stamp) shared += w[tags[i]!]!;
       }
     }
@@ -425,7 +485,11 @@ class Seeker {
       if (this.#strictInterests) return false;
       if (hasTags && !cRegionDropped && !(waited >= policy.interestsRequiredMs)) return false;
     }
-    if ((nums[r * NUMS + MARK] === stamp || this.#testAll) && !this.#acceptsMarked(this.slots[ints[at + SLOT]!]!, waited)) return false;
+    if (
+      (mayName(ints, at + R_MASK, this.#idBits) || (this.#names && mayName(this.#mask, 0, ints[at + R_ID_BITS]!))) &&
+      !this.#acceptsNamed(slot, waited)
+    )
+      return false;
     const sameRegion = this.#region !== 0 && region === this.#region ? 1 : 0;
     if (shared === this.#k && (this.#region === 0 || sameRegion === 1)) return true;
     if (
@@ -434,7 +498,7 @@ class Seeker {
       (shared === this.#bestShared &&
         (sameRegion > this.#bestSameRegion || (sameRegion === this.#bestSameRegion && joinedAt < this.#bestJoinedAt)))
     ) {
-      this.#best = ints[at + SLOT]!;
+      this.#best = slot;
       this.#bestShared = shared;
       this.#bestSameRegion = sameRegion;
       this.#bestJoinedAt = joinedAt;
@@ -442,11 +506,10 @@ class Seeker {
     return false;
   }
 
-  /** The tests of `compatible` only marked candidates can fail: the seeker themself, blocks, recent partners. */
-  #acceptsMarked(c: Entry, waited: number): boolean {
-    if (c === this.#e) return false;
-    const t = this.#e.ticket;
-    const ct = c.ticket;
+  /** The tests of `compatible` on blocks and recent partners, for a candidate whose fingerprints say one may name the other. */
+  #acceptsNamed(slot: number, waited: number): boolean {
+    const t = this.#t;
+    const ct = this.people.tickets[slot]!;
     if (t.blocked.has(ct.userId) || ct.blocked.has(t.userId)) return false;
     if (this.#recentAvoided.includes(ct.userId)) return false;
     if (ct.recent.length !== 0 && metRecently(ct, t.userId, this.#now, this.policy)) {
