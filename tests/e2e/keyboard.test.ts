@@ -113,15 +113,23 @@ describe('keyboard only', () => {
     await moveTo(page, testId('next'), 'Shift+Tab');
     await expectVisibleFocus(page, 'Next');
     await page.keyboard.press('Enter');
+    // The skip has landed when Alice is connected in another call. Until the server's answer reaches
+    // her page it still shows the first call connected: waiting for 'connected' alone could pass
+    // before the Next did anything, and the call and the partner were then read mid-change.
+    const call = () => status(page).evaluate((el) => ({ state: el.getAttribute('data-state'), id: el.getAttribute('data-call-id') }));
     await expect
-      .poll(async () => ({ state: await status(page).getAttribute('data-state'), call: await status(page).getAttribute('data-call-id') }), {
-        timeout: 20_000,
-      })
-      .toMatchObject({ state: 'connected' });
-    const secondCall = await status(page).getAttribute('data-call-id');
-    expect(secondCall).not.toBe(firstCall);
-    const partner = (await status(carol.page).getAttribute('data-call-id')) === secondCall ? carol : bob;
-    expect(await status(partner.page).getAttribute('data-call-id')).toBe(secondCall);
+      .poll(
+        async () => {
+          const now = await call();
+          return { state: now.state, newCall: now.id !== null && now.id !== firstCall };
+        },
+        { timeout: 20_000 },
+      )
+      .toEqual({ state: 'connected', newCall: true });
+    const secondCall = (await call()).id;
+    // Carol was waiting, and Bob rejoins the queue only once his page has seen the skip: she is the
+    // partner, the one whose page must show the report's end.
+    await expect.poll(() => status(carol.page).getAttribute('data-call-id')).toBe(secondCall);
 
     // Report: the menu opens with the focus in it; Escape closes it and gives the focus back.
     await moveTo(page, testId('report'));
@@ -152,7 +160,7 @@ describe('keyboard only', () => {
     expect(axe, describeViolations(axe)).toEqual([]);
     // Every end the partner's page shows: they may be matched again at once (the third person is
     // waiting), after which the status no longer names the report's end.
-    await partner.page.evaluate(() => {
+    await carol.page.evaluate(() => {
       const el = document.querySelector('[data-testid="call-status"]')!;
       const seen: string[] = [];
       (window as unknown as { __endReasons: string[] }).__endReasons = seen;
@@ -164,7 +172,7 @@ describe('keyboard only', () => {
     await page.keyboard.press('Enter');
     await page.getByTestId('report-sent').waitFor({ timeout: 10_000 });
     await expect
-      .poll(() => partner.page.evaluate(() => (window as unknown as { __endReasons: string[] }).__endReasons))
+      .poll(() => carol.page.evaluate(() => (window as unknown as { __endReasons: string[] }).__endReasons))
       .toContain('reported');
     expect(chosen.testId).toMatch(/^report-reason-/);
 
