@@ -19,7 +19,7 @@ import { openPeer, waitForFrames, type Peer } from '../netlab/peers.js';
 import { counterClip, toneTrack } from './clips.js';
 import { glassSummary, ONSETS_PATH, ONSETS_WORKLET, readGlass, startGlass, type GlassRecord, type GlassSummary } from './glass.js';
 import type { ImpairSettings, LinkSettings } from './impair.js';
-import { readRecord, startRecording, summarize, type PageRecord, type Summary } from './measure.js';
+import { readRecord, startRecording, startup, summarize, type PageRecord, type Summary } from './measure.js';
 
 /** An impairment in end-to-end terms, for both directions unless a scenario says otherwise. */
 export interface Network {
@@ -72,6 +72,8 @@ export interface DirectionResult extends Summary {
   recoverS: number | null;
   /** Measured glass-to-glass delay from the clips' frame numbers and tone bursts (glass.ts). */
   glass: GlassSummary | null;
+  /** The start: seconds from the first frame to ≥ 10 fps at ≥ 240p and at 480p (measure.ts `startup`). */
+  start?: { to240S: number | null; to480S: number | null };
 }
 
 export interface QualityResult {
@@ -187,7 +189,7 @@ function direction(
     recoverS = w ? w.s + 1 - heal.atS : null;
   }
   const g = glass.receiver && glass.sender ? glassSummary(glass.receiver, glass.sender, from, to) : null;
-  return { ...sum, adaptS, recoverS, glass: g };
+  return { ...sum, adaptS, recoverS, glass: g, start: startup(r) };
 }
 
 /**

@@ -398,6 +398,29 @@ export function summarize(r: PageRecord, from: number, to: number): Summary {
   };
 }
 
+/**
+ * How fast a call's picture grows at its start, on the receiving page: seconds from the first frame
+ * of the partner's video (the recording starts as it arrives) until a second of ≥ 10 fps at ≥ 240p,
+ * and at 480p (null: not within the record). The policy starts every call at the 120p thumbnail.
+ */
+export function startup(r: PageRecord): { to240S: number | null; to480S: number | null } {
+  const first = r.frames[0];
+  if (!first) return { to240S: null, to480S: null };
+  const end = r.frames[r.frames.length - 1]!.t;
+  let to240S: number | null = null;
+  let to480S: number | null = null;
+  // One-second windows sliding by 250 ms: the end of the first that holds the picture is its time.
+  for (let a = first.t; a + 1000 <= end + 1 && to480S === null; a += 250) {
+    const fr = r.frames.filter((f) => f.t >= a && f.t < a + 1000);
+    if (fr.length < 10) continue;
+    const h = median(fr.map((f) => f.h));
+    const at = Math.round((a + 1000 - first.t) / 100) / 10;
+    if (h >= 240 && to240S === null) to240S = at;
+    if (h >= 480) to480S = at;
+  }
+  return { to240S, to480S };
+}
+
 /** One second of sending from two cumulative readings `span` ms apart. */
 function sendSecond(a: SendCounters, b: SendCounters, span: number): SendSecond {
   const kbps = (x: number, y: number) => Math.round(((y - x) * 8) / span);

@@ -5,15 +5,19 @@ const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const ms = (v: number | null) => (v === null ? '—' : `${Math.round(v)}`);
 
 export const HEADER =
-  '| network (end to end) | load | video delay p50 a / b (ms) | p95 a / b (ms) | audio delay est. (ms) | audio concealed | longest audio gap (ms) | video (median fps, heights) | freezes | video paused | adapt / back |\n' +
+  '| network (end to end) | load | video delay p50 a / b (ms) | p95 a / b (ms) | audio delay est. (ms) | audio concealed | longest audio gap (ms) | video (median fps, heights) | freezes | video paused | adapt / back; start (from the first frame) |\n' +
   '|---|---|---|---|---|---|---|---|---|---|---|';
 
 export function row(r: QualityResult): string {
   const { a, b } = r;
-  const adapt =
+  const capped =
     a.adaptS === null && a.recoverS === null && b.adaptS === null && b.recoverS === null
       ? ''
       : `adapt ${a.adaptS ?? '—'} / ${b.adaptS ?? '—'} s, back ${a.recoverS ?? '—'} / ${b.recoverS ?? '—'} s`;
+  const s = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${x}`);
+  const start =
+    a.start && b.start ? `240p ${s(a.start.to240S)} / ${s(b.start.to240S)} s, 480p ${s(a.start.to480S)} / ${s(b.start.to480S)} s` : '';
+  const adapt = [capped, start].filter(Boolean).join('; ');
   return `| ${[
     r.name,
     `${Math.round(r.load[0] * 10) / 10}`,
