@@ -61,15 +61,21 @@ export class Interner {
 export const MASK_BITS = 96;
 export const MASK_WORDS = MASK_BITS / 32;
 
-export function idBits(id: string): number {
-  // FNV-1a, then murmur3's finalizer so every bit of the hash depends on every character.
+/** A 32-bit hash of an id: FNV-1a, then murmur3's finalizer so every bit depends on every character. */
+export function hashId(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h = (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
+}
+
+/** An id's fingerprint, from its hash (`hashId`). */
+export function bitsOf(h: number): number {
   return ((h & 0x3ff) % MASK_BITS) | ((((h >>> 10) & 0x3ff) % MASK_BITS) << 8) | ((((h >>> 20) & 0x3ff) % MASK_BITS) << 16);
 }
+
+export const idBits = (id: string): number => bitsOf(hashId(id));
 
 /** Sets a name's three bits in the mask at `at` of `mask`. */
 export function addToMask(mask: Int32Array, at: number, bits: number): void {
@@ -324,5 +330,100 @@ export class People {
     const tagCount = new Int32Array(n);
     tagCount.set(this.tagCount);
     this.tagCount = tagCount;
+  }
+}
+
+const EMPTY = -1;
+const DELETED = -2;
+
+/**
+ * Everyone waiting, id -> slot: open addressing over the ids' hashes (`hashId`, which the pool
+ * works out anyway for the fingerprint), in one Int32Array of (hash, slot) pairs. Unlike a `Map`,
+ * a newcomer costs one probe (the search that finds them absent also finds their place), and
+ * taking someone out by slot costs no probe at all (each slot knows its position).
+ */
+export class IdTable {
+  /** (hash, slot) pairs; slot EMPTY or DELETED for a free position. */
+  #table = new Int32Array(2 * 64).fill(EMPTY);
+  #mask = 63;
+  size = 0;
+  /** Live and deleted positions: kept under half the table, so probes stay short. */
+  #used = 0;
+  /** By slot: the position. */
+  #posOf = new Int32Array(64);
+
+  constructor(
+    /** By slot: the id (what a probe that meets the right hash confirms). */
+    readonly ids: ReadonlyArray<string | undefined>,
+  ) {}
+
+  /** The slot of `id` (whose hash is `h`), or NONE. */
+  get(id: string, h: number): number {
+    const table = this.#table;
+    for (let p = h & this.#mask; ; p = (p + 1) & this.#mask) {
+      const slot = table[2 * p + 1]!;
+      if (slot === EMPTY) return NONE;
+      if (slot >= 0 && table[2 * p] === h && this.ids[slot] === id) return slot;
+    }
+  }
+
+  /** The slot of `id`, or where it would go: `-2 - position` (for `add`). */
+  find(id: string, h: number): number {
+    const table = this.#table;
+    let free = NONE;
+    for (let p = h & this.#mask; ; p = (p + 1) & this.#mask) {
+      const slot = table[2 * p + 1]!;
+      if (slot === EMPTY) return -2 - (free === NONE ? p : free);
+      if (slot === DELETED) {
+        if (free === NONE) free = p;
+      } else if (table[2 * p] === h && this.ids[slot] === id) return slot;
+    }
+  }
+
+  /** Puts `slot` (whose id's hash is `h`) where `find` said its id belongs. */
+  add(place: number, h: number, slot: number): void {
+    const p = -2 - place;
+    const table = this.#table;
+    if (table[2 * p + 1] === EMPTY) this.#used += 1;
+    table[2 * p] = h;
+    table[2 * p + 1] = slot;
+    if (slot >= this.#posOf.length) this.#growSlots(slot);
+    this.#posOf[slot] = p;
+    this.size += 1;
+    if (2 * this.#used > this.#mask + 1) this.#rehash();
+  }
+
+  delete(slot: number): void {
+    this.#table[2 * this.#posOf[slot]! + 1] = DELETED;
+    this.size -= 1;
+  }
+
+  #growSlots(slot: number): void {
+    const n = Math.max(2 * this.#posOf.length, slot + 1);
+    const posOf = new Int32Array(n);
+    posOf.set(this.#posOf);
+    this.#posOf = posOf;
+  }
+
+  /** A table with room for twice as many as now live, without the deleted positions. */
+  #rehash(): void {
+    const old = this.#table;
+    let capacity = 64;
+    while (capacity < 4 * this.size) capacity *= 2;
+    const table = new Int32Array(2 * capacity).fill(EMPTY);
+    const mask = capacity - 1;
+    for (let q = 0; q < old.length; q += 2) {
+      const slot = old[q + 1]!;
+      if (slot < 0) continue;
+      const h = old[q]!;
+      let p = h & mask;
+      while (table[2 * p + 1] !== EMPTY) p = (p + 1) & mask;
+      table[2 * p] = h;
+      table[2 * p + 1] = slot;
+      this.#posOf[slot] = p;
+    }
+    this.#table = table;
+    this.#mask = mask;
+    this.#used = this.size;
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addToMask, idBits, MASK_WORDS, mayName } from './memoryIndex.js';
+import { addToMask, hashId, idBits, IdTable, MASK_WORDS, mayName, NONE } from './memoryIndex.js';
 import { MemoryPool } from './memoryPool.js';
 import type { MatchResult } from './pool.js';
 import { DEFAULT_POLICY, type MatchPolicy, type Ticket } from './rules.js';
@@ -163,6 +163,41 @@ describe('MemoryPool decides as search.ts defines', () => {
         expect(mask[0]).toBe(0);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('finds ids by slot as a Map does, whatever their hashes (here a weak one, so they collide)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 300 })), { maxLength: 2_000 }),
+        fc.constantFrom(0, 3, 0xff, -1),
+        (ops, weak) => {
+          const ids: Array<string | undefined> = [];
+          const table = new IdTable(ids);
+          const reference = new Map<string, number>();
+          const free: number[] = [];
+          for (const [add, n] of ops) {
+            const id = `id${n}`;
+            const h = hashId(id) & weak;
+            const at = table.find(id, h);
+            expect(at >= 0 ? at : undefined).toBe(reference.get(id));
+            if (add && at < 0) {
+              const slot = free.pop() ?? ids.length;
+              ids[slot] = id;
+              table.add(at, h, slot);
+              reference.set(id, slot);
+            } else if (!add && at >= 0) {
+              table.delete(at);
+              ids[at] = undefined;
+              free.push(at);
+              reference.delete(id);
+            }
+            expect(table.size).toBe(reference.size);
+          }
+          for (let n = 0; n <= 300; n++) expect(table.get(`id${n}`, hashId(`id${n}`) & weak)).toBe(reference.get(`id${n}`) ?? NONE);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 

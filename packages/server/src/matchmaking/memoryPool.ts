@@ -28,7 +28,9 @@ import {
   List,
   Bucket,
   People,
-  idBits,
+  hashId,
+  bitsOf,
+  IdTable,
   addToMask,
   mayName,
   type Overflow,
@@ -52,7 +54,7 @@ import { checkTicket, inOfferOrder } from './ticket.js';
  *  - People are kept by slot in typed arrays (`People`): no object or arrays per person, so the
  *    collector has little to trace or copy, and one id lookup finds everything about someone.
  *  - Blocks and recent partners are rare: each record carries a fingerprint of the person's id and
- *    of the names their ticket lists (memoryIndex.ts `idBits`), so a candidate is tested on the
+ *    of the names their ticket lists (memoryIndex.ts `bitsOf`), so a candidate is tested on the
  *    tickets only if one of the two may name the other. No index keyed by the names is kept.
  *  - No per-decision Set or generator: a decision allocates nothing but its answer. Looking at a
  *    candidate twice (one who shares two of the seeker's tags) gives the same verdict and ranks
@@ -62,9 +64,9 @@ import { checkTicket, inOfferOrder } from './ticket.js';
  * random sequences with small limits.
  */
 export class MemoryPool implements WaitingPool {
-  /** The slot of everyone waiting, by id. */
-  readonly #slotOf = new Map<string, number>();
   readonly #people = new People();
+  /** The slot of everyone waiting, by id. */
+  readonly #slotOf = new IdTable(this.#people.ids);
   readonly #buckets = new Map<string, Bucket>();
   /**
    * Interned tags and regions: a decision compares small numbers, not strings. A tag's count is
@@ -88,12 +90,12 @@ export class MemoryPool implements WaitingPool {
   }
 
   async has(userId: string): Promise<boolean> {
-    return this.#slotOf.has(userId);
+    return this.#slotOf.get(userId, hashId(userId)) !== NONE;
   }
 
   async get(userId: string): Promise<Ticket | undefined> {
-    const slot = this.#slotOf.get(userId);
-    return slot === undefined ? undefined : this.#people.tickets[slot];
+    const slot = this.#slotOf.get(userId, hashId(userId));
+    return slot === NONE ? undefined : this.#people.tickets[slot];
   }
 
   poolSize(mode: string, language: string): number {
@@ -103,30 +105,31 @@ export class MemoryPool implements WaitingPool {
   async enqueue(ticket: Ticket): Promise<void> {
     checkTicket(ticket);
     const people = this.#people;
-    const existing = this.#slotOf.get(ticket.userId);
-    if (existing !== undefined) {
+    const h = hashId(ticket.userId);
+    const existing = this.#slotOf.find(ticket.userId, h);
+    if (existing >= 0) {
       const joinedAt = people.tickets[existing]!.joinedAt;
       if (people.buckets[existing]!.key === keyOf(ticket.mode, ticket.language)) {
-        this.#rejoin(existing, { ...ticket, joinedAt });
+        this.#rejoin(existing, { ...ticket, joinedAt }, h);
         return;
       }
       this.#remove(existing);
-      this.#join({ ...ticket, joinedAt });
+      this.#join({ ...ticket, joinedAt }, h, this.#slotOf.find(ticket.userId, h));
       return;
     }
-    this.#join(ticket);
+    this.#join(ticket, h, existing);
   }
 
   async remove(userId: string): Promise<boolean> {
-    const slot = this.#slotOf.get(userId);
-    if (slot === undefined) return false;
+    const slot = this.#slotOf.get(userId, hashId(userId));
+    if (slot === NONE) return false;
     this.#remove(slot);
     return true;
   }
 
   async matchFor(userId: string, now: number): Promise<MatchResult> {
-    const slot = this.#slotOf.get(userId);
-    if (slot === undefined) return undefined;
+    const slot = this.#slotOf.get(userId, hashId(userId));
+    if (slot === NONE) return undefined;
     const partner = this.#search.run(slot, now);
     if (partner === NONE) return undefined;
     const { tickets } = this.#people;
@@ -147,8 +150,11 @@ export class MemoryPool implements WaitingPool {
   /** Always current. */
   async refresh(): Promise<void> {}
 
-  /** A person not waiting: a slot, a record in the bucket's everyone list and in each tag's list. */
-  #join(t: Ticket): void {
+  /**
+   * A person not waiting: a slot, a record in the bucket's everyone list and in each tag's list.
+   * `h` is the hash of their id, `place` where the id table's `find` put them.
+   */
+  #join(t: Ticket, h: number, place: number): void {
     const people = this.#people;
     const key = keyOf(t.mode, t.language);
     let bucket = this.#buckets.get(key);
@@ -156,13 +162,13 @@ export class MemoryPool implements WaitingPool {
     const slot = people.alloc();
     people.ids[slot] = t.userId;
     people.buckets[slot] = bucket;
-    this.#describe(slot, t);
+    this.#describe(slot, t, h);
     people.places[slot * PLACES] = bucket.everyone.push(slot);
     for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
       const list = this.#tagList(bucket, people.tag(slot, i));
       people.setTagRecord(slot, i, list, list.push(slot));
     }
-    this.#slotOf.set(t.userId, slot);
+    this.#slotOf.add(place, h, slot);
     this.#write(slot);
   }
 
@@ -170,7 +176,7 @@ export class MemoryPool implements WaitingPool {
    * The same bucket again: the person keeps their place in line, in the bucket and in the index of
    * every interest they kept; an interest they added queues at that index's end.
    */
-  #rejoin(slot: number, t: Ticket): void {
+  #rejoin(slot: number, t: Ticket, h: number): void {
     const people = this.#people;
     const bucket = people.buckets[slot]!;
     const region = people.data[slot * DATA + REGION]!;
@@ -184,7 +190,7 @@ export class MemoryPool implements WaitingPool {
       oldLists.push(people.list(slot, i));
     }
     // The new names are interned before the old are let go, so a kept tag keeps its number.
-    this.#describe(slot, t);
+    this.#describe(slot, t, h);
     const tags: number[] = [];
     for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
       const tag = people.tag(slot, i);
@@ -203,7 +209,7 @@ export class MemoryPool implements WaitingPool {
    * names: region, flags, tags (inline, or in the overflow), the fingerprints of their id and of
    * the names they list.
    */
-  #describe(slot: number, t: Ticket): void {
+  #describe(slot: number, t: Ticket, h: number): void {
     const people = this.#people;
     const data = people.data;
     const at = slot * DATA;
@@ -240,10 +246,10 @@ export class MemoryPool implements WaitingPool {
     data[at + FLAGS] = flags;
     people.interestCount[slot] = k;
     people.tagCount[slot] = overflow ? overflow.tags.length : n;
-    data[at + ID_BITS] = idBits(t.userId);
+    data[at + ID_BITS] = bitsOf(h);
     for (let i = 0; i < MASK_WORDS; i++) data[at + MASK + i] = 0;
-    for (const id of t.blocked) addToMask(data, at + MASK, idBits(id));
-    for (const r of t.recent) addToMask(data, at + MASK, idBits(r.userId));
+    for (const id of t.blocked) addToMask(data, at + MASK, bitsOf(hashId(id)));
+    for (const r of t.recent) addToMask(data, at + MASK, bitsOf(hashId(r.userId)));
     this.#search.tags(this.#tags.names.length);
   }
 
@@ -265,7 +271,7 @@ export class MemoryPool implements WaitingPool {
 
   #remove(slot: number): void {
     const people = this.#people;
-    this.#slotOf.delete(people.ids[slot]!);
+    this.#slotOf.delete(slot);
     const bucket = people.buckets[slot]!;
     bucket.everyone.unlink(people.places[slot * PLACES]!);
     const k = people.tagCount[slot]!;
