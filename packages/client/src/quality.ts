@@ -4,11 +4,14 @@ import {
   initialPolicy,
   levelOf,
   PAUSED,
+  roundTrip,
+  sendTier,
   TIERS,
   worst,
   type PolicyState,
   type QualityLevel,
   type ReceiveReport,
+  type Tier,
 } from './qualityPolicy.js';
 
 /** How the current call is doing, for the quality indicator and the video-paused placeholder. */
@@ -83,6 +86,8 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
    * queue is seen in time to resume.
    */
   #channelRtt: number | null = null;
+  /** STUN answers the selected pair had received at the last tick. */
+  #pairAnswers = 0;
   #echo: { ping: number; at: number } | null = null;
   /** Loss of what this side sends, smoothed over a few seconds (single reports are noisy). */
   #sendLoss = 0;
@@ -119,7 +124,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   start(): void {
     if (this.#timer || this.#closed) return;
     this.#policy = initialPolicy(performance.now());
-    void this.#applyTier(this.#policy.tier);
+    void this.#apply();
     this.#timer = setInterval(() => void this.#tick().catch(() => undefined), TICK_MS);
   }
 
@@ -129,8 +134,8 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
    * before the first frames.
    */
   negotiated(): void {
-    if (this.#closed || !this.#timer || this.#inPlace(this.#policy.tier)) return;
-    void this.#applyTier(this.#policy.tier);
+    if (this.#closed || !this.#timer || this.#inPlace()) return;
+    void this.#apply();
   }
 
   close(): void {
@@ -163,6 +168,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     let availableKbps: number | null = null;
     let remoteFractionLost = 0;
     let rtcpRttMs: number | null = null;
+    let pairRttMs: number | null = null;
     for (const s of all) {
       if (s.type === 'inbound-rtp') {
         c.packets += num(s.packetsReceived);
@@ -185,18 +191,19 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
         this.#rttCounts.set(s.id, count);
       } else if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
         const pair = byId.get(s.selectedCandidatePairId);
-        if (pair && typeof pair.currentRoundTripTime === 'number') rttMs = pair.currentRoundTripTime * 1000;
+        if (pair && typeof pair.currentRoundTripTime === 'number') {
+          rttMs = pair.currentRoundTripTime * 1000;
+          // The ICE checks' round trip is new every few seconds (a STUN answer came since the last tick).
+          const answers = num(pair.responsesReceived);
+          if (answers > this.#pairAnswers) pairRttMs = rttMs;
+          this.#pairAnswers = answers;
+        }
         if (pair && typeof pair.availableOutgoingBitrate === 'number') availableKbps = pair.availableOutgoingBitrate / 1000;
       }
     }
-    if (rtcpRttMs !== null) rttMs = rtcpRttMs;
-    else if (this.#channelRtt !== null) rttMs = this.#channelRtt;
+    const fresh = [rtcpRttMs, this.#channelRtt, pairRttMs].filter((v): v is number => v !== null);
     this.#channelRtt = null;
-    // A queue lasts; a busy CPU makes single round trips jump. The policy sees the lower of the last two.
-    if (rttMs !== null) {
-      this.#rtts = [...this.#rtts.slice(-1), rttMs];
-      rttMs = Math.min(...this.#rtts);
-    }
+    ({ rttMs, recent: this.#rtts } = roundTrip(fresh, rttMs, this.#rtts, this.#policy.tier === PAUSED));
     const p = this.#prev;
     this.#prev = c;
     if (!p) return;
@@ -239,6 +246,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
       new CustomEvent('duetquality', {
         detail: {
           tier: this.#policy.tier,
+          probing: this.#policy.probing,
           availableKbps,
           rttMs,
           minRttMs: this.#minRtt,
@@ -249,7 +257,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
         },
       }),
     );
-    if (this.#policy.tier !== this.#applied || !this.#inPlace(this.#policy.tier)) await this.#applyTier(this.#policy.tier);
+    if (this.#policy.tier !== this.#applied || !this.#inPlace()) await this.#apply();
     if (this.#channel?.readyState === 'open') {
       try {
         const now = performance.now();
@@ -294,16 +302,16 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   }
 
   /**
-   * Whether the video sender is as `tier` wants it. Checked every second, not only on a change:
+   * Whether the video sender is as the policy wants it. Checked every second, not only on a change:
    * pausing and resuming renegotiate, which a browser may answer with its default parameters.
    */
-  #inPlace(tier: number): boolean {
+  #inPlace(): boolean {
     const t = this.#video();
     if (!t) return true;
-    if (tier === PAUSED) return t.direction === 'recvonly';
+    const want = sendTier(this.#policy);
+    if (!want) return t.direction === 'recvonly';
     if (t.direction !== 'sendrecv') return false;
     const enc = t.sender.getParameters().encodings?.[0];
-    const want = TIERS[tier]!;
     return (
       !enc ||
       (enc.active !== false &&
@@ -314,20 +322,24 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
   }
 
   /**
-   * Sends video at `tier`. A pause stops the encoder at once (`active = false`) and then stops
-   * sending video altogether (the transceiver's direction, renegotiated): with the encoding only
-   * inactive, Chromium keeps answering the partner's retransmission requests from its packet
-   * history, and after a squeeze those are most of the traffic (docs/quality.md).
+   * Sends video as the policy wants it (its tier, or the thumbnail's probe). A pause stops the
+   * encoder at once (`active = false`) and then stops sending video altogether (the transceiver's
+   * direction, renegotiated): with the encoding only inactive, Chromium keeps answering the
+   * partner's retransmission requests from its packet history, and after a squeeze those are most
+   * of the traffic (docs/quality.md).
    */
-  async #applyTier(tier: number): Promise<void> {
+  async #apply(): Promise<void> {
     const t = this.#video();
     if (!t) return;
+    const tier = this.#policy.tier;
+    const want: Tier | null = sendTier(this.#policy);
     const sender = t.sender;
     const params = sender.getParameters() as RTCRtpSendParameters & { degradationPreference?: string };
     const enc = params.encodings?.[0] as (RTCRtpEncodingParameters & { priority?: string; networkPriority?: string }) | undefined;
     if (enc) {
-      const tt = TIERS[Math.min(tier, TIERS.length - 1)]!;
-      enc.active = tier !== PAUSED;
+      // Paused: the encoding is inactive, its limits those of the thumbnail it resumes at.
+      const tt = want ?? TIERS[TIERS.length - 1]!;
+      enc.active = want !== null;
       enc.maxBitrate = tt.maxKbps * 1000;
       enc.scaleResolutionDownBy = tt.scale;
       enc.maxFramerate = tt.maxFps;
@@ -337,7 +349,7 @@ export class QualityMonitor extends TypedEmitter<QualityEvents> {
     }
     try {
       if (enc) await sender.setParameters(params);
-      const direction = tier === PAUSED ? 'recvonly' : 'sendrecv';
+      const direction = want === null ? 'recvonly' : 'sendrecv';
       if (t.direction !== direction) t.direction = direction;
       this.#applied = tier;
     } catch {

@@ -6,7 +6,10 @@ import {
   initialPolicy,
   levelOf,
   PAUSED,
+  PROBE_KBPS,
   RESUME_HOLD_MS,
+  roundTrip,
+  sendTier,
   TIERS,
   tierForBandwidth,
   worst,
@@ -67,6 +70,97 @@ describe('audio-first video policy', () => {
     expect(run(start, { ...clean, loss: 0.03 }, 1).tier).toBe(LAST);
     // Under 10 % loss the estimate stays low while only the thumbnail is sent: no pause for that.
     expect(run(start, { ...clean, loss: 0.1, availableKbps: 89, rttMs: 40 + 600 }, 5).tier).toBe(LAST);
+  });
+
+  it('probes at the start: the waiting thumbnail is sent with a higher cap, still 120p at 8 fps', () => {
+    // A clean link whose estimate the thumbnail keeps low (app-limited, 114 kbps measured at 3 s).
+    const low = { ...clean, availableKbps: 120 };
+    const start = initialPolicy(0);
+    // Not on the browser's start rate (the first seconds): the plain thumbnail.
+    expect(sendTier(run(start, low, 2))).toEqual(TIERS[LAST]);
+    const probing = run(start, low, 3);
+    expect(probing).toMatchObject({ tier: LAST, probing: true });
+    expect(sendTier(probing)).toEqual({ ...TIERS[LAST]!, maxKbps: PROBE_KBPS });
+    // The estimate grows with what is sent: the climb takes over and the probe ends.
+    const climbed = run(probing, { ...clean, availableKbps: 260 }, 1, 3000);
+    expect(climbed).toMatchObject({ tier: LAST - 1, probing: false });
+    expect(sendTier(climbed)).toEqual(TIERS[LAST - 1]);
+    // At the end of the start, a thumbnail still waiting is plain again.
+    expect(run(start, low, 10).probing).toBe(false);
+    // Never while paused.
+    expect(sendTier({ ...probing, tier: PAUSED })).toBeNull();
+  });
+
+  it('ends the start’s probe for good when it meets a queue, loss or broken voice', () => {
+    const low = { ...clean, availableKbps: 120 };
+    const probing = run(initialPolicy(0), low, 3);
+    expect(probing.probing).toBe(true);
+    for (const bad of [
+      { ...low, rttMs: 40 + 150 },
+      { ...low, loss: 0.03 },
+      { ...low, partner: report({ concealment: 0.05 }) },
+    ]) {
+      const stopped = run(probing, bad, 1, 3000);
+      expect(stopped).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
+      // The link clears again: the thumbnail stays plain for the rest of the start.
+      expect(run(stopped, low, 5, 4000).probing).toBe(false);
+    }
+    // Not started into a queue either, but not spent by one before it began.
+    const queued = run(initialPolicy(0), { ...low, rttMs: 40 + 150 }, 3);
+    expect(queued).toMatchObject({ probing: false, probeSpent: false });
+    expect(run(queued, low, 1, 3000).probing).toBe(true);
+  });
+
+  it('probes after a resume as well, until it meets a queue, and again after the next resume', () => {
+    let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
+    expect(s.tier).toBe(PAUSED);
+    // While paused the estimate saw only the voice (60–90 kbps): the resumed thumbnail probes at once.
+    const voiceOnly = { ...clean, availableKbps: 70 };
+    s = run(s, voiceOnly, RESUME_HOLD_MS / 1000 + 1, 1000);
+    expect(s).toMatchObject({ tier: LAST, probing: true });
+    expect(sendTier(s)?.maxKbps).toBe(PROBE_KBPS);
+    // A queue ends it (and the hold doubles if the video pauses again).
+    const at = 1000 + (RESUME_HOLD_MS / 1000 + 1) * 1000;
+    const spent = run(s, { ...voiceOnly, rttMs: 40 + 150 }, 1, at);
+    expect(spent).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
+    expect(run(spent, voiceOnly, 3, at + 1000).probing).toBe(false);
+    // Ten seconds after the resume the thumbnail is plain again.
+    expect(run(s, voiceOnly, 10, at).probing).toBe(false);
+    // A later resume probes again.
+    let again = run(spent, { ...voiceOnly, availableKbps: 40, rttMs: 40 + 500 }, 1, at + 1000);
+    expect(again.tier).toBe(PAUSED);
+    again = run(again, voiceOnly, 10, at + 2000);
+    expect(again).toMatchObject({ tier: LAST, probing: true, probeSpent: false });
+  });
+
+  it('climbs a tier a second after a resume while the estimate has room, as at the start', () => {
+    let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
+    s = run(s, { ...clean, availableKbps: 70 }, RESUME_HOLD_MS / 1000 + 1, 1000);
+    expect(s.tier).toBe(LAST);
+    const at = 1000 + (RESUME_HOLD_MS / 1000 + 1) * 1000;
+    // The estimate jumps (a probe: 126 → 543 kbps in a second, measured after a cap lifted).
+    const up = [1, 2, 3].map((n) => run(s, { ...clean, availableKbps: 550 }, n, at).tier);
+    expect(up).toEqual([LAST - 1, 2, 1]);
+    // Out of the thumbnail it wants the start's headroom; below that the usual climb (2 s a tier) applies.
+    expect(run(s, { ...clean, availableKbps: 200 }, 1, at).tier).toBe(LAST);
+    expect(run(s, { ...clean, availableKbps: 200 }, 3, at).tier).toBe(LAST - 1);
+  });
+
+  it('sees the lowest fresh round trip, the lower of two seconds (three while paused)', () => {
+    // The reports' round trip lags after heavy loss; RTCP's or the ICE checks' shows the drained queue.
+    expect(roundTrip([950, 30], 950, [], false).rttMs).toBe(30);
+    // Nothing new: the pair's last.
+    expect(roundTrip([], 40, [], false).rttMs).toBe(40);
+    expect(roundTrip([], null, [30], false)).toEqual({ rttMs: null, recent: [30] });
+    // One jump on a busy CPU does not count; a queue that lasts does.
+    let r = roundTrip([20], null, [], false);
+    r = roundTrip([300], null, r.recent, false);
+    expect(r.rttMs).toBe(20);
+    expect(roundTrip([300], null, r.recent, false).rttMs).toBe(300);
+    // Paused, two jumps in a row do not either.
+    r = roundTrip([300], null, [20, 300], true);
+    expect(r.rttMs).toBe(20);
+    expect(roundTrip([300], null, r.recent, true).rttMs).toBe(300);
   });
 
   it('picks the tier that fits beside the voice, and pauses below the last one', () => {

@@ -84,6 +84,9 @@ export interface PolicyState {
   lastResumeAt: number | null;
   /** The estimate's recent peak (decays 10 % a second): a fall from it is congestion. */
   peakKbps: number;
+  /** The thumbnail is probing (sent with PROBE_KBPS as its cap), and whether a probe met a queue since the start or the last resume. */
+  probing: boolean;
+  probeSpent: boolean;
 }
 
 /**
@@ -100,6 +103,19 @@ const START_MS = 10_000;
 const START_TRUST_MS = 3000;
 /** Out of the thumbnail the climb wants a quarter more than 240p needs: the estimate read 176 kbps on a 150 kbps link. */
 const START_HEADROOM = 1.25;
+/**
+ * While the thumbnail waits for room — from the start's first trusted second to its end, and for
+ * 10 s after a resume — it is sent with this cap (still 120p at ≤ 8 fps), so the encoder may fill
+ * what the estimate offers instead of 50 kbps: while only the 50 kbps thumbnail and the voice are
+ * sent the browser's estimate is application-limited (it grew 10–20 kbps a second at the start of
+ * a clean call that stayed 12 s at 120p, 5–10 kbps a second after a pause), and a rise in what the
+ * video may use is when Chromium probes the path. By then the estimate is trusted, so on a capped
+ * link the encoder gets no more than the link carries (at 150 kbps the probing thumbnail sent
+ * 60–70 kbps beside the voice, the estimate read 72–94 kbps). A probe that meets a queue, loss or
+ * broken voice ends until the next resume. (docs/quality.md, session 8, has what it did and did not do.)
+ */
+export const PROBE_KBPS = 300;
+const RESUME_PROBE_MS = 10_000;
 /** One policy tick, with room for a late timer. */
 const TICK_MS = 900;
 
@@ -135,7 +151,37 @@ export function initialPolicy(now: number, tier = START_TIER): PolicyState {
     resumeHoldMs: RESUME_HOLD_MS,
     lastResumeAt: null,
     peakKbps: 0,
+    probing: false,
+    probeSpent: false,
   };
+}
+
+/** What the video sender is set to for `state`: its tier, the thumbnail with the probe's cap while probing; null while paused. */
+export function sendTier(state: PolicyState): Tier | null {
+  if (state.tier === PAUSED) return null;
+  const t = TIERS[state.tier]!;
+  return state.probing && state.tier === LAST ? { ...t, maxKbps: PROBE_KBPS } : t;
+}
+
+/**
+ * The round trip the policy sees this second: the lowest of those measured since the last tick
+ * (RTCP's, the reports' own, the ICE checks'), or the pair's last when none is new; then the lower
+ * of it and the one before, of the last three while paused. Each crosses the same queue, and each
+ * may add a delay of its own: the reports' round trip read about a second for 5–7 s after a queue
+ * had drained (the data channel's transport recovering from the loss, most likely). A busy CPU
+ * makes single round trips jump, a queue lasts; and a resume waits for two clear seconds running,
+ * which jumps of 100–300 ms kept resetting for 5–9 s after a cap lifted on a starved machine.
+ */
+export function roundTrip(
+  fresh: number[],
+  last: number | null,
+  recent: number[],
+  paused: boolean,
+): { rttMs: number | null; recent: number[] } {
+  const now = fresh.length > 0 ? Math.min(...fresh) : last;
+  if (now === null) return { rttMs: null, recent };
+  const kept = [...recent.slice(paused ? -2 : -1), now];
+  return { rttMs: Math.min(...kept), recent: kept };
 }
 
 /** The best tier whose bitrate fits beside the voice in `kbps`; PAUSED when none does. */
@@ -160,6 +206,24 @@ function tierForLoss(loss: number): number {
  * resume fails within 10 s (a link that cannot carry both keeps its voice).
  */
 export function decide(state: PolicyState, o: SendObservation, now: number): PolicyState {
+  let next = step(state, o, now);
+  // The probe (PROBE_KBPS): only at the thumbnail, between the estimate's first trusted second and
+  // the end of the start, or in the seconds after a resume (while paused the estimate saw only the
+  // voice), while the queue is short, nothing is lost, the feedback is fresh and the partner hears
+  // well. Once it meets any of those it ends until the next resume.
+  if (next.lastResumeAt !== state.lastResumeAt) next = { ...next, probeSpent: false };
+  const since = now - next.startedAt;
+  const starting = since >= START_TRUST_MS && since < START_MS;
+  const resumed = next.lastResumeAt !== null && now - next.lastResumeAt < RESUME_PROBE_MS;
+  if (next.tier !== LAST || !(starting || resumed)) return next.probing ? { ...next, probing: false } : next;
+  const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
+  const fresh = o.feedbackAgeMs === undefined || o.feedbackAgeMs <= FRESH_FEEDBACK_MS;
+  const clear = bloat < CLEAR_MS && fresh && o.loss < 0.02 && !(o.partner !== null && o.partner.concealment > 0.03);
+  if (!clear) return { ...next, probing: false, probeSpent: next.probeSpent || state.probing };
+  return { ...next, probing: !next.probeSpent };
+}
+
+function step(state: PolicyState, o: SendObservation, now: number): PolicyState {
   const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
   const partner = o.partner;
   // Climbing, resuming and the start's climb all need to know the link is clear now.
@@ -234,11 +298,16 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
     };
   }
 
-  // The start of a call: up a tier a second while the estimate has room for it, the queue is
-  // short, nothing is lost and the partner hears well; nothing else climbs meanwhile.
-  if (now - state.startedAt < START_MS) {
+  // The start of a call, and the seconds after a resume: up a tier a second while the estimate has
+  // room for it, the queue is short, nothing is lost and the partner hears well. In the start
+  // nothing else climbs; after a resume the usual climb below (2 s a tier) still does. (After one
+  // resume of five measured, the estimate jumped 126 → 543 kbps in a second: then 240p need not
+  // wait 2 s a tier.)
+  const starting = now - state.startedAt < START_MS;
+  const resumed = state.lastResumeAt !== null && now - state.lastResumeAt < RESUME_PROBE_MS;
+  if (starting || resumed) {
     const climb =
-      now - state.startedAt >= START_TRUST_MS &&
+      (!starting || now - state.startedAt >= START_TRUST_MS) &&
       now - state.since >= TICK_MS &&
       o.availableKbps !== null &&
       tierForBandwidth(state.tier === LAST ? o.availableKbps / START_HEADROOM : o.availableKbps) < state.tier &&
@@ -246,7 +315,8 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
       fresh &&
       o.loss < 0.02 &&
       !voiceHurts;
-    return climb ? { ...state, peakKbps, strikes, tier: state.tier - 1, since: now, healthySince: now } : { ...state, peakKbps, strikes };
+    if (climb) return { ...state, peakKbps, strikes, tier: state.tier - 1, since: now, healthySince: now };
+    if (starting) return { ...state, peakKbps, strikes };
   }
 
   // Up: the estimate (with a quarter of headroom: a capped encoder keeps it from growing much) and
