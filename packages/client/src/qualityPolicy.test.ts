@@ -105,6 +105,12 @@ describe('audio-first video policy', () => {
       // The link clears again: the thumbnail stays plain for the rest of the start.
       expect(run(stopped, low, 5, 4000).probing).toBe(false);
     }
+    // Nor on a thumbnail the video stepped down to (the link just showed it has no room).
+    const climbed = run(probing, { ...clean, availableKbps: 260 }, 1, 3000);
+    expect(climbed.tier).toBe(LAST - 1);
+    const down = run(climbed, { ...low, rttMs: 40 + 250 }, 2, 4000);
+    expect(down).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
+    expect(run(down, low, 3, 6000).probing).toBe(false);
     // Not started into a queue either, but not spent by one before it began.
     const queued = run(initialPolicy(0), { ...low, rttMs: 40 + 150 }, 3);
     expect(queued).toMatchObject({ probing: false, probeSpent: false });

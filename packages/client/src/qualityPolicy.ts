@@ -212,6 +212,8 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   // voice), while the queue is short, nothing is lost, the feedback is fresh and the partner hears
   // well. Once it meets any of those it ends until the next resume.
   if (next.lastResumeAt !== state.lastResumeAt) next = { ...next, probeSpent: false };
+  // A step down to the thumbnail is a link that just showed it has no room: no probe on it.
+  else if (next.tier === LAST && state.tier < LAST) next = { ...next, probeSpent: true };
   const since = now - next.startedAt;
   const starting = since >= START_TRUST_MS && since < START_MS;
   const resumed = next.lastResumeAt !== null && now - next.lastResumeAt < RESUME_PROBE_MS;
