@@ -131,6 +131,17 @@ if (RECORD_DATA + DATA > 2 * JOINED) throw new Error('a list record is too small
  * handle to their record, which a move keeps pointing at it.
  */
 export class List {
+  /**
+   * Lists that track a cut (`reach` > 0): `cut` is the record at position reach - 1 (NONE while
+   * fewer are in the list), so whether a record is within the first `reach` positions is one
+   * comparison of record numbers (list order is array order).
+   */
+  cut = NONE;
+  /**
+   * A region list is in the order of its bucket's everyone list while true (people are appended
+   * to both at once); a re-join that changes region may break that, and a scan then reads everyone.
+   */
+  ordered = true;
   ints = new Int32Array(8 * INTS);
   nums = new Float64Array(this.ints.buffer);
   /** Records written so far (live or unlinked). */
@@ -143,6 +154,13 @@ export class List {
   #handleOf = new Int32Array(8);
   readonly #freeHandles: number[] = [];
   #handles = 0;
+
+  constructor(readonly reach = 0) {}
+
+  /** The record of a handle (its position in the list, as an order: list order is array order). */
+  record(h: number): number {
+    return this.#recordOf[h]!;
+  }
 
   /** Appends the person in `slot` (their data is written by `write`); the record's handle. */
   push(slot: number): number {
@@ -167,6 +185,7 @@ export class List {
     else this.head = r;
     this.tail = r;
     this.size += 1;
+    if (this.size === this.reach) this.cut = r;
     return h;
   }
 
@@ -185,6 +204,8 @@ export class List {
     const ints = this.ints;
     const next = ints[r * INTS + NEXT]!;
     const prev = ints[r * INTS + PREV]!;
+    // A record at or before the cut moves the cut one on (to NONE when fewer than `reach` are left).
+    if (this.cut !== NONE && r <= this.cut) this.cut = ints[this.cut * INTS + NEXT]!;
     if (prev !== NONE) ints[prev * INTS + NEXT] = next;
     else this.head = next;
     if (next !== NONE) ints[next * INTS + PREV] = prev;
@@ -202,7 +223,9 @@ export class List {
     const fromHandleOf = this.#handleOf;
     const recordOf = this.#recordOf;
     let n = 0;
+    let cut = NONE;
     for (let r = this.head; r !== NONE; n++) {
+      if (r === this.cut) cut = n;
       const next = from[r * INTS + NEXT]!;
       // The whole record, the wait's two halves included (copied as they are, bit for bit).
       for (let i = 0; i < INTS; i++) ints[n * INTS + i] = from[r * INTS + i]!;
@@ -217,17 +240,25 @@ export class List {
     this.ints = ints;
     this.nums = grow ? new Float64Array(ints.buffer) : this.nums;
     this.#handleOf = handleOf;
+    this.cut = cut;
     this.used = n;
     this.head = n > 0 ? 0 : NONE;
     this.tail = n - 1;
   }
 }
 
-/** Everyone waiting in one mode and language, and the same people by interest. */
+/** Everyone waiting in one mode and language, and the same people by interest and by region. */
 export class Bucket {
-  readonly everyone = new List();
+  readonly everyone: List;
   readonly byTag = new Map<number, List>();
-  constructor(readonly key: string) {}
+  readonly byRegion = new Map<number, List>();
+  constructor(
+    readonly key: string,
+    /** How far an everyone scan reads (the everyone list's cut). */
+    reach: number,
+  ) {
+    this.everyone = new List(reach);
+  }
 }
 
 /** Where the tags of a person are when their record cannot hold them all, or their ticket repeats one. */
@@ -240,8 +271,10 @@ export interface Overflow {
   readonly lists: List[];
 }
 
-/** Places per slot: the handle in the bucket's everyone list, then one per inline tag. */
-export const PLACES = 1 + INLINE_TAGS;
+/** Places per slot: the handle in the bucket's everyone list, in its region's list, then one per inline tag. */
+export const PLACES = 2 + INLINE_TAGS;
+export const REGION_PLACE = 1;
+const TAG_PLACE = 2;
 
 /**
  * Everyone waiting, by slot number (what a list record points to), in typed arrays and a few
@@ -290,7 +323,9 @@ export class People {
   }
 
   place(slot: number, i: number): number {
-    return (this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0 ? this.overflow.get(slot)!.places[i]! : this.places[slot * PLACES + 1 + i]!;
+    return (this.data[slot * DATA + FLAGS]! & OVERFLOW) !== 0
+      ? this.overflow.get(slot)!.places[i]!
+      : this.places[slot * PLACES + TAG_PLACE + i]!;
   }
 
   list(slot: number, i: number): List {
@@ -303,7 +338,7 @@ export class People {
       o.places[i] = place;
       o.lists[i] = list;
     } else {
-      this.places[slot * PLACES + 1 + i] = place;
+      this.places[slot * PLACES + TAG_PLACE + i] = place;
       this.lists[slot * INLINE_TAGS + i] = list;
     }
   }

@@ -201,6 +201,16 @@ describe('MemoryPool decides as search.ts defines', () => {
     );
   });
 
+  it('keeps the everyone order for a seeker who requires their region, after a re-join that changes region', async () => {
+    const pool = new MemoryPool(DEFAULT_POLICY, 2);
+    await pool.enqueue(ticket('a', { joinedAt: 1, region: 'eu' }));
+    await pool.enqueue(ticket('b', { joinedAt: 2, region: 'us' }));
+    // a keeps their place in line, ahead of b, and is now in the region's list behind b.
+    await pool.enqueue(ticket('a', { joinedAt: 1, region: 'us' }));
+    await pool.enqueue(ticket('s', { joinedAt: 3, region: 'us' }));
+    expect(ids(await pool.matchFor('s', 4))).toEqual(['a', 's']);
+  });
+
   it('names a tag again after everyone who named it left (its number is reused)', async () => {
     const pool = new MemoryPool(DEFAULT_POLICY);
     await pool.enqueue(ticket('a', { joinedAt: 1, interests: ['chess'] }));

@@ -25,6 +25,7 @@ import {
   JOINED,
   NONE,
   PLACES,
+  REGION_PLACE,
   List,
   Bucket,
   People,
@@ -75,6 +76,7 @@ export class MemoryPool implements WaitingPool {
   readonly #tags = new Interner();
   readonly #regions = new Interner();
   readonly #search: Seeker;
+  readonly #scanLimit: number;
 
   constructor(
     readonly policy: MatchPolicy,
@@ -82,6 +84,7 @@ export class MemoryPool implements WaitingPool {
     scanLimit = 256,
     pageSize = 32,
   ) {
+    this.#scanLimit = scanLimit;
     this.#search = new Seeker(policy, { scanLimit, pageSize }, this.#people);
   }
 
@@ -158,12 +161,14 @@ export class MemoryPool implements WaitingPool {
     const people = this.#people;
     const key = keyOf(t.mode, t.language);
     let bucket = this.#buckets.get(key);
-    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key)));
+    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key, this.#scanLimit)));
     const slot = people.alloc();
     people.ids[slot] = t.userId;
     people.buckets[slot] = bucket;
     this.#describe(slot, t, h);
     people.places[slot * PLACES] = bucket.everyone.push(slot);
+    const region = people.data[slot * DATA + REGION]!;
+    if (region !== 0) people.places[slot * PLACES + REGION_PLACE] = this.#regionList(bucket, region).push(slot);
     for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
       const list = this.#tagList(bucket, people.tag(slot, i));
       people.setTagRecord(slot, i, list, list.push(slot));
@@ -191,6 +196,20 @@ export class MemoryPool implements WaitingPool {
     }
     // The new names are interned before the old are let go, so a kept tag keeps its number.
     this.#describe(slot, t, h);
+    const newRegion = people.data[slot * DATA + REGION]!;
+    if (newRegion !== region) {
+      if (region !== 0) this.#unlinkRegion(bucket, region, people.places[slot * PLACES + REGION_PLACE]!);
+      if (newRegion !== 0) {
+        // Appended to the region's list: still in the everyone list's order only if nobody there is behind the person.
+        const list = this.#regionList(bucket, newRegion);
+        const everyone = bucket.everyone;
+        if (list.tail !== NONE) {
+          const last = list.ints[list.tail * INTS + SLOT]!;
+          if (everyone.record(people.places[last * PLACES]!) > everyone.record(people.places[slot * PLACES]!)) list.ordered = false;
+        }
+        people.places[slot * PLACES + REGION_PLACE] = list.push(slot);
+      }
+    }
     const tags: number[] = [];
     for (let i = 0, k = people.tagCount[slot]!; i < k; i++) {
       const tag = people.tag(slot, i);
@@ -265,6 +284,8 @@ export class MemoryPool implements WaitingPool {
     const joinedAt = people.tickets[slot]!.joinedAt;
     const bucket = people.buckets[slot]!;
     bucket.everyone.write(people.places[slot * PLACES]!, people.data, slot * DATA, joinedAt);
+    const region = people.data[slot * DATA + REGION]!;
+    if (region !== 0) bucket.byRegion.get(region)!.write(people.places[slot * PLACES + REGION_PLACE]!, people.data, slot * DATA, joinedAt);
     for (let i = 0, k = people.tagCount[slot]!; i < k; i++)
       people.list(slot, i).write(people.place(slot, i), people.data, slot * DATA, joinedAt);
   }
@@ -279,7 +300,10 @@ export class MemoryPool implements WaitingPool {
     if (bucket.everyone.size === 0) this.#buckets.delete(bucket.key);
     const at = slot * DATA;
     const region = people.data[at + REGION]!;
-    if (region !== 0) this.#regions.release(region);
+    if (region !== 0) {
+      this.#unlinkRegion(bucket, region, people.places[slot * PLACES + REGION_PLACE]!);
+      this.#regions.release(region);
+    }
     if ((people.data[at + FLAGS]! & OVERFLOW) !== 0) {
       for (const tag of people.overflow.get(slot)!.interests) this.#tags.release(tag);
       people.overflow.delete(slot);
@@ -297,6 +321,18 @@ export class MemoryPool implements WaitingPool {
   #unlinkTag(bucket: Bucket, tag: number, list: List, place: number): void {
     list.unlink(place);
     if (list.size === 0) bucket.byTag.delete(tag);
+  }
+
+  #regionList(bucket: Bucket, region: number): List {
+    let list = bucket.byRegion.get(region);
+    if (!list) bucket.byRegion.set(region, (list = new List()));
+    return list;
+  }
+
+  #unlinkRegion(bucket: Bucket, region: number, place: number): void {
+    const list = bucket.byRegion.get(region)!;
+    list.unlink(place);
+    if (list.size === 0) bucket.byRegion.delete(region);
   }
 }
 
@@ -421,11 +457,34 @@ class Seeker {
       if (this.#best !== NONE) return this.#best;
       if (stage === 'strict') return NONE;
     }
+    // While the seeker requires their region, only people of that region can take them: read
+    // those of the everyone list's first `scanLimit` positions from the region's list.
+    const own = this.#regionRequired ? bucket.byRegion.get(region)! : undefined;
+    if (own?.ordered) {
+      const found = this.#scanRegion(own, bucket.everyone, stamp);
+      return found !== NONE ? found : this.#best;
+    }
     lists.length = cursors.length = 0;
     lists.push(bucket.everyone);
     cursors.push(bucket.everyone.head);
     const found = this.#scan(stamp);
     return found !== NONE ? found : this.#best;
+  }
+
+  /**
+   * search.ts `scan` of everyone (one index: pages do not change the order) for a seeker who
+   * requires their region: the same candidates less those of other regions, whom `#consider`
+   * would reject, read from the region's list while within the everyone list's cut.
+   */
+  #scanRegion(list: List, everyone: List, stamp: number): number {
+    const { ints, nums } = list;
+    const cut = everyone.cut;
+    const places = this.people.places;
+    for (let r = list.head; r !== NONE; r = ints[r * INTS + NEXT]!) {
+      if (cut !== NONE && everyone.record(places[ints[r * INTS + SLOT]! * PLACES]!) > cut) break;
+      if (this.#consider(ints, nums, r, stamp)) return ints[r * INTS + SLOT]!;
+    }
+    return NONE;
   }
 
   /** search.ts `scan`: the indexes in `#lists`, page by page. The unbeatable candidate's slot, if met. */
