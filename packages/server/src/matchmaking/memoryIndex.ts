@@ -7,12 +7,6 @@ import type { Ticket } from './rules.js';
  * typed arrays (`List`).
  */
 
-/**
- * A bucket's key: one mode and language, unambiguous whatever the strings hold (so people in one
- * bucket share both, and a decision need not compare them).
- */
-export const keyOf = (mode: string, language: string): string => `${mode.length}:${mode}:${language}`;
-
 export const HELD = 1;
 export const VERIFIED = 2;
 export const VERIFIED_ONLY = 4;
@@ -250,10 +244,12 @@ export class List {
 /** Everyone waiting in one mode and language, and the same people by interest and by region. */
 export class Bucket {
   readonly everyone: List;
-  readonly byTag = new Map<number, List>();
-  readonly byRegion = new Map<number, List>();
+  /** By interned tag and region number (small numbers, reused: arrays, not maps). */
+  readonly byTag: Array<List | undefined> = [];
+  readonly byRegion: Array<List | undefined> = [];
   constructor(
-    readonly key: string,
+    readonly mode: string,
+    readonly language: string,
     /** How far an everyone scan reads (the everyone list's cut). */
     reach: number,
   ) {

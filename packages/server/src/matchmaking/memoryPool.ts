@@ -2,7 +2,6 @@ import type { MatchResult, TopInterest, WaitingPool } from './pool.js';
 import { metRecently, stageOf, type MatchPolicy, type Ticket } from './rules.js';
 import type { SearchLimits } from './search.js';
 import {
-  keyOf,
   HELD,
   VERIFIED,
   VERIFIED_ONLY,
@@ -68,7 +67,8 @@ export class MemoryPool implements WaitingPool {
   readonly #people = new People();
   /** The slot of everyone waiting, by id. */
   readonly #slotOf = new IdTable(this.#people.ids);
-  readonly #buckets = new Map<string, Bucket>();
+  /** By mode, then language (no key string is built per call). */
+  readonly #buckets = new Map<string, Map<string, Bucket>>();
   /**
    * Interned tags and regions: a decision compares small numbers, not strings. A tag's count is
    * how often waiting people name it (what `topInterests` shows).
@@ -102,7 +102,7 @@ export class MemoryPool implements WaitingPool {
   }
 
   poolSize(mode: string, language: string): number {
-    return this.#buckets.get(keyOf(mode, language))?.everyone.size ?? 0;
+    return this.#buckets.get(mode)?.get(language)?.everyone.size ?? 0;
   }
 
   async enqueue(ticket: Ticket): Promise<void> {
@@ -112,7 +112,8 @@ export class MemoryPool implements WaitingPool {
     const existing = this.#slotOf.find(ticket.userId, h);
     if (existing >= 0) {
       const joinedAt = people.tickets[existing]!.joinedAt;
-      if (people.buckets[existing]!.key === keyOf(ticket.mode, ticket.language)) {
+      const bucket = people.buckets[existing]!;
+      if (bucket.mode === ticket.mode && bucket.language === ticket.language) {
         this.#rejoin(existing, { ...ticket, joinedAt }, h);
         return;
       }
@@ -159,9 +160,10 @@ export class MemoryPool implements WaitingPool {
    */
   #join(t: Ticket, h: number, place: number): void {
     const people = this.#people;
-    const key = keyOf(t.mode, t.language);
-    let bucket = this.#buckets.get(key);
-    if (!bucket) this.#buckets.set(key, (bucket = new Bucket(key, this.#scanLimit)));
+    let byLanguage = this.#buckets.get(t.mode);
+    if (!byLanguage) this.#buckets.set(t.mode, (byLanguage = new Map()));
+    let bucket = byLanguage.get(t.language);
+    if (!bucket) byLanguage.set(t.language, (bucket = new Bucket(t.mode, t.language, this.#scanLimit)));
     const slot = people.alloc();
     people.ids[slot] = t.userId;
     people.buckets[slot] = bucket;
@@ -285,7 +287,7 @@ export class MemoryPool implements WaitingPool {
     const bucket = people.buckets[slot]!;
     bucket.everyone.write(people.places[slot * PLACES]!, people.data, slot * DATA, joinedAt);
     const region = people.data[slot * DATA + REGION]!;
-    if (region !== 0) bucket.byRegion.get(region)!.write(people.places[slot * PLACES + REGION_PLACE]!, people.data, slot * DATA, joinedAt);
+    if (region !== 0) bucket.byRegion[region]!.write(people.places[slot * PLACES + REGION_PLACE]!, people.data, slot * DATA, joinedAt);
     for (let i = 0, k = people.tagCount[slot]!; i < k; i++)
       people.list(slot, i).write(people.place(slot, i), people.data, slot * DATA, joinedAt);
   }
@@ -297,7 +299,11 @@ export class MemoryPool implements WaitingPool {
     bucket.everyone.unlink(people.places[slot * PLACES]!);
     const k = people.tagCount[slot]!;
     for (let i = 0; i < k; i++) this.#unlinkTag(bucket, people.tag(slot, i), people.list(slot, i), people.place(slot, i));
-    if (bucket.everyone.size === 0) this.#buckets.delete(bucket.key);
+    if (bucket.everyone.size === 0) {
+      const byLanguage = this.#buckets.get(bucket.mode)!;
+      byLanguage.delete(bucket.language);
+      if (byLanguage.size === 0) this.#buckets.delete(bucket.mode);
+    }
     const at = slot * DATA;
     const region = people.data[at + REGION]!;
     if (region !== 0) {
@@ -313,26 +319,26 @@ export class MemoryPool implements WaitingPool {
   }
 
   #tagList(bucket: Bucket, tag: number): List {
-    let list = bucket.byTag.get(tag);
-    if (!list) bucket.byTag.set(tag, (list = new List()));
+    let list = bucket.byTag[tag];
+    if (!list) bucket.byTag[tag] = list = new List();
     return list;
   }
 
   #unlinkTag(bucket: Bucket, tag: number, list: List, place: number): void {
     list.unlink(place);
-    if (list.size === 0) bucket.byTag.delete(tag);
+    if (list.size === 0) bucket.byTag[tag] = undefined;
   }
 
   #regionList(bucket: Bucket, region: number): List {
-    let list = bucket.byRegion.get(region);
-    if (!list) bucket.byRegion.set(region, (list = new List()));
+    let list = bucket.byRegion[region];
+    if (!list) bucket.byRegion[region] = list = new List();
     return list;
   }
 
   #unlinkRegion(bucket: Bucket, region: number, place: number): void {
-    const list = bucket.byRegion.get(region)!;
+    const list = bucket.byRegion[region]!;
     list.unlink(place);
-    if (list.size === 0) bucket.byRegion.delete(region);
+    if (list.size === 0) bucket.byRegion[region] = undefined;
   }
 }
 
@@ -448,7 +454,7 @@ class Seeker {
       lists.length = cursors.length = 0;
       for (const tag of interests) {
         // The seeker is in every index of theirs.
-        const list = bucket.byTag.get(tag)!;
+        const list = bucket.byTag[tag]!;
         lists.push(list);
         cursors.push(list.head);
       }
@@ -459,7 +465,7 @@ class Seeker {
     }
     // While the seeker requires their region, only people of that region can take them: read
     // those of the everyone list's first `scanLimit` positions from the region's list.
-    const own = this.#regionRequired ? bucket.byRegion.get(region)! : undefined;
+    const own = this.#regionRequired ? bucket.byRegion[region]! : undefined;
     if (own?.ordered) {
       const found = this.#scanRegion(own, bucket.everyone, stamp);
       return found !== NONE ? found : this.#best;
