@@ -151,6 +151,11 @@ export class List {
 
   constructor(readonly reach = 0) {}
 
+  /** Records the arrays have room for. */
+  get capacity(): number {
+    return this.#handleOf.length;
+  }
+
   /** The record of a handle (its position in the list, as an order: list order is array order). */
   record(h: number): number {
     return this.#recordOf[h]!;
@@ -205,6 +210,11 @@ export class List {
     if (next !== NONE) ints[next * INTS + PREV] = prev;
     else this.tail = prev;
     this.size -= 1;
+    if (this.size === 0) {
+      // Empty: the arrays are reused from their start, and any order holds.
+      this.used = 0;
+      this.ordered = true;
+    }
   }
 
   #rebuild(): void {

@@ -326,7 +326,8 @@ export class MemoryPool implements WaitingPool {
 
   #unlinkTag(bucket: Bucket, tag: number, list: List, place: number): void {
     list.unlink(place);
-    if (list.size === 0) bucket.byTag[tag] = undefined;
+    // A small empty list is kept for the next person naming the tag (or the next tag given its number).
+    if (list.size === 0 && list.capacity > KEPT_EMPTY) bucket.byTag[tag] = undefined;
   }
 
   #regionList(bucket: Bucket, region: number): List {
@@ -338,9 +339,12 @@ export class MemoryPool implements WaitingPool {
   #unlinkRegion(bucket: Bucket, region: number, place: number): void {
     const list = bucket.byRegion[region]!;
     list.unlink(place);
-    if (list.size === 0) bucket.byRegion[region] = undefined;
+    if (list.size === 0 && list.capacity > KEPT_EMPTY) bucket.byRegion[region] = undefined;
   }
 }
+
+/** Lists of at most this many records are kept when they empty (tags come and go; a list costs a few allocations). */
+const KEPT_EMPTY = 64;
 
 // What a list record carries, from the record's start.
 const R_REGION = RECORD_DATA + REGION;
