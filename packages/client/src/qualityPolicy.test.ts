@@ -72,70 +72,50 @@ describe('audio-first video policy', () => {
     expect(run(start, { ...clean, loss: 0.1, availableKbps: 89, rttMs: 40 + 600 }, 5).tier).toBe(LAST);
   });
 
-  it('probes at the start: the waiting thumbnail is sent with a higher cap, still 120p at 8 fps', () => {
-    // A clean link whose estimate the thumbnail keeps low (app-limited, 114 kbps measured at 3 s).
-    const low = { ...clean, availableKbps: 120 };
+  it('does not probe at the start: the estimate has not been measured yet', () => {
+    // On a 150 kbps link it read 144–151 kbps at 3 s; a thumbnail filling it queued the voice 700 ms.
     const start = initialPolicy(0);
-    // Not on the browser's start rate (the first seconds): the plain thumbnail.
-    expect(sendTier(run(start, low, 2))).toEqual(TIERS[LAST]);
-    const probing = run(start, low, 3);
-    expect(probing).toMatchObject({ tier: LAST, probing: true });
-    expect(sendTier(probing)).toEqual({ ...TIERS[LAST]!, maxKbps: PROBE_KBPS });
-    // The estimate grows with what is sent: the climb takes over and the probe ends.
-    const climbed = run(probing, { ...clean, availableKbps: 260 }, 1, 3000);
-    expect(climbed).toMatchObject({ tier: LAST - 1, probing: false });
-    expect(sendTier(climbed)).toEqual(TIERS[LAST - 1]);
-    // At the end of the start, a thumbnail still waiting is plain again.
-    expect(run(start, low, 10).probing).toBe(false);
-    // Never while paused.
-    expect(sendTier({ ...probing, tier: PAUSED })).toBeNull();
-  });
-
-  it('ends the start’s probe for good when it meets a queue, loss or broken voice', () => {
-    const low = { ...clean, availableKbps: 120 };
-    const probing = run(initialPolicy(0), low, 3);
-    expect(probing.probing).toBe(true);
-    for (const bad of [
-      { ...low, rttMs: 40 + 150 },
-      { ...low, loss: 0.03 },
-      { ...low, partner: report({ concealment: 0.05 }) },
-    ]) {
-      const stopped = run(probing, bad, 1, 3000);
-      expect(stopped).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
-      // The link clears again: the thumbnail stays plain for the rest of the start.
-      expect(run(stopped, low, 5, 4000).probing).toBe(false);
+    for (const n of [1, 3, 6, 9, 12]) {
+      const s = run(start, { ...clean, availableKbps: 120 }, n);
+      expect(s).toMatchObject({ tier: LAST, probing: false });
+      expect(sendTier(s)).toEqual(TIERS[LAST]);
     }
-    // Nor on a thumbnail the video stepped down to (the link just showed it has no room).
-    const climbed = run(probing, { ...clean, availableKbps: 260 }, 1, 3000);
-    expect(climbed.tier).toBe(LAST - 1);
-    const down = run(climbed, { ...low, rttMs: 40 + 250 }, 2, 4000);
-    expect(down).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
-    expect(run(down, low, 3, 6000).probing).toBe(false);
-    // Not started into a queue either, but not spent by one before it began.
-    const queued = run(initialPolicy(0), { ...low, rttMs: 40 + 150 }, 3);
-    expect(queued).toMatchObject({ probing: false, probeSpent: false });
-    expect(run(queued, low, 1, 3000).probing).toBe(true);
   });
 
-  it('probes after a resume as well, until it meets a queue, and again after the next resume', () => {
+  it('probes after a resume (the thumbnail sent with a higher cap, still 120p at 8 fps) until it meets a queue, loss or broken voice', () => {
     let s = run(warm(), { ...clean, availableKbps: 90 }, 1);
     expect(s.tier).toBe(PAUSED);
+    expect(sendTier(s)).toBeNull();
     // While paused the estimate saw only the voice (60–90 kbps): the resumed thumbnail probes at once.
     const voiceOnly = { ...clean, availableKbps: 70 };
     s = run(s, voiceOnly, RESUME_HOLD_MS / 1000 + 1, 1000);
     expect(s).toMatchObject({ tier: LAST, probing: true });
-    expect(sendTier(s)?.maxKbps).toBe(PROBE_KBPS);
-    // A queue ends it (and the hold doubles if the video pauses again).
+    expect(sendTier(s)).toEqual({ ...TIERS[LAST]!, maxKbps: PROBE_KBPS });
     const at = 1000 + (RESUME_HOLD_MS / 1000 + 1) * 1000;
-    const spent = run(s, { ...voiceOnly, rttMs: 40 + 150 }, 1, at);
-    expect(spent).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
-    expect(run(spent, voiceOnly, 3, at + 1000).probing).toBe(false);
+    for (const bad of [
+      { ...voiceOnly, rttMs: 40 + 150 },
+      { ...voiceOnly, loss: 0.03 },
+      { ...voiceOnly, partner: report({ concealment: 0.05 }) },
+    ]) {
+      const spent = run(s, bad, 1, at);
+      expect(spent).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
+      // The link clears again: the thumbnail stays plain until the next resume.
+      expect(run(spent, voiceOnly, 3, at + 1000).probing).toBe(false);
+    }
     // Ten seconds after the resume the thumbnail is plain again.
     expect(run(s, voiceOnly, 10, at).probing).toBe(false);
+    // The estimate grows with what is sent: the climb takes over and the probe ends.
+    const climbed = run(s, { ...clean, availableKbps: 260 }, 1, at);
+    expect(climbed).toMatchObject({ tier: LAST - 1, probing: false });
+    expect(sendTier(climbed)).toEqual(TIERS[LAST - 1]);
+    // Nor on a thumbnail the video stepped down to (the link just showed it has no room).
+    const down = run(climbed, { ...clean, availableKbps: 260, rttMs: 40 + 250 }, 2, at + 1000);
+    expect(down).toMatchObject({ tier: LAST, probing: false, probeSpent: true });
+    expect(run(down, voiceOnly, 2, at + 3000).probing).toBe(false);
     // A later resume probes again.
-    let again = run(spent, { ...voiceOnly, availableKbps: 40, rttMs: 40 + 500 }, 1, at + 1000);
+    let again = run(down, { ...voiceOnly, availableKbps: 40, rttMs: 40 + 500 }, 1, at + 3000);
     expect(again.tier).toBe(PAUSED);
-    again = run(again, voiceOnly, 10, at + 2000);
+    again = run(again, voiceOnly, 10, at + 4000);
     expect(again).toMatchObject({ tier: LAST, probing: true, probeSpent: false });
   });
 

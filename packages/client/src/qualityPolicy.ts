@@ -84,7 +84,7 @@ export interface PolicyState {
   lastResumeAt: number | null;
   /** The estimate's recent peak (decays 10 % a second): a fall from it is congestion. */
   peakKbps: number;
-  /** The thumbnail is probing (sent with PROBE_KBPS as its cap), and whether a probe met a queue since the start or the last resume. */
+  /** The resumed thumbnail is probing (sent with PROBE_KBPS as its cap), and whether its probe met a queue since the resume. */
   probing: boolean;
   probeSpent: boolean;
 }
@@ -104,15 +104,18 @@ const START_TRUST_MS = 3000;
 /** Out of the thumbnail the climb wants a quarter more than 240p needs: the estimate read 176 kbps on a 150 kbps link. */
 const START_HEADROOM = 1.25;
 /**
- * While the thumbnail waits for room — from the start's first trusted second to its end, and for
- * 10 s after a resume — it is sent with this cap (still 120p at ≤ 8 fps), so the encoder may fill
- * what the estimate offers instead of 50 kbps: while only the 50 kbps thumbnail and the voice are
- * sent the browser's estimate is application-limited (it grew 10–20 kbps a second at the start of
- * a clean call that stayed 12 s at 120p, 5–10 kbps a second after a pause), and a rise in what the
- * video may use is when Chromium probes the path. By then the estimate is trusted, so on a capped
- * link the encoder gets no more than the link carries (at 150 kbps the probing thumbnail sent
- * 60–70 kbps beside the voice, the estimate read 72–94 kbps). A probe that meets a queue, loss or
- * broken voice ends until the next resume. (docs/quality.md, session 8, has what it did and did not do.)
+ * For 10 s after a resume the thumbnail is sent with this cap (still 120p at ≤ 8 fps): the probe.
+ * While paused the browser's estimate saw only the voice, and with the 50 kbps thumbnail and the
+ * voice sent it is application-limited and grows 5–10 % a second (measured after a cap lifted:
+ * from 60–100 kbps, video back 11 s or more after the lift). Raising what the video may use while
+ * so little is sent is when Chromium probes the path: in the lab, after 4 of 12 resumes that came
+ * as a cap lifted or after it the estimate jumped within a second or two (93 → 447, 76 → 388,
+ * 103 → 368, 70 → 239 kbps; in none of 12 resumes without the probe), and the video was back
+ * 3–10 s after the lift. A resume on a link still capped gets an estimate of what the link
+ * carries, and the encoder no more than that. Not at the start of a call: there the estimate has
+ * not been measured (on a 150 kbps link it read 144–151 kbps at 3 s, and a thumbnail filling it
+ * put 700 ms of queue on the voice in one call of five). A probe that meets a queue, loss or
+ * broken voice ends until the next resume.
  */
 export const PROBE_KBPS = 300;
 const RESUME_PROBE_MS = 10_000;
@@ -207,17 +210,14 @@ function tierForLoss(loss: number): number {
  */
 export function decide(state: PolicyState, o: SendObservation, now: number): PolicyState {
   let next = step(state, o, now);
-  // The probe (PROBE_KBPS): only at the thumbnail, between the estimate's first trusted second and
-  // the end of the start, or in the seconds after a resume (while paused the estimate saw only the
-  // voice), while the queue is short, nothing is lost, the feedback is fresh and the partner hears
-  // well. Once it meets any of those it ends until the next resume.
+  // The probe (PROBE_KBPS): only at a resumed thumbnail, in the seconds after the resume, while the
+  // queue is short, nothing is lost, the feedback is fresh and the partner hears well. Once it
+  // meets any of those it ends until the next resume.
   if (next.lastResumeAt !== state.lastResumeAt) next = { ...next, probeSpent: false };
   // A step down to the thumbnail is a link that just showed it has no room: no probe on it.
   else if (next.tier === LAST && state.tier < LAST) next = { ...next, probeSpent: true };
-  const since = now - next.startedAt;
-  const starting = since >= START_TRUST_MS && since < START_MS;
   const resumed = next.lastResumeAt !== null && now - next.lastResumeAt < RESUME_PROBE_MS;
-  if (next.tier !== LAST || !(starting || resumed)) return next.probing ? { ...next, probing: false } : next;
+  if (next.tier !== LAST || !resumed) return next.probing ? { ...next, probing: false } : next;
   const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
   const fresh = o.feedbackAgeMs === undefined || o.feedbackAgeMs <= FRESH_FEEDBACK_MS;
   const clear = bloat < CLEAR_MS && fresh && o.loss < 0.02 && !(o.partner !== null && o.partner.concealment > 0.03);
@@ -302,9 +302,9 @@ function step(state: PolicyState, o: SendObservation, now: number): PolicyState 
 
   // The start of a call, and the seconds after a resume: up a tier a second while the estimate has
   // room for it, the queue is short, nothing is lost and the partner hears well. In the start
-  // nothing else climbs; after a resume the usual climb below (2 s a tier) still does. (After one
-  // resume of five measured, the estimate jumped 126 → 543 kbps in a second: then 240p need not
-  // wait 2 s a tier.)
+  // nothing else climbs; after a resume the usual climb below (2 s a tier) still does. (When the
+  // resumed thumbnail's probe lifts the estimate — 76 → 388 kbps in a second, measured — the video
+  // climbs a tier a second, 240p the next second, instead of waiting 2 s a tier.)
   const starting = now - state.startedAt < START_MS;
   const resumed = state.lastResumeAt !== null && now - state.lastResumeAt < RESUME_PROBE_MS;
   if (starting || resumed) {
