@@ -410,7 +410,12 @@ export class Cluster implements ClusterPort {
     this.#lobby?.orphaned(orphaned);
   }
 
-  /** Ends calls whose other side is on a node that stopped beating. */
+  /**
+   * Ends calls whose other side is on a node that stopped beating, and tells that node: one held
+   * up past its `alive` key (a long pause, a starved process) is presumed dead but lives on, and
+   * would otherwise keep its side of the call, its person stranded in it. It ends that side as the
+   * server's doing (`endedBy` null), so its person is requeued; a node really dead hears nothing.
+   */
   async #checkPartners(): Promise<void> {
     const lobby = this.#lobby;
     if (!lobby) return;
@@ -424,6 +429,7 @@ export class Cluster implements ClusterPort {
       if (!dead.has(r.node)) continue;
       this.#log.warn({ callId: r.callId, node: r.node }, 'partner node went silent; ending the call');
       lobby.receive({ t: 'ended', callId: r.callId, reason: 'connection_lost', endedBy: r.partner });
+      this.send(r.node, { t: 'ended', callId: r.callId, reason: 'connection_lost', endedBy: null });
     }
   }
 }
