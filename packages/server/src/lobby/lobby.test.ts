@@ -649,6 +649,30 @@ describe('Lobby matching criteria and the empty room', () => {
     expect(t.lobby.activeCalls).toBe(0);
   });
 
+  it('lets two people who skipped each other meet again once the pool turns tiny, after their wait', async () => {
+    const t = setup();
+    t.connect('a', 'b', 'c', 'd');
+    for (const [x, y] of ['ac', 'ad', 'bc', 'bd']) t.lobby.blockPair(x!, y!);
+    for (const id of ['a', 'b', 'c', 'd']) {
+      t.lobby.join(id);
+      await t.settled();
+    }
+    t.lobby.next('a');
+    t.lobby.next('c');
+    await t.settled();
+    t.ack('b');
+    t.ack('d');
+    await t.settled();
+    // Four waiting through every widening step: not a tiny pool, and nobody meets a recent partner again.
+    await t.advance(Math.max(DEFAULT_POLICY.relaxRecentAfterMs, DEFAULT_POLICY.regionRequiredMs));
+    expect(t.lobby.activeCalls).toBe(0);
+    // c and d go: a and b are all the pool holds, and long past their wait.
+    t.lobby.leave('c');
+    t.lobby.leave('d');
+    await t.advance(DEFAULT_POLICY.relaxRecentAfterMs);
+    expect(t.lobby.callOf('a')?.partnerOf('a')).toBe('b');
+  });
+
   it('estimates the wait honestly: unknown with little to go on, the median of recent waits otherwise', async () => {
     const t = setup();
     t.connect('a', 'b', 'c', 'd', 'e');

@@ -197,7 +197,23 @@ export class Queue {
           this.tryMatch(p);
         }),
       );
-    p.cancelWidening = () => cancels.forEach((c) => c());
+    // Recent partners meet again only in a tiny pool, which the pool can turn into at any time
+    // after that step, as others are matched or leave, with no search left to notice: until then,
+    // someone with recent partners looks again every so often, when they find the pool tiny.
+    const every = Math.max(policy.relaxRecentAfterMs, 1_000);
+    let recheck = () => {};
+    const again = (ms: number) => {
+      recheck = clock.after(ms, () => {
+        if (p.status !== 'waiting' || this.#o.person(p.userId) !== p) return;
+        if (p.recent.length > 0 && this.#o.pool.poolSize(p.criteria.mode, p.criteria.language) <= policy.smallPool) this.tryMatch(p);
+        again(every);
+      });
+    };
+    again(Math.max(0, policy.relaxRecentAfterMs - waited) + every);
+    p.cancelWidening = () => {
+      cancels.forEach((c) => c());
+      recheck();
+    };
   }
 
   /**
