@@ -376,11 +376,15 @@ describe('a node killed mid-crowd', () => {
         cutOff++;
         expect(end!.at - deadAt, `${c.client.name}'s call with n3 ended late`).toBeLessThan(LIVENESS_MS);
         if (end!.m.by === 'you') continue;
-        const pressedBefore = all.some((x) => x.node === 'n3' && x.nexts.some((n) => n.callId === s.m.callId && n.at < killedAt));
-        if (end!.m.reason === 'next' && pressedBefore) continue;
+        // Pressed before the kill: in the very millisecond of `killedAt` too (the kill follows in the same turn).
+        const presses = all.flatMap((x) => (x.node === 'n3' ? x.nexts.filter((n) => n.callId === s.m.callId) : []));
+        if (end!.m.reason === 'next' && presses.some((n) => n.at <= killedAt)) continue;
         // By the partner (n3 went silent), or by the server: n3 had presumed this node dead (this
         // process held up past its `alive` key) before the kill, and said so; the word came after.
-        expect(end!.m, `${c.client.name}'s call with n3`).toMatchObject({ reason: 'connection_lost', then: 'waiting' });
+        expect(
+          end!.m,
+          `${c.client.name}'s call with n3, ended at +${end!.at - killedAt} ms from the kill (Next pressed on n3 at ${presses.map((n) => `+${n.at - killedAt}`).join(', ') || 'no time'})`,
+        ).toMatchObject({ reason: 'connection_lost', then: 'waiting' });
         expect(['partner', 'server'], `${c.client.name}'s call with n3 ended by`).toContain(end!.m.by);
         // Requeued, and matched again afterwards.
         // By order of arrival, not by clock: an in-process node can end, requeue and rematch within
