@@ -108,10 +108,10 @@ const START_HEADROOM = 1.25;
  * While paused the browser's estimate saw only the voice, and with the 50 kbps thumbnail and the
  * voice sent it is application-limited and grows 5–10 % a second (measured after a cap lifted:
  * from 60–100 kbps, video back 11 s or more after the lift). Raising what the video may use while
- * so little is sent is when Chromium probes the path: in the lab, after 4 of 12 resumes that came
- * as a cap lifted or after it the estimate jumped within a second or two (93 → 447, 76 → 388,
- * 103 → 368, 70 → 239 kbps; in none of 12 resumes without the probe), and the video was back
- * 3–10 s after the lift. A resume on a link still capped gets an estimate of what the link
+ * so little is sent is when Chromium probes the path: in the lab the estimate jumped within a
+ * second or two after 4 of 18 resumes, each one whose probe was on as a cap lifted or later
+ * (93 → 447, 76 → 388, 103 → 368, 70 → 239 kbps; after none of 12 resumes without the probe), and
+ * the video was back 3–10 s after the lift. A resume on a link still capped gets an estimate of what the link
  * carries, and the encoder no more than that. Not at the start of a call: there the estimate has
  * not been measured (on a 150 kbps link it read 144–151 kbps at 3 s, and a thumbnail filling it
  * put 700 ms of queue on the voice in one call of five). A probe that meets a queue, loss or
