@@ -199,17 +199,18 @@ export class Queue {
       );
     // Recent partners meet again only in a tiny pool, which the pool can turn into at any time
     // after that step, as others are matched or leave, with no search left to notice: until then,
-    // someone with recent partners looks again every so often, when they find the pool tiny.
+    // someone with recent partners looks again every so often, when they find the pool tiny. (A
+    // wait adds no recent partner: someone with none now, a newcomer, needs no timer.)
     const every = Math.max(policy.relaxRecentAfterMs, 1_000);
     let recheck = () => {};
     const again = (ms: number) => {
       recheck = clock.after(ms, () => {
         if (p.status !== 'waiting' || this.#o.person(p.userId) !== p) return;
-        if (p.recent.length > 0 && this.#o.pool.poolSize(p.criteria.mode, p.criteria.language) <= policy.smallPool) this.tryMatch(p);
+        if (this.#o.pool.poolSize(p.criteria.mode, p.criteria.language) <= policy.smallPool) this.tryMatch(p);
         again(every);
       });
     };
-    again(Math.max(0, policy.relaxRecentAfterMs - waited) + every);
+    if (p.recent.length > 0) again(Math.max(0, policy.relaxRecentAfterMs - waited) + every);
     p.cancelWidening = () => {
       cancels.forEach((c) => c());
       recheck();
