@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkpointApart } from './database.js';
 
-async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
+async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -23,6 +23,9 @@ describe('checkpointApart', () => {
     file = path.join(dir, 'duet.sqlite');
     sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
+    // As the node opens it (storage/database.ts): a commit does not wait for the disk. With the
+    // default (FULL) each of the thousands of commits below synced the disk, 5 s and more on a busy machine.
+    sqlite.pragma('synchronous = NORMAL');
     sqlite.exec('CREATE TABLE t (id TEXT PRIMARY KEY, at INTEGER)');
   });
 
@@ -39,20 +42,22 @@ describe('checkpointApart', () => {
   };
   beforeEach(() => void (told.length = 0));
 
-  it("moves the log into the database from its own thread while the node's connection never checkpoints", async () => {
+  it("moves the log into the database from its own thread while the node's connection never checkpoints", { timeout: 30_000 }, async () => {
     const checkpoints = checkpointApart(sqlite, { intervalMs: 50, log });
     expect(autocheckpoint()).toBe(0);
     const insert = sqlite.prepare('INSERT INTO t (id, at) VALUES (?, ?)');
+    // Measured before the writes: the worker checkpoints while they go on (on a busy machine it had
+    // taken most of the log by the time they ended, and a size read after them saw little growth).
+    const before = fs.statSync(file).size;
     // Each row its own commit, as a crowd writes: far past the 1,000 pages SQLite would checkpoint at.
     for (let i = 0; i < 3_000; i++) insert.run(`row-${i}-${'x'.repeat(200)}`, i);
-    const before = fs.statSync(file).size;
     await until('the database file to take the log', () => fs.statSync(file).size > before + 500_000);
     await checkpoints.stop();
     expect(sqlite.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 3_000 });
     expect(told).toEqual([]);
   });
 
-  it('warns when a reader holding an old snapshot keeps checkpoints from emptying the log', async () => {
+  it('warns when a reader holding an old snapshot keeps checkpoints from emptying the log', { timeout: 30_000 }, async () => {
     const checkpoints = checkpointApart(sqlite, { intervalMs: 50, log, longLogPages: 100 });
     const reader = new SQLite(file, { readonly: true });
     try {
@@ -68,11 +73,15 @@ describe('checkpointApart', () => {
     }
   });
 
-  it('gives checkpoints back to the connection when the worker cannot open the database, and never makes a new one', async () => {
-    fs.rmSync(file); // the node's connection still holds it open; the worker finds no file
-    checkpointApart(sqlite, { intervalMs: 50, log });
-    await until('the connection to checkpoint for itself', () => autocheckpoint() === 1_000);
-    expect(told).toEqual([{ level: 'error', msg: expect.stringContaining('checkpointer failed') }]);
-    expect(fs.existsSync(file)).toBe(false);
-  });
+  it(
+    'gives checkpoints back to the connection when the worker cannot open the database, and never makes a new one',
+    { timeout: 30_000 },
+    async () => {
+      fs.rmSync(file); // the node's connection still holds it open; the worker finds no file
+      checkpointApart(sqlite, { intervalMs: 50, log });
+      await until('the connection to checkpoint for itself', () => autocheckpoint() === 1_000);
+      expect(told).toEqual([{ level: 'error', msg: expect.stringContaining('checkpointer failed') }]);
+      expect(fs.existsSync(file)).toBe(false);
+    },
+  );
 });
