@@ -218,19 +218,28 @@ export function decide(state: PolicyState, o: SendObservation, now: number): Pol
   else if (next.tier === LAST && state.tier < LAST) next = { ...next, probeSpent: true };
   const resumed = next.lastResumeAt !== null && now - next.lastResumeAt < RESUME_PROBE_MS;
   if (next.tier !== LAST || !resumed) return next.probing ? { ...next, probing: false } : next;
-  const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
-  const fresh = o.feedbackAgeMs === undefined || o.feedbackAgeMs <= FRESH_FEEDBACK_MS;
-  const clear = bloat < CLEAR_MS && fresh && o.loss < 0.02 && !(o.partner !== null && o.partner.concealment > 0.03);
+  const { bloat, fresh, voiceHurts } = signsOf(o);
+  const clear = bloat < CLEAR_MS && fresh && o.loss < 0.02 && !voiceHurts;
   if (!clear) return { ...next, probing: false, probeSpent: next.probeSpent || state.probing };
   return { ...next, probing: !next.probeSpent };
 }
 
+/**
+ * What an observation says of the link now: the queue (the round trip above the call's best),
+ * whether the partner's feedback is fresh (climbing, resuming and probing all need to know the
+ * link is clear now), and whether the partner hears broken voice.
+ */
+function signsOf(o: SendObservation): { bloat: number; fresh: boolean; voiceHurts: boolean } {
+  return {
+    bloat: o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0,
+    fresh: o.feedbackAgeMs === undefined || o.feedbackAgeMs <= FRESH_FEEDBACK_MS,
+    voiceHurts: o.partner !== null && o.partner.concealment > 0.03,
+  };
+}
+
 function step(state: PolicyState, o: SendObservation, now: number): PolicyState {
-  const bloat = o.rttMs !== null && o.minRttMs !== null ? o.rttMs - o.minRttMs : 0;
+  const { bloat, fresh, voiceHurts } = signsOf(o);
   const partner = o.partner;
-  // Climbing, resuming and the start's climb all need to know the link is clear now.
-  const fresh = o.feedbackAgeMs === undefined || o.feedbackAgeMs <= FRESH_FEEDBACK_MS;
-  const voiceHurts = partner !== null && partner.concealment > 0.03;
   // The estimate is not trusted while it ramps up: at the start of a call, and after a paused video
   // resumes (while paused it saw only the voice). The queue still counts.
   const ramping =
